@@ -1,0 +1,53 @@
+//! # iotadm
+//!
+//! An embeddable, `#![no_std]`, heap-free OMA DM 1.2 (SyncML DM) client for handset
+//! baseband firmware, answering the 3GPP2 IOTA-DM requirements: remote reading and writing
+//! of the management tree (CDMA C.S0016 parameters included), server- and client-initiated
+//! sessions, DM security, and firmware updates (FUMO) written to flash with A/B rollback.
+//!
+//! The crate is layered bottom up; each layer is a module that owns one job:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`codec`] | SyncML DM messages in XML and WBXML, both directions |
+//! | [`auth`] | credentials, nonces, digests and MACs |
+//! | [`notification`] | the package 0 trigger and its WAP Push wrapping |
+//! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
+//! | [`firmware`] | the A/B firmware installer and the update package format |
+//! | [`fumo`] | the FUMO management object and its codes |
+//!
+//! Nothing in the core allocates or panics on any input: every failure is a value.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+#[macro_use]
+mod macros;
+#[macro_use]
+#[allow(unused_macros)]
+mod fmt;
+
+pub mod auth;
+pub mod codec;
+pub mod codes;
+pub mod firmware;
+pub mod flash;
+pub mod fumo;
+pub mod notification;
+pub mod platform;
+
+pub use codes::{AlertCode, StatusCode};

@@ -1,0 +1,49 @@
+//! Crate-internal macros. `enum_with_unknown!` builds the protocol code enums (status,
+//! alert, FUMO state and result codes): every known value gets a variant, anything else
+//! is kept as `Unknown(n)`, so a code read off the wire never fails to convert and never
+//! loses its value.
+
+/// Defines a `#[non_exhaustive]` enum over an integer code with an `Unknown(n)` fallback
+/// and `From` conversions in both directions.
+macro_rules! enum_with_unknown {
+    (
+        $( #[$enum_attr:meta] )*
+        pub enum $name:ident($ty:ty) {
+            $(
+                $( #[$variant_attr:meta] )*
+                $variant:ident = $value:expr
+            ),+ $(,)?
+        }
+    ) => {
+        $( #[$enum_attr] )*
+        #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                $( #[$variant_attr] )*
+                $variant
+            ),*,
+            /// A code this crate has no name for, kept as received.
+            Unknown($ty)
+        }
+
+        impl ::core::convert::From<$ty> for $name {
+            fn from(value: $ty) -> Self {
+                match value {
+                    $( $value => $name::$variant ),*,
+                    other => $name::Unknown(other)
+                }
+            }
+        }
+
+        impl ::core::convert::From<$name> for $ty {
+            fn from(value: $name) -> Self {
+                match value {
+                    $( $name::$variant => $value ),*,
+                    $name::Unknown(other) => other
+                }
+            }
+        }
+    }
+}
