@@ -1,1 +1,294 @@
-//! Placeholder; filled by its issue.
+//! SyncML DM messages in XML and WBXML, both directions.
+//!
+//! [`parse`] (or [`parse_xml`] / [`parse_wbxml`]) validates a whole message once and returns
+//! a [`Message`] that borrows from the input: nothing is copied and nothing is allocated.
+//! [`Message::encode`] writes a message into the caller's buffer in either encoding and
+//! [`Message::encoded_len`] gives the exact size without writing, so a session can plan a
+//! message within the peer's MaxMsgSize.
+//!
+//! Guarantees: no input makes the decoder panic, recurse without bound or read out of
+//! bounds; every failure is a [`DecodeError`] naming the byte offset. Limits on nesting,
+//! element count and string length are set with [`Limits`].
+//!
+//! This module knows nothing of trees or sessions.
+//!
+//! ```
+//! use iotadm::codec::{self, Encoding};
+//!
+//! let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
+//! <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+//! <Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>srv</LocURI></Source></SyncHdr>
+//! <SyncBody><Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target>
+//! </Item></Get><Final/></SyncBody></SyncML>"#;
+//! let msg = codec::parse(xml)?;
+//! let get = msg.body.commands.first().unwrap();
+//! assert_eq!(get.name(), "Get");
+//!
+//! // The same message in WBXML, then back: the model is unchanged.
+//! let mut buf = [0u8; 256];
+//! let n = msg.encode(Encoding::Wbxml, &mut buf)?;
+//! assert_eq!(n, msg.encoded_len(Encoding::Wbxml)?);
+//! assert_eq!(codec::parse(&buf[..n])?, msg);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod decode;
+mod encode;
+mod error;
+mod model;
+mod text;
+mod tokens;
+pub(crate) mod wbxml;
+mod xml;
+
+pub use encode::{EncodeOptions, Encoding};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use model::{
+    Alert, Chal, Command, Container, Cred, Data, Embedded, EmbeddedEvents, Exec, Item, ItemCommand,
+    List, ListIter, Location, Message, MetInf, Meta, Results, Status, Sync, SyncBody, SyncHdr,
+    XmlEvent, DDF_NAMESPACE, METINF_NAMESPACE,
+};
+pub use text::{Bytes, Chunk, Chunks, Text};
+pub use tokens::Tag;
+
+use error::DecodeErrorKind as K;
+
+/// Bounds on what a decoder accepts, so a hostile message cannot exhaust time or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Limits {
+    /// Deepest element nesting (capped at 64 for XML).
+    pub max_depth: u16,
+    /// Most elements in one message.
+    pub max_elements: u32,
+    /// Longest single string (a text token or run of character data), in bytes.
+    pub max_string_len: u32,
+    /// Read a bare `&` that does not start a reference as itself, as handsets do with
+    /// server messages that forget to escape it, instead of refusing the message.
+    pub lenient: bool,
+}
+
+impl Limits {
+    /// Defaults that accept any real SyncML DM message, TNDS included.
+    pub const DEFAULT: Limits = Limits {
+        max_depth: 32,
+        max_elements: 1 << 20,
+        max_string_len: 16 << 20,
+        lenient: true,
+    };
+
+    /// What the cursors use after validation: the input has already been checked.
+    const TRUSTED: Limits = Limits {
+        max_depth: u16::MAX,
+        max_elements: u32::MAX,
+        max_string_len: u32::MAX,
+        lenient: true,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Decodes a message in either encoding: WBXML when the first byte is a WBXML version
+/// (0x01-0x03), XML otherwise.
+pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
+    parse_with(input, &Limits::DEFAULT)
+}
+
+/// [`parse`] with explicit limits.
+pub fn parse_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    match detect(input) {
+        Some(Encoding::Wbxml) => parse_wbxml_with(input, limits),
+        _ => parse_xml_with(input, limits),
+    }
+}
+
+/// The encoding a message appears to be in, from its first byte.
+pub fn detect(input: &[u8]) -> Option<Encoding> {
+    match input.first()? {
+        0x01..=0x03 => Some(Encoding::Wbxml),
+        _ => Some(Encoding::Xml),
+    }
+}
+
+/// Decodes an XML message.
+pub fn parse_xml(input: &[u8]) -> Result<Message<'_>, DecodeError> {
+    parse_xml_with(input, &Limits::DEFAULT)
+}
+
+/// Decodes an XML message with explicit limits.
+pub fn parse_xml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    if input.len() > u32::MAX as usize {
+        return Err(DecodeError::new(K::StringLimit, 0));
+    }
+    let root = xml::validate(input, limits)?;
+    decode::message(Cursor::Xml(xml::Cursor::new(input, root)))
+}
+
+/// Decodes a WBXML message.
+pub fn parse_wbxml(input: &[u8]) -> Result<Message<'_>, DecodeError> {
+    parse_wbxml_with(input, &Limits::DEFAULT)
+}
+
+/// Decodes a WBXML message with explicit limits.
+pub fn parse_wbxml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    if input.len() > u32::MAX as usize {
+        return Err(DecodeError::new(K::StringLimit, 0));
+    }
+    let header = wbxml::parse_header(input)?;
+    let root = wbxml::validate(input, &header, limits)?;
+    decode::message(Cursor::Wbxml(wbxml::Cursor::new(
+        input,
+        header.strtbl,
+        root,
+    )))
+}
+
+/// What the header of a WBXML message says, for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WbxmlInfo<'a> {
+    /// Version byte: 0x01, 0x02 or 0x03 for WBXML 1.1, 1.2, 1.3.
+    pub version: u8,
+    /// Numeric public id (0x1201 for SyncML 1.2), or 0 when it is a string.
+    pub public_id: u32,
+    /// The public id when the document gives it as a string.
+    pub literal_public_id: Option<&'a str>,
+    /// Length of the string table in bytes.
+    pub string_table_len: usize,
+}
+
+/// Reads the header of a WBXML message.
+pub fn wbxml_info(input: &[u8]) -> Result<WbxmlInfo<'_>, DecodeError> {
+    let header = wbxml::parse_header(input)?;
+    let (public_id, literal_public_id) = match header.public_id {
+        wbxml::PublicId::Numeric(id) => (id, None),
+        wbxml::PublicId::Literal(fpi) => (0, core::str::from_utf8(fpi).ok()),
+    };
+    Ok(WbxmlInfo {
+        version: header.version,
+        public_id,
+        literal_public_id,
+        string_table_len: header.strtbl.len(),
+    })
+}
+
+/// The name of an element as the decoder met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Name<'a> {
+    /// A WBXML token (its code page says which vocabulary).
+    Tag(Tag),
+    /// An XML local name, or a WBXML literal.
+    Local(&'a [u8]),
+}
+
+impl<'a> Name<'a> {
+    /// The tag this name stands for in the vocabulary of `page`.
+    pub(crate) fn resolve(self, page: u8) -> Option<Tag> {
+        match self {
+            Name::Tag(tag) => (tag.page() == page).then_some(tag),
+            Name::Local(name) => Tag::from_name(page, name),
+        }
+    }
+
+    /// The name as text.
+    pub(crate) fn as_str(self) -> &'a str {
+        match self {
+            Name::Tag(tag) => tag.name(),
+            // Validated input is UTF-8 throughout.
+            Name::Local(name) => core::str::from_utf8(name).unwrap_or(""),
+        }
+    }
+}
+
+/// What a cursor finds next inside an element.
+pub(crate) enum Content<'a> {
+    Start {
+        name: Name<'a>,
+        /// A default namespace declared on the element (XML only).
+        xmlns: Option<&'a [u8]>,
+        empty: bool,
+        offset: usize,
+    },
+    Text {
+        text: Text<'a>,
+        opaque: bool,
+    },
+    End,
+}
+
+/// A position in a validated message, in either encoding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cursor<'a> {
+    Xml(xml::Cursor<'a>),
+    Wbxml(wbxml::Cursor<'a>),
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn offset(&self) -> usize {
+        match self {
+            Cursor::Xml(c) => c.offset(),
+            Cursor::Wbxml(c) => c.offset(),
+        }
+    }
+
+    /// The next child element, text run or end of the current element.
+    pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
+        match self {
+            Cursor::Xml(c) => c.next_content(trim, &Limits::TRUSTED),
+            Cursor::Wbxml(c) => {
+                let content = c.next_content(trim)?;
+                Ok(match content {
+                    wbxml::Content::Start {
+                        name,
+                        empty,
+                        offset,
+                    } => Content::Start {
+                        name,
+                        xmlns: None,
+                        empty,
+                        offset,
+                    },
+                    wbxml::Content::Text { text, opaque } => Content::Text { text, opaque },
+                    wbxml::Content::End => Content::End,
+                })
+            }
+        }
+    }
+
+    /// Skips the rest of an element whose start was just read.
+    pub(crate) fn skip_element(&mut self, empty: bool) -> Result<(), DecodeError> {
+        if empty {
+            return Ok(());
+        }
+        match self {
+            Cursor::Xml(c) => c.skip(&Limits::TRUSTED),
+            Cursor::Wbxml(c) => c.skip(),
+        }
+    }
+
+    /// Reads the content of a leaf element whose start was just read.
+    pub(crate) fn leaf_text(&mut self, empty: bool, trim: bool) -> Result<Text<'a>, DecodeError> {
+        if empty {
+            return Ok(Text::empty());
+        }
+        let mut text = Text::empty();
+        let mut seen = false;
+        loop {
+            let at = self.offset();
+            match self.next_content(trim)? {
+                Content::End => return Ok(text),
+                Content::Text { text: t, .. } if !seen => {
+                    text = t;
+                    seen = true;
+                }
+                Content::Text { .. } => return Err(DecodeError::new(K::UnexpectedText, at)),
+                Content::Start { offset, .. } => {
+                    return Err(DecodeError::new(K::UnexpectedElement, offset))
+                }
+            }
+        }
+    }
+}

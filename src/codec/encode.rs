@@ -1,0 +1,703 @@
+//! The encoder: one walk over the model writes XML or WBXML into the caller's buffer.
+//!
+//! Writing past the end of the buffer is not an error until the walk ends: the encoder
+//! keeps counting, so a too-small buffer reports the exact size it needed, and
+//! [`Message::encoded_len`] is the same walk over an empty buffer. Elements are written
+//! in the order the SyncML DTD gives, whatever order they were decoded in.
+
+use super::error::EncodeError;
+use super::model::{
+    Chal, Command, Cred, Data, Embedded, Item, List, ListIter, Location, Message, Meta, SyncHdr,
+    XmlEvent, DDF_NAMESPACE, METINF_NAMESPACE,
+};
+use super::text::Text;
+use super::tokens::{global, public_id, Tag, CHARSET_UTF8, PAGE_DDF, PAGE_METINF, PAGE_SYNCML};
+
+/// A message encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Encoding {
+    /// XML (`application/vnd.syncml.dm+xml`).
+    Xml,
+    /// WBXML (`application/vnd.syncml.dm+wbxml`).
+    Wbxml,
+}
+
+impl Encoding {
+    /// The HTTP content type of a DM message in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Xml => "application/vnd.syncml.dm+xml",
+            Encoding::Wbxml => "application/vnd.syncml.dm+wbxml",
+        }
+    }
+}
+
+/// How to write a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EncodeOptions {
+    /// XML or WBXML.
+    pub encoding: Encoding,
+    /// WBXML version byte: 0x01, 0x02 (the default: WBXML 1.2, which DM 1.2 uses) or 0x03.
+    pub wbxml_version: u8,
+    /// Start XML with `<?xml version="1.0" encoding="UTF-8"?>`.
+    pub xml_declaration: bool,
+    /// Indent XML, one element a line; for people, not for the air.
+    pub indent: bool,
+}
+
+impl EncodeOptions {
+    /// Compact output in `encoding`.
+    pub const fn new(encoding: Encoding) -> Self {
+        EncodeOptions {
+            encoding,
+            wbxml_version: 0x02,
+            xml_declaration: true,
+            indent: false,
+        }
+    }
+}
+
+/// Deepest embedded XML the XML encoder can close again.
+const MAX_EMBEDDED_DEPTH: usize = 32;
+
+/// Output that writes while the buffer lasts and counts always.
+struct Out<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl Out<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.len = end;
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+
+    fn mb_u32(&mut self, v: u32) {
+        let mut tmp = [0u8; 5];
+        let mut i = tmp.len();
+        let mut v = v;
+        let mut last = true;
+        loop {
+            i -= 1;
+            let cont = if last { 0 } else { 0x80 };
+            if let Some(slot) = tmp.get_mut(i) {
+                *slot = (v & 0x7F) as u8 | cont;
+            }
+            last = false;
+            v >>= 7;
+            if v == 0 || i == 0 {
+                break;
+            }
+        }
+        self.put(tmp.get(i..).unwrap_or(&[]));
+    }
+}
+
+struct Encoder<'b> {
+    out: Out<'b>,
+    wbxml: bool,
+    page: u8,
+    indent: bool,
+    depth: u16,
+}
+
+type Result<T = ()> = core::result::Result<T, EncodeError>;
+
+impl Encoder<'_> {
+    fn newline(&mut self) {
+        if self.indent && self.out.len > 0 {
+            self.out.byte(b'\n');
+            for _ in 0..self.depth {
+                self.out.put(b"  ");
+            }
+        }
+    }
+
+    fn switch_page(&mut self, page: u8) {
+        if self.page != page {
+            self.out.put(&[global::SWITCH_PAGE, page]);
+            self.page = page;
+        }
+    }
+
+    fn xml_open(&mut self, name: &str, namespace: Option<&str>) {
+        self.out.byte(b'<');
+        self.out.put(name.as_bytes());
+        if let Some(ns) = namespace {
+            self.out.put(b" xmlns=\"");
+            self.out.put(ns.as_bytes());
+            self.out.byte(b'"');
+        }
+    }
+
+    fn namespace_of(tag: Tag) -> Option<&'static str> {
+        (tag.page() == PAGE_METINF).then_some(METINF_NAMESPACE)
+    }
+
+    /// Starts an element with content.
+    fn start(&mut self, tag: Tag) {
+        self.start_ns(tag, Self::namespace_of(tag));
+    }
+
+    fn start_ns(&mut self, tag: Tag, namespace: Option<&str>) {
+        if self.wbxml {
+            self.switch_page(tag.page());
+            self.out.byte(tag.token() | global::HAS_CONTENT);
+        } else {
+            self.newline();
+            self.xml_open(tag.name(), namespace);
+            self.out.byte(b'>');
+        }
+        self.depth = self.depth.saturating_add(1);
+    }
+
+    fn end(&mut self, tag: Tag) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.wbxml {
+            self.out.byte(global::END);
+        } else {
+            self.newline();
+            self.out.put(b"</");
+            self.out.put(tag.name().as_bytes());
+            self.out.byte(b'>');
+        }
+    }
+
+    /// An element without content.
+    fn empty(&mut self, tag: Tag) {
+        if self.wbxml {
+            self.switch_page(tag.page());
+            self.out.byte(tag.token());
+        } else {
+            self.newline();
+            self.xml_open(tag.name(), Self::namespace_of(tag));
+            self.out.put(b"/>");
+        }
+    }
+
+    fn flag(&mut self, tag: Tag, on: bool) {
+        if on {
+            self.empty(tag);
+        }
+    }
+
+    /// A leaf element holding text.
+    fn leaf(&mut self, tag: Tag, text: &Text<'_>) -> Result {
+        self.leaf_as(tag, text, false)
+    }
+
+    fn opt_leaf(&mut self, tag: Tag, text: Option<Text<'_>>) -> Result {
+        match text {
+            Some(t) => self.leaf(tag, &t),
+            None => Ok(()),
+        }
+    }
+
+    fn leaf_as(&mut self, tag: Tag, text: &Text<'_>, opaque: bool) -> Result {
+        if text.is_empty() {
+            self.empty(tag);
+            return Ok(());
+        }
+        if self.wbxml {
+            self.switch_page(tag.page());
+            self.out.byte(tag.token() | global::HAS_CONTENT);
+            self.wbxml_text(text, opaque);
+            self.out.byte(global::END);
+        } else {
+            self.newline();
+            self.xml_open(tag.name(), Self::namespace_of(tag));
+            self.out.byte(b'>');
+            self.xml_text(text)?;
+            self.out.put(b"</");
+            self.out.put(tag.name().as_bytes());
+            self.out.byte(b'>');
+        }
+        Ok(())
+    }
+
+    /// Text as one STR_I, or as OPAQUE when asked for or when it holds a NUL (which STR_I
+    /// cannot carry).
+    fn wbxml_text(&mut self, text: &Text<'_>, opaque: bool) {
+        if opaque || text.bytes().any(|b| b == 0) {
+            self.out.byte(global::OPAQUE);
+            self.out
+                .mb_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            for chunk in text.chunks() {
+                self.out.put(chunk.as_bytes());
+            }
+        } else {
+            self.out.byte(global::STR_I);
+            for chunk in text.chunks() {
+                self.out.put(chunk.as_bytes());
+            }
+            self.out.byte(0);
+        }
+    }
+
+    /// Escaped XML character data.
+    fn xml_text(&mut self, text: &Text<'_>) -> Result {
+        for chunk in text.chunks() {
+            let bytes = chunk.as_bytes();
+            if core::str::from_utf8(bytes).is_err() {
+                return Err(EncodeError::Unrepresentable(
+                    "binary data in XML (send it as b64)",
+                ));
+            }
+            let mut from = 0;
+            for (i, &b) in bytes.iter().enumerate() {
+                let escape: &[u8] = match b {
+                    b'&' => b"&amp;",
+                    b'<' => b"&lt;",
+                    b'>' => b"&gt;",
+                    b'\r' => b"&#13;",
+                    b'\t' | b'\n' => continue,
+                    0..=0x1F => {
+                        return Err(EncodeError::Unrepresentable(
+                            "control character in XML text",
+                        ))
+                    }
+                    _ => continue,
+                };
+                self.out.put(bytes.get(from..i).unwrap_or(&[]));
+                self.out.put(escape);
+                from = i + 1;
+            }
+            self.out.put(bytes.get(from..).unwrap_or(&[]));
+        }
+        Ok(())
+    }
+}
+
+impl Message<'_> {
+    /// Encodes the message into `buf` and returns the length written.
+    pub fn encode(
+        &self,
+        encoding: Encoding,
+        buf: &mut [u8],
+    ) -> core::result::Result<usize, EncodeError> {
+        self.encode_with(&EncodeOptions::new(encoding), buf)
+    }
+
+    /// The exact length [`encode`](Message::encode) would write.
+    pub fn encoded_len(&self, encoding: Encoding) -> core::result::Result<usize, EncodeError> {
+        self.encoded_len_with(&EncodeOptions::new(encoding))
+    }
+
+    /// The exact length [`encode_with`](Message::encode_with) would write.
+    pub fn encoded_len_with(
+        &self,
+        options: &EncodeOptions,
+    ) -> core::result::Result<usize, EncodeError> {
+        match self.encode_with(options, &mut []) {
+            Ok(n) | Err(EncodeError::BufferTooSmall { required: n }) => Ok(n),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Encodes the message with explicit options.
+    pub fn encode_with(
+        &self,
+        options: &EncodeOptions,
+        buf: &mut [u8],
+    ) -> core::result::Result<usize, EncodeError> {
+        let capacity = buf.len();
+        let mut e = Encoder {
+            out: Out { buf, len: 0 },
+            wbxml: options.encoding == Encoding::Wbxml,
+            page: PAGE_SYNCML,
+            indent: options.indent && options.encoding == Encoding::Xml,
+            depth: 0,
+        };
+        let dtd = DtdVersion::of(&self.header);
+        if e.wbxml {
+            let version = options.wbxml_version.clamp(0x01, 0x03);
+            e.out.byte(version);
+            e.out.mb_u32(dtd.public_id());
+            e.out.mb_u32(CHARSET_UTF8);
+            e.out.byte(0); // no string table
+            e.start(Tag::SYNC_ML);
+        } else {
+            if options.xml_declaration {
+                e.out.put(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            }
+            e.newline();
+            e.xml_open("SyncML", Some(dtd.namespace()));
+            e.out.byte(b'>');
+            e.depth = 1;
+        }
+        sync_hdr(&mut e, &self.header)?;
+        e.start(Tag::SYNC_BODY);
+        commands(&mut e, self.body.commands)?;
+        e.flag(Tag::FINAL, self.body.is_final);
+        e.end(Tag::SYNC_BODY);
+        e.end(Tag::SYNC_ML);
+        if e.indent {
+            e.out.byte(b'\n');
+        }
+        if e.out.len > capacity {
+            return Err(EncodeError::BufferTooSmall {
+                required: e.out.len,
+            });
+        }
+        Ok(e.out.len)
+    }
+}
+
+/// The SyncML DTD version a header declares, which picks the namespace and public id.
+#[derive(Clone, Copy)]
+enum DtdVersion {
+    V10,
+    V11,
+    V12,
+}
+
+impl DtdVersion {
+    fn of(header: &SyncHdr<'_>) -> Self {
+        if header.ver_dtd == "1.1" {
+            DtdVersion::V11
+        } else if header.ver_dtd == "1.0" {
+            DtdVersion::V10
+        } else {
+            DtdVersion::V12
+        }
+    }
+
+    fn namespace(self) -> &'static str {
+        match self {
+            DtdVersion::V10 => "SYNCML:SYNCML1.0",
+            DtdVersion::V11 => "SYNCML:SYNCML1.1",
+            DtdVersion::V12 => "SYNCML:SYNCML1.2",
+        }
+    }
+
+    fn public_id(self) -> u32 {
+        match self {
+            DtdVersion::V10 => public_id::SYNCML_10,
+            DtdVersion::V11 => public_id::SYNCML_11,
+            DtdVersion::V12 => public_id::SYNCML_12,
+        }
+    }
+}
+
+fn sync_hdr(e: &mut Encoder<'_>, h: &SyncHdr<'_>) -> Result {
+    e.start(Tag::SYNC_HDR);
+    e.leaf(Tag::VER_DTD, &h.ver_dtd)?;
+    e.leaf(Tag::VER_PROTO, &h.ver_proto)?;
+    e.leaf(Tag::SESSION_ID, &h.session_id)?;
+    e.leaf(Tag::MSG_ID, &h.msg_id)?;
+    location(e, Tag::TARGET, &h.target)?;
+    location(e, Tag::SOURCE, &h.source)?;
+    e.opt_leaf(Tag::RESP_URI, h.resp_uri)?;
+    e.flag(Tag::NO_RESP, h.no_resp);
+    opt_cred(e, h.cred)?;
+    opt_meta(e, h.meta)?;
+    e.end(Tag::SYNC_HDR);
+    Ok(())
+}
+
+fn location(e: &mut Encoder<'_>, tag: Tag, l: &Location<'_>) -> Result {
+    e.start(tag);
+    e.leaf(Tag::LOC_URI, &l.uri)?;
+    e.opt_leaf(Tag::LOC_NAME, l.name)?;
+    e.end(tag);
+    Ok(())
+}
+
+fn opt_location(e: &mut Encoder<'_>, tag: Tag, l: Option<Location<'_>>) -> Result {
+    match l {
+        Some(l) => location(e, tag, &l),
+        None => Ok(()),
+    }
+}
+
+fn opt_cred(e: &mut Encoder<'_>, cred: Option<Cred<'_>>) -> Result {
+    if let Some(c) = cred {
+        e.start(Tag::CRED);
+        opt_meta(e, c.meta)?;
+        e.leaf(Tag::DATA, &c.data)?;
+        e.end(Tag::CRED);
+    }
+    Ok(())
+}
+
+fn opt_chal(e: &mut Encoder<'_>, chal: Option<Chal<'_>>) -> Result {
+    if let Some(c) = chal {
+        e.start(Tag::CHAL);
+        opt_meta(e, c.meta)?;
+        e.end(Tag::CHAL);
+    }
+    Ok(())
+}
+
+fn opt_meta(e: &mut Encoder<'_>, meta: Option<Meta<'_>>) -> Result {
+    let Some(meta) = meta else {
+        return Ok(());
+    };
+    let m = meta.to_metinf();
+    let fields = [
+        (Tag::FORMAT, m.format),
+        (Tag::TYPE, m.type_),
+        (Tag::MARK, m.mark),
+        (Tag::SIZE, m.size),
+        (Tag::VERSION, m.version),
+        (Tag::NEXT_NONCE, m.next_nonce),
+        (Tag::MAX_MSG_SIZE, m.max_msg_size),
+        (Tag::MAX_OBJ_SIZE, m.max_obj_size),
+    ];
+    if fields.iter().all(|(_, v)| v.is_none()) && m.emi.is_empty() {
+        e.empty(Tag::META);
+        return Ok(());
+    }
+    e.start(Tag::META);
+    for (tag, value) in fields {
+        e.opt_leaf(tag, value)?;
+    }
+    for emi in m.emi {
+        e.leaf(Tag::EMI, &emi)?;
+    }
+    e.end(Tag::META);
+    Ok(())
+}
+
+fn texts<'a>(e: &mut Encoder<'_>, tag: Tag, list: List<'a, Text<'a>>) -> Result {
+    for t in list {
+        e.leaf(tag, &t)?;
+    }
+    Ok(())
+}
+
+fn items<'a>(e: &mut Encoder<'_>, list: List<'a, Item<'a>>) -> Result {
+    for it in list {
+        item(e, &it)?;
+    }
+    Ok(())
+}
+
+fn commands<'a>(e: &mut Encoder<'_>, list: List<'a, Command<'a>>) -> Result {
+    let iter: ListIter<'a, Command<'a>> = list.iter();
+    for cmd in iter {
+        command(e, &cmd)?;
+    }
+    Ok(())
+}
+
+fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
+    let tag = cmd.tag();
+    e.start(tag);
+    e.leaf(Tag::CMD_ID, &cmd.cmd_id())?;
+    match cmd {
+        Command::Add(c)
+        | Command::Copy(c)
+        | Command::Delete(c)
+        | Command::Get(c)
+        | Command::Replace(c) => {
+            e.flag(Tag::NO_RESP, c.no_resp);
+            opt_cred(e, c.cred)?;
+            opt_meta(e, c.meta)?;
+            items(e, c.items)?;
+        }
+        Command::Alert(c) => {
+            e.flag(Tag::NO_RESP, c.no_resp);
+            opt_cred(e, c.cred)?;
+            e.opt_leaf(Tag::DATA, c.data)?;
+            e.opt_leaf(Tag::CORRELATOR, c.correlator)?;
+            items(e, c.items)?;
+        }
+        Command::Exec(c) => {
+            e.flag(Tag::NO_RESP, c.no_resp);
+            opt_cred(e, c.cred)?;
+            opt_meta(e, c.meta)?;
+            e.opt_leaf(Tag::CORRELATOR, c.correlator)?;
+            items(e, c.items)?;
+        }
+        Command::Atomic(c) | Command::Sequence(c) => {
+            e.flag(Tag::NO_RESP, c.no_resp);
+            opt_meta(e, c.meta)?;
+            commands(e, c.commands)?;
+        }
+        Command::Sync(c) => {
+            e.flag(Tag::NO_RESP, c.no_resp);
+            opt_cred(e, c.cred)?;
+            opt_location(e, Tag::TARGET, c.target)?;
+            opt_location(e, Tag::SOURCE, c.source)?;
+            opt_meta(e, c.meta)?;
+            commands(e, c.commands)?;
+        }
+        Command::Status(c) => {
+            e.opt_leaf(Tag::MSG_REF, c.msg_ref)?;
+            e.opt_leaf(Tag::CMD_REF, c.cmd_ref)?;
+            e.opt_leaf(Tag::CMD, c.cmd)?;
+            texts(e, Tag::TARGET_REF, c.target_refs)?;
+            texts(e, Tag::SOURCE_REF, c.source_refs)?;
+            opt_cred(e, c.cred)?;
+            opt_chal(e, c.chal)?;
+            e.opt_leaf(Tag::DATA, c.data)?;
+            items(e, c.items)?;
+        }
+        Command::Results(c) => {
+            e.opt_leaf(Tag::MSG_REF, c.msg_ref)?;
+            e.opt_leaf(Tag::CMD_REF, c.cmd_ref)?;
+            opt_meta(e, c.meta)?;
+            texts(e, Tag::TARGET_REF, c.target_refs)?;
+            texts(e, Tag::SOURCE_REF, c.source_refs)?;
+            items(e, c.items)?;
+        }
+    }
+    e.end(tag);
+    Ok(())
+}
+
+fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
+    e.start(Tag::ITEM);
+    opt_location(e, Tag::TARGET, it.target)?;
+    opt_location(e, Tag::SOURCE, it.source)?;
+    opt_meta(e, it.meta)?;
+    match &it.data {
+        None => {}
+        Some(Data::Text(t)) => e.leaf_as(Tag::DATA, t, false)?,
+        Some(Data::Opaque(t)) => e.leaf_as(Tag::DATA, t, true)?,
+        Some(Data::Xml(x)) => {
+            e.start(Tag::DATA);
+            embedded(e, x)?;
+            e.end(Tag::DATA);
+        }
+    }
+    e.flag(Tag::MORE_DATA, it.more_data);
+    e.end(Tag::ITEM);
+    Ok(())
+}
+
+/// The WBXML code page of an XML namespace.
+fn page_of_namespace(ns: &str) -> Option<u8> {
+    if ns.eq_ignore_ascii_case(DDF_NAMESPACE) {
+        Some(PAGE_DDF)
+    } else if ns.eq_ignore_ascii_case(METINF_NAMESPACE) {
+        Some(PAGE_METINF)
+    } else if ns
+        .get(..13)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SYNCML:SYNCML"))
+    {
+        Some(PAGE_SYNCML)
+    } else {
+        None
+    }
+}
+
+fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
+    // Open elements: their names (for XML end tags) and code pages (for WBXML lookups).
+    let mut names: [&str; MAX_EMBEDDED_DEPTH] = [""; MAX_EMBEDDED_DEPTH];
+    let mut pages = [PAGE_DDF; MAX_EMBEDDED_DEPTH];
+    let mut depth = 0usize;
+    let mut events = x.events().peekable();
+    while let Some(event) = events.next() {
+        match event {
+            XmlEvent::Start { name, namespace } => {
+                let empty = events.next_if(|ev| *ev == XmlEvent::End).is_some();
+                let inherited = depth.checked_sub(1).and_then(|d| pages.get(d)).copied();
+                let page = match namespace {
+                    Some(ns) => page_of_namespace(ns),
+                    None => inherited.or(Some(PAGE_DDF)),
+                };
+                if e.wbxml {
+                    let tag = page.and_then(|p| Tag::from_token_name(p, name)).ok_or(
+                        EncodeError::Unrepresentable("embedded element without a WBXML token"),
+                    )?;
+                    e.switch_page(tag.page());
+                    e.out.byte(if empty {
+                        tag.token()
+                    } else {
+                        tag.token() | global::HAS_CONTENT
+                    });
+                } else {
+                    e.newline();
+                    e.xml_open(name, namespace);
+                    e.out.put(if empty { b"/>" } else { b">" });
+                }
+                if !empty {
+                    let (Some(n), Some(p)) = (names.get_mut(depth), pages.get_mut(depth)) else {
+                        return Err(EncodeError::Unrepresentable("embedded XML nested too deep"));
+                    };
+                    *n = name;
+                    *p = page.unwrap_or(PAGE_DDF);
+                    depth += 1;
+                    e.depth = e.depth.saturating_add(1);
+                }
+            }
+            XmlEvent::Text(t) => {
+                if e.wbxml {
+                    e.wbxml_text(&t, false);
+                } else {
+                    e.xml_text(&t)?;
+                }
+            }
+            XmlEvent::End => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or(EncodeError::Unrepresentable("unbalanced embedded XML"))?;
+                e.depth = e.depth.saturating_sub(1);
+                if e.wbxml {
+                    e.out.byte(global::END);
+                } else {
+                    e.newline();
+                    e.out.put(b"</");
+                    e.out
+                        .put(names.get(depth).copied().unwrap_or("").as_bytes());
+                    e.out.byte(b'>');
+                }
+            }
+        }
+    }
+    if depth != 0 {
+        return Err(EncodeError::Unrepresentable("unbalanced embedded XML"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibyte_integers_are_written_most_significant_first() {
+        let mut buf = [0u8; 8];
+        for (v, expect) in [
+            (0x6Au32, &[0x6A][..]),
+            (0x1201, &[0xA4, 0x01]),
+            (0x0FD3, &[0x9F, 0x53]),
+            (300, &[0x82, 0x2C]),
+            (0, &[0x00]),
+            (u32::MAX, &[0x8F, 0xFF, 0xFF, 0xFF, 0x7F]),
+        ] {
+            let mut out = Out {
+                buf: &mut buf,
+                len: 0,
+            };
+            out.mb_u32(v);
+            let n = out.len;
+            assert_eq!(&buf[..n], expect, "{v}");
+        }
+    }
+
+    #[test]
+    fn overflow_is_counted_not_written() {
+        let mut buf = [0u8; 3];
+        let mut out = Out {
+            buf: &mut buf,
+            len: 0,
+        };
+        out.put(b"ab");
+        out.put(b"cd");
+        out.put(b"e");
+        assert_eq!(out.len, 5);
+        assert_eq!(&buf, b"ab\0");
+    }
+}

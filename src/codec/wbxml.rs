@@ -1,0 +1,518 @@
+//! WBXML reading (WAP-192-WBXML 1.1-1.3) for SyncML DM: the document header, a validating
+//! pass over the whole token stream, and a cursor the typed decoder walks afterwards.
+//!
+//! The validating pass checks everything the cursor relies on (every token complete, every
+//! string terminated and UTF-8, every string-table reference in range, tags balanced,
+//! limits kept), so the typed decoder never meets malformed input it did not see first.
+
+use super::error::{DecodeError, DecodeErrorKind as K};
+use super::text::{table_string, Text};
+use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
+use super::{Limits, Name};
+
+/// Reads a WBXML multi-byte unsigned integer at `pos`: the value and the bytes it took.
+/// `None` when it is truncated or does not fit in 32 bits.
+pub(crate) fn read_mb_u32(input: &[u8], pos: usize) -> Option<(u32, usize)> {
+    let mut value: u32 = 0;
+    for i in 0..5 {
+        let b = *input.get(pos.checked_add(i)?)?;
+        value = value.checked_mul(128)?.checked_add(u32::from(b & 0x7F))?;
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The public identifier of a WBXML document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublicId<'a> {
+    /// A well-known numeric id.
+    Numeric(u32),
+    /// A formal public identifier held in the string table.
+    Literal(&'a [u8]),
+}
+
+/// The parsed WBXML document header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header<'a> {
+    pub(crate) version: u8,
+    pub(crate) public_id: PublicId<'a>,
+    pub(crate) strtbl: &'a [u8],
+    pub(crate) body: usize,
+}
+
+fn err(kind: K, offset: usize) -> DecodeError {
+    DecodeError::new(kind, offset)
+}
+
+fn mb(input: &[u8], pos: usize) -> Result<(u32, usize), DecodeError> {
+    read_mb_u32(input, pos).ok_or_else(|| {
+        let rest = input.get(pos..).unwrap_or(&[]);
+        if rest.len() < 5 && rest.iter().all(|b| b & 0x80 != 0) {
+            err(K::Truncated, input.len())
+        } else {
+            err(K::Syntax("multi-byte integer over 32 bits"), pos)
+        }
+    })
+}
+
+/// Parses the document header: version, public id, charset and string table.
+pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
+    let version = *doc.first().ok_or(err(K::Truncated, 0))?;
+    if !(0x01..=0x03).contains(&version) {
+        return Err(err(K::UnsupportedVersion(version), 0));
+    }
+    let mut pos = 1;
+    let (pid, n) = mb(doc, pos)?;
+    pos += n;
+    let mut literal_index = None;
+    if pid == public_id::LITERAL {
+        let (index, n) = mb(doc, pos)?;
+        literal_index = Some((index, pos));
+        pos += n;
+    }
+    let (charset, n) = mb(doc, pos)?;
+    if !matches!(charset, CHARSET_UTF8 | CHARSET_US_ASCII | 0) {
+        return Err(err(K::UnsupportedCharset(charset), pos));
+    }
+    pos += n;
+    let (len, n) = mb(doc, pos)?;
+    pos += n;
+    let end = pos
+        .checked_add(len as usize)
+        .ok_or(err(K::Truncated, pos))?;
+    let strtbl = doc.get(pos..end).ok_or(err(K::Truncated, doc.len()))?;
+    if core::str::from_utf8(strtbl).is_err() {
+        return Err(err(K::InvalidUtf8, pos));
+    }
+    let public_id = match literal_index {
+        Some((index, at)) => {
+            let fpi = table_string(strtbl, index).ok_or(err(K::StringTableIndex(index), at))?;
+            let syncml = fpi
+                .get(..21)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"-//SYNCML//DTD SyncML"));
+            if !syncml {
+                return Err(err(K::UnsupportedPublicId(0), at));
+            }
+            PublicId::Literal(fpi)
+        }
+        None => match pid {
+            public_id::SYNCML_12
+            | public_id::SYNCML_11
+            | public_id::SYNCML_10
+            | public_id::UNKNOWN => PublicId::Numeric(pid),
+            other => return Err(err(K::UnsupportedPublicId(other), 1)),
+        },
+    };
+    Ok(Header {
+        version,
+        public_id,
+        strtbl,
+        body: end,
+    })
+}
+
+/// One token of the body, with tags resolved and attributes and PIs already skipped.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Token<'a> {
+    SwitchPage(u8),
+    End,
+    /// A text token: STR_I, STR_T, ENTITY or OPAQUE.
+    Text {
+        opaque: bool,
+    },
+    Pi,
+    Start {
+        name: Name<'a>,
+        content: bool,
+    },
+}
+
+/// Decodes the token at `pos`; returns it and the position after it.
+pub(crate) fn next_token<'a>(
+    doc: &'a [u8],
+    strtbl: &'a [u8],
+    pos: usize,
+    page: u8,
+) -> Result<(Token<'a>, usize), DecodeError> {
+    let token = *doc.get(pos).ok_or(err(K::Truncated, pos))?;
+    let after = pos + 1;
+    Ok(match token {
+        global::SWITCH_PAGE => {
+            let page = *doc.get(after).ok_or(err(K::Truncated, after))?;
+            (Token::SwitchPage(page), after + 1)
+        }
+        global::END => (Token::End, after),
+        global::STR_I => {
+            let rest = doc.get(after..).unwrap_or(&[]);
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(err(K::Truncated, doc.len()))?;
+            (Token::Text { opaque: false }, after + len + 1)
+        }
+        global::STR_T => {
+            let (index, n) = mb(doc, after)?;
+            if table_string(strtbl, index).is_none() {
+                return Err(err(K::StringTableIndex(index), after));
+            }
+            (Token::Text { opaque: false }, after + n)
+        }
+        global::ENTITY => {
+            let (code, n) = mb(doc, after)?;
+            if char::from_u32(code).is_none() {
+                return Err(err(K::InvalidReference, after));
+            }
+            (Token::Text { opaque: false }, after + n)
+        }
+        global::OPAQUE => {
+            let (len, n) = mb(doc, after)?;
+            let end = (after + n)
+                .checked_add(len as usize)
+                .ok_or(err(K::Truncated, after))?;
+            if end > doc.len() {
+                return Err(err(K::Truncated, doc.len()));
+            }
+            (Token::Text { opaque: true }, end)
+        }
+        global::PI => (Token::Pi, skip_attributes(doc, strtbl, after)?),
+        global::LITERAL | global::LITERAL_A | global::LITERAL_C | global::LITERAL_AC => {
+            let (index, n) = mb(doc, after)?;
+            let name = table_string(strtbl, index).ok_or(err(K::StringTableIndex(index), after))?;
+            let mut next = after + n;
+            if token & global::HAS_ATTRS != 0 {
+                next = skip_attributes(doc, strtbl, next)?;
+            }
+            let content = token & global::HAS_CONTENT != 0;
+            (
+                Token::Start {
+                    name: Name::Local(name),
+                    content,
+                },
+                next,
+            )
+        }
+        global::EXT_I_0
+        | global::EXT_I_1
+        | global::EXT_I_2
+        | global::EXT_T_0
+        | global::EXT_T_1
+        | global::EXT_T_2
+        | global::EXT_0
+        | global::EXT_1
+        | global::EXT_2 => {
+            return Err(err(K::UnsupportedToken(token), pos));
+        }
+        _ => {
+            let id = token & 0x3F;
+            let tag =
+                Tag::from_token(page, id).ok_or(err(K::UnknownTag { page, token: id }, pos))?;
+            let mut next = after;
+            if token & global::HAS_ATTRS != 0 {
+                next = skip_attributes(doc, strtbl, next)?;
+            }
+            let content = token & global::HAS_CONTENT != 0;
+            (
+                Token::Start {
+                    name: Name::Tag(tag),
+                    content,
+                },
+                next,
+            )
+        }
+    })
+}
+
+/// Skips an attribute list (or the body of a PI) up to and including its END.
+fn skip_attributes(doc: &[u8], strtbl: &[u8], mut pos: usize) -> Result<usize, DecodeError> {
+    loop {
+        let token = *doc.get(pos).ok_or(err(K::Truncated, pos))?;
+        let after = pos + 1;
+        pos = match token {
+            global::END => return Ok(after),
+            global::SWITCH_PAGE => after + 1,
+            global::STR_I | global::EXT_I_0 | global::EXT_I_1 | global::EXT_I_2 => {
+                let rest = doc.get(after..).unwrap_or(&[]);
+                after
+                    + rest
+                        .iter()
+                        .position(|&b| b == 0)
+                        .ok_or(err(K::Truncated, doc.len()))?
+                    + 1
+            }
+            global::STR_T | global::LITERAL => {
+                let (index, n) = mb(doc, after)?;
+                if table_string(strtbl, index).is_none() {
+                    return Err(err(K::StringTableIndex(index), after));
+                }
+                after + n
+            }
+            global::ENTITY | global::EXT_T_0 | global::EXT_T_1 | global::EXT_T_2 => {
+                after + mb(doc, after)?.1
+            }
+            global::OPAQUE => {
+                let (len, n) = mb(doc, after)?;
+                (after + n)
+                    .checked_add(len as usize)
+                    .ok_or(err(K::Truncated, after))?
+            }
+            _ => after,
+        };
+    }
+}
+
+/// The validating pass over the whole body: afterwards the cursor can trust the structure.
+/// Returns the position of the root element.
+pub(crate) fn validate(
+    doc: &[u8],
+    header: &Header<'_>,
+    limits: &Limits,
+) -> Result<usize, DecodeError> {
+    let strtbl = header.strtbl;
+    let mut pos = header.body;
+    let mut page = 0u8;
+    let mut depth: u32 = 0;
+    let mut elements: u32 = 0;
+    let mut root = None;
+    let mut closed = false;
+    while pos < doc.len() {
+        let (token, next) = next_token(doc, strtbl, pos, page)?;
+        match token {
+            Token::SwitchPage(p) => page = p,
+            Token::Pi => {}
+            Token::End => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or(err(K::Syntax("END without an open element"), pos))?;
+                closed = depth == 0;
+            }
+            Token::Text { opaque } => {
+                if depth == 0 {
+                    return Err(err(K::UnexpectedText, pos));
+                }
+                if !opaque && doc.get(pos) == Some(&global::STR_I) {
+                    let s = doc.get(pos + 1..next - 1).unwrap_or(&[]);
+                    if core::str::from_utf8(s).is_err() {
+                        return Err(err(K::InvalidUtf8, pos + 1));
+                    }
+                }
+                if next - pos > limits.max_string_len as usize + 6 {
+                    return Err(err(K::StringLimit, pos));
+                }
+            }
+            Token::Start { content, .. } => {
+                if closed || (depth == 0 && root.is_some()) {
+                    return Err(err(K::Syntax("content after the root element"), pos));
+                }
+                root.get_or_insert(pos);
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(err(K::ElementLimit, pos));
+                }
+                if depth >= u32::from(limits.max_depth) {
+                    return Err(err(K::DepthLimit, pos));
+                }
+                if content {
+                    depth += 1;
+                } else if depth == 0 {
+                    closed = true;
+                }
+            }
+        }
+        pos = next;
+    }
+    match root {
+        Some(at) if depth == 0 => Ok(at),
+        Some(_) => Err(err(K::Truncated, doc.len())),
+        None => Err(err(K::NotSyncMl, header.body)),
+    }
+}
+
+/// A position inside a validated WBXML body, with the tag code page in force there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cursor<'a> {
+    doc: &'a [u8],
+    strtbl: &'a [u8],
+    pos: usize,
+    page: u8,
+}
+
+/// What the cursor found next inside an element.
+pub(crate) enum Content<'a> {
+    Start {
+        name: Name<'a>,
+        empty: bool,
+        offset: usize,
+    },
+    Text {
+        text: Text<'a>,
+        opaque: bool,
+    },
+    End,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(doc: &'a [u8], strtbl: &'a [u8], pos: usize) -> Self {
+        Cursor {
+            doc,
+            strtbl,
+            pos,
+            page: 0,
+        }
+    }
+
+    pub(crate) fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn token(&self) -> Result<(Token<'a>, usize), DecodeError> {
+        next_token(self.doc, self.strtbl, self.pos, self.page)
+    }
+
+    /// The next child element, text run or the end of the current element (consumed).
+    pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
+        loop {
+            let start = self.pos;
+            let (token, next) = self.token()?;
+            match token {
+                Token::SwitchPage(p) => self.page = p,
+                Token::Pi => {}
+                Token::End => {
+                    self.pos = next;
+                    return Ok(Content::End);
+                }
+                Token::Start { name, content } => {
+                    self.pos = next;
+                    return Ok(Content::Start {
+                        name,
+                        empty: !content,
+                        offset: start,
+                    });
+                }
+                Token::Text { .. } => {
+                    let (text, opaque) = self.text_run(trim)?;
+                    return Ok(Content::Text { text, opaque });
+                }
+            }
+            self.pos = next;
+        }
+    }
+
+    /// Reads the run of text tokens at the cursor.
+    fn text_run(&mut self, trim: bool) -> Result<(Text<'a>, bool), DecodeError> {
+        let start = self.pos;
+        let mut count = 0;
+        let mut all_opaque = true;
+        loop {
+            let (token, next) = self.token()?;
+            match token {
+                Token::Text { opaque } => {
+                    count += 1;
+                    all_opaque &= opaque;
+                }
+                Token::SwitchPage(p) => self.page = p,
+                _ => break,
+            }
+            self.pos = next;
+        }
+        let run = self.doc.get(start..self.pos).unwrap_or(&[]);
+        let single = if count == 1 { self.single(run) } else { None };
+        let text = match single {
+            Some(bytes) if trim => Text::from_bytes(super::text::trim_ws(bytes)),
+            Some(bytes) => Text::from_bytes(bytes),
+            None => Text::from_wbxml(run, self.strtbl, trim),
+        };
+        Ok((text, all_opaque))
+    }
+
+    /// The bytes of a run made of one STR_I, STR_T or OPAQUE token.
+    fn single(&self, run: &'a [u8]) -> Option<&'a [u8]> {
+        let (&token, rest) = run.split_first()?;
+        match token {
+            global::STR_I => rest.split_last().map(|(_, s)| s),
+            global::STR_T => table_string(self.strtbl, read_mb_u32(rest, 0)?.0),
+            global::OPAQUE => {
+                let (len, n) = read_mb_u32(rest, 0)?;
+                rest.get(n..n.checked_add(len as usize)?)
+            }
+            _ => None,
+        }
+    }
+
+    /// Skips the rest of the current element, including its end.
+    pub(crate) fn skip(&mut self) -> Result<(), DecodeError> {
+        let mut depth = 1u32;
+        while depth > 0 {
+            let (token, next) = self.token()?;
+            match token {
+                Token::SwitchPage(p) => self.page = p,
+                Token::End => depth -= 1,
+                Token::Start { content: true, .. } => depth += 1,
+                _ => {}
+            }
+            self.pos = next;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibyte_integers() {
+        assert_eq!(read_mb_u32(&[0xA4, 0x01], 0), Some((0x1201, 2)));
+        assert_eq!(read_mb_u32(&[0x9F, 0x53], 0), Some((0x0FD3, 2)));
+        assert_eq!(read_mb_u32(&[0x82, 0x2C], 0), Some((300, 2)));
+        assert_eq!(
+            read_mb_u32(&[0x8F, 0xFF, 0xFF, 0xFF, 0x7F], 0),
+            Some((u32::MAX, 5))
+        );
+        assert_eq!(read_mb_u32(&[0x90, 0x80, 0x80, 0x80, 0x00], 0), None);
+        assert_eq!(read_mb_u32(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 0), None);
+        assert_eq!(read_mb_u32(&[0x81], 0), None);
+    }
+
+    #[test]
+    fn header_with_literal_public_id_lacking_its_nul() {
+        let mut doc = std::vec![0x02, 0x00, 0x00, 0x6A, 29];
+        doc.extend_from_slice(b"-//SYNCML//DTD SyncML 1.1//EN");
+        doc.push(0x6D);
+        let h = parse_header(&doc).unwrap();
+        assert_eq!(
+            h.public_id,
+            PublicId::Literal(b"-//SYNCML//DTD SyncML 1.1//EN")
+        );
+        assert_eq!(h.body, doc.len() - 1);
+    }
+
+    #[test]
+    fn header_refuses_other_documents() {
+        assert_eq!(
+            parse_header(&[0x05]).unwrap_err().kind(),
+            K::UnsupportedVersion(5)
+        );
+        assert_eq!(
+            parse_header(&[0x02, 0x0B, 0x6A, 0]).unwrap_err().kind(),
+            K::UnsupportedPublicId(0x0B)
+        );
+        assert_eq!(
+            parse_header(&[0x02, 0xA4, 0x01, 0x04, 0])
+                .unwrap_err()
+                .kind(),
+            K::UnsupportedCharset(4)
+        );
+        assert_eq!(
+            parse_header(&[0x02, 0xA4, 0x01, 0x6A, 5, b'a'])
+                .unwrap_err()
+                .kind(),
+            K::Truncated
+        );
+        assert_eq!(
+            parse_header(&[0x02, 0xA4]).unwrap_err().kind(),
+            K::Truncated
+        );
+    }
+}
