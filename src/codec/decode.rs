@@ -6,9 +6,10 @@
 
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::model::{
-    Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, Location,
-    Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
+    Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, ListIter,
+    Location, Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
 };
+use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
 use super::tokens::{Tag, PAGE_METINF, PAGE_SYNCML};
 use super::{Content, Cursor};
@@ -290,7 +291,8 @@ fn sync_body<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<SyncBody<'a>, Deco
     children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
         Tag::FINAL => once(&mut is_final, flag(c, ch)?, ch.offset),
         t if is_command(t) => {
-            command(c, t, ch.empty)?;
+            let cmd = command(c, t, ch.empty)?;
+            validate_nested(&cmd, ch.offset)?;
             commands.push(ch.before);
             Ok(())
         }
@@ -328,6 +330,8 @@ struct Allowed {
     data: bool,
     correlator: bool,
     refs: bool,
+    cmd: bool,
+    chal: bool,
     items: bool,
     commands: bool,
     locations: bool,
@@ -340,6 +344,8 @@ const NONE: Allowed = Allowed {
     data: false,
     correlator: false,
     refs: false,
+    cmd: false,
+    chal: false,
     items: false,
     commands: false,
     locations: false,
@@ -388,17 +394,66 @@ fn allowed(tag: Tag) -> Allowed {
             cred: true,
             data: true,
             refs: true,
+            cmd: true,
+            chal: true,
             items: true,
             ..NONE
         },
+        // `Cmd` is not in the DTD's Results, but Windows clients send it.
         Tag::RESULTS => Allowed {
             meta: true,
             refs: true,
+            cmd: true,
             items: true,
             ..NONE
         },
         _ => NONE,
     }
+}
+
+/// How deeply Atomic, Sequence and Sync may nest inside one another. DM 1.2 itself allows
+/// one level (a Sequence inside an Atomic or the reverse); the margin is for DS messages.
+pub(crate) const MAX_NESTED_COMMANDS: usize = 8;
+
+/// The commands inside a container command, or `None` for other commands.
+fn nested<'a>(cmd: &Command<'a>) -> Option<List<'a, Command<'a>>> {
+    match cmd {
+        Command::Atomic(c) | Command::Sequence(c) => Some(c.commands),
+        Command::Sync(c) => Some(c.commands),
+        _ => None,
+    }
+}
+
+/// Decodes every command nested inside `cmd`, depth first with an explicit stack, so that
+/// a decoded message has no error left in its nested lists and no input can make the
+/// decoder recurse.
+fn validate_nested(cmd: &Command<'_>, offset: usize) -> Result<(), DecodeError> {
+    let Some(list) = nested(cmd) else {
+        return Ok(());
+    };
+    let mut stack: [Option<ListIter<'_, Command<'_>>>; MAX_NESTED_COMMANDS] = Default::default();
+    let mut depth = 0usize;
+    if let Some(slot) = stack.get_mut(0) {
+        *slot = Some(list.iter());
+        depth = 1;
+    }
+    while let Some(top) = depth.checked_sub(1) {
+        let next = match stack.get_mut(top).and_then(Option::as_mut) {
+            Some(iter) => iter.try_next_with(command)?,
+            None => None,
+        };
+        match next {
+            None => depth = top,
+            Some(inner) => {
+                if let Some(list) = nested(&inner) {
+                    let slot = stack.get_mut(depth).ok_or(err(K::DepthLimit, offset))?;
+                    *slot = Some(list.iter());
+                    depth += 1;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decodes a command whose start tag was just read.
@@ -427,8 +482,8 @@ pub(crate) fn command<'a>(
             }
             Tag::MSG_REF if ok.refs => once(&mut p.msg_ref, c.leaf_text(ch.empty, true)?, at),
             Tag::CMD_REF if ok.refs => once(&mut p.cmd_ref, c.leaf_text(ch.empty, true)?, at),
-            Tag::CMD if ok.refs => once(&mut p.cmd, c.leaf_text(ch.empty, true)?, at),
-            Tag::CHAL if ok.refs => once(&mut p.chal, chal(c, ch)?, at),
+            Tag::CMD if ok.cmd => once(&mut p.cmd, c.leaf_text(ch.empty, true)?, at),
+            Tag::CHAL if ok.chal => once(&mut p.chal, chal(c, ch)?, at),
             Tag::TARGET_REF if ok.refs => {
                 c.leaf_text(ch.empty, true)?;
                 target_refs.push(ch.before);
@@ -446,8 +501,10 @@ pub(crate) fn command<'a>(
                 items.push(ch.before);
                 Ok(())
             }
+            // Nested commands are only skipped here, so that decoding never recurses;
+            // `validate_nested` checks them with a bounded stack.
             t if ok.commands && is_command(t) => {
-                command(c, t, ch.empty)?;
+                c.skip_element(ch.empty)?;
                 commands.push(ch.before);
                 Ok(())
             }
@@ -523,6 +580,7 @@ pub(crate) fn command<'a>(
             cmd_id,
             msg_ref: p.msg_ref,
             cmd_ref: p.cmd_ref,
+            cmd: p.cmd,
             meta: p.meta,
             target_refs,
             source_refs,
@@ -539,15 +597,27 @@ pub(crate) fn item<'a>(
     empty: bool,
 ) -> Result<Item<'a>, DecodeError> {
     let (mut target, mut source, mut meta_, mut data_, mut more) = (None, None, None, None, None);
+    let mut nested_tnds = false;
     children(c, empty, PAGE_SYNCML, |c, ch| match ch.tag {
         Tag::TARGET => once(&mut target, location(c, ch)?, ch.offset),
         Tag::SOURCE => once(&mut source, location(c, ch)?, ch.offset),
         Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
-        Tag::DATA => once(&mut data_, data(c, ch.empty)?, ch.offset),
+        Tag::DATA => {
+            let (d, nested) = data(c, ch.empty)?;
+            nested_tnds = nested;
+            once(&mut data_, d, ch.offset)
+        }
         Tag::MORE_DATA => once(&mut more, flag(c, ch)?, ch.offset),
         t if is_ignored(t) => c.skip_element(ch.empty),
         _ => Err(err(K::UnexpectedElement, ch.offset)),
     })?;
+    if nested_tnds {
+        // The model holds TNDS as XML whatever the wire form, so it is typed as XML.
+        meta_ = meta_.map(|m| match m.type_() {
+            Some(t) if t.eq_ignore_ascii_case(TNDS_WBXML) => m.with_type(TNDS_XML),
+            _ => m,
+        });
+    }
     Ok(Item {
         target,
         source,
@@ -557,10 +627,11 @@ pub(crate) fn item<'a>(
     })
 }
 
-/// Decodes `Data` content: text, opaque bytes, or embedded XML.
-fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Data<'a>, DecodeError> {
+/// Decodes `Data` content: text, opaque bytes, or embedded XML. The flag is set when the
+/// XML came as a nested WBXML TNDS document.
+fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<(Data<'a>, bool), DecodeError> {
     if empty {
-        return Ok(Data::Text(Text::empty()));
+        return Ok((Data::Text(Text::empty()), false));
     }
     let start = *c;
     let mut found: Option<(Text<'a>, bool)> = None;
@@ -568,9 +639,12 @@ fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Data<'a>, DecodeError> {
         match c.next_content(false)? {
             Content::End => {
                 return Ok(match found {
-                    None => Data::Text(Text::empty()),
-                    Some((text, true)) => Data::Opaque(text),
-                    Some((text, false)) => Data::Text(text),
+                    None => (Data::Text(Text::empty()), false),
+                    Some((text, true)) => match nested_tnds(&text) {
+                        Some(doc) => (Data::Xml(Embedded::parsed(doc)), true),
+                        None => (Data::Opaque(text), false),
+                    },
+                    Some((text, false)) => (Data::Text(text), false),
                 });
             }
             Content::Text { text, opaque } => {
@@ -590,8 +664,31 @@ fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Data<'a>, DecodeError> {
                         _ => {}
                     }
                 }
-                return Ok(Data::Xml(Embedded::parsed(start)));
+                return Ok((Data::Xml(Embedded::parsed(start)), false));
             }
         }
     }
 }
+
+/// A cursor on the root element of the WBXML DDF/TNDS document that `text` (opaque data)
+/// holds, if it holds one: the form libwbxml and DM servers give TNDS in WBXML messages.
+/// White space after the document (which libwbxml writes as a second token) is allowed.
+fn nested_tnds<'a>(text: &Text<'a>) -> Option<Cursor<'a>> {
+    let (doc, rest) = text.first_opaque_token()?;
+    if !rest.bytes().all(super::text::is_ws) {
+        return None;
+    }
+    let header = super::wbxml::parse_header(doc).ok()?;
+    let ddf = match header.public_id {
+        super::wbxml::PublicId::Literal(fpi) => fpi.eq_ignore_ascii_case(DDF_PUBLIC_ID),
+        super::wbxml::PublicId::Numeric(_) => false,
+    };
+    if !ddf {
+        return None;
+    }
+    let root = super::wbxml::validate(doc, &header, &super::Limits::DEFAULT).ok()?;
+    Some(Cursor::Wbxml(root))
+}
+
+/// The formal public identifier of DDF and TNDS documents.
+pub(crate) const DDF_PUBLIC_ID: &[u8] = b"-//OMA//DTD-DM-DDF 1.2//EN";

@@ -5,11 +5,13 @@
 //! [`Message::encoded_len`] is the same walk over an empty buffer. Elements are written
 //! in the order the SyncML DTD gives, whatever order they were decoded in.
 
+use super::decode::DDF_PUBLIC_ID;
 use super::error::EncodeError;
 use super::model::{
     Chal, Command, Cred, Data, Embedded, Item, List, ListIter, Location, Message, Meta, SyncHdr,
     XmlEvent, DDF_NAMESPACE, METINF_NAMESPACE,
 };
+use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
 use super::tokens::{global, public_id, Tag, CHARSET_UTF8, PAGE_DDF, PAGE_METINF, PAGE_SYNCML};
 
@@ -439,10 +441,18 @@ fn opt_chal(e: &mut Encoder<'_>, chal: Option<Chal<'_>>) -> Result {
 }
 
 fn opt_meta(e: &mut Encoder<'_>, meta: Option<Meta<'_>>) -> Result {
+    opt_meta_typed(e, meta, None)
+}
+
+/// Writes `Meta`, with its `Type` replaced by `type_` when given.
+fn opt_meta_typed(e: &mut Encoder<'_>, meta: Option<Meta<'_>>, type_: Option<&str>) -> Result {
     let Some(meta) = meta else {
         return Ok(());
     };
-    let m = meta.to_metinf();
+    let mut m = meta.to_metinf();
+    if let Some(t) = type_ {
+        m.type_ = Some(Text::new(t));
+    }
     let fields = [
         (Tag::FORMAT, m.format),
         (Tag::TYPE, m.type_),
@@ -546,6 +556,7 @@ fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
         Command::Results(c) => {
             e.opt_leaf(Tag::MSG_REF, c.msg_ref)?;
             e.opt_leaf(Tag::CMD_REF, c.cmd_ref)?;
+            e.opt_leaf(Tag::CMD, c.cmd)?;
             opt_meta(e, c.meta)?;
             texts(e, Tag::TARGET_REF, c.target_refs)?;
             texts(e, Tag::SOURCE_REF, c.source_refs)?;
@@ -560,11 +571,23 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
     e.start(Tag::ITEM);
     opt_location(e, Tag::TARGET, it.target)?;
     opt_location(e, Tag::SOURCE, it.source)?;
-    opt_meta(e, it.meta)?;
+    // TNDS in a WBXML message travels as a WBXML document, and is typed so.
+    let tnds_as_wbxml = e.wbxml
+        && matches!(it.data, Some(Data::Xml(_)))
+        && it
+            .meta
+            .and_then(|m| m.type_())
+            .is_some_and(|t| t.eq_ignore_ascii_case(TNDS_XML));
+    opt_meta_typed(e, it.meta, tnds_as_wbxml.then_some(TNDS_WBXML))?;
     match &it.data {
         None => {}
         Some(Data::Text(t)) => e.leaf_as(Tag::DATA, t, false)?,
         Some(Data::Opaque(t)) => e.leaf_as(Tag::DATA, t, true)?,
+        Some(Data::Xml(x)) if e.wbxml => {
+            e.start(Tag::DATA);
+            nested_document(e, x)?;
+            e.end(Tag::DATA);
+        }
         Some(Data::Xml(x)) => {
             e.start(Tag::DATA);
             embedded(e, x)?;
@@ -590,6 +613,40 @@ fn page_of_namespace(ns: &str) -> Option<u8> {
     } else {
         None
     }
+}
+
+/// Embedded XML in a WBXML message: an OPAQUE token holding a WBXML document of its own
+/// (public id `-//OMA//DTD-DM-DDF 1.2//EN` from the string table), as libwbxml writes TNDS.
+fn nested_document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
+    fn document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
+        e.out.byte(0x02);
+        e.out.put(&[0x00, 0x00]); // public id: string table index 0
+        e.out.mb_u32(CHARSET_UTF8);
+        e.out
+            .mb_u32(u32::try_from(DDF_PUBLIC_ID.len() + 1).unwrap_or(u32::MAX));
+        e.out.put(DDF_PUBLIC_ID);
+        e.out.byte(0);
+        e.page = PAGE_SYNCML;
+        embedded(e, x)
+    }
+    let mut counter = Encoder {
+        out: Out {
+            buf: &mut [],
+            len: 0,
+        },
+        wbxml: true,
+        page: PAGE_SYNCML,
+        indent: false,
+        depth: 0,
+    };
+    document(&mut counter, x)?;
+    e.out.byte(global::OPAQUE);
+    e.out
+        .mb_u32(u32::try_from(counter.out.len).unwrap_or(u32::MAX));
+    let outer_page = e.page;
+    document(e, x)?;
+    e.page = outer_page;
+    Ok(())
 }
 
 fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {

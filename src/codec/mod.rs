@@ -57,7 +57,8 @@ use error::DecodeErrorKind as K;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Limits {
-    /// Deepest element nesting (capped at 64 for XML).
+    /// Deepest element nesting; capped at 64 whatever the setting. Atomic, Sequence and
+    /// Sync may moreover nest at most 8 deep inside one another.
     pub max_depth: u16,
     /// Most elements in one message.
     pub max_elements: u32,
@@ -139,12 +140,9 @@ pub fn parse_wbxml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<
         return Err(DecodeError::new(K::StringLimit, 0));
     }
     let header = wbxml::parse_header(input)?;
+    wbxml::check_syncml(&header)?;
     let root = wbxml::validate(input, &header, limits)?;
-    decode::message(Cursor::Wbxml(wbxml::Cursor::new(
-        input,
-        header.strtbl,
-        root,
-    )))
+    decode::message(Cursor::Wbxml(root))
 }
 
 /// What the header of a WBXML message says, for diagnostics.

@@ -276,6 +276,8 @@ pub struct Results<'a> {
     pub msg_ref: Option<Text<'a>>,
     /// `CmdRef`: the `Get`'s `CmdID`.
     pub cmd_ref: Option<Text<'a>>,
+    /// `Cmd`: not in the SyncML DTD for Results, but sent by some clients (Windows).
+    pub cmd: Option<Text<'a>>,
     /// `Meta`.
     pub meta: Option<Meta<'a>>,
     /// `TargetRef`s.
@@ -486,9 +488,20 @@ pub struct Meta<'a>(MetaRepr<'a>);
 
 #[derive(Clone, Copy)]
 enum MetaRepr<'a> {
-    Parsed(Cursor<'a>),
+    /// Read from the message; `type_` replaces the `Type` it holds (see
+    /// [`TNDS_XML`]).
+    Parsed {
+        cursor: Cursor<'a>,
+        type_: Option<&'static str>,
+    },
     Built(&'a MetInf<'a>),
 }
+
+/// The content type of TNDS in XML form. In WBXML messages TNDS travels as a nested WBXML
+/// document typed `...+wbxml`; the model holds it as embedded XML, so it is typed like XML.
+pub(crate) const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
+/// The content type of TNDS in WBXML form.
+pub(crate) const TNDS_WBXML: &str = "application/vnd.syncml.dmtnds+wbxml";
 
 /// The MetInf properties SyncML DM uses, for building a [`Meta`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -520,13 +533,28 @@ impl<'a> Meta<'a> {
     }
 
     pub(crate) fn parsed(cursor: Cursor<'a>) -> Self {
-        Meta(MetaRepr::Parsed(cursor))
+        Meta(MetaRepr::Parsed {
+            cursor,
+            type_: None,
+        })
+    }
+
+    /// The same `Meta` with its `Type` read as `type_`.
+    pub(crate) fn with_type(self, type_: &'static str) -> Self {
+        match self.0 {
+            MetaRepr::Parsed { cursor, .. } => Meta(MetaRepr::Parsed {
+                cursor,
+                type_: Some(type_),
+            }),
+            MetaRepr::Built(_) => self,
+        }
     }
 
     fn field(&self, tag: Tag, pick: fn(&MetInf<'a>) -> Option<Text<'a>>) -> Option<Text<'a>> {
         match self.0 {
             MetaRepr::Built(inf) => pick(inf),
-            MetaRepr::Parsed(mut cursor) => loop {
+            MetaRepr::Parsed { type_: Some(t), .. } if tag == Tag::TYPE => Some(Text::new(t)),
+            MetaRepr::Parsed { mut cursor, .. } => loop {
                 match cursor.next_content(true).ok()? {
                     Content::Start { name, empty, .. } => {
                         if name.resolve(PAGE_METINF) == Some(tag) {
@@ -585,7 +613,9 @@ impl<'a> Meta<'a> {
     pub fn emi(&self) -> List<'a, Text<'a>> {
         match self.0 {
             MetaRepr::Built(inf) => inf.emi,
-            MetaRepr::Parsed(cursor) => List::parsed(cursor, u32::MAX, Select::Tag(Tag::EMI)),
+            MetaRepr::Parsed { cursor, .. } => {
+                List::parsed(cursor, u32::MAX, Select::Tag(Tag::EMI))
+            }
         }
     }
 
@@ -771,42 +801,51 @@ pub struct ListIter<'a, T> {
 }
 
 impl<'a, T: Copy> ListIter<'a, T> {
-    fn next_with(
+    /// The next element, or the decode error that stopped the list.
+    pub(crate) fn try_next_with(
         &mut self,
         decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Option<T> {
+    ) -> Result<Option<T>, DecodeError> {
         match &mut self.repr {
-            ListRepr::Slice(s) => {
-                let (first, rest) = s.split_first()?;
+            ListRepr::Slice(s) => Ok(s.split_first().map(|(first, rest)| {
                 *s = rest;
-                Some(*first)
-            }
+                *first
+            })),
             ListRepr::Parsed {
                 cursor,
                 len,
                 select,
             } => {
                 if self.index >= *len {
-                    return None;
+                    return Ok(None);
                 }
                 loop {
-                    match cursor.next_content(true).ok()? {
+                    match cursor.next_content(true)? {
                         Content::Start { name, empty, .. } => {
                             if let Some(tag) = select.matches(name) {
                                 self.index += 1;
-                                return decode(cursor, tag, empty).ok();
+                                return decode(cursor, tag, empty).map(Some);
                             }
-                            cursor.skip_element(empty).ok()?;
+                            cursor.skip_element(empty)?;
                         }
                         Content::Text { .. } => {}
                         Content::End => {
                             *len = self.index;
-                            return None;
+                            return Ok(None);
                         }
                     }
                 }
             }
         }
+    }
+
+    fn next_with(
+        &mut self,
+        decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
+    ) -> Option<T> {
+        // A decoded message was validated whole, so an error here cannot happen; should
+        // one appear anyway the list simply ends.
+        self.try_next_with(decode).ok().flatten()
     }
 }
 

@@ -230,6 +230,25 @@ impl<'a> Text<'a> {
         self.parse_u64().and_then(|v| u32::try_from(v).ok())
     }
 
+    /// For data read from WBXML: the bytes of its first token when that token is OPAQUE,
+    /// and the rest of the data after it.
+    pub(crate) fn first_opaque_token(&self) -> Option<(&'a [u8], Text<'a>)> {
+        match self.0 {
+            Repr::Raw(b) => Some((b, Text::empty())),
+            Repr::Wbxml { run, strtbl, .. } => {
+                let (&token, rest) = run.split_first()?;
+                if token != global::OPAQUE {
+                    return None;
+                }
+                let (len, n) = read_mb_u32(rest, 0)?;
+                let end = n.checked_add(len as usize)?;
+                let bytes = rest.get(n..end)?;
+                Some((bytes, Text::from_wbxml(rest.get(end..)?, strtbl, false)))
+            }
+            Repr::Xml { .. } => None,
+        }
+    }
+
     /// The same text without leading and trailing XML white space.
     pub fn trim(&self) -> Text<'a> {
         match self.0 {

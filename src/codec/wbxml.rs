@@ -89,21 +89,9 @@ pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
     let public_id = match literal_index {
         Some((index, at)) => {
             let fpi = table_string(strtbl, index).ok_or(err(K::StringTableIndex(index), at))?;
-            let syncml = fpi
-                .get(..21)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"-//SYNCML//DTD SyncML"));
-            if !syncml {
-                return Err(err(K::UnsupportedPublicId(0), at));
-            }
             PublicId::Literal(fpi)
         }
-        None => match pid {
-            public_id::SYNCML_12
-            | public_id::SYNCML_11
-            | public_id::SYNCML_10
-            | public_id::UNKNOWN => PublicId::Numeric(pid),
-            other => return Err(err(K::UnsupportedPublicId(other), 1)),
-        },
+        None => PublicId::Numeric(pid),
     };
     Ok(Header {
         version,
@@ -111,6 +99,28 @@ pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
         strtbl,
         body: end,
     })
+}
+
+/// Refuses documents whose public id is not a SyncML DTD (or "unknown", which leaves the
+/// root element to decide).
+pub(crate) fn check_syncml(header: &Header<'_>) -> Result<(), DecodeError> {
+    let syncml = match header.public_id {
+        PublicId::Literal(fpi) => fpi
+            .get(..21)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"-//SYNCML//DTD SyncML")),
+        PublicId::Numeric(id) => matches!(
+            id,
+            public_id::SYNCML_12 | public_id::SYNCML_11 | public_id::SYNCML_10 | public_id::UNKNOWN
+        ),
+    };
+    if syncml {
+        return Ok(());
+    }
+    let id = match header.public_id {
+        PublicId::Numeric(id) => id,
+        PublicId::Literal(_) => 0,
+    };
+    Err(err(K::UnsupportedPublicId(id), 1))
 }
 
 /// One token of the body, with tags resolved and attributes and PIs already skipped.
@@ -264,11 +274,11 @@ fn skip_attributes(doc: &[u8], strtbl: &[u8], mut pos: usize) -> Result<usize, D
 
 /// The validating pass over the whole body: afterwards the cursor can trust the structure.
 /// Returns the position of the root element.
-pub(crate) fn validate(
-    doc: &[u8],
-    header: &Header<'_>,
+pub(crate) fn validate<'a>(
+    doc: &'a [u8],
+    header: &Header<'a>,
     limits: &Limits,
-) -> Result<usize, DecodeError> {
+) -> Result<Cursor<'a>, DecodeError> {
     let strtbl = header.strtbl;
     let mut pos = header.body;
     let mut page = 0u8;
@@ -305,12 +315,12 @@ pub(crate) fn validate(
                 if closed || (depth == 0 && root.is_some()) {
                     return Err(err(K::Syntax("content after the root element"), pos));
                 }
-                root.get_or_insert(pos);
+                root.get_or_insert((pos, page));
                 elements += 1;
                 if elements > limits.max_elements {
                     return Err(err(K::ElementLimit, pos));
                 }
-                if depth >= u32::from(limits.max_depth) {
+                if depth >= u32::from(limits.max_depth).min(super::xml::MAX_DEPTH as u32) {
                     return Err(err(K::DepthLimit, pos));
                 }
                 if content {
@@ -323,7 +333,12 @@ pub(crate) fn validate(
         pos = next;
     }
     match root {
-        Some(at) if depth == 0 => Ok(at),
+        Some((at, page)) if depth == 0 => Ok(Cursor {
+            doc,
+            strtbl,
+            pos: at,
+            page,
+        }),
         Some(_) => Err(err(K::Truncated, doc.len())),
         None => Err(err(K::NotSyncMl, header.body)),
     }
@@ -353,15 +368,6 @@ pub(crate) enum Content<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn new(doc: &'a [u8], strtbl: &'a [u8], pos: usize) -> Self {
-        Cursor {
-            doc,
-            strtbl,
-            pos,
-            page: 0,
-        }
-    }
-
     pub(crate) fn offset(&self) -> usize {
         self.pos
     }
@@ -494,8 +500,9 @@ mod tests {
             parse_header(&[0x05]).unwrap_err().kind(),
             K::UnsupportedVersion(5)
         );
+        let other = parse_header(&[0x02, 0x0B, 0x6A, 0]).unwrap();
         assert_eq!(
-            parse_header(&[0x02, 0x0B, 0x6A, 0]).unwrap_err().kind(),
+            check_syncml(&other).unwrap_err().kind(),
             K::UnsupportedPublicId(0x0B)
         );
         assert_eq!(
