@@ -38,7 +38,6 @@ extern crate std;
 #[macro_use]
 mod macros;
 #[macro_use]
-#[allow(unused_macros)]
 mod fmt;
 
 pub mod auth;
