@@ -875,6 +875,28 @@ mod tests {
     }
 
     #[test]
+    fn q_parameter_takes_a_uintvar_value() {
+        // General form: length 6, media 0xC4, Q (0x80) = uintvar 0x83 0x31, then the
+        // well-known SEC parameter (0x91) = short integer 1 (0x81).
+        let pdu = [0x00, 0x06, 0x07, 0x06, 0xC4, 0x80, 0x83, 0x31, 0x91, 0x81];
+        let p = PushPdu::parse(&pdu).unwrap();
+        let params: std::vec::Vec<_> = p.content_type.params().map(Result::unwrap).collect();
+        assert_eq!(
+            params,
+            [
+                Param {
+                    name: ParamName::WellKnown(0),
+                    value: ParamValue::Integer(0x1B1)
+                },
+                Param {
+                    name: ParamName::WellKnown(PARAM_SEC),
+                    value: ParamValue::Integer(1)
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn code_page_shift_hides_page_one_fields() {
         // Content type 0xC4, then shift to page 2 where 0xAF is not X-Wap-Application-Id.
         let pdu = [0x00, 0x06, 0x04, 0xC4, 0x02, 0xAF, 0x87, b'x'];
