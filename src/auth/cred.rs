@@ -102,7 +102,11 @@ pub fn verify_cred(
 /// without stopping at the first differing byte.
 fn verify_basic(creds: &Credentials<'_>, data: &[u8]) -> Result<(), AuthError> {
     let secret = creds.secret.expose();
-    let expected_len = creds.name.len() + 1 + secret.len();
+    let expected_len = creds
+        .name
+        .len()
+        .saturating_add(1)
+        .saturating_add(secret.len());
     let mut expected = creds.name.iter().chain(b":").chain(secret.iter()).copied();
     let mut equal = Choice::from(1);
     let mut seen = 0usize;

@@ -220,12 +220,19 @@ pub struct NotificationRepr<'a> {
 impl NotificationRepr<'_> {
     /// Encoded length, digest included.
     pub fn buffer_len(&self) -> usize {
-        DIGEST_LEN + HEADER_LEN + self.server_id.len() + self.vendor_specific.len()
+        (DIGEST_LEN + HEADER_LEN)
+            .saturating_add(self.server_id.len())
+            .saturating_add(self.vendor_specific.len())
     }
 
     /// Writes the message with its digest into `out` and returns its length. The digest
     /// uses `secret` and `nonce`, the server credentials the device holds for this server
     /// (its `SRVCRED` `AAuthSecret` and `AAuthData`).
+    ///
+    /// Only what cannot be represented is refused (a version above 10 bits, a server id
+    /// above 255 octets, a message above [`MAX_LEN`]); a session id of 0, an empty server id
+    /// or another version are written as given, so tests can build messages that
+    /// [`Notification::parse`] must refuse.
     pub fn emit(
         &self,
         secret: &[u8],

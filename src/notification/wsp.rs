@@ -431,7 +431,7 @@ fn wap_value(i: &[u8]) -> PResult<'_, &[u8]> {
             let start = i;
             let (r, len) = value_length(i)?;
             let (r, _) = take(len)(r)?;
-            let used = start.len() - r.len();
+            let used = start.len().saturating_sub(r.len());
             let (_, whole) = take(used)(start)?;
             Ok((r, whole))
         }
