@@ -12,6 +12,7 @@
 //! | [`codec`] | SyncML DM messages in XML and WBXML, both directions |
 //! | [`auth`] | credentials, nonces, digests and MACs |
 //! | [`notification`] | the package 0 trigger and its WAP Push wrapping |
+//! | [`bootstrap`] | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
@@ -38,10 +39,10 @@ extern crate std;
 #[macro_use]
 mod macros;
 #[macro_use]
-#[allow(unused_macros)]
 mod fmt;
 
 pub mod auth;
+pub mod bootstrap;
 pub mod codec;
 pub mod codes;
 pub mod firmware;
