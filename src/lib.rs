@@ -16,6 +16,7 @@
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
+//! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -50,5 +51,6 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+pub mod tree;
 
 pub use codes::{AlertCode, StatusCode};
