@@ -1,6 +1,6 @@
 //! `iotadm`: the host tool. Converts SyncML DM messages between XML and WBXML (with the
-//! same command-line shape as libwbxml's `xml2wbxml` and `wbxml2xml`), and summarises a
-//! message for a person to read.
+//! same command-line shape as libwbxml's `xml2wbxml` and `wbxml2xml`), summarises a
+//! message for a person to read, prints the compiled management tree and checks DDF files.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+#[path = "iotadm/tree.rs"]
+mod tree;
 use iotadm::codec::{self, Command, Data, EncodeOptions, Encoding, Item, Message};
 
 #[derive(Parser)]
@@ -45,6 +48,22 @@ enum Cmd {
     Inspect {
         /// Input file (`-` for standard input), XML or WBXML.
         input: PathBuf,
+    },
+    /// Print the compiled management tree: `URI FORMAT ACCESS`, one node a line.
+    Tree,
+    /// Device Description Framework documents.
+    Ddf {
+        #[command(subcommand)]
+        command: DdfCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DdfCmd {
+    /// Check a DDF document as the build would compile it.
+    Check {
+        /// The DDF file.
+        file: PathBuf,
     },
 }
 
@@ -123,6 +142,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 ..EncodeOptions::new(Encoding::Wbxml)
             };
             write_output(&o, &encode(&msg, &options)?)
+        }
+        Cmd::Tree => {
+            tree::print_tree(&mut io::stdout().lock()).map_err(|e| format!("standard output: {e}"))
+        }
+        Cmd::Ddf {
+            command: DdfCmd::Check { file },
+        } => {
+            let summary = tree::ddf_check(&file)?;
+            println!("{summary}");
+            Ok(())
         }
         Cmd::Inspect { input } => {
             let bytes = read_input(&input)?;
@@ -308,6 +337,8 @@ fn main() -> ExitCode {
         Cmd::Wbxml2xml { .. } => "wbxml2xml",
         Cmd::Xml2wbxml { .. } => "xml2wbxml",
         Cmd::Inspect { .. } => "inspect",
+        Cmd::Tree => "tree",
+        Cmd::Ddf { .. } => "ddf check",
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
