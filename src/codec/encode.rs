@@ -9,11 +9,14 @@ use super::decode::DDF_PUBLIC_ID;
 use super::error::EncodeError;
 use super::model::{
     Chal, Command, Cred, Data, Embedded, Item, List, ListIter, Location, Message, Meta, SyncHdr,
-    XmlEvent, DDF_NAMESPACE, METINF_NAMESPACE,
+    XmlEvent,
 };
 use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
-use super::tokens::{global, public_id, Tag, CHARSET_UTF8, PAGE_DDF, PAGE_METINF, PAGE_SYNCML};
+use super::tokens::{
+    global, namespace_page, public_id, Tag, CHARSET_UTF8, METINF_NAMESPACE, PAGE_METINF,
+    PAGE_SYNCML,
+};
 
 /// A message encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,15 +229,30 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// Text as one STR_I, or as OPAQUE when asked for or when it holds a NUL (which STR_I
-    /// cannot carry).
+    /// Text as one STR_I, or as OPAQUE when asked for or when it holds what a STR_I
+    /// cannot carry: a NUL, or bytes that are not UTF-8.
     fn wbxml_text(&mut self, text: &Text<'_>, opaque: bool) {
-        if opaque || text.bytes().any(|b| b == 0) {
+        let string = text
+            .chunks()
+            .all(|c| !c.as_bytes().contains(&0) && core::str::from_utf8(c.as_bytes()).is_ok());
+        if opaque || !string {
+            let mut bytes = text.bytes();
+            let first = bytes.next();
+            if let Some(version @ 0x01..=0x03) = first {
+                // Opaque data that starts like a WBXML document could be read back as a
+                // nested TNDS document; its first byte goes in a token of its own so that
+                // opaque data always reads back as opaque data.
+                self.out.put(&[global::OPAQUE, 1, version]);
+            }
+            let skip = usize::from(matches!(first, Some(0x01..=0x03)));
             self.out.byte(global::OPAQUE);
             self.out
-                .mb_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));
+                .mb_u32(u32::try_from(text.len() - skip).unwrap_or(u32::MAX));
+            let mut skip = skip;
             for chunk in text.chunks() {
-                self.out.put(chunk.as_bytes());
+                let b = chunk.as_bytes();
+                self.out.put(b.get(skip..).unwrap_or(&[]));
+                skip = skip.saturating_sub(b.len());
             }
         } else {
             self.out.byte(global::STR_I);
@@ -572,8 +590,11 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
     opt_location(e, Tag::TARGET, it.target)?;
     opt_location(e, Tag::SOURCE, it.source)?;
     // TNDS in a WBXML message travels as a WBXML document, and is typed so.
-    let tnds_as_wbxml = e.wbxml
-        && matches!(it.data, Some(Data::Xml(_)))
+    let nested = match &it.data {
+        Some(Data::Xml(x)) => e.wbxml && is_document(x),
+        _ => false,
+    };
+    let tnds_as_wbxml = nested
         && it
             .meta
             .and_then(|m| m.type_())
@@ -583,7 +604,7 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
         None => {}
         Some(Data::Text(t)) => e.leaf_as(Tag::DATA, t, false)?,
         Some(Data::Opaque(t)) => e.leaf_as(Tag::DATA, t, true)?,
-        Some(Data::Xml(x)) if e.wbxml => {
+        Some(Data::Xml(x)) if nested => {
             e.start(Tag::DATA);
             nested_document(e, x)?;
             e.end(Tag::DATA);
@@ -599,20 +620,25 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
     Ok(())
 }
 
-/// The WBXML code page of an XML namespace.
-fn page_of_namespace(ns: &str) -> Option<u8> {
-    if ns.eq_ignore_ascii_case(DDF_NAMESPACE) {
-        Some(PAGE_DDF)
-    } else if ns.eq_ignore_ascii_case(METINF_NAMESPACE) {
-        Some(PAGE_METINF)
-    } else if ns
-        .get(..13)
-        .is_some_and(|p| p.eq_ignore_ascii_case("SYNCML:SYNCML"))
-    {
-        Some(PAGE_SYNCML)
-    } else {
-        None
+/// Whether embedded XML is one element with nothing around it, so that it can travel as a
+/// document of its own. Anything else is written inline, on the code pages of its elements.
+fn is_document(x: &Embedded<'_>) -> bool {
+    let mut depth = 0u32;
+    let mut roots = 0u32;
+    for event in x.events() {
+        match event {
+            XmlEvent::Start { .. } => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                depth += 1;
+            }
+            XmlEvent::End => depth = depth.saturating_sub(1),
+            XmlEvent::Text(_) if depth == 0 => return false,
+            XmlEvent::Text(_) => {}
+        }
     }
+    roots == 1 && depth == 0
 }
 
 /// Embedded XML in a WBXML message: an OPAQUE token holding a WBXML document of its own
@@ -652,17 +678,22 @@ fn nested_document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
 fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
     // Open elements: their names (for XML end tags) and code pages (for WBXML lookups).
     let mut names: [&str; MAX_EMBEDDED_DEPTH] = [""; MAX_EMBEDDED_DEPTH];
-    let mut pages = [PAGE_DDF; MAX_EMBEDDED_DEPTH];
+    let mut pages = [PAGE_SYNCML; MAX_EMBEDDED_DEPTH];
     let mut depth = 0usize;
     let mut events = x.events().peekable();
     while let Some(event) = events.next() {
         match event {
             XmlEvent::Start { name, namespace } => {
                 let empty = events.next_if(|ev| *ev == XmlEvent::End).is_some();
-                let inherited = depth.checked_sub(1).and_then(|d| pages.get(d)).copied();
+                // The root inherits the SyncML namespace of `Data`.
+                let inherited = depth
+                    .checked_sub(1)
+                    .and_then(|d| pages.get(d))
+                    .copied()
+                    .unwrap_or(PAGE_SYNCML);
                 let page = match namespace {
-                    Some(ns) => page_of_namespace(ns),
-                    None => inherited.or(Some(PAGE_DDF)),
+                    Some(ns) => namespace_page(ns.as_bytes()),
+                    None => Some(inherited),
                 };
                 if e.wbxml {
                     let tag = page.and_then(|p| Tag::from_token_name(p, name)).ok_or(
@@ -684,7 +715,7 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
                         return Err(EncodeError::Unrepresentable("embedded XML nested too deep"));
                     };
                     *n = name;
-                    *p = page.unwrap_or(PAGE_DDF);
+                    *p = page.unwrap_or(inherited);
                     depth += 1;
                     e.depth = e.depth.saturating_add(1);
                 }

@@ -46,10 +46,10 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use model::{
     Alert, Chal, Command, Container, Cred, Data, Embedded, EmbeddedEvents, Exec, Item, ItemCommand,
     List, ListIter, Location, Message, MetInf, Meta, Results, Status, Sync, SyncBody, SyncHdr,
-    XmlEvent, DDF_NAMESPACE, METINF_NAMESPACE,
+    XmlEvent,
 };
 pub use text::{Bytes, Chunk, Chunks, Text};
-pub use tokens::Tag;
+pub use tokens::{Tag, DDF_NAMESPACE, METINF_NAMESPACE, SYNCML_NAMESPACE};
 
 use error::DecodeErrorKind as K;
 
@@ -205,7 +205,8 @@ impl<'a> Name<'a> {
 pub(crate) enum Content<'a> {
     Start {
         name: Name<'a>,
-        /// A default namespace declared on the element (XML only).
+        /// A default namespace declared on the element (XML only; in WBXML the tag's code
+        /// page says it).
         xmlns: Option<&'a [u8]>,
         empty: bool,
         offset: usize,

@@ -7,7 +7,10 @@ use core::fmt;
 
 use super::error::DecodeError;
 use super::text::Text;
-use super::tokens::{Tag, PAGE_DDF, PAGE_METINF, PAGE_SYNCML};
+use super::tokens::{namespace_page, page_namespace, Tag, PAGE_METINF, PAGE_SYNCML};
+#[allow(unused_imports)] // for the doc links
+use super::tokens::{DDF_NAMESPACE, METINF_NAMESPACE, SYNCML_NAMESPACE};
+use super::xml::MAX_DEPTH;
 use super::{Content, Cursor, Name};
 
 /// A SyncML DM message: header and body.
@@ -352,7 +355,10 @@ pub enum XmlEvent<'a> {
     Start {
         /// Local name.
         name: &'a str,
-        /// Namespace, where declared on this element.
+        /// The element's namespace where it differs from its parent's, `None` where it
+        /// inherits it; the root inherits the SyncML namespace of `Data`. Known namespaces
+        /// read as [`DDF_NAMESPACE`], [`METINF_NAMESPACE`] or [`SYNCML_NAMESPACE`] whatever
+        /// their spelling, so XML and WBXML give the same events.
         namespace: Option<&'a str>,
     },
     /// Character data, trimmed of surrounding white space.
@@ -360,11 +366,6 @@ pub enum XmlEvent<'a> {
     /// The most recently started element ends.
     End,
 }
-
-/// Namespace of the DM DDF / TNDS vocabulary.
-pub const DDF_NAMESPACE: &str = "syncml:dmddf1.2";
-/// Namespace of the MetInf vocabulary.
-pub const METINF_NAMESPACE: &str = "syncml:metinf";
 
 impl<'a> Embedded<'a> {
     /// Embedded XML from events the caller built (balanced Start/End).
@@ -383,8 +384,8 @@ impl<'a> Embedded<'a> {
                 EmbeddedRepr::Parsed(cursor) => EventsRepr::Parsed {
                     cursor,
                     depth: 0,
-                    page: PAGE_SYNCML,
                     pending_end: false,
+                    vocabularies: [PAGE_SYNCML; MAX_DEPTH],
                 },
                 EmbeddedRepr::Events(events) => EventsRepr::Slice(events.iter()),
             },
@@ -413,21 +414,17 @@ enum EventsRepr<'a> {
     Parsed {
         cursor: Cursor<'a>,
         depth: u32,
-        page: u8,
+        /// The vocabulary (WBXML code page, or [`OTHER_VOCABULARY`]) of each open
+        /// element, to tell where an element changes namespace.
+        vocabularies: [u8; MAX_DEPTH],
         /// An empty element was started; its End is the next event.
         pending_end: bool,
     },
     Slice(core::slice::Iter<'a, XmlEvent<'a>>),
 }
 
-fn page_namespace(page: u8) -> &'static str {
-    match page {
-        PAGE_METINF => METINF_NAMESPACE,
-        PAGE_DDF => DDF_NAMESPACE,
-        _ => "SYNCML:SYNCML1.2",
-    }
-}
-
+/// The vocabulary of a namespace with no WBXML code page.
+const OTHER_VOCABULARY: u8 = u8::MAX;
 impl<'a> Iterator for EmbeddedEvents<'a> {
     type Item = XmlEvent<'a>;
 
@@ -437,8 +434,8 @@ impl<'a> Iterator for EmbeddedEvents<'a> {
             EventsRepr::Parsed {
                 cursor,
                 depth,
-                page,
                 pending_end,
+                vocabularies,
             } => loop {
                 if *pending_end {
                     *pending_end = false;
@@ -458,12 +455,25 @@ impl<'a> Iterator for EmbeddedEvents<'a> {
                     Content::Start {
                         name, xmlns, empty, ..
                     } => {
-                        let namespace = match name {
-                            Name::Tag(tag) if tag.page() != *page => {
-                                *page = tag.page();
-                                Some(page_namespace(tag.page()))
-                            }
-                            _ => xmlns.and_then(|x| core::str::from_utf8(x).ok()),
+                        let parent = depth
+                            .checked_sub(1)
+                            .and_then(|d| vocabularies.get(d as usize))
+                            .copied()
+                            .unwrap_or(PAGE_SYNCML);
+                        let (vocabulary, declared) = match (name, xmlns) {
+                            (Name::Tag(tag), _) => (tag.page(), None),
+                            (Name::Local(_), Some(ns)) => match namespace_page(ns) {
+                                Some(page) => (page, Some(page_namespace(page))),
+                                None => (OTHER_VOCABULARY, core::str::from_utf8(ns).ok()),
+                            },
+                            (Name::Local(_), None) => (parent, None),
+                        };
+                        let namespace = if vocabulary == OTHER_VOCABULARY {
+                            declared
+                        } else if vocabulary != parent {
+                            Some(page_namespace(vocabulary))
+                        } else {
+                            None
                         };
                         let start = XmlEvent::Start {
                             name: name.as_str(),
@@ -472,6 +482,9 @@ impl<'a> Iterator for EmbeddedEvents<'a> {
                         if empty {
                             *pending_end = true;
                         } else {
+                            if let Some(slot) = vocabularies.get_mut(*depth as usize) {
+                                *slot = vocabulary;
+                            }
                             *depth += 1;
                         }
                         return Some(start);

@@ -230,6 +230,38 @@ code_page!(PAGE_DDF, ddf_name, ddf_lookup, {
     DDF_ZERO_OR_ONE = 0x3C "ZeroOrOne",
 });
 
+/// The namespace of a code page's vocabulary.
+pub(crate) fn page_namespace(page: u8) -> &'static str {
+    match page {
+        PAGE_METINF => METINF_NAMESPACE,
+        PAGE_DDF => DDF_NAMESPACE,
+        _ => SYNCML_NAMESPACE,
+    }
+}
+
+/// The code page of a namespace, which may be written in any case.
+pub(crate) fn namespace_page(ns: &[u8]) -> Option<u8> {
+    if ns.eq_ignore_ascii_case(DDF_NAMESPACE.as_bytes()) {
+        Some(PAGE_DDF)
+    } else if ns.eq_ignore_ascii_case(METINF_NAMESPACE.as_bytes()) {
+        Some(PAGE_METINF)
+    } else if ns
+        .get(..13)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SYNCML:SYNCML"))
+    {
+        Some(PAGE_SYNCML)
+    } else {
+        None
+    }
+}
+
+/// Namespace of the DM DDF / TNDS vocabulary.
+pub const DDF_NAMESPACE: &str = "syncml:dmddf1.2";
+/// Namespace of the MetInf vocabulary.
+pub const METINF_NAMESPACE: &str = "syncml:metinf";
+/// Namespace of the SyncML vocabulary, as embedded XML reports it (any SyncML version).
+pub const SYNCML_NAMESPACE: &str = "SYNCML:SYNCML1.2";
+
 /// WBXML global tokens (WAP-192-WBXML §7.1), the same on every code page.
 pub(crate) mod global {
     pub(crate) const SWITCH_PAGE: u8 = 0x00;

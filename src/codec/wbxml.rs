@@ -408,6 +408,7 @@ impl<'a> Cursor<'a> {
     /// Reads the run of text tokens at the cursor.
     fn text_run(&mut self, trim: bool) -> Result<(Text<'a>, bool), DecodeError> {
         let start = self.pos;
+        let mut end = start;
         let mut count = 0;
         let mut all_opaque = true;
         loop {
@@ -416,13 +417,16 @@ impl<'a> Cursor<'a> {
                 Token::Text { opaque } => {
                     count += 1;
                     all_opaque &= opaque;
+                    end = next;
                 }
                 Token::SwitchPage(p) => self.page = p,
                 _ => break,
             }
             self.pos = next;
         }
-        let run = self.doc.get(start..self.pos).unwrap_or(&[]);
+        // The run ends with its last text token: a page switch after it belongs to what
+        // follows (the cursor has taken it into account).
+        let run = self.doc.get(start..end).unwrap_or(&[]);
         let single = if count == 1 { self.single(run) } else { None };
         let text = match single {
             Some(bytes) if trim => Text::from_bytes(super::text::trim_ws(bytes)),

@@ -1,0 +1,11 @@
+//! Any input to the XML decoder: a message or an error, never a panic, and a decoded
+//! message can be read whole.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(msg) = iotadm::codec::parse_xml(data) {
+        std::hint::black_box(iotadm_fuzz::walk(&msg));
+    }
+});
