@@ -1,7 +1,6 @@
 //! Logging shim: the crate logs through these macros, which forward to `defmt` when the
 //! `defmt` feature is on and compile to nothing otherwise, so the core carries no logging
 //! code or strings unless the firmware asks for them.
-#![allow(unused_macros)]
 
 macro_rules! trace {
     ($s:literal $(, $x:expr)* $(,)?) => {{

@@ -105,10 +105,9 @@ use embedded_storage::nor_flash::{NorFlashError, NorFlashErrorKind};
 
 pub use installer::Installer;
 pub use package::{
-    AuthKind, DeviceIdentity, HmacSha256Verifier, PackageError, PackageHeader, PackageVerifier,
+    AuthKind, BuildError, DeviceIdentity, HmacSha256Verifier, PackageBuilder, PackageError,
+    PackageHeader, PackageVerifier,
 };
-#[cfg(feature = "std")]
-pub use package::{BuildError, PackageBuilder};
 pub use record::BootState;
 
 use crate::fumo::ResultCode;
@@ -284,7 +283,6 @@ impl ImageInfo {
 
 /// An installer error. [`result_code`](Self::result_code) gives the FUMO result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error {
     /// The verb is not allowed in the current phase; nothing changed.
@@ -309,6 +307,21 @@ impl Error {
             Self::Package(e) => e.result_code(),
             Self::BackupTooSmall => ResultCode::UpdateOutOfMemory,
             Self::Flash(_) | Self::Layout | Self::BackupCorrupt => ResultCode::UpdateFailed,
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Self::BadState => defmt::write!(f, "BadState"),
+            Self::Package(e) => defmt::write!(f, "Package({})", e),
+            // embedded-storage has no defmt support: log the kind by its debug name.
+            Self::Flash(k) => defmt::write!(f, "Flash({})", defmt::Debug2Format(k)),
+            Self::Layout => defmt::write!(f, "Layout"),
+            Self::BackupTooSmall => defmt::write!(f, "BackupTooSmall"),
+            Self::BackupCorrupt => defmt::write!(f, "BackupCorrupt"),
         }
     }
 }

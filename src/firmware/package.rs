@@ -417,156 +417,175 @@ pub fn payload_digest(payload: &[u8]) -> [u8; 32] {
     h
 }
 
+/// Why a package could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A text field is longer than its place in the header (or holds a NUL).
+    FieldTooLong(&'static str),
+    /// The payload is longer than a `u32` can count.
+    PayloadTooLarge,
+    /// The key is unusable, or the authenticator is longer than [`MAX_AUTH_LEN`] or not
+    /// the announced length.
+    BadAuthenticator,
+}
+
+impl core::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::FieldTooLong(name) => write!(f, "{name} is too long for the header"),
+            Self::PayloadTooLarge => f.write_str("payload larger than 4 GiB"),
+            Self::BadAuthenticator => f.write_str("unusable key or authenticator length"),
+        }
+    }
+}
+
 #[cfg(feature = "std")]
-pub use builder::{BuildError, PackageBuilder};
+impl std::error::Error for BuildError {}
+
+/// Writes update packages: used on the host (`iotadm package`, tests, benches) and
+/// usable on a device, since the header is built without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageBuilder<'a> {
+    model: &'a str,
+    hardware_id: &'a str,
+    from_min: u32,
+    from_max: u32,
+    to_code: u32,
+    to_name: &'a str,
+}
+
+fn put(out: &mut [u8], range: core::ops::Range<usize>, value: &[u8]) {
+    if let Some(dst) = out.get_mut(range) {
+        for (d, s) in dst.iter_mut().zip(value.iter()) {
+            *d = *s;
+        }
+    }
+}
+
+fn put_text(
+    out: &mut [u8],
+    range: core::ops::Range<usize>,
+    value: &str,
+    name: &'static str,
+) -> Result<(), BuildError> {
+    if value.len() > range.len() || value.as_bytes().contains(&0) {
+        return Err(BuildError::FieldTooLong(name));
+    }
+    put(out, range, value.as_bytes());
+    Ok(())
+}
+
+impl<'a> PackageBuilder<'a> {
+    /// A package for `model` and `hardware_id` (empty: any hardware of the model),
+    /// applying to any running version, to version code 1.
+    pub fn new(model: &'a str, hardware_id: &'a str) -> Self {
+        Self {
+            model,
+            hardware_id,
+            from_min: 0,
+            from_max: u32::MAX,
+            to_code: 1,
+            to_name: "",
+        }
+    }
+
+    /// Applies only to running version codes `min..=max`.
+    pub fn from_versions(mut self, min: u32, max: u32) -> Self {
+        self.from_min = min;
+        self.from_max = max;
+        self
+    }
+
+    /// Updates to version code `code`, shown as `name` (FUMO `PkgVersion`).
+    pub fn to_version(mut self, code: u32, name: &'a str) -> Self {
+        self.to_code = code;
+        self.to_name = name;
+        self
+    }
+
+    /// The signed part of the header for a payload of `payload_len` bytes hashing to
+    /// `payload_sha256`, announcing an authenticator of `auth_len` bytes of kind `kind`.
+    pub fn signed_part(
+        &self,
+        payload_len: u32,
+        payload_sha256: &[u8; 32],
+        kind: AuthKind,
+        auth_len: usize,
+    ) -> Result<[u8; SIGNED_LEN], BuildError> {
+        if auth_len > MAX_AUTH_LEN {
+            return Err(BuildError::BadAuthenticator);
+        }
+        let header_len = (SIGNED_LEN + auth_len) as u16;
+        let mut h = [0u8; SIGNED_LEN];
+        put(&mut h, field::MAGIC, &MAGIC);
+        put(&mut h, field::FORMAT, &FORMAT_VERSION.to_le_bytes());
+        put(&mut h, field::HEADER_LEN, &header_len.to_le_bytes());
+        put_text(&mut h, field::MODEL, self.model, "model")?;
+        put_text(&mut h, field::HARDWARE_ID, self.hardware_id, "hardware id")?;
+        put(&mut h, field::FROM_MIN, &self.from_min.to_le_bytes());
+        put(&mut h, field::FROM_MAX, &self.from_max.to_le_bytes());
+        put(&mut h, field::TO_CODE, &self.to_code.to_le_bytes());
+        put_text(&mut h, field::TO_NAME, self.to_name, "version name")?;
+        put(&mut h, field::PAYLOAD_LEN, &payload_len.to_le_bytes());
+        put(&mut h, field::PAYLOAD_SHA256, payload_sha256);
+        put(&mut h, field::AUTH_KIND, &u16::from(kind).to_le_bytes());
+        put(&mut h, field::AUTH_LEN, &(auth_len as u16).to_le_bytes());
+        Ok(h)
+    }
+
+    /// The header for `payload`, authenticated with HMAC-SHA256 under `key` (1 to 64
+    /// bytes). The package is this header followed by the payload.
+    pub fn header_hmac(
+        &self,
+        payload: &[u8],
+        key: &[u8],
+    ) -> Result<heapless::Vec<u8, MAX_HEADER_LEN>, BuildError> {
+        if key.is_empty() || key.len() > 64 {
+            return Err(BuildError::BadAuthenticator);
+        }
+        let len = u32::try_from(payload.len()).map_err(|_| BuildError::PayloadTooLarge)?;
+        let signed = self.signed_part(len, &payload_digest(payload), AuthKind::HmacSha256, 32)?;
+        let mut out = heapless::Vec::new();
+        out.extend_from_slice(&signed)
+            .and_then(|()| out.extend_from_slice(&hmac_sha256(key, &signed)))
+            .map_err(|_| BuildError::BadAuthenticator)?;
+        Ok(out)
+    }
+}
 
 #[cfg(feature = "std")]
-mod builder {
-    use std::string::String;
-    use std::vec::Vec;
-
-    use super::*;
-
-    /// Why a package could not be built.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    #[non_exhaustive]
-    pub enum BuildError {
-        /// A text field is longer than its place in the header.
-        FieldTooLong(&'static str),
-        /// The payload is longer than a `u32` can count.
-        PayloadTooLarge,
-        /// The authenticator is longer than [`MAX_AUTH_LEN`] or not the announced length.
-        BadAuthenticator,
+impl PackageBuilder<'_> {
+    /// The whole package, authenticated with HMAC-SHA256 under `key`.
+    pub fn build_hmac(&self, payload: &[u8], key: &[u8]) -> Result<std::vec::Vec<u8>, BuildError> {
+        let header = self.header_hmac(payload, key)?;
+        let mut out = std::vec::Vec::with_capacity(header.len() + payload.len());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(payload);
+        Ok(out)
     }
 
-    impl core::fmt::Display for BuildError {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            match self {
-                Self::FieldTooLong(name) => write!(f, "{name} is too long for the header"),
-                Self::PayloadTooLarge => f.write_str("payload larger than 4 GiB"),
-                Self::BadAuthenticator => f.write_str("authenticator of the wrong length"),
-            }
+    /// The whole package, authenticated by `sign`, which receives the signed bytes and
+    /// must return exactly `auth_len` bytes of kind `kind`.
+    pub fn build_signed(
+        &self,
+        payload: &[u8],
+        kind: AuthKind,
+        auth_len: usize,
+        sign: impl FnOnce(&[u8]) -> std::vec::Vec<u8>,
+    ) -> Result<std::vec::Vec<u8>, BuildError> {
+        let len = u32::try_from(payload.len()).map_err(|_| BuildError::PayloadTooLarge)?;
+        let signed = self.signed_part(len, &payload_digest(payload), kind, auth_len)?;
+        let auth = sign(&signed);
+        if auth.len() != auth_len {
+            return Err(BuildError::BadAuthenticator);
         }
-    }
-
-    impl std::error::Error for BuildError {}
-
-    /// Writes update packages on the host (tests, benches and `iotadm package`).
-    #[derive(Debug, Clone)]
-    pub struct PackageBuilder {
-        model: String,
-        hardware_id: String,
-        from_min: u32,
-        from_max: u32,
-        to_code: u32,
-        to_name: String,
-    }
-
-    fn put_text(
-        out: &mut [u8],
-        range: core::ops::Range<usize>,
-        value: &str,
-        name: &'static str,
-    ) -> Result<(), BuildError> {
-        let dst = out.get_mut(range).ok_or(BuildError::FieldTooLong(name))?;
-        if value.len() > dst.len() || value.as_bytes().contains(&0) {
-            return Err(BuildError::FieldTooLong(name));
-        }
-        dst.fill(0);
-        dst.get_mut(..value.len())
-            .ok_or(BuildError::FieldTooLong(name))?
-            .copy_from_slice(value.as_bytes());
-        Ok(())
-    }
-
-    impl PackageBuilder {
-        /// A package for `model` and `hardware_id` (empty: any hardware of the model),
-        /// applying to any running version, to version code 1.
-        pub fn new(model: &str, hardware_id: &str) -> Self {
-            Self {
-                model: model.into(),
-                hardware_id: hardware_id.into(),
-                from_min: 0,
-                from_max: u32::MAX,
-                to_code: 1,
-                to_name: String::new(),
-            }
-        }
-
-        /// Applies only to running version codes `min..=max`.
-        pub fn from_versions(mut self, min: u32, max: u32) -> Self {
-            self.from_min = min;
-            self.from_max = max;
-            self
-        }
-
-        /// Updates to version code `code`, shown as `name` (FUMO `PkgVersion`).
-        pub fn to_version(mut self, code: u32, name: &str) -> Self {
-            self.to_code = code;
-            self.to_name = name.into();
-            self
-        }
-
-        /// The signed part of the header for `payload`, with an authenticator of
-        /// `auth_len` bytes of kind `kind` announced.
-        pub fn signed_part(
-            &self,
-            payload: &[u8],
-            kind: AuthKind,
-            auth_len: usize,
-        ) -> Result<[u8; SIGNED_LEN], BuildError> {
-            if auth_len > MAX_AUTH_LEN {
-                return Err(BuildError::BadAuthenticator);
-            }
-            let payload_len =
-                u32::try_from(payload.len()).map_err(|_| BuildError::PayloadTooLarge)?;
-            let mut h = [0u8; SIGNED_LEN];
-            h[field::MAGIC].copy_from_slice(&MAGIC);
-            h[field::FORMAT].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-            h[field::HEADER_LEN].copy_from_slice(&((SIGNED_LEN + auth_len) as u16).to_le_bytes());
-            put_text(&mut h, field::MODEL, &self.model, "model")?;
-            put_text(&mut h, field::HARDWARE_ID, &self.hardware_id, "hardware id")?;
-            h[field::FROM_MIN].copy_from_slice(&self.from_min.to_le_bytes());
-            h[field::FROM_MAX].copy_from_slice(&self.from_max.to_le_bytes());
-            h[field::TO_CODE].copy_from_slice(&self.to_code.to_le_bytes());
-            put_text(&mut h, field::TO_NAME, &self.to_name, "version name")?;
-            h[field::PAYLOAD_LEN].copy_from_slice(&payload_len.to_le_bytes());
-            h[field::PAYLOAD_SHA256].copy_from_slice(&payload_digest(payload));
-            h[field::AUTH_KIND].copy_from_slice(&u16::from(kind).to_le_bytes());
-            h[field::AUTH_LEN].copy_from_slice(&(auth_len as u16).to_le_bytes());
-            Ok(h)
-        }
-
-        /// The whole package, authenticated with HMAC-SHA256 under `key`.
-        pub fn build_hmac(&self, payload: &[u8], key: &[u8]) -> Result<Vec<u8>, BuildError> {
-            if key.is_empty() || key.len() > 64 {
-                return Err(BuildError::BadAuthenticator);
-            }
-            self.build_signed(payload, AuthKind::HmacSha256, 32, |signed| {
-                hmac_sha256(key, signed).to_vec()
-            })
-        }
-
-        /// The whole package, authenticated by `sign`, which receives the signed bytes and
-        /// must return exactly `auth_len` bytes of kind `kind`.
-        pub fn build_signed(
-            &self,
-            payload: &[u8],
-            kind: AuthKind,
-            auth_len: usize,
-            sign: impl FnOnce(&[u8]) -> Vec<u8>,
-        ) -> Result<Vec<u8>, BuildError> {
-            let signed = self.signed_part(payload, kind, auth_len)?;
-            let auth = sign(&signed);
-            if auth.len() != auth_len {
-                return Err(BuildError::BadAuthenticator);
-            }
-            let mut out = Vec::with_capacity(SIGNED_LEN + auth_len + payload.len());
-            out.extend_from_slice(&signed);
-            out.extend_from_slice(&auth);
-            out.extend_from_slice(payload);
-            Ok(out)
-        }
+        let mut out = std::vec::Vec::with_capacity(SIGNED_LEN + auth_len + payload.len());
+        out.extend_from_slice(&signed);
+        out.extend_from_slice(&auth);
+        out.extend_from_slice(payload);
+        Ok(out)
     }
 }
 
@@ -580,19 +599,18 @@ mod tests {
         DeviceIdentity::new("PhoneX", "rev-b", 100).unwrap()
     }
 
-    #[cfg(feature = "std")]
     fn package(b: PackageBuilder) -> std::vec::Vec<u8> {
-        b.build_hmac(b"payload bytes", KEY).unwrap()
+        let mut p = b.header_hmac(b"payload bytes", KEY).unwrap().to_vec();
+        p.extend_from_slice(b"payload bytes");
+        p
     }
 
-    #[cfg(feature = "std")]
-    fn good() -> PackageBuilder {
+    fn good() -> PackageBuilder<'static> {
         PackageBuilder::new("PhoneX", "rev-b")
             .from_versions(90, 100)
             .to_version(101, "1.0.1")
     }
 
-    #[cfg(feature = "std")]
     #[test]
     fn round_trip_and_accessors() {
         let p = package(good());
@@ -610,7 +628,6 @@ mod tests {
         assert_eq!(h.validate(&device(), &v, 1000), Ok(()));
     }
 
-    #[cfg(feature = "std")]
     #[test]
     fn each_check_gives_its_code() {
         let v = HmacSha256Verifier::new(KEY).unwrap();
@@ -654,7 +671,6 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "std")]
     #[test]
     fn authenticator_covers_every_signed_byte() {
         let v = HmacSha256Verifier::new(KEY).unwrap();

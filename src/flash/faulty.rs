@@ -156,6 +156,12 @@ impl<F: NorFlash, const SCRATCH: usize> FaultyFlash<F, SCRATCH> {
         &self.inner
     }
 
+    /// The wrapped flash, writable past the fault plan (for factory programming or for
+    /// corrupting it on purpose in tests).
+    pub fn inner_mut(&mut self) -> &mut F {
+        &mut self.inner
+    }
+
     /// Gives the wrapped flash back, as power loss left it.
     pub fn into_inner(self) -> F {
         self.inner
