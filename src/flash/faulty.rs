@@ -386,7 +386,7 @@ mod tests {
             assert!(programmed < 32, "a torn write must not complete");
             let mixed = bytes
                 .chunks(8)
-                .filter(|w| w.iter().any(|&b| b == 0) && w.iter().any(|&b| b == 0xFF))
+                .filter(|w| w.contains(&0) && w.contains(&0xFF))
                 .count();
             assert!(mixed <= 1);
             seen_split_word |= mixed == 1;

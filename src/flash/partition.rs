@@ -139,7 +139,9 @@ impl<F: NorFlash> NorFlash for Partition<'_, F> {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
         let at = self.absolute(offset, bytes.len())?;
-        if !(offset as usize).is_multiple_of(F::WRITE_SIZE) || !bytes.len().is_multiple_of(F::WRITE_SIZE) {
+        if !(offset as usize).is_multiple_of(F::WRITE_SIZE)
+            || !bytes.len().is_multiple_of(F::WRITE_SIZE)
+        {
             return Err(PartitionError::NotAligned);
         }
         let mut flash = self
