@@ -517,7 +517,12 @@ fn a_corrupt_backup_is_not_restored() {
         &user_data(2)[..],
         "nothing erased"
     );
-    assert!(inst.restore_pending());
+    assert!(
+        !inst.restore_pending(),
+        "given up, so updates are not blocked"
+    );
+    assert!(!inst.state().backup_valid());
+    assert_eq!(inst.begin(), Ok(()));
 }
 
 #[test]

@@ -648,7 +648,9 @@ where
     }
 
     /// Puts the backed-up user data back into `regions` after a rollback. Idempotent: an
-    /// interrupted restore runs again from the start on the next call.
+    /// interrupted restore runs again from the start on the next call. A backup that fails
+    /// its digest is not restored (the regions are left untouched) and is given up:
+    /// [`Error::BackupCorrupt`] tells the caller to recover its data some other way.
     pub fn restore<K: NorFlash, R: NorFlash>(
         &mut self,
         backup: &mut K,
@@ -657,7 +659,17 @@ where
         if !self.state.restore_pending {
             return Err(Error::BadState);
         }
-        backup::restore(backup, regions)?;
+        let restored = backup::restore(backup, regions);
+        if let Err(e @ Error::BackupCorrupt) = restored {
+            // The backup can never be restored; keeping the restore pending would only
+            // block every later update. The caller learns the data was not restored.
+            let mut next = self.state;
+            next.restore_pending = false;
+            next.backup_valid = false;
+            self.persist(next)?;
+            return Err(e);
+        }
+        restored?;
         let mut next = self.state;
         next.restore_pending = false;
         next.backup_valid = false;
