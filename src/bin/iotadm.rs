@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "iotadm/package.rs"]
+mod package;
 #[path = "iotadm/tree.rs"]
 mod tree;
 use iotadm::codec::{self, Command, Data, EncodeOptions, Encoding, Item, Message};
@@ -51,6 +53,8 @@ enum Cmd {
     },
     /// Print the compiled management tree: `URI FORMAT ACCESS`, one node a line.
     Tree,
+    /// Build a firmware update package (see docs/update-package.md).
+    Package(package::PackageArgs),
     /// Device Description Framework documents.
     Ddf {
         #[command(subcommand)]
@@ -143,6 +147,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             write_output(&o, &encode(&msg, &options)?)
         }
+        Cmd::Package(args) => package::run(args),
         Cmd::Tree => {
             tree::print_tree(&mut io::stdout().lock()).map_err(|e| format!("standard output: {e}"))
         }
@@ -338,6 +343,7 @@ fn main() -> ExitCode {
         Cmd::Xml2wbxml { .. } => "xml2wbxml",
         Cmd::Inspect { .. } => "inspect",
         Cmd::Tree => "tree",
+        Cmd::Package(_) => "package",
         Cmd::Ddf { .. } => "ddf check",
     };
     match run(cli) {
