@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The test command: installs what the checks need on a fresh machine, then runs every
+# check CI runs. Usage: ./scripts/test.sh   (FUZZ_SECONDS=60 by default per target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- What the checks need -------------------------------------------------------------
+apt_packages=(libwbxml2-utils)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step "Rust targets and toolchains"
+rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi >/dev/null
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+# --- Checks -------------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features)"
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "cargo test (all features)"
+cargo test --all-features
+
+step "no_std library for thumbv7em-none-eabihf, no default features"
+cargo build --lib --no-default-features --target thumbv7em-none-eabihf
+cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi
+
+step "fuzz smoke run, seeded from the real-message corpus"
+corpus_dir="${IOTADM_CORPUS:-../shared/corpus/real}"
+seconds="${FUZZ_SECONDS:-60}"
+(
+    cd fuzz
+    cargo +nightly fuzz build
+    for target in decode_xml decode_wbxml round_trip; do
+        mkdir -p "corpus/$target"
+        case "$target" in
+            decode_xml) cp "../$corpus_dir"/*.xml "corpus/$target/" ;;
+            decode_wbxml) cp "../$corpus_dir"/*.wbxml "corpus/$target/" ;;
+            *) cp "../$corpus_dir"/*.xml "../$corpus_dir"/*.wbxml "corpus/$target/" ;;
+        esac
+        step "fuzz $target for ${seconds}s"
+        log="target/fuzz-$target.log"
+        mkdir -p target
+        if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
+            -max_total_time="$seconds" -dict=syncml.dict -print_final_stats=1 >"$log" 2>&1; then
+            tail -n 60 "$log"
+            echo "fuzz target $target failed; the crashing input is in fuzz/artifacts/$target/" >&2
+            exit 1
+        fi
+        grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log"
+    done
+)
+
+step "all checks passed"

@@ -1,0 +1,97 @@
+//! The `iotadm` host tool, run as a user would: conversions both ways through files and
+//! standard streams, the summary, and a one-line reason with a failing exit on bad input.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn iotadm(args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iotadm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run iotadm");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn wbxml_to_xml_gives_xml_a_standard_parser_reads() {
+    let path = common::corpus_dir().join("aosp-omadm-dm12-testreplace.wbxml");
+    let out = iotadm(&["wbxml2xml", path.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+    assert_eq!(doc.root_element().tag_name().name(), "SyncML");
+    assert_eq!(doc.root_element().tag_name().namespace(), Some("SYNCML:SYNCML1.2"));
+    let uris: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name(("SYNCML:SYNCML1.2", "LocURI")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(uris.contains(&"./DevInfo/DevId"));
+}
+
+#[test]
+fn xml_to_wbxml_through_standard_streams_writes_wbxml_1_2() {
+    let xml = common::corpus_file("omaspec-dm12-s2.6.2.2-pkg2-server-alert1100-get.xml");
+    let out = iotadm(&["xml2wbxml", "-o", "-", "-"], Some(&xml));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&out.stdout[..4], &[0x02, 0xA4, 0x01, 0x6A], "WBXML 1.2, SyncML 1.2, UTF-8");
+    let back = iotadm::codec::parse(&out.stdout).unwrap();
+    assert_eq!(back, iotadm::codec::parse(&xml).unwrap());
+    let v13 = iotadm(&["xml2wbxml", "-v", "1.3", "-"], Some(&xml));
+    assert_eq!(v13.stdout[0], 0x03);
+}
+
+#[test]
+fn files_in_and_out() {
+    let dir = std::env::temp_dir().join(format!("iotadm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wbxml = dir.join("m.wbxml");
+    let xml = dir.join("m.xml");
+    let src = common::corpus_dir().join("msmdm-s4-pkg3-client-status-results.xml");
+    assert!(iotadm(&["xml2wbxml", "-o", wbxml.to_str().unwrap(), src.to_str().unwrap()], None).status.success());
+    assert!(iotadm(&["wbxml2xml", "-o", xml.to_str().unwrap(), wbxml.to_str().unwrap()], None).status.success());
+    let original = std::fs::read(&src).unwrap();
+    let again = std::fs::read(&xml).unwrap();
+    assert_eq!(iotadm::codec::parse(&again).unwrap(), iotadm::codec::parse(&original).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn inspect_lists_the_header_and_every_command() {
+    let path = common::corpus_dir().join("capture-android-fumo-pkg1-alert1201-1226-cred-md5.xml");
+    let out = iotadm(&["inspect", path.to_str().unwrap()], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("SessionID 2DF"), "{text}");
+    assert!(text.contains("cred: syncml:auth-md5"), "{text}");
+    assert!(text.contains("1 Alert 1201"), "{text}");
+    assert!(text.contains("2 Alert 1226"), "{text}");
+    assert!(text.contains("./DevInfo/Man data 8 bytes"), "{text}");
+    assert!(text.contains("body: 3 command(s), final"), "{text}");
+}
+
+#[test]
+fn bad_input_fails_with_one_line_naming_the_offset() {
+    let path = common::corpus_dir().join("msdocs-unenroll-pkg1-generic-alert-1226-MALFORMED.xml");
+    let out = iotadm(&["xml2wbxml", path.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("at byte 14"), "{err}");
+    let out = iotadm(&["wbxml2xml", "-"], Some(b"\x02\xa4\x01\x6a\x00\x6d"));
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    let out = iotadm(&["wbxml2xml", "/nonexistent/file"], None);
+    assert!(!out.status.success());
+}
