@@ -26,11 +26,18 @@ fn iotadm(args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
 fn wbxml_to_xml_gives_xml_a_standard_parser_reads() {
     let path = common::corpus_dir().join("aosp-omadm-dm12-testreplace.wbxml");
     let out = iotadm(&["wbxml2xml", path.to_str().unwrap()], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let xml = String::from_utf8(out.stdout).unwrap();
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
     assert_eq!(doc.root_element().tag_name().name(), "SyncML");
-    assert_eq!(doc.root_element().tag_name().namespace(), Some("SYNCML:SYNCML1.2"));
+    assert_eq!(
+        doc.root_element().tag_name().namespace(),
+        Some("SYNCML:SYNCML1.2")
+    );
     let uris: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name(("SYNCML:SYNCML1.2", "LocURI")))
@@ -43,8 +50,16 @@ fn wbxml_to_xml_gives_xml_a_standard_parser_reads() {
 fn xml_to_wbxml_through_standard_streams_writes_wbxml_1_2() {
     let xml = common::corpus_file("omaspec-dm12-s2.6.2.2-pkg2-server-alert1100-get.xml");
     let out = iotadm(&["xml2wbxml", "-o", "-", "-"], Some(&xml));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(&out.stdout[..4], &[0x02, 0xA4, 0x01, 0x6A], "WBXML 1.2, SyncML 1.2, UTF-8");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        &out.stdout[..4],
+        &[0x02, 0xA4, 0x01, 0x6A],
+        "WBXML 1.2, SyncML 1.2, UTF-8"
+    );
     let back = iotadm::codec::parse(&out.stdout).unwrap();
     assert_eq!(back, iotadm::codec::parse(&xml).unwrap());
     let v13 = iotadm(&["xml2wbxml", "-v", "1.3", "-"], Some(&xml));
@@ -58,11 +73,34 @@ fn files_in_and_out() {
     let wbxml = dir.join("m.wbxml");
     let xml = dir.join("m.xml");
     let src = common::corpus_dir().join("msmdm-s4-pkg3-client-status-results.xml");
-    assert!(iotadm(&["xml2wbxml", "-o", wbxml.to_str().unwrap(), src.to_str().unwrap()], None).status.success());
-    assert!(iotadm(&["wbxml2xml", "-o", xml.to_str().unwrap(), wbxml.to_str().unwrap()], None).status.success());
+    assert!(iotadm(
+        &[
+            "xml2wbxml",
+            "-o",
+            wbxml.to_str().unwrap(),
+            src.to_str().unwrap()
+        ],
+        None
+    )
+    .status
+    .success());
+    assert!(iotadm(
+        &[
+            "wbxml2xml",
+            "-o",
+            xml.to_str().unwrap(),
+            wbxml.to_str().unwrap()
+        ],
+        None
+    )
+    .status
+    .success());
     let original = std::fs::read(&src).unwrap();
     let again = std::fs::read(&xml).unwrap();
-    assert_eq!(iotadm::codec::parse(&again).unwrap(), iotadm::codec::parse(&original).unwrap());
+    assert_eq!(
+        iotadm::codec::parse(&again).unwrap(),
+        iotadm::codec::parse(&original).unwrap()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
