@@ -319,9 +319,89 @@ pub struct NodeDef {
 }
 
 impl NodeDef {
+    /// The node name; empty for an unnamed placeholder `<x>`, `.` for the root.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The parent node; [`NO_NODE`] for the root.
+    pub const fn parent(&self) -> NodeId {
+        self.parent
+    }
+
+    /// The first child; [`NO_NODE`] when the node has none.
+    pub const fn first_child(&self) -> NodeId {
+        self.first_child
+    }
+
+    /// The next child of the same parent; [`NO_NODE`] for the last one.
+    pub const fn next_sibling(&self) -> NodeId {
+        self.next_sibling
+    }
+
+    /// One past the last descendant: the subtree is `id .. subtree_end`.
+    pub const fn subtree_end(&self) -> NodeId {
+        self.subtree_end
+    }
+
+    /// `DFFormat`; [`Format::Node`] for interior nodes.
+    pub const fn format(&self) -> Format {
+        self.format
+    }
+
+    /// `AccessType`: the commands that may target the node.
+    pub const fn access(&self) -> AccessSet {
+        self.access
+    }
+
+    /// `Occurrence`.
+    pub const fn occurrence(&self) -> Occurrence {
+        self.occurrence
+    }
+
+    /// `Scope`.
+    pub const fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// `CaseSense`: whether the node name is matched case-sensitively.
+    pub const fn case_sensitive(&self) -> bool {
+        self.case_sensitive
+    }
+
+    /// `DefaultValue` (or `Value`): the value a new instance starts with.
+    pub const fn default_value(&self) -> Option<&'static str> {
+        self.default_value
+    }
+
+    /// `DFType`: the MIME type of a leaf, the MO identifier of an interior node.
+    pub const fn mime(&self) -> &'static str {
+        self.mime
+    }
+
+    /// `DFTitle`, empty when absent.
+    pub const fn title(&self) -> &'static str {
+        self.title
+    }
+
+    /// `Description`, empty when absent.
+    pub const fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// The default ACL from `RTProperties/ACL`; `None` inherits the parent's.
+    pub const fn acl(&self) -> Option<&'static str> {
+        self.acl
+    }
+
+    /// The describing document, an index into [`DOCUMENTS`]; [`NO_DOCUMENT`] for the root.
+    pub const fn document(&self) -> u8 {
+        self.document
+    }
+
     /// Whether the node is an unnamed placeholder, named only when an instance is created.
     pub const fn is_placeholder(&self) -> bool {
-        self.name.is_empty()
+self.name.is_empty()
     }
 
     /// Whether the node is interior (format `node`).
