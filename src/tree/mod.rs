@@ -23,9 +23,19 @@
 //! assert_eq!(uri, "./DevInfo/DevId");
 //! ```
 
+pub mod acl;
+mod handler;
+mod runtime;
 pub mod schema;
+mod store;
+pub mod uri;
+mod value;
 
 #[cfg(test)]
 mod ddf_compiler;
 
+pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
+pub use runtime::{NodeHandle, Principal, Read, Tree, TreeError};
 pub use schema::{AccessSet, DdfDocument, Format, NodeDef, NodeId, Occurrence, Scope, NO_NODE};
+pub use store::StoreError;
+pub use uri::{Property, Uri, UriError, UriLimits};

@@ -401,7 +401,7 @@ impl NodeDef {
 
     /// Whether the node is an unnamed placeholder, named only when an instance is created.
     pub const fn is_placeholder(&self) -> bool {
-self.name.is_empty()
+        self.name.is_empty()
     }
 
     /// Whether the node is interior (format `node`).

@@ -1,0 +1,1630 @@
+//! The runtime tree: the nodes that exist, their values and properties, the commands a
+//! server may run on them and the checks in front of each, and the record of every change
+//! in flash.
+//!
+//! The tree's shape is the static table of [`schema`](super::schema). What exists at run
+//! time beyond it is a sorted table of entries: one per instance of a placeholder
+//! (`./DMAcc/srv1`), and one per node with a value or property of its own. An entry is
+//! keyed by `(context, node, name)`, where the context is the id of the nearest enclosing
+//! instance, so a lookup is a binary search. Names, ACLs, titles and values live in one
+//! byte arena. Capacities are const generics: `N` entries, `A` arena bytes, `R` bytes of
+//! record buffer (the largest value the tree keeps is a little less).
+//!
+//! Every change is first written to flash as a record and then applied to RAM by the same
+//! code that replays the records at start, so RAM is always what a restart would rebuild.
+
+mod props;
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::acl::{self, Acl};
+use super::handler::{ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef};
+use super::schema::{self, AccessSet, Format, NodeDef, NodeId, Scope, NO_NODE};
+use super::store::{self, Store, StoreError};
+use super::uri::{Query, Segment, Uri, UriError, UriLimits};
+use super::value;
+use crate::codes::StatusCode;
+
+/// Who runs a command: a DM server (by its ServerID) or the device itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Principal<'a> {
+    /// The device: its own code and bootstrap. Neither ACLs nor access types apply.
+    Device,
+    /// A DM server, by the `ServerID` of its account.
+    Server(&'a str),
+}
+
+impl<'a> Principal<'a> {
+    fn server(self) -> Option<&'a str> {
+        match self {
+            Principal::Device => None,
+            Principal::Server(s) => Some(s),
+        }
+    }
+}
+
+/// Why a tree could not be mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TreeError {
+    /// The flash store failed.
+    Store(StoreError),
+    /// The stored state does not fit the tree's RAM capacities.
+    Capacity,
+}
+
+impl From<StoreError> for TreeError {
+    fn from(e: StoreError) -> Self {
+        TreeError::Store(e)
+    }
+}
+
+impl core::fmt::Display for TreeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TreeError::Store(e) => write!(f, "tree store: {e}"),
+            TreeError::Capacity => {
+                f.write_str("stored tree does not fit the configured capacities")
+            }
+        }
+    }
+}
+
+impl core::error::Error for TreeError {}
+
+/// A node found in the tree, valid until the tree next changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NodeHandle {
+    def: NodeId,
+    /// The context the node's own entry is keyed under.
+    ctx: u16,
+    /// The context its children are keyed under: its own id for an instance.
+    inner: u16,
+}
+
+impl NodeHandle {
+    /// The node's entry in the static table.
+    pub fn def(&self) -> NodeId {
+        self.def
+    }
+
+    fn node(&self) -> &'static NodeDef {
+        schema::node(self.def).unwrap_or(ROOT_FALLBACK)
+    }
+}
+
+/// The root, standing in for an id that cannot occur, so accessors need not panic.
+static ROOT_FALLBACK: &NodeDef = match schema::NODES.first() {
+    Some(n) => n,
+    None => panic!("the static tree has a root"),
+};
+
+/// What a read returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Read {
+    /// Bytes written to the output buffer.
+    pub len: usize,
+    /// Size of the whole value.
+    pub total: usize,
+    /// The value's format.
+    pub format: Format,
+    /// The value's type: a MIME type, or an MO identifier for an interior node.
+    pub mime: &'static str,
+}
+
+const PRESENT: u8 = 1;
+const HAS_VALUE: u8 = 2;
+const HAS_ACL: u8 = 4;
+const HAS_TITLE: u8 = 8;
+
+/// A run-time entry. Its bytes (name, ACL, title, value) are contiguous in the arena.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    ctx: u16,
+    def: NodeId,
+    id: u16,
+    flags: u8,
+    name_len: u8,
+    title_len: u8,
+    acl_len: u16,
+    value_len: u32,
+    off: u32,
+    tstamp: u32,
+    verno: u16,
+}
+
+impl Entry {
+    fn blob_len(&self) -> usize {
+        usize::from(self.name_len)
+            + usize::from(self.acl_len)
+            + usize::from(self.title_len)
+            + self.value_len as usize
+    }
+}
+
+/// An entry as a store record.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+struct PutRecord<'a> {
+    ctx: u16,
+    def: u16,
+    id: u16,
+    flags: u8,
+    tstamp: u32,
+    verno: u16,
+    name: &'a [u8],
+    acl: &'a [u8],
+    title: &'a [u8],
+    value: &'a [u8],
+}
+
+/// The removal of an entry and everything under it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct RemoveRecord<'a> {
+    ctx: u16,
+    def: u16,
+    name: &'a [u8],
+}
+
+/// The RAM half of the tree: entries and arena.
+struct State<const N: usize, const A: usize> {
+    entries: Vec<Entry, N>,
+    arena: [u8; A],
+    used: usize,
+    next_id: u16,
+}
+
+fn key_cmp(
+    e: &Entry,
+    name: &[u8],
+    ctx: u16,
+    def: NodeId,
+    entry_name: &[u8],
+) -> core::cmp::Ordering {
+    e.ctx
+        .cmp(&ctx)
+        .then(e.def.cmp(&def))
+        .then(entry_name.cmp(name))
+}
+
+impl<const N: usize, const A: usize> State<N, A> {
+    const fn new() -> Self {
+        State {
+            entries: Vec::new(),
+            arena: [0; A],
+            used: 0,
+            next_id: 1,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.used = 0;
+        self.next_id = 1;
+    }
+
+    fn blob(&self, e: &Entry) -> &[u8] {
+        let start = e.off as usize;
+        self.arena.get(start..start + e.blob_len()).unwrap_or(&[])
+    }
+
+    fn name(&self, e: &Entry) -> &[u8] {
+        self.blob(e).get(..usize::from(e.name_len)).unwrap_or(&[])
+    }
+
+    fn acl(&self, e: &Entry) -> &[u8] {
+        let from = usize::from(e.name_len);
+        self.blob(e)
+            .get(from..from + usize::from(e.acl_len))
+            .unwrap_or(&[])
+    }
+
+    fn title(&self, e: &Entry) -> &[u8] {
+        let from = usize::from(e.name_len) + usize::from(e.acl_len);
+        self.blob(e)
+            .get(from..from + usize::from(e.title_len))
+            .unwrap_or(&[])
+    }
+
+    fn value(&self, e: &Entry) -> &[u8] {
+        let from = usize::from(e.name_len) + usize::from(e.acl_len) + usize::from(e.title_len);
+        self.blob(e).get(from..).unwrap_or(&[])
+    }
+
+    fn search(&self, ctx: u16, def: NodeId, name: &[u8]) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| key_cmp(e, name, ctx, def, self.name(e)))
+    }
+
+    fn get(&self, ctx: u16, def: NodeId, name: &[u8]) -> Option<&Entry> {
+        self.search(ctx, def, name)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+    }
+
+    /// The instance of placeholder `def` under `ctx` whose name matches `segment`.
+    fn instance(
+        &self,
+        ctx: u16,
+        def: NodeId,
+        segment: Segment<'_>,
+        case_sensitive: bool,
+    ) -> Option<&Entry> {
+        let start = self
+            .entries
+            .partition_point(|e| (e.ctx, e.def) < (ctx, def));
+        let candidates = self.entries.get(start..).unwrap_or(&[]);
+        let candidates = candidates
+            .iter()
+            .take_while(|e| e.ctx == ctx && e.def == def);
+        if case_sensitive {
+            // Names are sorted within (ctx, def), but the segment may be escaped; the
+            // candidates of one placeholder are few, so a scan is fine.
+            let mut c = candidates;
+            c.find(|e| segment.is(self.name(e)))
+        } else {
+            let mut c = candidates;
+            c.find(|e| segment.is_ignore_case(self.name(e)))
+        }
+    }
+
+    fn instance_by_id(&self, id: u16) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id && id != 0)
+    }
+
+    /// Makes room for `bytes` more arena bytes and, if `new_entry`, one more entry
+    /// (compacting the arena if needed); `false` when they do not fit.
+    fn make_room(&mut self, new_entry: bool, bytes: usize) -> bool {
+        if new_entry && self.entries.is_full() {
+            return false;
+        }
+        if self.used + bytes <= A {
+            return true;
+        }
+        self.compact_arena();
+        self.used + bytes <= A
+    }
+
+    /// Inserts or replaces an entry.
+    fn put(&mut self, rec: &PutRecord<'_>) -> Result<(), TreeError> {
+        let exists = self.search(rec.ctx, rec.def, rec.name).is_ok();
+        let bytes = rec.name.len() + rec.acl.len() + rec.title.len() + rec.value.len();
+        if !self.make_room(!exists, bytes) {
+            return Err(TreeError::Capacity);
+        }
+        let (Ok(name_len), Ok(acl_len), Ok(title_len), Ok(value_len)) = (
+            u8::try_from(rec.name.len()),
+            u16::try_from(rec.acl.len()),
+            u8::try_from(rec.title.len()),
+            u32::try_from(rec.value.len()),
+        ) else {
+            return Err(TreeError::Capacity);
+        };
+        let off = self.used;
+        let mut at = off;
+        for part in [rec.name, rec.acl, rec.title, rec.value] {
+            let dst = self
+                .arena
+                .get_mut(at..at + part.len())
+                .ok_or(TreeError::Capacity)?;
+            dst.copy_from_slice(part);
+            at += part.len();
+        }
+        self.used = at;
+        let entry = Entry {
+            ctx: rec.ctx,
+            def: rec.def,
+            id: rec.id,
+            flags: rec.flags,
+            name_len,
+            title_len,
+            acl_len,
+            value_len,
+            off: off as u32,
+            tstamp: rec.tstamp,
+            verno: rec.verno,
+        };
+        match self.search(rec.ctx, rec.def, rec.name) {
+            Ok(i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    *slot = entry;
+                }
+            }
+            Err(i) => self
+                .entries
+                .insert(i, entry)
+                .map_err(|_| TreeError::Capacity)?,
+        }
+        if rec.id != 0 {
+            self.next_id = self.next_id.max(rec.id.saturating_add(1));
+        }
+        Ok(())
+    }
+
+    /// Removes an entry, the entries of its static subtree in its context, and every
+    /// instance (with its entries) that no longer has a parent.
+    fn remove(&mut self, ctx: u16, def: NodeId, name: &[u8]) {
+        let end = schema::node(def).map_or(def, |d| d.subtree_end());
+        if let Ok(i) = self.search(ctx, def, name) {
+            self.entries.remove(i);
+        }
+        // Named descendants share the context.
+        self.entries
+            .retain(|e| !(e.ctx == ctx && e.def > def && e.def < end));
+        // Then whatever lived in a removed instance, level by level.
+        loop {
+            let before = self.entries.len();
+            let mut i = 0;
+            while let Some(e) = self.entries.get(i).copied() {
+                let orphan = e.ctx != 0 && !self.entries.iter().any(|x| x.id == e.ctx);
+                if orphan {
+                    self.entries.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if self.entries.len() == before {
+                break;
+            }
+        }
+    }
+
+    /// Renames an entry, keeping its id (so its children stay).
+    fn rename(&mut self, rec: &PutRecord<'_>, old: &[u8]) -> Result<(), TreeError> {
+        if let Ok(i) = self.search(rec.ctx, rec.def, old) {
+            self.entries.remove(i);
+        }
+        self.put(rec)
+    }
+
+    /// Moves every entry's bytes to the front of the arena.
+    fn compact_arena(&mut self) {
+        let mut write = 0usize;
+        let mut floor = 0u32;
+        loop {
+            let next = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.blob_len() > 0 && e.off >= floor)
+                .min_by_key(|(_, e)| e.off);
+            let Some((i, e)) = next else { break };
+            let (from, len) = (e.off as usize, e.blob_len());
+            floor = e.off.saturating_add(1);
+            if from != write {
+                self.arena.copy_within(from..from + len, write);
+            }
+            if let Some(slot) = self.entries.get_mut(i) {
+                slot.off = write as u32;
+            }
+            write += len;
+        }
+        self.used = write;
+    }
+
+    fn record(&self, e: &Entry) -> PutRecord<'_> {
+        PutRecord {
+            ctx: e.ctx,
+            def: e.def,
+            id: e.id,
+            flags: e.flags,
+            tstamp: e.tstamp,
+            verno: e.verno,
+            name: self.name(e),
+            acl: self.acl(e),
+            title: self.title(e),
+            value: self.value(e),
+        }
+    }
+
+    fn apply(&mut self, rec: store::Record<'_>) -> Result<(), TreeError> {
+        match rec.kind {
+            store::KIND_PUT => {
+                let put: PutRecord<'_> =
+                    postcard::from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
+                self.put(&put)
+            }
+            store::KIND_RENAME => {
+                let (put, rest): (PutRecord<'_>, _) =
+                    postcard::take_from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
+                let old: &[u8] = postcard::from_bytes(rest).map_err(|_| TreeError::Capacity)?;
+                self.rename(&put, old)
+            }
+            store::KIND_REMOVE => {
+                let r: RemoveRecord<'_> =
+                    postcard::from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
+                self.remove(r.ctx, r.def, r.name);
+                Ok(())
+            }
+            // Unknown kinds come from a newer layout; skipping them keeps what is known.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The management tree. See the module docs.
+pub struct Tree<
+    F,
+    H = NoHandlers,
+    const N: usize = 128,
+    const A: usize = 4096,
+    const R: usize = 512,
+> {
+    state: State<N, A>,
+    store: Store<F>,
+    handlers: H,
+    scratch: [u8; R],
+    limits: UriLimits,
+    txn: Option<u32>,
+    next_txn: u32,
+}
+
+/// Largest ACL the tree keeps.
+const MAX_ACL: usize = 255;
+/// Longest title (TND: 255 bytes).
+const MAX_TITLE: usize = 255;
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
+    /// Mounts the tree on its flash region (formatting it when empty) and restores every
+    /// change recorded there.
+    pub fn mount(flash: F, handlers: H, limits: UriLimits) -> Result<Self, TreeError> {
+        let mut scratch = [0u8; R];
+        let store = Store::open(flash, &mut scratch)?;
+        let mut tree = Tree {
+            state: State::new(),
+            store,
+            handlers,
+            scratch,
+            limits,
+            txn: None,
+            next_txn: 1,
+        };
+        let damaged = tree.replay()?;
+        if damaged {
+            tree.compact_store()?;
+        }
+        Ok(tree)
+    }
+
+    /// Rebuilds RAM from flash.
+    fn replay(&mut self) -> Result<bool, TreeError> {
+        self.state.clear();
+        let state = &mut self.state;
+        let mut capacity = Ok(());
+        let damaged = self.store.replay(&mut self.scratch, |rec| {
+            if let Err(e) = state.apply(rec) {
+                capacity = Err(e);
+            }
+            Ok(())
+        })?;
+        capacity?;
+        Ok(damaged)
+    }
+
+    /// Rewrites the store with just the current state.
+    fn compact_store(&mut self) -> Result<(), StoreError> {
+        let state = &self.state;
+        let mut index = 0usize;
+        self.store.compact(&mut self.scratch, |buf| {
+            let Some(e) = state.entries.get(index) else {
+                return Ok(None);
+            };
+            index += 1;
+            let rec = state.record(e);
+            let start = Store::<F>::payload_start();
+            let room = Store::<F>::payload_room(buf.len());
+            let dst = buf.get_mut(start..start + room).ok_or(StoreError::Full)?;
+            let used = postcard::to_slice(&rec, dst)
+                .map_err(|_| StoreError::Full)?
+                .len();
+            Ok(Some((store::KIND_PUT, used)))
+        })
+    }
+
+    /// The URI limits.
+    pub fn limits(&self) -> &UriLimits {
+        &self.limits
+    }
+
+    /// The handlers.
+    pub fn handlers_mut(&mut self) -> &mut H {
+        &mut self.handlers
+    }
+
+    /// Unmounts the tree, giving back its flash and handlers.
+    pub fn into_parts(self) -> (F, H) {
+        (self.store.into_flash(), self.handlers)
+    }
+
+    /// Run-time entries in use, of `N`.
+    pub fn entries_used(&self) -> usize {
+        self.state.entries.len()
+    }
+
+    /// Bytes of free space in the flash bank in use.
+    pub fn store_free(&self) -> usize {
+        self.store.free()
+    }
+
+    // --- Lookup -------------------------------------------------------------------------
+
+    /// Parses a URI with the tree's limits.
+    pub fn parse_uri<'u>(&self, uri: &'u str) -> Result<Uri<'u>, StatusCode> {
+        Uri::parse(uri, &self.limits).map_err(UriError::status)
+    }
+
+    /// Finds the node at `uri` (status 404 when it does not exist). No access check.
+    pub fn find(&self, uri: &Uri<'_>) -> Result<NodeHandle, StatusCode> {
+        let mut h = NodeHandle {
+            def: 0,
+            ctx: 0,
+            inner: 0,
+        };
+        for segment in uri.segments() {
+            h = self.child(h, segment).ok_or(StatusCode::NotFound)?;
+        }
+        Ok(h)
+    }
+
+    /// The existing child of `parent` named by `segment`.
+    fn child(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<NodeHandle> {
+        let mut placeholder = None;
+        for id in schema::children(parent.def) {
+            let def = schema::node(id)?;
+            if def.is_placeholder() {
+                placeholder = Some((id, def));
+                continue;
+            }
+            let name = def.name().as_bytes();
+            let matches = if def.case_sensitive() {
+                segment.is(name)
+            } else {
+                segment.is_ignore_case(name)
+            };
+            if matches {
+                let h = NodeHandle {
+                    def: id,
+                    ctx: parent.inner,
+                    inner: parent.inner,
+                };
+                return self.exists(h).then_some(h);
+            }
+        }
+        let (id, def) = placeholder?;
+        let e = self
+            .state
+            .instance(parent.inner, id, segment, def.case_sensitive())?;
+        Some(NodeHandle {
+            def: id,
+            ctx: parent.inner,
+            inner: e.id,
+        })
+    }
+
+    /// Whether a named node exists under an existing parent.
+    fn exists(&self, h: NodeHandle) -> bool {
+        let def = h.node();
+        if def.scope() == Scope::Permanent || def.occurrence().min() >= 1 {
+            return true;
+        }
+        self.state
+            .get(h.ctx, h.def, &[])
+            .is_some_and(|e| e.flags & PRESENT != 0)
+    }
+
+    fn entry(&self, h: NodeHandle) -> Option<&Entry> {
+        if h.node().is_placeholder() {
+            self.state.instance_by_id(h.inner)
+        } else {
+            self.state.get(h.ctx, h.def, &[])
+        }
+    }
+
+    fn entry_name(&self, h: NodeHandle) -> &[u8] {
+        match self.entry(h) {
+            Some(e) if h.node().is_placeholder() => self.state.name(e),
+            _ => &[],
+        }
+    }
+
+    /// The parent of a node (the root is its own parent).
+    fn parent(&self, h: NodeHandle) -> NodeHandle {
+        let def = h.node();
+        if def.parent() == NO_NODE {
+            return h;
+        }
+        let parent_def = def.parent();
+        let parent_is_instance = schema::node(parent_def).is_some_and(NodeDef::is_placeholder);
+        if parent_is_instance {
+            // The parent is the instance `h.ctx`; its own key context is its entry's.
+            let ctx = self.state.instance_by_id(h.ctx).map_or(0, |e| e.ctx);
+            NodeHandle {
+                def: parent_def,
+                ctx,
+                inner: h.ctx,
+            }
+        } else {
+            NodeHandle {
+                def: parent_def,
+                ctx: h.ctx,
+                inner: h.ctx,
+            }
+        }
+    }
+
+    /// The effective ACL: the node's own, else the nearest ancestor's.
+    fn effective_acl(&self, mut h: NodeHandle) -> Acl<'_> {
+        loop {
+            if let Some(acl) = self.own_acl(h) {
+                if !acl.is_empty() {
+                    return acl;
+                }
+            }
+            let parent = self.parent(h);
+            if parent == h {
+                return Acl::parse(ROOT_ACL).unwrap_or(Acl::EMPTY);
+            }
+            h = parent;
+        }
+    }
+
+    /// The node's own ACL (run-time, else from the DDF); `None` when it has none.
+    fn own_acl(&self, h: NodeHandle) -> Option<Acl<'_>> {
+        match self.entry(h) {
+            Some(e) if e.flags & HAS_ACL != 0 => {
+                let text = core::str::from_utf8(self.state.acl(e)).ok()?;
+                Acl::parse(text).ok()
+            }
+            _ => h.node().acl().and_then(|a| Acl::parse(a).ok()),
+        }
+    }
+
+    /// The ACL check: may `who` run `command` on `h`?
+    fn permits(&self, who: Principal<'_>, command: AccessSet, h: NodeHandle) -> bool {
+        match who {
+            Principal::Device => true,
+            Principal::Server(id) => self.effective_acl(h).allows(command, id),
+        }
+    }
+
+    /// Access type (405) and ACL (425) checks.
+    fn authorize(
+        &self,
+        who: Principal<'_>,
+        command: AccessSet,
+        h: NodeHandle,
+    ) -> Result<(), StatusCode> {
+        if who == Principal::Device {
+            return Ok(());
+        }
+        if !h.node().access().contains(command) {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        if !self.permits(who, command, h) {
+            return Err(StatusCode::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    /// The handler nearest to `def` (itself or an ancestor).
+    fn handler_for(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
+        let mut d = def;
+        let mut found = NO_NODE;
+        while d != NO_NODE {
+            if self.handlers.handler(d).is_some() {
+                found = d;
+                break;
+            }
+            d = schema::node(d).map_or(NO_NODE, NodeDef::parent);
+        }
+        if found == NO_NODE {
+            None
+        } else {
+            self.handlers.handler(found)
+        }
+    }
+
+    // --- Reading ------------------------------------------------------------------------
+
+    /// `Get`: reads the value at `uri` (a leaf's value from `offset`, an interior node's
+    /// child names joined by `/`, or a property) into `out`. `path` is the normalised URI
+    /// handed to handlers.
+    pub fn get(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<Read, StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        let h = self.find(&parsed)?;
+        match parsed.query() {
+            Some(Query::Prop(p)) => self.get_property(who, h, p, out),
+            Some(Query::List(_)) => Err(StatusCode::OptionalFeatureNotSupported),
+            None => {
+                self.authorize(who, AccessSet::GET, h)?;
+                self.read(who, h, parsed.path(), offset, out)
+            }
+        }
+    }
+
+    /// Reads a node's value (or child list) without an access check beyond the handler's.
+    pub fn read(
+        &mut self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        path: &str,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<Read, StatusCode> {
+        let def = h.node();
+        if def.is_interior() {
+            let total = self.write_child_names(h, 0, &mut []);
+            let len = self.write_child_names(h, offset, out);
+            return Ok(Read {
+                len,
+                total,
+                format: Format::Node,
+                mime: def.mime(),
+            });
+        }
+        let node = NodeRef {
+            def: h.def,
+            path,
+            server: who.server(),
+        };
+        if let Some(handler) = self.handler_for(h.def) {
+            handler.allow_read(&node)?;
+            if handler.stores_values(&node) {
+                let (len, total) = handler.read(&node, offset, out)?;
+                return Ok(Read {
+                    len,
+                    total,
+                    format: def.format(),
+                    mime: def.mime(),
+                });
+            }
+        }
+        let mut num = [0u8; 5];
+        let value = match self.uri_limit(h.def) {
+            Some(limit) => format_u16(limit, &mut num),
+            None => self.value_of(h),
+        };
+        let from = value.get(offset..).unwrap_or(&[]);
+        let len = from.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..len), from.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        Ok(Read {
+            len,
+            total: value.len(),
+            format: def.format(),
+            mime: def.mime(),
+        })
+    }
+
+    /// A leaf's stored value, else its DDF default.
+    fn value_of(&self, h: NodeHandle) -> &[u8] {
+        match self.entry(h) {
+            Some(e) if e.flags & HAS_VALUE != 0 => self.state.value(e),
+            _ => h.node().default_value().unwrap_or("").as_bytes(),
+        }
+    }
+
+    /// `./DevDetail/URI/*`: the limits the tree enforces.
+    fn uri_limit(&self, def: NodeId) -> Option<u16> {
+        let node = schema::node(def)?;
+        let parent = schema::node(node.parent())?;
+        let grand = schema::node(parent.parent())?;
+        if parent.name() != "URI" || grand.name() != "DevDetail" || grand.parent() != 0 {
+            return None;
+        }
+        match node.name() {
+            "MaxDepth" => Some(self.limits.max_depth),
+            "MaxTotLen" => Some(self.limits.max_tot_len),
+            "MaxSegLen" => Some(self.limits.max_seg_len),
+            _ => None,
+        }
+    }
+
+    /// The existing children of an interior node, in tree order.
+    pub(crate) fn children(&self, parent: NodeHandle) -> impl Iterator<Item = NodeHandle> + '_ {
+        schema::children(parent.def).flat_map(move |id| {
+            let def = schema::node(id);
+            let instances = def
+                .filter(|d| d.is_placeholder())
+                .map(|_| {
+                    let start = self
+                        .state
+                        .entries
+                        .partition_point(|e| (e.ctx, e.def) < (parent.inner, id));
+                    self.state
+                        .entries
+                        .get(start..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .take_while(move |e| e.ctx == parent.inner && e.def == id)
+                        .map(move |e| NodeHandle {
+                            def: id,
+                            ctx: parent.inner,
+                            inner: e.id,
+                        })
+                })
+                .into_iter()
+                .flatten();
+            let named = def
+                .filter(|d| !d.is_placeholder())
+                .map(|_| NodeHandle {
+                    def: id,
+                    ctx: parent.inner,
+                    inner: parent.inner,
+                })
+                .filter(|h| self.exists(*h));
+            named.into_iter().chain(instances)
+        })
+    }
+
+    /// A node's name (the instance name for an instance).
+    pub fn name(&self, h: NodeHandle) -> &[u8] {
+        if h.node().is_placeholder() {
+            self.entry_name(h)
+        } else {
+            h.node().name().as_bytes()
+        }
+    }
+
+    /// Writes the `/`-joined child names of `h` from byte `offset`; returns the bytes
+    /// written, or with an empty `out` the whole length.
+    fn write_child_names(&self, h: NodeHandle, offset: usize, out: &mut [u8]) -> usize {
+        let mut pos = 0usize;
+        let mut written = 0usize;
+        let mut first = true;
+        let mut put = |bytes: &[u8], pos: &mut usize, written: &mut usize| {
+            for &b in bytes {
+                if *pos >= offset {
+                    if let Some(slot) = out.get_mut(*written) {
+                        *slot = b;
+                        *written += 1;
+                    }
+                }
+                *pos += 1;
+            }
+        };
+        for child in self.children(h) {
+            if !first {
+                put(b"/", &mut pos, &mut written);
+            }
+            first = false;
+            put(self.name(child), &mut pos, &mut written);
+        }
+        if out.is_empty() {
+            pos
+        } else {
+            written
+        }
+    }
+
+    /// Writes the URI of `h` (`./DMAcc/srv1/AppID`), escaping names.
+    pub fn write_uri(&self, h: NodeHandle, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+        let mut chain: Vec<NodeHandle, 32> = Vec::new();
+        let mut cur = h;
+        loop {
+            let parent = self.parent(cur);
+            if parent == cur {
+                break;
+            }
+            if chain.push(cur).is_err() {
+                return Err(core::fmt::Error);
+            }
+            cur = parent;
+        }
+        out.write_char('.')?;
+        for node in chain.iter().rev() {
+            out.write_char('/')?;
+            let name = core::str::from_utf8(self.name(*node)).map_err(|_| core::fmt::Error)?;
+            super::uri::write_segment(out, name)?;
+        }
+        Ok(())
+    }
+
+    // --- Changing -----------------------------------------------------------------------
+
+    /// Applies `change` to the entry `(ctx, def, name)` (creating it if `change.create` says
+    /// so): the new entry is written to flash as a record, then the record is applied to RAM.
+    fn change(
+        &mut self,
+        ctx: u16,
+        def: NodeId,
+        name: &[u8],
+        change: &Change<'_>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let current = self.state.search(ctx, def, name).ok();
+        if current.is_none() && change.create.is_none() {
+            return Err(StatusCode::NotFound);
+        }
+        // Sizes first: nothing may move once the record borrows the arena.
+        let cur = current
+            .and_then(|i| self.state.entries.get(i))
+            .copied()
+            .unwrap_or_default();
+        let size = |new: Option<&[u8]>, old: usize| new.map_or(old, <[u8]>::len);
+        let name_len = size(change.rename, name.len());
+        let acl_len = size(change.acl, usize::from(cur.acl_len));
+        let title_len = size(change.title, usize::from(cur.title_len));
+        let value_len = size(change.value, cur.value_len as usize);
+        if name_len > 255 || acl_len > MAX_ACL || title_len > MAX_TITLE {
+            return Err(StatusCode::RequestEntityTooLarge);
+        }
+        let payload = RECORD_FIXED + name_len + acl_len + title_len + value_len;
+        if payload > Store::<F>::payload_room(R) {
+            return Err(StatusCode::RequestEntityTooLarge);
+        }
+        if !self.state.make_room(
+            current.is_none(),
+            name_len + acl_len + title_len + value_len,
+        ) {
+            return Err(StatusCode::DeviceFull);
+        }
+        self.make_store_room(payload)?;
+        // Build the record from the current entry and the change, straight into the
+        // record buffer.
+        let start = Store::<F>::payload_start();
+        let len = {
+            let state = &self.state;
+            let entry = state
+                .search(ctx, def, name)
+                .ok()
+                .and_then(|i| state.entries.get(i));
+            let mut rec = match entry {
+                Some(e) => state.record(e),
+                None => {
+                    let id = change.create.unwrap_or(0);
+                    PutRecord {
+                        ctx,
+                        def,
+                        id,
+                        flags: 0,
+                        tstamp: 0,
+                        verno: 0,
+                        name,
+                        acl: &[],
+                        title: &[],
+                        value: &[],
+                    }
+                }
+            };
+            rec.flags |= change.flags;
+            if let Some(n) = change.rename {
+                rec.name = n;
+            }
+            if let Some(a) = change.acl {
+                rec.acl = a;
+                rec.flags |= HAS_ACL;
+            }
+            if let Some(t) = change.title {
+                rec.title = t;
+                rec.flags |= HAS_TITLE;
+            }
+            if let Some(v) = change.value {
+                rec.value = v;
+                rec.flags |= HAS_VALUE;
+            }
+            touch(&mut rec, now);
+            let room = Store::<F>::payload_room(R);
+            let dst = self
+                .scratch
+                .get_mut(start..start + room)
+                .ok_or(StatusCode::RequestEntityTooLarge)?;
+            postcard::to_slice(&rec, dst)
+                .map_err(|_| StatusCode::RequestEntityTooLarge)?
+                .len()
+        };
+        let kind = if change.rename.is_some() {
+            store::KIND_RENAME
+        } else {
+            store::KIND_PUT
+        };
+        if kind == store::KIND_RENAME {
+            // A rename record carries the old name after the entry: replay needs both.
+            let tail = self
+                .scratch
+                .get_mut(start + len..)
+                .ok_or(StatusCode::RequestEntityTooLarge)?;
+            let extra = postcard::to_slice(&name, tail)
+                .map_err(|_| StatusCode::RequestEntityTooLarge)?
+                .len();
+            return self.commit_record(kind, len + extra);
+        }
+        self.commit_record(kind, len)
+    }
+
+    /// Writes the record in the buffer to flash and applies it to RAM.
+    fn commit_record(&mut self, kind: u8, len: usize) -> Result<(), StatusCode> {
+        self.store
+            .append(&mut self.scratch, kind, len)
+            .map_err(store_status)?;
+        let start = Store::<F>::payload_start();
+        let payload = self.scratch.get(start..start + len).unwrap_or(&[]);
+        self.state
+            .apply(store::Record { kind, payload })
+            .map_err(|_| StatusCode::DeviceFull)
+    }
+
+    /// Makes sure a record with a `payload`-byte payload fits in the store, compacting it
+    /// when no transaction is open.
+    fn make_store_room(&mut self, payload: usize) -> Result<(), StatusCode> {
+        // Keep room for the marker that ends an open transaction.
+        let reserve = if self.txn.is_some() {
+            Store::<F>::record_size(4)
+        } else {
+            0
+        };
+        let need = Store::<F>::record_size(payload) + reserve;
+        if self.store.free() >= need {
+            return Ok(());
+        }
+        if self.txn.is_some() {
+            // The open transaction's records cannot move banks.
+            return Err(StatusCode::DeviceFull);
+        }
+        self.compact_store().map_err(store_status)?;
+        if self.store.free() >= need {
+            Ok(())
+        } else {
+            Err(StatusCode::DeviceFull)
+        }
+    }
+
+    fn remove_entry(&mut self, ctx: u16, def: NodeId, name: &[u8]) -> Result<(), StatusCode> {
+        let start = Store::<F>::payload_start();
+        self.make_store_room(RECORD_FIXED + name.len())?;
+        let rec = RemoveRecord { ctx, def, name };
+        let room = Store::<F>::payload_room(R);
+        let dst = self
+            .scratch
+            .get_mut(start..start + room)
+            .ok_or(StatusCode::DeviceFull)?;
+        let len = postcard::to_slice(&rec, dst)
+            .map_err(|_| StatusCode::DeviceFull)?
+            .len();
+        self.commit_record(store::KIND_REMOVE, len)
+    }
+
+    /// Checks a value for a leaf: its format and the handler's check.
+    fn check_value(
+        &mut self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        path: &str,
+        value: &[u8],
+    ) -> Result<(), StatusCode> {
+        let def = h.node();
+        if !value::valid(def.format(), value) {
+            return Err(StatusCode::BadRequest);
+        }
+        let node = NodeRef {
+            def: h.def,
+            path,
+            server: who.server(),
+        };
+        if let Some(handler) = self.handler_for(h.def) {
+            handler.allow_change(&node)?;
+            if !handler.stores_values(&node) {
+                handler.check(&node, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a handler keeps the node's value.
+    fn handler_stores(&mut self, def: NodeId, path: &str, who: Principal<'_>) -> bool {
+        let node = NodeRef {
+            def,
+            path,
+            server: who.server(),
+        };
+        self.handler_for(def)
+            .is_some_and(|handler| handler.stores_values(&node))
+    }
+
+    /// `Replace`: sets a leaf's value (or a property, for `?prop=`).
+    pub fn replace(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        value: &[u8],
+        format: Option<Format>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        let h = self.find(&parsed)?;
+        match parsed.query() {
+            Some(Query::Prop(p)) => return self.replace_property(who, h, p, value, now),
+            Some(Query::List(_)) => return Err(StatusCode::CommandNotAllowed),
+            None => {}
+        }
+        self.authorize(who, AccessSet::REPLACE, h)?;
+        let def = h.node();
+        if def.is_interior() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        if let Some(f) = format {
+            if f != def.format() {
+                return Err(StatusCode::UnsupportedMediaType);
+            }
+        }
+        self.set_value(who, h, parsed.path(), value, now)
+    }
+
+    /// Stores a leaf value (access checks done by the caller).
+    fn set_value(
+        &mut self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        path: &str,
+        value: &[u8],
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        if self.uri_limit(h.def).is_some() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        self.check_value(who, h, path, value)?;
+        if self.handler_stores(h.def, path, who) {
+            let node = NodeRef {
+                def: h.def,
+                path,
+                server: who.server(),
+            };
+            if let Some(handler) = self.handler_for(h.def) {
+                handler.write(&node, value)?;
+            }
+            return Ok(());
+        }
+        if self
+            .entry(h)
+            .is_some_and(|e| e.flags & HAS_VALUE != 0 && self.state.value(e) == value)
+        {
+            // Nothing changes: neither flash nor VerNo.
+            return Ok(());
+        }
+        let change = Change {
+            create: Some(0),
+            value: Some(value),
+            ..Change::default()
+        };
+        self.change_node(h, &change, now)
+    }
+
+    /// [`change`](Self::change) for the entry of node `h`.
+    fn change_node(
+        &mut self,
+        h: NodeHandle,
+        change: &Change<'_>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let mut name: Vec<u8, 255> = Vec::new();
+        let _ = name.extend_from_slice(self.entry_name(h));
+        self.change(h.ctx, h.def, &name, change, now)
+    }
+
+    /// `Add`: creates a node (with its value, for a leaf), and any missing interior nodes
+    /// on the way.
+    pub fn add(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        value: Option<&[u8]>,
+        format: Option<Format>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        if parsed.query().is_some() {
+            // Properties cannot be added.
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        // Walk down: existing nodes are passed, missing ones created.
+        let mut h = NodeHandle {
+            def: 0,
+            ctx: 0,
+            inner: 0,
+        };
+        let mut segments = parsed.segments().peekable();
+        let path = parsed.path();
+        let mut consumed = 0usize;
+        while let Some(segment) = segments.next() {
+            consumed += segment.raw().len() + usize::from(consumed > 0);
+            let last = segments.peek().is_none();
+            let sub_path = path.get(..consumed).unwrap_or(path);
+            match self.child(h, segment) {
+                Some(existing) if !last => h = existing,
+                Some(existing) => {
+                    // A mandatory node exists as soon as its parent does; adding it is how
+                    // a server gives it its value, once.
+                    if !self.addable(existing) {
+                        return Err(StatusCode::AlreadyExists);
+                    }
+                    self.create(who, h, segment, sub_path, value, format, now)?;
+                }
+                None => {
+                    let (v, f) = if last { (value, format) } else { (None, None) };
+                    h = self.create(who, h, segment, sub_path, v, f, now)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an existing node may still be added: a named node of a dynamic object that
+    /// exists only because it is mandatory, not because anyone added it.
+    fn addable(&self, h: NodeHandle) -> bool {
+        let def = h.node();
+        !def.is_placeholder()
+            && def.scope() == Scope::Dynamic
+            && self.entry(h).is_none_or(|e| e.flags & PRESENT == 0)
+    }
+
+    /// Creates the child `segment` of `parent`.
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        who: Principal<'_>,
+        parent: NodeHandle,
+        segment: Segment<'_>,
+        path: &str,
+        value: Option<&[u8]>,
+        format: Option<Format>,
+        now: Option<u64>,
+    ) -> Result<NodeHandle, StatusCode> {
+        let (def_id, def) = self
+            .schema_child(parent.def, segment)
+            .ok_or(StatusCode::CommandNotAllowed)?;
+        if parent.node().is_leaf() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        // Access type of the new node, ACL of the parent.
+        if who != Principal::Device {
+            if !def.access().contains(AccessSet::ADD) {
+                return Err(StatusCode::CommandNotAllowed);
+            }
+            if !self.permits(who, AccessSet::ADD, parent) {
+                return Err(StatusCode::PermissionDenied);
+            }
+        }
+        if let Some(f) = format {
+            let same = f == def.format() || (def.is_interior() && f == Format::Node);
+            if !same {
+                return Err(StatusCode::UnsupportedMediaType);
+            }
+        }
+        let value = if def.is_leaf() {
+            value.unwrap_or(&[])
+        } else {
+            &[]
+        };
+        let mut name_buf = [0u8; 255];
+        let name: &[u8] = if def.is_placeholder() {
+            let n = segment
+                .decode_into(&mut name_buf)
+                .ok_or(StatusCode::UriTooLong)?
+                .len();
+            name_buf.get(..n).unwrap_or(&[])
+        } else {
+            &[]
+        };
+        if def.is_placeholder() {
+            let count = self.children(parent).filter(|c| c.def == def_id).count();
+            if def
+                .occurrence()
+                .max()
+                .is_some_and(|max| count >= usize::from(max))
+            {
+                return Err(StatusCode::DeviceFull);
+            }
+        }
+        // The new node, as the handler will see it.
+        let node = NodeRef {
+            def: def_id,
+            path,
+            server: who.server(),
+        };
+        if let Some(handler) = self.handler_for(def_id) {
+            handler.allow_change(&node)?;
+            if def.is_leaf() && !handler.stores_values(&node) {
+                handler.check(&node, value)?;
+            }
+        }
+        if def.is_leaf() && !value::valid(def.format(), value) {
+            return Err(StatusCode::BadRequest);
+        }
+        // A server that may not replace the parent's ACL gets full rights on an interior
+        // node it adds (TND §7.7.1), so that it can manage what it created.
+        let mut acl_buf: heapless::String<MAX_ACL> = heapless::String::new();
+        let mut flags = PRESENT;
+        if let Principal::Server(server) = who {
+            if def.is_interior() && !self.permits(who, AccessSet::REPLACE, parent) {
+                let rights = AccessSet::ADD
+                    .union(AccessSet::DELETE)
+                    .union(AccessSet::GET)
+                    .union(AccessSet::REPLACE);
+                acl::write_grant(&mut acl_buf, rights, server)
+                    .map_err(|_| StatusCode::DeviceFull)?;
+                flags |= HAS_ACL;
+            }
+        }
+        let id = if def.is_placeholder() {
+            let id = self.state.next_id;
+            if id == u16::MAX {
+                return Err(StatusCode::DeviceFull);
+            }
+            id
+        } else {
+            0
+        };
+        let stores = def.is_leaf() && self.handler_stores(def_id, path, who);
+        let change = Change {
+            create: Some(id),
+            flags,
+            acl: (flags & HAS_ACL != 0).then_some(acl_buf.as_bytes()),
+            value: (def.is_leaf() && !stores).then_some(value),
+            ..Change::default()
+        };
+        self.change(parent.inner, def_id, name, &change, now)?;
+        if stores {
+            if let Some(handler) = self.handler_for(def_id) {
+                if let Err(status) = handler.write(&node, value) {
+                    let _ = self.remove_entry(parent.inner, def_id, name);
+                    return Err(status);
+                }
+            }
+        }
+        if let Some(handler) = self.handler_for(def_id) {
+            handler.added(&node);
+        }
+        let h = NodeHandle {
+            def: def_id,
+            ctx: parent.inner,
+            inner: if def.is_placeholder() {
+                id
+            } else {
+                parent.inner
+            },
+        };
+        self.touch_node(self.parent(h), now);
+        Ok(h)
+    }
+
+    /// The static child of `parent` a new node named `segment` would be.
+    fn schema_child(
+        &self,
+        parent: NodeId,
+        segment: Segment<'_>,
+    ) -> Option<(NodeId, &'static NodeDef)> {
+        let mut placeholder = None;
+        for id in schema::children(parent) {
+            let def = schema::node(id)?;
+            if def.is_placeholder() {
+                placeholder = Some((id, def));
+            } else if (def.case_sensitive() && segment.is(def.name().as_bytes()))
+                || (!def.case_sensitive() && segment.is_ignore_case(def.name().as_bytes()))
+            {
+                return Some((id, def));
+            }
+        }
+        placeholder
+    }
+
+    /// Updates TStamp and VerNo of an interior node whose children changed.
+    fn touch_node(&mut self, h: NodeHandle, now: Option<u64>) {
+        if h.def == 0 {
+            return;
+        }
+        // The entry of a permanent or mandatory node may not exist yet; it then holds only
+        // the timestamps. A failure here loses a timestamp, never a value.
+        let change = Change {
+            create: Some(0),
+            ..Change::default()
+        };
+        let _ = self.change_node(h, &change, now);
+    }
+
+    /// `Delete`: removes a node and its subtree.
+    pub fn delete(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        if parsed.query().is_some() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let h = self.find(&parsed)?;
+        self.authorize(who, AccessSet::DELETE, h)?;
+        let def = h.node();
+        if h.def == 0
+            || def.scope() == Scope::Permanent
+            || (!def.is_placeholder() && def.occurrence().min() >= 1)
+        {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let node = NodeRef {
+            def: h.def,
+            path: parsed.path(),
+            server: who.server(),
+        };
+        if let Some(handler) = self.handler_for(h.def) {
+            handler.allow_change(&node)?;
+        }
+        let name: Vec<u8, 255> = Vec::from_slice(self.entry_name(h)).unwrap_or_default();
+        let parent = self.parent(h);
+        self.remove_entry(h.ctx, h.def, &name)?;
+        if let Some(handler) = self.handler_for(h.def) {
+            handler.deleted(&node);
+        }
+        self.touch_node(parent, now);
+        Ok(())
+    }
+
+    /// `Exec`.
+    pub fn exec(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        if parsed.query().is_some() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let h = self.find(&parsed)?;
+        self.authorize(who, AccessSet::EXEC, h)?;
+        let node = NodeRef {
+            def: h.def,
+            path: parsed.path(),
+            server: who.server(),
+        };
+        let handler = self
+            .handler_for(h.def)
+            .ok_or(StatusCode::CommandNotAllowed)?;
+        handler.allow_change(&node)?;
+        handler.exec(&node, data, correlator)
+    }
+
+    /// `Copy` of a leaf: the target gets the source's value (created if missing).
+    pub fn copy(
+        &mut self,
+        who: Principal<'_>,
+        source: &str,
+        target: &str,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let src = self.parse_uri(source)?;
+        if src.query().is_some() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let sh = self.find(&src)?;
+        self.authorize(who, AccessSet::GET, sh)?;
+        if sh.node().is_interior() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let mut value = [0u8; R];
+        let read = self.read(who, sh, src.path(), 0, &mut value)?;
+        if read.total > read.len {
+            return Err(StatusCode::RequestEntityTooLarge);
+        }
+        let value = value.get(..read.len).unwrap_or(&[]);
+        let dst = self.parse_uri(target)?;
+        match self.find(&dst) {
+            Ok(_) => self.replace(who, target, value, None, now),
+            Err(_) => self.add(who, target, Some(value), None, now),
+        }
+    }
+
+    // --- Atomic -------------------------------------------------------------------------
+
+    /// Starts an all-or-nothing group of changes (`Atomic`).
+    pub fn begin_atomic(&mut self) -> Result<(), StatusCode> {
+        if self.txn.is_some() {
+            return Err(StatusCode::CommandFailed);
+        }
+        // Give the transaction as much room as the store has.
+        if self.store.free() < self.store_half() {
+            self.compact_store().map_err(store_status)?;
+        }
+        let txn = self.next_txn;
+        self.next_txn = self.next_txn.wrapping_add(1);
+        self.store
+            .append_marker(&mut self.scratch, store::KIND_BEGIN, txn)
+            .map_err(store_status)?;
+        self.txn = Some(txn);
+        Ok(())
+    }
+
+    fn store_half(&self) -> usize {
+        // Half a bank: what a transaction may count on.
+        (self.store.free() + 1).min(R * 4)
+    }
+
+    /// Makes the open group's changes permanent.
+    pub fn commit_atomic(&mut self) -> Result<(), StatusCode> {
+        let txn = self.txn.take().ok_or(StatusCode::CommandFailed)?;
+        self.store
+            .append_marker(&mut self.scratch, store::KIND_COMMIT, txn)
+            .map_err(store_status)
+    }
+
+    /// Undoes every change of the open group.
+    pub fn rollback_atomic(&mut self) -> Result<(), StatusCode> {
+        let txn = self.txn.take().ok_or(StatusCode::CommandFailed)?;
+        // Without the marker, replay drops the group anyway; with it, it drops it at once.
+        let _ = self
+            .store
+            .append_marker(&mut self.scratch, store::KIND_ABORT, txn);
+        self.replay()
+            .map_err(|_| StatusCode::AtomicRollBackFailed)?;
+        Ok(())
+    }
+
+    /// Whether an Atomic is open.
+    pub fn in_atomic(&self) -> bool {
+        self.txn.is_some()
+    }
+}
+
+/// A change to one entry: each `Some` field replaces the entry's.
+#[derive(Default)]
+struct Change<'c> {
+    /// Create the entry when missing, with this instance id.
+    create: Option<u16>,
+    /// Flags to set.
+    flags: u8,
+    /// A new name (renaming an instance).
+    rename: Option<&'c [u8]>,
+    acl: Option<&'c [u8]>,
+    title: Option<&'c [u8]>,
+    value: Option<&'c [u8]>,
+}
+
+/// Bytes of a put record besides its name, ACL, title and value (postcard varints at
+/// their widest).
+const RECORD_FIXED: usize = 3 + 3 + 3 + 1 + 5 + 3 + 4 * 5;
+
+/// The root's ACL when none is stored: any server may add and get (TND §7.7.1).
+pub(crate) const ROOT_ACL: &str = "Add=*&Get=*";
+
+fn touch(rec: &mut PutRecord<'_>, now: Option<u64>) {
+    rec.verno = rec.verno.wrapping_add(1);
+    if let Some(now) = now {
+        rec.tstamp = u32::try_from(now).unwrap_or(u32::MAX);
+    }
+}
+
+fn store_status(e: StoreError) -> StatusCode {
+    match e {
+        StoreError::Full => StatusCode::DeviceFull,
+        _ => StatusCode::DataStoreFailure,
+    }
+}
+
+fn format_u16(v: u16, buf: &mut [u8; 5]) -> &[u8] {
+    let mut n = v;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
+}

@@ -1,0 +1,460 @@
+//! Power-safe persistence of the tree's run-time state on a NOR flash region.
+//!
+//! The region is split into two banks. The active bank starts with a header record holding
+//! its generation, followed by data records appended in order. Every record is a run of
+//! whole write units: `magic, kind, length, sequence, payload, CRC-32`, padded with `0xFF`.
+//! A record torn by a power cut fails its CRC, and replay stops there.
+//!
+//! When the active bank is full (or its tail is torn), the state is written afresh into the
+//! other bank, and that bank's header is written last: until it is, the old bank is the one
+//! a restart finds. Records of an Atomic are bracketed by `Begin`/`Commit`; a transaction
+//! without its `Commit` (rolled back, or cut by power loss) is skipped at replay.
+//!
+//! | offset in bank | record |
+//! |---|---|
+//! | 0 | header: format version, generation |
+//! | then | data records: put an entry, remove an entry, begin/commit/abort a transaction |
+//!
+//! Payloads are `postcard`; this module only frames them.
+
+use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};
+
+const MAGIC: u8 = 0x1D;
+const HEAD: usize = 8;
+const CRC: usize = 4;
+/// The store layout version, in the bank header.
+const FORMAT: u16 = 1;
+
+pub(crate) const KIND_HEADER: u8 = 1;
+pub(crate) const KIND_PUT: u8 = 2;
+pub(crate) const KIND_REMOVE: u8 = 3;
+pub(crate) const KIND_BEGIN: u8 = 4;
+pub(crate) const KIND_COMMIT: u8 = 5;
+pub(crate) const KIND_ABORT: u8 = 6;
+pub(crate) const KIND_RENAME: u8 = 7;
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// Why the store failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The flash driver reported an error.
+    Flash(#[cfg_attr(feature = "defmt", defmt(Debug2Format))] NorFlashErrorKind),
+    /// The region cannot hold the state (even after compaction), or a record is larger
+    /// than the record buffer.
+    Full,
+    /// The region is too small or not aligned to the flash's erase size.
+    Layout,
+}
+
+impl<E: NorFlashError> From<E> for StoreError {
+    fn from(e: E) -> Self {
+        StoreError::Flash(e.kind())
+    }
+}
+
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StoreError::Flash(kind) => write!(f, "flash error: {kind:?}"),
+            StoreError::Full => f.write_str("tree store full"),
+            StoreError::Layout => f.write_str("tree store region too small or misaligned"),
+        }
+    }
+}
+
+impl core::error::Error for StoreError {}
+
+/// One valid record read back.
+pub(crate) struct Record<'b> {
+    pub(crate) kind: u8,
+    pub(crate) payload: &'b [u8],
+}
+
+/// What reading at a position found.
+enum Read {
+    /// A valid record and the position after it.
+    Record { kind: u8, len: usize, next: u32 },
+    /// Erased flash: the end of the log.
+    End,
+    /// Anything else: a torn or foreign record.
+    Garbage,
+}
+
+pub(crate) struct Store<F> {
+    flash: F,
+    bank_size: u32,
+    active: u32,
+    generation: u32,
+    pos: u32,
+    seq: u32,
+}
+
+fn align(len: usize, to: usize) -> usize {
+    len.div_ceil(to).saturating_mul(to)
+}
+
+impl<F: NorFlash> Store<F> {
+    /// The unit records are padded to.
+    const UNIT: usize = if F::WRITE_SIZE > 4 { F::WRITE_SIZE } else { 4 };
+
+    /// Opens the store on `flash`, finding the active bank (formatting an empty region).
+    /// Returns the store and whether the active bank's tail needs compacting.
+    pub(crate) fn open(mut flash: F, scratch: &mut [u8]) -> Result<Self, StoreError> {
+        let capacity = flash.capacity() as u32;
+        let bank_size = capacity / 2;
+        if F::ERASE_SIZE == 0
+            || bank_size == 0
+            || !(bank_size as usize).is_multiple_of(F::ERASE_SIZE)
+            || F::READ_SIZE > HEAD
+        {
+            return Err(StoreError::Layout);
+        }
+        let mut best: Option<(u32, u32)> = None;
+        for bank in 0..2u32 {
+            if let Some(generation) = Self::header(&mut flash, bank * bank_size, scratch)? {
+                if best.is_none_or(|(_, g)| generation > g) {
+                    best = Some((bank, generation));
+                }
+            }
+        }
+        let mut store = Store {
+            flash,
+            bank_size,
+            active: 0,
+            generation: 0,
+            pos: 0,
+            seq: 0,
+        };
+        match best {
+            Some((bank, generation)) => {
+                store.active = bank;
+                store.generation = generation;
+                store.pos = store.header_len() as u32;
+            }
+            None => store.format(scratch, 1)?,
+        }
+        Ok(store)
+    }
+
+    fn header_len(&self) -> usize {
+        align(HEAD + 6 + CRC, Self::UNIT)
+    }
+
+    fn header(flash: &mut F, base: u32, scratch: &mut [u8]) -> Result<Option<u32>, StoreError> {
+        match Self::read_at(flash, base, base, scratch)? {
+            Read::Record {
+                kind: KIND_HEADER,
+                len: 6,
+                ..
+            } => {
+                let format = le_u16(scratch, HEAD);
+                let generation = le_u32(scratch, HEAD + 2);
+                Ok((format == Some(FORMAT)).then_some(generation).flatten())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Erases bank `self.active` and writes its header with `generation`.
+    fn format(&mut self, scratch: &mut [u8], generation: u32) -> Result<(), StoreError> {
+        let base = self.active * self.bank_size;
+        self.flash.erase(base, base + self.bank_size)?;
+        self.generation = generation;
+        self.seq = 0;
+        self.write_header(scratch)?;
+        self.pos = self.header_len() as u32;
+        Ok(())
+    }
+
+    fn write_header(&mut self, scratch: &mut [u8]) -> Result<(), StoreError> {
+        let [f0, f1] = FORMAT.to_le_bytes();
+        let [g0, g1, g2, g3] = self.generation.to_le_bytes();
+        let payload = [f0, f1, g0, g1, g2, g3];
+        let base = self.active * self.bank_size;
+        let at = base;
+        let len = Self::frame(scratch, KIND_HEADER, self.generation, &payload)?;
+        self.flash
+            .write(at, scratch.get(..len).ok_or(StoreError::Full)?)?;
+        Ok(())
+    }
+
+    /// Lays a record out in `scratch` around a payload already there or given; returns the
+    /// padded length.
+    fn frame(scratch: &mut [u8], kind: u8, seq: u32, payload: &[u8]) -> Result<usize, StoreError> {
+        let body = scratch
+            .get_mut(HEAD..HEAD + payload.len())
+            .ok_or(StoreError::Full)?;
+        body.copy_from_slice(payload);
+        Self::seal(scratch, kind, seq, payload.len())
+    }
+
+    /// Writes the header and CRC around the `len`-byte payload at `scratch[HEAD..]`.
+    fn seal(scratch: &mut [u8], kind: u8, seq: u32, len: usize) -> Result<usize, StoreError> {
+        let total = align(HEAD + len + CRC, Self::UNIT);
+        let len16 = u16::try_from(len).map_err(|_| StoreError::Full)?;
+        let rec = scratch.get_mut(..total).ok_or(StoreError::Full)?;
+        let [l0, l1] = len16.to_le_bytes();
+        let [s0, s1, s2, s3] = seq.to_le_bytes();
+        put(rec, 0, &[MAGIC, kind, l0, l1, s0, s1, s2, s3])?;
+        let crc = CRC32.checksum(rec.get(..HEAD + len).ok_or(StoreError::Full)?);
+        put(rec, HEAD + len, &crc.to_le_bytes())?;
+        rec.get_mut(HEAD + len + CRC..)
+            .ok_or(StoreError::Full)?
+            .fill(0xFF);
+        Ok(total)
+    }
+
+    /// Reads the record at absolute `pos` (bank at `base`) into `scratch`.
+    fn read_at(flash: &mut F, base: u32, pos: u32, scratch: &mut [u8]) -> Result<Read, StoreError> {
+        let bank_end = base + flash.capacity() as u32 / 2;
+        if pos + HEAD as u32 > bank_end {
+            return Ok(Read::End);
+        }
+        let head = scratch.get_mut(..HEAD).ok_or(StoreError::Full)?;
+        flash.read(pos, head)?;
+        if head.iter().all(|&b| b == 0xFF) {
+            return Ok(Read::End);
+        }
+        let (Some(&magic), Some(&kind), Some(len)) = (head.first(), head.get(1), le_u16(head, 2))
+        else {
+            return Ok(Read::Garbage);
+        };
+        if magic != MAGIC {
+            return Ok(Read::Garbage);
+        }
+        let len = usize::from(len);
+        let total = align(HEAD + len + CRC, Self::UNIT);
+        let read_len = align(HEAD + len + CRC, F::READ_SIZE.max(1));
+        if pos as usize + total > bank_end as usize || read_len > scratch.len() {
+            return Ok(Read::Garbage);
+        }
+        let rest = scratch.get_mut(HEAD..read_len).ok_or(StoreError::Full)?;
+        flash.read(pos + HEAD as u32, rest)?;
+        let stored = le_u32(scratch, HEAD + len);
+        let body = scratch.get(..HEAD + len).ok_or(StoreError::Full)?;
+        if Some(CRC32.checksum(body)) != stored {
+            return Ok(Read::Garbage);
+        }
+        Ok(Read::Record {
+            kind,
+            len,
+            next: pos + total as u32,
+        })
+    }
+
+    /// Replays the active bank: `apply` gets every data record of committed transactions
+    /// (and every record outside a transaction), in order. Returns whether the bank's tail
+    /// is damaged (and should be compacted before anything is appended).
+    pub(crate) fn replay(
+        &mut self,
+        scratch: &mut [u8],
+        mut apply: impl FnMut(Record<'_>) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let base = self.active * self.bank_size;
+        let mut pos = base + self.header_len() as u32;
+        let mut skip_until: Option<u32> = None;
+        loop {
+            match Self::read_at(&mut self.flash, base, pos, scratch)? {
+                Read::End => {
+                    self.pos = pos - base;
+                    return Ok(false);
+                }
+                Read::Garbage => {
+                    self.pos = pos - base;
+                    return Ok(true);
+                }
+                Read::Record { kind, len, next } => {
+                    self.seq = self.seq.max(read_seq(scratch).wrapping_add(1));
+                    if let Some(end) = skip_until {
+                        if pos < end {
+                            pos = next;
+                            continue;
+                        }
+                        skip_until = None;
+                    }
+                    match kind {
+                        KIND_BEGIN => {
+                            let txn = read_txn(scratch, len);
+                            match self.transaction_fate(scratch, base, next, txn)? {
+                                Fate::Committed => {}
+                                Fate::Dropped(end) => skip_until = Some(end),
+                            }
+                        }
+                        KIND_COMMIT | KIND_ABORT | KIND_HEADER => {}
+                        _ => {
+                            let payload = scratch.get(HEAD..HEAD + len).ok_or(StoreError::Full)?;
+                            apply(Record { kind, payload })?;
+                        }
+                    }
+                    pos = next;
+                }
+            }
+        }
+    }
+
+    /// Looks ahead from `pos` for the end of transaction `txn`.
+    fn transaction_fate(
+        &mut self,
+        scratch: &mut [u8],
+        base: u32,
+        mut pos: u32,
+        txn: u32,
+    ) -> Result<Fate, StoreError> {
+        loop {
+            match Self::read_at(&mut self.flash, base, pos, scratch)? {
+                Read::Record { kind, len, next } => {
+                    if matches!(kind, KIND_COMMIT | KIND_ABORT) && read_txn(scratch, len) == txn {
+                        return Ok(if kind == KIND_COMMIT {
+                            Fate::Committed
+                        } else {
+                            Fate::Dropped(next)
+                        });
+                    }
+                    pos = next;
+                }
+                Read::End | Read::Garbage => return Ok(Fate::Dropped(pos)),
+            }
+        }
+    }
+
+    /// Bytes left in the active bank.
+    pub(crate) fn free(&self) -> usize {
+        (self.bank_size - self.pos) as usize
+    }
+
+    /// The size a record with a `len`-byte payload takes.
+    pub(crate) fn record_size(len: usize) -> usize {
+        align(HEAD + len + CRC, Self::UNIT)
+    }
+
+    /// Appends a record whose `len`-byte payload is already at `scratch[payload_start()..]`.
+    pub(crate) fn append(
+        &mut self,
+        scratch: &mut [u8],
+        kind: u8,
+        len: usize,
+    ) -> Result<(), StoreError> {
+        let total = Self::record_size(len);
+        if total > self.free() {
+            return Err(StoreError::Full);
+        }
+        Self::seal(scratch, kind, self.seq, len)?;
+        let at = self.active * self.bank_size + self.pos;
+        // Advance first: whatever happens to the write, these bytes are no longer erased.
+        self.pos += total as u32;
+        self.seq = self.seq.wrapping_add(1);
+        self.flash
+            .write(at, scratch.get(..total).ok_or(StoreError::Full)?)?;
+        Ok(())
+    }
+
+    /// Appends a transaction marker.
+    pub(crate) fn append_marker(
+        &mut self,
+        scratch: &mut [u8],
+        kind: u8,
+        txn: u32,
+    ) -> Result<(), StoreError> {
+        let body = scratch.get_mut(HEAD..HEAD + 4).ok_or(StoreError::Full)?;
+        body.copy_from_slice(&txn.to_le_bytes());
+        self.append(scratch, kind, 4)
+    }
+
+    /// Where a payload goes in the record buffer.
+    pub(crate) const fn payload_start() -> usize {
+        HEAD
+    }
+
+    /// Room for a payload in a record buffer of `len` bytes.
+    pub(crate) fn payload_room(len: usize) -> usize {
+        len.saturating_sub(HEAD + CRC + Self::UNIT)
+    }
+
+    /// Writes the whole state afresh into the other bank: `next` puts the next record's
+    /// payload at `scratch[payload_start()..]` and returns its kind and length, or `None`.
+    pub(crate) fn compact(
+        &mut self,
+        scratch: &mut [u8],
+        mut next: impl FnMut(&mut [u8]) -> Result<Option<(u8, usize)>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let (old, old_pos, old_seq, old_generation) =
+            (self.active, self.pos, self.seq, self.generation);
+        let target = 1 - old;
+        let base = target * self.bank_size;
+        self.flash.erase(base, base + self.bank_size)?;
+        self.active = target;
+        self.pos = self.header_len() as u32;
+        self.seq = 0;
+        let mut result = Ok(());
+        loop {
+            match next(scratch) {
+                Ok(Some((kind, len))) => {
+                    if let Err(e) = self.append(scratch, kind, len) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            // The header last: until it is written, a restart finds the old bank.
+            self.generation = old_generation.wrapping_add(1);
+            result = self.write_header(scratch);
+        }
+        if result.is_err() {
+            // The old bank is untouched and still the valid one.
+            self.active = old;
+            self.pos = old_pos;
+            self.seq = old_seq;
+            self.generation = old_generation;
+        }
+        result
+    }
+
+    /// Gives the flash back.
+    pub(crate) fn into_flash(self) -> F {
+        self.flash
+    }
+}
+
+enum Fate {
+    Committed,
+    /// Skip everything before this position.
+    Dropped(u32),
+}
+
+fn le_u16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at + 2)?;
+    Some(u16::from_le_bytes(s.try_into().ok()?))
+}
+
+fn le_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_le_bytes(s.try_into().ok()?))
+}
+
+fn put(buf: &mut [u8], at: usize, bytes: &[u8]) -> Result<(), StoreError> {
+    buf.get_mut(at..at + bytes.len())
+        .ok_or(StoreError::Full)?
+        .copy_from_slice(bytes);
+    Ok(())
+}
+
+fn read_seq(scratch: &[u8]) -> u32 {
+    le_u32(scratch, 4).unwrap_or(0)
+}
+
+fn read_txn(scratch: &[u8], len: usize) -> u32 {
+    if len != 4 {
+        return u32::MAX;
+    }
+    le_u32(scratch, HEAD).unwrap_or(u32::MAX)
+}

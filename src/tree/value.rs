@@ -1,0 +1,136 @@
+//! Checks that a value is well-formed for its node's format, before anything is stored.
+
+use super::schema::Format;
+
+/// Whether `value` is a valid value of `format`. `bin` and `xml` take any bytes (the XML
+/// is the server's business); text formats must be UTF-8.
+pub(crate) fn valid(format: Format, value: &[u8]) -> bool {
+    let Ok(text) = core::str::from_utf8(value) else {
+        return matches!(format, Format::Bin);
+    };
+    match format {
+        Format::Bin | Format::Chr | Format::Xml => true,
+        Format::Node | Format::Null => value.is_empty(),
+        Format::Bool => text == "true" || text == "false",
+        Format::Int => parse_int(text).is_some(),
+        Format::Float => float(text),
+        Format::B64 => b64(text),
+        Format::Date => date(text),
+        Format::Time => time(text),
+    }
+}
+
+/// A DM `int`: a signed 32-bit decimal.
+pub(crate) fn parse_int(text: &str) -> Option<i32> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn float(text: &str) -> bool {
+    // XML Schema float: decimal or scientific notation, INF, -INF, NaN.
+    matches!(text, "INF" | "-INF" | "NaN")
+        || (text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+            && text.bytes().any(|b| b.is_ascii_digit())
+            && text.parse::<f32>().is_ok())
+}
+
+fn b64(text: &str) -> bool {
+    use base64::Engine as _;
+    let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let mut buf = [0u8; 48];
+    // Check in blocks of 64 characters so that no buffer of the value's size is needed.
+    let mut rest = trimmed.as_bytes();
+    while !rest.is_empty() {
+        let take = rest.len().min(64);
+        let (block, tail) = rest.split_at(take);
+        if base64::engine::general_purpose::STANDARD
+            .decode_slice(block, &mut buf)
+            .is_err()
+        {
+            return false;
+        }
+        rest = tail;
+    }
+    true
+}
+
+fn digits(s: &str, n: usize) -> Option<u32> {
+    (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+}
+
+/// ISO 8601 date: `YYYY-MM-DD` or `YYYYMMDD`.
+fn date(text: &str) -> bool {
+    let (y, m, d) = if text.len() == 10 {
+        let mut it = text.split('-');
+        (it.next(), it.next(), it.next())
+    } else {
+        (text.get(..4), text.get(4..6), text.get(6..8))
+    };
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return false;
+    };
+    if text.len() != 8 && text.len() != 10 {
+        return false;
+    }
+    matches!((digits(y, 4), digits(m, 2), digits(d, 2)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
+}
+
+/// ISO 8601 time: `hh:mm:ss` or `hhmmss`, optionally with `Z` or a `±hh:mm` offset.
+fn time(text: &str) -> bool {
+    let core = text
+        .strip_suffix('Z')
+        .or_else(|| {
+            let at = text.rfind(['+', '-'])?;
+            text.get(..at)
+        })
+        .unwrap_or(text);
+    let (h, m, s) = if core.len() == 8 {
+        let mut it = core.split(':');
+        (it.next(), it.next(), it.next())
+    } else if core.len() == 6 {
+        (core.get(..2), core.get(2..4), core.get(4..6))
+    } else {
+        return false;
+    };
+    let (Some(h), Some(m), Some(s)) = (h, m, s) else {
+        return false;
+    };
+    matches!((digits(h, 2), digits(m, 2), digits(s, 2)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 61)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert!(valid(Format::Int, b"-2147483648") && valid(Format::Int, b"42"));
+        assert!(
+            !valid(Format::Int, b"2147483648")
+                && !valid(Format::Int, b"4x")
+                && !valid(Format::Int, b"")
+        );
+        assert!(valid(Format::Bool, b"true") && !valid(Format::Bool, b"TRUE"));
+        assert!(
+            valid(Format::Float, b"1.5e3")
+                && valid(Format::Float, b"NaN")
+                && !valid(Format::Float, b"abc")
+        );
+        assert!(valid(Format::B64, b"dXNlcjpwYXNz") && !valid(Format::B64, b"dXNlcjpwYXN"));
+        assert!(valid(Format::Date, b"2026-11-23") && valid(Format::Date, b"20261123"));
+        assert!(!valid(Format::Date, b"2026-13-01") && !valid(Format::Date, b"26-11-23"));
+        assert!(
+            valid(Format::Time, b"16:38:17")
+                && valid(Format::Time, b"163817Z")
+                && valid(Format::Time, b"16:38:17+02:00")
+        );
+        assert!(!valid(Format::Time, b"25:00:00"));
+        assert!(valid(Format::Null, b"") && !valid(Format::Null, b"x"));
+        assert!(valid(Format::Bin, &[0xff, 0]) && !valid(Format::Chr, &[0xff]));
+    }
+}

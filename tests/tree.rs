@@ -1,0 +1,586 @@
+//! The runtime management tree through its public API: accounts, ACLs per command and per
+//! server, inheritance and ACL changes, access types, URIs and their limits, Add and Delete
+//! of interior nodes with their subtrees, properties, Atomic, and persistence.
+
+use iotadm::codes::StatusCode;
+use iotadm::flash::MemFlash;
+use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+
+type Flash = MemFlash<Vec<u8>, 1024, 8>;
+type DmTree = Tree<Flash, NoHandlers, 256, 16384, 512>;
+
+const DEVICE: Principal<'static> = Principal::Device;
+const SRV1: Principal<'static> = Principal::Server("srv1");
+const SRV2: Principal<'static> = Principal::Server("srv2");
+
+fn blank() -> Flash {
+    let mut f = MemFlash::new(vec![0u8; 16 * 1024]);
+    f.erase_all();
+    f
+}
+
+fn mount(flash: Flash) -> DmTree {
+    Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).expect("mount")
+}
+
+fn get(t: &mut DmTree, who: Principal<'_>, uri: &str) -> Result<String, StatusCode> {
+    let mut buf = [0u8; 512];
+    let r = t.get(who, uri, 0, &mut buf)?;
+    assert_eq!(r.len, r.total, "{uri} did not fit");
+    Ok(String::from_utf8(buf[..r.len].to_vec()).unwrap())
+}
+
+/// A DM account for `server`, as bootstrap creates it, owned by that server.
+fn bootstrap(t: &mut DmTree, name: &str, server: &str) {
+    let acc = format!("./DMAcc/{name}");
+    t.add(DEVICE, &acc, None, None, Some(1_700_000_000))
+        .unwrap();
+    let acl = format!("Add={server}&Delete={server}&Get={server}&Replace={server}");
+    t.replace(
+        DEVICE,
+        &format!("{acc}?prop=ACL"),
+        acl.as_bytes(),
+        None,
+        None,
+    )
+    .unwrap();
+    t.replace(
+        DEVICE,
+        &format!("{acc}/ServerID"),
+        server.as_bytes(),
+        None,
+        None,
+    )
+    .unwrap();
+    t.replace(DEVICE, &format!("{acc}/AppID"), b"w7", None, None)
+        .unwrap();
+    t.add(
+        DEVICE,
+        &format!("{acc}/AppAddr/1/Addr"),
+        Some(b"http://127.0.0.1:8080/dm"),
+        None,
+        None,
+    )
+    .unwrap();
+    t.add(
+        DEVICE,
+        &format!("{acc}/AppAuth/cli/AAuthLevel"),
+        Some(b"CLCRED"),
+        None,
+        None,
+    )
+    .unwrap();
+    t.add(
+        DEVICE,
+        &format!("{acc}/AppAuth/cli/AAuthSecret"),
+        Some(b"s3cret"),
+        None,
+        None,
+    )
+    .unwrap();
+}
+
+#[test]
+fn accounts_are_private_to_their_server() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    bootstrap(&mut t, "a2", "srv2");
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/ServerID").unwrap(), "srv1");
+    assert_eq!(get(&mut t, SRV2, "./DMAcc/a2/ServerID").unwrap(), "srv2");
+    // Each server sees only its own account; nobody lists ./DMAcc.
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a2/ServerID"),
+        Err(StatusCode::PermissionDenied)
+    );
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1"),
+        Err(StatusCode::PermissionDenied)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc"),
+        Err(StatusCode::PermissionDenied)
+    );
+    // The device sees everything.
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc").unwrap(), "a1/a2");
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppAuth").unwrap(), "cli");
+    // A secret is never readable by a server, whatever the ACL says: its access type has no Get.
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAuth/cli/AAuthSecret"),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    // Servers cannot create accounts.
+    assert_eq!(
+        t.add(SRV1, "./DMAcc/a3", None, None, None),
+        Err(StatusCode::PermissionDenied)
+    );
+}
+
+#[test]
+fn acl_per_command_and_server_with_inheritance() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    // Give srv2 Get only, on the account's AppAddr subtree.
+    t.replace(
+        DEVICE,
+        "./DMAcc/a1/AppAddr?prop=ACL",
+        b"Get=srv2&Replace=srv1",
+        None,
+        None,
+    )
+    .unwrap();
+    // Inherited by AppAddr/1/Addr (no ACL of its own).
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/1/Addr").unwrap(),
+        "http://127.0.0.1:8080/dm"
+    );
+    assert_eq!(
+        t.replace(SRV2, "./DMAcc/a1/AppAddr/1/Addr", b"x", None, None),
+        Err(StatusCode::PermissionDenied)
+    );
+    // No per-command inheritance: srv1's Get on the account is not inherited past AppAddr's ACL.
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAddr/1/Addr"),
+        Err(StatusCode::PermissionDenied)
+    );
+    t.replace(
+        SRV1,
+        "./DMAcc/a1/AppAddr/1/Addr",
+        b"http://127.0.0.1:9/dm",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/1/Addr").unwrap(),
+        "http://127.0.0.1:9/dm"
+    );
+    // Anything else under the account still follows the account's ACL.
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/ServerID"),
+        Err(StatusCode::PermissionDenied)
+    );
+    // A denial changes nothing.
+    assert_eq!(
+        t.delete(SRV2, "./DMAcc/a1", None),
+        Err(StatusCode::PermissionDenied)
+    );
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/ServerID").unwrap(), "srv1");
+    // The root's default: any server may Get and Add at the top.
+    assert_eq!(get(&mut t, SRV2, ".?prop=ACL").unwrap(), "Add=*&Get=*");
+}
+
+#[test]
+fn who_may_change_an_acl() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    // Interior node: Replace on the node itself suffices.
+    t.replace(
+        SRV1,
+        "./DMAcc/a1/AppAuth?prop=ACL",
+        b"Get=srv1+srv2",
+        None,
+        None,
+    )
+    .unwrap();
+    // Leaf: its own Replace right does not extend to its ACL ...
+    t.replace(
+        DEVICE,
+        "./DMAcc/a1/AppID?prop=ACL",
+        b"Replace=srv2&Get=srv2",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        t.replace(SRV2, "./DMAcc/a1/AppID?prop=ACL", b"Get=*", None, None),
+        Err(StatusCode::PermissionDenied)
+    );
+    // ... but Replace on the parent does.
+    t.replace(SRV1, "./DMAcc/a1/AppID?prop=ACL", b"Get=*", None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppID?prop=ACL").unwrap(),
+        "Get=*"
+    );
+    // Malformed ACLs are refused and change nothing.
+    assert_eq!(
+        t.replace(SRV1, "./DMAcc/a1/AppID?prop=ACL", b"Copy=srv1", None, None),
+        Err(StatusCode::BadRequest)
+    );
+    // The root keeps Add for every server.
+    assert_eq!(
+        t.replace(DEVICE, ".?prop=ACL", b"Get=*", None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+}
+
+#[test]
+fn a_server_adding_an_interior_node_without_replace_on_the_parent_owns_it() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    t.replace(
+        DEVICE,
+        "./DMAcc/a1/AppAddr?prop=ACL",
+        b"Add=srv2&Get=srv1",
+        None,
+        None,
+    )
+    .unwrap();
+    t.add(SRV2, "./DMAcc/a1/AppAddr/2", None, None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/2?prop=ACL").unwrap(),
+        "Add=srv2&Delete=srv2&Get=srv2&Replace=srv2"
+    );
+    t.add(
+        SRV2,
+        "./DMAcc/a1/AppAddr/2/Addr",
+        Some(b"http://127.0.0.1/2"),
+        None,
+        None,
+    )
+    .unwrap();
+    t.delete(SRV2, "./DMAcc/a1/AppAddr/2", None).unwrap();
+    // With Replace on the parent, the new node inherits instead.
+    t.add(SRV1, "./DMAcc/a1/AppAuth/srv", None, None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAuth/srv?prop=ACL").unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn access_types_and_formats_are_enforced() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    t.replace(
+        DEVICE,
+        "./DevInfo/DevId",
+        b"MEID:A0000012345678",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut t, SRV1, "./DevInfo/DevId").unwrap(),
+        "MEID:A0000012345678"
+    );
+    assert_eq!(
+        t.replace(SRV1, "./DevInfo/DevId", b"x", None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    assert_eq!(
+        t.delete(SRV1, "./DevInfo", None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    // Interior nodes have no value to replace; leaves no children to add.
+    assert_eq!(
+        t.replace(SRV1, "./DMAcc/a1/AppAuth", b"x", None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    assert_eq!(
+        t.add(SRV1, "./DMAcc/a1/AppID/x", None, None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    // Nodes the DDF does not describe cannot be added.
+    assert_eq!(
+        t.add(SRV1, "./DMAcc/a1/Bogus", Some(b"1"), None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    // A value must match the node's format.
+    assert_eq!(
+        t.replace(
+            SRV1,
+            "./DMAcc/a1/AppID",
+            b"x",
+            Some(iotadm::tree::Format::Int),
+            None
+        ),
+        Err(StatusCode::UnsupportedMediaType)
+    );
+}
+
+#[test]
+fn uris_are_normalised_and_limited() {
+    let limits = UriLimits {
+        max_depth: 5,
+        max_tot_len: 40,
+        max_seg_len: 10,
+    };
+    let mut t: DmTree = Tree::mount(blank(), NoHandlers, limits).unwrap();
+    t.replace(DEVICE, "DevInfo/Mod", b"X1", None, None).unwrap();
+    assert_eq!(get(&mut t, SRV1, "./DevInfo/Mod/").unwrap(), "X1");
+    assert_eq!(get(&mut t, SRV1, "DevInfo/Mod").unwrap(), "X1");
+    assert_eq!(
+        get(&mut t, SRV1, "./DevInfo/../DevInfo/Mod"),
+        Err(StatusCode::BadRequest)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "/DevInfo/Mod"),
+        Err(StatusCode::BadRequest)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./DevInfo//Mod"),
+        Err(StatusCode::BadRequest)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./DevInfo/ModelNameTooLong"),
+        Err(StatusCode::UriTooLong)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./a/b/c/d/e/f"),
+        Err(StatusCode::UriTooLong)
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./DevInfo/Nope"),
+        Err(StatusCode::NotFound)
+    );
+    // The limits are reported in DevDetail.
+    assert_eq!(get(&mut t, SRV1, "./DevDetail/URI/MaxDepth").unwrap(), "5");
+    assert_eq!(
+        get(&mut t, SRV1, "./DevDetail/URI/MaxTotLen").unwrap(),
+        "40"
+    );
+    assert_eq!(
+        get(&mut t, SRV1, "./DevDetail/URI/MaxSegLen").unwrap(),
+        "10"
+    );
+}
+
+#[test]
+fn add_and_delete_interior_nodes_with_their_subtrees() {
+    let flash = blank();
+    let mut t = mount(flash);
+    bootstrap(&mut t, "a1", "srv1");
+    // Missing interior nodes on the way are created.
+    t.add(
+        SRV1,
+        "./DMAcc/a1/AppAddr/2/Port/p1/PortNbr",
+        Some(b"8443"),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppAddr").unwrap(), "1/2");
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAddr/2/Port/p1/PortNbr").unwrap(),
+        "8443"
+    );
+    assert_eq!(
+        t.add(SRV1, "./DMAcc/a1/AppAddr/2", None, None, None),
+        Err(StatusCode::AlreadyExists)
+    );
+    t.delete(SRV1, "./DMAcc/a1/AppAddr/2", None).unwrap();
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppAddr").unwrap(), "1");
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAddr/2/Port/p1/PortNbr"),
+        Err(StatusCode::NotFound)
+    );
+    // Re-adding gives a fresh node, not the old subtree back.
+    t.add(SRV1, "./DMAcc/a1/AppAddr/2", None, None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAddr/2/Port"),
+        Err(StatusCode::NotFound)
+    );
+    // Deleting the account removes everything under it, persistently.
+    let used = t.entries_used();
+    t.delete(DEVICE, "./DMAcc/a1", None).unwrap();
+    assert!(t.entries_used() < used);
+    // Only ./DMAcc's own entry is left: its TStamp and VerNo record the change.
+    assert_eq!(t.entries_used(), 1);
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc?prop=VerNo").unwrap(), "2");
+    let (flash, _) = t.into_parts();
+    let mut t = mount(flash);
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc").unwrap(), "");
+}
+
+#[test]
+fn properties() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    let p = |t: &mut DmTree, uri: &str| get(t, SRV1, uri);
+    assert_eq!(p(&mut t, "./DMAcc/a1/AppID?prop=Format").unwrap(), "chr");
+    assert_eq!(p(&mut t, "./DMAcc/a1?prop=Format").unwrap(), "node");
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1/AppID?prop=Type").unwrap(),
+        "text/plain"
+    );
+    assert_eq!(p(&mut t, "./DMAcc/a1/AppID?prop=Size").unwrap(), "2");
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1?prop=Size"),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    assert_eq!(p(&mut t, "./DMAcc/a1?prop=Name").unwrap(), "a1");
+    assert_eq!(p(&mut t, "./DMAcc/a1/AppID?prop=Name").unwrap(), "AppID");
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1?prop=TStamp").unwrap(),
+        "20231114T221320Z"
+    );
+    let v0: u32 = p(&mut t, "./DMAcc/a1/AppID?prop=VerNo")
+        .unwrap()
+        .parse()
+        .unwrap();
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"w8", None, Some(1_800_000_000))
+        .unwrap();
+    let v1: u32 = p(&mut t, "./DMAcc/a1/AppID?prop=VerNo")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(v1, v0 + 1);
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1/AppID?prop=TStamp").unwrap(),
+        "20270115T080000Z"
+    );
+    // Replacing with the same value changes nothing.
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"w8", None, Some(1_900_000_000))
+        .unwrap();
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1/AppID?prop=VerNo").unwrap(),
+        v1.to_string()
+    );
+    // Title: read and replace.
+    t.replace(
+        SRV1,
+        "./DMAcc/a1?prop=Title",
+        b"Operator account",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1?prop=Title").unwrap(),
+        "Operator account"
+    );
+    // Name: rename a dynamic node; its subtree follows.
+    t.replace(
+        SRV1,
+        "./DMAcc/a1/AppAuth/cli?prop=Name",
+        b"client",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1/AppAuth/client/AAuthLevel").unwrap(),
+        "CLCRED"
+    );
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1/AppAuth/cli"),
+        Err(StatusCode::NotFound)
+    );
+    assert_eq!(
+        t.replace(SRV1, "./DMAcc/a1/AppID?prop=Name", b"x", None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    // Read-only properties and unknown ones.
+    for prop in ["Format", "Type", "Size", "TStamp", "VerNo"] {
+        assert_eq!(
+            t.replace(
+                SRV1,
+                &format!("./DMAcc/a1/AppID?prop={prop}"),
+                b"x",
+                None,
+                None
+            ),
+            Err(StatusCode::CommandNotAllowed),
+            "{prop}"
+        );
+    }
+    assert_eq!(
+        p(&mut t, "./DMAcc/a1?prop=Bogus"),
+        Err(StatusCode::OptionalFeatureNotSupported)
+    );
+    assert_eq!(
+        t.add(SRV1, "./DMAcc/a1?prop=Title", Some(b"x"), None, None),
+        Err(StatusCode::CommandNotAllowed)
+    );
+}
+
+#[test]
+fn atomic_commits_or_rolls_back_and_survives_a_restart() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    t.begin_atomic().unwrap();
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"one", None, None)
+        .unwrap();
+    t.add(SRV1, "./DMAcc/a1/Name", Some(b"Acme"), None, None)
+        .unwrap();
+    t.rollback_atomic().unwrap();
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "w7");
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/Name"),
+        Err(StatusCode::NotFound)
+    );
+    t.begin_atomic().unwrap();
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"two", None, None)
+        .unwrap();
+    t.commit_atomic().unwrap();
+    // An Atomic open when power goes is gone at restart.
+    t.begin_atomic().unwrap();
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"three", None, None)
+        .unwrap();
+    let (flash, _) = t.into_parts();
+    let mut t = mount(flash);
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "two");
+    assert!(!t.in_atomic());
+}
+
+#[test]
+fn everything_persists_across_restarts_and_compactions() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    // Enough changes to fill a bank several times over.
+    for i in 0..400u32 {
+        let v = format!("value-{i}");
+        t.replace(
+            SRV1,
+            "./DMAcc/a1/AppID",
+            v.as_bytes(),
+            None,
+            Some(u64::from(i) + 1),
+        )
+        .unwrap();
+    }
+    t.replace(
+        DEVICE,
+        "./DMAcc/a1/AppAddr?prop=ACL",
+        b"Get=srv2",
+        None,
+        None,
+    )
+    .unwrap();
+    let (flash, _) = t.into_parts();
+    let mut t = mount(flash);
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "value-399");
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/1/Addr").unwrap(),
+        "http://127.0.0.1:8080/dm"
+    );
+    assert_eq!(
+        get(&mut t, DEVICE, "./DMAcc/a1/AppAuth/cli/AAuthSecret").unwrap(),
+        "s3cret"
+    );
+}
+
+#[test]
+fn copy_a_leaf() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    t.copy(
+        SRV1,
+        "./DMAcc/a1/AppAddr/1/Addr",
+        "./DMAcc/a1/AppAddr/9/Addr",
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut t, SRV1, "./DMAcc/a1/AppAddr/9/Addr").unwrap(),
+        "http://127.0.0.1:8080/dm"
+    );
+    assert_eq!(
+        t.copy(SRV2, "./DMAcc/a1/AppAddr/1/Addr", "./DMAcc/a1/Name", None),
+        Err(StatusCode::PermissionDenied)
+    );
+}
