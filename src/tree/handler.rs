@@ -120,6 +120,9 @@ pub trait Handlers {
     /// The handler bound to exactly `def`, if any. The tree asks for the node and then its
     /// ancestors, nearest first.
     fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler>;
+
+    /// Whether a handler is bound to exactly `def`.
+    fn is_bound(&self, def: NodeId) -> bool;
 }
 
 /// A tree without handlers: the tree keeps every value.
@@ -129,6 +132,10 @@ pub struct NoHandlers;
 impl Handlers for NoHandlers {
     fn handler(&mut self, _def: NodeId) -> Option<&mut dyn NodeHandler> {
         None
+    }
+
+    fn is_bound(&self, _def: NodeId) -> bool {
+        false
     }
 }
 
@@ -151,10 +158,18 @@ impl<const K: usize> Handlers for HandlerTable<'_, K> {
             .find(|(d, _)| *d == def)
             .map(|(_, h)| &mut **h as &mut dyn NodeHandler)
     }
+
+    fn is_bound(&self, def: NodeId) -> bool {
+        self.bindings.iter().any(|(d, _)| *d == def)
+    }
 }
 
 impl<H: Handlers + ?Sized> Handlers for &mut H {
     fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
         (**self).handler(def)
+    }
+
+    fn is_bound(&self, def: NodeId) -> bool {
+        (**self).is_bound(def)
     }
 }

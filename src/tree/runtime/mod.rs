@@ -13,7 +13,10 @@
 //! Every change is first written to flash as a record and then applied to RAM by the same
 //! code that replays the records at start, so RAM is always what a restart would rebuild.
 
+mod exchange;
 mod props;
+
+pub use exchange::{DDF_XML, TNDS_XML};
 
 use embedded_storage::nor_flash::NorFlash;
 use heapless::Vec;

@@ -1,0 +1,687 @@
+//! Tree exchange (TND §9, IOTA-DM SEC-3: the server learns the tree): listing a subtree
+//! for `?list=Struct` and `?list=StructData`, serialising it as TNDS
+//! (`application/vnd.syncml.dmtnds+xml`), serving the DDF of a subtree from the static
+//! table (`?list=DDF`), and adding a whole subtree from TNDS (bulk provisioning).
+//!
+//! Serialisations are written into a window of the caller's buffer: `offset` skips bytes
+//! already sent, so a large document goes out in chunks without ever being held whole.
+
+use core::fmt::{self, Write};
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::{String, Vec};
+
+use super::{NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
+use crate::codec::{Text, XmlEvent};
+use crate::codes::StatusCode;
+use crate::tree::handler::Handlers;
+use crate::tree::schema::{self, AccessSet, Format, NodeDef, NodeId, Occurrence, DOCUMENTS};
+use crate::tree::uri::{List, Property, Query, TndsFields};
+
+/// The MIME type of TNDS in XML.
+pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
+/// The MIME type of a DDF document in XML.
+pub const DDF_XML: &str = "application/vnd.syncml.dmddf+xml";
+
+/// Deepest subtree the tree walks (the URI depth limit is smaller in practice).
+const MAX_WALK: usize = 24;
+
+/// Copies the window `[offset, offset + out.len())` of a text written through it, and
+/// counts the whole length.
+struct Window<'o> {
+    out: &'o mut [u8],
+    offset: usize,
+    pos: usize,
+    written: usize,
+}
+
+impl Write for Window<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let bytes = s.as_bytes();
+        let start = self.pos;
+        self.pos += bytes.len();
+        if self.pos <= self.offset || self.written >= self.out.len() {
+            return Ok(());
+        }
+        let skip = self.offset.saturating_sub(start);
+        let from = bytes.get(skip..).unwrap_or(&[]);
+        let room = self.out.len() - self.written;
+        let take = from.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.out.get_mut(self.written..self.written + take),
+            from.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.written += take;
+        }
+        Ok(())
+    }
+}
+
+/// Writes XML character data, escaped.
+fn escape(out: &mut impl Write, s: &str) -> fmt::Result {
+    let mut from = 0;
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            _ => continue,
+        };
+        out.write_str(s.get(from..i).unwrap_or(""))?;
+        out.write_str(rep)?;
+        from = i + c.len_utf8();
+    }
+    out.write_str(s.get(from..).unwrap_or(""))
+}
+
+fn leaf(out: &mut impl Write, tag: &str, text: &str) -> fmt::Result {
+    write!(out, "<{tag}>")?;
+    escape(out, text)?;
+    write!(out, "</{tag}>")
+}
+
+fn format_element(out: &mut impl Write, format: Format) -> fmt::Result {
+    write!(out, "<{}/>", format.as_str())
+}
+
+fn type_element(out: &mut impl Write, def: &NodeDef) -> fmt::Result {
+    if def.mime().is_empty() {
+        return Ok(());
+    }
+    out.write_str("<Type>")?;
+    leaf(
+        out,
+        if def.is_interior() { "DDFName" } else { "MIME" },
+        def.mime(),
+    )?;
+    out.write_str("</Type>")
+}
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
+    /// Whether `who` may read `h` (access type and ACL).
+    fn readable(&self, who: Principal<'_>, h: NodeHandle) -> bool {
+        self.authorize(who, AccessSet::GET, h).is_ok()
+    }
+
+    /// Walks the subtree of `root` in preorder (the root first), calling `visit` with each
+    /// node `who` may read and its depth below the root; stops early when `visit` says so.
+    /// Nodes `who` may not read are left out; with `prune` so are their subtrees, otherwise
+    /// their children are still visited (a child may grant what its parent does not).
+    pub fn walk(
+        &self,
+        who: Principal<'_>,
+        root: NodeHandle,
+        prune: bool,
+        mut visit: impl FnMut(NodeHandle, usize) -> bool,
+    ) -> Result<(), StatusCode> {
+        // Frames: a node and how many of its children were visited.
+        let mut stack: Vec<(NodeHandle, usize), MAX_WALK> = Vec::new();
+        if self.readable(who, root) && !visit(root, 0) {
+            return Ok(());
+        }
+        stack
+            .push((root, 0))
+            .map_err(|_| StatusCode::CommandFailed)?;
+        while let Some((node, done)) = stack.last().copied() {
+            let next = self.children(node).nth(done);
+            let Some(child) = next else {
+                stack.pop();
+                continue;
+            };
+            if let Some(top) = stack.last_mut() {
+                top.1 += 1;
+            }
+            let depth = stack.len();
+            let readable = self.readable(who, child);
+            if readable && !visit(child, depth) {
+                return Ok(());
+            }
+            if !readable && prune {
+                continue;
+            }
+            if child.node().is_interior() && stack.push((child, 0)).is_err() {
+                return Err(StatusCode::CommandFailed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves `?list=` on `uri` as a document (TNDS or DDF) into the window of `out`
+    /// starting at `offset`. `?list=Struct` and `StructData` are lists of items, which the
+    /// session builds with [`walk`](Self::walk); they are refused here with 406.
+    pub fn get_listing(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<Read, StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        let h = self.find(&parsed)?;
+        self.authorize(who, AccessSet::GET, h)?;
+        let mut w = Window {
+            out,
+            offset,
+            pos: 0,
+            written: 0,
+        };
+        let mime = match parsed.query() {
+            Some(Query::List(List::Tnds(fields))) => {
+                self.write_tnds(who, h, fields, &mut w)
+                    .map_err(|_| StatusCode::CommandFailed)?;
+                TNDS_XML
+            }
+            Some(Query::List(List::Ddf)) => {
+                write_ddf(h.def, &mut w).map_err(|_| StatusCode::CommandFailed)?;
+                DDF_XML
+            }
+            _ => return Err(StatusCode::OptionalFeatureNotSupported),
+        };
+        Ok(Read {
+            len: w.written,
+            total: w.pos,
+            format: Format::Xml,
+            mime,
+        })
+    }
+
+    /// Writes the subtree of `root` as a TNDS document.
+    fn write_tnds(
+        &self,
+        who: Principal<'_>,
+        root: NodeHandle,
+        fields: TndsFields,
+        w: &mut impl Write,
+    ) -> fmt::Result {
+        w.write_str("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>")?;
+        // Open <Node> elements, closed as the walk climbs back.
+        let mut open = 0usize;
+        let mut status = Ok(());
+        let this = &*self;
+        this.walk(who, root, true, |h, depth| {
+            while open > depth {
+                status = status.and(w.write_str("</Node>"));
+                open -= 1;
+            }
+            status = status.and(this.write_tnds_node(who, h, depth == 0, fields, w));
+            open = depth + 1;
+            status.is_ok()
+        })
+        .map_err(|_| fmt::Error)?;
+        status?;
+        for _ in 0..open {
+            w.write_str("</Node>")?;
+        }
+        w.write_str("</MgmtTree>")
+    }
+
+    fn write_tnds_node(
+        &self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        top: bool,
+        fields: TndsFields,
+        w: &mut impl Write,
+    ) -> fmt::Result {
+        let def = h.node();
+        let name = core::str::from_utf8(self.name(h)).map_err(|_| fmt::Error)?;
+        w.write_str("<Node>")?;
+        if h.def == 0 {
+            w.write_str("<NodeName/>")?;
+        } else {
+            leaf(w, "NodeName", name)?;
+        }
+        if top && h.def != 0 {
+            let mut parent: String<256> = String::new();
+            self.write_uri(self.parent(h), &mut parent)?;
+            leaf(w, "Path", &parent)?;
+        }
+        w.write_str("<RTProperties>")?;
+        if fields.has(Property::Acl) {
+            let acl = match self.entry(h) {
+                Some(e) if e.flags & HAS_ACL != 0 => {
+                    core::str::from_utf8(self.state.acl(e)).unwrap_or("")
+                }
+                _ if h.def == 0 => def.acl().unwrap_or(ROOT_ACL),
+                _ => def.acl().unwrap_or(""),
+            };
+            leaf(w, "ACL", acl)?;
+        }
+        if fields.has(Property::Format) {
+            w.write_str("<Format>")?;
+            format_element(w, def.format())?;
+            w.write_str("</Format>")?;
+        }
+        let stored = def.is_leaf().then(|| self.stored_value(h)).flatten();
+        if fields.has(Property::Size) && def.is_leaf() {
+            if let Some(v) = stored {
+                write!(w, "<Size>{}</Size>", v.len())?;
+            }
+        }
+        if fields.has(Property::Title) {
+            let title = match self.entry(h) {
+                Some(e) if e.flags & HAS_TITLE != 0 => {
+                    core::str::from_utf8(self.state.title(e)).unwrap_or("")
+                }
+                _ => def.title(),
+            };
+            if !title.is_empty() {
+                leaf(w, "Title", title)?;
+            }
+        }
+        if fields.has(Property::TStamp) {
+            if let Some(t) = self.entry(h).map(|e| e.tstamp).filter(|t| *t != 0) {
+                let s = crate::platform::format_tstamp(u64::from(t));
+                leaf(w, "TStamp", core::str::from_utf8(&s).unwrap_or(""))?;
+            }
+        }
+        if fields.has(Property::Type) {
+            type_element(w, def)?;
+        }
+        if fields.has(Property::VerNo) {
+            write!(w, "<VerNo>{}</VerNo>", self.entry(h).map_or(0, |e| e.verno))?;
+        }
+        w.write_str("</RTProperties>")?;
+        if fields.has_value() && def.is_leaf() {
+            // Only values the tree keeps: handler values may be large or secret, and are
+            // read with Get.
+            if let Some(v) = stored.filter(|_| self.readable(who, h)) {
+                w.write_str("<Value>")?;
+                if matches!(def.format(), Format::Bin) {
+                    write_b64(w, v)?;
+                } else {
+                    escape(w, core::str::from_utf8(v).map_err(|_| fmt::Error)?)?;
+                }
+                w.write_str("</Value>")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A leaf value the tree itself keeps (or its default). Nodes under a handler are left
+    /// out: the handler may keep the value, and may have reasons not to show it here.
+    fn stored_value(&self, h: NodeHandle) -> Option<&[u8]> {
+        let mut d = h.def;
+        while let Some(node) = schema::node(d) {
+            if self.handlers.is_bound(d) {
+                return None;
+            }
+            d = node.parent();
+        }
+        if self.uri_limit(h.def).is_some() {
+            return None;
+        }
+        Some(self.value_of(h))
+    }
+
+    /// Adds the nodes of a TNDS document under `base` (bulk provisioning), all or nothing.
+    /// Each node is added as `Add` would add it, with its value and its ACL and title from
+    /// `RTProperties`.
+    pub fn add_tnds<'e>(
+        &mut self,
+        who: Principal<'_>,
+        base: &str,
+        events: impl Iterator<Item = XmlEvent<'e>>,
+        now: Option<u64>,
+    ) -> Result<usize, StatusCode> {
+        let outer = self.in_atomic();
+        if !outer {
+            self.begin_atomic()?;
+        }
+        let result = self.add_tnds_inner(who, base, events, now);
+        if !outer {
+            match result {
+                Ok(_) => self.commit_atomic()?,
+                Err(_) => {
+                    let _ = self.rollback_atomic();
+                }
+            }
+        }
+        result
+    }
+
+    fn add_tnds_inner<'e>(
+        &mut self,
+        who: Principal<'_>,
+        base: &str,
+        events: impl Iterator<Item = XmlEvent<'e>>,
+        now: Option<u64>,
+    ) -> Result<usize, StatusCode> {
+        let base = self.parse_uri(base)?;
+        // The URI being built, and where each open node's segment starts in it.
+        let mut uri: String<512> = String::new();
+        push_str(&mut uri, "./")?;
+        push_str(&mut uri, base.path())?;
+        let mut starts: Vec<usize, MAX_WALK> = Vec::new();
+        let mut pending: Option<Pending<'e>> = None;
+        // The element path inside the current node (RTProperties/Format/...).
+        let mut inner: Vec<&'e str, 4> = Vec::new();
+        let mut added = 0usize;
+        let mut in_tree = false;
+        for event in events {
+            match event {
+                XmlEvent::Start {
+                    name: "MgmtTree", ..
+                } if !in_tree => in_tree = true,
+                XmlEvent::Start { name: "Node", .. } => {
+                    if let Some(p) = pending.take() {
+                        self.add_pending(who, &mut uri, &mut starts, p, now)?;
+                        added += 1;
+                    }
+                    inner.clear();
+                    pending = Some(Pending::default());
+                }
+                XmlEvent::End if inner.is_empty() => {
+                    // The end of a Node (or of MgmtTree).
+                    if let Some(p) = pending.take() {
+                        self.add_pending(who, &mut uri, &mut starts, p, now)?;
+                        added += 1;
+                    }
+                    if let Some(start) = starts.pop() {
+                        uri.truncate(start);
+                    }
+                }
+                XmlEvent::Start { name, .. } => {
+                    if pending.is_some() {
+                        inner.push(name).map_err(|_| StatusCode::BadRequest)?;
+                        if let Some(p) = pending.as_mut() {
+                            if let [.., "Format", f] = inner.as_slice() {
+                                p.format = Format::parse(f);
+                            }
+                        }
+                    } else if in_tree {
+                        // VerDTD, Man, Mod at the top: skipped.
+                        inner.push(name).map_err(|_| StatusCode::BadRequest)?;
+                    }
+                }
+                XmlEvent::End => {
+                    inner.pop();
+                }
+                XmlEvent::Text(t) => {
+                    if let Some(p) = pending.as_mut() {
+                        match inner.as_slice() {
+                            ["NodeName"] => p.name = Some(t),
+                            ["Path"] => p.path = Some(t),
+                            ["Value"] => p.value = Some(t),
+                            ["RTProperties", "ACL"] => p.acl = Some(t),
+                            ["RTProperties", "Title"] => p.title = Some(t),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        if !in_tree {
+            return Err(StatusCode::BadRequest);
+        }
+        Ok(added)
+    }
+
+    /// Adds one node read from TNDS, then makes it the parent of what follows.
+    fn add_pending(
+        &mut self,
+        who: Principal<'_>,
+        uri: &mut String<512>,
+        starts: &mut Vec<usize, MAX_WALK>,
+        p: Pending<'_>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let start = uri.len();
+        if let Some(path) = p.path {
+            // A Path places the node (and its subtree) at an absolute parent.
+            uri.clear();
+            push_text(uri, &path)?;
+        }
+        let name = p.name.ok_or(StatusCode::IncompleteCommand)?;
+        if name.is_empty() {
+            // The root itself: nothing to add, its children follow.
+            starts.push(start).map_err(|_| StatusCode::UriTooLong)?;
+            return Ok(());
+        }
+        if !uri.ends_with('/') {
+            push_str(uri, "/")?;
+        }
+        for b in name.bytes() {
+            // Node names are escaped in URIs.
+            if matches!(b, b'/' | b'?' | b'%') {
+                write!(uri, "%{b:02X}").map_err(|_| StatusCode::UriTooLong)?;
+            } else {
+                uri.push(char::from(b))
+                    .map_err(|_| StatusCode::UriTooLong)?;
+            }
+        }
+        let mut value_buf = [0u8; R];
+        let value = match p.value {
+            Some(v) => Some(
+                v.copy_to(&mut value_buf)
+                    .ok_or(StatusCode::RequestEntityTooLarge)?,
+            ),
+            None => None,
+        };
+        let format = p.format.filter(|f| *f != Format::Node);
+        match self.add(who, uri, value, format, now) {
+            Ok(()) => {}
+            // Interior nodes that exist already (e.g. an account's mandatory AppAddr) are
+            // the places new children go.
+            Err(StatusCode::AlreadyExists) if value.is_none() => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(acl) = p.acl {
+            let mut buf = [0u8; 255];
+            let acl = acl
+                .copy_to(&mut buf)
+                .ok_or(StatusCode::RequestEntityTooLarge)?;
+            let h = self.find(&self.parse_uri(uri)?)?;
+            self.replace_property(who, h, Property::Acl, acl, now)?;
+        }
+        if let Some(title) = p.title {
+            let mut buf = [0u8; 255];
+            let title = title
+                .copy_to(&mut buf)
+                .ok_or(StatusCode::RequestEntityTooLarge)?;
+            let h = self.find(&self.parse_uri(uri)?)?;
+            self.replace_property(who, h, Property::Title, title, now)?;
+        }
+        starts.push(start).map_err(|_| StatusCode::UriTooLong)?;
+        Ok(())
+    }
+}
+
+/// A node of TNDS input, until its children start.
+#[derive(Default)]
+struct Pending<'e> {
+    name: Option<Text<'e>>,
+    path: Option<Text<'e>>,
+    value: Option<Text<'e>>,
+    format: Option<Format>,
+    acl: Option<Text<'e>>,
+    title: Option<Text<'e>>,
+}
+
+fn push_str<const M: usize>(s: &mut String<M>, t: &str) -> Result<(), StatusCode> {
+    s.push_str(t).map_err(|_| StatusCode::UriTooLong)
+}
+
+fn push_text<const M: usize>(s: &mut String<M>, t: &Text<'_>) -> Result<(), StatusCode> {
+    for chunk in t.chunks() {
+        let part = core::str::from_utf8(chunk.as_bytes()).map_err(|_| StatusCode::BadRequest)?;
+        push_str(s, part)?;
+    }
+    Ok(())
+}
+
+fn write_b64(w: &mut impl Write, bytes: &[u8]) -> fmt::Result {
+    use base64::Engine as _;
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(48) {
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(chunk, &mut buf)
+            .map_err(|_| fmt::Error)?;
+        w.write_str(core::str::from_utf8(buf.get(..n).unwrap_or(&[])).map_err(|_| fmt::Error)?)?;
+    }
+    Ok(())
+}
+
+/// Writes the DDF of the static subtree at `root` (the document's header from the DDF
+/// the node came from). For the root, every top-level object is a top-level node.
+pub(crate) fn write_ddf(root: NodeId, w: &mut impl Write) -> fmt::Result {
+    let def = schema::node(root).ok_or(fmt::Error)?;
+    let first = if root == 0 { def.first_child() } else { root };
+    let doc = schema::node(first).and_then(|d| DOCUMENTS.get(usize::from(d.document())));
+    w.write_str("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>")?;
+    if let Some(doc) = doc {
+        leaf(w, "Man", doc.man)?;
+        leaf(w, "Mod", doc.model)?;
+    }
+    if root == 0 {
+        for top in schema::children(0) {
+            write_ddf_subtree(top, w)?;
+        }
+    } else {
+        write_ddf_subtree(root, w)?;
+    }
+    w.write_str("</MgmtTree>")
+}
+
+fn write_ddf_subtree(top: NodeId, w: &mut impl Write) -> fmt::Result {
+    let end = schema::node(top).ok_or(fmt::Error)?.subtree_end();
+    let mut open: Vec<NodeId, MAX_WALK> = Vec::new();
+    for id in top..end {
+        let node = schema::node(id).ok_or(fmt::Error)?;
+        while open.last().is_some_and(|&o| node.parent() != o) {
+            open.pop();
+            w.write_str("</Node>")?;
+        }
+        w.write_str("<Node>")?;
+        if node.is_placeholder() {
+            w.write_str("<NodeName/>")?;
+        } else {
+            leaf(w, "NodeName", node.name())?;
+        }
+        if id == top {
+            let mut parent: String<256> = String::new();
+            schema::write_uri(node.parent(), &mut parent)?;
+            leaf(w, "Path", &parent)?;
+        }
+        if let Some(acl) = node.acl() {
+            w.write_str("<RTProperties>")?;
+            leaf(w, "ACL", acl)?;
+            w.write_str("</RTProperties>")?;
+        }
+        w.write_str("<DFProperties><AccessType>")?;
+        for name in node.access().names() {
+            write!(w, "<{name}/>")?;
+        }
+        w.write_str("</AccessType>")?;
+        if let Some(default) = node.default_value() {
+            leaf(w, "DefaultValue", default)?;
+        }
+        if !node.description().is_empty() {
+            leaf(w, "Description", node.description())?;
+        }
+        w.write_str("<DFFormat>")?;
+        format_element(w, node.format())?;
+        w.write_str("</DFFormat><Occurrence>")?;
+        match node.occurrence() {
+            Occurrence::ZeroOrN(n) => write!(w, "<ZeroOrN>{n}</ZeroOrN>")?,
+            Occurrence::OneOrN(n) => write!(w, "<OneOrN>{n}</OneOrN>")?,
+            other => write!(w, "<{}/>", other.name())?,
+        }
+        w.write_str("</Occurrence><Scope>")?;
+        write!(w, "<{}/>", node.scope().name())?;
+        w.write_str("</Scope>")?;
+        if !node.title().is_empty() {
+            leaf(w, "DFTitle", node.title())?;
+        }
+        w.write_str("<DFType>")?;
+        leaf(
+            w,
+            if node.is_interior() {
+                "DDFName"
+            } else {
+                "MIME"
+            },
+            node.mime(),
+        )?;
+        w.write_str("</DFType><CaseSense>")?;
+        w.write_str(if node.case_sensitive() {
+            "<CS/>"
+        } else {
+            "<CIS/>"
+        })?;
+        w.write_str("</CaseSense></DFProperties>")?;
+        if node.is_interior() {
+            open.push(id).map_err(|_| fmt::Error)?;
+        } else {
+            w.write_str("</Node>")?;
+        }
+    }
+    for _ in open.iter() {
+        w.write_str("</Node>")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cut_a_document_anywhere() {
+        let text = "<a>hello &amp; world</a>";
+        for offset in 0..text.len() {
+            for size in 1..8 {
+                let mut out = [0u8; 8];
+                let mut w = Window {
+                    out: &mut out[..size],
+                    offset,
+                    pos: 0,
+                    written: 0,
+                };
+                w.write_str(&text[..5]).unwrap();
+                w.write_str(&text[5..]).unwrap();
+                assert_eq!(w.pos, text.len());
+                let written = w.written;
+                let end = (offset + size).min(text.len());
+                assert_eq!(&out[..written], &text.as_bytes()[offset..end]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_ddf_served_compiles_back_to_the_same_table() {
+        let mut xml = std::string::String::new();
+        write_ddf(0, &mut xml).unwrap();
+        let mut compiler = crate::tree::ddf_compiler::Compiler::new();
+        compiler
+            .add_document("served.xml", &xml)
+            .unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let table = compiler.finish().unwrap();
+        assert_eq!(table.nodes.len(), schema::NODES.len());
+        for (built, (id, node)) in table.nodes.iter().zip(schema::NODES.iter().enumerate()) {
+            let p = &built.props;
+            assert_eq!(built.name, node.name(), "node {id}");
+            assert_eq!(p.format.name(), node.format().as_str(), "node {id}");
+            assert!(p.access.names().eq(node.access().names()), "node {id}");
+            assert_eq!(p.occurrence.name(), node.occurrence().name(), "node {id}");
+            assert_eq!(p.scope.name(), node.scope().name(), "node {id}");
+            assert_eq!(p.case_sensitive, node.case_sensitive(), "node {id}");
+            assert_eq!(
+                p.default_value.as_deref(),
+                node.default_value(),
+                "node {id}"
+            );
+            assert_eq!(p.mime, node.mime(), "node {id}");
+            assert_eq!(p.title, node.title(), "node {id}");
+            assert_eq!(p.description, node.description(), "node {id}");
+            assert_eq!(p.acl.as_deref(), node.acl(), "node {id}");
+        }
+        // And a subtree on its own, placed by its Path.
+        let mut sub = std::string::String::new();
+        let devid = schema::child(schema::child(0, "DevInfo").unwrap(), "DevId").unwrap();
+        write_ddf(devid, &mut sub).unwrap();
+        assert!(sub.contains("<Path>./DevInfo</Path>"), "{sub}");
+    }
+}
