@@ -3,6 +3,9 @@
 //! management-tree node table `$OUT_DIR/ddf_nodes.rs` that `src/tree/schema.rs` includes.
 //! Files are read in sorted order, so the table is the same on every machine. A malformed
 //! DDF stops the build with a message naming the file and the node.
+//!
+//! `IOTADM_DDF_DESCRIPTIONS=0` leaves the nodes' titles and descriptions out of the table,
+//! to save flash; `1` (or leaving it unset) keeps them.
 
 #[path = "src/tree/ddf_compiler.rs"]
 mod ddf_compiler;
@@ -16,6 +19,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/tree/ddf_compiler.rs");
     println!("cargo:rerun-if-env-changed=IOTADM_DDF_DIRS");
+    println!("cargo:rerun-if-env-changed=IOTADM_DDF_DESCRIPTIONS");
     if let Err(message) = build_node_table() {
         eprintln!("error: {message}");
         process::exit(1);
@@ -29,10 +33,26 @@ fn build_node_table() -> Result<(), String> {
             sources.extend(read_dir_sources(&dir).map_err(|e| format!("IOTADM_DDF_DIRS: {e}"))?);
         }
     }
-    let schema = ddf_compiler::compile(&sources).map_err(|e| e.to_string())?;
+    let descriptions = match env::var("IOTADM_DDF_DESCRIPTIONS").as_deref() {
+        Err(env::VarError::NotPresent) | Ok("1") => true,
+        Ok("0") => false,
+        Ok(other) => {
+            return Err(format!(
+                "IOTADM_DDF_DESCRIPTIONS must be 0 or 1, not {other:?}"
+            ))
+        }
+        Err(env::VarError::NotUnicode(_)) => {
+            return Err("IOTADM_DDF_DESCRIPTIONS must be 0 or 1".to_owned())
+        }
+    };
+    let mut schema = ddf_compiler::compile(&sources).map_err(|e| e.to_string())?;
+    if !descriptions {
+        schema.drop_descriptions();
+    }
+    let rust = schema.to_rust()?;
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?;
     let out = PathBuf::from(out_dir).join("ddf_nodes.rs");
-    fs::write(&out, schema.to_rust()).map_err(|e| format!("{}: {e}", out.display()))
+    fs::write(&out, rust).map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// The `*.xml` files of `dir` as `(name, text)`, sorted by name. A relative `dir` is taken

@@ -16,7 +16,7 @@
 //!
 //! let devinfo = schema::child(0, "DevInfo").unwrap();
 //! let devid = schema::child(devinfo, "DevId").unwrap();
-//! assert_eq!(schema::node(devid).unwrap().format, Format::Chr);
+//! assert_eq!(schema::node(devid).unwrap().format(), Format::Chr);
 //!
 //! let mut uri = String::new();
 //! schema::write_uri(devid, &mut uri).unwrap();

@@ -12,6 +12,12 @@
 //! DDF says about a node is kept, so the tree can serve the DDF back to a server by
 //! serializing this table; values, ACL changes and the nodes created at run time belong to
 //! the runtime tree, not here.
+//!
+//! The table is sized for flash: a [`NodeDef`] takes 24 bytes, and refers to its strings
+//! (name, MIME type, default value, ACL, title, description) by `u16` ids into one pool
+//! where each distinct string is stored once. Every accessor runs in constant time. A
+//! build with `IOTADM_DDF_DESCRIPTIONS=0` leaves titles and descriptions out of the pool
+//! (see [`DESCRIPTIONS`]).
 
 use core::fmt;
 
@@ -279,49 +285,144 @@ impl Scope {
     }
 }
 
+/// Index of a string in the table's string pool.
+type StrId = u16;
+
+/// "No string": an absent `DefaultValue` or ACL.
+const NO_STRING: StrId = u16::MAX;
+
+/// The string `id` of the pool: `STRINGS[STRING_OFFSETS[id] .. STRING_OFFSETS[id + 1]]`.
+/// The generated table only holds ids of the pool, cut at character boundaries; anything
+/// else (which would be a bug in the generator) reads as the empty string.
+const fn string(id: StrId) -> &'static str {
+    let Some((_, [start, end, ..])) = STRING_OFFSETS.split_at_checked(id as usize) else {
+        return "";
+    };
+    let Some((head, _)) = STRINGS.split_at_checked(*end as usize) else {
+        return "";
+    };
+    match head.split_at_checked(*start as usize) {
+        Some((_, s)) => s,
+        None => "",
+    }
+}
+
+/// The string `id`, `None` for [`NO_STRING`].
+const fn optional_string(id: StrId) -> Option<&'static str> {
+    if id == NO_STRING {
+        None
+    } else {
+        Some(string(id))
+    }
+}
+
+/// `NodeDef::flags`: bit 0 set for `Dynamic` scope, bit 1 set for `CIS` (names matched
+/// ignoring case), bits 2..5 the occurrence kind (`OCCURRENCE_*`).
+const FLAG_DYNAMIC: u8 = 1 << 0;
+const FLAG_CASE_INSENSITIVE: u8 = 1 << 1;
+const OCCURRENCE_SHIFT: u32 = 2;
+const OCCURRENCE_ONE: u8 = 0;
+const OCCURRENCE_ZERO_OR_ONE: u8 = 1;
+const OCCURRENCE_ZERO_OR_MORE: u8 = 2;
+const OCCURRENCE_ONE_OR_MORE: u8 = 3;
+const OCCURRENCE_ZERO_OR_N: u8 = 4;
+const OCCURRENCE_ONE_OR_N: u8 = 5;
+
 /// One node of the static tree, as its DDF document describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+///
+/// The table is laid out for flash: 24 bytes a node, holding node ids and string ids (all
+/// `u16`) and one-byte codes, with every string once in a shared pool. The layout is
+/// private; the accessors decode it in constant time.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NodeDef {
-    /// The node name; empty for an unnamed placeholder `<x>`, `.` for the root.
-    pub name: &'static str,
-    /// The parent node; [`NO_NODE`] for the root.
-    pub parent: NodeId,
-    /// The first child; [`NO_NODE`] when the node has none.
-    pub first_child: NodeId,
-    /// The next child of the same parent; [`NO_NODE`] for the last one.
-    pub next_sibling: NodeId,
-    /// One past the last descendant: the subtree is `id .. subtree_end`.
-    pub subtree_end: NodeId,
-    /// `DFFormat`; [`Format::Node`] for interior nodes.
-    pub format: Format,
-    /// `AccessType`: the commands that may target the node.
-    pub access: AccessSet,
-    /// `Occurrence`.
-    pub occurrence: Occurrence,
-    /// `Scope`.
-    pub scope: Scope,
-    /// `CaseSense`: whether the node name is matched case-sensitively (`CS`, the default).
-    pub case_sensitive: bool,
-    /// `DefaultValue` (or `Value`): the value a new instance starts with.
-    pub default_value: Option<&'static str>,
-    /// `DFType`: the MIME type of a leaf, the `DDFName` (management object identifier,
-    /// possibly empty) of an interior node.
-    pub mime: &'static str,
-    /// `DFTitle`, empty when absent.
-    pub title: &'static str,
-    /// `Description`, empty when absent.
-    pub description: &'static str,
-    /// The default ACL from `RTProperties/ACL`; `None` inherits the parent's.
-    pub acl: Option<&'static str>,
-    /// The describing document, an index into [`DOCUMENTS`]; [`NO_DOCUMENT`] for the root.
-    pub document: u8,
+    name: StrId,
+    parent: NodeId,
+    first_child: NodeId,
+    subtree_end: NodeId,
+    /// The N of `ZeroOrN` and `OneOrN`, 0 for the other occurrences.
+    occurrence_max: u16,
+    /// [`NO_STRING`] for none.
+    default_value: StrId,
+    mime: StrId,
+    title: StrId,
+    description: StrId,
+    /// [`NO_STRING`] for none.
+    acl: StrId,
+    format: Format,
+    access: AccessSet,
+    /// Scope, case sense and occurrence kind; see [`FLAG_DYNAMIC`].
+    flags: u8,
+    document: u8,
+}
+
+// The flash budget is 32 bytes a node; the layout above takes 24, and growing it should be
+// a deliberate decision, not a side effect.
+const _: () = assert!(core::mem::size_of::<NodeDef>() <= 24);
+
+/// A node as the generated table spells it, before [`NodeDef::new`] packs it.
+struct NodeSpec {
+    name: StrId,
+    parent: NodeId,
+    first_child: NodeId,
+    subtree_end: NodeId,
+    format: Format,
+    access: AccessSet,
+    occurrence: Occurrence,
+    scope: Scope,
+    case_sensitive: bool,
+    default_value: Option<StrId>,
+    mime: StrId,
+    title: StrId,
+    description: StrId,
+    acl: Option<StrId>,
+    document: u8,
 }
 
 impl NodeDef {
+    /// Packs `spec`; evaluated at compile time for every entry of [`NODES`].
+    const fn new(spec: NodeSpec) -> NodeDef {
+        let (kind, occurrence_max) = match spec.occurrence {
+            Occurrence::One => (OCCURRENCE_ONE, 0),
+            Occurrence::ZeroOrOne => (OCCURRENCE_ZERO_OR_ONE, 0),
+            Occurrence::ZeroOrMore => (OCCURRENCE_ZERO_OR_MORE, 0),
+            Occurrence::OneOrMore => (OCCURRENCE_ONE_OR_MORE, 0),
+            Occurrence::ZeroOrN(n) => (OCCURRENCE_ZERO_OR_N, n),
+            Occurrence::OneOrN(n) => (OCCURRENCE_ONE_OR_N, n),
+        };
+        let mut flags = kind << OCCURRENCE_SHIFT;
+        if matches!(spec.scope, Scope::Dynamic) {
+            flags |= FLAG_DYNAMIC;
+        }
+        if !spec.case_sensitive {
+            flags |= FLAG_CASE_INSENSITIVE;
+        }
+        NodeDef {
+            name: spec.name,
+            parent: spec.parent,
+            first_child: spec.first_child,
+            subtree_end: spec.subtree_end,
+            occurrence_max,
+            default_value: match spec.default_value {
+                Some(id) => id,
+                None => NO_STRING,
+            },
+            mime: spec.mime,
+            title: spec.title,
+            description: spec.description,
+            acl: match spec.acl {
+                Some(id) => id,
+                None => NO_STRING,
+            },
+            format: spec.format,
+            access: spec.access,
+            flags,
+            document: spec.document,
+        }
+    }
+
     /// The node name; empty for an unnamed placeholder `<x>`, `.` for the root.
     pub const fn name(&self) -> &'static str {
-        self.name
+        string(self.name)
     }
 
     /// The parent node; [`NO_NODE`] for the root.
@@ -336,7 +437,16 @@ impl NodeDef {
 
     /// The next child of the same parent; [`NO_NODE`] for the last one.
     pub const fn next_sibling(&self) -> NodeId {
-        self.next_sibling
+        // In preorder the node after this subtree is the next sibling, unless it lies past
+        // the parent's subtree too.
+        let Some((_, [parent, ..])) = NODES.split_at_checked(self.parent as usize) else {
+            return NO_NODE;
+        };
+        if self.subtree_end < parent.subtree_end {
+            self.subtree_end
+        } else {
+            NO_NODE
+        }
     }
 
     /// One past the last descendant: the subtree is `id .. subtree_end`.
@@ -356,42 +466,55 @@ impl NodeDef {
 
     /// `Occurrence`.
     pub const fn occurrence(&self) -> Occurrence {
-        self.occurrence
+        match self.flags >> OCCURRENCE_SHIFT {
+            OCCURRENCE_ONE => Occurrence::One,
+            OCCURRENCE_ZERO_OR_ONE => Occurrence::ZeroOrOne,
+            OCCURRENCE_ZERO_OR_MORE => Occurrence::ZeroOrMore,
+            OCCURRENCE_ONE_OR_MORE => Occurrence::OneOrMore,
+            OCCURRENCE_ZERO_OR_N => Occurrence::ZeroOrN(self.occurrence_max),
+            // OCCURRENCE_ONE_OR_N, the only other kind `new` writes.
+            _ => Occurrence::OneOrN(self.occurrence_max),
+        }
     }
 
     /// `Scope`.
     pub const fn scope(&self) -> Scope {
-        self.scope
+        if self.flags & FLAG_DYNAMIC != 0 {
+            Scope::Dynamic
+        } else {
+            Scope::Permanent
+        }
     }
 
     /// `CaseSense`: whether the node name is matched case-sensitively.
     pub const fn case_sensitive(&self) -> bool {
-        self.case_sensitive
+        self.flags & FLAG_CASE_INSENSITIVE == 0
     }
 
     /// `DefaultValue` (or `Value`): the value a new instance starts with.
     pub const fn default_value(&self) -> Option<&'static str> {
-        self.default_value
+        optional_string(self.default_value)
     }
 
     /// `DFType`: the MIME type of a leaf, the MO identifier of an interior node.
     pub const fn mime(&self) -> &'static str {
-        self.mime
+        string(self.mime)
     }
 
-    /// `DFTitle`, empty when absent.
+    /// `DFTitle`, empty when absent or when the build left titles out ([`DESCRIPTIONS`]).
     pub const fn title(&self) -> &'static str {
-        self.title
+        string(self.title)
     }
 
-    /// `Description`, empty when absent.
+    /// `Description`, empty when absent or when the build left descriptions out
+    /// ([`DESCRIPTIONS`]).
     pub const fn description(&self) -> &'static str {
-        self.description
+        string(self.description)
     }
 
     /// The default ACL from `RTProperties/ACL`; `None` inherits the parent's.
     pub const fn acl(&self) -> Option<&'static str> {
-        self.acl
+        optional_string(self.acl)
     }
 
     /// The describing document, an index into [`DOCUMENTS`]; [`NO_DOCUMENT`] for the root.
@@ -401,7 +524,7 @@ impl NodeDef {
 
     /// Whether the node is an unnamed placeholder, named only when an instance is created.
     pub const fn is_placeholder(&self) -> bool {
-        self.name.is_empty()
+        self.name().is_empty()
     }
 
     /// Whether the node is interior (format `node`).
@@ -412,6 +535,48 @@ impl NodeDef {
     /// Whether the node is a leaf, which holds a value and has no children.
     pub const fn is_leaf(&self) -> bool {
         !self.is_interior()
+    }
+}
+
+impl fmt::Debug for NodeDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeDef")
+            .field("name", &self.name())
+            .field("parent", &self.parent())
+            .field("first_child", &self.first_child())
+            .field("next_sibling", &self.next_sibling())
+            .field("subtree_end", &self.subtree_end())
+            .field("format", &self.format())
+            .field("access", &self.access())
+            .field("occurrence", &self.occurrence())
+            .field("scope", &self.scope())
+            .field("case_sensitive", &self.case_sensitive())
+            .field("default_value", &self.default_value())
+            .field("mime", &self.mime())
+            .field("title", &self.title())
+            .field("description", &self.description())
+            .field("acl", &self.acl())
+            .field("document", &self.document())
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for NodeDef {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "NodeDef {{ name: {=str}, parent: {=u16}, format: {}, access: {}, occurrence: {}, \
+             scope: {}, mime: {=str}, acl: {} }}",
+            self.name(),
+            self.parent(),
+            self.format(),
+            self.access(),
+            self.occurrence(),
+            self.scope(),
+            self.mime(),
+            self.acl(),
+        );
     }
 }
 
@@ -440,10 +605,10 @@ pub fn node(id: NodeId) -> Option<&'static NodeDef> {
 
 /// The children of `parent` in document order; none for a leaf or an unknown id.
 pub fn children(parent: NodeId) -> impl Iterator<Item = NodeId> {
-    let first = node(parent).map_or(NO_NODE, |n| n.first_child);
+    let first = node(parent).map_or(NO_NODE, NodeDef::first_child);
     core::iter::successors(node(first).map(|_| first), |&id| {
         node(id)
-            .map(|n| n.next_sibling)
+            .map(NodeDef::next_sibling)
             .filter(|&next| node(next).is_some())
     })
 }
@@ -464,11 +629,13 @@ pub fn child(parent: NodeId, name: &str) -> Option<NodeId> {
     let mut placeholder = None;
     for id in children(parent) {
         let Some(def) = node(id) else { continue };
-        if def.is_placeholder() {
+        let child_name = def.name();
+        if child_name.is_empty() {
             placeholder = Some(id);
-        } else if def.name == name {
+        } else if child_name == name {
             return Some(id);
-        } else if folded.is_none() && !def.case_sensitive && def.name.eq_ignore_ascii_case(name) {
+        } else if folded.is_none() && !def.case_sensitive() && child_name.eq_ignore_ascii_case(name)
+        {
             folded = Some(id);
         }
     }
@@ -485,16 +652,16 @@ pub fn write_uri(id: NodeId, out: &mut impl fmt::Write) -> fmt::Result {
     let mut cur = id;
     loop {
         let def = node(cur).ok_or(fmt::Error)?;
-        if def.parent == NO_NODE {
+        if def.parent() == NO_NODE {
             break;
         }
         *chain.get_mut(len).ok_or(fmt::Error)? = cur;
         len += 1;
-        cur = def.parent;
+        cur = def.parent();
     }
     out.write_str(".")?;
     for &seg in chain.get(..len).unwrap_or_default().iter().rev() {
-        let name = node(seg).map_or("", |n| n.name);
+        let name = node(seg).map_or("", NodeDef::name);
         out.write_str("/")?;
         out.write_str(if name.is_empty() { "<x>" } else { name })?;
     }
@@ -562,13 +729,13 @@ mod tests {
     #[test]
     fn root_is_synthesised() {
         let root = node(0).unwrap();
-        assert_eq!(root.name, ".");
-        assert_eq!(root.parent, NO_NODE);
-        assert_eq!(root.format, Format::Node);
-        assert_eq!(root.access, AccessSet::ADD.union(AccessSet::GET));
-        assert_eq!(root.acl, Some("Add=*&Get=*"));
-        assert_eq!(root.document, NO_DOCUMENT);
-        assert_eq!(usize::from(root.subtree_end), NODES.len());
+        assert_eq!(root.name(), ".");
+        assert_eq!(root.parent(), NO_NODE);
+        assert_eq!(root.format(), Format::Node);
+        assert_eq!(root.access(), AccessSet::ADD.union(AccessSet::GET));
+        assert_eq!(root.acl(), Some("Add=*&Get=*"));
+        assert_eq!(root.document(), NO_DOCUMENT);
+        assert_eq!(usize::from(root.subtree_end()), NODES.len());
         assert_eq!(uri(0), ".");
     }
 
@@ -576,26 +743,43 @@ mod tests {
     fn links_are_consistent_preorder() {
         for (i, def) in NODES.iter().enumerate() {
             let id = NodeId::try_from(i).unwrap();
-            assert!(def.subtree_end > id && usize::from(def.subtree_end) <= NODES.len());
+            assert!(def.subtree_end() > id && usize::from(def.subtree_end()) <= NODES.len());
             let kids: Vec<NodeId> = children(id).collect();
+            // The sibling links agree with the parent links, which are stored.
+            let by_parent: Vec<NodeId> = (0..)
+                .zip(NODES.iter())
+                .filter(|(_, n)| n.parent() == id)
+                .map(|(k, _)| k)
+                .collect();
+            assert_eq!(kids, by_parent, "children of {}", uri(id));
+            assert_eq!(
+                def.first_child(),
+                by_parent.first().copied().unwrap_or(NO_NODE)
+            );
+            for (k, next) in by_parent.iter().zip(by_parent.iter().skip(1)) {
+                assert_eq!(node(*k).unwrap().next_sibling(), *next);
+            }
+            if let Some(&last) = by_parent.last() {
+                assert_eq!(node(last).unwrap().next_sibling(), NO_NODE);
+            }
             // Preorder: the first child follows its parent, each next child follows the
             // previous child's subtree, and the last child's subtree ends the parent's.
             let mut expect = id + 1;
             for &k in &kids {
                 assert_eq!(k, expect, "child order under {}", uri(id));
-                assert_eq!(node(k).unwrap().parent, id);
-                expect = node(k).unwrap().subtree_end;
+                assert_eq!(node(k).unwrap().parent(), id);
+                expect = node(k).unwrap().subtree_end();
             }
-            assert_eq!(expect, def.subtree_end, "subtree of {}", uri(id));
+            assert_eq!(expect, def.subtree_end(), "subtree of {}", uri(id));
             if def.is_leaf() {
                 assert!(kids.is_empty());
             }
             if id != 0 {
-                assert!(def.parent < id);
-                assert!(usize::from(def.document) < DOCUMENTS.len());
+                assert!(def.parent() < id);
+                assert!(usize::from(def.document()) < DOCUMENTS.len());
             }
             let depth = std::iter::successors(Some(id), |&n| {
-                Some(node(n).unwrap().parent).filter(|&p| p != NO_NODE)
+                Some(node(n).unwrap().parent()).filter(|&p| p != NO_NODE)
             })
             .count()
                 - 1;
@@ -610,10 +794,10 @@ mod tests {
         assert_eq!(Some(acc), placeholder_child(dmacc));
         assert_eq!(child(dmacc, "anything-else"), Some(acc));
         let app_auth = child(acc, "AppAuth").unwrap();
-        assert_eq!(node(app_auth).unwrap().name, "AppAuth");
+        assert_eq!(node(app_auth).unwrap().name(), "AppAuth");
         let ty = find(&["DMAcc", "x", "AppAuth", "CLCRED", "AAuthType"]);
         assert_eq!(uri(ty), "./DMAcc/<x>/AppAuth/<x>/AAuthType");
-        assert_eq!(node(ty).unwrap().format, Format::Chr);
+        assert_eq!(node(ty).unwrap().format(), Format::Chr);
 
         let devinfo = find(&["DevInfo"]);
         assert_eq!(placeholder_child(devinfo), None);
@@ -634,6 +818,139 @@ mod tests {
         let mut s = String::new();
         assert!(write_uri(NO_NODE, &mut s).is_err());
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn node_defs_are_small() {
+        assert_eq!(core::mem::size_of::<NodeDef>(), 24);
+        assert_eq!(core::mem::align_of::<NodeDef>(), 2);
+        std::println!(
+            "static table: {} nodes, {} bytes of NodeDef ({} a node), {} bytes of strings, \
+             {} bytes of string offsets",
+            NODES.len(),
+            core::mem::size_of_val(&NODES),
+            core::mem::size_of::<NodeDef>(),
+            STRINGS.len(),
+            core::mem::size_of_val(&STRING_OFFSETS),
+        );
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let occurrences = [
+            Occurrence::One,
+            Occurrence::ZeroOrOne,
+            Occurrence::ZeroOrMore,
+            Occurrence::OneOrMore,
+            Occurrence::ZeroOrN(7),
+            Occurrence::OneOrN(u16::MAX),
+        ];
+        for occurrence in occurrences {
+            for scope in [Scope::Permanent, Scope::Dynamic] {
+                for case_sensitive in [true, false] {
+                    let def = NodeDef::new(NodeSpec {
+                        name: 0,
+                        parent: 3,
+                        first_child: 4,
+                        subtree_end: 9,
+                        format: Format::Float,
+                        access: AccessSet::EXEC.union(AccessSet::COPY),
+                        occurrence,
+                        scope,
+                        case_sensitive,
+                        default_value: None,
+                        mime: 0,
+                        title: 0,
+                        description: 0,
+                        acl: Some(0),
+                        document: 200,
+                    });
+                    assert_eq!(def.occurrence(), occurrence);
+                    assert_eq!(def.scope(), scope);
+                    assert_eq!(def.case_sensitive(), case_sensitive);
+                    assert_eq!((def.parent(), def.first_child()), (3, 4));
+                    assert_eq!(def.subtree_end(), 9);
+                    assert_eq!(def.format(), Format::Float);
+                    assert_eq!(def.access(), AccessSet::EXEC.union(AccessSet::COPY));
+                    assert_eq!(def.default_value(), None);
+                    assert_eq!(def.acl(), Some(NODES[0].name()));
+                    assert_eq!(def.document(), 200);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_pooled_once() {
+        let count = STRING_OFFSETS.len() - 1;
+        assert_eq!(STRING_OFFSETS[0] as usize, 0);
+        assert_eq!(STRING_OFFSETS[count] as usize, STRINGS.len());
+        let pooled: Vec<&str> = (0..count)
+            .map(|i| string(StrId::try_from(i).unwrap()))
+            .collect();
+        assert_eq!(pooled.concat(), STRINGS);
+        let mut distinct = pooled.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), pooled.len(), "a string is pooled twice");
+
+        // Every string the table gives out is a piece of the pool, and every piece is used.
+        let pool = STRINGS.as_bytes().as_ptr_range();
+        let mut used = std::collections::BTreeSet::new();
+        for def in &NODES {
+            let strings = [
+                Some(def.name()),
+                Some(def.mime()),
+                Some(def.title()),
+                Some(def.description()),
+                def.default_value(),
+                def.acl(),
+            ];
+            for s in strings.into_iter().flatten() {
+                assert!(pool.start <= s.as_ptr() && s.as_ptr() <= pool.end, "{s:?}");
+                used.insert(s);
+            }
+        }
+        assert_eq!(used.len(), count);
+    }
+
+    #[test]
+    fn bad_string_ids_read_as_nothing() {
+        let past_end = StrId::try_from(STRING_OFFSETS.len()).unwrap();
+        assert_eq!(string(past_end), "");
+        assert_eq!(string(past_end - 1), "");
+        assert_eq!(string(NO_STRING), "");
+        assert_eq!(optional_string(NO_STRING), None);
+        assert_eq!(optional_string(0), Some(NODES[0].name()));
+    }
+
+    #[test]
+    fn titles_and_descriptions_follow_the_build_switch() {
+        let dmacc = node(child(0, "DMAcc").unwrap()).unwrap();
+        if DESCRIPTIONS {
+            assert_eq!(dmacc.title(), "DM accounts");
+            assert!(!dmacc.description().is_empty());
+        } else {
+            assert!(NODES
+                .iter()
+                .all(|n| n.title().is_empty() && n.description().is_empty()));
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_decoded_node() {
+        let dmacc = node(child(0, "DMAcc").unwrap()).unwrap();
+        let text = std::format!("{dmacc:?}");
+        assert!(
+            text.starts_with("NodeDef { name: \"DMAcc\", parent: 0, "),
+            "{text}"
+        );
+        assert!(
+            text.contains("format: Node, access: AccessSet(Get), "),
+            "{text}"
+        );
+        assert!(text.contains("scope: Permanent, "), "{text}");
+        assert!(text.contains("acl: Some(\"Exec=*\")"), "{text}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) fn print_tree(out: &mut impl io::Write) -> io::Result<()> {
     for (id, def) in (0..).zip(NODES.iter()) {
         uri.clear();
         schema::write_uri(id, &mut uri).map_err(io::Error::other)?;
-        writeln!(out, "{uri} {} {}", def.format, def.access)?;
+        writeln!(out, "{uri} {} {}", def.format(), def.access())?;
     }
     Ok(())
 }
@@ -59,9 +59,9 @@ pub(crate) fn ddf_check(path: &Path) -> Result<String, String> {
 fn declared(id: NodeId) -> Declared {
     let def = schema::node(id);
     Declared {
-        name: def.map_or_else(String::new, |d| d.name.to_owned()),
+        name: def.map_or_else(String::new, |d| d.name().to_owned()),
         interior: def.is_some_and(|d| d.is_interior()),
-        case_sensitive: def.is_none_or(|d| d.case_sensitive),
+        case_sensitive: def.is_none_or(|d| d.case_sensitive()),
         children: schema::children(id).map(declared).collect(),
     }
 }

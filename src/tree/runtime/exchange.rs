@@ -199,7 +199,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         // Open <Node> elements, closed as the walk climbs back.
         let mut open = 0usize;
         let mut status = Ok(());
-        let this = &*self;
+        let this = self;
         this.walk(who, root, true, |h, depth| {
             while open > depth {
                 status = status.and(w.write_str("</Node>"));
