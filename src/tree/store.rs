@@ -246,25 +246,26 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Replays the active bank: `apply` gets every data record of committed transactions
-    /// (and every record outside a transaction), in order. Returns whether the bank's tail
-    /// is damaged (and should be compacted before anything is appended).
+    /// (and every record outside a transaction), in order.
     pub(crate) fn replay(
         &mut self,
         scratch: &mut [u8],
         mut apply: impl FnMut(Record<'_>) -> Result<(), StoreError>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Replayed, StoreError> {
         let base = self.active * self.bank_size;
         let mut pos = base + self.header_len() as u32;
         let mut skip_until: Option<u32> = None;
+        let mut out = Replayed::default();
         loop {
             match Self::read_at(&mut self.flash, base, pos, scratch)? {
                 Read::End => {
                     self.pos = pos - base;
-                    return Ok(false);
+                    return Ok(out);
                 }
                 Read::Garbage => {
                     self.pos = pos - base;
-                    return Ok(true);
+                    out.damaged = true;
+                    return Ok(out);
                 }
                 Read::Record { kind, len, next } => {
                     self.seq = self.seq.max(read_seq(scratch).wrapping_add(1));
@@ -278,9 +279,14 @@ impl<F: NorFlash> Store<F> {
                     match kind {
                         KIND_BEGIN => {
                             let txn = read_txn(scratch, len);
+                            out.max_txn = out.max_txn.max(txn);
                             match self.transaction_fate(scratch, base, next, txn)? {
                                 Fate::Committed => {}
-                                Fate::Dropped(end) => skip_until = Some(end),
+                                Fate::Aborted(end) => skip_until = Some(end),
+                                Fate::Open(end) => {
+                                    skip_until = Some(end);
+                                    out.dangling = Some(txn);
+                                }
                             }
                         }
                         KIND_COMMIT | KIND_ABORT | KIND_HEADER => {}
@@ -310,14 +316,19 @@ impl<F: NorFlash> Store<F> {
                         return Ok(if kind == KIND_COMMIT {
                             Fate::Committed
                         } else {
-                            Fate::Dropped(next)
+                            Fate::Aborted(next)
                         });
                     }
                     pos = next;
                 }
-                Read::End | Read::Garbage => return Ok(Fate::Dropped(pos)),
+                Read::End | Read::Garbage => return Ok(Fate::Open(pos)),
             }
         }
+    }
+
+    /// Bytes in a bank.
+    pub(crate) fn bank_size(&self) -> usize {
+        self.bank_size as usize
     }
 
     /// Bytes left in the active bank.
@@ -427,8 +438,21 @@ impl<F: NorFlash> Store<F> {
 
 enum Fate {
     Committed,
-    /// Skip everything before this position.
-    Dropped(u32),
+    /// Aborted; skip everything before this position.
+    Aborted(u32),
+    /// Never ended (power was cut); everything up to the end of the log is its.
+    Open(u32),
+}
+
+/// What a replay found besides the records.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Replayed {
+    /// The log's tail is torn or foreign: compact before appending.
+    pub(crate) damaged: bool,
+    /// A transaction never ended: it must be closed (aborted) before anything follows it.
+    pub(crate) dangling: Option<u32>,
+    /// The highest transaction id in the log.
+    pub(crate) max_txn: u32,
 }
 
 fn le_u16(b: &[u8], at: usize) -> Option<u16> {

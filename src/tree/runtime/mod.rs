@@ -19,7 +19,7 @@ mod props;
 pub use exchange::{DDF_XML, TNDS_XML};
 
 use embedded_storage::nor_flash::NorFlash;
-use heapless::Vec;
+use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
 use super::acl::{self, Acl};
@@ -487,26 +487,32 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             txn: None,
             next_txn: 1,
         };
-        let damaged = tree.replay()?;
-        if damaged {
+        let replayed = tree.replay()?;
+        tree.next_txn = replayed.max_txn.wrapping_add(1).max(1);
+        if replayed.damaged {
             tree.compact_store()?;
+        } else if let Some(txn) = replayed.dangling {
+            // Close the transaction power cut off, so that what follows is not taken as its.
+            tree.store
+                .append_marker(&mut tree.scratch, store::KIND_ABORT, txn)
+                .or_else(|_| tree.compact_store())?;
         }
         Ok(tree)
     }
 
     /// Rebuilds RAM from flash.
-    fn replay(&mut self) -> Result<bool, TreeError> {
+    fn replay(&mut self) -> Result<store::Replayed, TreeError> {
         self.state.clear();
         let state = &mut self.state;
         let mut capacity = Ok(());
-        let damaged = self.store.replay(&mut self.scratch, |rec| {
+        let replayed = self.store.replay(&mut self.scratch, |rec| {
             if let Err(e) = state.apply(rec) {
                 capacity = Err(e);
             }
             Ok(())
         })?;
         capacity?;
-        Ok(damaged)
+        Ok(replayed)
     }
 
     /// Rewrites the store with just the current state.
@@ -960,7 +966,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         let name_len = size(change.rename, name.len());
         let acl_len = size(change.acl, usize::from(cur.acl_len));
         let title_len = size(change.title, usize::from(cur.title_len));
-        let value_len = size(change.value, cur.value_len as usize);
+        let value_len = change
+            .staged
+            .unwrap_or(size(change.value, cur.value_len as usize));
         if name_len > 255 || acl_len > MAX_ACL || title_len > MAX_TITLE {
             return Err(StatusCode::RequestEntityTooLarge);
         }
@@ -1016,6 +1024,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             }
             if let Some(v) = change.value {
                 rec.value = v;
+                rec.flags |= HAS_VALUE;
+            }
+            if let Some(len) = change.staged {
+                rec.value = state.arena.get(state.used..state.used + len).unwrap_or(&[]);
                 rec.flags |= HAS_VALUE;
             }
             touch(&mut rec, now);
@@ -1219,6 +1231,18 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     /// `Add`: creates a node (with its value, for a leaf), and any missing interior nodes
     /// on the way.
     pub fn add(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        value: Option<&[u8]>,
+        format: Option<Format>,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        self.transaction(|t| t.add_inner(who, uri, value, format, now))
+    }
+
+    /// [`add`](Self::add), inside its transaction.
+    fn add_inner(
         &mut self,
         who: Principal<'_>,
         uri: &str,
@@ -1443,6 +1467,16 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         uri: &str,
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
+        self.transaction(|t| t.delete_inner(who, uri, now))
+    }
+
+    /// [`delete`](Self::delete), inside its transaction.
+    fn delete_inner(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
         let parsed = self.parse_uri(uri)?;
         if parsed.query().is_some() {
             return Err(StatusCode::CommandNotAllowed);
@@ -1471,6 +1505,164 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             handler.deleted(&node);
         }
         self.touch_node(parent, now);
+        Ok(())
+    }
+
+    /// Starts a large-object write of `total` bytes (when known) into the leaf at `uri`,
+    /// as `Add` (`create`) or `Replace`. A handler that keeps the value gets the chunks as
+    /// they come; a value the tree keeps is gathered in the arena and stored at the end.
+    pub fn begin_write(
+        &mut self,
+        who: Principal<'_>,
+        uri: &str,
+        create: bool,
+        total: Option<u64>,
+        format: Option<Format>,
+    ) -> Result<WriteTicket, StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        if parsed.query().is_some() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let mut path: String<WRITE_PATH> = String::new();
+        path.push_str(parsed.path())
+            .map_err(|_| StatusCode::UriTooLong)?;
+        let existing = self.find(&parsed);
+        let h = match (existing, create) {
+            (Ok(h), false) => {
+                self.authorize(who, AccessSet::REPLACE, h)?;
+                h
+            }
+            (Ok(h), true) if self.addable(h) => h,
+            (Ok(_), true) => return Err(StatusCode::AlreadyExists),
+            (Err(e), false) => return Err(e),
+            (Err(_), true) => {
+                // Create the node now, empty; the value comes with the last chunk.
+                self.add(who, uri, None, None, None)?;
+                self.find(&parsed)?
+            }
+        };
+        let def = h.node();
+        if def.is_interior() {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        if format.is_some_and(|f| f != def.format()) {
+            return Err(StatusCode::UnsupportedMediaType);
+        }
+        let node = NodeRef {
+            def: h.def,
+            path: &path,
+            server: who.server(),
+        };
+        let to_handler = self.handler_stores(h.def, &path, who);
+        if let Some(handler) = self.handler_for(h.def) {
+            handler.allow_change(&node)?;
+            if to_handler {
+                handler.begin_write(&node, total)?;
+            }
+        }
+        if !to_handler {
+            let total = total.ok_or(StatusCode::IncompleteCommand)?;
+            let total = usize::try_from(total).map_err(|_| StatusCode::RequestEntityTooLarge)?;
+            // The entry's other bytes (name, ACL, title) go in the same record.
+            let others = self
+                .entry(h)
+                .map_or(0, |e| e.blob_len() - e.value_len as usize);
+            if total > Store::<F>::payload_room(R).saturating_sub(RECORD_FIXED + others) {
+                return Err(StatusCode::RequestEntityTooLarge);
+            }
+            // Make room now: nothing may move the staged bytes until they are stored.
+            self.state.compact_arena();
+            if self.state.used + others + total > A {
+                return Err(StatusCode::DeviceFull);
+            }
+        }
+        Ok(WriteTicket {
+            h,
+            path,
+            server_len: 0,
+            to_handler,
+            written: 0,
+            total,
+        })
+    }
+
+    /// Writes the next chunk of a large-object write.
+    pub fn write_chunk(
+        &mut self,
+        ticket: &mut WriteTicket,
+        chunk: &[u8],
+    ) -> Result<(), StatusCode> {
+        let end = ticket
+            .written
+            .checked_add(chunk.len() as u64)
+            .ok_or(StatusCode::RequestEntityTooLarge)?;
+        if ticket.total.is_some_and(|t| end > t) {
+            return Err(StatusCode::SizeMismatch);
+        }
+        if ticket.to_handler {
+            let node = NodeRef {
+                def: ticket.h.def,
+                path: &ticket.path,
+                server: None,
+            };
+            let handler = self
+                .handler_for(ticket.h.def)
+                .ok_or(StatusCode::CommandFailed)?;
+            handler.write_chunk(&node, ticket.written, chunk)?;
+        } else {
+            let at = self.state.used + ticket.written as usize;
+            let dst = self
+                .state
+                .arena
+                .get_mut(at..at + chunk.len())
+                .ok_or(StatusCode::DeviceFull)?;
+            dst.copy_from_slice(chunk);
+        }
+        ticket.written = end;
+        Ok(())
+    }
+
+    /// Ends a large-object write: stores the value (`commit`), or drops it. A size that
+    /// does not match the announced one is status 424 and nothing is stored.
+    pub fn end_write(
+        &mut self,
+        who: Principal<'_>,
+        ticket: WriteTicket,
+        commit: bool,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let complete = ticket.total.is_none_or(|t| t == ticket.written);
+        let keep = commit && complete;
+        if ticket.to_handler {
+            let node = NodeRef {
+                def: ticket.h.def,
+                path: &ticket.path,
+                server: who.server(),
+            };
+            let handler = self
+                .handler_for(ticket.h.def)
+                .ok_or(StatusCode::CommandFailed)?;
+            handler.end_write(&node, keep)?;
+        } else if keep {
+            let start = self.state.used;
+            let len = ticket.written as usize;
+            if !value::valid(
+                ticket.h.node().format(),
+                self.state.arena.get(start..start + len).unwrap_or(&[]),
+            ) {
+                return Err(StatusCode::BadRequest);
+            }
+            let change = Change {
+                create: Some(0),
+                staged: Some(len),
+                ..Change::default()
+            };
+            self.change_node(ticket.h, &change, now)?;
+        }
+        let _ = ticket.server_len;
+        if commit && !complete {
+            return Err(StatusCode::SizeMismatch);
+        }
         Ok(())
     }
 
@@ -1508,6 +1700,17 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         target: &str,
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
+        self.transaction(|t| t.copy_inner(who, source, target, now))
+    }
+
+    /// [`copy`](Self::copy), inside its transaction.
+    fn copy_inner(
+        &mut self,
+        who: Principal<'_>,
+        source: &str,
+        target: &str,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
         let src = self.parse_uri(source)?;
         if src.query().is_some() {
             return Err(StatusCode::CommandNotAllowed);
@@ -1537,8 +1740,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if self.txn.is_some() {
             return Err(StatusCode::CommandFailed);
         }
-        // Give the transaction as much room as the store has.
-        if self.store.free() < self.store_half() {
+        // Start with room for a typical group of changes, if compacting can make it.
+        let want = (self.store.bank_size() / 2).min(R * 4);
+        if self.store.free() < want {
             self.compact_store().map_err(store_status)?;
         }
         let txn = self.next_txn;
@@ -1550,9 +1754,27 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         Ok(())
     }
 
-    fn store_half(&self) -> usize {
-        // Half a bank: what a transaction may count on.
-        (self.store.free() + 1).min(R * 4)
+    /// Runs `f` as one transaction, unless an Atomic is already open (then it is part of
+    /// that): a change made of several records is then all or nothing, also across a
+    /// power cut.
+    fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StatusCode>,
+    ) -> Result<T, StatusCode> {
+        if self.txn.is_some() {
+            return f(self);
+        }
+        self.begin_atomic()?;
+        match f(self) {
+            Ok(v) => {
+                self.commit_atomic()?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback_atomic()?;
+                Err(e)
+            }
+        }
     }
 
     /// Makes the open group's changes permanent.
@@ -1593,6 +1815,34 @@ struct Change<'c> {
     acl: Option<&'c [u8]>,
     title: Option<&'c [u8]>,
     value: Option<&'c [u8]>,
+    /// The new value is this many bytes staged at the free end of the arena.
+    staged: Option<usize>,
+}
+
+/// Longest path a large-object write remembers for its handler.
+const WRITE_PATH: usize = 256;
+
+/// A large-object write in progress; see [`Tree::begin_write`].
+#[derive(Debug)]
+pub struct WriteTicket {
+    h: NodeHandle,
+    path: String<WRITE_PATH>,
+    server_len: usize,
+    to_handler: bool,
+    written: u64,
+    total: Option<u64>,
+}
+
+impl WriteTicket {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The announced size, if any.
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
 }
 
 /// Bytes of a put record besides its name, ACL, title and value (postcard varints at

@@ -1,0 +1,181 @@
+//! Power cut at every flash operation of a series of tree updates (adds, replaces, ACL
+//! changes, an Atomic committed and one rolled back, a rename, a delete, and enough writes
+//! to move the log between banks), with the interrupted operation left not started,
+//! completed, half-written or garbled. After each cut the tree is mounted again: every node
+//! must hold its value from before the interrupted update or from after it, never garbage
+//! and never a mix.
+
+use iotadm::codes::StatusCode;
+use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Tear};
+use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+
+type Mem = MemFlash<Vec<u8>, 256, 8>;
+type Faulty = FaultyFlash<Mem>;
+
+const DEVICE: Principal<'static> = Principal::Device;
+const SRV: Principal<'static> = Principal::Server("srv1");
+/// Two banks of 1 KiB: small, so the series moves the log between banks several times.
+const REGION: usize = 2048;
+
+type T<F> = Tree<F, NoHandlers, 64, 4096, 512>;
+
+/// What the test looks at after a restart.
+const PROBES: &[&str] = &[
+    "./DMAcc",
+    "./DMAcc/a1/AppID",
+    "./DMAcc/a1/ServerID",
+    "./DMAcc/a1/Name",
+    "./DMAcc/a1?prop=ACL",
+    "./DMAcc/a1/AppAddr",
+    "./DMAcc/a1/AppAddr/1/Addr",
+    "./DMAcc/a1/AppAddr/2/Addr",
+    "./DMAcc/a2/AppID",
+];
+
+type Snapshot = Vec<Result<Vec<u8>, StatusCode>>;
+
+fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<F>) -> Snapshot {
+    PROBES
+        .iter()
+        .map(|uri| {
+            let mut buf = [0u8; 256];
+            t.get(DEVICE, uri, 0, &mut buf)
+                .map(|r| buf[..r.len].to_vec())
+        })
+        .collect()
+}
+
+type Op = fn(&mut T<&mut Faulty>) -> Result<(), StatusCode>;
+
+fn ops() -> Vec<Op> {
+    let mut v: Vec<Op> = vec![
+        |t| t.add(DEVICE, "./DMAcc/a1", None, None, Some(1)),
+        |t| t.add(DEVICE, "./DMAcc/a1/ServerID", Some(b"srv1"), None, Some(2)),
+        |t| {
+            t.replace(
+                DEVICE,
+                "./DMAcc/a1?prop=ACL",
+                b"Add=srv1&Delete=srv1&Get=srv1&Replace=srv1",
+                None,
+                Some(3),
+            )
+        },
+        |t| {
+            t.add(
+                SRV,
+                "./DMAcc/a1/AppAddr/1/Addr",
+                Some(b"https://127.0.0.1/one"),
+                None,
+                Some(4),
+            )
+        },
+        |t| t.replace(SRV, "./DMAcc/a1/AppID", b"first", None, Some(5)),
+        |t| {
+            t.begin_atomic()?;
+            t.replace(SRV, "./DMAcc/a1/AppID", b"atomic", None, Some(6))?;
+            t.add(SRV, "./DMAcc/a1/Name", Some(b"Acme"), None, Some(6))?;
+            t.replace(
+                SRV,
+                "./DMAcc/a1/AppAddr/1/Addr",
+                b"https://127.0.0.1/two",
+                None,
+                Some(6),
+            )?;
+            t.commit_atomic()
+        },
+        |t| {
+            t.begin_atomic()?;
+            t.replace(SRV, "./DMAcc/a1/AppID", b"never", None, Some(7))?;
+            t.delete(SRV, "./DMAcc/a1/Name", Some(7))?;
+            t.rollback_atomic()
+        },
+        |t| t.replace(SRV, "./DMAcc/a1/AppAddr/1?prop=Name", b"2", None, Some(8)),
+        |t| t.add(DEVICE, "./DMAcc/a2/AppID", Some(b"other"), None, Some(9)),
+    ];
+    // Enough small updates to fill banks and force compactions mid-series.
+    for _ in 0..40 {
+        v.push(|t| {
+            let mut buf = [0u8; 32];
+            let r = t.get(DEVICE, "./DMAcc/a1/AppID", 0, &mut buf)?;
+            let next = format!("{}+", String::from_utf8_lossy(&buf[..r.len]));
+            t.replace(SRV, "./DMAcc/a1/AppID", next.as_bytes(), None, Some(10))
+        });
+    }
+    v.push(|t| t.delete(SRV, "./DMAcc/a1/AppAddr/2", Some(11)));
+    v.push(|t| t.delete(DEVICE, "./DMAcc/a2", Some(12)));
+    v
+}
+
+fn blank() -> Mem {
+    let mut m = MemFlash::new(vec![0u8; REGION]);
+    m.erase_all();
+    m
+}
+
+#[test]
+fn every_cut_leaves_every_node_old_or_new() {
+    let ops = ops();
+    // The reference run: the state before and after each update, and how many flash
+    // operations the whole series takes.
+    let mut reference = FaultyFlash::new(blank(), FaultPlan::none());
+    let mut t: T<&mut Faulty> =
+        Tree::mount(&mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut states = vec![snapshot(&mut t)];
+    for (i, op) in ops.iter().enumerate() {
+        op(&mut t).unwrap_or_else(|e| panic!("reference run: update {i} failed: {e:?}"));
+        states.push(snapshot(&mut t));
+    }
+    drop(t);
+    let total = reference.mutations();
+    assert!(total > 100, "only {total} flash operations");
+    assert_ne!(states.first(), states.last());
+
+    let mut cuts = 0;
+    let mut survived = 0;
+    for k in 0..total {
+        for tear in [
+            Tear::NotStarted,
+            Tear::Completed,
+            Tear::Partial,
+            Tear::Garbage,
+        ] {
+            cuts += 1;
+            let mut faulty = FaultyFlash::new(blank(), FaultPlan::cut_at(k, tear).with_seed(k));
+            // Run until power goes; `interrupted` is the update it went during (0 when it
+            // went while the blank flash was being formatted).
+            let interrupted =
+                match T::<&mut Faulty>::mount(&mut faulty, NoHandlers, UriLimits::DEFAULT) {
+                    Err(_) => 0,
+                    Ok(mut t) => ops
+                        .iter()
+                        .position(|op| op(&mut t).is_err())
+                        .unwrap_or(ops.len()),
+                };
+            if interrupted < ops.len() {
+                assert!(
+                    faulty.is_cut(),
+                    "update {interrupted} failed without a power cut"
+                );
+            }
+            // Restart on what the flash holds.
+            let mut t: T<Mem> =
+                match Tree::mount(faulty.into_inner(), NoHandlers, UriLimits::DEFAULT) {
+                    Ok(t) => t,
+                    Err(e) => panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"),
+                };
+            let after = snapshot(&mut t);
+            let before = &states[interrupted];
+            let after_op = states.get(interrupted + 1).unwrap_or(before);
+            if &after == before || &after == after_op {
+                survived += 1;
+            } else {
+                panic!(
+                    "cut at operation {k} ({tear:?}) during update {interrupted}: state is neither before nor after:\n{after:?}\nbefore: {before:?}\nafter: {after_op:?}"
+                );
+            }
+        }
+    }
+    println!("power-cut sweep (tree): {cuts} cut points, {survived} survived");
+    assert_eq!(cuts, survived);
+    assert!(cuts >= 400);
+}
