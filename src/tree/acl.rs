@@ -66,6 +66,13 @@ impl<'a> Acl<'a> {
         Ok(Acl(text))
     }
 
+    /// An ACL already known to be valid (stored after a check, or compiled from a DDF).
+    /// Checking it again would cost every access check; a text that is not an ACL only
+    /// grants nothing.
+    pub(crate) const fn trusted(text: &'a str) -> Acl<'a> {
+        Acl(text)
+    }
+
     /// The ACL text.
     pub fn as_str(&self) -> &'a str {
         self.0
@@ -78,9 +85,31 @@ impl<'a> Acl<'a> {
 
     /// Whether `server` may use `command` (one command of an [`AccessSet`]).
     pub fn allows(&self, command: AccessSet, server: &str) -> bool {
-        self.entries()
-            .filter(|(c, _)| *c == command)
-            .any(|(_, servers)| servers.split('+').any(|s| s == "*" || s == server))
+        // Every access check comes here: scan the bytes instead of splitting strings.
+        let Some(name) = COMMANDS
+            .iter()
+            .find(|(_, set)| *set == command)
+            .map(|(n, _)| n.as_bytes())
+        else {
+            return false;
+        };
+        let server = server.as_bytes();
+        let mut rest = self.0.as_bytes();
+        while !rest.is_empty() {
+            let end = rest.iter().position(|&b| b == b'&').unwrap_or(rest.len());
+            let (entry, tail) = rest.split_at(end);
+            rest = tail.get(1..).unwrap_or(&[]);
+            let Some(servers) = entry.strip_prefix(name).and_then(|r| r.strip_prefix(b"=")) else {
+                continue;
+            };
+            if servers
+                .split(|&b| b == b'+')
+                .any(|s| s == b"*" || s == server)
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// The commands `server` may use.

@@ -308,6 +308,21 @@ const fn string(id: StrId) -> &'static str {
 }
 
 /// The string `id`, `None` for [`NO_STRING`].
+/// [`string`] as bytes, without the character-boundary checks of `str` slicing: for
+/// comparing names, where only equality matters.
+const fn string_bytes(id: StrId) -> &'static [u8] {
+    let Some((_, [start, end, ..])) = STRING_OFFSETS.split_at_checked(id as usize) else {
+        return &[];
+    };
+    let Some((head, _)) = STRINGS.as_bytes().split_at_checked(*end as usize) else {
+        return &[];
+    };
+    match head.split_at_checked(*start as usize) {
+        Some((_, s)) => s,
+        None => &[],
+    }
+}
+
 const fn optional_string(id: StrId) -> Option<&'static str> {
     if id == NO_STRING {
         None
@@ -425,6 +440,11 @@ impl NodeDef {
         string(self.name)
     }
 
+    /// The node name as bytes (quicker to compare than [`name`](Self::name)).
+    pub const fn name_bytes(&self) -> &'static [u8] {
+        string_bytes(self.name)
+    }
+
     /// The parent node; [`NO_NODE`] for the root.
     pub const fn parent(&self) -> NodeId {
         self.parent
@@ -524,7 +544,11 @@ impl NodeDef {
 
     /// Whether the node is an unnamed placeholder, named only when an instance is created.
     pub const fn is_placeholder(&self) -> bool {
-        self.name().is_empty()
+        // An empty name: its pool offsets are equal (no need to slice the pool).
+        match STRING_OFFSETS.split_at_checked(self.name as usize) {
+            Some((_, [start, end, ..])) => *start == *end,
+            _ => true,
+        }
     }
 
     /// Whether the node is interior (format `node`).

@@ -220,21 +220,23 @@ impl<'a> Uri<'a> {
         if path.starts_with('/') {
             return Err(UriError::Malformed);
         }
+        // One pass over the bytes: segment lengths, `.`/`..`, empty segments, escapes.
+        let bytes = path.as_bytes();
         let mut depth: u16 = 0;
-        if !path.is_empty() {
-            for segment in path.split('/') {
-                if segment.is_empty()
-                    || segment == "."
-                    || segment == ".."
-                    || !valid_escapes(segment)
-                {
-                    return Err(UriError::Malformed);
-                }
-                depth = depth.saturating_add(1);
-                if limits.max_seg_len != 0 && segment.len() > usize::from(limits.max_seg_len) {
-                    return Err(UriError::TooLong);
-                }
+        let mut start = 0;
+        while start <= bytes.len() && !bytes.is_empty() {
+            let rest = bytes.get(start..).unwrap_or(&[]);
+            let len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+            let segment = rest.get(..len).unwrap_or(&[]);
+            if segment.is_empty() || segment == b"." || segment == b".." || !valid_escapes(segment)
+            {
+                return Err(UriError::Malformed);
             }
+            if limits.max_seg_len != 0 && len > usize::from(limits.max_seg_len) {
+                return Err(UriError::TooLong);
+            }
+            depth = depth.saturating_add(1);
+            start += len + 1;
         }
         if limits.max_depth != 0 && depth > limits.max_depth {
             return Err(UriError::TooLong);
@@ -262,8 +264,19 @@ impl<'a> Uri<'a> {
 
     /// The segments, as written (with any `%` escapes).
     pub fn segments(&self) -> impl Iterator<Item = Segment<'a>> + Clone {
-        let path = self.path;
-        path.split('/').filter(|s| !s.is_empty()).map(Segment)
+        // The path was checked: no empty segments, `/` only between segments.
+        let mut rest = self.path;
+        core::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (segment, tail) = match rest.as_bytes().iter().position(|&b| b == b'/') {
+                Some(i) => (rest.get(..i)?, rest.get(i + 1..)?),
+                None => (rest, ""),
+            };
+            rest = tail;
+            Some(Segment::new(segment))
+        })
     }
 
     /// The last segment and the URI of the parent; `None` for the root.
@@ -280,7 +293,7 @@ impl<'a> Uri<'a> {
                 path: parent,
                 query: None,
             },
-            Segment(last),
+            Segment::new(last),
         ))
     }
 }
@@ -312,8 +325,7 @@ fn hex(b: u8) -> Option<u8> {
     char::from(b).to_digit(16).map(|d| d as u8)
 }
 
-fn valid_escapes(segment: &str) -> bool {
-    let b = segment.as_bytes();
+fn valid_escapes(b: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
@@ -333,17 +345,28 @@ fn valid_escapes(segment: &str) -> bool {
 
 /// One segment of a URI as written; node names are compared after `%` escapes are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment<'a>(&'a str);
+pub struct Segment<'a> {
+    raw: &'a str,
+    /// Whether it holds escapes (most segments do not, and compare as they are).
+    escaped: bool,
+}
 
 impl<'a> Segment<'a> {
+    fn new(raw: &'a str) -> Self {
+        Segment {
+            raw,
+            escaped: raw.as_bytes().contains(&b'%'),
+        }
+    }
+
     /// The segment as written.
     pub fn raw(&self) -> &'a str {
-        self.0
+        self.raw
     }
 
     /// The node name, escapes decoded, byte by byte.
     pub fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
-        let b = self.0.as_bytes();
+        let b = self.raw.as_bytes();
         let mut i = 0;
         core::iter::from_fn(move || {
             let c = *b.get(i)?;
@@ -363,10 +386,18 @@ impl<'a> Segment<'a> {
 
     /// Whether the decoded name equals `name`.
     pub fn is(&self, name: &[u8]) -> bool {
-        if !self.0.contains('%') {
-            return self.0.as_bytes() == name;
+        if !self.escaped {
+            return self.raw.as_bytes() == name;
         }
         self.bytes().eq(name.iter().copied())
+    }
+
+    /// Orders the decoded name against `name`, byte by byte.
+    pub fn cmp_name(&self, name: &[u8]) -> core::cmp::Ordering {
+        if !self.escaped {
+            return self.raw.as_bytes().cmp(name);
+        }
+        self.bytes().cmp(name.iter().copied())
     }
 
     /// Whether the decoded name equals `name`, ignoring ASCII case.

@@ -177,36 +177,31 @@ struct RemoveRecord<'a> {
 /// The RAM half of the tree: entries and arena.
 struct State<const N: usize, const A: usize> {
     entries: Vec<Entry, N>,
+    /// `(instance id, index in entries)`, sorted by id: finds an instance's entry (and so
+    /// a node's parent) in logarithmic time.
+    ids: Vec<(u16, u16), N>,
     arena: [u8; A],
     used: usize,
     next_id: u16,
-}
-
-fn key_cmp(
-    e: &Entry,
-    name: &[u8],
-    ctx: u16,
-    def: NodeId,
-    entry_name: &[u8],
-) -> core::cmp::Ordering {
-    e.ctx
-        .cmp(&ctx)
-        .then(e.def.cmp(&def))
-        .then(entry_name.cmp(name))
+    /// Replaying: the id index is rebuilt once at the end, not after every record.
+    bulk: bool,
 }
 
 impl<const N: usize, const A: usize> State<N, A> {
     const fn new() -> Self {
         State {
             entries: Vec::new(),
+            ids: Vec::new(),
             arena: [0; A],
             used: 0,
             next_id: 1,
+            bulk: false,
         }
     }
 
     fn clear(&mut self) {
         self.entries.clear();
+        self.ids.clear();
         self.used = 0;
         self.next_id = 1;
     }
@@ -240,8 +235,13 @@ impl<const N: usize, const A: usize> State<N, A> {
     }
 
     fn search(&self, ctx: u16, def: NodeId, name: &[u8]) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|e| key_cmp(e, name, ctx, def, self.name(e)))
+        // Names are compared only between entries of the same node and context.
+        self.entries.binary_search_by(|e| {
+            e.ctx
+                .cmp(&ctx)
+                .then(e.def.cmp(&def))
+                .then_with(|| self.name(e).cmp(name))
+        })
     }
 
     fn get(&self, ctx: u16, def: NodeId, name: &[u8]) -> Option<&Entry> {
@@ -257,27 +257,45 @@ impl<const N: usize, const A: usize> State<N, A> {
         def: NodeId,
         segment: Segment<'_>,
         case_sensitive: bool,
-    ) -> Option<&Entry> {
+    ) -> Option<usize> {
         let start = self
             .entries
             .partition_point(|e| (e.ctx, e.def) < (ctx, def));
-        let candidates = self.entries.get(start..).unwrap_or(&[]);
-        let candidates = candidates
-            .iter()
-            .take_while(|e| e.ctx == ctx && e.def == def);
-        if case_sensitive {
-            // Names are sorted within (ctx, def), but the segment may be escaped; the
-            // candidates of one placeholder are few, so a scan is fine.
-            let mut c = candidates;
-            c.find(|e| segment.is(self.name(e)))
+        let group = self.entries.get(start..).unwrap_or(&[]);
+        let len = group.partition_point(|e| e.ctx == ctx && e.def == def);
+        let group = group.get(..len).unwrap_or(&[]);
+        let i = if case_sensitive {
+            // Names are sorted within the group: compare with the segment's decoded bytes.
+            group
+                .binary_search_by(|e| segment.cmp_name(self.name(e)).reverse())
+                .ok()?
         } else {
-            let mut c = candidates;
-            c.find(|e| segment.is_ignore_case(self.name(e)))
-        }
+            group
+                .iter()
+                .position(|e| segment.is_ignore_case(self.name(e)))?
+        };
+        Some(start + i)
     }
 
     fn instance_by_id(&self, id: u16) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.id == id && id != 0)
+        let i = self.ids.binary_search_by_key(&id, |&(i, _)| i).ok()?;
+        let (_, index) = self.ids.get(i)?;
+        self.entries.get(usize::from(*index))
+    }
+
+    /// Rebuilds the id index after the entries changed.
+    fn reindex(&mut self) {
+        if self.bulk {
+            return;
+        }
+        self.ids.clear();
+        for (index, e) in self.entries.iter().enumerate() {
+            if e.id != 0 {
+                // As many ids as entries fit: the push cannot fail.
+                let _ = self.ids.push((e.id, index as u16));
+            }
+        }
+        self.ids.sort_unstable_by_key(|&(id, _)| id);
     }
 
     /// Makes room for `bytes` more arena bytes and, if `new_entry`, one more entry
@@ -346,6 +364,10 @@ impl<const N: usize, const A: usize> State<N, A> {
         if rec.id != 0 {
             self.next_id = self.next_id.max(rec.id.saturating_add(1));
         }
+        if !exists {
+            // Indices after the new entry have shifted.
+            self.reindex();
+        }
         Ok(())
     }
 
@@ -375,6 +397,7 @@ impl<const N: usize, const A: usize> State<N, A> {
                 break;
             }
         }
+        self.reindex();
     }
 
     /// Renames an entry, keeping its id (so its children stay).
@@ -463,6 +486,8 @@ pub struct Tree<
     handlers: H,
     scratch: [u8; R],
     limits: UriLimits,
+    /// `./DevDetail/URI/*`, looked up once.
+    uri_nodes: [NodeId; 3],
     txn: Option<u32>,
     next_txn: u32,
 }
@@ -484,6 +509,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             handlers,
             scratch,
             limits,
+            uri_nodes: uri_limit_nodes(),
             txn: None,
             next_txn: 1,
         };
@@ -503,6 +529,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     /// Rebuilds RAM from flash.
     fn replay(&mut self) -> Result<store::Replayed, TreeError> {
         self.state.clear();
+        self.state.bulk = true;
         let state = &mut self.state;
         let mut capacity = Ok(());
         let replayed = self.store.replay(&mut self.scratch, |rec| {
@@ -510,7 +537,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 capacity = Err(e);
             }
             Ok(())
-        })?;
+        });
+        self.state.bulk = false;
+        self.state.reindex();
+        let replayed = replayed?;
         capacity?;
         Ok(replayed)
     }
@@ -555,6 +585,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         self.state.entries.len()
     }
 
+    /// Arena bytes in use, of `A` (names, ACLs, titles and values of the entries).
+    pub fn arena_used(&self) -> usize {
+        self.state.used
+    }
+
+    /// RAM an entry takes besides its bytes in the arena.
+    pub const ENTRY_SIZE: usize = core::mem::size_of::<Entry>();
+
     /// Bytes of free space in the flash bank in use.
     pub fn store_free(&self) -> usize {
         self.store.free()
@@ -569,27 +607,49 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Finds the node at `uri` (status 404 when it does not exist). No access check.
     pub fn find(&self, uri: &Uri<'_>) -> Result<NodeHandle, StatusCode> {
-        let mut h = NodeHandle {
+        Ok(self.find_path(uri)?.leaf())
+    }
+
+    /// Finds the node at `uri` with every node on the way there and what is known of their
+    /// entries, so that access checks and reads need not look them up again.
+    fn find_path(&self, uri: &Uri<'_>) -> Result<Found, StatusCode> {
+        let mut found = Found { steps: Vec::new() };
+        let root = NodeHandle {
             def: 0,
             ctx: 0,
             inner: 0,
         };
+        found
+            .steps
+            .push((root, Lookup::Unknown))
+            .map_err(|_| StatusCode::UriTooLong)?;
+        let mut h = root;
         for segment in uri.segments() {
-            h = self.child(h, segment).ok_or(StatusCode::NotFound)?;
+            let (child, lookup) = self.child_step(h, segment).ok_or(StatusCode::NotFound)?;
+            found
+                .steps
+                .push((child, lookup))
+                .map_err(|_| StatusCode::UriTooLong)?;
+            h = child;
         }
-        Ok(h)
+        Ok(found)
     }
 
     /// The existing child of `parent` named by `segment`.
     fn child(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<NodeHandle> {
+        self.child_step(parent, segment).map(|(h, _)| h)
+    }
+
+    /// [`child`](Self::child), with what the lookup learnt of the child's entry.
+    fn child_step(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<(NodeHandle, Lookup)> {
         let mut placeholder = None;
         for id in schema::children(parent.def) {
             let def = schema::node(id)?;
-            if def.is_placeholder() {
+            let name = def.name_bytes();
+            if name.is_empty() {
                 placeholder = Some((id, def));
                 continue;
             }
-            let name = def.name().as_bytes();
             let matches = if def.case_sensitive() {
                 segment.is(name)
             } else {
@@ -601,18 +661,97 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                     ctx: parent.inner,
                     inner: parent.inner,
                 };
-                return self.exists(h).then_some(h);
+                if def.scope() == Scope::Permanent || def.occurrence().min() >= 1 {
+                    return Some((h, Lookup::Unknown));
+                }
+                // Optional: it exists only with an entry saying it was added.
+                let i = self.state.search(h.ctx, h.def, &[]).ok()?;
+                let present = self
+                    .state
+                    .entries
+                    .get(i)
+                    .is_some_and(|e| e.flags & PRESENT != 0);
+                return present.then_some((h, Lookup::At(i)));
             }
         }
         let (id, def) = placeholder?;
-        let e = self
+        let i = self
             .state
             .instance(parent.inner, id, segment, def.case_sensitive())?;
-        Some(NodeHandle {
-            def: id,
-            ctx: parent.inner,
-            inner: e.id,
-        })
+        let e = self.state.entries.get(i)?;
+        Some((
+            NodeHandle {
+                def: id,
+                ctx: parent.inner,
+                inner: e.id,
+            },
+            Lookup::At(i),
+        ))
+    }
+
+    /// The entry of a step of a found path.
+    fn step_entry(&self, (h, lookup): (NodeHandle, Lookup)) -> Option<&Entry> {
+        match lookup {
+            Lookup::At(i) => self.state.entries.get(i),
+            Lookup::Absent => None,
+            Lookup::Unknown => self.entry(h),
+        }
+    }
+
+    /// Looks up the entries of a found path's steps that were not, so that what follows
+    /// (the ACL walk, then the read) finds them at once.
+    fn resolve_step(&self, step: &mut (NodeHandle, Lookup)) {
+        if let Lookup::Unknown = step.1 {
+            step.1 = match self.state.search(step.0.ctx, step.0.def, &[]) {
+                Ok(i) if !step.0.node().is_placeholder() => Lookup::At(i),
+                _ if step.0.node().is_placeholder() => Lookup::Unknown,
+                _ => Lookup::Absent,
+            };
+        }
+    }
+
+    /// The effective ACL of the node a path leads to.
+    fn path_acl(&self, found: &mut Found) -> Acl<'_> {
+        for i in (0..found.steps.len()).rev() {
+            let Some(step) = found.steps.get_mut(i) else {
+                break;
+            };
+            self.resolve_step(step);
+            let (h, lookup) = *step;
+            let own = match self.step_entry((h, lookup)) {
+                Some(e) if e.flags & HAS_ACL != 0 => {
+                    // Checked when it was stored.
+                    core::str::from_utf8(self.state.acl(e))
+                        .ok()
+                        .map(Acl::trusted)
+                }
+                // Checked by the DDF compiler.
+                _ => h.node().acl().map(Acl::trusted),
+            };
+            if let Some(acl) = own.filter(|a| !a.is_empty()) {
+                return acl;
+            }
+        }
+        Acl::trusted(ROOT_ACL)
+    }
+
+    /// [`authorize`](Self::authorize) for the node a path leads to.
+    fn authorize_path(
+        &self,
+        who: Principal<'_>,
+        command: AccessSet,
+        found: &mut Found,
+    ) -> Result<(), StatusCode> {
+        let Principal::Server(server) = who else {
+            return Ok(());
+        };
+        if !found.leaf().node().access().contains(command) {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        if !self.path_acl(found).allows(command, server) {
+            return Err(StatusCode::PermissionDenied);
+        }
+        Ok(())
     }
 
     /// Whether a named node exists under an existing parent.
@@ -676,7 +815,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             }
             let parent = self.parent(h);
             if parent == h {
-                return Acl::parse(ROOT_ACL).unwrap_or(Acl::EMPTY);
+                return Acl::trusted(ROOT_ACL);
             }
             h = parent;
         }
@@ -687,9 +826,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         match self.entry(h) {
             Some(e) if e.flags & HAS_ACL != 0 => {
                 let text = core::str::from_utf8(self.state.acl(e)).ok()?;
-                Acl::parse(text).ok()
+                // Checked when it was stored.
+                Some(Acl::trusted(text))
             }
-            _ => h.node().acl().and_then(|a| Acl::parse(a).ok()),
+            // Checked by the DDF compiler.
+            _ => h.node().acl().map(Acl::trusted),
         }
     }
 
@@ -751,13 +892,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         out: &mut [u8],
     ) -> Result<Read, StatusCode> {
         let parsed = self.parse_uri(uri)?;
-        let h = self.find(&parsed)?;
+        let mut found = self.find_path(&parsed)?;
+        let h = found.leaf();
         match parsed.query() {
             Some(Query::Prop(p)) => self.get_property(who, h, p, out),
             Some(Query::List(_)) => Err(StatusCode::OptionalFeatureNotSupported),
             None => {
-                self.authorize(who, AccessSet::GET, h)?;
-                self.read(who, h, parsed.path(), offset, out)
+                self.authorize_path(who, AccessSet::GET, &mut found)?;
+                let known = found.steps.last().map_or(Lookup::Unknown, |&(_, l)| l);
+                self.read_known(who, h, known, parsed.path(), offset, out)
             }
         }
     }
@@ -767,6 +910,19 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         &mut self,
         who: Principal<'_>,
         h: NodeHandle,
+        path: &str,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<Read, StatusCode> {
+        self.read_known(who, h, Lookup::Unknown, path, offset, out)
+    }
+
+    /// [`read`](Self::read), with the node's entry when the caller has it already.
+    fn read_known(
+        &mut self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        known: Lookup,
         path: &str,
         offset: usize,
         out: &mut [u8],
@@ -802,7 +958,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         let mut num = [0u8; 5];
         let value = match self.uri_limit(h.def) {
             Some(limit) => format_u16(limit, &mut num),
-            None => self.value_of(h),
+            None => match self.step_entry((h, known)) {
+                Some(e) if e.flags & HAS_VALUE != 0 => self.state.value(e),
+                _ => def.default_value().unwrap_or("").as_bytes(),
+            },
         };
         let from = value.get(offset..).unwrap_or(&[]);
         let len = from.len().min(out.len());
@@ -827,16 +986,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// `./DevDetail/URI/*`: the limits the tree enforces.
     fn uri_limit(&self, def: NodeId) -> Option<u16> {
-        let node = schema::node(def)?;
-        let parent = schema::node(node.parent())?;
-        let grand = schema::node(parent.parent())?;
-        if parent.name() != "URI" || grand.name() != "DevDetail" || grand.parent() != 0 {
-            return None;
-        }
-        match node.name() {
-            "MaxDepth" => Some(self.limits.max_depth),
-            "MaxTotLen" => Some(self.limits.max_tot_len),
-            "MaxSegLen" => Some(self.limits.max_seg_len),
+        let [depth, tot_len, seg_len] = self.uri_nodes;
+        match def {
+            d if d == depth => Some(self.limits.max_depth),
+            d if d == tot_len => Some(self.limits.max_tot_len),
+            d if d == seg_len => Some(self.limits.max_seg_len),
             _ => None,
         }
     }
@@ -1803,6 +1957,39 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     }
 }
 
+/// What a lookup on the way to a node learnt of the node's entry.
+#[derive(Debug, Clone, Copy)]
+enum Lookup {
+    /// Not looked up.
+    Unknown,
+    /// Looked up: the node has no entry.
+    Absent,
+    /// At this index (valid until the tree changes).
+    At(usize),
+}
+
+/// A node found by URI, with the nodes on the way (the root first).
+struct Found {
+    steps: Vec<(NodeHandle, Lookup), MAX_PATH>,
+}
+
+impl Found {
+    fn leaf(&self) -> NodeHandle {
+        self.steps.last().map_or(
+            NodeHandle {
+                def: 0,
+                ctx: 0,
+                inner: 0,
+            },
+            |&(h, _)| h,
+        )
+    }
+}
+
+/// Deepest URI the tree resolves with its path: the root and 24 segments, as deep as a
+/// DDF may go.
+const MAX_PATH: usize = 25;
+
 /// A change to one entry: each `Some` field replaces the entry's.
 #[derive(Default)]
 struct Change<'c> {
@@ -1848,6 +2035,18 @@ impl WriteTicket {
 /// Bytes of a put record besides its name, ACL, title and value (postcard varints at
 /// their widest).
 const RECORD_FIXED: usize = 3 + 3 + 3 + 1 + 5 + 3 + 4 * 5;
+
+/// The nodes `./DevDetail/URI/MaxDepth`, `MaxTotLen` and `MaxSegLen`, whose values are the
+/// tree's own limits ([`NO_NODE`] where a vendor tree lacks them).
+fn uri_limit_nodes() -> [NodeId; 3] {
+    let uri = schema::child(0, "DevDetail").and_then(|d| schema::child(d, "URI"));
+    let find = |name| {
+        uri.and_then(|u| schema::child(u, name))
+            .filter(|&id| schema::node(id).is_some_and(|n| !n.is_placeholder()))
+            .unwrap_or(NO_NODE)
+    };
+    [find("MaxDepth"), find("MaxTotLen"), find("MaxSegLen")]
+}
 
 /// The root's ACL when none is stored: any server may add and get (TND §7.7.1).
 pub(crate) const ROOT_ACL: &str = "Add=*&Get=*";
