@@ -51,6 +51,7 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+pub mod transport;
 pub mod tree;
 
 pub use codes::{AlertCode, StatusCode};
