@@ -1,6 +1,7 @@
 //! The engine's only I/O: one request (a client message) and its reply (the server's next
 //! message), as DM over HTTP works. The vendor's binding (HTTP, OBEX, SMS, a UART) lives
-//! behind this trait; with the `std` feature the crate ships an HTTP binding.
+//! behind this trait; with the `std` feature the crate ships an HTTP binding,
+//! [`HttpTransport`].
 
 use crate::codec::Encoding;
 
@@ -36,5 +37,16 @@ pub trait Transport {
 
     /// Sends `request` and writes the reply's body into `rx` and its `x-syncml-hmac`
     /// header value (if any) into `hmac`. A reply larger than `rx` is an error.
-    fn exchange(&mut self, request: &Request<'_>, rx: &mut [u8], hmac: &mut [u8]) -> Result<Reply, Self::Error>;
+    fn exchange(
+        &mut self,
+        request: &Request<'_>,
+        rx: &mut [u8],
+        hmac: &mut [u8],
+    ) -> Result<Reply, Self::Error>;
 }
+
+#[cfg(feature = "std")]
+mod http;
+
+#[cfg(feature = "std")]
+pub use http::{HttpConfig, HttpError, HttpTransport, ACCEPT};
