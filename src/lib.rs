@@ -17,6 +17,8 @@
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
+//! | [`transport`] | the engine's only I/O; the HTTP binding with `std` |
+//! | `testserver` | a scripted DM server on loopback for tests and the demo (`std`) |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -51,6 +53,8 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+#[cfg(feature = "std")]
+pub mod testserver;
 pub mod transport;
 pub mod tree;
 

@@ -46,7 +46,7 @@ pub trait Transport {
 }
 
 #[cfg(feature = "std")]
-mod http;
+pub(crate) mod http;
 
 #[cfg(feature = "std")]
 pub use http::{HttpConfig, HttpError, HttpTransport, ACCEPT};
