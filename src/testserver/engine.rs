@@ -1176,170 +1176,19 @@ impl Engine {
             }
         }
         let header_status_units: Vec<StatusOut> = header_status.into_iter().collect();
-        let mut taken: Vec<(Out, Option<ChunkView>)> = Vec::new();
-        let mut script_errors = Vec::new();
-        if !next_message_only {
-            loop {
-                let Some(next) = s.outbox.pop_front() else {
-                    break;
-                };
-                if let Out::Cmd {
-                    cmd,
-                    record: None,
-                    offset: 0,
-                } = &next
-                {
-                    let size = cmd.largest_object();
-                    if max_obj.is_some_and(|m| size > m) && self.options.respect_max_obj_size {
-                        script_errors.push(std::format!(
-                            "{} of a {size}-byte object not sent: the client's MaxObjSize is {}",
-                            cmd.kind().name(),
-                            max_obj.unwrap_or(0)
-                        ));
-                        continue;
-                    }
-                }
-                let fits = |taken: &[(Out, Option<ChunkView>)]| {
-                    limit.is_none_or(|l| {
-                        size_of(&header, &header_status_units, taken, false, encoding)
-                            .is_some_and(|n| n <= l)
-                    })
-                };
-                let partial = matches!(&next, Out::Cmd { offset, .. } if *offset > 0);
-                if !partial {
-                    taken.push((next, None));
-                    if fits(&taken) {
-                        continue;
-                    }
-                    let Some((next, _)) = taken.pop() else {
-                        break;
-                    };
-                    let alone = limit.is_none_or(|l| {
-                        size_of(
-                            &header,
-                            &header_status_units,
-                            &[(clone_out(&next), None)],
-                            false,
-                            encoding,
-                        )
-                        .is_some_and(|n| n <= l)
-                    });
-                    let chunkable =
-                        matches!(&next, Out::Cmd { cmd, .. } if cmd.chunkable().is_some());
-                    if alone || (!chunkable && !taken.is_empty()) {
-                        s.outbox.push_front(next);
-                        break;
-                    }
-                    if !chunkable {
-                        script_errors.push(std::format!(
-                            "{} does not fit in the client's MaxMsgSize {} and cannot be split",
-                            out_name(&next),
-                            limit.unwrap_or(0)
-                        ));
-                        continue;
-                    }
-                    // Too large for any message: it goes as a large object from here.
-                    s.outbox.push_front(next);
-                } else {
-                    s.outbox.push_front(next);
-                }
-                // A chunk of a large object, as large as the message allows; it ends the message.
-                let Some(next) = s.outbox.pop_front() else {
-                    break;
-                };
-                let (offset, total, is_text) = match &next {
-                    Out::Cmd { cmd, offset, .. } => {
-                        let item = cmd.chunkable();
-                        let total = item
-                            .and_then(|i| i.data.as_ref())
-                            .and_then(Value::byte_len)
-                            .unwrap_or(0);
-                        let is_text = item.is_some_and(|i| matches!(i.data, Some(Value::Text(_))));
-                        (*offset, total, is_text)
-                    }
-                    Out::Status(_) => (0, 0, false),
-                };
-                let text = match &next {
-                    Out::Cmd { cmd, .. } => cmd.chunkable().and_then(|i| match &i.data {
-                        Some(Value::Text(t)) => Some(t.clone()),
-                        _ => None,
-                    }),
-                    Out::Status(_) => None,
-                };
-                let boundary = |end: usize| -> usize {
-                    match &text {
-                        Some(t) if is_text => {
-                            let mut e = end;
-                            while e > offset && !t.is_char_boundary(e) {
-                                e -= 1;
-                            }
-                            e
-                        }
-                        _ => end,
-                    }
-                };
-                let try_end = |end: usize,
-                               taken: &mut Vec<(Out, Option<ChunkView>)>,
-                               next: Out|
-                 -> (bool, Out) {
-                    let view = ChunkView {
-                        start: offset,
-                        end,
-                        total,
-                    };
-                    taken.push((next, Some(view)));
-                    let ok = fits(taken);
-                    let (n, _) = taken
-                        .pop()
-                        .unwrap_or((Out::Status(StatusOut::empty()), None));
-                    (ok, n)
-                };
-                let (mut lo, mut hi) = (offset, total);
-                let mut next = next;
-                // Largest end in (offset, total] that fits: binary search.
-                while lo < hi {
-                    let mid = boundary(lo + (hi - lo).div_ceil(2));
-                    if mid <= lo {
-                        break;
-                    }
-                    let (ok, n) = try_end(mid, &mut taken, next);
-                    next = n;
-                    if ok {
-                        lo = mid;
-                    } else {
-                        hi = mid - 1;
-                    }
-                }
-                let end = lo;
-                if end <= offset {
-                    if taken.is_empty() {
-                        script_errors.push(std::format!(
-                            "no room for even one byte of a large object in MaxMsgSize {}",
-                            limit.unwrap_or(0)
-                        ));
-                    } else {
-                        s.outbox.push_front(next);
-                    }
-                    break;
-                }
-                let view = ChunkView {
-                    start: offset,
-                    end,
-                    total,
-                };
-                if !view.is_last() {
-                    if let Out::Cmd { cmd, record, .. } = &next {
-                        s.outbox.push_front(Out::Cmd {
-                            cmd: cmd.clone(),
-                            record: *record,
-                            offset: end,
-                        });
-                    }
-                }
-                taken.push((next, Some(view)));
-                break;
-            }
-        }
+        let plan = Plan {
+            header: &header,
+            statuses: &header_status_units,
+            limit,
+            max_obj,
+            respect_max_obj: self.options.respect_max_obj_size,
+            encoding,
+        };
+        let (taken, script_errors) = if next_message_only {
+            (Vec::new(), Vec::new())
+        } else {
+            plan.fill(&mut s.outbox)
+        };
         let is_final = !next_message_only && s.outbox.is_empty();
         if is_final {
             s.server_pkg_open = false;
@@ -1482,22 +1331,156 @@ impl Engine {
     }
 }
 
-impl StatusOut {
-    fn empty() -> Self {
-        StatusOut {
-            msg_ref: 0,
-            cmd_ref: 0,
-            cmd: String::new(),
-            code: 0,
-            chal: None,
-            target_ref: None,
-            source_ref: None,
-        }
-    }
-}
-
 fn acc_index(sessions: &[Session], si: usize) -> usize {
     sessions.get(si).map_or(0, |s| s.account)
+}
+
+/// What a message may hold: the limits it is filled under.
+struct Plan<'p> {
+    header: &'p HeaderOut,
+    statuses: &'p [StatusOut],
+    limit: Option<usize>,
+    max_obj: Option<usize>,
+    respect_max_obj: bool,
+    encoding: Encoding,
+}
+
+impl Plan<'_> {
+    fn fits(&self, taken: &[(Out, Option<ChunkView>)]) -> bool {
+        self.limit.is_none_or(|l| {
+            size_of(self.header, self.statuses, taken, false, self.encoding).is_some_and(|n| n <= l)
+        })
+    }
+
+    /// Takes from the front of `outbox` what fits in one message: whole statuses and
+    /// commands in order, then possibly one chunk of a large object, which ends the
+    /// message. Returns what was taken and the script errors met (commands dropped).
+    fn fill(&self, outbox: &mut VecDeque<Out>) -> (Vec<(Out, Option<ChunkView>)>, Vec<String>) {
+        let mut taken: Vec<(Out, Option<ChunkView>)> = Vec::new();
+        let mut errors = Vec::new();
+        while let Some(next) = outbox.pop_front() {
+            if let Out::Cmd { cmd, offset: 0, .. } = &next {
+                let size = cmd.largest_object();
+                if let Some(max) = self.max_obj.filter(|m| size > *m && self.respect_max_obj) {
+                    errors.push(std::format!(
+                        "{} of a {size}-byte object not sent: the client's MaxObjSize is {max}",
+                        cmd.kind().name()
+                    ));
+                    continue;
+                }
+            }
+            let partial = matches!(&next, Out::Cmd { offset, .. } if *offset > 0);
+            let next = if partial {
+                next
+            } else {
+                taken.push((next, None));
+                if self.fits(&taken) {
+                    continue;
+                }
+                let Some((next, _)) = taken.pop() else {
+                    break;
+                };
+                let alone = self.fits(&[(clone_out(&next), None)]);
+                let chunkable = matches!(&next, Out::Cmd { cmd, .. } if cmd.chunkable().is_some());
+                if alone || (!chunkable && !taken.is_empty()) {
+                    // It goes whole in the next message.
+                    outbox.push_front(next);
+                    break;
+                }
+                if !chunkable {
+                    errors.push(std::format!(
+                        "{} does not fit in the client's MaxMsgSize {} and cannot be split",
+                        out_name(&next),
+                        self.limit.unwrap_or(0)
+                    ));
+                    continue;
+                }
+                // Too large for any message: it goes as a large object from here.
+                next
+            };
+            match self.chunk(&next, &taken) {
+                Some((view, rest)) => {
+                    if let Some(rest) = rest {
+                        outbox.push_front(rest);
+                    }
+                    taken.push((next, Some(view)));
+                }
+                None if taken.is_empty() => errors.push(std::format!(
+                    "no room for even one byte of a large object in MaxMsgSize {}",
+                    self.limit.unwrap_or(0)
+                )),
+                None => outbox.push_front(next),
+            }
+            break;
+        }
+        (taken, errors)
+    }
+
+    /// The largest chunk of the large object `next` that fits after `taken`, and what is
+    /// left of the object to send later.
+    fn chunk(
+        &self,
+        next: &Out,
+        taken: &[(Out, Option<ChunkView>)],
+    ) -> Option<(ChunkView, Option<Out>)> {
+        let Out::Cmd {
+            cmd,
+            record,
+            offset,
+        } = next
+        else {
+            return None;
+        };
+        let offset = *offset;
+        let data = cmd.chunkable().and_then(|i| i.data.as_ref())?;
+        let total = data.byte_len()?;
+        // Text is cut at character boundaries only.
+        let boundary = |end: usize| match data {
+            Value::Text(t) => (offset..=end)
+                .rev()
+                .find(|&e| t.is_char_boundary(e))
+                .unwrap_or(offset),
+            _ => end,
+        };
+        let mut trial: Vec<(Out, Option<ChunkView>)> =
+            taken.iter().map(|(o, c)| (clone_out(o), *c)).collect();
+        let (mut lo, mut hi) = (offset, total);
+        while lo < hi {
+            let mid = boundary(lo + (hi - lo).div_ceil(2));
+            if mid <= lo {
+                break;
+            }
+            trial.push((
+                clone_out(next),
+                Some(ChunkView {
+                    start: offset,
+                    end: mid,
+                    total,
+                }),
+            ));
+            let ok = self.fits(&trial);
+            trial.pop();
+            if ok {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if lo <= offset {
+            return None;
+        }
+        let view = ChunkView {
+            start: offset,
+            end: lo,
+            total,
+        };
+        let rest = (!view.is_last()).then(|| Out::Cmd {
+            cmd: cmd.clone(),
+            record: *record,
+            offset: lo,
+        });
+        Some((view, rest))
+    }
 }
 
 fn out_name(o: &Out) -> &'static str {

@@ -280,10 +280,7 @@ impl Transport for HttpTransport {
 fn read_into(reader: &mut impl Read, rx: &mut [u8]) -> Result<usize, HttpError> {
     let capacity = rx.len();
     let mut len = 0;
-    loop {
-        let Some(free) = rx.get_mut(len..) else {
-            break;
-        };
+    while let Some(free) = rx.get_mut(len..) {
         if free.is_empty() {
             // Full: the body must end here.
             let mut probe = [0u8; 1];
