@@ -825,7 +825,9 @@ fn a_large_package_is_split_to_the_clients_max_msg_size_with_1222_between_parts(
         let mut reply = client.send(&pkg1(), true);
         let mut parts = 0;
         let mut received = 0;
-        loop {
+        let mut done = false;
+        // Bounded: a server that makes no progress fails the test instead of hanging it.
+        for _ in 0..100 {
             let msg = reply.message();
             assert!(reply.body.len() <= limit);
             parts += 1;
@@ -836,12 +838,14 @@ fn a_large_package_is_split_to_the_clients_max_msg_size_with_1222_between_parts(
                 let end = client.send(&answer, true);
                 assert!(end.message().body.is_final);
                 assert!(commands(&end.message()).is_empty());
+                done = true;
                 break;
             }
             // Not the last part: statuses and Alert 1222 for the next one, no Final.
             answer.push(Out::Alert(1222));
             reply = client.send(&answer, false);
         }
+        assert!(done, "the package ended");
         assert!(
             parts > 3,
             "{encoding:?}: 40 commands in {parts} messages of {limit} bytes"
@@ -901,7 +905,9 @@ fn a_large_object_goes_in_chunks_each_answered_213_and_1222() {
     let mut reply = client.send(&pkg1(), true);
     let mut joined = String::new();
     let mut chunks = 0;
-    loop {
+    let mut done = false;
+    // Bounded: a server that makes no progress fails the test instead of hanging it.
+    for _ in 0..100 {
         let msg = reply.message();
         let mid = msg_id_of(&msg);
         let mut answer = ok_for(&msg, &mid);
@@ -952,14 +958,13 @@ fn a_large_object_goes_in_chunks_each_answered_213_and_1222() {
         if msg.body.is_final {
             assert!(!more);
             client.send(&answer, true);
+            done = true;
             break;
         }
         answer.push(Out::Alert(1222));
         reply = client.send(&answer, false);
     }
-    if chunks < 3 {
-        eprintln!("{}", server.transcript().render());
-    }
+    assert!(done, "the object ended");
     assert!(chunks >= 3, "3000 bytes in {chunks} chunks of under 1 KiB");
     assert_eq!(joined, object);
     let t = server.finish();
@@ -969,6 +974,51 @@ fn a_large_object_goes_in_chunks_each_answered_213_and_1222() {
     let mut expected = vec![213; chunks - 1];
     expected.push(200);
     assert_eq!(blob.statuses, expected);
+}
+
+#[test]
+fn large_text_is_cut_at_character_boundaries() {
+    let object = "é€x".repeat(400); // 2-, 3- and 1-byte characters
+    let server = TestServer::start(
+        vec![Account::new("srv1")],
+        Script::new().package([Cmd::replace("./Vendor/Text", &object).label("text")]),
+    )
+    .unwrap();
+    let mut client = Client::new(&server.url("srv1"), "53", Encoding::Xml);
+    client.max_msg_size = Some(1100);
+    let mut reply = client.send(&pkg1(), true);
+    let mut joined = String::new();
+    let mut done = false;
+    // Bounded: a server that makes no progress fails the test instead of hanging it.
+    for _ in 0..100 {
+        let msg = reply.message();
+        let mid = msg_id_of(&msg);
+        let mut answer = ok_for(&msg, &mid);
+        for c in msg.body.commands.iter() {
+            if let Command::Replace(r) = c {
+                let item = r.items.first().unwrap();
+                joined.push_str(&str_of(&item.data.unwrap().content().unwrap()));
+                if item.more_data {
+                    if let Some(Out::Status { code, .. }) = answer.last_mut() {
+                        *code = 213;
+                    }
+                }
+            }
+        }
+        if msg.body.is_final {
+            client.send(&answer, true);
+            done = true;
+            break;
+        }
+        answer.push(Out::Alert(1222));
+        reply = client.send(&answer, false);
+    }
+    assert!(done, "the object ended");
+    let t = server.finish();
+    assert!(t.violations().is_empty(), "{:?}", t.violations());
+    assert_eq!(joined, object);
+    assert!(t.command("text").unwrap().sends.len() > 3);
+    assert!(t.violations().is_empty(), "{:?}", t.violations());
 }
 
 #[test]
@@ -1141,7 +1191,8 @@ fn package_0_verifies_with_the_server_credentials_and_names_the_session() {
     assert_eq!(inner.session_id(), 0x42);
     assert!(server.package0("nobody", UiMode::Background, 1).is_err());
 
-    // The triggered session must open with Alert 1200: 1201 is noted.
+    // The triggered sessions must open with Alert 1200 and the session id given: 1201 is
+    // noted, and so is a 1200 under another id while a package 0 is outstanding.
     let mut client = Client::new(&server.url("srv1"), "1A2B", Encoding::Xml);
     client.basic("dev", "devpw");
     client.send(&pkg1(), true);

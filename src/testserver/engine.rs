@@ -714,6 +714,18 @@ impl Engine {
                         std::format!("Alert {code} outside package 1"),
                     );
                 }
+                let account = acc_index(&self.sessions, si);
+                let triggered_elsewhere = self.triggers.iter().any(|(a, _)| *a == account);
+                if !expect_1200
+                    && triggered_elsewhere
+                    && code == u16::from(AlertCode::ServerInitiatedMgmt)
+                {
+                    self.violation(
+                        si,
+                        Party::Client,
+                        "Alert 1200 with a SessionID other than package 0's".to_string(),
+                    );
+                }
                 if expect_1200 && code != u16::from(AlertCode::ServerInitiatedMgmt) {
                     self.violation(
                         si,
@@ -1434,41 +1446,34 @@ impl Plan<'_> {
         let offset = *offset;
         let data = cmd.chunkable().and_then(|i| i.data.as_ref())?;
         let total = data.byte_len()?;
-        // Text is cut at character boundaries only.
-        let boundary = |end: usize| match data {
-            Value::Text(t) => (offset..=end)
-                .rev()
-                .find(|&e| t.is_char_boundary(e))
-                .unwrap_or(offset),
-            _ => end,
+        // Candidate ends: every byte, or every character boundary of text, up to what a
+        // message could ever hold.
+        let upper = self
+            .limit
+            .map_or(total, |l| total.min(offset.saturating_add(l)));
+        let ends: Vec<usize> = match data {
+            Value::Text(t) => (offset + 1..=upper)
+                .filter(|&e| t.is_char_boundary(e))
+                .collect(),
+            _ => (offset + 1..=upper).collect(),
         };
         let mut trial: Vec<(Out, Option<ChunkView>)> =
             taken.iter().map(|(o, c)| (clone_out(o), *c)).collect();
-        let (mut lo, mut hi) = (offset, total);
-        while lo < hi {
-            let mid = boundary(lo + (hi - lo).div_ceil(2));
-            if mid <= lo {
-                break;
-            }
+        // A longer chunk never makes a message shorter, so the ends that fit come first.
+        let fitting = ends.partition_point(|&end| {
             trial.push((
                 clone_out(next),
                 Some(ChunkView {
                     start: offset,
-                    end: mid,
+                    end,
                     total,
                 }),
             ));
             let ok = self.fits(&trial);
             trial.pop();
-            if ok {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        if lo <= offset {
-            return None;
-        }
+            ok
+        });
+        let lo = *ends.get(fitting.checked_sub(1)?)?;
         let view = ChunkView {
             start: offset,
             end: lo,

@@ -164,13 +164,10 @@ impl fmt::Debug for HttpTransport {
 impl HttpTransport {
     /// A transport with the default [`HttpConfig`].
     pub fn new() -> Self {
-        // The default configuration has no proxy, so it cannot fail.
-        match HttpTransport::with_config(HttpConfig::new()) {
-            Ok(t) => t,
-            Err(_) => HttpTransport {
-                agent: ureq::Agent::new_with_defaults(),
-                config: HttpConfig::new(),
-            },
+        let config = HttpConfig::new();
+        HttpTransport {
+            agent: agent(&config, None),
+            config,
         }
     }
 
@@ -182,18 +179,8 @@ impl HttpTransport {
             .map(ureq::Proxy::new)
             .transpose()
             .map_err(HttpError::from)?;
-        let mut builder = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(proxy)
-            .timeout_connect(config.connect_timeout)
-            .timeout_global(config.timeout);
-        builder = match &config.user_agent {
-            Some(ua) => builder.user_agent(ua.as_str()),
-            None => builder.user_agent(ureq::config::AutoHeaderValue::None),
-        };
         Ok(HttpTransport {
-            agent: builder.build().into(),
+            agent: agent(&config, proxy),
             config,
         })
     }
@@ -202,6 +189,22 @@ impl HttpTransport {
     pub fn config(&self) -> &HttpConfig {
         &self.config
     }
+}
+
+/// An agent that follows no redirect, reports every HTTP status as a reply and ignores
+/// proxy settings in the environment.
+fn agent(config: &HttpConfig, proxy: Option<ureq::Proxy>) -> ureq::Agent {
+    let builder = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(proxy)
+        .timeout_connect(config.connect_timeout)
+        .timeout_global(config.timeout);
+    let builder = match &config.user_agent {
+        Some(ua) => builder.user_agent(ua.as_str()),
+        None => builder.user_agent(ureq::config::AutoHeaderValue::None),
+    };
+    builder.build().into()
 }
 
 impl Default for HttpTransport {
