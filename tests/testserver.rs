@@ -1389,3 +1389,161 @@ fn the_http_binding_refuses_what_does_not_fit_and_reports_http_errors() {
         Err(HttpError::Status(404))
     ));
 }
+
+#[test]
+fn client_mistakes_are_noted_as_violations() {
+    let script = Script::new()
+        .package([
+            Cmd::get("./A").label("a"),
+            Cmd::get("./B").no_resp(),
+            Cmd::delete("./C"),
+        ])
+        .package([Cmd::get("./D")]);
+    let options = ServerOptions {
+        max_msg_size: Some(2000),
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(vec![Account::new("srv1")], script, options).unwrap();
+    let mut client = Client::new(&server.url("srv1"), "90", Encoding::Xml);
+    let reply = client.send(&pkg1(), true);
+    let msg = reply.message();
+    let mid: u32 = msg_id_of(&msg).parse().unwrap();
+    let ids: Vec<u32> = commands(&msg)
+        .iter()
+        .map(|c| c.1.parse().unwrap())
+        .collect();
+    let status = |cmd_ref: u32, cmd: &str, code: u16| Out::Status {
+        msg_ref: mid,
+        cmd_ref,
+        cmd: cmd.into(),
+        code,
+        chal: None,
+    };
+    // Package 3: a status naming the wrong command, two for one command, one for a command
+    // never sent, a 213 with no chunk pending, none for the Delete (the NoResp Get needs
+    // none), and a second Alert 1201.
+    let pkg3 = [
+        status(0, "SyncHdr", 200),
+        status(ids[0], "Replace", 200),
+        status(ids[0], "Get", 200),
+        status(99, "Get", 200),
+        Out::Alert(1201),
+    ];
+    let mut body = String::from_utf8(client.build(&pkg3, true)).unwrap();
+    // A header from another protocol version, and a padded message over the server's limit.
+    body = body.replace("<VerProto>DM/1.2</VerProto>", "<VerProto>DM/1.1</VerProto>");
+    body = body.replace(
+        "</SyncBody>",
+        &format!("</SyncBody><!--{}-->", "x".repeat(2000)),
+    );
+    client.send_body(body.as_bytes(), None).unwrap();
+    // A message with a MsgID out of sequence and a repeated CmdID.
+    client.msg_id += 1;
+    let mut body =
+        String::from_utf8(client.build(&[status(0, "SyncHdr", 213), Out::Alert(1226)], true))
+            .unwrap();
+    body = body.replace("<CmdID>2</CmdID>", "<CmdID>1</CmdID>");
+    client.send_body(body.as_bytes(), None).unwrap();
+
+    let t = server.finish();
+    let found = |needle: &str| {
+        t.violations()
+            .iter()
+            .any(|v| v.by == Party::Client && v.what.contains(needle))
+    };
+    for needle in [
+        "VerProto",
+        "exceeds the server's MaxMsgSize",
+        "names \"Replace\" for a Get",
+        "a second Status",
+        "CmdRef 99",
+        "Alert 1201 outside package 1",
+        "no Status for Delete",
+        "MsgID Some(4) does not follow 2",
+        "CmdID 1 repeated",
+    ] {
+        assert!(found(needle), "{needle:?} not in {:#?}", t.violations());
+    }
+    let no_resp = format!("no Status for Get (message {mid}, CmdID {})", ids[1]);
+    assert!(!found(&no_resp), "NoResp commands need no status");
+    assert_eq!(t.status("a"), Some(200));
+}
+
+#[test]
+fn resp_uri_alert_1223_retransmissions_and_the_end_decision() {
+    let options = ServerOptions {
+        resp_uri: true,
+        ..ServerOptions::default()
+    };
+    let script = Script::new()
+        .package([Cmd::get("./A")])
+        .package([Cmd::get("./B")])
+        .next_session()
+        .package([Cmd::get("./C")])
+        .on_package(|pkg| {
+            if pkg.number == 3 {
+                Decision::End
+            } else {
+                Decision::Scripted
+            }
+        });
+    let server = TestServer::start_with(vec![Account::new("srv1")], script, options).unwrap();
+    let mut client = Client::new(&server.url("srv1"), "95", Encoding::Xml);
+    let body = client.build(&pkg1(), true);
+    let first = client.send_body(&body, None).unwrap();
+    // The same request again (a retry after a lost reply) gets the same reply.
+    let again = client.send_body(&body, None).unwrap();
+    assert_eq!(first.body, again.body);
+    let msg = first.message();
+    let resp = str_of(&msg.header.resp_uri.expect("RespURI"));
+    assert!(resp.starts_with(&server.url("srv1")) && resp != server.url("srv1"));
+
+    // Posting to the old address is noted; posting to the RespURI is not.
+    let mid = msg_id_of(&msg);
+    let pkg3 = ok_for(&msg, &mid);
+    let reply = client.send(&pkg3, true);
+    assert!(
+        commands(&reply.message()).is_empty(),
+        "the hook ended the session"
+    );
+    let t = server.transcript();
+    assert_eq!(t.violations().len(), 1, "{:?}", t.violations());
+    assert!(t.violations()[0].what.contains("RespURI"));
+    assert_eq!(t.sessions()[0].state, SessionState::Completed);
+    assert_eq!(
+        t.records().len(),
+        4,
+        "the retransmission is answered, not recorded"
+    );
+
+    // A session the client aborts.
+    let mut other = Client::new(&resp, "96", Encoding::Xml);
+    other.url = server.url("srv1");
+    let msg_reply = other.send(&pkg1(), true);
+    let msg = msg_reply.message();
+    let resp = str_of(&msg.header.resp_uri.unwrap());
+    other.url = resp;
+    let mid = msg_id_of(&msg);
+    let mut abort = ok_for(&msg, &mid);
+    abort.push(Out::Alert(1223));
+    let reply = other.send(&abort, true);
+    assert!(reply.message().body.is_final);
+    assert!(commands(&reply.message()).is_empty());
+    assert_eq!(
+        server.transcript().sessions()[1].state,
+        SessionState::AbortedByClient
+    );
+    // Anything more in that session is out of place.
+    other.send(&pkg1(), true);
+    let t = server.finish();
+    let late: Vec<_> = t.violations().iter().filter(|v| v.session == 2).collect();
+    assert!(
+        late.iter().any(|v| v.what.contains("has ended")),
+        "{late:?}"
+    );
+    assert_eq!(
+        t.violations()[0].msg_id,
+        2,
+        "violations name the client's message"
+    );
+}

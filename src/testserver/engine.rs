@@ -226,7 +226,22 @@ impl Engine {
         let device = text_string(&msg.header.source.uri);
         let index = match self.find_session(account, &session_id, &device) {
             Some(i) => i,
-            None => self.open_session(account, &session_id, &device, encoding),
+            None => {
+                let ended = self
+                    .transcript
+                    .sessions
+                    .iter()
+                    .any(|info| info.session_id == session_id && info.device == device);
+                let index = self.open_session(account, &session_id, &device, encoding);
+                if ended && msg.header.msg_id.parse_u32() != Some(1) {
+                    self.violation(
+                        index,
+                        Party::Client,
+                        std::format!("message for session {session_id}, which has ended"),
+                    );
+                }
+                index
+            }
         };
         // A retransmitted request (same body again) gets the same reply, unprocessed.
         if let Some(session) = self.sessions.get(index) {
@@ -412,6 +427,8 @@ impl Engine {
                 s.last_client_msg
             )),
         }
+        // Violations below name this message.
+        s.last_client_msg = h.msg_id.parse_u32().unwrap_or(s.last_client_msg);
         if let Some(limit) = self.options.max_msg_size {
             if req.body.len() > limit {
                 problems.push(std::format!(

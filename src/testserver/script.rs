@@ -562,8 +562,10 @@ impl Script {
     }
 }
 
-/// Messages whose commands a test built with the codec model directly can be turned into
-/// scripted commands; only the kinds a server sends are kept.
+/// The server commands of a message written with the codec's own types, as scripted
+/// commands: a test can build a package with the codec model (or decode a captured one)
+/// and have the server send it. Commands only a client sends (`Status`, `Results`, `Sync`)
+/// are left out.
 pub fn commands_of(message: &Message<'_>) -> Vec<Cmd> {
     message
         .body
@@ -637,5 +639,72 @@ fn spec_of(i: &codec::Item<'_>) -> ItemSpec {
             Data::Opaque(t) => Value::Bytes(text_bytes(&t)),
             Data::Xml(x) => Value::Xml(x.events().map(own_event).collect()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tnds_is_read_into_owned_events_declaration_or_not() {
+        let tnds = r#"<?xml version="1.0"?><MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD></MgmtTree>"#;
+        let cmd = Cmd::add_tnds("./DMAcc", tnds).unwrap();
+        let Some(Value::Xml(pieces)) = &cmd.items()[0].data else {
+            panic!("embedded XML expected");
+        };
+        assert_eq!(
+            pieces[0],
+            XmlPiece::Start {
+                name: "MgmtTree".into(),
+                namespace: Some(codec::DDF_NAMESPACE.into())
+            }
+        );
+        assert_eq!(pieces[2], XmlPiece::Text("1.2".into()));
+        assert_eq!(pieces.len(), 5);
+        assert_eq!(
+            cmd.items()[0].meta.type_.as_deref(),
+            Some("application/vnd.syncml.dmtnds+xml")
+        );
+        assert!(Cmd::add_tnds("./DMAcc", "<MgmtTree>").is_err());
+    }
+
+    #[test]
+    fn codec_built_commands_become_scripted_ones() {
+        let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
+            <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+            <Target><LocURI>d</LocURI></Target><Source><LocURI>s</LocURI></Source></SyncHdr>
+            <SyncBody><Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Data>200</Data></Status>
+            <Sequence><CmdID>2</CmdID><Get><CmdID>3</CmdID><Item><Target><LocURI>./A</LocURI></Target></Item></Get>
+            <Replace><CmdID>4</CmdID><Item><Target><LocURI>./B</LocURI></Target><Meta><Format xmlns="syncml:metinf">int</Format></Meta><Data>5</Data></Item></Replace></Sequence>
+            <Exec><CmdID>5</CmdID><Correlator>c1</Correlator><Item><Target><LocURI>./F</LocURI></Target></Item></Exec>
+            <Alert><CmdID>6</CmdID><Data>1100</Data><Item><Data>MINDT=1</Data></Item><Item><Data>Hi</Data></Item></Alert>
+            <Final/></SyncBody></SyncML>"#;
+        let msg = codec::parse(xml).unwrap();
+        let cmds = commands_of(&msg);
+        let kinds: std::vec::Vec<CmdKind> = cmds.iter().map(Cmd::kind).collect();
+        assert_eq!(
+            kinds,
+            [CmdKind::Sequence, CmdKind::Exec, CmdKind::Alert(1100)]
+        );
+        let seq = &cmds[0];
+        assert_eq!(seq.children()[0], Cmd::get("./A"));
+        assert_eq!(seq.children()[1], Cmd::replace("./B", "5").format("int"));
+        assert_eq!(cmds[1], Cmd::exec("./F").correlator("c1"));
+        assert_eq!(cmds[2], Cmd::display("MINDT=1", "Hi"));
+    }
+
+    #[test]
+    fn only_single_items_of_text_or_bytes_are_chunkable() {
+        assert!(Cmd::replace("./A", "x").chunkable().is_some());
+        assert!(Cmd::replace_value("./A", Value::Bytes(std::vec![0; 4]))
+            .chunkable()
+            .is_some());
+        assert!(Cmd::get("./A").chunkable().is_none());
+        assert!(Cmd::add_node("./A").chunkable().is_none());
+        let two = Cmd::replace("./A", "x").item(ItemSpec::data("y"));
+        assert!(two.chunkable().is_none());
+        let nested = Cmd::atomic([Cmd::replace("./A", "abcd"), Cmd::replace("./B", "ab")]);
+        assert_eq!(nested.largest_object(), 4);
     }
 }
