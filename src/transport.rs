@@ -36,5 +36,10 @@ pub trait Transport {
 
     /// Sends `request` and writes the reply's body into `rx` and its `x-syncml-hmac`
     /// header value (if any) into `hmac`. A reply larger than `rx` is an error.
-    fn exchange(&mut self, request: &Request<'_>, rx: &mut [u8], hmac: &mut [u8]) -> Result<Reply, Self::Error>;
+    fn exchange(
+        &mut self,
+        request: &Request<'_>,
+        rx: &mut [u8],
+        hmac: &mut [u8],
+    ) -> Result<Reply, Self::Error>;
 }

@@ -490,7 +490,7 @@ fn a_message_writer_keeps_each_message_within_its_limit() {
             .unwrap();
             let before = next;
             while next < commands.len() && w.push(&commands[next]).unwrap() {
-                assert!(w.len() <= limit);
+                assert!(w.written() <= limit);
                 next += 1;
             }
             assert!(next > before, "a message must take at least one command");

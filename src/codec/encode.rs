@@ -431,7 +431,7 @@ impl<'b> MessageWriter<'b> {
     }
 
     /// Bytes written so far.
-    pub fn len(&self) -> usize {
+    pub fn written(&self) -> usize {
         self.e.out.len
     }
 
