@@ -17,6 +17,8 @@
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
+//! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
+//! | [`transport`] | the session's only I/O, one request and its reply |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -51,6 +53,7 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+pub mod session;
 pub mod transport;
 pub mod tree;
 
