@@ -93,8 +93,22 @@ impl<'b, T: Transport> Client<'b, T> {
         &mut self.transport
     }
 
-    /// Runs `session` from package 1 to its end; `observe` sees every message.
+    /// Runs `session` from package 1 to its end; `observe` sees every message. A session
+    /// that fails is abandoned ([`Session::abandon`]).
     pub fn run<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        session: &mut Session<'_>,
+        env: &mut Env<'_, F, H, N, A, R>,
+        observe: impl FnMut(Event<'_>),
+    ) -> Result<Outcome, ClientError<T::Error>> {
+        let result = self.drive(session, env, observe);
+        if result.is_err() {
+            session.abandon(env);
+        }
+        result
+    }
+
+    fn drive<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
         &mut self,
         session: &mut Session<'_>,
         env: &mut Env<'_, F, H, N, A, R>,

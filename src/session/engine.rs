@@ -152,12 +152,25 @@ impl<'a> Session<'a> {
         let _ = self.queue.push(Entry::DevInfo);
     }
 
+    /// Ends a session that cannot go on (the transport failed, or [`handle`](Self::handle)
+    /// returned an error): an unfinished large object is dropped and the tree's handlers
+    /// learn that the session is over.
+    pub fn abandon<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+    ) {
+        if self.phase != Phase::Done {
+            let _ = self.finish(env);
+        }
+    }
+
     /// Ends the session.
     fn finish<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
         &mut self,
         env: &mut Env<'_, F, H, N, A, R>,
     ) -> Step {
         self.phase = Phase::Done;
+        env.tree.handlers_mut().session_ended();
         if let Some(lo) = self.lo.take() {
             lo.abandon(
                 env.tree,
