@@ -109,3 +109,24 @@ fn smoke() {
         }
     }
 }
+
+#[test]
+fn sizes() {
+    println!("Session {}", std::mem::size_of::<Session<'static>>());
+    println!(
+        "Account {}",
+        std::mem::size_of::<iotadm::session::Account>()
+    );
+}
+#[test]
+fn sizes2() {
+    println!(
+        "WriteTicket {}",
+        std::mem::size_of::<iotadm::tree::WriteTicket>()
+    );
+    println!(
+        "AuthEntry {}",
+        std::mem::size_of::<iotadm::session::AuthEntry>()
+    );
+    println!("Nonce {}", std::mem::size_of::<iotadm::auth::Nonce>());
+}

@@ -11,6 +11,8 @@ use crate::tree::{Handlers, Principal, Tree};
 
 /// Longest ServerID, auth name or account name kept.
 pub const MAX_ID: usize = 64;
+/// Longest `AppAuth/<x>` node name kept.
+pub const MAX_NODE: usize = 24;
 /// Longest server address kept.
 pub const MAX_ADDR: usize = 256;
 /// Longest secret kept.
@@ -20,7 +22,7 @@ pub const MAX_SECRET: usize = 64;
 #[derive(Clone)]
 pub struct AuthEntry {
     /// The `AppAuth/<x>` name, to write the nonce back.
-    pub node: String<MAX_ID>,
+    pub node: String<MAX_NODE>,
     /// The scheme (`AAuthType`).
     pub scheme: AuthScheme,
     /// `AAuthName`.

@@ -131,8 +131,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                     ..Item::default()
                 });
             }
-            Answer::Choices(c) => {
-                for n in c.iter() {
+            Answer::Choices(span) => {
+                for &n in q.get(span) {
                     if let Some(num) = nums.get(usize::from(n).saturating_sub(1)) {
                         let _ = items.push(Item {
                             data: Some(Data::Text(Text::new(num.as_str()))),

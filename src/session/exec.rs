@@ -494,10 +494,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             _ => Span::EMPTY,
         };
         // A large object in progress ends unless this item continues it.
-        let continues = self
-            .lo
-            .as_ref()
-            .is_some_and(|lo| target_text.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t)));
+        let limits = *self.env.tree.limits();
+        let continues = self.lo.as_ref().is_some_and(|lo| {
+            target_text.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
+        });
         if self.lo.is_some() && !continues {
             self.abort_lo();
         }
@@ -524,7 +524,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     fn abort_lo(&mut self) {
         if let Some(lo) = self.lo.take() {
             let now = self.now();
-            let target = self.queue.store(lo.uri().as_bytes()).unwrap_or(Span::EMPTY);
+            let mut uri: heapless::String<{ MAX_URI }> = heapless::String::new();
+            let _ = uri.push_str("./");
+            let _ = uri.push_str(lo.path());
+            let target = self.queue.store(uri.as_bytes()).unwrap_or(Span::EMPTY);
             lo.abandon(self.env.tree, Principal::Server(self.server_id), now);
             let _ = self.queue.push(Entry::NoEndOfData(target));
         }
@@ -753,15 +756,18 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 }
             }
             UiAnswer::Choices(c) if is_choice => {
-                // Only choices that exist; one for a single choice.
-                let mut picked = super::ui::Choices::NONE;
+                // Only choices that exist; one for a single choice. Kept as their numbers.
+                let mut picked: heapless::Vec<u8, MAX_CHOICES> = heapless::Vec::new();
                 for n in c.iter().filter(|&n| usize::from(n) <= choices.len()) {
-                    picked = picked.with(n);
+                    let _ = picked.push(n);
                     if kind == UiKind::SingleChoice {
                         break;
                     }
                 }
-                (StatusCode::Ok, Answer::Choices(picked))
+                match self.queue.store(&picked) {
+                    Some(span) => (StatusCode::Ok, Answer::Choices(span)),
+                    None => (StatusCode::RequestEntityTooLarge, Answer::None),
+                }
             }
             UiAnswer::Cancelled => (StatusCode::OperationCancelled, Answer::None),
             UiAnswer::Timeout => (StatusCode::RequestTimeout, Answer::None),

@@ -5,20 +5,15 @@
 
 use base64::Engine as _;
 use embedded_storage::nor_flash::NorFlash;
-use heapless::String;
 
 use super::exec::Exec;
 use crate::codec::{Item, Meta, Text};
 use crate::codes::StatusCode;
-use crate::tree::{schema, Format, Handlers, Principal, Tree, Uri, WriteTicket};
-
-/// Longest URI of a large object.
-const LO_URI: usize = 256;
+use crate::tree::{schema, Format, Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
 
 /// A large object being received.
 pub(crate) struct Incoming {
     ticket: WriteTicket,
-    uri: String<LO_URI>,
     create: bool,
     /// `Meta/Size` of the first chunk: bytes as transmitted.
     declared: u64,
@@ -30,13 +25,18 @@ pub(crate) struct Incoming {
 
 impl Incoming {
     /// Whether an item of this command kind and target continues this object.
-    pub(crate) fn continues(&self, create: bool, target: Text<'_>) -> bool {
-        self.create == create && target.eq_bytes(self.uri.as_bytes())
+    pub(crate) fn continues(&self, create: bool, target: Text<'_>, limits: &UriLimits) -> bool {
+        let mut buf = [0u8; super::exec::MAX_URI];
+        let same = target
+            .to_str(&mut buf)
+            .and_then(|t| Uri::parse(t, limits).ok())
+            .is_some_and(|u| u.query().is_none() && u.path() == self.ticket.path());
+        self.create == create && same
     }
 
-    /// The node being written.
-    pub(crate) fn uri(&self) -> &str {
-        &self.uri
+    /// The node being written, normalised (without `./`).
+    pub(crate) fn path(&self) -> &str {
+        self.ticket.path()
     }
 
     /// Drops the object: nothing of it is stored.
@@ -109,8 +109,6 @@ fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
     format: Option<Format>,
     declared: u64,
 ) -> Result<Incoming, StatusCode> {
-    let mut path: String<LO_URI> = String::new();
-    path.push_str(uri).map_err(|_| StatusCode::UriTooLong)?;
     let decode = format == Some(Format::B64) && node_format(x.env.tree, uri) == Some(Format::Bin);
     // Decoded, the size is known only at the end; the session checks the transmitted size.
     let (total, format) = if decode {
@@ -124,7 +122,6 @@ fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
             .begin_write(Principal::Server(x.server_id), uri, create, total, format)?;
     Ok(Incoming {
         ticket,
-        uri: path,
         create,
         declared,
         received: 0,

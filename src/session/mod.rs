@@ -25,7 +25,7 @@ pub mod ui;
 
 use heapless::String;
 
-pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_SECRET};
+pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_NODE, MAX_SECRET};
 pub use client::{Buffers, Client, ClientError, Event};
 pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
 pub use ui::{
@@ -338,7 +338,7 @@ pub struct Session<'a> {
     /// The user cancelled an alert: the rest of the package is not executed.
     cancelled: bool,
     /// The `x-syncml-hmac` value of the last message, when the client uses HMAC.
-    hmac: String<160>,
+    hmac: String<128>,
     messages_sent: u32,
 }
 

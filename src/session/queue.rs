@@ -6,12 +6,10 @@
 
 use heapless::{Deque, Vec};
 
-use super::ui::Choices;
-
 /// Entries a queue holds: enough for a Sequence or Atomic of this many items.
 pub(crate) const QUEUE_LEN: usize = 32;
 /// Bytes of the arena.
-pub(crate) const ARENA_LEN: usize = 1024;
+pub(crate) const ARENA_LEN: usize = 768;
 
 /// Bytes in the arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,7 +67,8 @@ impl Cmd {
 pub(crate) enum Answer {
     None,
     Text(Span),
-    Choices(Choices),
+    /// The numbers of the choices picked, one byte each.
+    Choices(Span),
 }
 
 /// A Status for one command (or one item of it).
