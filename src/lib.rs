@@ -19,6 +19,7 @@
 //! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply |
+//! | `sim` | (`std`) a simulated handset for the host: the demo, tests, benchmarks |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -54,6 +55,8 @@ pub mod fumo;
 pub mod notification;
 pub mod platform;
 pub mod session;
+#[cfg(feature = "std")]
+pub mod sim;
 pub mod transport;
 pub mod tree;
 

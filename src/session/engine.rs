@@ -565,61 +565,70 @@ impl<'a> Session<'a> {
         self.prelude.clear();
         let mut written = 0;
         let mut asked_next = false;
-        loop {
-            let all = {
+        let held_msg_id = self.held.msg_id.clone();
+        {
+            let server_id = &self.account.server_id;
+            let encoding = self.encoding;
+            let msg_id = self.msg_id;
+            let alerts = self.alerts;
+            let alert_refs = &mut self.alert_refs;
+            let server_uri = &self.server_uri;
+            let device_id = &self.device_id;
+            let writer = &mut writer;
+            let mut flush = |tree: &mut crate::tree::Tree<F, H, N, A, R>,
+                             queue: &mut super::queue::Queue,
+                             scratch: &mut [u8]|
+             -> Result<bool, Error> {
                 let mut emit = Emit {
-                    tree: &mut *env.tree,
-                    queue: &mut self.queue,
-                    writer: &mut writer,
-                    server_id: &self.account.server_id,
-                    encoding: self.encoding,
-                    msg_ref: &self.held.msg_id,
-                    msg_id: self.msg_id,
+                    tree,
+                    queue,
+                    writer: &mut *writer,
+                    server_id,
+                    encoding,
+                    msg_ref: &held_msg_id,
+                    msg_id,
                     cmd_id,
-                    scratch: &mut *scratch,
-                    alerts: self.alerts,
-                    alert_refs: &mut self.alert_refs,
-                    server_uri: &self.server_uri,
-                    device_id: &self.device_id,
+                    scratch,
+                    alerts,
+                    alert_refs: &mut *alert_refs,
+                    server_uri,
+                    device_id,
                     written,
                     asked_next,
                 };
-                let all = emit.all()?;
+                let all = emit.all();
                 cmd_id = emit.cmd_id;
                 written = emit.written;
                 asked_next = emit.asked_next;
                 all
             };
-            if !all || self.aborted {
-                break;
-            }
-            let (Some(cur), Some(msg)) = (self.held.cursor, held) else {
-                self.held.cursor = None;
-                break;
-            };
-            let next = {
-                let mut exec = Exec {
-                    env: &mut *env,
-                    queue: &mut self.queue,
-                    lo: &mut self.lo,
-                    server_id: &self.account.server_id,
-                    cfg: &self.cfg,
-                    server_max_obj: self.server_max_obj,
-                    scratch: &mut *scratch,
-                    cancelled: &mut self.cancelled,
-                    aborted: &mut self.aborted,
+            let mut room = flush(env.tree, &mut self.queue, scratch)?;
+            if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
+                let next = {
+                    let mut exec = Exec {
+                        env: &mut *env,
+                        queue: &mut self.queue,
+                        lo: &mut self.lo,
+                        server_id,
+                        cfg: &self.cfg,
+                        server_max_obj: self.server_max_obj,
+                        scratch: &mut *scratch,
+                        cancelled: &mut self.cancelled,
+                        aborted: &mut self.aborted,
+                        flush: &mut flush,
+                    };
+                    exec.run(msg.body.commands, cur, deny)?
                 };
-                exec.run(msg.body.commands, cur, deny)?
-            };
-            if next.is_some() && self.queue.is_empty() {
-                // Execution stopped with nothing to write: it could never go on.
-                return Err(Error::MessageTooSmall);
+                self.held.cursor = next;
+                if next.is_none() && !self.held.is_final && !self.aborted {
+                    // The server's package goes on: ask for its next message.
+                    let _ = self.queue.push(Entry::NextMessage);
+                }
+                room = flush(env.tree, &mut self.queue, scratch)?;
+            } else if held.is_none() {
+                self.held.cursor = None;
             }
-            self.held.cursor = next;
-            if next.is_none() && !self.held.is_final && !self.aborted {
-                // The server's package goes on: ask for its next message.
-                let _ = self.queue.push(Entry::NextMessage);
-            }
+            let _ = room;
         }
         if self.aborted {
             return Ok(self.finish(env));

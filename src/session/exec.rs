@@ -12,7 +12,7 @@ use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Meta, Text};
 use crate::codes::StatusCode;
 use crate::tree::uri::{List as ListQuery, Query};
-use crate::tree::{ExecOutcome, Format, Handlers, Principal};
+use crate::tree::{ExecOutcome, Format, Handlers, Principal, Tree};
 
 /// Longest URI handled; longer ones get 414 without reaching the tree.
 pub(crate) const MAX_URI: usize = 512;
@@ -162,7 +162,14 @@ pub(crate) struct Exec<'s, 'e, F, H, const N: usize, const A: usize, const R: us
     pub(crate) cancelled: &'s mut bool,
     /// The server sent Alert 1223.
     pub(crate) aborted: &'s mut bool,
+    /// Writes the queue into the message being built; whether it emptied (else the
+    /// message is full).
+    pub(crate) flush: &'s mut Flush<'s, F, H, N, A, R>,
 }
+
+/// Writes the queue out: see [`Exec::flush`].
+pub(crate) type Flush<'s, F, H, const N: usize, const A: usize, const R: usize> =
+    dyn FnMut(&mut Tree<F, H, N, A, R>, &mut Queue, &mut [u8]) -> Result<bool, Error> + 's;
 
 impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     Exec<'_, '_, F, H, N, A, R>
@@ -191,7 +198,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                     self.answer_whole(&cmd, code)?
                 }
                 Command::Sequence(seq) => self.sequence(&seq, &mut cur)?,
-                Command::Atomic(atomic) => match self.room_for(&cmd) {
+                Command::Atomic(atomic) => match self.room_for(&cmd)? {
                     Room::Fits => {
                         self.atomic(&atomic)?;
                         Flow::Done
@@ -219,8 +226,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 
     /// Answers a command with one Status, without running it.
     fn answer_whole(&mut self, cmd: &Command<'_>, code: StatusCode) -> Result<Flow, Error> {
-        let full = self.queue.free() == 0 || self.queue.arena_free() < cmd.cmd_id().len() + 4;
-        if full && !self.queue.is_empty() {
+        if !self.make_room(1, cmd.cmd_id().len() + 4, false)? {
             return Ok(Flow::Pause);
         }
         let no_resp = match cmd {
@@ -244,13 +250,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 
     /// Whether the queue can take every Status of an Atomic now. One that could never fit
     /// is answered 517 here.
-    fn room_for(&mut self, cmd: &Command<'_>) -> Room {
+    fn room_for(&mut self, cmd: &Command<'_>) -> Result<Room, Error> {
         let units = units(cmd);
-        if units <= self.queue.free() && self.queue.arena_free() >= 64 * units.min(8) {
-            return Room::Fits;
+        let bytes = 64 * units.min(8);
+        if !self.make_room(units, bytes, false)? {
+            return Ok(Room::Wait);
         }
-        if !self.queue.is_empty() {
-            return Room::Wait;
+        if self.has_room(units, bytes) {
+            return Ok(Room::Fits);
         }
         let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
         let _ = self.push_status(
@@ -261,13 +268,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             Span::EMPTY,
             Answer::None,
         );
-        Room::Never
+        Ok(Room::Never)
     }
 
     /// A Sequence at the top level: in order, pausable, the rest skipped after a No.
     fn sequence(&mut self, seq: &Container<'_>, cur: &mut Cursor) -> Result<Flow, Error> {
         if !cur.opened {
-            if self.queue.free() < 2 && !self.queue.is_empty() {
+            if !self.make_room(2, seq.cmd_id.len() + 4, false)? {
                 return Ok(Flow::Pause);
             }
             if !seq.no_resp {
@@ -289,7 +296,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 self.answer_whole(&cmd, StatusCode::NotExecuted)?
             } else {
                 match cmd {
-                    Command::Atomic(atomic) => match self.room_for(&cmd) {
+                    Command::Atomic(atomic) => match self.room_for(&cmd)? {
                         Room::Fits => {
                             let v = self.atomic(&atomic)?;
                             skipping |= v.declined;
@@ -442,7 +449,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         mode: Mode,
     ) -> Result<(Flow, Verdict), Error> {
         if let Command::Alert(alert) = cmd {
-            if mode == Mode::Pausable && !self.queue.is_empty() && !self.has_room(2, 160) {
+            if mode == Mode::Pausable && !self.make_room(2, 160, false)? {
                 return Ok((Flow::Pause, Verdict::default()));
             }
             let v = self.alert(alert, mode)?;
@@ -466,7 +473,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             if mode == Mode::Pausable {
                 let need = view.cmd_id.len() + uri_len(&it) + 16;
                 let flush = view.changes() && self.queue.reads_tree();
-                if !self.queue.is_empty() && (flush || !self.has_room(2, need)) {
+                if !self.make_room(2, need, flush)? {
                     return Ok((Flow::Pause, verdict));
                 }
             }
@@ -480,6 +487,16 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 
     fn has_room(&self, entries: usize, bytes: usize) -> bool {
         self.queue.free() >= entries && self.queue.arena_free() >= bytes
+    }
+
+    /// Makes room in the queue for `entries` taking `bytes` of arena, writing it out into
+    /// the message when needed (always, with `flush`: a change must not overtake a Results
+    /// still to be read). `false`: the message is full, execution pauses.
+    fn make_room(&mut self, entries: usize, bytes: usize, flush: bool) -> Result<bool, Error> {
+        if (!flush && self.has_room(entries, bytes)) || self.queue.is_empty() {
+            return Ok(true);
+        }
+        (self.flush)(self.env.tree, self.queue, self.scratch)
     }
 
     /// One item of a command: runs it and queues its Status (and Results).

@@ -209,9 +209,34 @@ pub(crate) fn whole<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
     }
 }
 
+/// Decodes Base64 `text` into `out`; the decoded bytes, or 400 for bad Base64 and 413
+/// when `out` is too small.
+pub(crate) fn decode_b64<'o>(text: Text<'_>, out: &'o mut [u8]) -> Result<&'o [u8], StatusCode> {
+    let mut stream = B64Stream::default();
+    let mut len = 0usize;
+    for chunk in text.chunks() {
+        stream.feed(chunk.as_bytes(), |decoded| {
+            let end = len + decoded.len();
+            out.get_mut(len..end)
+                .ok_or(StatusCode::RequestEntityTooLarge)?
+                .copy_from_slice(decoded);
+            len = end;
+            Ok(())
+        })?;
+    }
+    stream.finish(|_| Ok(()))?;
+    Ok(out.get(..len).unwrap_or(&[]))
+}
+
 /// The format the DDF gives the node at `uri` (existing or not: placeholders match any
 /// name).
-fn node_format<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+pub(crate) fn node_format<
+    F: NorFlash,
+    H: Handlers,
+    const N: usize,
+    const A: usize,
+    const R: usize,
+>(
     tree: &Tree<F, H, N, A, R>,
     uri: &str,
 ) -> Option<Format> {
