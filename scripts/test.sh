@@ -44,18 +44,19 @@ seconds="${FUZZ_SECONDS:-60}"
 (
     cd fuzz
     cargo +nightly fuzz build
-    for target in decode_xml decode_wbxml round_trip; do
+    for target in decode_xml decode_wbxml round_trip session; do
         mkdir -p "corpus/$target"
         case "$target" in
             decode_xml) cp "../$corpus_dir"/*.xml "corpus/$target/" ;;
             decode_wbxml) cp "../$corpus_dir"/*.wbxml "corpus/$target/" ;;
+            session) cp seeds/session/* "corpus/$target/" ;;
             *) cp "../$corpus_dir"/*.xml "../$corpus_dir"/*.wbxml "corpus/$target/" ;;
         esac
         step "fuzz $target for ${seconds}s"
         log="target/fuzz-$target.log"
         mkdir -p target
         if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
-            -max_total_time="$seconds" -dict=syncml.dict -print_final_stats=1 >"$log" 2>&1; then
+            -max_total_time="$seconds" -timeout=10 -dict=syncml.dict -print_final_stats=1 >"$log" 2>&1; then
             tail -n 60 "$log"
             echo "fuzz target $target failed; the crashing input is in fuzz/artifacts/$target/" >&2
             exit 1

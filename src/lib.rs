@@ -17,8 +17,10 @@
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
-//! | [`transport`] | the engine's only I/O; the HTTP binding with `std` |
-//! | `testserver` | a scripted DM server on loopback for tests and the demo (`std`) |
+//! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
+//! | [`transport`] | the session's only I/O, one request and its reply; the HTTP binding (`std`) |
+//! | `sim` | (`std`) a simulated handset for the host: the demo, tests, benchmarks |
+//! | `testserver` | (`std`) a scripted DM server on loopback for tests and the demo |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -53,6 +55,9 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+pub mod session;
+#[cfg(feature = "std")]
+pub mod sim;
 #[cfg(feature = "std")]
 pub mod testserver;
 pub mod transport;

@@ -443,3 +443,87 @@ fn wbxml_versions_and_public_ids_follow_the_header() {
     let xml = String::from_utf8(encode(&msg, Encoding::Xml)).unwrap();
     assert!(xml.contains("SYNCML:SYNCML1.1"));
 }
+
+#[test]
+fn a_message_writer_keeps_each_message_within_its_limit() {
+    // Forty Replace commands of 64-byte values, split over messages of at most 600 bytes:
+    // each message must stay within the limit, decode on its own, and together they must
+    // carry every command exactly once, in order.
+    let values: Vec<String> = (0..40)
+        .map(|i| format!("{i:02}{}", "v".repeat(62)))
+        .collect();
+    let items: Vec<[Item<'_>; 1]> = values
+        .iter()
+        .map(|v| {
+            [Item {
+                target: Some(Location::new("./Vendor/Value")),
+                data: Some(Data::Text(Text::new(v))),
+                ..Item::default()
+            }]
+        })
+        .collect();
+    let commands: Vec<Command<'_>> = items
+        .iter()
+        .map(|items| {
+            Command::Replace(ItemCommand {
+                cmd_id: Text::new("7"),
+                no_resp: false,
+                cred: None,
+                meta: None,
+                items: List::new(items),
+            })
+        })
+        .collect();
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let limit = 600;
+        let mut seen = Vec::new();
+        let mut next = 0;
+        let mut messages = 0;
+        while next < commands.len() {
+            let mut buf = vec![0u8; 4096];
+            let mut w = codec::MessageWriter::new(
+                &EncodeOptions::new(encoding),
+                &header(),
+                &mut buf,
+                limit,
+            )
+            .unwrap();
+            let before = next;
+            while next < commands.len() && w.push(&commands[next]).unwrap() {
+                assert!(w.written() <= limit);
+                next += 1;
+            }
+            assert!(next > before, "a message must take at least one command");
+            let is_final = next == commands.len();
+            let n = w.finish(is_final);
+            assert!(
+                n <= limit,
+                "{encoding:?}: message of {n} bytes over {limit}"
+            );
+            let msg = codec::parse(&buf[..n]).unwrap();
+            assert_eq!(msg.body.is_final, is_final);
+            for cmd in msg.body.commands {
+                let Command::Replace(r) = cmd else {
+                    panic!("not a Replace")
+                };
+                let item = r.items.first().unwrap();
+                let data = item.data.unwrap().content().unwrap();
+                let mut tmp = [0u8; 128];
+                seen.push(data.to_str(&mut tmp).unwrap().to_owned());
+            }
+            messages += 1;
+        }
+        assert_eq!(seen, values, "{encoding:?}");
+        assert!(messages > 1, "{encoding:?}: the limit must force a split");
+    }
+}
+
+#[test]
+fn a_message_writer_refuses_a_limit_below_its_header() {
+    let mut buf = [0u8; 4096];
+    let err =
+        codec::MessageWriter::new(&EncodeOptions::new(Encoding::Xml), &header(), &mut buf, 64)
+            .err()
+            .unwrap();
+    assert!(matches!(err, EncodeError::BufferTooSmall { required } if required > 64));
+}

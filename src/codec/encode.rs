@@ -330,6 +330,37 @@ impl Message<'_> {
         buf: &mut [u8],
     ) -> core::result::Result<usize, EncodeError> {
         let capacity = buf.len();
+        let mut w = MessageWriter::start(options, &self.header, buf)?;
+        for cmd in self.body.commands {
+            command(&mut w.e, &cmd)?;
+        }
+        let len = w.end(self.body.is_final);
+        if len > capacity {
+            return Err(EncodeError::BufferTooSmall { required: len });
+        }
+        Ok(len)
+    }
+}
+
+/// Writes a message command by command into a buffer, keeping every message within a
+/// size limit: a command that would not fit (with room left to close the message) is
+/// taken back, and the caller sends it in the next message. This is how a session splits
+/// a package over messages at the peer's MaxMsgSize.
+pub struct MessageWriter<'b> {
+    e: Encoder<'b>,
+    limit: usize,
+}
+
+impl<'b> MessageWriter<'b> {
+    /// Bytes the end of a message may take: `Final` (with a page switch) and the closing
+    /// tags, with indentation.
+    const TRAILER: usize = 48;
+
+    fn start(
+        options: &EncodeOptions,
+        header: &SyncHdr<'_>,
+        buf: &'b mut [u8],
+    ) -> core::result::Result<Self, EncodeError> {
         let mut e = Encoder {
             out: Out { buf, len: 0 },
             wbxml: options.encoding == Encoding::Wbxml,
@@ -337,7 +368,7 @@ impl Message<'_> {
             indent: options.indent && options.encoding == Encoding::Xml,
             depth: 0,
         };
-        let dtd = DtdVersion::of(&self.header);
+        let dtd = DtdVersion::of(header);
         if e.wbxml {
             let version = options.wbxml_version.clamp(0x01, 0x03);
             e.out.byte(version);
@@ -354,20 +385,88 @@ impl Message<'_> {
             e.out.byte(b'>');
             e.depth = 1;
         }
-        sync_hdr(&mut e, &self.header)?;
+        sync_hdr(&mut e, header)?;
         e.start(Tag::SYNC_BODY);
-        commands(&mut e, self.body.commands)?;
-        e.flag(Tag::FINAL, self.body.is_final);
+        Ok(MessageWriter {
+            e,
+            limit: usize::MAX,
+        })
+    }
+
+    /// Starts a message in `buf` with `header`, never to exceed `limit` bytes (nor
+    /// `buf`). Fails when not even the header and the end of the message fit.
+    pub fn new(
+        options: &EncodeOptions,
+        header: &SyncHdr<'_>,
+        buf: &'b mut [u8],
+        limit: usize,
+    ) -> core::result::Result<Self, EncodeError> {
+        let limit = limit.min(buf.len());
+        let mut w = MessageWriter::start(options, header, buf)?;
+        w.limit = limit;
+        let required = w.e.out.len + Self::TRAILER;
+        if required > limit {
+            return Err(EncodeError::BufferTooSmall { required });
+        }
+        Ok(w)
+    }
+
+    /// Adds `cmd` if it fits; returns whether it did. A command that does not fit leaves
+    /// the message as it was.
+    pub fn push(&mut self, cmd: &Command<'_>) -> core::result::Result<bool, EncodeError> {
+        let (len, page, depth) = (self.e.out.len, self.e.page, self.e.depth);
+        command(&mut self.e, cmd)?;
+        if self.e.out.len + Self::TRAILER > self.limit {
+            self.e.out.len = len;
+            self.e.page = page;
+            self.e.depth = depth;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Bytes a command may still take.
+    pub fn room(&self) -> usize {
+        self.limit.saturating_sub(self.e.out.len + Self::TRAILER)
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> usize {
+        self.e.out.len
+    }
+
+    /// Closes the message (with `Final` if it ends its package) and returns its length.
+    pub fn finish(self, is_final: bool) -> usize {
+        self.end(is_final)
+    }
+
+    fn end(mut self, is_final: bool) -> usize {
+        let e = &mut self.e;
+        e.flag(Tag::FINAL, is_final);
         e.end(Tag::SYNC_BODY);
         e.end(Tag::SYNC_ML);
         if e.indent {
             e.out.byte(b'\n');
         }
-        if e.out.len > capacity {
-            return Err(EncodeError::BufferTooSmall {
-                required: e.out.len,
-            });
-        }
+        e.out.len
+    }
+}
+
+impl Command<'_> {
+    /// The bytes this command takes in a message of `encoding` (give or take a code-page
+    /// switch of two bytes in WBXML).
+    pub fn encoded_len(&self, encoding: Encoding) -> core::result::Result<usize, EncodeError> {
+        let mut e = Encoder {
+            out: Out {
+                buf: &mut [],
+                len: 0,
+            },
+            wbxml: encoding == Encoding::Wbxml,
+            page: PAGE_SYNCML,
+            indent: false,
+            depth: 0,
+        };
+        command(&mut e, self)?;
         Ok(e.out.len)
     }
 }

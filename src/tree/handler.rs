@@ -113,6 +113,11 @@ pub trait NodeHandler {
 
     /// A node of this subtree was deleted.
     fn deleted(&mut self, _node: &NodeRef<'_>) {}
+
+    /// The management session ended (normally or not): state that lives for one session,
+    /// such as an unlocked service programming lock, ends here. May be called more than
+    /// once per session.
+    fn session_ended(&mut self) {}
 }
 
 /// The handlers of a tree, found by node.
@@ -123,6 +128,9 @@ pub trait Handlers {
 
     /// Whether a handler is bound to exactly `def`.
     fn is_bound(&self, def: NodeId) -> bool;
+
+    /// Tells every handler the session ended ([`NodeHandler::session_ended`]).
+    fn session_ended(&mut self) {}
 }
 
 /// A tree without handlers: the tree keeps every value.
@@ -157,6 +165,12 @@ impl<const K: usize> Handlers for HandlerTable<'_, K> {
             .iter_mut()
             .find(|(d, _)| *d == def)
             .map(|(_, h)| &mut **h as &mut dyn NodeHandler)
+    }
+
+    fn session_ended(&mut self) {
+        for (_, h) in self.bindings.iter_mut() {
+            h.session_ended();
+        }
     }
 
     fn is_bound(&self, def: NodeId) -> bool {

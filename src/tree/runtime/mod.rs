@@ -2030,6 +2030,11 @@ impl WriteTicket {
     pub fn total(&self) -> Option<u64> {
         self.total
     }
+
+    /// The normalised path of the node written (without `./`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
 }
 
 /// Bytes of a put record besides its name, ACL, title and value (postcard varints at

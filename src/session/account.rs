@@ -1,0 +1,223 @@
+//! A DM account (`./DMAcc/<x>`, OMA-TS-DM_StdObj 1.2) as a session needs it: the server's
+//! identity and address, the credentials both ways, and the nonces, read from the tree and
+//! written back when the server gives a new one.
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
+
+use crate::auth::{AuthScheme, Nonce};
+use crate::codes::StatusCode;
+use crate::tree::{Handlers, Principal, Tree};
+
+/// Longest ServerID, auth name or account name kept.
+pub const MAX_ID: usize = 64;
+/// Longest `AppAuth/<x>` node name kept.
+pub const MAX_NODE: usize = 24;
+/// Longest server address kept.
+pub const MAX_ADDR: usize = 256;
+/// Longest secret kept.
+pub const MAX_SECRET: usize = 64;
+
+/// One direction's credentials: an `AppAuth/<x>` entry.
+#[derive(Clone)]
+pub struct AuthEntry {
+    /// The `AppAuth/<x>` name, to write the nonce back.
+    pub node: String<MAX_NODE>,
+    /// The scheme (`AAuthType`).
+    pub scheme: AuthScheme,
+    /// `AAuthName`.
+    pub name: String<MAX_ID>,
+    /// `AAuthSecret`.
+    pub secret: heapless::Vec<u8, MAX_SECRET>,
+    /// `AAuthData`: the nonce to use next.
+    pub nonce: Nonce,
+}
+
+impl Default for AuthEntry {
+    fn default() -> Self {
+        AuthEntry {
+            node: String::new(),
+            scheme: AuthScheme::Basic,
+            name: String::new(),
+            secret: heapless::Vec::new(),
+            nonce: Nonce::default(),
+        }
+    }
+}
+
+impl core::fmt::Debug for AuthEntry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuthEntry")
+            .field("node", &self.node)
+            .field("scheme", &self.scheme)
+            .field("name", &self.name)
+            .field("secret", &"<hidden>")
+            .finish()
+    }
+}
+
+/// What a session needs of a DM account.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// The account's node name: `./DMAcc/<name>`.
+    pub node: String<MAX_ID>,
+    /// `ServerID`: the server's identity in ACLs and notifications.
+    pub server_id: String<MAX_ID>,
+    /// The server's address (the first `AppAddr/<x>/Addr`).
+    pub addr: String<MAX_ADDR>,
+    /// The client's credentials for the server (`AAuthLevel` `CLCRED`).
+    pub client: Option<AuthEntry>,
+    /// The server's credentials for the client (`SRVCRED`).
+    pub server: Option<AuthEntry>,
+}
+
+impl Account {
+    /// Reads account `./DMAcc/<node>` from the tree.
+    pub fn load<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        tree: &mut Tree<F, H, N, A, R>,
+        node: &str,
+    ) -> Result<Account, StatusCode> {
+        let mut acc = Account::default();
+        acc.node
+            .push_str(node)
+            .map_err(|_| StatusCode::UriTooLong)?;
+        let mut uri: String<MAX_ADDR> = String::new();
+        let mut buf = [0u8; MAX_ADDR];
+        let read = |tree: &mut Tree<F, H, N, A, R>, uri: &str, buf: &mut [u8]| -> Option<usize> {
+            tree.get(Principal::Device, uri, 0, buf).ok().map(|r| r.len)
+        };
+        set_uri(&mut uri, &[node, "/ServerID"])?;
+        let n = read(tree, &uri, &mut buf).ok_or(StatusCode::NotFound)?;
+        push(&mut acc.server_id, buf.get(..n).unwrap_or(&[]))?;
+        // The first address.
+        set_uri(&mut uri, &[node, "/AppAddr"])?;
+        if let Some(n) = read(tree, &uri, &mut buf) {
+            let list = buf.get(..n).unwrap_or(&[]);
+            let first = list.split(|&b| b == b'/').next().unwrap_or(&[]);
+            let mut child: String<MAX_ID> = String::new();
+            push(&mut child, first)?;
+            set_uri(&mut uri, &[node, "/AppAddr/", &child, "/Addr"])?;
+            if let Some(n) = read(tree, &uri, &mut buf) {
+                push(&mut acc.addr, buf.get(..n).unwrap_or(&[]))?;
+            }
+        }
+        // Credentials: each AppAuth entry by its level.
+        set_uri(&mut uri, &[node, "/AppAuth"])?;
+        let mut names = [0u8; MAX_ADDR];
+        let n = read(tree, &uri, &mut names).unwrap_or(0);
+        for entry in names
+            .get(..n)
+            .unwrap_or(&[])
+            .split(|&b| b == b'/')
+            .filter(|e| !e.is_empty())
+        {
+            let mut e = AuthEntry::default();
+            push(&mut e.node, entry)?;
+            let field =
+                |tree: &mut Tree<F, H, N, A, R>, leaf: &str, buf: &mut [u8]| -> Option<usize> {
+                    let mut u: String<MAX_ADDR> = String::new();
+                    set_uri(&mut u, &[node, "/AppAuth/", &e.node, "/", leaf]).ok()?;
+                    read(tree, &u, buf)
+                };
+            let level = field(tree, "AAuthLevel", &mut buf).unwrap_or(0);
+            let is_client = buf.get(..level) == Some(b"CLCRED".as_slice());
+            let is_server = buf.get(..level) == Some(b"SRVCRED".as_slice());
+            if !is_client && !is_server {
+                continue;
+            }
+            let n = field(tree, "AAuthType", &mut buf).unwrap_or(0);
+            e.scheme = AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[]))
+                .unwrap_or(AuthScheme::Basic);
+            let n = field(tree, "AAuthName", &mut buf).unwrap_or(0);
+            push(&mut e.name, buf.get(..n).unwrap_or(&[]))?;
+            let n = field(tree, "AAuthSecret", &mut buf).unwrap_or(0);
+            e.secret = heapless::Vec::from_slice(buf.get(..n).unwrap_or(&[]))
+                .map_err(|_| StatusCode::RequestEntityTooLarge)?;
+            let n = field(tree, "AAuthData", &mut buf).unwrap_or(0);
+            e.nonce = Nonce::new(buf.get(..n).unwrap_or(&[])).unwrap_or_default();
+            if is_client {
+                acc.client = Some(e);
+            } else {
+                acc.server = Some(e);
+            }
+        }
+        // AAuthPref overrides the client entry's type.
+        set_uri(&mut uri, &[node, "/AAuthPref"])?;
+        if let Some(n) = read(tree, &uri, &mut buf) {
+            if let (Some(client), Ok(scheme)) = (
+                acc.client.as_mut(),
+                AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[])),
+            ) {
+                client.scheme = scheme;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// Finds the account whose `ServerID` is `server_id`.
+    pub fn find<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        tree: &mut Tree<F, H, N, A, R>,
+        server_id: &[u8],
+    ) -> Result<Account, StatusCode> {
+        let mut names = [0u8; 512];
+        let n = tree.get(Principal::Device, "./DMAcc", 0, &mut names)?.len;
+        let mut uri: String<MAX_ADDR> = String::new();
+        let mut buf = [0u8; MAX_ID];
+        for name in names
+            .get(..n)
+            .unwrap_or(&[])
+            .split(|&b| b == b'/')
+            .filter(|n| !n.is_empty())
+        {
+            let name = core::str::from_utf8(name).map_err(|_| StatusCode::BadRequest)?;
+            set_uri(&mut uri, &[name, "/ServerID"])?;
+            if let Ok(r) = tree.get(Principal::Device, &uri, 0, &mut buf) {
+                if buf.get(..r.len) == Some(server_id) {
+                    return Account::load(tree, name);
+                }
+            }
+        }
+        Err(StatusCode::NotFound)
+    }
+
+    /// Writes a direction's nonce back to its `AAuthData` (so the next session starts
+    /// with it, also after a restart).
+    pub fn store_nonce<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &self,
+        tree: &mut Tree<F, H, N, A, R>,
+        entry: &AuthEntry,
+    ) -> Result<(), StatusCode> {
+        let mut uri: String<MAX_ADDR> = String::new();
+        set_uri(
+            &mut uri,
+            &[&self.node, "/AppAuth/", &entry.node, "/AAuthData"],
+        )?;
+        match tree.replace(Principal::Device, &uri, entry.nonce.as_bytes(), None, None) {
+            Err(StatusCode::NotFound) => tree.add(
+                Principal::Device,
+                &uri,
+                Some(entry.nonce.as_bytes()),
+                None,
+                None,
+            ),
+            other => other,
+        }
+    }
+}
+
+/// `./DMAcc/` followed by `parts`.
+fn set_uri(uri: &mut String<MAX_ADDR>, parts: &[&str]) -> Result<(), StatusCode> {
+    uri.clear();
+    uri.push_str("./DMAcc/")
+        .map_err(|_| StatusCode::UriTooLong)?;
+    for p in parts {
+        uri.push_str(p).map_err(|_| StatusCode::UriTooLong)?;
+    }
+    Ok(())
+}
+
+fn push<const M: usize>(s: &mut String<M>, bytes: &[u8]) -> Result<(), StatusCode> {
+    let text = core::str::from_utf8(bytes).map_err(|_| StatusCode::BadRequest)?;
+    s.push_str(text)
+        .map_err(|_| StatusCode::RequestEntityTooLarge)
+}

@@ -1,0 +1,677 @@
+//! The session's turns: package 1, then for each server message the header checks,
+//! authentication both ways, the server's statuses, the commands, and the next client
+//! message.
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
+
+use super::emit::{Emit, Num};
+use super::exec::{Cursor, Exec};
+use super::queue::{Cmd, Entry};
+use super::{Env, Error, HeaderStatus, Held, Outcome, Phase, Session, Step, Transmit, MAX_REF};
+use crate::auth::{
+    self, build_cred, mac_b64, verify_cred, AuthError, AuthScheme, Challenge, Credentials,
+    HmacHeader, Nonce,
+};
+use crate::codec::{
+    self, Chal, Command, Cred, EncodeOptions, List, Location, Message, MessageWriter, MetInf, Meta,
+    Status, SyncHdr, Text,
+};
+use crate::codes::StatusCode;
+use crate::tree::Handlers;
+
+/// Whether the server's statuses send the session back to package 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statuses {
+    Go,
+    Restart,
+}
+
+impl<'a> Session<'a> {
+    /// Writes package 1 into `tx`: Alert 1200 or 1201, the Generic Alerts, and DevInfo,
+    /// with the client's credentials. `scratch` holds values while they are written.
+    pub fn start<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Transmit, Error> {
+        if self.phase != Phase::Start {
+            return Err(Error::Finished);
+        }
+        self.queue_package1();
+        self.phase = Phase::Setup;
+        match self.compose(env, None, None, tx, scratch)? {
+            Step::Send(t) => Ok(t),
+            Step::Done(_) => Err(Error::Finished),
+        }
+    }
+
+    /// Handles the server's `reply` (with its `x-syncml-hmac` header value, if any) and
+    /// writes the next client message into `tx`, or ends the session.
+    ///
+    /// When the last [`Transmit`] said `hold`, `held` must be the server message handled
+    /// before (still in its buffer); its remaining commands run now. Otherwise `held` is
+    /// not read.
+    pub fn handle<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        reply: &[u8],
+        hmac: Option<&[u8]>,
+        held: &[u8],
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Step, Error> {
+        match self.phase {
+            Phase::Done => return Err(Error::Finished),
+            Phase::Start => return Err(Error::WrongSession),
+            Phase::Setup | Phase::Running => {}
+        }
+        let msg = codec::parse_with(reply, &self.cfg.limits)?;
+        if let Some(encoding) = codec::detect(reply) {
+            self.encoding = encoding;
+        }
+        self.check_header(&msg.header)?;
+        let deny = self.authenticate_server(env, &msg.header, reply, hmac)?;
+        if self.read_statuses(env, &msg)? == Statuses::Restart {
+            self.queue_package1();
+            self.held = Held::default();
+            return self.compose(env, None, None, tx, scratch);
+        }
+        let continuing = self.held.cursor.is_some() || !self.queue.is_empty();
+        if continuing {
+            // Our package goes on: the server only acknowledges and asks for more.
+            self.prelude.clear();
+            for cmd in msg.body.commands {
+                let code = match cmd {
+                    Command::Status(_) => continue,
+                    Command::Alert(a) => match a.data.and_then(|d| d.parse_u32()) {
+                        Some(1222) => StatusCode::Ok,
+                        Some(1223) => {
+                            self.aborted = true;
+                            StatusCode::Ok
+                        }
+                        _ => StatusCode::BadRequest,
+                    },
+                    _ => StatusCode::BadRequest,
+                };
+                let mut id: String<MAX_REF> = String::new();
+                for chunk in cmd.cmd_id().chunks() {
+                    let _ = id.push_str(core::str::from_utf8(chunk.as_bytes()).unwrap_or(""));
+                }
+                let cmd_kind = super::exec::cmd_of(&cmd) as u8;
+                let _ = self.prelude.push((id, code, cmd_kind));
+            }
+            if self.aborted {
+                return Ok(self.finish(env));
+            }
+            if self.held.cursor.is_some() {
+                let held = codec::parse_with(held, &self.cfg.limits)?;
+                return self.compose(env, Some(&held), deny, tx, scratch);
+            }
+            return self.compose(env, None, deny, tx, scratch);
+        }
+        // A new server message.
+        self.prelude.clear();
+        if self.held.is_final {
+            self.cancelled = false;
+        }
+        self.held = Held {
+            msg_id: self
+                .header
+                .as_ref()
+                .map(|h| h.msg_id.clone())
+                .unwrap_or_default(),
+            cursor: Some(Cursor::default()),
+            is_final: msg.body.is_final,
+        };
+        let has_commands = msg
+            .body
+            .commands
+            .iter()
+            .any(|c| !matches!(c, Command::Status(_)));
+        if !has_commands && msg.body.is_final && self.lo.is_none() && deny.is_none() {
+            return Ok(self.finish(env));
+        }
+        self.compose(env, Some(&msg), deny, tx, scratch)
+    }
+
+    /// Package 1's commands, in order.
+    fn queue_package1(&mut self) {
+        self.queue.clear();
+        let code = match self.initiation {
+            super::Initiation::Server { .. } => 1200,
+            super::Initiation::Client => 1201,
+        };
+        let _ = self.queue.push(Entry::Open(code));
+        self.alert_refs.clear();
+        for i in 0..self.alerts.len() {
+            let _ = self.queue.push(Entry::Generic(i as u8));
+            let _ = self.alert_refs.push((0, 0));
+        }
+        let _ = self.queue.push(Entry::DevInfo);
+    }
+
+    /// Ends a session that cannot go on (the transport failed, or [`handle`](Self::handle)
+    /// returned an error): an unfinished large object is dropped and the tree's handlers
+    /// learn that the session is over.
+    pub fn abandon<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+    ) {
+        if self.phase != Phase::Done {
+            let _ = self.finish(env);
+        }
+    }
+
+    /// Ends the session.
+    fn finish<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+    ) -> Step {
+        self.phase = Phase::Done;
+        env.tree.handlers_mut().session_ended();
+        if let Some(lo) = self.lo.take() {
+            lo.abandon(
+                env.tree,
+                crate::tree::Principal::Server(&self.account.server_id),
+                env.clock.unix_time(),
+            );
+        }
+        Step::Done(Outcome {
+            aborted_by_server: self.aborted,
+            messages_sent: self.messages_sent,
+            alert_status: self.alert_status.clone(),
+        })
+    }
+
+    /// The header must be of this session and protocol; it sets where and how to answer.
+    fn check_header(&mut self, hdr: &SyncHdr<'_>) -> Result<(), Error> {
+        let same_session = hdr.session_id.trim().eq_ignore_ascii_case(&self.session_id)
+            || hdr.session_id.parse_u32().is_some_and(|n| {
+                u32::from_str_radix(&self.session_id, 16).is_ok_and(|ours| ours == n)
+            });
+        if !hdr.ver_dtd.trim().eq_bytes(b"1.2")
+            || !hdr.ver_proto.trim().eq_bytes(b"DM/1.2")
+            || !same_session
+        {
+            return Err(Error::WrongSession);
+        }
+        let mut msg_id: String<MAX_REF> = String::new();
+        let text = hdr.msg_id.trim();
+        let mut buf = [0u8; MAX_REF];
+        msg_id
+            .push_str(text.to_str(&mut buf).ok_or(Error::WrongSession)?)
+            .map_err(|_| Error::WrongSession)?;
+        let mut uri = [0u8; super::MAX_ADDR];
+        if let Some(source) = hdr.source.uri.trim().to_str(&mut uri) {
+            self.server_uri.clear();
+            let _ = self.server_uri.push_str(source);
+        }
+        if let Some(resp) = hdr
+            .resp_uri
+            .and_then(|r| r.trim().to_str(&mut uri).map(|s| (s.len(), s)))
+        {
+            let mut url: String<{ super::MAX_ADDR }> = String::new();
+            if url.push_str(resp.1).is_ok() && resp.0 > 0 {
+                self.url = url;
+            }
+        }
+        if let Some(meta) = hdr.meta {
+            if let Some(n) = meta.max_msg_size().and_then(|t| t.parse_u32()) {
+                // Below a few hundred bytes not even a header and one status fit.
+                self.server_max_msg = n.max(256);
+            }
+            if let Some(n) = meta.max_obj_size().and_then(|t| t.parse_u32()) {
+                self.server_max_obj = Some(n);
+            }
+        }
+        self.header = Some(HeaderStatus {
+            msg_id,
+            code: StatusCode::Ok,
+            chal: false,
+            no_resp: hdr.no_resp,
+        });
+        Ok(())
+    }
+
+    /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
+    /// code every command gets when the server failed.
+    fn authenticate_server<
+        F: NorFlash,
+        H: Handlers,
+        const N: usize,
+        const A: usize,
+        const R: usize,
+    >(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        hdr: &SyncHdr<'_>,
+        body: &[u8],
+        hmac: Option<&[u8]>,
+    ) -> Result<Option<StatusCode>, Error> {
+        let Some(entry) = self.account.server.as_ref() else {
+            return Ok(None);
+        };
+        let scheme = entry.scheme;
+        if self.server.authenticated && scheme != AuthScheme::Hmac {
+            return Ok(None);
+        }
+        let creds = Credentials::new(entry.name.as_bytes(), &entry.secret);
+        let nonce = entry.nonce.as_bytes();
+        let result = match scheme {
+            AuthScheme::None => Ok(()),
+            AuthScheme::Hmac => match hmac {
+                None => Err(AuthError::MissingCredentials),
+                Some(h) => HmacHeader::parse(h).and_then(|h| h.verify(&creds, nonce, body)),
+            },
+            scheme => {
+                let mut type_buf = [0u8; 32];
+                let mut format_buf = [0u8; 16];
+                let mut data_buf = [0u8; 256];
+                match hdr.cred {
+                    None => verify_cred(scheme, &creds, nonce, None),
+                    Some(c) => {
+                        let meta = c.meta;
+                        let meta_type = meta
+                            .and_then(|m| m.type_())
+                            .and_then(|t| t.trim().to_str(&mut type_buf));
+                        let format = meta
+                            .and_then(|m| m.format())
+                            .and_then(|t| t.trim().to_str(&mut format_buf));
+                        match c.data.trim().copy_to(&mut data_buf) {
+                            None => Err(AuthError::BadCredentials),
+                            Some(data) => verify_cred(
+                                scheme,
+                                &creds,
+                                nonce,
+                                Some(&auth::Cred {
+                                    meta_type,
+                                    format,
+                                    data,
+                                }),
+                            ),
+                        }
+                    }
+                }
+            }
+        };
+        let (code, deny) = match result {
+            Ok(()) => {
+                self.server.authenticated = true;
+                let code = if scheme == AuthScheme::Hmac {
+                    StatusCode::Ok
+                } else {
+                    StatusCode::AuthenticationAccepted
+                };
+                (code, None)
+            }
+            Err(e) => {
+                self.server.failures = self.server.failures.saturating_add(1);
+                if self.server.failures > self.cfg.server_auth_failures {
+                    return Err(Error::ServerNotAuthenticated);
+                }
+                let code = match e.status() {
+                    StatusCode::MissingCredentials => StatusCode::MissingCredentials,
+                    _ => StatusCode::InvalidCredentials,
+                };
+                (code, Some(code))
+            }
+        };
+        // Every challenge, and every success of a scheme with nonces, hands the server a
+        // fresh nonce (for the next message with HMAC, the next session otherwise); it is
+        // stored before it is sent, so that a restart keeps it.
+        let chal = deny.is_some() || scheme.uses_nonce();
+        if chal && scheme.uses_nonce() {
+            let nonce = Nonce::generate(&mut RngRef(env.rng));
+            if let Some(entry) = self.account.server.as_mut() {
+                entry.nonce = nonce;
+            }
+            if let Some(entry) = self.account.server.as_ref() {
+                self.account
+                    .store_nonce(env.tree, entry)
+                    .map_err(Error::Account)?;
+            }
+        }
+        if let Some(h) = self.header.as_mut() {
+            h.code = code;
+            h.chal = chal;
+        }
+        Ok(deny)
+    }
+
+    /// The server's statuses for the client's commands: the header status settles the
+    /// client's authentication; Generic Alert statuses are recorded.
+    fn read_statuses<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        msg: &Message<'_>,
+    ) -> Result<Statuses, Error> {
+        let mut outcome = Statuses::Go;
+        for cmd in msg.body.commands {
+            let Command::Status(status) = cmd else {
+                continue;
+            };
+            let code = StatusCode::from(
+                status
+                    .data
+                    .and_then(|d| d.parse_u32())
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(0),
+            );
+            let msg_ref = status.msg_ref.and_then(|m| m.parse_u32());
+            let cmd_ref = status.cmd_ref.and_then(|c| c.parse_u32());
+            if cmd_ref == Some(0) {
+                outcome = self.header_status(env, &status, code)?;
+                continue;
+            }
+            if let (Some(m), Some(c)) = (msg_ref, cmd_ref) {
+                if let Some(i) = self.alert_refs.iter().position(|&r| r == (m, c)) {
+                    if let Some(slot) = self.alert_status.get_mut(i) {
+                        *slot = Some(code);
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The server's verdict on the client's credentials.
+    fn header_status<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        status: &Status<'_>,
+        code: StatusCode,
+    ) -> Result<Statuses, Error> {
+        // A challenge's nonce is taken even from a server not yet authenticated, so that
+        // two sides with stale nonces can resynchronise.
+        if let Some(meta) = status.chal.and_then(|c| c.meta) {
+            let mut type_buf = [0u8; 32];
+            let mut format_buf = [0u8; 16];
+            let mut nonce_buf = [0u8; auth::NONCE_B64_CAPACITY];
+            let meta_type = meta.type_().and_then(|t| t.trim().copy_to(&mut type_buf));
+            let format = meta
+                .format()
+                .and_then(|t| t.trim().copy_to(&mut format_buf));
+            let next = meta
+                .next_nonce()
+                .and_then(|t| t.trim().copy_to(&mut nonce_buf));
+            let chal = Challenge::parse(meta_type, format, next)?;
+            let may_switch = self.phase == Phase::Setup;
+            if let Some(client) = self.account.client.as_mut() {
+                if may_switch {
+                    // The scheme may change only before the server first accepts.
+                    client.scheme = chal.scheme;
+                    self.client.scheme = chal.scheme;
+                }
+                if let Some(nonce) = chal.nonce.clone() {
+                    client.nonce = nonce;
+                }
+            }
+            if chal.nonce.is_some() {
+                if let Some(client) = self.account.client.as_ref() {
+                    self.account
+                        .store_nonce(env.tree, client)
+                        .map_err(Error::Account)?;
+                }
+            }
+        }
+        match code {
+            StatusCode::AuthenticationAccepted => {
+                self.client.accepted = true;
+                self.phase = Phase::Running;
+                Ok(Statuses::Go)
+            }
+            StatusCode::Ok => {
+                self.phase = Phase::Running;
+                Ok(Statuses::Go)
+            }
+            StatusCode::InvalidCredentials | StatusCode::MissingCredentials
+                if self.phase == Phase::Setup && self.client.retries < self.cfg.auth_retries =>
+            {
+                self.client.retries += 1;
+                Ok(Statuses::Restart)
+            }
+            other => Err(Error::Rejected(other)),
+        }
+    }
+
+    /// Writes the next message: the header status, then queued responses and the
+    /// results of running commands, until the message is full or everything is answered.
+    fn compose<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        held: Option<&Message<'_>>,
+        deny: Option<StatusCode>,
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Step, Error> {
+        self.msg_id += 1;
+        let msg_id = Num::new(self.msg_id);
+        let max_msg = Num::new(self.cfg.max_msg_size);
+        let max_obj = Num::new(self.cfg.max_obj_size);
+        let meta = MetInf {
+            max_msg_size: Some(Text::new(max_msg.as_str())),
+            max_obj_size: Some(Text::new(max_obj.as_str())),
+            ..MetInf::default()
+        };
+        // The client's credentials, until the server accepts them for the session.
+        let mut cred_buf = [0u8; 160];
+        let client = self.account.client.as_ref();
+        let cred_meta;
+        let mut cred = None;
+        if let Some(c) = client.filter(|_| !self.client.accepted) {
+            let creds = Credentials::new(c.name.as_bytes(), &c.secret);
+            if let Some(built) = build_cred(
+                self.client.scheme,
+                &creds,
+                c.nonce.as_bytes(),
+                &mut cred_buf,
+            )? {
+                cred_meta = MetInf {
+                    type_: built.meta_type.map(Text::new),
+                    format: built.format.map(Text::new),
+                    ..MetInf::default()
+                };
+                cred = Some(Cred {
+                    meta: Some(Meta::new(&cred_meta)),
+                    data: Text::from_bytes(built.data),
+                });
+            }
+        }
+        let header = SyncHdr {
+            ver_dtd: Text::new("1.2"),
+            ver_proto: Text::new("DM/1.2"),
+            session_id: Text::new(&self.session_id),
+            msg_id: Text::new(msg_id.as_str()),
+            target: Location::new(&self.server_uri),
+            source: Location {
+                uri: Text::new(&self.device_id),
+                name: client.map(|c| Text::new(&c.name)),
+            },
+            resp_uri: None,
+            no_resp: false,
+            cred,
+            // The limits hold for the session once declared, in the first message (and
+            // again when package 1 starts over).
+            meta: (self.messages_sent == 0 || self.phase == Phase::Setup).then(|| Meta::new(&meta)),
+        };
+        let limit = (self.server_max_msg as usize).min(tx.len());
+        let options = EncodeOptions::new(self.encoding);
+        let mut writer = MessageWriter::new(&options, &header, tx, limit)?;
+        let mut cmd_id = 0u32;
+        // The status of the server's header comes first.
+        if let Some(h) = self.header.as_ref().filter(|h| !h.no_resp) {
+            let id = Num::new(cmd_id + 1);
+            let code = Num::new(u32::from(u16::from(h.code)));
+            let targets = [Text::new(&self.device_id)];
+            let sources = [Text::new(&self.server_uri)];
+            let server = self.account.server.as_ref();
+            let scheme = server.map_or(AuthScheme::Basic, |s| s.scheme);
+            let nonce_b64 = server
+                .filter(|_| scheme.uses_nonce())
+                .map(|s| s.nonce.to_b64());
+            let chal_meta = MetInf {
+                type_: scheme.meta_type().map(Text::new),
+                format: Some(Text::new("b64")),
+                next_nonce: nonce_b64.as_deref().map(Text::new),
+                ..MetInf::default()
+            };
+            let status = Command::Status(Status {
+                cmd_id: Text::new(id.as_str()),
+                msg_ref: Some(Text::new(&h.msg_id)),
+                cmd_ref: Some(Text::new("0")),
+                cmd: Some(Text::new("SyncHdr")),
+                target_refs: List::new(&targets),
+                source_refs: List::new(&sources),
+                cred: None,
+                chal: h.chal.then(|| Chal {
+                    meta: Some(Meta::new(&chal_meta)),
+                }),
+                data: Some(Text::new(code.as_str())),
+                items: List::new(&[]),
+            });
+            if !writer.push(&status)? {
+                return Err(Error::MessageTooSmall);
+            }
+            cmd_id += 1;
+            if let Some(h) = self.header.as_ref() {
+                for (id_text, code, kind) in &self.prelude {
+                    let id = Num::new(cmd_id + 1);
+                    let code = Num::new(u32::from(u16::from(*code)));
+                    let name = if *kind == Cmd::Alert as u8 {
+                        "Alert"
+                    } else {
+                        "Unknown"
+                    };
+                    let status = Command::Status(Status {
+                        cmd_id: Text::new(id.as_str()),
+                        msg_ref: Some(Text::new(&h.msg_id)),
+                        cmd_ref: Some(Text::new(id_text)),
+                        cmd: Some(Text::new(name)),
+                        target_refs: List::new(&[]),
+                        source_refs: List::new(&[]),
+                        cred: None,
+                        chal: None,
+                        data: Some(Text::new(code.as_str())),
+                        items: List::new(&[]),
+                    });
+                    if writer.push(&status)? {
+                        cmd_id += 1;
+                    }
+                }
+            }
+        }
+        self.prelude.clear();
+        let mut written = 0;
+        let mut asked_next = false;
+        let held_msg_id = self.held.msg_id.clone();
+        {
+            let server_id = &self.account.server_id;
+            let encoding = self.encoding;
+            let msg_id = self.msg_id;
+            let alerts = self.alerts;
+            let alert_refs = &mut self.alert_refs;
+            let server_uri = &self.server_uri;
+            let device_id = &self.device_id;
+            let writer = &mut writer;
+            let mut flush = |tree: &mut crate::tree::Tree<F, H, N, A, R>,
+                             queue: &mut super::queue::Queue,
+                             scratch: &mut [u8]|
+             -> Result<bool, Error> {
+                let mut emit = Emit {
+                    tree,
+                    queue,
+                    writer: &mut *writer,
+                    server_id,
+                    encoding,
+                    msg_ref: &held_msg_id,
+                    msg_id,
+                    cmd_id,
+                    scratch,
+                    alerts,
+                    alert_refs: &mut *alert_refs,
+                    server_uri,
+                    device_id,
+                    written,
+                    asked_next,
+                };
+                let all = emit.all();
+                cmd_id = emit.cmd_id;
+                written = emit.written;
+                asked_next = emit.asked_next;
+                all
+            };
+            let mut room = flush(env.tree, &mut self.queue, scratch)?;
+            if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
+                let next = {
+                    let mut exec = Exec {
+                        env: &mut *env,
+                        queue: &mut self.queue,
+                        lo: &mut self.lo,
+                        server_id,
+                        cfg: &self.cfg,
+                        server_max_obj: self.server_max_obj,
+                        scratch: &mut *scratch,
+                        cancelled: &mut self.cancelled,
+                        aborted: &mut self.aborted,
+                        flush: &mut flush,
+                    };
+                    exec.run(msg.body.commands, cur, deny)?
+                };
+                self.held.cursor = next;
+                if next.is_none() && !self.held.is_final && !self.aborted {
+                    // The server's package goes on: ask for its next message.
+                    let _ = self.queue.push(Entry::NextMessage);
+                }
+                room = flush(env.tree, &mut self.queue, scratch)?;
+            } else if held.is_none() {
+                self.held.cursor = None;
+            }
+            let _ = room;
+        }
+        if self.aborted {
+            return Ok(self.finish(env));
+        }
+        let complete = self.queue.is_empty() && self.held.cursor.is_none();
+        if written == 0 && !self.queue.is_empty() {
+            return Err(Error::MessageTooSmall);
+        }
+        let len = writer.finish(complete && !asked_next);
+        self.sign(tx.get(..len).unwrap_or(&[]))?;
+        self.messages_sent = self.messages_sent.saturating_add(1);
+        Ok(Step::Send(Transmit {
+            len,
+            hold: self.held.cursor.is_some(),
+        }))
+    }
+
+    /// With HMAC, the `x-syncml-hmac` value for `body`.
+    fn sign(&mut self, body: &[u8]) -> Result<(), Error> {
+        self.hmac.clear();
+        let Some(c) = self.account.client.as_ref() else {
+            return Ok(());
+        };
+        if self.client.scheme != AuthScheme::Hmac {
+            return Ok(());
+        }
+        let creds = Credentials::new(c.name.as_bytes(), &c.secret);
+        let mac = mac_b64(&creds, c.nonce.as_bytes(), body);
+        let mut buf = [0u8; 160];
+        let n = HmacHeader::emit(c.name.as_bytes(), &mac, &mut buf)?;
+        let text = core::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or("");
+        self.hmac
+            .push_str(text)
+            .map_err(|_| Error::Auth(AuthError::TooLong))?;
+        Ok(())
+    }
+}
+
+/// `Nonce::generate` wants an `impl Rng`; the environment holds a `dyn Rng`.
+struct RngRef<'r>(&'r mut dyn crate::platform::Rng);
+
+impl crate::platform::Rng for RngRef<'_> {
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest);
+    }
+}

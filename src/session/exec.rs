@@ -1,0 +1,844 @@
+//! Running the server's commands against the tree, in order, and queueing their Status and
+//! Results. Execution stops between items when the queue needs writing out first (it is
+//! full, or a change would overtake a Results not yet read); [`Cursor`] says where to go
+//! on. An Atomic runs whole, so that its statuses can still be rewritten when it fails.
+
+use embedded_storage::nor_flash::NorFlash;
+
+use super::lo::{self, Incoming};
+use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
+use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
+use super::{Config, Env, Error};
+use crate::codec::{Command, Container, Data, Item, List, Meta, Text};
+use crate::codes::StatusCode;
+use crate::tree::uri::{List as ListQuery, Query};
+use crate::tree::{ExecOutcome, Format, Handlers, Principal, Tree};
+
+/// Longest URI handled; longer ones get 414 without reaching the tree.
+pub(crate) const MAX_URI: usize = 512;
+/// Most choices of a 1103/1104 alert.
+pub(crate) const MAX_CHOICES: usize = 16;
+/// Longest UI option string read.
+const MAX_OPTIONS: usize = 128;
+
+/// Where execution of a held message resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Cursor {
+    /// The top-level command.
+    top: u16,
+    /// Inside a Sequence: the command within it.
+    inner: u16,
+    /// The next item of the current command.
+    item: u16,
+    /// The Sequence's own Status is queued.
+    opened: bool,
+}
+
+/// Whether to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Done,
+    Pause,
+}
+
+/// How a command went, for its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Verdict {
+    /// A status was a failure (an Atomic rolls back).
+    failed: bool,
+    /// The user said No to a 1101 (the rest of a Sequence is skipped).
+    declined: bool,
+}
+
+impl Verdict {
+    fn of(code: StatusCode) -> Verdict {
+        let c = u16::from(code);
+        Verdict {
+            failed: !(200..300).contains(&c),
+            declined: code == StatusCode::NotModified,
+        }
+    }
+
+    fn merge(&mut self, other: Verdict) {
+        self.failed |= other.failed;
+        self.declined |= other.declined;
+    }
+}
+
+/// Whether an Atomic can run now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Room {
+    Fits,
+    /// After the queue is written out.
+    Wait,
+    /// Never: answered 517.
+    Never,
+}
+
+/// How a command may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// May stop between items.
+    Pausable,
+    /// Inside an Atomic: runs whole, changes nothing it cannot roll back.
+    Atomic,
+}
+
+/// A command over items, whatever its element.
+#[derive(Clone, Copy)]
+struct View<'m> {
+    cmd: Cmd,
+    cmd_id: Text<'m>,
+    no_resp: bool,
+    meta: Option<Meta<'m>>,
+    items: List<'m, Item<'m>>,
+    correlator: Option<Text<'m>>,
+}
+
+impl<'m> View<'m> {
+    fn of(cmd: &Command<'m>) -> Option<View<'m>> {
+        let (kind, c) = match cmd {
+            Command::Add(c) => (Cmd::Add, c),
+            Command::Copy(c) => (Cmd::Copy, c),
+            Command::Delete(c) => (Cmd::Delete, c),
+            Command::Get(c) => (Cmd::Get, c),
+            Command::Replace(c) => (Cmd::Replace, c),
+            Command::Exec(e) => {
+                return Some(View {
+                    cmd: Cmd::Exec,
+                    cmd_id: e.cmd_id,
+                    no_resp: e.no_resp,
+                    meta: e.meta,
+                    items: e.items,
+                    correlator: e.correlator,
+                })
+            }
+            _ => return None,
+        };
+        Some(View {
+            cmd: kind,
+            cmd_id: c.cmd_id,
+            no_resp: c.no_resp,
+            meta: c.meta,
+            items: c.items,
+            correlator: None,
+        })
+    }
+
+    /// Whether the command changes the tree.
+    fn changes(&self) -> bool {
+        !matches!(self.cmd, Cmd::Get)
+    }
+}
+
+/// The name a Status gives a command.
+pub(crate) fn cmd_of(cmd: &Command<'_>) -> Cmd {
+    match cmd {
+        Command::Add(_) => Cmd::Add,
+        Command::Alert(_) => Cmd::Alert,
+        Command::Atomic(_) => Cmd::Atomic,
+        Command::Copy(_) => Cmd::Copy,
+        Command::Delete(_) => Cmd::Delete,
+        Command::Exec(_) => Cmd::Exec,
+        Command::Get(_) => Cmd::Get,
+        Command::Replace(_) => Cmd::Replace,
+        Command::Results(_) => Cmd::Results,
+        Command::Sequence(_) => Cmd::Sequence,
+        Command::Sync(_) => Cmd::Sync,
+        _ => Cmd::Other,
+    }
+}
+
+/// Everything a command needs, borrowed from the session for one run.
+pub(crate) struct Exec<'s, 'e, F, H, const N: usize, const A: usize, const R: usize> {
+    pub(crate) env: &'s mut Env<'e, F, H, N, A, R>,
+    pub(crate) queue: &'s mut Queue,
+    pub(crate) lo: &'s mut Option<Incoming>,
+    pub(crate) server_id: &'s str,
+    pub(crate) cfg: &'s Config,
+    pub(crate) server_max_obj: Option<u32>,
+    pub(crate) scratch: &'s mut [u8],
+    /// The user cancelled: everything left in the package gets 215.
+    pub(crate) cancelled: &'s mut bool,
+    /// The server sent Alert 1223.
+    pub(crate) aborted: &'s mut bool,
+    /// Writes the queue into the message being built; whether it emptied (else the
+    /// message is full).
+    pub(crate) flush: &'s mut Flush<'s, F, H, N, A, R>,
+}
+
+/// Writes the queue out: see [`Exec::flush`].
+pub(crate) type Flush<'s, F, H, const N: usize, const A: usize, const R: usize> =
+    dyn FnMut(&mut Tree<F, H, N, A, R>, &mut Queue, &mut [u8]) -> Result<bool, Error> + 's;
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
+    Exec<'_, '_, F, H, N, A, R>
+{
+    fn now(&self) -> Option<u64> {
+        self.env.clock.unix_time()
+    }
+
+    /// Runs `commands` from `cursor`; with `deny`, answers each with that code instead
+    /// (the server failed to authenticate). Returns where to resume, or `None` when every
+    /// command is answered.
+    pub(crate) fn run(
+        &mut self,
+        commands: List<'_, Command<'_>>,
+        mut cur: Cursor,
+        deny: Option<StatusCode>,
+    ) -> Result<Option<Cursor>, Error> {
+        for cmd in commands.iter().skip(usize::from(cur.top)) {
+            if *self.aborted {
+                return Ok(None);
+            }
+            let flow = match cmd {
+                Command::Status(_) => Flow::Done,
+                _ if deny.is_some() || *self.cancelled => {
+                    let code = deny.unwrap_or(StatusCode::NotExecuted);
+                    self.answer_whole(&cmd, code)?
+                }
+                Command::Sequence(seq) => self.sequence(&seq, &mut cur)?,
+                Command::Atomic(atomic) => match self.room_for(&cmd)? {
+                    Room::Fits => {
+                        self.atomic(&atomic)?;
+                        Flow::Done
+                    }
+                    Room::Wait => Flow::Pause,
+                    Room::Never => Flow::Done,
+                },
+                _ => {
+                    let mut item = cur.item;
+                    let (flow, _) = self.command(&cmd, &mut item, Mode::Pausable)?;
+                    cur.item = item;
+                    flow
+                }
+            };
+            if flow == Flow::Pause {
+                return Ok(Some(cur));
+            }
+            cur = Cursor {
+                top: cur.top.saturating_add(1),
+                ..Cursor::default()
+            };
+        }
+        Ok(None)
+    }
+
+    /// Answers a command with one Status, without running it.
+    fn answer_whole(&mut self, cmd: &Command<'_>, code: StatusCode) -> Result<Flow, Error> {
+        if !self.make_room(1, cmd.cmd_id().len() + 4, false)? {
+            return Ok(Flow::Pause);
+        }
+        let no_resp = match cmd {
+            Command::Sequence(c) | Command::Atomic(c) => c.no_resp,
+            Command::Alert(a) => a.no_resp,
+            _ => View::of(cmd).is_some_and(|v| v.no_resp),
+        };
+        if !no_resp {
+            let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
+            self.push_status(
+                cmd_ref,
+                cmd_of(cmd),
+                code,
+                Span::EMPTY,
+                Span::EMPTY,
+                Answer::None,
+            )?;
+        }
+        Ok(Flow::Done)
+    }
+
+    /// Whether the queue can take every Status of an Atomic now. One that could never fit
+    /// is answered 517 here.
+    fn room_for(&mut self, cmd: &Command<'_>) -> Result<Room, Error> {
+        let units = units(cmd);
+        let bytes = 64 * units.min(8);
+        if !self.make_room(units, bytes, false)? {
+            return Ok(Room::Wait);
+        }
+        if self.has_room(units, bytes) {
+            return Ok(Room::Fits);
+        }
+        let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
+        let _ = self.push_status(
+            cmd_ref,
+            Cmd::Atomic,
+            StatusCode::AtomicResponseTooLarge,
+            Span::EMPTY,
+            Span::EMPTY,
+            Answer::None,
+        );
+        Ok(Room::Never)
+    }
+
+    /// A Sequence at the top level: in order, pausable, the rest skipped after a No.
+    fn sequence(&mut self, seq: &Container<'_>, cur: &mut Cursor) -> Result<Flow, Error> {
+        if !cur.opened {
+            if !self.make_room(2, seq.cmd_id.len() + 4, false)? {
+                return Ok(Flow::Pause);
+            }
+            if !seq.no_resp {
+                let cmd_ref = self.queue.store_text(seq.cmd_id).unwrap_or(Span::EMPTY);
+                self.push_status(
+                    cmd_ref,
+                    Cmd::Sequence,
+                    StatusCode::Ok,
+                    Span::EMPTY,
+                    Span::EMPTY,
+                    Answer::None,
+                )?;
+            }
+            cur.opened = true;
+        }
+        let mut skipping = false;
+        for cmd in seq.commands.iter().skip(usize::from(cur.inner)) {
+            let flow = if skipping || *self.cancelled {
+                self.answer_whole(&cmd, StatusCode::NotExecuted)?
+            } else {
+                match cmd {
+                    Command::Atomic(atomic) => match self.room_for(&cmd)? {
+                        Room::Fits => {
+                            let v = self.atomic(&atomic)?;
+                            skipping |= v.declined;
+                            Flow::Done
+                        }
+                        Room::Wait => Flow::Pause,
+                        Room::Never => Flow::Done,
+                    },
+                    Command::Sequence(_) | Command::Sync(_) => {
+                        self.answer_whole(&cmd, StatusCode::CommandNotAllowed)?
+                    }
+                    _ => {
+                        let mut item = cur.item;
+                        let (flow, v) = self.command(&cmd, &mut item, Mode::Pausable)?;
+                        cur.item = item;
+                        skipping |= v.declined;
+                        flow
+                    }
+                }
+            };
+            if flow == Flow::Pause {
+                return Ok(Flow::Pause);
+            }
+            if *self.aborted {
+                return Ok(Flow::Done);
+            }
+            cur.inner = cur.inner.saturating_add(1);
+            cur.item = 0;
+        }
+        Ok(Flow::Done)
+    }
+
+    /// An Atomic: every command inside, in one tree transaction; on any failure the tree
+    /// rolls back, the Atomic gets 507 and what had succeeded 216.
+    fn atomic(&mut self, atomic: &Container<'_>) -> Result<Verdict, Error> {
+        let cmd_ref = self.queue.store_text(atomic.cmd_id).unwrap_or(Span::EMPTY);
+        let mark = self.queue.len();
+        // The Atomic's own Status comes first; its code is settled at the end.
+        self.push_status(
+            cmd_ref,
+            Cmd::Atomic,
+            StatusCode::Ok,
+            Span::EMPTY,
+            Span::EMPTY,
+            Answer::None,
+        )?;
+        // A large object in flight cannot share the transaction.
+        self.abort_lo();
+        if self.env.tree.begin_atomic().is_err() {
+            self.settle_atomic(mark, StatusCode::CommandFailed);
+            return Ok(Verdict {
+                failed: true,
+                declined: false,
+            });
+        }
+        let mut verdict = Verdict::default();
+        self.atomic_body(atomic.commands, &mut verdict)?;
+        let code = if verdict.failed || *self.cancelled || *self.aborted {
+            match self.env.tree.rollback_atomic() {
+                Ok(()) => StatusCode::AtomicFailed,
+                Err(_) => StatusCode::AtomicRollBackFailed,
+            }
+        } else {
+            match self.env.tree.commit_atomic() {
+                Ok(()) => StatusCode::Ok,
+                Err(_) => StatusCode::AtomicFailed,
+            }
+        };
+        if code != StatusCode::Ok {
+            verdict.failed = true;
+        }
+        self.settle_atomic(mark, code);
+        if atomic.no_resp {
+            // The statuses were needed to settle the outcome; NoResp drops the Atomic's own.
+            self.drop_status_at(mark);
+        }
+        Ok(verdict)
+    }
+
+    /// The commands inside an Atomic (and inside a Sequence within it).
+    fn atomic_body(
+        &mut self,
+        commands: List<'_, Command<'_>>,
+        verdict: &mut Verdict,
+    ) -> Result<(), Error> {
+        for cmd in commands {
+            if verdict.failed || verdict.declined || *self.cancelled || *self.aborted {
+                self.answer_whole(&cmd, StatusCode::NotExecuted)?;
+                continue;
+            }
+            match cmd {
+                // Nested Atomics and Gets have no place in an Atomic (a Get's Results
+                // could not be rolled back).
+                Command::Atomic(_) | Command::Get(_) | Command::Sync(_) => {
+                    self.answer_whole(&cmd, StatusCode::CommandFailed)?;
+                    verdict.failed = true;
+                }
+                Command::Sequence(seq) => {
+                    if !seq.no_resp {
+                        let cmd_ref = self.queue.store_text(seq.cmd_id).unwrap_or(Span::EMPTY);
+                        self.push_status(
+                            cmd_ref,
+                            Cmd::Sequence,
+                            StatusCode::Ok,
+                            Span::EMPTY,
+                            Span::EMPTY,
+                            Answer::None,
+                        )?;
+                    }
+                    let mut inner = Verdict::default();
+                    self.atomic_body(seq.commands, &mut inner)?;
+                    verdict.failed |= inner.failed || inner.declined;
+                }
+                _ => {
+                    let mut item = 0;
+                    let (_, v) = self.command(&cmd, &mut item, Mode::Atomic)?;
+                    verdict.failed |= v.failed || v.declined;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives a finished Atomic its code; after a failure, what had succeeded inside was
+    /// rolled back (216).
+    fn settle_atomic(&mut self, mark: usize, code: StatusCode) {
+        let failed = code != StatusCode::Ok;
+        for (i, entry) in self.queue.tail_mut(mark).enumerate() {
+            if let Entry::Status(s) = entry {
+                if i == 0 {
+                    s.code = u16::from(code);
+                } else if failed && (200..300).contains(&s.code) && s.cmd != Cmd::Sequence {
+                    s.code = u16::from(StatusCode::AtomicRollBackOk);
+                }
+            }
+        }
+    }
+
+    fn drop_status_at(&mut self, index: usize) {
+        if let Some(Entry::Status(s)) = self.queue.tail_mut(index).next() {
+            s.code = 0;
+        }
+    }
+
+    /// One command (not a container): its items from `*item` on.
+    fn command(
+        &mut self,
+        cmd: &Command<'_>,
+        item: &mut u16,
+        mode: Mode,
+    ) -> Result<(Flow, Verdict), Error> {
+        if let Command::Alert(alert) = cmd {
+            if mode == Mode::Pausable && !self.make_room(2, 160, false)? {
+                return Ok((Flow::Pause, Verdict::default()));
+            }
+            let v = self.alert(alert, mode)?;
+            return Ok((Flow::Done, v));
+        }
+        let Some(view) = View::of(cmd) else {
+            // Results, Sync and the like have no business in a server package to a DM client.
+            let code = match cmd {
+                Command::Sync(_) => StatusCode::OptionalFeatureNotSupported,
+                _ => StatusCode::BadRequest,
+            };
+            let flow = self.answer_whole(cmd, code)?;
+            return Ok((flow, Verdict::of(code)));
+        };
+        if view.items.is_empty() {
+            let flow = self.answer_whole(cmd, StatusCode::IncompleteCommand)?;
+            return Ok((flow, Verdict::of(StatusCode::IncompleteCommand)));
+        }
+        let mut verdict = Verdict::default();
+        for it in view.items.iter().skip(usize::from(*item)) {
+            if mode == Mode::Pausable {
+                let need = view.cmd_id.len() + uri_len(&it) + 16;
+                let flush = view.changes() && self.queue.reads_tree();
+                if !self.make_room(2, need, flush)? {
+                    return Ok((Flow::Pause, verdict));
+                }
+            }
+            let code = self.item(&view, &it, mode)?;
+            verdict.merge(Verdict::of(code));
+            *item = item.saturating_add(1);
+        }
+        *item = 0;
+        Ok((Flow::Done, verdict))
+    }
+
+    fn has_room(&self, entries: usize, bytes: usize) -> bool {
+        self.queue.free() >= entries && self.queue.arena_free() >= bytes
+    }
+
+    /// Makes room in the queue for `entries` taking `bytes` of arena, writing it out into
+    /// the message when needed (always, with `flush`: a change must not overtake a Results
+    /// still to be read). `false`: the message is full, execution pauses.
+    fn make_room(&mut self, entries: usize, bytes: usize, flush: bool) -> Result<bool, Error> {
+        if (!flush && self.has_room(entries, bytes)) || self.queue.is_empty() {
+            return Ok(true);
+        }
+        (self.flush)(self.env.tree, self.queue, self.scratch)
+    }
+
+    /// One item of a command: runs it and queues its Status (and Results).
+    fn item(&mut self, view: &View<'_>, item: &Item<'_>, mode: Mode) -> Result<StatusCode, Error> {
+        let cmd_ref = self.queue.store_text(view.cmd_id).unwrap_or(Span::EMPTY);
+        let target_text = item.target.map(|t| t.uri);
+        let target = target_text
+            .and_then(|t| self.queue.store_text(t))
+            .unwrap_or(Span::EMPTY);
+        let source = match (view.cmd, item.source) {
+            (Cmd::Copy, Some(s)) => self.queue.store_text(s.uri).unwrap_or(Span::EMPTY),
+            _ => Span::EMPTY,
+        };
+        // A large object in progress ends unless this item continues it.
+        let limits = *self.env.tree.limits();
+        let continues = self.lo.as_ref().is_some_and(|lo| {
+            target_text.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
+        });
+        if self.lo.is_some() && !continues {
+            self.abort_lo();
+        }
+        let (code, results) = match self.run_item(view, item, mode, target, continues) {
+            Ok(r) => r,
+            Err(code) => (code, None),
+        };
+        if !view.no_resp {
+            self.push_status(cmd_ref, view.cmd, code, target, source, Answer::None)?;
+        }
+        if let Some(kind) = results {
+            let entry = Entry::Results(ResultsEntry {
+                cmd_ref,
+                uri: target,
+                kind,
+                progress: 0,
+            });
+            self.queue.push(entry).map_err(|_| Error::MessageTooSmall)?;
+        }
+        Ok(code)
+    }
+
+    /// Ends an unfinished large object: it is dropped, and the server told so (1225).
+    fn abort_lo(&mut self) {
+        if let Some(lo) = self.lo.take() {
+            let now = self.now();
+            let mut uri: heapless::String<{ MAX_URI }> = heapless::String::new();
+            let _ = uri.push_str("./");
+            let _ = uri.push_str(lo.path());
+            let target = self.queue.store(uri.as_bytes()).unwrap_or(Span::EMPTY);
+            lo.abandon(self.env.tree, Principal::Server(self.server_id), now);
+            let _ = self.queue.push(Entry::NoEndOfData(target));
+        }
+    }
+
+    /// Runs one item; the status, and what Results to send.
+    fn run_item(
+        &mut self,
+        view: &View<'_>,
+        item: &Item<'_>,
+        mode: Mode,
+        target: Span,
+        continues: bool,
+    ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
+        let mut uri_buf = [0u8; MAX_URI];
+        let target_text = item
+            .target
+            .map(|t| t.uri)
+            .ok_or(StatusCode::IncompleteCommand)?;
+        let uri = target_text
+            .to_str(&mut uri_buf)
+            .ok_or(StatusCode::UriTooLong)?;
+        let _ = target;
+        let meta = item.meta.or(view.meta);
+        let format = match meta.and_then(|m| m.format()) {
+            None => None,
+            Some(f) => {
+                let mut b = [0u8; 8];
+                Some(
+                    f.trim()
+                        .to_str(&mut b)
+                        .and_then(Format::parse)
+                        .ok_or(StatusCode::UnsupportedMediaType)?,
+                )
+            }
+        };
+        let now = self.now();
+        let who = Principal::Server(self.server_id);
+        match view.cmd {
+            Cmd::Add | Cmd::Replace => {
+                let create = view.cmd == Cmd::Add;
+                if continues || item.more_data {
+                    if mode == Mode::Atomic {
+                        return Err(StatusCode::OptionalFeatureNotSupported);
+                    }
+                    let code = lo::chunk(self, uri, create, format, meta, item, continues)?;
+                    return Ok((code, None));
+                }
+                match item.data {
+                    Some(Data::Xml(doc)) => {
+                        let tnds = meta
+                            .and_then(|m| m.type_())
+                            .is_some_and(|t| t.trim().eq_bytes(crate::tree::TNDS_XML.as_bytes()));
+                        if !create || !tnds {
+                            return Err(StatusCode::UnsupportedMediaType);
+                        }
+                        self.env.tree.add_tnds(who, uri, doc.events(), now)?;
+                        Ok((StatusCode::Ok, None))
+                    }
+                    data => {
+                        let text = data.and_then(|d| d.content());
+                        if create && (format == Some(Format::Node) || text.is_none()) {
+                            self.env.tree.add(who, uri, None, format, now)?;
+                            return Ok((StatusCode::Ok, None));
+                        }
+                        let text = text.unwrap_or_default();
+                        if text.len() as u64 > u64::from(self.cfg.max_obj_size) {
+                            return Err(StatusCode::RequestEntityTooLarge);
+                        }
+                        lo::whole(self, uri, create, format, text)?;
+                        Ok((StatusCode::Ok, None))
+                    }
+                }
+            }
+            Cmd::Delete => {
+                self.env.tree.delete(who, uri, now)?;
+                Ok((StatusCode::Ok, None))
+            }
+            Cmd::Copy => {
+                let mut src_buf = [0u8; MAX_URI];
+                let src = item
+                    .source
+                    .ok_or(StatusCode::IncompleteCommand)?
+                    .uri
+                    .to_str(&mut src_buf)
+                    .ok_or(StatusCode::UriTooLong)?;
+                self.env.tree.copy(who, src, uri, now)?;
+                Ok((StatusCode::Ok, None))
+            }
+            Cmd::Exec => {
+                let data = item.data.and_then(|d| d.content()).unwrap_or_default();
+                let data = data
+                    .copy_to(self.scratch)
+                    .ok_or(StatusCode::RequestEntityTooLarge)?;
+                let mut corr_buf = [0u8; 64];
+                let correlator = match view.correlator {
+                    Some(c) => Some(c.to_str(&mut corr_buf).ok_or(StatusCode::BadRequest)?),
+                    None => None,
+                };
+                let code = match self.env.tree.exec(who, uri, data, correlator)? {
+                    ExecOutcome::Done => StatusCode::Ok,
+                    ExecOutcome::Accepted => StatusCode::Accepted,
+                };
+                Ok((code, None))
+            }
+            Cmd::Get => {
+                let kind = self.check_get(uri)?;
+                Ok((StatusCode::Ok, Some(kind)))
+            }
+            _ => Err(StatusCode::CommandNotImplemented),
+        }
+    }
+
+    /// Checks that a Get can be answered (the node exists and may be read, the value is
+    /// not over the server's MaxObjSize) and says what its Results hold.
+    fn check_get(&mut self, uri: &str) -> Result<ResultsKind, StatusCode> {
+        let who = Principal::Server(self.server_id);
+        let query = self.env.tree.parse_uri(uri)?.query();
+        match query {
+            Some(Query::List(ListQuery::Struct | ListQuery::StructData)) => {
+                let path = uri.split('?').next().unwrap_or(uri);
+                // Reading the root checks it exists and may be read.
+                self.env.tree.get(who, path, 0, &mut [])?;
+                let data = query == Some(Query::List(ListQuery::StructData));
+                Ok(ResultsKind::Struct { data })
+            }
+            Some(Query::List(_)) => {
+                self.env.tree.get_listing(who, uri, 0, &mut [])?;
+                Ok(ResultsKind::Listing)
+            }
+            _ => {
+                let read = self.env.tree.get(who, uri, 0, &mut [])?;
+                if self
+                    .server_max_obj
+                    .is_some_and(|max| read.total as u64 > u64::from(max))
+                {
+                    return Err(StatusCode::RequestEntityTooLarge);
+                }
+                Ok(ResultsKind::Value)
+            }
+        }
+    }
+
+    /// An Alert from the server.
+    fn alert(&mut self, alert: &crate::codec::Alert<'_>, mode: Mode) -> Result<Verdict, Error> {
+        let cmd_ref = self.queue.store_text(alert.cmd_id).unwrap_or(Span::EMPTY);
+        let code = alert.data.and_then(|d| d.parse_u32()).unwrap_or(0);
+        let (status, answer) = match code {
+            1222 => (StatusCode::Ok, Answer::None),
+            1223 => {
+                *self.aborted = true;
+                (StatusCode::Ok, Answer::None)
+            }
+            1100..=1104 => self.ask(alert),
+            0 => (StatusCode::IncompleteCommand, Answer::None),
+            _ => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+        };
+        if status == StatusCode::OperationCancelled {
+            *self.cancelled = true;
+        }
+        let _ = mode;
+        if !alert.no_resp {
+            self.push_status(
+                cmd_ref,
+                Cmd::Alert,
+                status,
+                Span::EMPTY,
+                Span::EMPTY,
+                answer,
+            )?;
+        }
+        Ok(Verdict::of(status))
+    }
+
+    /// A user-interaction alert: options, text and choices from its items, then the UI.
+    fn ask(&mut self, alert: &crate::codec::Alert<'_>) -> (StatusCode, Answer) {
+        let Some(kind) = alert
+            .data
+            .and_then(|d| d.parse_u32())
+            .and_then(|c| u16::try_from(c).ok())
+            .and_then(UiKind::from_code)
+        else {
+            return (StatusCode::OptionalFeatureNotSupported, Answer::None);
+        };
+        let mut items = alert.items.iter();
+        let mut opt_buf = [0u8; MAX_OPTIONS];
+        let options = items
+            .next()
+            .and_then(|i| i.data)
+            .and_then(|d| d.content())
+            .and_then(|t| t.to_str(&mut opt_buf))
+            .map(UiOptions::parse)
+            .unwrap_or_default();
+        let text = items
+            .next()
+            .and_then(|i| i.data)
+            .and_then(|d| d.content())
+            .unwrap_or_default();
+        let mut choices: heapless::Vec<Text<'_>, MAX_CHOICES> = heapless::Vec::new();
+        for item in items {
+            let choice = item.data.and_then(|d| d.content()).unwrap_or_default();
+            if choices.push(choice).is_err() {
+                return (StatusCode::RequestedRangeNotSatisfiable, Answer::None);
+            }
+        }
+        let is_choice = matches!(kind, UiKind::SingleChoice | UiKind::MultipleChoice);
+        if is_choice && choices.is_empty() {
+            return (StatusCode::IncompleteCommand, Answer::None);
+        }
+        let request = UiRequest {
+            kind,
+            options,
+            text,
+            choices: &choices,
+        };
+        match self.env.ui.ask(&request, self.scratch) {
+            UiAnswer::Ok => (StatusCode::Ok, Answer::None),
+            UiAnswer::No if kind == UiKind::Confirm => (StatusCode::NotModified, Answer::None),
+            UiAnswer::No => (StatusCode::Ok, Answer::None),
+            UiAnswer::Text(t) if kind == UiKind::TextInput => {
+                let max = options.max_len.map_or(t.len(), |m| m as usize);
+                let t = truncate_utf8(t, max);
+                match self.queue.store(t.as_bytes()) {
+                    Some(span) => (StatusCode::Ok, Answer::Text(span)),
+                    None => (StatusCode::RequestEntityTooLarge, Answer::None),
+                }
+            }
+            UiAnswer::Choices(c) if is_choice => {
+                // Only choices that exist; one for a single choice. Kept as their numbers.
+                let mut picked: heapless::Vec<u8, MAX_CHOICES> = heapless::Vec::new();
+                for n in c.iter().filter(|&n| usize::from(n) <= choices.len()) {
+                    let _ = picked.push(n);
+                    if kind == UiKind::SingleChoice {
+                        break;
+                    }
+                }
+                match self.queue.store(&picked) {
+                    Some(span) => (StatusCode::Ok, Answer::Choices(span)),
+                    None => (StatusCode::RequestEntityTooLarge, Answer::None),
+                }
+            }
+            UiAnswer::Cancelled => (StatusCode::OperationCancelled, Answer::None),
+            UiAnswer::Timeout => (StatusCode::RequestTimeout, Answer::None),
+            UiAnswer::NotSupported => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+            // An answer of the wrong kind: the UI did not do what was asked.
+            UiAnswer::Text(_) | UiAnswer::Choices(_) => (StatusCode::CommandFailed, Answer::None),
+        }
+    }
+
+    pub(crate) fn push_status(
+        &mut self,
+        cmd_ref: Span,
+        cmd: Cmd,
+        code: StatusCode,
+        target: Span,
+        source: Span,
+        answer: Answer,
+    ) -> Result<(), Error> {
+        self.queue
+            .push(Entry::Status(StatusEntry {
+                cmd_ref,
+                cmd,
+                code: u16::from(code),
+                target,
+                source,
+                answer,
+            }))
+            .map_err(|_| Error::MessageTooSmall)
+    }
+}
+
+/// Statuses a command needs: one per item, one per container, counted through nesting.
+fn units(cmd: &Command<'_>) -> usize {
+    match cmd {
+        Command::Atomic(c) | Command::Sequence(c) => {
+            1 + c.commands.iter().map(|c| units(&c)).sum::<usize>()
+        }
+        other => View::of(other).map_or(1, |v| v.items.len().max(1)),
+    }
+}
+
+/// Bytes an item's URIs take in the arena.
+fn uri_len(item: &Item<'_>) -> usize {
+    item.target.map_or(0, |t| t.uri.len()) + item.source.map_or(0, |s| s.uri.len())
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}

@@ -1,0 +1,462 @@
+//! The DM session engine (OMA-TS-DM_Protocol 1.2): packages 1 to 4 of a management
+//! session, sans-IO.
+//!
+//! A [`Session`] takes each message the server sends and writes the next client message
+//! into a buffer the caller owns; it never blocks, allocates or touches a socket. The
+//! [`Client`] driver runs one over a [`Transport`](crate::transport::Transport); a firmware
+//! with its own event loop calls [`Session::start`] and [`Session::handle`] itself.
+//!
+//! Commands run in the order they arrive, straight against the [`Tree`]. Their Status and
+//! Results wait in a small queue until written into the next message; when a message is
+//! full the session stops executing, sends what it has without `Final`, and continues with
+//! the same server message (which the caller keeps in its receive buffer) when the server
+//! asks for the next message (Alert 1222). So a package of any size is answered within
+//! any MaxMsgSize with RAM for one message each way, whatever the server sends.
+
+mod account;
+mod client;
+mod emit;
+mod engine;
+mod exec;
+mod lo;
+mod notify;
+mod queue;
+pub mod ui;
+
+use heapless::String;
+
+pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_NODE, MAX_SECRET};
+pub use client::{Buffers, Client, ClientError, Event};
+pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
+pub use ui::{
+    Choices, DefaultAnswers, NoUi, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction,
+};
+
+use crate::auth::{AuthError, AuthScheme};
+use crate::bootstrap::BootstrapError;
+use crate::codec::{DecodeError, EncodeError, Encoding, Limits};
+use crate::codes::StatusCode;
+use crate::notification::NotificationError;
+use crate::platform::{Clock, Rng};
+use crate::tree::Tree;
+use queue::Queue;
+
+/// Generic alerts one session can carry.
+pub const MAX_ALERTS: usize = 8;
+
+/// What a session needs besides its own state: the tree, the user and the platform. Passed
+/// to every call, so a session holds no borrow between messages.
+pub struct Env<'e, F, H, const N: usize, const A: usize, const R: usize> {
+    /// The management tree the server manages.
+    pub tree: &'e mut Tree<F, H, N, A, R>,
+    /// The handset's UI, for alerts 1100-1104.
+    pub ui: &'e mut dyn UserInteraction,
+    /// Randomness for nonces and session ids.
+    pub rng: &'e mut dyn Rng,
+    /// Time, for node timestamps.
+    pub clock: &'e dyn Clock,
+}
+
+/// Settings of a session.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The encoding of package 1; later messages answer in the server's encoding.
+    pub encoding: Encoding,
+    /// The largest message this client accepts (its `MaxMsgSize`): at most the receive
+    /// buffer.
+    pub max_msg_size: u32,
+    /// The largest object this client accepts (its `MaxObjSize`).
+    pub max_obj_size: u32,
+    /// The server's MaxMsgSize until it declares one.
+    pub server_max_msg_size: u32,
+    /// Times package 1 is resent after the server refuses the client's credentials.
+    pub auth_retries: u8,
+    /// Times a server may fail to authenticate before the session ends.
+    pub server_auth_failures: u8,
+    /// Limits for decoding server messages.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            encoding: Encoding::Wbxml,
+            max_msg_size: 8192,
+            max_obj_size: 65_536,
+            server_max_msg_size: 8192,
+            auth_retries: 3,
+            server_auth_failures: 3,
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+/// A Generic Alert (1226) the client sends in package 1, e.g. a FUMO result report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenericAlert<'a> {
+    /// The `Correlator` of the command that caused it (the server's `Exec`).
+    pub correlator: Option<&'a str>,
+    /// `Source/LocURI`: the management object node it is about.
+    pub source: Option<&'a str>,
+    /// `Target/LocURI`, when the alert is addressed to a server-side node.
+    pub target: Option<&'a str>,
+    /// `Meta/Type`: the alert type, e.g. `urn:oma:at:fumo:1.0:downloadandupdate`.
+    pub alert_type: &'a str,
+    /// `Meta/Format` of the data, e.g. `int`.
+    pub format: &'a str,
+    /// `Meta/Mark`: the severity, e.g. `critical`.
+    pub mark: Option<&'a str>,
+    /// `Data`: the report, e.g. a FUMO result code.
+    pub data: &'a str,
+}
+
+/// How a session started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiation {
+    /// The server asked for it with a package 0: Alert 1200, with the session id the
+    /// notification gave.
+    Server {
+        /// The notification's session id.
+        session_id: u16,
+    },
+    /// The client started it (the user, a timer or a device event): Alert 1201.
+    Client,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The server ended the session with Alert 1223.
+    pub aborted_by_server: bool,
+    /// Messages sent.
+    pub messages_sent: u32,
+    /// The server's Status for each Generic Alert, in the order given (`None`: no Status
+    /// came, e.g. the server asked for no response).
+    pub alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
+}
+
+/// What to do after [`Session::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Send the message written into the transmit buffer.
+    Send(Transmit),
+    /// The session is over.
+    Done(Outcome),
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Its length in the transmit buffer.
+    pub len: usize,
+    /// The server message being answered still has commands to run: keep it where it is
+    /// and receive the reply elsewhere, then pass both to [`Session::handle`].
+    pub hold: bool,
+}
+
+/// Why a session stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// A server message does not decode.
+    Decode(DecodeError),
+    /// A client message could not be written.
+    Encode(EncodeError),
+    /// Not even one command fits the server's MaxMsgSize (or the transmit buffer).
+    MessageTooSmall,
+    /// The server sent a message of another session, protocol or version.
+    WrongSession,
+    /// The server refused the client's credentials after every retry; holds its last
+    /// status.
+    Rejected(StatusCode),
+    /// The server failed to authenticate too often.
+    ServerNotAuthenticated,
+    /// The account cannot be used: missing, or a field too long.
+    Account(StatusCode),
+    /// Credentials could not be computed or checked.
+    Auth(AuthError),
+    /// A package 0 is forged, truncated or not for this device.
+    Notification(NotificationError),
+    /// The user declined the session a notification asked for.
+    Declined,
+    /// A bootstrap could not be applied; nothing of it was stored.
+    Bootstrap(StatusCode),
+    /// A bootstrap is not authentic (or not authenticated); nothing of it was stored.
+    BootstrapAuth(BootstrapError),
+    /// The session is over; nothing more to handle.
+    Finished,
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(e)
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        match e {
+            EncodeError::BufferTooSmall { .. } => Error::MessageTooSmall,
+            e => Error::Encode(e),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Error::Auth(e)
+    }
+}
+
+impl From<BootstrapError> for Error {
+    fn from(e: BootstrapError) -> Self {
+        Error::BootstrapAuth(e)
+    }
+}
+
+impl From<NotificationError> for Error {
+    fn from(e: NotificationError) -> Self {
+        Error::Notification(e)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Decode(e) => write!(f, "server message: {e}"),
+            Error::Encode(e) => write!(f, "client message: {e}"),
+            Error::MessageTooSmall => f.write_str("a command does not fit the message size"),
+            Error::WrongSession => f.write_str("message of another session or protocol"),
+            Error::Rejected(s) => write!(f, "server refused the credentials ({})", u16::from(*s)),
+            Error::ServerNotAuthenticated => f.write_str("server failed to authenticate"),
+            Error::Account(s) => write!(f, "account unusable ({})", u16::from(*s)),
+            Error::Auth(e) => write!(f, "authentication: {e}"),
+            Error::Notification(e) => write!(f, "notification: {e}"),
+            Error::Declined => f.write_str("the user declined the session"),
+            Error::Bootstrap(s) => write!(f, "bootstrap refused ({})", u16::from(*s)),
+            Error::BootstrapAuth(e) => write!(f, "bootstrap not authentic: {e}"),
+            Error::Finished => f.write_str("the session is over"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// Longest server `MsgID`/`CmdID` kept.
+const MAX_REF: usize = 16;
+
+/// The client's side of authentication: the credentials it sends.
+#[derive(Debug, Clone, Copy)]
+struct ClientAuth {
+    /// The scheme in use; a challenge may change it before the server accepts.
+    scheme: AuthScheme,
+    /// Status 212: no more credentials this session.
+    accepted: bool,
+    /// Package 1 resent after 401/407.
+    retries: u8,
+}
+
+/// The server's side: whether it proved itself.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerAuth {
+    /// Authenticated for the rest of the session (basic or digest).
+    authenticated: bool,
+    /// Failures so far.
+    failures: u8,
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Package 1 not sent yet.
+    Start,
+    /// Package 1 sent; the server has not accepted the credentials yet.
+    Setup,
+    /// Management.
+    Running,
+    /// Over.
+    Done,
+}
+
+/// The Status the next message carries for the latest server header.
+#[derive(Debug, Clone)]
+struct HeaderStatus {
+    /// The server's `MsgID`.
+    msg_id: String<MAX_REF>,
+    /// 200, 212, 401 or 407.
+    code: StatusCode,
+    /// Send a challenge with it (the scheme the account requires, a fresh nonce).
+    chal: bool,
+    /// The server asked for no Status on its header.
+    no_resp: bool,
+}
+
+/// The server message whose commands are being run.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    /// Its `MsgID`, the `MsgRef` of every Status for it.
+    msg_id: String<MAX_REF>,
+    /// Commands still to run: the position to resume at.
+    cursor: Option<exec::Cursor>,
+    /// Its `Final`.
+    is_final: bool,
+}
+
+/// An OMA DM client session with one server account.
+pub struct Session<'a> {
+    cfg: Config,
+    account: Account,
+    initiation: Initiation,
+    alerts: &'a [GenericAlert<'a>],
+    /// (our MsgID, our CmdID) of each Generic Alert sent, to match the server's Status.
+    alert_refs: heapless::Vec<(u32, u32), MAX_ALERTS>,
+    alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
+    session_id: String<8>,
+    device_id: String<MAX_ID>,
+    /// Where messages go: the account's address, or the server's `RespURI`.
+    url: String<MAX_ADDR>,
+    /// The server's `Source/LocURI`, the `SourceRef` of header statuses.
+    server_uri: String<MAX_ADDR>,
+    phase: Phase,
+    encoding: Encoding,
+    /// Our last `MsgID`.
+    msg_id: u32,
+    server_max_msg: u32,
+    server_max_obj: Option<u32>,
+    client: ClientAuth,
+    server: ServerAuth,
+    header: Option<HeaderStatus>,
+    /// Statuses for the commands of a continuation message (Alert 1222), sent right after
+    /// the header status.
+    prelude: heapless::Vec<(String<MAX_REF>, StatusCode, u8), 4>,
+    held: Held,
+    queue: Queue,
+    lo: Option<lo::Incoming>,
+    /// The server ended the session.
+    aborted: bool,
+    /// The user cancelled an alert: the rest of the package is not executed.
+    cancelled: bool,
+    /// The `x-syncml-hmac` value of the last message, when the client uses HMAC.
+    hmac: String<128>,
+    messages_sent: u32,
+}
+
+impl<'a> Session<'a> {
+    /// A session with the account at `./DMAcc/<account>`. `alerts` go in package 1 (they are
+    /// resent with it when the server challenges).
+    pub fn new<F, H, const N: usize, const A: usize, const R: usize>(
+        env: &mut Env<'_, F, H, N, A, R>,
+        cfg: Config,
+        account: &str,
+        initiation: Initiation,
+        alerts: &'a [GenericAlert<'a>],
+    ) -> Result<Self, Error>
+    where
+        F: embedded_storage::nor_flash::NorFlash,
+        H: crate::tree::Handlers,
+    {
+        let account = Account::load(env.tree, account).map_err(Error::Account)?;
+        let alerts = alerts.get(..MAX_ALERTS.min(alerts.len())).unwrap_or(&[]);
+        let mut device_id: String<MAX_ID> = String::new();
+        let mut buf = [0u8; MAX_ID];
+        let n = env
+            .tree
+            .get(
+                crate::tree::Principal::Device,
+                "./DevInfo/DevId",
+                0,
+                &mut buf,
+            )
+            .map_err(Error::Account)?
+            .len;
+        let id = core::str::from_utf8(buf.get(..n).unwrap_or(&[]))
+            .map_err(|_| Error::Account(StatusCode::BadRequest))?;
+        device_id
+            .push_str(id)
+            .map_err(|_| Error::Account(StatusCode::UriTooLong))?;
+        let id = match initiation {
+            Initiation::Server { session_id } => session_id,
+            Initiation::Client => {
+                let mut b = [0u8; 2];
+                env.rng.fill_bytes(&mut b);
+                u16::from_be_bytes(b).max(1)
+            }
+        };
+        let mut session_id: String<8> = String::new();
+        let _ = core::fmt::Write::write_fmt(&mut session_id, format_args!("{id:X}"));
+        let scheme = account
+            .client
+            .as_ref()
+            .map_or(AuthScheme::None, |c| c.scheme);
+        let mut url: String<MAX_ADDR> = String::new();
+        let _ = url.push_str(&account.addr);
+        let mut alert_status = heapless::Vec::new();
+        for _ in alerts {
+            let _ = alert_status.push(None);
+        }
+        Ok(Session {
+            cfg,
+            initiation,
+            alerts,
+            alert_refs: heapless::Vec::new(),
+            alert_status,
+            session_id,
+            device_id,
+            server_uri: account.addr.clone(),
+            url,
+            account,
+            phase: Phase::Start,
+            encoding: cfg.encoding,
+            msg_id: 0,
+            server_max_msg: cfg.server_max_msg_size,
+            server_max_obj: None,
+            client: ClientAuth {
+                scheme,
+                accepted: false,
+                retries: 0,
+            },
+            server: ServerAuth::default(),
+            header: None,
+            prelude: heapless::Vec::new(),
+            held: Held::default(),
+            queue: Queue::new(),
+            lo: None,
+            aborted: false,
+            cancelled: false,
+            hmac: String::new(),
+            messages_sent: 0,
+        })
+    }
+
+    /// Where to send the next message.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The encoding of the next message.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The `x-syncml-hmac` header value for the message just written, when the client
+    /// authenticates with HMAC.
+    pub fn hmac_header(&self) -> Option<&str> {
+        (!self.hmac.is_empty()).then_some(self.hmac.as_str())
+    }
+
+    /// The session id, as it appears in `SessionID`.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The account's `ServerID`.
+    pub fn server_id(&self) -> &str {
+        &self.account.server_id
+    }
+
+    /// Whether the session is over.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}

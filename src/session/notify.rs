@@ -1,0 +1,208 @@
+//! How sessions and accounts come about: a package 0 from a server (verified before
+//! anything starts), and a bootstrap that provisions an account (authenticated before
+//! anything is stored, and stored all or nothing).
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
+
+use super::account::{Account, MAX_ID};
+use super::ui::UserInteraction;
+use super::{Error, Initiation};
+use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
+use crate::codec::{self, Command, Data, Text};
+use crate::codes::StatusCode;
+use crate::notification::{DigestCheck, Initiator, Notification, UiMode};
+use crate::tree::{Format, Handlers, Principal, Tree};
+
+/// What a verified package 0 asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The account of the server that sent it: `./DMAcc/<account>`.
+    pub account: String<MAX_ID>,
+    /// The session to start.
+    pub initiation: Initiation,
+    /// The server's UI advice (already acted on: the user was told or asked).
+    pub ui_mode: UiMode,
+    /// Who caused the session, as the server says.
+    pub initiator: Initiator,
+    /// The digest matched only the resynchronisation nonce: the server lost its nonce and
+    /// the session's authentication will set a fresh one.
+    pub nonce_resync: bool,
+}
+
+/// Verifies a package 0 (raw, or inside a WSP Push) against the sending server's account
+/// and asks or tells the user as its UI mode says. Nothing starts unless it returns `Ok`:
+/// a forged digest, a truncated message, an unknown server or a user who declines is an
+/// error.
+pub fn accept_notification<
+    F: NorFlash,
+    H: Handlers,
+    const N: usize,
+    const A: usize,
+    const R: usize,
+>(
+    tree: &mut Tree<F, H, N, A, R>,
+    ui: &mut dyn UserInteraction,
+    bytes: &[u8],
+) -> Result<Trigger, Error> {
+    // A push is tried first: its checks are strict, and a raw package 0 never passes them.
+    let n = match Notification::from_push(bytes) {
+        Ok(n) => n,
+        Err(_) => Notification::parse(bytes)?,
+    };
+    let account = Account::find(tree, n.server_id()).map_err(Error::Account)?;
+    // Without server credentials there is nothing to verify the digest with.
+    let server = account
+        .server
+        .as_ref()
+        .ok_or(Error::Account(StatusCode::MissingCredentials))?;
+    let check = n.verify(&server.secret, server.nonce.as_bytes())?;
+    let repr = n.repr();
+    match repr.ui_mode {
+        UiMode::UserInteraction => {
+            if !ui.allow_session(&account.server_id) {
+                return Err(Error::Declined);
+            }
+        }
+        UiMode::Informative => ui.inform_session(&account.server_id),
+        UiMode::Background | UiMode::NotSpecified => {}
+    }
+    Ok(Trigger {
+        account: account.node,
+        initiation: Initiation::Server {
+            session_id: repr.session_id,
+        },
+        ui_mode: repr.ui_mode,
+        initiator: repr.initiator,
+        nonce_resync: check == DigestCheck::NonceResync,
+    })
+}
+
+/// How a bootstrap reached the device, and so what proves it authentic.
+#[derive(Debug, Clone, Copy)]
+pub enum BootstrapSource<'k> {
+    /// Written at the factory or read from the smart card: the channel is trusted.
+    Trusted,
+    /// A WSP Push PDU carrying the document, its `SEC` and `MAC` in the content type.
+    Push(BootstrapKeys<'k>),
+    /// A document received with a textual content type (HTTP, OBEX), e.g.
+    /// `application/vnd.syncml.dm+wbxml; SEC=USERPIN; MAC=...`.
+    ContentType(&'k [u8], BootstrapKeys<'k>),
+}
+
+/// Applies a DM bootstrap: a DM message whose `Add` and `Replace` commands (with leaf
+/// values or TNDS) provision accounts. The document is authenticated first (an over-the-air
+/// bootstrap must carry a `MAC` that verifies with the device's keys), then applied as the
+/// device, all or nothing. Returns the number of items applied.
+pub fn apply_bootstrap<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    bytes: &[u8],
+    source: BootstrapSource<'_>,
+    now: Option<u64>,
+    scratch: &mut [u8],
+) -> Result<usize, Error> {
+    let document = match source {
+        BootstrapSource::Trusted => bytes,
+        BootstrapSource::Push(keys) => bootstrap::verify_push(bytes, &keys)?,
+        BootstrapSource::ContentType(value, keys) => {
+            let security = BootstrapSecurity::from_content_type_text(value)?;
+            bootstrap::verify(&security, bytes, &keys)?;
+            bytes
+        }
+    };
+    let msg = codec::parse(document)?;
+    tree.begin_atomic().map_err(Error::Bootstrap)?;
+    let result = apply_commands(tree, msg.body.commands, now, scratch);
+    match result {
+        Ok(n) => {
+            tree.commit_atomic().map_err(Error::Bootstrap)?;
+            Ok(n)
+        }
+        Err(code) => {
+            let _ = tree.rollback_atomic();
+            Err(Error::Bootstrap(code))
+        }
+    }
+}
+
+fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    commands: codec::List<'_, Command<'_>>,
+    now: Option<u64>,
+    scratch: &mut [u8],
+) -> Result<usize, StatusCode> {
+    let who = Principal::Device;
+    let mut applied = 0;
+    for cmd in commands {
+        let (create, c) = match cmd {
+            Command::Add(c) => (true, c),
+            Command::Replace(c) => (false, c),
+            Command::Atomic(c) | Command::Sequence(c) => {
+                applied += apply_commands(tree, c.commands, now, scratch)?;
+                continue;
+            }
+            _ => return Err(StatusCode::CommandNotAllowed),
+        };
+        for item in c.items {
+            let mut uri_buf = [0u8; super::exec::MAX_URI];
+            let uri = item
+                .target
+                .ok_or(StatusCode::IncompleteCommand)?
+                .uri
+                .to_str(&mut uri_buf)
+                .ok_or(StatusCode::UriTooLong)?;
+            let meta = item.meta.or(c.meta);
+            let format = match meta.and_then(|m| m.format()) {
+                None => None,
+                Some(f) => {
+                    let mut b = [0u8; 8];
+                    Some(
+                        f.trim()
+                            .to_str(&mut b)
+                            .and_then(Format::parse)
+                            .ok_or(StatusCode::UnsupportedMediaType)?,
+                    )
+                }
+            };
+            match item.data {
+                Some(Data::Xml(doc)) => {
+                    tree.add_tnds(who, uri, doc.events(), now)?;
+                }
+                data => {
+                    let text = data.and_then(|d| d.content());
+                    // Binary values travel as Base64 in XML.
+                    let decode = format == Some(Format::B64)
+                        && super::lo::node_format(tree, uri) == Some(Format::Bin);
+                    let format = if decode { Some(Format::Bin) } else { format };
+                    let value = match text {
+                        None => None,
+                        Some(t) if decode => Some(super::lo::decode_b64(t, scratch)?),
+                        Some(t) => Some(value_of(t, scratch)?),
+                    };
+                    match (create, value) {
+                        (true, v) => match tree.add(who, uri, v, format, now) {
+                            // A bootstrap sets values whether or not they exist.
+                            Err(StatusCode::AlreadyExists) if v.is_some() => {
+                                tree.replace(who, uri, v.unwrap_or(&[]), format, now)?
+                            }
+                            other => other?,
+                        },
+                        (false, v) => tree.replace(who, uri, v.unwrap_or(&[]), format, now)?,
+                    }
+                }
+            }
+            applied += 1;
+        }
+    }
+    Ok(applied)
+}
+
+fn value_of<'t>(text: Text<'t>, scratch: &'t mut [u8]) -> Result<&'t [u8], StatusCode> {
+    match text.as_bytes() {
+        Some(b) => Ok(b),
+        None => text
+            .copy_to(scratch)
+            .map(|b| -> &[u8] { b })
+            .ok_or(StatusCode::RequestEntityTooLarge),
+    }
+}

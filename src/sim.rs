@@ -1,0 +1,279 @@
+//! A simulated handset for the host (feature `std`): randomness and time from the host, a
+//! DevInfo, DM accounts provisioned by bootstrap messages, and readable transcripts. The
+//! demo, `iotadm device`, the tests, benchmarks and fuzz targets build their device from
+//! these parts, so that each of them runs the same code a firmware runs.
+
+use std::string::String;
+use std::vec::Vec;
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::auth::AuthScheme;
+use crate::codec::{self, EncodeOptions, Encoding};
+use crate::codes::StatusCode;
+use crate::platform::{Clock, Rng};
+use crate::tree::{Handlers, Principal, Tree};
+
+/// A deterministic generator (SplitMix64): the same seed gives the same nonces and session
+/// ids, so runs repeat.
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+
+    /// A generator seeded from the host (the time and the process's hash keys).
+    pub fn from_host() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        SeededRng(h.finish())
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl Rng for SeededRng {
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let bytes = self.next().to_le_bytes();
+            chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or(&[]));
+        }
+    }
+}
+
+/// The host's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn unix_time(&self) -> Option<u64> {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
+    }
+}
+
+/// What `./DevInfo` reports.
+#[derive(Debug, Clone, Copy)]
+pub struct DevInfo<'a> {
+    /// `DevId`, e.g. `MEID:A0000012345678`.
+    pub dev_id: &'a str,
+    /// `Man`.
+    pub man: &'a str,
+    /// `Mod`.
+    pub model: &'a str,
+    /// `DmV`.
+    pub dm_version: &'a str,
+    /// `Lang`.
+    pub lang: &'a str,
+}
+
+impl DevInfo<'_> {
+    /// Writes the values into the tree, as the device.
+    pub fn store<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &self,
+        tree: &mut Tree<F, H, N, A, R>,
+    ) -> Result<(), StatusCode> {
+        for (leaf, value) in [
+            ("DevId", self.dev_id),
+            ("Man", self.man),
+            ("Mod", self.model),
+            ("DmV", self.dm_version),
+            ("Lang", self.lang),
+        ] {
+            let uri = std::format!("./DevInfo/{leaf}");
+            tree.replace(Principal::Device, &uri, value.as_bytes(), None, None)?;
+        }
+        Ok(())
+    }
+}
+
+/// One direction's credentials of an account (`AppAuth/<x>`).
+#[derive(Debug, Clone, Copy)]
+pub struct CredSpec<'a> {
+    /// The scheme.
+    pub scheme: AuthScheme,
+    /// `AAuthName`.
+    pub name: &'a str,
+    /// `AAuthSecret`.
+    pub secret: &'a str,
+    /// `AAuthData`: the first nonce.
+    pub nonce: &'a [u8],
+}
+
+/// A DM account, as a bootstrap provisions it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSpec<'a> {
+    /// The node name: `./DMAcc/<node>`.
+    pub node: &'a str,
+    /// `ServerID`.
+    pub server_id: &'a str,
+    /// The server's address.
+    pub addr: &'a str,
+    /// The client's credentials (`CLCRED`).
+    pub client: Option<CredSpec<'a>>,
+    /// The server's credentials (`SRVCRED`).
+    pub server: Option<CredSpec<'a>>,
+    /// The ACL of the account's subtree; `None` gives the server every command on it.
+    pub acl: Option<&'a str>,
+}
+
+impl AccountSpec<'_> {
+    /// The bootstrap message that provisions the account: a DM message with one `Add` of
+    /// its nodes and a `Replace` of its ACL.
+    pub fn bootstrap_message(&self) -> String {
+        use base64::Engine as _;
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let root = std::format!("./DMAcc/{}", self.node);
+        let mut items: Vec<(String, String, &str)> = std::vec![
+            (std::format!("{root}/ServerID"), esc(self.server_id), "chr"),
+            (std::format!("{root}/AppID"), "w7".into(), "chr"),
+            (std::format!("{root}/AppAddr/1/Addr"), esc(self.addr), "chr"),
+            (
+                std::format!("{root}/AppAddr/1/AddrType"),
+                "URI".into(),
+                "chr"
+            ),
+        ];
+        let mut pref = None;
+        for (entry, level, spec) in [
+            ("Client", "CLCRED", self.client),
+            ("Server", "SRVCRED", self.server),
+        ] {
+            let Some(c) = spec else { continue };
+            let Some(kind) = c.scheme.aauth_type() else {
+                continue;
+            };
+            if level == "CLCRED" {
+                pref = Some(kind.as_str());
+            }
+            let base = std::format!("{root}/AppAuth/{entry}");
+            items.push((std::format!("{base}/AAuthLevel"), level.into(), "chr"));
+            items.push((
+                std::format!("{base}/AAuthType"),
+                kind.as_str().into(),
+                "chr",
+            ));
+            items.push((std::format!("{base}/AAuthName"), esc(c.name), "chr"));
+            items.push((std::format!("{base}/AAuthSecret"), esc(c.secret), "chr"));
+            if !c.nonce.is_empty() {
+                let mut buf = std::vec![0u8; c.nonce.len().div_ceil(3) * 4];
+                let n = base64::engine::general_purpose::STANDARD
+                    .encode_slice(c.nonce, &mut buf)
+                    .unwrap_or(0);
+                let b64 = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+                items.push((std::format!("{base}/AAuthData"), b64, "b64"));
+            }
+        }
+        if let Some(p) = pref {
+            items.push((std::format!("{root}/AAuthPref"), p.into(), "chr"));
+        }
+        let acl = match self.acl {
+            Some(acl) => esc(acl),
+            None => {
+                let s = esc(self.server_id);
+                std::format!("Get={s}&amp;Replace={s}&amp;Add={s}&amp;Delete={s}")
+            }
+        };
+        let mut body = String::from("<Add><CmdID>1</CmdID>");
+        for (uri, value, format) in &items {
+            body.push_str(&std::format!(
+                "<Item><Target><LocURI>{uri}</LocURI></Target><Meta><Format xmlns=\"syncml:metinf\">{format}</Format></Meta><Data>{value}</Data></Item>"
+            ));
+        }
+        body.push_str("</Add>");
+        body.push_str(&std::format!(
+            "<Replace><CmdID>2</CmdID><Item><Target><LocURI>{root}?prop=ACL</LocURI></Target><Data>{acl}</Data></Item></Replace>"
+        ));
+        std::format!(
+            "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+<SessionID>0</SessionID><MsgID>1</MsgID><Target><LocURI>device</LocURI></Target>\
+<Source><LocURI>bootstrap</LocURI></Source></SyncHdr><SyncBody>{body}<Final/></SyncBody></SyncML>"
+        )
+    }
+}
+
+/// A message as indented XML, whatever its encoding: for transcripts people read. A
+/// message that does not decode is shown as the error and its first bytes.
+pub fn readable(message: &[u8]) -> String {
+    let parsed = match codec::parse(message) {
+        Ok(m) => m,
+        Err(e) => {
+            let head: Vec<String> = message
+                .iter()
+                .take(32)
+                .map(|b| std::format!("{b:02x}"))
+                .collect();
+            return std::format!("(undecodable: {e}; starts {})", head.join(" "));
+        }
+    };
+    let options = EncodeOptions {
+        indent: true,
+        xml_declaration: false,
+        ..EncodeOptions::new(Encoding::Xml)
+    };
+    let mut out = std::vec![0u8; message.len().saturating_mul(8).max(4096)];
+    match parsed.encode_with(&options, &mut out) {
+        Ok(n) => String::from_utf8_lossy(out.get(..n).unwrap_or(&[])).into_owned(),
+        // Binary data has no XML form: show it as WBXML was sent.
+        Err(e) => std::format!("(not representable as XML: {e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_generators_repeat_and_differ_by_seed() {
+        let (mut a, mut b, mut c) = (SeededRng::new(7), SeededRng::new(7), SeededRng::new(8));
+        let (mut x, mut y, mut z) = ([0u8; 13], [0u8; 13], [0u8; 13]);
+        a.fill_bytes(&mut x);
+        b.fill_bytes(&mut y);
+        c.fill_bytes(&mut z);
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+    }
+
+    #[test]
+    fn bootstrap_messages_decode_and_escape_their_values() {
+        let spec = AccountSpec {
+            node: "srv",
+            server_id: "a&b",
+            addr: "http://127.0.0.1:1/dm?x=<1>",
+            client: Some(CredSpec {
+                scheme: AuthScheme::Md5Digest,
+                name: "dev",
+                secret: "pw",
+                nonce: b"\x00\xff",
+            }),
+            server: None,
+            acl: None,
+        };
+        let xml = spec.bootstrap_message();
+        let msg = codec::parse(xml.as_bytes()).unwrap();
+        assert_eq!(msg.body.commands.len(), 2);
+        assert!(xml.contains("<Data>AP8=</Data>"), "nonce as b64");
+        assert!(xml.contains("<Data>DIGEST</Data>"));
+        assert!(readable(xml.as_bytes()).contains("  <SyncHdr>"));
+    }
+}
