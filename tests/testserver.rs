@@ -1547,3 +1547,212 @@ fn resp_uri_alert_1223_retransmissions_and_the_end_decision() {
         "violations name the client's message"
     );
 }
+
+mod with_the_session_engine {
+    //! The crate's own session engine, over the HTTP binding, against the test server.
+
+    use super::*;
+    use iotadm::flash::MemFlash;
+    use iotadm::platform::NoClock;
+    use iotadm::session::{
+        apply_bootstrap, BootstrapSource, Buffers, Client as DmClient, Config, DefaultAnswers, Env,
+        Initiation, Session,
+    };
+    use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
+    use iotadm::tree::{NoHandlers, Tree, UriLimits};
+
+    type Flash = MemFlash<Vec<u8>, 4096, 8>;
+    type DmTree = Tree<Flash, NoHandlers, 256, 16_384, 512>;
+
+    fn device(addr: &str, client: CredSpec<'_>, server: Option<CredSpec<'_>>) -> DmTree {
+        let mut f = MemFlash::new(vec![0u8; 1 << 20]);
+        f.erase_all();
+        let mut tree: DmTree = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
+        DevInfo {
+            dev_id: DEVICE,
+            man: "iotadm",
+            model: "test-handset",
+            dm_version: "1.2",
+            lang: "en-US",
+        }
+        .store(&mut tree)
+        .unwrap();
+        let spec = AccountSpec {
+            node: "srv1",
+            server_id: "srv1",
+            addr,
+            client: Some(client),
+            server,
+            acl: None,
+        };
+        let mut scratch = [0u8; 4096];
+        apply_bootstrap(
+            &mut tree,
+            spec.bootstrap_message().as_bytes(),
+            BootstrapSource::Trusted,
+            None,
+            &mut scratch,
+        )
+        .unwrap();
+        tree
+    }
+
+    fn run(tree: &mut DmTree, cfg: Config, initiation: Initiation) -> Result<(), String> {
+        let (mut rx, mut aux, mut tx, mut scratch, mut hmac) = (
+            vec![0u8; cfg.max_msg_size as usize],
+            vec![0u8; 2048],
+            vec![0u8; 64 * 1024],
+            vec![0u8; 4096],
+            vec![0u8; 256],
+        );
+        let mut ui = DefaultAnswers;
+        let mut rng = SeededRng::new(7);
+        let clock = NoClock;
+        let mut env = Env {
+            tree,
+            ui: &mut ui,
+            rng: &mut rng,
+            clock: &clock,
+        };
+        let mut session =
+            Session::new(&mut env, cfg, "srv1", initiation, &[]).map_err(|e| e.to_string())?;
+        let mut client = DmClient::new(
+            HttpTransport::new(),
+            Buffers {
+                rx: &mut rx,
+                aux: &mut aux,
+                tx: &mut tx,
+                scratch: &mut scratch,
+                hmac: &mut hmac,
+            },
+        );
+        client
+            .run(&mut session, &mut env, |_| {})
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_whole_session_runs_clean_in_every_encoding_and_scheme() {
+        for (encoding, scheme, max) in [
+            (Encoding::Xml, AuthScheme::Basic, 16 * 1024),
+            (Encoding::Wbxml, AuthScheme::Md5Digest, 2048),
+            (Encoding::Wbxml, AuthScheme::Hmac, 1024),
+        ] {
+            let account = match scheme {
+                AuthScheme::Basic => Account::new("srv1").client_basic("dev", "devpw"),
+                AuthScheme::Md5Digest => Account::new("srv1").client_md5("dev", "devpw", b"n-1"),
+                _ => Account::new("srv1").client_hmac("dev", "devpw", b"n-1"),
+            }
+            .server_cred(AuthScheme::None, "srv1", "srvpw", b"s-1");
+            let script = Script::new()
+                .package([
+                    Cmd::get("./DevInfo/Mod").label("model"),
+                    Cmd::get("./DevInfo?list=Struct").label("struct"),
+                    Cmd::add("./DMAcc/srv1/Name", "Test server").label("name"),
+                ])
+                .package((0..30).map(|i| Cmd::replace("./DMAcc/srv1/Name", &format!("name {i}"))));
+            let server = TestServer::start(vec![account], script).unwrap();
+            let client_cred = CredSpec {
+                scheme,
+                name: "dev",
+                secret: "devpw",
+                nonce: b"n-1",
+            };
+            let server_cred = CredSpec {
+                scheme: if scheme == AuthScheme::Hmac {
+                    AuthScheme::Hmac
+                } else {
+                    AuthScheme::None
+                },
+                name: "srv1",
+                secret: "srvpw",
+                nonce: b"s-1",
+            };
+            let mut tree = device(&server.url("srv1"), client_cred, Some(server_cred));
+            let cfg = Config {
+                encoding,
+                max_msg_size: max,
+                ..Config::default()
+            };
+            let outcome = run(&mut tree, cfg, Initiation::Client);
+            let t = server.finish();
+            let label = format!("{encoding:?} {scheme:?} {max}");
+            assert!(outcome.is_ok(), "{label}: {outcome:?}\n{}", t.render());
+            assert!(t.violations().is_empty(), "{label}: {:#?}", t.violations());
+            assert_eq!(t.status("model"), Some(200), "{label}");
+            assert_eq!(
+                t.results_for("model")[0].data_str(),
+                "test-handset",
+                "{label}"
+            );
+            assert_eq!(t.status("name"), Some(200), "{label}");
+            assert_eq!(t.sessions()[0].state, SessionState::Completed, "{label}");
+            // The client's MaxMsgSize binds the server's messages.
+            let server_messages = t
+                .records()
+                .iter()
+                .filter(|r| r.direction == iotadm::testserver::Direction::ServerToClient);
+            assert!(
+                server_messages
+                    .clone()
+                    .all(|r| r.body.len() <= max as usize),
+                "{label}"
+            );
+            if max < 2048 {
+                assert!(
+                    server_messages.count() > 3,
+                    "{label}: the packages were split"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_session_started_by_package_0_opens_with_alert_1200_and_its_id() {
+        let account = Account::new("srv1")
+            .client_basic("dev", "devpw")
+            .server_cred(AuthScheme::Md5Digest, "srv1", "srvpw", b"s-1");
+        let script = Script::new().package([Cmd::get("./DevInfo/Man").label("man")]);
+        let server = TestServer::start(vec![account], script).unwrap();
+        let push = server
+            .package0_push("srv1", UiMode::Background, 0x0BEE)
+            .unwrap();
+        let pkg0 = Notification::from_push(&push).unwrap();
+        assert_eq!(
+            pkg0.verify(b"srvpw", b"s-1").unwrap(),
+            DigestCheck::Verified
+        );
+        let mut tree = device(
+            &server.url("srv1"),
+            CredSpec {
+                scheme: AuthScheme::Basic,
+                name: "dev",
+                secret: "devpw",
+                nonce: b"",
+            },
+            Some(CredSpec {
+                scheme: AuthScheme::Md5Digest,
+                name: "srv1",
+                secret: "srvpw",
+                nonce: b"s-1",
+            }),
+        );
+        let outcome = run(
+            &mut tree,
+            Config::default(),
+            Initiation::Server {
+                session_id: pkg0.session_id(),
+            },
+        );
+        let t = server.finish();
+        assert!(outcome.is_ok(), "{outcome:?}\n{}", t.render());
+        assert!(t.violations().is_empty(), "{:#?}", t.violations());
+        assert_eq!(t.sessions()[0].session_id, "BEE");
+        assert_eq!(t.results_for("man")[0].data_str(), "iotadm");
+        let alert = &t.client_commands()[0];
+        assert_eq!(alert.alert, Some(1200));
+        // The server's MD5 credentials were accepted by the client.
+        assert_eq!(t.header_statuses().next().map(|s| s.code), Some(212));
+    }
+}

@@ -18,7 +18,7 @@ use super::{Account, ServerOptions};
 use crate::auth::{self, AuthScheme, Challenge, Credentials, HmacHeader, Nonce};
 use crate::codec::{self, Command, Encoding, Message, Text};
 use crate::notification::SessionIdHex;
-use crate::platform::Rng;
+use crate::sim::SeededRng;
 use crate::transport::http::encoding_of;
 use crate::{AlertCode, StatusCode};
 
@@ -46,32 +46,6 @@ impl Outbound {
             content_type: Some("text/plain"),
             hmac: None,
             body: text.as_bytes().to_vec(),
-        }
-    }
-}
-
-/// Nonces and session tokens: SplitMix64, seeded so that runs repeat.
-pub(crate) struct SplitMix(u64);
-
-impl SplitMix {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-impl Rng for SplitMix {
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or(&[]));
         }
     }
 }
@@ -133,7 +107,7 @@ pub(crate) struct Engine {
     pub(crate) script: Script,
     sessions: Vec<Session>,
     pub(crate) transcript: Transcript,
-    rng: SplitMix,
+    rng: SeededRng,
     /// Package 0s sent: account and session id, until the session starts.
     triggers: Vec<(usize, String)>,
 }
@@ -151,7 +125,7 @@ impl Engine {
         options: ServerOptions,
         script: Script,
     ) -> Self {
-        let rng = SplitMix::new(options.seed);
+        let rng = SeededRng::new(options.seed);
         Engine {
             base_url,
             accounts,

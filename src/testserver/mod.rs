@@ -28,7 +28,8 @@
 //!   `SyncHdr` `Cred` is checked until it is accepted once (status 212); missing
 //!   credentials get 407 and wrong ones 401, each with a `Chal` (`Type`, `Format` b64 and,
 //!   for the digest, a fresh `NextNonce`), every command of that message gets the same code
-//!   and none is executed, and the client starts again with package 1. On 212 with the
+//!   and none is executed (common server practice), and the client starts again with
+//!   package 1. On 212 with the
 //!   digest, the server also sends the `NextNonce` for the next session (replay
 //!   protection; common server practice). HMAC (`syncml:auth-MAC`): every client message
 //!   must carry a correct `x-syncml-hmac` (checked against the server's current nonce for
@@ -71,8 +72,11 @@
 //!   sequence, repeated `CmdID`s, a `Status` for a command never sent or naming the wrong
 //!   command, two statuses for one command, a missing status (checked at the end of each
 //!   client package), 213 where no chunk was pending, `Final` before the server's package
-//!   ended, Alert 1200/1201 outside package 1, commands only a server sends, `RespURI` not
-//!   followed, undecodable messages, failed authentication.
+//!   ended, an answer to a non-final server message with neither Alert 1222 nor Results,
+//!   Alert 1200/1201 outside package 1, Alert 1201 (or another session id) after package 0,
+//!   commands only a server sends, a large object whose joined size is not its `Size`,
+//!   `RespURI` not followed, messages above the server's MaxMsgSize, messages for a session
+//!   that has ended, undecodable messages, failed authentication.
 //!
 //! Choices the protocol leaves open, taken as common servers do: CmdIDs restart at 1 in
 //! every message; the server's `Source/LocURI` is the account's URL and its `LocName` the
