@@ -12,6 +12,10 @@ use crate::auth::AuthScheme;
 use crate::codec::{self, EncodeOptions, Encoding};
 use crate::codes::StatusCode;
 use crate::platform::{Clock, Rng};
+use crate::session::{
+    Buffers, Client, ClientError, Config, Env, Event, GenericAlert, Initiation, Outcome, Session,
+};
+use crate::transport::Transport;
 use crate::tree::{Handlers, Principal, Tree};
 
 /// A deterministic generator (SplitMix64): the same seed gives the same nonces and session
@@ -209,6 +213,88 @@ impl AccountSpec<'_> {
 <SessionID>0</SessionID><MsgID>1</MsgID><Target><LocURI>device</LocURI></Target>\
 <Source><LocURI>bootstrap</LocURI></Source></SyncHdr><SyncBody>{body}<Final/></SyncBody></SyncML>"
         )
+    }
+}
+
+/// Buffers for a session on the host, sized from its configuration.
+#[derive(Debug, Clone)]
+pub struct HostBuffers {
+    rx: Vec<u8>,
+    aux: Vec<u8>,
+    tx: Vec<u8>,
+    scratch: Vec<u8>,
+    hmac: Vec<u8>,
+}
+
+impl HostBuffers {
+    /// Buffers for `cfg`: receive buffers of its MaxMsgSize, a transmit buffer that takes
+    /// any server's MaxMsgSize up to 64 KiB, and 4 KiB of scratch.
+    pub fn new(cfg: &Config) -> Self {
+        let rx = cfg.max_msg_size as usize;
+        HostBuffers {
+            rx: std::vec![0; rx],
+            aux: std::vec![0; rx],
+            tx: std::vec![0; 64 * 1024],
+            scratch: std::vec![0; 4096],
+            hmac: std::vec![0; 256],
+        }
+    }
+
+    /// The buffers, lent to a [`Client`].
+    pub fn lend(&mut self) -> Buffers<'_> {
+        Buffers {
+            rx: &mut self.rx,
+            aux: &mut self.aux,
+            tx: &mut self.tx,
+            scratch: &mut self.scratch,
+            hmac: &mut self.hmac,
+        }
+    }
+}
+
+/// Runs one session with the account at `./DMAcc/<account>` over `transport`, start to
+/// end; `observe` sees each message.
+#[allow(clippy::too_many_arguments)]
+pub fn run_session<F, H, T, const N: usize, const A: usize, const R: usize>(
+    env: &mut Env<'_, F, H, N, A, R>,
+    cfg: Config,
+    account: &str,
+    initiation: Initiation,
+    alerts: &[GenericAlert<'_>],
+    transport: T,
+    observe: impl FnMut(Event<'_>),
+) -> Result<Outcome, ClientError<T::Error>>
+where
+    F: NorFlash,
+    H: Handlers,
+    T: Transport,
+{
+    let mut session = Session::new(env, cfg, account, initiation, alerts)?;
+    let mut buffers = HostBuffers::new(&cfg);
+    let mut client = Client::new(transport, buffers.lend());
+    client.run(&mut session, env, observe)
+}
+
+/// A line naming a message on the wire and what it is, for transcripts.
+pub fn describe(event: &Event<'_>) -> String {
+    match event {
+        Event::Sent {
+            body,
+            encoding,
+            url,
+        } => std::format!(
+            "client -> server  {} bytes {:?} to {url}",
+            body.len(),
+            encoding
+        ),
+        Event::Received { body } => std::format!(
+            "server -> client  {} bytes {}",
+            body.len(),
+            match codec::detect(body) {
+                Some(e) => std::format!("{e:?}"),
+                None => "(unknown encoding)".into(),
+            }
+        ),
     }
 }
 

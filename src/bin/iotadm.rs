@@ -1,6 +1,7 @@
 //! `iotadm`: the host tool. Converts SyncML DM messages between XML and WBXML (with the
 //! same command-line shape as libwbxml's `xml2wbxml` and `wbxml2xml`), summarises a
-//! message for a person to read, prints the compiled management tree and checks DDF files.
+//! message for a person to read, prints the compiled management tree, checks DDF files,
+//! builds update packages and runs a simulated handset.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -9,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "iotadm/device.rs"]
+mod device;
 #[path = "iotadm/package.rs"]
 mod package;
 #[path = "iotadm/tree.rs"]
@@ -55,6 +58,8 @@ enum Cmd {
     Tree,
     /// Build a firmware update package (see docs/update-package.md).
     Package(package::PackageArgs),
+    /// A simulated handset: provision it, connect to its server, or answer a package 0.
+    Device(device::DeviceArgs),
     /// Device Description Framework documents.
     Ddf {
         #[command(subcommand)]
@@ -148,6 +153,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write_output(&o, &encode(&msg, &options)?)
         }
         Cmd::Package(args) => package::run(args),
+        Cmd::Device(args) => device::run(args),
         Cmd::Tree => {
             tree::print_tree(&mut io::stdout().lock()).map_err(|e| format!("standard output: {e}"))
         }
@@ -344,6 +350,7 @@ fn main() -> ExitCode {
         Cmd::Inspect { .. } => "inspect",
         Cmd::Tree => "tree",
         Cmd::Package(_) => "package",
+        Cmd::Device(_) => "device",
         Cmd::Ddf { .. } => "ddf check",
     };
     match run(cli) {

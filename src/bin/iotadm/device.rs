@@ -1,0 +1,215 @@
+//! `iotadm device`: a simulated handset on the host. Its management tree lives in a
+//! file-backed flash image under `--state DIR`, so it keeps its accounts, nonces and values
+//! from one run to the next as a handset keeps them across power cycles.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use iotadm::codec::Encoding;
+use iotadm::flash::FileFlash;
+use iotadm::session::{
+    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Initiation,
+    Trigger,
+};
+use iotadm::sim::{self, DevInfo, SeededRng, SystemClock};
+use iotadm::transport::HttpTransport;
+use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+
+/// The flash image: 256 KiB in 4 KiB sectors.
+const FLASH_BYTES: usize = 256 * 1024;
+
+type Flash = FileFlash<4096, 8>;
+type DeviceTree = Tree<Flash, NoHandlers, 512, 65_536, 1024>;
+
+/// Arguments of `iotadm device`.
+#[derive(clap::Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["bootstrap", "connect", "notify"])))]
+pub(crate) struct DeviceArgs {
+    /// Directory holding the handset's flash image (created if missing).
+    #[arg(long)]
+    state: PathBuf,
+    /// Provision the handset from a bootstrap: a DM message (XML or WBXML) adding a DMAcc
+    /// account, or a TNDS document (`<MgmtTree>`) of one.
+    #[arg(long, value_name = "FILE")]
+    bootstrap: Option<PathBuf>,
+    /// Run a client-initiated session with the account's server.
+    #[arg(long)]
+    connect: bool,
+    /// Verify a package 0 (raw or WAP Push) and run the session it asks for.
+    #[arg(long, value_name = "FILE")]
+    notify: Option<PathBuf>,
+    /// The account (`./DMAcc/<NAME>`) to connect with; the only one if not given.
+    #[arg(long)]
+    account: Option<String>,
+    /// Encoding of package 1.
+    #[arg(long, value_parser = ["wbxml", "xml"], default_value = "wbxml")]
+    encoding: String,
+    /// The handset's DevId, set when the state is created.
+    #[arg(long, default_value = "IMEI:490154203237518")]
+    dev_id: String,
+}
+
+pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
+    fs::create_dir_all(&args.state).map_err(|e| format!("{}: {e}", args.state.display()))?;
+    let image = args.state.join("tree.flash");
+    let fresh = !image.exists();
+    let flash =
+        Flash::open(&image, FLASH_BYTES).map_err(|e| format!("{}: {e:?}", image.display()))?;
+    let mut tree: DeviceTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT)
+        .map_err(|e| format!("{}: {e}", image.display()))?;
+    if fresh {
+        DevInfo {
+            dev_id: &args.dev_id,
+            man: "iotadm",
+            model: "iotadm-sim",
+            dm_version: "1.2",
+            lang: "en-US",
+        }
+        .store(&mut tree)
+        .map_err(|s| format!("DevInfo: status {}", u16::from(s)))?;
+    }
+    if let Some(file) = &args.bootstrap {
+        return bootstrap(&mut tree, file);
+    }
+    let (account, initiation) = match &args.notify {
+        Some(file) => {
+            let bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let Trigger {
+                account,
+                initiation,
+                ui_mode,
+                ..
+            } = accept_notification(&mut tree, &mut DefaultAnswers, &bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("package 0 verified: account {account}, UI mode {ui_mode:?}");
+            (account.to_string(), initiation)
+        }
+        None => (
+            only_account(&mut tree, args.account.as_deref())?,
+            Initiation::Client,
+        ),
+    };
+    let cfg = Config {
+        encoding: if args.encoding == "xml" {
+            Encoding::Xml
+        } else {
+            Encoding::Wbxml
+        },
+        max_msg_size: 16 * 1024,
+        ..Config::default()
+    };
+    let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::from_host(), SystemClock);
+    let mut env = Env {
+        tree: &mut tree,
+        ui: &mut ui,
+        rng: &mut rng,
+        clock: &clock,
+    };
+    let outcome = sim::run_session(
+        &mut env,
+        cfg,
+        &account,
+        initiation,
+        &[],
+        HttpTransport::new(),
+        |event| {
+            println!("\n== {}", sim::describe(&event));
+            let body = match event {
+                iotadm::session::Event::Sent { body, .. }
+                | iotadm::session::Event::Received { body } => body,
+            };
+            println!("{}", sim::readable(body));
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "\nsession ended: {} messages sent{}",
+        outcome.messages_sent,
+        if outcome.aborted_by_server {
+            ", aborted by the server"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Applies a bootstrap file; a bare TNDS document is wrapped in an `Add` at the root.
+fn bootstrap(tree: &mut DeviceTree, file: &Path) -> Result<(), String> {
+    let bytes = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let message = match tnds_root(&bytes) {
+        Some(doc) => wrap_tnds(doc),
+        None => bytes,
+    };
+    let mut scratch = vec![0u8; 64 * 1024];
+    let n = apply_bootstrap(
+        tree,
+        &message,
+        BootstrapSource::Trusted,
+        SystemClock.now(),
+        &mut scratch,
+    )
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    println!("bootstrap applied: {n} items");
+    Ok(())
+}
+
+/// The TNDS document in `bytes` (without an XML declaration), if that is what it holds.
+fn tnds_root(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes)
+        .ok()?
+        .trim_start_matches('\u{feff}')
+        .trim();
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>")?.1.trim_start(),
+        None => text,
+    };
+    text.starts_with("<MgmtTree").then_some(text)
+}
+
+fn wrap_tnds(doc: &str) -> Vec<u8> {
+    format!(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+<SessionID>0</SessionID><MsgID>1</MsgID><Target><LocURI>device</LocURI></Target><Source><LocURI>bootstrap</LocURI>\
+</Source></SyncHdr><SyncBody><Add><CmdID>1</CmdID><Item><Target><LocURI>.</LocURI></Target><Meta><Type \
+xmlns=\"syncml:metinf\">application/vnd.syncml.dmtnds+xml</Type></Meta><Data>{doc}</Data></Item></Add><Final/>\
+</SyncBody></SyncML>"
+    )
+    .into_bytes()
+}
+
+/// The account to connect with: `wanted`, or the only one there is.
+fn only_account(tree: &mut DeviceTree, wanted: Option<&str>) -> Result<String, String> {
+    if let Some(name) = wanted {
+        return Ok(name.to_string());
+    }
+    let mut buf = [0u8; 1024];
+    let n = tree
+        .get(Principal::Device, "./DMAcc", 0, &mut buf)
+        .map_err(|s| format!("./DMAcc: status {}", u16::from(s)))?
+        .len;
+    let names: Vec<&str> = std::str::from_utf8(&buf[..n])
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match names.as_slice() {
+        [one] => Ok((*one).to_string()),
+        [] => Err("no account: provision one with --bootstrap".into()),
+        many => Err(format!(
+            "several accounts ({}): name one with --account",
+            many.join(", ")
+        )),
+    }
+}
+
+/// The host clock as the tree wants it.
+trait Now {
+    fn now(&self) -> Option<u64>;
+}
+
+impl Now for SystemClock {
+    fn now(&self) -> Option<u64> {
+        iotadm::platform::Clock::unix_time(self)
+    }
+}

@@ -1,0 +1,140 @@
+//! `iotadm device`, run as a user would against the scripted server on loopback: provision
+//! from a bootstrap file, connect, answer a package 0, and refuse a forged one; the state
+//! directory keeps the handset between runs.
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+use iotadm::auth::AuthScheme;
+use iotadm::notification::UiMode;
+use iotadm::sim::{AccountSpec, CredSpec};
+use iotadm::testserver::{Account, Cmd, Script, SessionState, TestServer};
+
+fn iotadm(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))
+        .args(args)
+        .output()
+        .expect("run iotadm");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn state_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("iotadm-cli-device-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn a_provisioned_handset_connects_then_answers_a_notification() {
+    let script = Script::new()
+        .package([
+            Cmd::get("./DevInfo/DevId").label("devid"),
+            Cmd::add("./DMAcc/srv1/AppAddr/1/Port/1/PortNbr", "8080").label("port"),
+        ])
+        .next_session()
+        .package([Cmd::get("./DMAcc/srv1/AppAddr/1/Port/1/PortNbr").label("port again")]);
+    let server = TestServer::start(
+        vec![Account::new("srv1")
+            .client_md5("handset", "client-secret", b"nonce-0")
+            .server_cred(AuthScheme::Basic, "srv1", "server-secret", b"snonce-0")],
+        script,
+    )
+    .unwrap();
+    let url = server.url("srv1");
+    let dir = state_dir("connect");
+    let boot = dir.with_extension("bootstrap.xml");
+    let spec = AccountSpec {
+        node: "srv1",
+        server_id: "srv1",
+        addr: &url,
+        client: Some(CredSpec {
+            scheme: AuthScheme::Md5Digest,
+            name: "handset",
+            secret: "client-secret",
+            nonce: b"nonce-0",
+        }),
+        server: Some(CredSpec {
+            scheme: AuthScheme::Basic,
+            name: "srv1",
+            secret: "server-secret",
+            nonce: b"snonce-0",
+        }),
+        acl: None,
+    };
+    std::fs::write(&boot, spec.bootstrap_message()).unwrap();
+    let state = dir.to_str().unwrap();
+
+    let (ok, out) = iotadm(&[
+        "device",
+        "--state",
+        state,
+        "--bootstrap",
+        boot.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("bootstrap applied"), "{out}");
+
+    let (ok, out) = iotadm(&[
+        "device",
+        "--state",
+        state,
+        "--connect",
+        "--encoding",
+        "xml",
+        "--dev-id",
+        "IMEI:1",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("<Data>1201</Data>"),
+        "package 1 is shown: {out}"
+    );
+    assert!(out.contains("session ended"), "{out}");
+
+    // A forged package 0 starts nothing.
+    let mut forged = server.package0("srv1", UiMode::Background, 0x42).unwrap();
+    forged[3] ^= 1;
+    let p0 = dir.with_extension("p0");
+    std::fs::write(&p0, &forged).unwrap();
+    let (ok, out) = iotadm(&["device", "--state", state, "--notify", p0.to_str().unwrap()]);
+    assert!(!ok, "a forged notification must fail: {out}");
+    assert!(out.contains("digest"), "{out}");
+
+    let genuine = server
+        .package0_push("srv1", UiMode::Background, 0x42)
+        .unwrap();
+    std::fs::write(&p0, &genuine).unwrap();
+    let (ok, out) = iotadm(&["device", "--state", state, "--notify", p0.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("package 0 verified"), "{out}");
+
+    let t = server.finish();
+    assert!(t.violations().is_empty(), "{:#?}", t.violations());
+    assert_eq!(t.status("devid"), Some(200));
+    assert_eq!(
+        t.results_for("devid")[0].data_str(),
+        "IMEI:490154203237518",
+        "DevId set when the state was made"
+    );
+    assert_eq!(t.status("port"), Some(200));
+    // The value written in the first session was kept in the state directory.
+    assert_eq!(t.results_for("port again")[0].data_str(), "8080");
+    let sessions = t.sessions();
+    assert_eq!(
+        sessions.len(),
+        2,
+        "the forged notification started no session"
+    );
+    assert!(
+        sessions.iter().all(|s| s.state == SessionState::Completed),
+        "{sessions:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&boot);
+    let _ = std::fs::remove_file(&p0);
+}
