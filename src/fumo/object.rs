@@ -651,12 +651,11 @@ where
             }
         }
         io.downloader.close();
-        if self
-            .installer
-            .package_len()
-            .is_none_or(|t| t != self.installer.received())
-        {
-            // The body ended before the package did.
+        let received = self.installer.received();
+        let whole_file = opened.total == Some(received);
+        if self.installer.package_len() != Some(received) && !whole_file {
+            // The body ended before the package did; a file that ends there too is a
+            // truncated package, which `finish` refuses.
             return self.download_error(DownloadError::Network);
         }
         match self.installer.finish() {
