@@ -89,7 +89,8 @@ fn a_cut_download_resumes_with_a_range_request() {
     let srv = Principal::Server("srv1");
     tree.replace(srv, "./FUMO/fw/Download/PkgURL", url.as_bytes(), None, None)
         .unwrap();
-    tree.exec(srv, "./FUMO/fw/Download", b"", Some("h")).unwrap();
+    tree.exec(srv, "./FUMO/fw/Download", b"", Some("h"))
+        .unwrap();
     let fumo = tree.handlers_mut();
     let mut http = HttpDownloader::new(Duration::from_secs(5));
     let mut ui = NoUi;
@@ -108,7 +109,10 @@ fn a_cut_download_resumes_with_a_range_request() {
     }
     assert_eq!(results, [Poll::Retry, Poll::Report]);
     assert_eq!(fumo.state(), State::DownloadComplete);
-    assert_eq!(fumo.pending_report().unwrap().result(), ResultCode::Successful);
+    assert_eq!(
+        fumo.pending_report().unwrap().result(),
+        ResultCode::Successful
+    );
     let ranges = ranges.lock().unwrap().clone();
     assert_eq!(ranges.len(), 2);
     assert_eq!(ranges[0], None);
