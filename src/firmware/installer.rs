@@ -203,6 +203,17 @@ where
         (self.stream.open && self.stream.total > 0).then_some(self.stream.total)
     }
 
+    /// The header of the package being downloaded (or just verified), once all of it has
+    /// arrived and passed its checks; after a reboot, once the download has been resumed.
+    pub fn staged_header(&self) -> Option<PackageHeader<'_>> {
+        let s = &self.stream;
+        // `total` is set only once the header passed validation.
+        if s.header_len == 0 || s.header_fill < s.header_len || s.total == 0 {
+            return None;
+        }
+        PackageHeader::parse(s.header.get(..s.header_len)?).ok()
+    }
+
     /// Largest payload the update slot takes.
     pub fn max_payload(&self) -> u32 {
         let cap = match self.update_slot() {

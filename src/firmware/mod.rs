@@ -344,3 +344,5 @@ impl core::fmt::Display for Error {
         }
     }
 }
+
+impl core::error::Error for Error {}

@@ -126,6 +126,8 @@ impl core::fmt::Display for PackageError {
     }
 }
 
+impl core::error::Error for PackageError {}
+
 /// Checks the authenticator of a package header. Object safe, so a vendor can pass
 /// `&dyn PackageVerifier` for an asymmetric scheme.
 pub trait PackageVerifier {
@@ -441,8 +443,7 @@ impl core::fmt::Display for BuildError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for BuildError {}
+impl core::error::Error for BuildError {}
 
 /// Writes update packages: used on the host (`iotadm package`, tests, benches) and
 /// usable on a device, since the header is built without allocating.

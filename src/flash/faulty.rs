@@ -99,6 +99,8 @@ impl<E: core::fmt::Debug> core::fmt::Display for FaultyError<E> {
     }
 }
 
+impl<E: core::fmt::Debug> core::error::Error for FaultyError<E> {}
+
 impl<E: NorFlashError> NorFlashError for FaultyError<E> {
     fn kind(&self) -> NorFlashErrorKind {
         match self {

@@ -28,6 +28,8 @@ impl core::fmt::Display for MemFlashError {
     }
 }
 
+impl core::error::Error for MemFlashError {}
+
 impl NorFlashError for MemFlashError {
     fn kind(&self) -> NorFlashErrorKind {
         match self {

@@ -33,6 +33,8 @@ impl<E: core::fmt::Debug> core::fmt::Display for PartitionError<E> {
     }
 }
 
+impl<E: core::fmt::Debug> core::error::Error for PartitionError<E> {}
+
 impl<E: NorFlashError> NorFlashError for PartitionError<E> {
     fn kind(&self) -> NorFlashErrorKind {
         match self {

@@ -1,0 +1,1018 @@
+//! [`Fumo`]: one `./FUMO/<x>` node, its state machine, the work it leaves to the device, its
+//! reports, and its node handler.
+
+use core::fmt::Write as _;
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
+
+use super::download::{DownloadError, Progress};
+use super::store::{Record, RecordLog, MAX_CORRELATOR, MAX_PKG_NAME, MAX_URL};
+use super::{
+    Config, Downloader, Error, FirmwareGate, FirmwareInstaller, Op, ResultCode, State, Work,
+};
+use crate::codec::Text;
+use crate::codes::StatusCode;
+use crate::firmware::{self, Outcome, Phase};
+use crate::session::{GenericAlert, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
+use crate::tree::schema::{self, NodeId};
+use crate::tree::{ExecOutcome, Handlers, NodeHandler, NodeRef};
+
+/// Longest instance name (the `<x>` of `./FUMO/<x>`).
+const MAX_NAME: usize = 32;
+/// `./FUMO/` and the instance name.
+const MAX_NODE_URI: usize = 7 + MAX_NAME;
+
+/// What [`Fumo::poll`] needs from the device.
+pub struct Io<'a> {
+    /// Fetches packages from `PkgURL`.
+    pub downloader: &'a mut dyn Downloader,
+    /// Asks the user before a download and before an update.
+    pub ui: &'a mut dyn UserInteraction,
+    /// Told how far a download is after each piece written to flash.
+    pub progress: &'a mut dyn FnMut(Progress),
+    /// Receives the download, a piece at a time: its size is the size of each read.
+    pub buf: &'a mut [u8],
+}
+
+/// What the device should do after [`Fumo::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Poll {
+    /// Nothing to do.
+    Idle,
+    /// The user put the question off: poll again later.
+    Deferred,
+    /// The download was interrupted by the network: poll again later; it resumes.
+    Retry,
+    /// The new image is armed: reboot into it.
+    Reboot,
+    /// The new image runs on trial: [`Fumo::confirm_update`] once it works.
+    AwaitingConfirm,
+    /// A result waits to be reported: start a session with [`Fumo::pending_report`].
+    Report,
+}
+
+/// A result to report to the server, as a Generic Alert (1226). Owned, so it can be
+/// handed to a session while the FUMO object sits in the tree as its handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    id: u32,
+    result: ResultCode,
+    operation: Op,
+    alert_type: &'static str,
+    data: String<5>,
+    source: String<MAX_NODE_URI>,
+    correlator: Option<String<MAX_CORRELATOR>>,
+}
+
+impl Report {
+    /// The FUMO result code.
+    pub fn result(&self) -> ResultCode {
+        self.result
+    }
+
+    /// The operation it reports on.
+    pub fn operation(&self) -> Op {
+        self.operation
+    }
+
+    /// The Generic Alert: the operation's alert type, the result code as `int` data, the
+    /// FUMO node as its source, the `Exec`'s correlator, and `critical` for a failure.
+    pub fn alert(&self) -> GenericAlert<'_> {
+        GenericAlert {
+            correlator: self.correlator.as_deref(),
+            source: Some(&self.source),
+            target: None,
+            alert_type: self.alert_type,
+            format: "int",
+            mark: (!self.result.is_success()).then_some("critical"),
+            data: &self.data,
+        }
+    }
+}
+
+/// The answer to a confirmation question.
+enum Decision {
+    Go,
+    Defer,
+    Reject,
+}
+
+/// The static-table ids of the nodes the handler serves.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    instance: NodeId,
+    pkg_name: NodeId,
+    pkg_version: NodeId,
+    download: NodeId,
+    download_url: NodeId,
+    update: NodeId,
+    update_data: NodeId,
+    dau: NodeId,
+    dau_url: NodeId,
+    dau_data: NodeId,
+    state: NodeId,
+}
+
+impl Ids {
+    fn lookup() -> Option<Self> {
+        let instance = schema::placeholder_child(schema::child(0, "FUMO")?)?;
+        let download = schema::child(instance, "Download")?;
+        let update = schema::child(instance, "Update")?;
+        let dau = schema::child(instance, "DownloadAndUpdate")?;
+        Some(Self {
+            instance,
+            pkg_name: schema::child(instance, "PkgName")?,
+            pkg_version: schema::child(instance, "PkgVersion")?,
+            download,
+            download_url: schema::child(download, "PkgURL")?,
+            update,
+            update_data: schema::child(update, "PkgData")?,
+            dau,
+            dau_url: schema::child(dau, "PkgURL")?,
+            dau_data: schema::child(dau, "PkgData")?,
+            state: schema::child(instance, "State")?,
+        })
+    }
+
+    /// Whether the handler keeps this node's value.
+    fn is_leaf(&self, def: NodeId) -> bool {
+        [
+            self.pkg_name,
+            self.pkg_version,
+            self.download_url,
+            self.update_data,
+            self.dau_url,
+            self.dau_data,
+            self.state,
+        ]
+        .contains(&def)
+    }
+}
+
+/// One FUMO node, `./FUMO/<x>`, with its installer. See the [module docs](super).
+///
+/// Methods: getters; [`poll`](Self::poll), the device's step; [`confirm_update`]
+/// (Self::confirm_update) and [`reject_update`](Self::reject_update) on the new image;
+/// [`pending_report`](Self::pending_report) and [`report_delivered`]
+/// (Self::report_delivered) around the reporting session. The server's commands arrive
+/// through the [`NodeHandler`] implementation.
+pub struct Fumo<I, S, G = super::Ungated> {
+    installer: I,
+    log: RecordLog<S>,
+    gate: G,
+    config: Config,
+    rec: Record,
+    name: String<MAX_NAME>,
+    uri: String<MAX_NODE_URI>,
+    ids: Ids,
+    /// A large object is streaming into a `PkgData`.
+    streaming: bool,
+}
+
+impl<I, S, G> core::fmt::Debug for Fumo<I, S, G> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fumo")
+            .field("uri", &self.uri)
+            .field("state", &self.rec.state)
+            .field("op", &self.rec.op)
+            .field("work", &self.rec.work)
+            .field("report", &self.rec.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I, S, G> Fumo<I, S, G>
+where
+    I: FirmwareInstaller,
+    S: NorFlash,
+    G: FirmwareGate,
+{
+    /// Opens the FUMO node `./FUMO/<name>` (the device adds that node to the tree once):
+    /// reads its record from `store` (at least two sectors, each holding one record of
+    /// up to 647 bytes) and settles it with what the installer says happened meanwhile,
+    /// e.g. an update confirmed or rolled back across the reboot.
+    pub fn open(
+        name: &str,
+        installer: I,
+        store: S,
+        gate: G,
+        config: Config,
+    ) -> Result<Self, Error> {
+        let mut n = String::new();
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(Error::Layout);
+        }
+        n.push_str(name).map_err(|_| Error::Layout)?;
+        let mut uri = String::new();
+        write!(uri, "./FUMO/{name}").map_err(|_| Error::Layout)?;
+        let ids = Ids::lookup().ok_or(Error::Layout)?;
+        let (log, rec) = RecordLog::open(store)?;
+        let mut fumo = Self {
+            installer,
+            log,
+            gate,
+            config,
+            rec,
+            name: n,
+            uri,
+            ids,
+            streaming: false,
+        };
+        fumo.reconcile()?;
+        debug!("fumo: open, state {}", u8::from(fumo.rec.state));
+        Ok(fumo)
+    }
+
+    // ---- getters ----
+
+    /// The `State` node's value.
+    pub fn state(&self) -> State {
+        self.rec.state
+    }
+
+    /// The operation under way or being reported.
+    pub fn operation(&self) -> Op {
+        self.rec.op
+    }
+
+    /// What the device still has to do for it.
+    pub fn work(&self) -> Work {
+        self.rec.work
+    }
+
+    /// The node's URI, `./FUMO/<x>`: the source of its reports.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The `PkgVersion` value: the version of the package on the device.
+    pub fn pkg_version(&self) -> &str {
+        &self.rec.pkg_version
+    }
+
+    /// The installer.
+    pub fn installer(&self) -> &I {
+        &self.installer
+    }
+
+    /// The installer, e.g. for the bootloader's decision or a restore after a rollback.
+    pub fn installer_mut(&mut self) -> &mut I {
+        &mut self.installer
+    }
+
+    /// The gate.
+    pub fn gate_mut(&mut self) -> &mut G {
+        &mut self.gate
+    }
+
+    /// Gives the installer, the FUMO region and the gate back.
+    pub fn into_parts(self) -> (I, S, G) {
+        (self.installer, self.log.into_inner(), self.gate)
+    }
+
+    // ---- the device's step ----
+
+    /// Does the work the last `Exec` left: asks the user, downloads, verifies, arms the
+    /// trial boot. Returns what the device should do next. Blocks in the downloader and
+    /// the UI only. An [`Error`] is a local fault (flash); the operation goes on from
+    /// where it stopped on the next call or after a restart.
+    pub fn poll(&mut self, io: &mut Io<'_>) -> Result<Poll, Error> {
+        // Each pass either returns or moves the work forward, so a few suffice.
+        for _ in 0..8 {
+            match self.rec.work {
+                Work::None => {
+                    return Ok(if self.rec.report.is_some() {
+                        Poll::Report
+                    } else {
+                        Poll::Idle
+                    })
+                }
+                Work::ConfirmDownload => match self.ask(io, false) {
+                    Decision::Go => {
+                        let mut next = self.rec.clone();
+                        next.state = State::DownloadProgressing;
+                        next.work = Work::Download;
+                        next.deferrals = 0;
+                        self.persist(next)?;
+                    }
+                    Decision::Defer => return self.defer(),
+                    Decision::Reject => return self.fail_download(ResultCode::UserCancelled),
+                },
+                Work::Download => {
+                    let p = self.download(io)?;
+                    if self.rec.work != Work::ConfirmUpdate {
+                        return Ok(p);
+                    }
+                }
+                Work::ConfirmUpdate => match self.ask(io, true) {
+                    Decision::Go => {
+                        let mut next = self.rec.clone();
+                        next.state = State::UpdateProgressing;
+                        next.work = Work::Install;
+                        next.deferrals = 0;
+                        self.persist(next)?;
+                    }
+                    Decision::Defer => return self.defer(),
+                    Decision::Reject => return self.update_failed(ResultCode::UserCancelled),
+                },
+                Work::Install => return self.install(),
+                Work::Trial => {
+                    return Ok(if self.installer.trial_boots() == 0 {
+                        Poll::Reboot
+                    } else {
+                        Poll::AwaitingConfirm
+                    })
+                }
+            }
+        }
+        Ok(Poll::Idle)
+    }
+
+    /// Called by the new image once it works: keeps it, and the update is reported as
+    /// successful.
+    pub fn confirm_update(&mut self) -> Result<(), Error> {
+        if self.rec.work != Work::Trial || self.installer.phase() != Phase::Trial {
+            return Err(Error::BadState);
+        }
+        self.installer.confirm()?;
+        info!("fumo: update confirmed");
+        self.reconcile()
+    }
+
+    /// Called by the new image when it cannot work: gives it up (the old image boots
+    /// next), and the update is reported as failed.
+    pub fn reject_update(&mut self) -> Result<(), Error> {
+        if self.rec.work != Work::Trial || self.installer.phase() != Phase::Trial {
+            return Err(Error::BadState);
+        }
+        self.installer.rollback()?;
+        warn!("fumo: update given up");
+        self.reconcile()
+    }
+
+    // ---- reports ----
+
+    /// The result waiting to be reported, if any. Send [`Report::alert`] in a
+    /// client-initiated session, then call [`report_delivered`](Self::report_delivered).
+    pub fn pending_report(&self) -> Option<Report> {
+        let result = self.rec.report?;
+        let alert_type = match self.rec.op {
+            Op::Download => self.config.alert_types.download,
+            Op::Update => self.config.alert_types.update,
+            Op::DownloadAndUpdate => self.config.alert_types.download_and_update,
+            Op::None => return None,
+        };
+        let mut data = String::new();
+        write!(data, "{}", u16::from(result)).ok()?;
+        Some(Report {
+            id: self.rec.report_id,
+            result,
+            operation: self.rec.op,
+            alert_type,
+            data,
+            source: self.uri.clone(),
+            correlator: self.rec.correlator.clone(),
+        })
+    }
+
+    /// The server's status for `report` (`None`: none came). 200 or 202 acknowledges it:
+    /// the report is dropped and a final state returns to Idle (a package still on the
+    /// device leaves it Ready to Update). Any other status keeps the report for a later
+    /// session. Returns whether the report was acknowledged.
+    pub fn report_delivered(
+        &mut self,
+        report: &Report,
+        status: Option<StatusCode>,
+    ) -> Result<bool, Error> {
+        if self.rec.report.is_none() || self.rec.report_id != report.id {
+            return Ok(false);
+        }
+        if !matches!(status, Some(StatusCode::Ok | StatusCode::Accepted)) {
+            return Ok(false);
+        }
+        // The installer first: a cut between the two only sends the report again.
+        self.installer.acknowledge_outcome()?;
+        let have_data = self.installer.phase() == Phase::Ready;
+        let mut next = self.rec.clone();
+        next.report = None;
+        next.correlator = None;
+        next.state = match next.state {
+            State::DownloadComplete | State::UpdateFailedHaveData | State::ReadyToUpdate
+                if have_data =>
+            {
+                State::ReadyToUpdate
+            }
+            State::DownloadProgressing | State::UpdateProgressing => next.state,
+            _ => State::Idle,
+        };
+        if next.work == Work::None {
+            next.op = Op::None;
+        }
+        self.persist(next)?;
+        info!("fumo: report {} acknowledged", u16::from(report.result));
+        Ok(true)
+    }
+
+    // ---- the state machine ----
+
+    fn persist(&mut self, next: Record) -> Result<(), Error> {
+        self.log.append(&next)?;
+        self.rec = next;
+        Ok(())
+    }
+
+    fn with_report(mut next: Record, code: ResultCode) -> Record {
+        next.report = Some(code);
+        next.report_id = next.report_id.wrapping_add(1);
+        next.work = Work::None;
+        next
+    }
+
+    /// Settles the record with the installer's facts: an update confirmed, rolled back or
+    /// failed across a reboot, a step a power cut interrupted.
+    fn reconcile(&mut self) -> Result<(), Error> {
+        let phase = self.installer.phase();
+        let mut next = self.rec.clone();
+        match (self.rec.work, self.rec.state) {
+            (Work::Install | Work::Trial, _) => match phase {
+                Phase::Trial => next.work = Work::Trial,
+                // Armed? Not yet: arm (again).
+                Phase::Ready => next.work = Work::Install,
+                _ => {
+                    let code = match self.installer.last_outcome() {
+                        Some(o) => o.result_code(),
+                        None => ResultCode::UpdateFailed,
+                    };
+                    next.state = if code.is_success() {
+                        State::UpdateSuccessfulNoData
+                    } else {
+                        State::UpdateFailedNoData
+                    };
+                    next = Self::with_report(next, code);
+                }
+            },
+            (Work::Download, _) => {
+                if let (Phase::Idle, Some(Outcome::Failed { code })) =
+                    (phase, self.installer.last_outcome())
+                {
+                    next.state = State::DownloadFailed;
+                    next = Self::with_report(next, code);
+                }
+            }
+            (Work::ConfirmUpdate, _) if phase != Phase::Ready => {
+                next.state = State::UpdateFailedNoData;
+                next = Self::with_report(next, ResultCode::UpdateFailed);
+            }
+            (Work::None, State::DownloadProgressing) if !self.streaming => {
+                // A package pushed into PkgData, cut off by a reboot: the server has to
+                // send it again.
+                next.state = match phase {
+                    Phase::Ready => State::ReadyToUpdate,
+                    Phase::Downloading => {
+                        self.installer.abort(ResultCode::UndefinedError)?;
+                        State::Idle
+                    }
+                    _ => State::Idle,
+                };
+            }
+            (
+                Work::None,
+                State::DownloadComplete | State::ReadyToUpdate | State::UpdateFailedHaveData,
+            ) if phase != Phase::Ready && self.rec.report.is_none() => {
+                next.state = State::Idle;
+            }
+            _ => {}
+        }
+        if next != self.rec {
+            self.persist(next)?;
+        }
+        Ok(())
+    }
+
+    fn ask(&mut self, io: &mut Io<'_>, update: bool) -> Decision {
+        let wanted = if update {
+            self.config.confirm_update
+        } else {
+            self.config.confirm_download
+        };
+        if !wanted {
+            return Decision::Go;
+        }
+        let mut text: String<96> = String::new();
+        let _ = if update {
+            write!(
+                text,
+                "Install firmware {}? The device will restart.",
+                self.rec.pkg_version
+            )
+        } else {
+            write!(text, "Download a firmware update?")
+        };
+        let request = UiRequest {
+            kind: UiKind::Confirm,
+            options: UiOptions::default(),
+            text: Text::from(text.as_str()),
+            choices: &[],
+        };
+        match io.ui.ask(&request, &mut []) {
+            UiAnswer::Ok | UiAnswer::NotSupported => Decision::Go,
+            UiAnswer::Cancelled => Decision::Reject,
+            _ => Decision::Defer,
+        }
+    }
+
+    fn defer(&mut self) -> Result<Poll, Error> {
+        let mut next = self.rec.clone();
+        next.deferrals = next.deferrals.saturating_add(1);
+        if self
+            .config
+            .max_deferrals
+            .is_some_and(|max| next.deferrals > max)
+        {
+            return if self.rec.work == Work::ConfirmUpdate {
+                self.update_failed(ResultCode::UserCancelled)
+            } else {
+                self.fail_download(ResultCode::UserCancelled)
+            };
+        }
+        self.persist(next)?;
+        Ok(Poll::Deferred)
+    }
+
+    /// The download failed with `code`: 20, reported.
+    fn fail_download(&mut self, code: ResultCode) -> Result<Poll, Error> {
+        warn!("fumo: download failed, {}", u16::from(code));
+        if matches!(self.installer.phase(), Phase::Downloading | Phase::Ready) {
+            self.installer.abort(code)?;
+        }
+        let mut next = self.rec.clone();
+        next.state = State::DownloadFailed;
+        next.retries = 0;
+        self.persist(Self::with_report(next, code))?;
+        Ok(Poll::Report)
+    }
+
+    /// The update did not happen and the package is still there: 70, reported.
+    fn update_failed(&mut self, code: ResultCode) -> Result<Poll, Error> {
+        warn!("fumo: update not done, {}", u16::from(code));
+        let mut next = self.rec.clone();
+        next.state = if self.installer.phase() == Phase::Ready {
+            State::UpdateFailedHaveData
+        } else {
+            State::UpdateFailedNoData
+        };
+        self.persist(Self::with_report(next, code))?;
+        Ok(Poll::Report)
+    }
+
+    /// An installer error during a download: a refusal is the operation's result, a
+    /// flash fault is the caller's to retry.
+    fn download_refused(&mut self, e: firmware::Error) -> Result<Poll, Error> {
+        match e {
+            firmware::Error::Flash(_) => Err(Error::Installer(e)),
+            e => self.fail_download(e.result_code()),
+        }
+    }
+
+    fn download_error(&mut self, e: DownloadError) -> Result<Poll, Error> {
+        if e.is_transient() && self.rec.retries < self.config.download_retries {
+            debug!("fumo: download interrupted, will resume");
+            let mut next = self.rec.clone();
+            next.retries += 1;
+            self.persist(next)?;
+            return Ok(Poll::Retry);
+        }
+        self.fail_download(e.result_code())
+    }
+
+    fn download(&mut self, io: &mut Io<'_>) -> Result<Poll, Error> {
+        let which = usize::from(self.rec.op == Op::DownloadAndUpdate);
+        let url: String<MAX_URL> = self.rec.urls.get(which).cloned().unwrap_or_default();
+        if url.is_empty() {
+            return self.fail_download(ResultCode::BadUrl);
+        }
+        if io.buf.is_empty() {
+            return Err(Error::Layout);
+        }
+        let started = match self.installer.phase() {
+            // Verified before a reboot that came before this record was written.
+            Phase::Ready => return self.downloaded(),
+            Phase::Downloading => self.installer.resume(),
+            _ => self.installer.begin().map(|()| 0),
+        };
+        let offset = match started {
+            Ok(o) => o,
+            Err(e) => return self.download_refused(e),
+        };
+        let opened = match io.downloader.open(&url, offset) {
+            Ok(o) => o,
+            Err(e) => {
+                io.downloader.close();
+                return self.download_error(e);
+            }
+        };
+        // A server that ignores the range sends the package from its start.
+        let mut skip = match opened.offset {
+            o if o == offset => 0,
+            0 => offset as usize,
+            _ => {
+                io.downloader.close();
+                return self.download_error(DownloadError::Protocol);
+            }
+        };
+        loop {
+            let n = match io.downloader.read(io.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    io.downloader.close();
+                    return self.download_error(e);
+                }
+            };
+            let got = io.buf.get(..n).unwrap_or_default();
+            let k = skip.min(got.len());
+            skip -= k;
+            let data = got.get(k..).unwrap_or_default();
+            if data.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.installer.write_chunk(data) {
+                io.downloader.close();
+                return self.download_refused(e);
+            }
+            let received = self.installer.received();
+            let total = self.installer.package_len();
+            (io.progress)(Progress { received, total });
+            if total == Some(received) {
+                break;
+            }
+        }
+        io.downloader.close();
+        let received = self.installer.received();
+        let whole_file = opened.total == Some(received);
+        if self.installer.package_len() != Some(received) && !whole_file {
+            // The body ended before the package did; a file that ends there too is a
+            // truncated package, which `finish` refuses.
+            return self.download_error(DownloadError::Network);
+        }
+        match self.installer.finish() {
+            Ok(_) => self.downloaded(),
+            Err(e) => self.download_refused(e),
+        }
+    }
+
+    /// Notes the verified package's name and version.
+    fn note_package(&self, next: &mut Record) {
+        if let Some(h) = self.installer.package_header() {
+            let version = trimmed(h.to_name());
+            let model = trimmed(h.model());
+            next.pkg_version.clear();
+            let _ = next.pkg_version.push_str(version);
+            let mut name: String<MAX_PKG_NAME> = String::new();
+            if write!(name, "{model} {version}").is_ok() {
+                next.pkg_name = name;
+            }
+        }
+    }
+
+    /// The package is in flash and verified: 40.
+    fn downloaded(&mut self) -> Result<Poll, Error> {
+        info!("fumo: download complete");
+        let mut next = self.rec.clone();
+        self.note_package(&mut next);
+        next.state = State::DownloadComplete;
+        next.retries = 0;
+        next.deferrals = 0;
+        if self.rec.op == Op::DownloadAndUpdate {
+            next.work = Work::ConfirmUpdate;
+            self.persist(next)?;
+            return Ok(Poll::Idle);
+        }
+        self.persist(Self::with_report(next, ResultCode::Successful))?;
+        Ok(Poll::Report)
+    }
+
+    fn install(&mut self) -> Result<Poll, Error> {
+        match self.installer.phase() {
+            Phase::Trial => {}
+            Phase::Ready => {
+                let armed = self
+                    .installer
+                    .prepare_update()
+                    .and_then(|()| self.installer.arm_trial());
+                match armed {
+                    Ok(()) => {}
+                    Err(e @ firmware::Error::Flash(_)) => return Err(Error::Installer(e)),
+                    Err(e) => return self.update_failed(e.result_code()),
+                }
+            }
+            _ => return self.update_failed(ResultCode::UpdateFailed),
+        }
+        let mut next = self.rec.clone();
+        next.work = Work::Trial;
+        self.persist(next)?;
+        info!("fumo: trial armed, reboot");
+        Ok(Poll::Reboot)
+    }
+
+    // ---- the server's commands ----
+
+    fn busy(&self) -> bool {
+        self.streaming
+            || matches!(self.rec.work, Work::Download | Work::Install | Work::Trial)
+            || matches!(
+                self.rec.state,
+                State::DownloadProgressing | State::UpdateProgressing
+            )
+    }
+
+    fn exec_op(
+        &mut self,
+        op: Op,
+        server: Option<&str>,
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, StatusCode> {
+        self.gate.allow_update(server)?;
+        if self.busy() {
+            return Err(StatusCode::CommandFailed);
+        }
+        let correlator = match correlator {
+            Some(c) => Some(String::try_from(c).map_err(|_| StatusCode::RequestEntityTooLarge)?),
+            None => None,
+        };
+        // A stale outcome must not be taken for this operation's after a restart.
+        self.installer
+            .acknowledge_outcome()
+            .map_err(|_| StatusCode::DataStoreFailure)?;
+        let ready = self.installer.phase() == Phase::Ready;
+        let mut next = self.rec.clone();
+        next.op = op;
+        next.correlator = correlator;
+        next.report = None;
+        next.deferrals = 0;
+        next.retries = 0;
+        next.work = Work::None;
+        let has_url = |i: usize| self.rec.urls.get(i).is_some_and(|u| !u.is_empty());
+        next = match op {
+            Op::Download | Op::DownloadAndUpdate => {
+                let i = usize::from(op == Op::DownloadAndUpdate);
+                if has_url(i) {
+                    next.state = State::Idle;
+                    next.work = Work::ConfirmDownload;
+                    next
+                } else if op == Op::DownloadAndUpdate && ready {
+                    // The package was replaced into PkgData: straight to the update.
+                    next.state = State::DownloadComplete;
+                    next.work = Work::ConfirmUpdate;
+                    next
+                } else {
+                    next.state = State::DownloadFailed;
+                    Self::with_report(next, ResultCode::BadUrl)
+                }
+            }
+            _ => {
+                let has_data = matches!(
+                    self.rec.state,
+                    State::DownloadComplete | State::ReadyToUpdate | State::UpdateFailedHaveData
+                );
+                if ready && has_data {
+                    next.state = State::ReadyToUpdate;
+                    next.work = Work::ConfirmUpdate;
+                    next
+                } else {
+                    next.state = State::UpdateFailedNoData;
+                    let code = self.rec.failure.unwrap_or(ResultCode::ClientError);
+                    Self::with_report(next, code)
+                }
+            }
+        };
+        self.persist(next)
+            .map_err(|_| StatusCode::DataStoreFailure)?;
+        info!("fumo: exec accepted");
+        Ok(ExecOutcome::Accepted)
+    }
+
+    fn set_url(&mut self, which: usize, value: &[u8]) -> Result<(), StatusCode> {
+        let text = core::str::from_utf8(value).map_err(|_| StatusCode::BadRequest)?;
+        let url = String::try_from(text).map_err(|_| StatusCode::RequestEntityTooLarge)?;
+        let mut next = self.rec.clone();
+        *next.urls.get_mut(which).ok_or(StatusCode::NotFound)? = url;
+        self.persist(next).map_err(|_| StatusCode::DataStoreFailure)
+    }
+
+    /// A pushed package was refused (or the flash failed under it): 20, and the reason
+    /// kept for the next `Exec`.
+    fn push_failed(&mut self, e: firmware::Error) -> StatusCode {
+        self.streaming = false;
+        if matches!(self.installer.phase(), Phase::Downloading) {
+            let _ = self.installer.abort(e.result_code());
+        }
+        let mut next = self.rec.clone();
+        next.state = State::DownloadFailed;
+        next.failure = Some(e.result_code());
+        if self.persist(next).is_err() {
+            return StatusCode::DataStoreFailure;
+        }
+        match e {
+            firmware::Error::Flash(_) => StatusCode::DataStoreFailure,
+            _ => StatusCode::CommandFailed,
+        }
+    }
+
+    /// Whether `node` is in this instance (`FUMO/<name>/...`).
+    fn mine(&self, node: &NodeRef<'_>) -> bool {
+        node.path.split('/').nth(1) == Some(self.name.as_str())
+    }
+}
+
+/// A NUL-padded header field as text (empty when it is not UTF-8).
+fn trimmed(field: &[u8]) -> &str {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    core::str::from_utf8(field.get(..end).unwrap_or_default()).unwrap_or("")
+}
+
+impl<I, S, G> NodeHandler for Fumo<I, S, G>
+where
+    I: FirmwareInstaller,
+    S: NorFlash,
+    G: FirmwareGate,
+{
+    fn stores_values(&self, node: &NodeRef<'_>) -> bool {
+        self.ids.is_leaf(node.def)
+    }
+
+    fn read(
+        &mut self,
+        node: &NodeRef<'_>,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<(usize, usize), StatusCode> {
+        if !self.mine(node) {
+            return Err(StatusCode::NotFound);
+        }
+        let mut num: String<3> = String::new();
+        let value: &str = match node.def {
+            d if d == self.ids.state => {
+                write!(num, "{}", u8::from(self.rec.state))
+                    .map_err(|_| StatusCode::CommandFailed)?;
+                &num
+            }
+            d if d == self.ids.pkg_name => &self.rec.pkg_name,
+            d if d == self.ids.pkg_version => &self.rec.pkg_version,
+            d if d == self.ids.download_url => self.rec.urls.first().map_or("", |u| u.as_str()),
+            d if d == self.ids.dau_url => self.rec.urls.get(1).map_or("", |u| u.as_str()),
+            // The package is not read back through the tree.
+            _ => "",
+        };
+        let from = value.as_bytes().get(offset..).unwrap_or_default();
+        let n = from.len().min(out.len());
+        out.get_mut(..n)
+            .ok_or(StatusCode::CommandFailed)?
+            .copy_from_slice(from.get(..n).unwrap_or_default());
+        Ok((n, value.len()))
+    }
+
+    fn write(&mut self, node: &NodeRef<'_>, value: &[u8]) -> Result<(), StatusCode> {
+        if !self.mine(node) {
+            return Err(StatusCode::NotFound);
+        }
+        match node.def {
+            d if d == self.ids.download_url => self.set_url(0, value),
+            d if d == self.ids.dau_url => self.set_url(1, value),
+            d if d == self.ids.update_data || d == self.ids.dau_data => {
+                self.begin_write(node, Some(value.len() as u64))?;
+                let written = self.write_chunk(node, 0, value);
+                self.end_write(node, written.is_ok())?;
+                written
+            }
+            _ => Err(StatusCode::CommandNotAllowed),
+        }
+    }
+
+    fn begin_write(&mut self, node: &NodeRef<'_>, _total: Option<u64>) -> Result<(), StatusCode> {
+        if !self.mine(node) {
+            return Err(StatusCode::NotFound);
+        }
+        if node.def != self.ids.update_data && node.def != self.ids.dau_data {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        if self.busy() {
+            return Err(StatusCode::CommandFailed);
+        }
+        self.installer
+            .acknowledge_outcome()
+            .and_then(|()| self.installer.begin())
+            .map_err(|_| StatusCode::DataStoreFailure)?;
+        let mut next = self.rec.clone();
+        next.state = State::DownloadProgressing;
+        next.failure = None;
+        next.pkg_name.clear();
+        next.pkg_version.clear();
+        self.persist(next)
+            .map_err(|_| StatusCode::DataStoreFailure)?;
+        self.streaming = true;
+        info!("fumo: package streaming into PkgData");
+        Ok(())
+    }
+
+    fn write_chunk(
+        &mut self,
+        node: &NodeRef<'_>,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<(), StatusCode> {
+        if !self.streaming || !self.mine(node) {
+            return Err(StatusCode::CommandFailed);
+        }
+        if offset != u64::from(self.installer.received()) {
+            return Err(self.push_failed(firmware::Error::BadState));
+        }
+        self.installer
+            .write_chunk(chunk)
+            .map_err(|e| self.push_failed(e))
+    }
+
+    fn end_write(&mut self, node: &NodeRef<'_>, commit: bool) -> Result<(), StatusCode> {
+        if !self.streaming || !self.mine(node) {
+            return Ok(());
+        }
+        self.streaming = false;
+        if !commit {
+            if self.installer.phase() == Phase::Downloading {
+                let _ = self.installer.abort(ResultCode::UndefinedError);
+            }
+            let mut next = self.rec.clone();
+            next.state = State::Idle;
+            return self.persist(next).map_err(|_| StatusCode::DataStoreFailure);
+        }
+        match self.installer.finish() {
+            Ok(_) => {
+                let mut next = self.rec.clone();
+                self.note_package(&mut next);
+                next.state = State::ReadyToUpdate;
+                self.persist(next)
+                    .map_err(|_| StatusCode::DataStoreFailure)?;
+                info!("fumo: pushed package verified");
+                Ok(())
+            }
+            Err(e) => Err(self.push_failed(e)),
+        }
+    }
+
+    fn exec(
+        &mut self,
+        node: &NodeRef<'_>,
+        _data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, StatusCode> {
+        if !self.mine(node) {
+            return Err(StatusCode::NotFound);
+        }
+        let op = match node.def {
+            d if d == self.ids.download => Op::Download,
+            d if d == self.ids.update => Op::Update,
+            d if d == self.ids.dau => Op::DownloadAndUpdate,
+            _ => return Err(StatusCode::CommandNotAllowed),
+        };
+        self.exec_op(op, node.server, correlator)
+    }
+
+    fn session_ended(&mut self) {
+        if self.streaming {
+            // The large object never ended: nothing of it is kept.
+            let path = self.uri.clone();
+            let node = NodeRef {
+                def: self.ids.update_data,
+                path: path.trim_start_matches("./"),
+                server: None,
+            };
+            let _ = self.end_write(&node, false);
+        }
+    }
+}
+
+impl<I, S, G> Handlers for Fumo<I, S, G>
+where
+    I: FirmwareInstaller,
+    S: NorFlash,
+    G: FirmwareGate,
+{
+    fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
+        if def == self.ids.instance {
+            Some(self)
+        } else {
+            None
+        }
+    }
+
+    fn is_bound(&self, def: NodeId) -> bool {
+        def == self.ids.instance
+    }
+
+    fn session_ended(&mut self) {
+        NodeHandler::session_ended(self);
+    }
+}

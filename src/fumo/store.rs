@@ -1,0 +1,512 @@
+//! The FUMO record and the log that keeps it on its own flash region.
+//!
+//! The record holds everything the FUMO object must remember across a reboot or a power
+//! cut: the State node, the operation under way and what the device still has to do for
+//! it, the result waiting to be reported with the `Exec`'s correlator, the package URLs,
+//! and the name and version of the package on the device. Download progress is not here:
+//! the installer keeps it, per flash sector, in its own state region.
+//!
+//! The log is a ring of fixed-size slots over two or more sectors. A record is written
+//! with one write into the next free slot; the valid record with the highest sequence
+//! number is the state. When a sector is full the next one is erased and the log moves on.
+//! A torn record fails its CRC and is skipped; a torn erase only hits a sector of older
+//! records; so a power cut at any point leaves the old record or the new one.
+//!
+//! | slot offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `FUMO` |
+//! | 4 | 4 | sequence number |
+//! | 8 | 2 | payload length `n` |
+//! | 10 | 2 | reserved (0) |
+//! | 12 | `n` | payload (below) |
+//! | 12 + `n` | 4 | CRC-32 (ISO-HDLC) over bytes 4 .. 12 + `n` |
+//!
+//! Payload: format (1), state, operation, pending work, flags (bit 0: report pending,
+//! bit 1: correlator present, bit 2: failure recorded), report result (u16), failure
+//! result (u16), deferrals, download retries, report id (u32), a reserved byte, then the
+//! correlator,
+//! package name and package version (each a length byte and the bytes) and the two
+//! package URLs (each a little-endian u16 length and the bytes). All integers little
+//! endian.
+
+use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
+
+use super::{Error, Op, ResultCode, State, Work};
+
+/// Longest `PkgURL` kept, in bytes.
+pub const MAX_URL: usize = 240;
+/// Longest `Exec` correlator kept, in bytes.
+pub const MAX_CORRELATOR: usize = 64;
+/// Longest `PkgName` kept, in bytes.
+pub const MAX_PKG_NAME: usize = 48;
+/// Longest `PkgVersion` kept, in bytes.
+pub const MAX_PKG_VERSION: usize = 16;
+
+const MAGIC: [u8; 4] = *b"FUMO";
+const FORMAT: u8 = 1;
+const HEAD: usize = 12;
+const FIXED: usize = 16;
+/// Largest payload: the fixed part and every string at its capacity.
+const MAX_PAYLOAD: usize =
+    FIXED + 1 + MAX_CORRELATOR + 1 + MAX_PKG_NAME + 1 + MAX_PKG_VERSION + 2 * (2 + MAX_URL);
+/// Largest record before padding.
+pub(crate) const MAX_RECORD: usize = HEAD + MAX_PAYLOAD + 4;
+/// Largest write word the log supports (the padded record must fit its buffer).
+const MAX_WORD: usize = 64;
+const BUF: usize = MAX_RECORD + MAX_WORD;
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+const FLAG_REPORT: u8 = 1;
+const FLAG_CORRELATOR: u8 = 2;
+const FLAG_FAILURE: u8 = 4;
+
+/// What the FUMO object keeps across reboots. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) state: State,
+    pub(crate) op: Op,
+    pub(crate) work: Work,
+    /// The result to report for `op`, until the server acknowledges it.
+    pub(crate) report: Option<ResultCode>,
+    /// Identifies the report, so an acknowledgement of an older one changes nothing.
+    pub(crate) report_id: u32,
+    /// Why the last pushed package (PkgData) was refused, reported by a later Exec.
+    pub(crate) failure: Option<ResultCode>,
+    pub(crate) deferrals: u8,
+    pub(crate) retries: u8,
+    pub(crate) correlator: Option<String<MAX_CORRELATOR>>,
+    pub(crate) pkg_name: String<MAX_PKG_NAME>,
+    pub(crate) pkg_version: String<MAX_PKG_VERSION>,
+    /// `Download/PkgURL` and `DownloadAndUpdate/PkgURL`.
+    pub(crate) urls: [String<MAX_URL>; 2],
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Self {
+            state: State::Idle,
+            op: Op::None,
+            work: Work::None,
+            report: None,
+            report_id: 0,
+            failure: None,
+            deferrals: 0,
+            retries: 0,
+            correlator: None,
+            pkg_name: String::new(),
+            pkg_version: String::new(),
+            urls: [String::new(), String::new()],
+        }
+    }
+}
+
+/// A bounded little-endian writer over a byte slice.
+struct Put<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+}
+
+impl Put<'_> {
+    fn bytes(&mut self, b: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(b.len())?;
+        self.buf.get_mut(self.at..end)?.copy_from_slice(b);
+        self.at = end;
+        Some(())
+    }
+
+    fn short(&mut self, s: &str) -> Option<()> {
+        self.bytes(&[u8::try_from(s.len()).ok()?])?;
+        self.bytes(s.as_bytes())
+    }
+
+    fn long(&mut self, s: &str) -> Option<()> {
+        self.bytes(&u16::try_from(s.len()).ok()?.to_le_bytes())?;
+        self.bytes(s.as_bytes())
+    }
+}
+
+/// The reading side of [`Put`].
+struct Take<'b> {
+    buf: &'b [u8],
+}
+
+impl<'b> Take<'b> {
+    fn bytes(&mut self, n: usize) -> Option<&'b [u8]> {
+        let (head, rest) = self.buf.split_at_checked(n)?;
+        self.buf = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.bytes(1)?.first().copied()
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.bytes(2)?.try_into().ok()?))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.bytes(4)?.try_into().ok()?))
+    }
+
+    fn string<const N: usize>(&mut self, len: usize) -> Option<String<N>> {
+        let raw = core::str::from_utf8(self.bytes(len)?).ok()?;
+        let mut s = String::new();
+        s.push_str(raw).ok()?;
+        Some(s)
+    }
+}
+
+impl Record {
+    /// Writes the payload into `out`; returns its length.
+    fn encode(&self, out: &mut [u8]) -> Option<usize> {
+        let mut p = Put { buf: out, at: 0 };
+        let flags = if self.report.is_some() {
+            FLAG_REPORT
+        } else {
+            0
+        } | if self.correlator.is_some() {
+            FLAG_CORRELATOR
+        } else {
+            0
+        } | if self.failure.is_some() {
+            FLAG_FAILURE
+        } else {
+            0
+        };
+        p.bytes(&[
+            FORMAT,
+            u8::from(self.state),
+            self.op as u8,
+            self.work as u8,
+            flags,
+        ])?;
+        p.bytes(&self.report.map_or(0, u16::from).to_le_bytes())?;
+        p.bytes(&self.failure.map_or(0, u16::from).to_le_bytes())?;
+        p.bytes(&[self.deferrals, self.retries])?;
+        p.bytes(&self.report_id.to_le_bytes())?;
+        p.bytes(&[0])?;
+        p.short(self.correlator.as_deref().unwrap_or(""))?;
+        p.short(&self.pkg_name)?;
+        p.short(&self.pkg_version)?;
+        for url in &self.urls {
+            p.long(url)?;
+        }
+        Some(p.at)
+    }
+
+    fn decode(payload: &[u8]) -> Option<Self> {
+        let mut t = Take { buf: payload };
+        if t.u8()? != FORMAT {
+            return None;
+        }
+        let state = State::from(t.u8()?);
+        if matches!(state, State::Unknown(_)) {
+            return None;
+        }
+        let op = Op::from_u8(t.u8()?)?;
+        let work = Work::from_u8(t.u8()?)?;
+        let flags = t.u8()?;
+        let report = ResultCode::from(t.u16()?);
+        let failure = ResultCode::from(t.u16()?);
+        let deferrals = t.u8()?;
+        let retries = t.u8()?;
+        let report_id = t.u32()?;
+        t.bytes(1)?;
+        let n = usize::from(t.u8()?);
+        let correlator = t.string(n)?;
+        let n = usize::from(t.u8()?);
+        let pkg_name = t.string(n)?;
+        let n = usize::from(t.u8()?);
+        let pkg_version = t.string(n)?;
+        let n = usize::from(t.u16()?);
+        let url0 = t.string(n)?;
+        let n = usize::from(t.u16()?);
+        let url1 = t.string(n)?;
+        Some(Self {
+            state,
+            op,
+            work,
+            report: (flags & FLAG_REPORT != 0).then_some(report),
+            report_id,
+            failure: (flags & FLAG_FAILURE != 0).then_some(failure),
+            deferrals,
+            retries,
+            correlator: (flags & FLAG_CORRELATOR != 0).then_some(correlator),
+            pkg_name,
+            pkg_version,
+            urls: [url0, url1],
+        })
+    }
+}
+
+/// The ring of record slots. See the module docs.
+#[derive(Debug)]
+pub(crate) struct RecordLog<S> {
+    flash: S,
+    seq: u32,
+    sector: u32,
+    slot: u32,
+}
+
+impl<S: NorFlash> RecordLog<S> {
+    /// Bytes between slots: the largest record, in whole write words.
+    const STRIDE: usize = MAX_RECORD.div_ceil(Self::WORD) * Self::WORD;
+    const WORD: usize = if S::WRITE_SIZE == 0 { 1 } else { S::WRITE_SIZE };
+
+    fn per_sector() -> u32 {
+        (S::ERASE_SIZE / Self::STRIDE) as u32
+    }
+
+    fn sectors(&self) -> u32 {
+        (self.flash.capacity() / S::ERASE_SIZE.max(1)) as u32
+    }
+
+    fn offset(&self, sector: u32, slot: u32) -> u32 {
+        sector * S::ERASE_SIZE as u32 + slot * Self::STRIDE as u32
+    }
+
+    /// Scans the region: the log, positioned after the newest valid record, and that
+    /// record (or the default for a region that holds none).
+    pub(crate) fn open(flash: S) -> Result<(Self, Record), Error> {
+        if S::WRITE_SIZE == 0
+            || S::WRITE_SIZE > MAX_WORD
+            || S::ERASE_SIZE < Self::STRIDE
+            || flash.capacity() / S::ERASE_SIZE.max(1) < 2
+        {
+            return Err(Error::Layout);
+        }
+        let mut log = Self {
+            flash,
+            seq: 0,
+            sector: 0,
+            slot: 0,
+        };
+        let sectors = log.sectors();
+        let per = Self::per_sector();
+        let mut best: Option<(u32, Record)> = None;
+        let mut buf = [0u8; BUF];
+        for sector in 0..sectors {
+            let mut last_used = None;
+            let mut best_here = false;
+            for slot in 0..per {
+                let at = log.offset(sector, slot);
+                let raw = buf.get_mut(..Self::STRIDE).ok_or(Error::Layout)?;
+                log.flash.read(at, raw)?;
+                if raw.iter().all(|&b| b == 0xFF) {
+                    continue;
+                }
+                last_used = Some(slot);
+                if let Some((seq, rec)) = parse(raw) {
+                    if best.as_ref().is_none_or(|(s, _)| seq > *s) {
+                        best = Some((seq, rec));
+                        best_here = true;
+                    }
+                }
+            }
+            if best_here {
+                log.sector = sector;
+                log.slot = last_used.map_or(0, |s| s + 1);
+            }
+        }
+        match best {
+            Some((seq, rec)) => {
+                log.seq = seq;
+                Ok((log, rec))
+            }
+            None => {
+                // Nothing valid: the first append erases sector 0.
+                log.sector = sectors - 1;
+                log.slot = per;
+                Ok((log, Record::default()))
+            }
+        }
+    }
+
+    /// Appends `rec` as the newest record.
+    pub(crate) fn append(&mut self, rec: &Record) -> Result<(), Error> {
+        let mut buf = [0xFFu8; BUF];
+        let payload = buf.get_mut(HEAD..HEAD + MAX_PAYLOAD).ok_or(Error::Layout)?;
+        let n = rec.encode(payload).ok_or(Error::Layout)?;
+        let seq = self.seq.wrapping_add(1);
+        let head: [u8; HEAD] = {
+            let mut h = [0u8; HEAD];
+            let (magic, rest) = h.split_at_mut(4);
+            let (s, rest) = rest.split_at_mut(4);
+            let (len, _) = rest.split_at_mut(2);
+            magic.copy_from_slice(&MAGIC);
+            s.copy_from_slice(&seq.to_le_bytes());
+            len.copy_from_slice(&(n as u16).to_le_bytes());
+            h
+        };
+        buf.get_mut(..HEAD)
+            .ok_or(Error::Layout)?
+            .copy_from_slice(&head);
+        let crc = CRC32.checksum(buf.get(4..HEAD + n).ok_or(Error::Layout)?);
+        buf.get_mut(HEAD + n..HEAD + n + 4)
+            .ok_or(Error::Layout)?
+            .copy_from_slice(&crc.to_le_bytes());
+        let len = (HEAD + n + 4).div_ceil(Self::WORD) * Self::WORD;
+
+        if self.slot >= Self::per_sector() {
+            let next = (self.sector + 1) % self.sectors();
+            let from = next * S::ERASE_SIZE as u32;
+            // The slot stays "full" until the erase succeeds, so a failed erase is tried
+            // again on the next append rather than written over.
+            self.flash.erase(from, from + S::ERASE_SIZE as u32)?;
+            self.sector = next;
+            self.slot = 0;
+        }
+        let at = self.offset(self.sector, self.slot);
+        // Spent whether or not the write succeeds: a failed or torn write may have left
+        // bits programmed.
+        self.slot += 1;
+        self.flash.write(at, buf.get(..len).ok_or(Error::Layout)?)?;
+        self.seq = seq;
+        Ok(())
+    }
+
+    pub(crate) fn into_inner(self) -> S {
+        self.flash
+    }
+}
+
+/// A record slot's sequence number and record, if it holds a valid one.
+fn parse(raw: &[u8]) -> Option<(u32, Record)> {
+    let mut t = Take { buf: raw };
+    if t.bytes(4)? != MAGIC {
+        return None;
+    }
+    let seq = t.u32()?;
+    let n = usize::from(t.u16()?);
+    let _reserved = t.u16()?;
+    let payload = t.bytes(n)?;
+    let crc = t.u32()?;
+    if CRC32.checksum(raw.get(4..HEAD + n)?) != crc {
+        return None;
+    }
+    Some((seq, Record::decode(payload)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::{FaultPlan, FaultyFlash, MemFlash, Tear};
+
+    type Mem = MemFlash<[u8; 4096], 1024, 8>;
+
+    fn blank() -> Mem {
+        let mut m = MemFlash::new([0u8; 4096]);
+        m.erase_all();
+        m
+    }
+
+    fn record(n: u32) -> Record {
+        let mut r = Record {
+            state: State::DownloadProgressing,
+            op: Op::DownloadAndUpdate,
+            work: Work::Download,
+            report: Some(ResultCode::CorruptedPackage),
+            report_id: n,
+            failure: Some(ResultCode::PackageMismatch),
+            deferrals: 2,
+            retries: 1,
+            correlator: Some(String::try_from("corr-7").unwrap()),
+            ..Record::default()
+        };
+        r.pkg_name.push_str("IOTA-1 2.0").unwrap();
+        r.pkg_version.push_str("2.0").unwrap();
+        r.urls[1].push_str("http://127.0.0.1:8080/fw.bin").unwrap();
+        r
+    }
+
+    #[test]
+    fn round_trip_and_every_flipped_bit_is_caught() {
+        let (mut log, first) = RecordLog::open(blank()).unwrap();
+        assert_eq!(first, Record::default());
+        log.append(&record(1)).unwrap();
+        let (log, back) = RecordLog::open(log.into_inner()).unwrap();
+        assert_eq!(back, record(1));
+        let mem = log.into_inner();
+        let used = HEAD + record(1).encode(&mut [0u8; MAX_PAYLOAD]).unwrap() + 4;
+        for byte in 0..used {
+            let mut bad = MemFlash::<[u8; 4096], 1024, 8>::new([0u8; 4096]);
+            bad.as_bytes_mut().copy_from_slice(mem.as_bytes());
+            bad.as_bytes_mut()[byte] ^= 0x04;
+            let (_, r) = RecordLog::open(bad).unwrap();
+            assert_eq!(r, Record::default(), "flip in byte {byte} accepted");
+        }
+    }
+
+    #[test]
+    fn largest_record_fits_and_strings_keep_their_bounds() {
+        let mut r = record(3);
+        r.correlator = Some(String::try_from("c".repeat(MAX_CORRELATOR).as_str()).unwrap());
+        r.pkg_name = String::try_from("n".repeat(MAX_PKG_NAME).as_str()).unwrap();
+        r.pkg_version = String::try_from("v".repeat(MAX_PKG_VERSION).as_str()).unwrap();
+        r.urls = [
+            String::try_from("a".repeat(MAX_URL).as_str()).unwrap(),
+            String::try_from("b".repeat(MAX_URL).as_str()).unwrap(),
+        ];
+        assert_eq!(r.encode(&mut [0u8; MAX_PAYLOAD]), Some(MAX_PAYLOAD));
+        let (mut log, _) = RecordLog::open(blank()).unwrap();
+        log.append(&r).unwrap();
+        assert_eq!(RecordLog::open(log.into_inner()).unwrap().1, r);
+    }
+
+    #[test]
+    fn newest_wins_across_wrap_arounds() {
+        let (mut log, _) = RecordLog::open(blank()).unwrap();
+        for n in 1..=9 {
+            log.append(&record(n)).unwrap();
+        }
+        let (_, r) = RecordLog::open(log.into_inner()).unwrap();
+        assert_eq!(r.report_id, 9);
+    }
+
+    #[test]
+    fn a_cut_at_any_append_keeps_old_or_new() {
+        for k in 0..14u64 {
+            for tear in [
+                Tear::NotStarted,
+                Tear::Completed,
+                Tear::Partial,
+                Tear::Garbage,
+            ] {
+                let plan = FaultPlan::cut_at(k, tear).with_seed(k * 7 + 1);
+                let flash: FaultyFlash<Mem, 1024> = FaultyFlash::new(blank(), plan);
+                let (mut log, _) = RecordLog::open(flash).unwrap();
+                let mut written = 0;
+                for n in 1..=10 {
+                    if log.append(&record(n)).is_err() {
+                        break;
+                    }
+                    written = n;
+                }
+                let (mut log, r) = RecordLog::open(log.into_inner().into_inner()).unwrap();
+                let found = if r == Record::default() {
+                    0
+                } else {
+                    r.report_id
+                };
+                assert!(
+                    found == written || found == written + 1,
+                    "cut {k} {tear:?}: found {found} after {written}"
+                );
+                log.append(&record(found + 1)).unwrap();
+                let (_, r2) = RecordLog::open(log.into_inner()).unwrap();
+                assert_eq!(r2.report_id, found + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_unusable_regions() {
+        let one: MemFlash<[u8; 1024], 1024, 8> = MemFlash::new([0xFF; 1024]);
+        assert!(matches!(RecordLog::open(one), Err(Error::Layout)));
+        let small: MemFlash<[u8; 1024], 256, 8> = MemFlash::new([0xFF; 1024]);
+        assert!(matches!(RecordLog::open(small), Err(Error::Layout)));
+    }
+}
