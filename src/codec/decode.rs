@@ -18,6 +18,19 @@ fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
 }
 
+/// How thoroughly an element is decoded.
+///
+/// Parsing decodes every element in `Check` mode, so a message that parses has no error
+/// left anywhere. The lazy lists then re-read commands and items in `View` mode: they
+/// only decode the values they return and skip the children that are themselves lazy
+/// (items of a command, the properties of a Meta), which parsing has already checked.
+/// Without this, walking a message would decode every item three times over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Check,
+    View,
+}
+
 /// Calls `f` for each child element of the element whose start was just read; text
 /// between children must be white space.
 fn children<'a>(
@@ -196,8 +209,8 @@ fn sync_hdr<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<SyncHdr<'a>, Decode
         Tag::SOURCE => once(&mut source, location(c, ch)?, ch.offset),
         Tag::RESP_URI => once(&mut resp_uri, c.leaf_text(ch.empty, true)?, ch.offset),
         Tag::NO_RESP => once(&mut no_resp, flag(c, ch)?, ch.offset),
-        Tag::CRED => once(&mut cred_, cred(c, ch)?, ch.offset),
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
+        Tag::CRED => once(&mut cred_, cred(c, ch, Mode::Check)?, ch.offset),
+        Tag::META => once(&mut meta_, meta(c, ch, Mode::Check)?, ch.offset),
         _ => Err(err(K::UnexpectedElement, ch.offset)),
     })?;
     Ok(SyncHdr {
@@ -228,10 +241,10 @@ fn location<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Location<'a>, Decod
     })
 }
 
-fn cred<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Cred<'a>, DecodeError> {
+fn cred<'a>(c: &mut Cursor<'a>, at: Child<'a>, mode: Mode) -> Result<Cred<'a>, DecodeError> {
     let (mut meta_, mut data) = (None, None);
     children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
+        Tag::META => once(&mut meta_, meta(c, ch, mode)?, ch.offset),
         Tag::DATA => once(&mut data, c.leaf_text(ch.empty, true)?, ch.offset),
         _ => Err(err(K::UnexpectedElement, ch.offset)),
     })?;
@@ -241,18 +254,31 @@ fn cred<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Cred<'a>, DecodeError> 
     })
 }
 
-fn chal<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Chal<'a>, DecodeError> {
+fn chal<'a>(c: &mut Cursor<'a>, at: Child<'a>, mode: Mode) -> Result<Chal<'a>, DecodeError> {
     let mut meta_ = None;
     children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
+        Tag::META => once(&mut meta_, meta(c, ch, mode)?, ch.offset),
         _ => Err(err(K::UnexpectedElement, ch.offset)),
     })?;
     Ok(Chal { meta: meta_ })
 }
 
-/// Checks a `Meta` element and returns a lazy view of it.
-fn meta<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Meta<'a>, DecodeError> {
+/// Checks a `Meta` element (in `Check` mode) and returns a lazy view of it.
+fn meta<'a>(c: &mut Cursor<'a>, at: Child<'a>, mode: Mode) -> Result<Meta<'a>, DecodeError> {
     let start = *c;
+    if mode == Mode::View {
+        c.skip_element(at.empty)?;
+    } else {
+        meta_check(c, at)?;
+    }
+    Ok(if at.empty {
+        Meta::new(&EMPTY_METINF)
+    } else {
+        Meta::parsed(start)
+    })
+}
+
+fn meta_check<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<(), DecodeError> {
     children(c, at.empty, PAGE_METINF, |c, ch| match ch.tag {
         Tag::FORMAT
         | Tag::TYPE
@@ -265,11 +291,6 @@ fn meta<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Meta<'a>, DecodeError> 
         | Tag::EMI => c.leaf_text(ch.empty, true).map(drop),
         // DS properties (anchors, memory): valid MetInf a DM client ignores.
         _ => c.skip_element(ch.empty),
-    })?;
-    Ok(if at.empty {
-        Meta::new(&EMPTY_METINF)
-    } else {
-        Meta::parsed(start)
     })
 }
 
@@ -291,7 +312,7 @@ fn sync_body<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<SyncBody<'a>, Deco
     children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
         Tag::FINAL => once(&mut is_final, flag(c, ch)?, ch.offset),
         t if is_command(t) => {
-            let cmd = command(c, t, ch.empty)?;
+            let cmd = command_with(c, t, ch.empty, Mode::Check)?;
             validate_nested(&cmd, ch.offset)?;
             commands.push(ch.before);
             Ok(())
@@ -439,7 +460,7 @@ fn validate_nested(cmd: &Command<'_>, offset: usize) -> Result<(), DecodeError> 
     }
     while let Some(top) = depth.checked_sub(1) {
         let next = match stack.get_mut(top).and_then(Option::as_mut) {
-            Some(iter) => iter.try_next_with(command)?,
+            Some(iter) => iter.try_next_with(command_check)?,
             None => None,
         };
         match next {
@@ -456,11 +477,29 @@ fn validate_nested(cmd: &Command<'_>, offset: usize) -> Result<(), DecodeError> 
     Ok(())
 }
 
-/// Decodes a command whose start tag was just read.
+/// Decodes and checks a command whose start tag was just read.
+fn command_check<'a>(
+    c: &mut Cursor<'a>,
+    tag: Tag,
+    empty: bool,
+) -> Result<Command<'a>, DecodeError> {
+    command_with(c, tag, empty, Mode::Check)
+}
+
+/// Decodes a command of a parsed message whose start tag was just read, for the lazy lists.
 pub(crate) fn command<'a>(
     c: &mut Cursor<'a>,
     tag: Tag,
     empty: bool,
+) -> Result<Command<'a>, DecodeError> {
+    command_with(c, tag, empty, Mode::View)
+}
+
+fn command_with<'a>(
+    c: &mut Cursor<'a>,
+    tag: Tag,
+    empty: bool,
+    mode: Mode,
 ) -> Result<Command<'a>, DecodeError> {
     let offset = c.offset();
     let ok = allowed(tag);
@@ -474,8 +513,8 @@ pub(crate) fn command<'a>(
         match ch.tag {
             Tag::CMD_ID => once(&mut p.cmd_id, c.leaf_text(ch.empty, true)?, at),
             Tag::NO_RESP if ok.no_resp => once(&mut p.no_resp, flag(c, ch)?, at),
-            Tag::CRED if ok.cred => once(&mut p.cred, cred(c, ch)?, at),
-            Tag::META if ok.meta => once(&mut p.meta, meta(c, ch)?, at),
+            Tag::CRED if ok.cred => once(&mut p.cred, cred(c, ch, mode)?, at),
+            Tag::META if ok.meta => once(&mut p.meta, meta(c, ch, mode)?, at),
             Tag::DATA if ok.data => once(&mut p.data, c.leaf_text(ch.empty, true)?, at),
             Tag::CORRELATOR if ok.correlator => {
                 once(&mut p.correlator, c.leaf_text(ch.empty, true)?, at)
@@ -483,21 +522,23 @@ pub(crate) fn command<'a>(
             Tag::MSG_REF if ok.refs => once(&mut p.msg_ref, c.leaf_text(ch.empty, true)?, at),
             Tag::CMD_REF if ok.refs => once(&mut p.cmd_ref, c.leaf_text(ch.empty, true)?, at),
             Tag::CMD if ok.cmd => once(&mut p.cmd, c.leaf_text(ch.empty, true)?, at),
-            Tag::CHAL if ok.chal => once(&mut p.chal, chal(c, ch)?, at),
+            Tag::CHAL if ok.chal => once(&mut p.chal, chal(c, ch, mode)?, at),
             Tag::TARGET_REF if ok.refs => {
-                c.leaf_text(ch.empty, true)?;
+                check_or_skip(c, ch.empty, mode, |c| c.leaf_text(ch.empty, true).map(drop))?;
                 target_refs.push(ch.before);
                 Ok(())
             }
             Tag::SOURCE_REF if ok.refs => {
-                c.leaf_text(ch.empty, true)?;
+                check_or_skip(c, ch.empty, mode, |c| c.leaf_text(ch.empty, true).map(drop))?;
                 source_refs.push(ch.before);
                 Ok(())
             }
             Tag::TARGET if ok.locations => once(&mut p.target, location(c, ch)?, at),
             Tag::SOURCE if ok.locations => once(&mut p.source, location(c, ch)?, at),
             Tag::ITEM if ok.items => {
-                item(c, ch.tag, ch.empty)?;
+                check_or_skip(c, ch.empty, mode, |c| {
+                    item_with(c, ch.empty, Mode::Check).map(drop)
+                })?;
                 items.push(ch.before);
                 Ok(())
             }
@@ -590,18 +631,35 @@ pub(crate) fn command<'a>(
     })
 }
 
-/// Decodes an `Item` whose start tag was just read.
+/// Decodes an `Item` of a parsed message whose start tag was just read, for the lazy lists.
 pub(crate) fn item<'a>(
     c: &mut Cursor<'a>,
     _tag: Tag,
     empty: bool,
 ) -> Result<Item<'a>, DecodeError> {
+    item_with(c, empty, Mode::View)
+}
+
+/// Runs `check` on an element in `Check` mode; skips the element in `View` mode.
+fn check_or_skip<'a>(
+    c: &mut Cursor<'a>,
+    empty: bool,
+    mode: Mode,
+    check: impl FnOnce(&mut Cursor<'a>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    match mode {
+        Mode::Check => check(c),
+        Mode::View => c.skip_element(empty),
+    }
+}
+
+fn item_with<'a>(c: &mut Cursor<'a>, empty: bool, mode: Mode) -> Result<Item<'a>, DecodeError> {
     let (mut target, mut source, mut meta_, mut data_, mut more) = (None, None, None, None, None);
     let mut nested_tnds = false;
     children(c, empty, PAGE_SYNCML, |c, ch| match ch.tag {
         Tag::TARGET => once(&mut target, location(c, ch)?, ch.offset),
         Tag::SOURCE => once(&mut source, location(c, ch)?, ch.offset),
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
+        Tag::META => once(&mut meta_, meta(c, ch, mode)?, ch.offset),
         Tag::DATA => {
             let (d, nested) = data(c, ch.empty)?;
             nested_tnds = nested;
