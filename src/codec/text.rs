@@ -53,7 +53,7 @@ impl<'a> Text<'a> {
     /// cheapest representation and trimming XML white space when `trim` is set.
     pub(crate) fn from_xml(raw: &'a [u8], trim: bool) -> Self {
         let raw = if trim { trim_ws(raw) } else { raw };
-        if !raw.iter().any(|&b| matches!(b, b'&' | b'<' | b'\r')) {
+        if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
             return Text(Repr::Raw(raw));
         }
         let mut t = Text(Repr::Xml { raw, len: 0 });
@@ -73,27 +73,25 @@ impl<'a> Text<'a> {
             skip: 0,
             len: u32::MAX,
         });
+        // Chunk by chunk rather than byte by byte: runs are mostly long borrowed pieces.
         let mut total = 0usize;
-        let mut lead = 0usize;
-        let mut last_non_ws = 0usize;
-        let mut seen_non_ws = false;
-        for b in t.bytes() {
-            total += 1;
-            if is_ws(b) {
-                if !seen_non_ws {
-                    lead += 1;
+        let mut first_non_ws = None;
+        let mut end_non_ws = 0usize;
+        for chunk in t.chunks() {
+            let bytes = chunk.as_bytes();
+            if trim {
+                if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
+                    first_non_ws.get_or_insert(total + i);
+                    let j = bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i);
+                    end_non_ws = total + j + 1;
                 }
-            } else {
-                seen_non_ws = true;
-                last_non_ws = total;
             }
+            total += bytes.len();
         }
-        let (skip, len) = if !trim {
-            (0, total)
-        } else if seen_non_ws {
-            (lead, last_non_ws - lead)
-        } else {
-            (0, 0)
+        let (skip, len) = match first_non_ws {
+            _ if !trim => (0, total),
+            Some(first) => (first, end_non_ws - first),
+            None => (0, 0),
         };
         t.0 = Repr::Wbxml {
             run,
@@ -488,7 +486,7 @@ fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) 
     if cdata {
         let end = find(rest, b"]]>").unwrap_or(rest.len());
         let section = rest.get(..end).unwrap_or(rest);
-        return match section.iter().position(|&b| b == b'\r') {
+        return match memchr::memchr(b'\r', section) {
             Some(0) => (Some(Chunk::Borrowed(b"\n")), crlf_len(rest), true),
             Some(k) => (rest.get(..k).map(Chunk::Borrowed), k, true),
             None => (
@@ -519,10 +517,7 @@ fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) 
             }
         }
         _ => {
-            let end = rest
-                .iter()
-                .position(|&b| matches!(b, b'&' | b'<' | b'\r'))
-                .unwrap_or(rest.len());
+            let end = memchr::memchr3(b'&', b'<', b'\r', rest).unwrap_or(rest.len());
             (rest.get(..end).map(Chunk::Borrowed), end, false)
         }
     }
@@ -543,7 +538,7 @@ fn next_wbxml_piece<'a>(run: &'a [u8], strtbl: &'a [u8], pos: usize) -> Option<(
     match token {
         global::STR_I => {
             let rest = run.get(after..)?;
-            let end = rest.iter().position(|&b| b == 0)?;
+            let end = memchr::memchr(0, rest)?;
             Some((Chunk::Borrowed(rest.get(..end)?), end + 2))
         }
         global::STR_T => {
@@ -573,7 +568,7 @@ pub(crate) fn table_string(strtbl: &[u8], index: u32) -> Option<&[u8]> {
     if rest.is_empty() {
         return None;
     }
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let end = memchr::memchr(0, rest).unwrap_or(rest.len());
     rest.get(..end)
 }
 
@@ -671,7 +666,7 @@ pub(crate) fn trim_ws(s: &[u8]) -> &[u8] {
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+    while let Some(i) = memchr::memchr(first, hay.get(from..)?) {
         let at = from + i;
         if hay.get(at..)?.starts_with(needle) {
             return Some(at);

@@ -118,12 +118,9 @@ pub(crate) fn parse_start_tag<'a>(
                 };
                 let value_start = at + 1;
                 let rest = input.get(value_start..).unwrap_or(&[]);
-                let len = rest
-                    .iter()
-                    .position(|&b| b == quote)
-                    .ok_or(err(K::Truncated, input.len()))?;
+                let len = memchr::memchr(quote, rest).ok_or(err(K::Truncated, input.len()))?;
                 let value = rest.get(..len).unwrap_or(&[]);
-                if let Some(i) = value.iter().position(|&b| b == b'<') {
+                if let Some(i) = memchr::memchr(b'<', value) {
                     return Err(err(K::Syntax("'<' in attribute value"), value_start + i));
                 }
                 check_text(value, value_start, limits)?;
@@ -141,19 +138,48 @@ fn check_text(text: &[u8], offset: usize, limits: &Limits) -> Result<(), DecodeE
     if text.len() > limits.max_string_len as usize {
         return Err(err(K::StringLimit, offset));
     }
-    for (i, &b) in text.iter().enumerate() {
-        if b == b'&' {
-            match parse_reference(text.get(i..).unwrap_or(&[])) {
+    let mut from = 0;
+    while let Some(i) = find_special(text.get(from..).unwrap_or(&[])) {
+        let at = from + i;
+        let rest = text.get(at..).unwrap_or(&[]);
+        match rest.first() {
+            Some(b'&') => match parse_reference(rest) {
                 Reference::Char(..) => {}
-                Reference::Invalid => return Err(err(K::InvalidReference, offset + i)),
+                Reference::Invalid => return Err(err(K::InvalidReference, offset + at)),
                 Reference::Bare if limits.lenient => {}
-                Reference::Bare => return Err(err(K::Syntax("bare '&' in text"), offset + i)),
+                Reference::Bare => return Err(err(K::Syntax("bare '&' in text"), offset + at)),
+            },
+            Some(&b) if !is_ws(b) => {
+                return Err(err(K::Syntax("control character in text"), offset + at))
             }
-        } else if b < 0x20 && !is_ws(b) {
-            return Err(err(K::Syntax("control character in text"), offset + i));
+            _ => {}
         }
+        from = at + 1;
     }
     Ok(())
+}
+
+/// Position of the first `&` or control character (white space included) in `s`.
+///
+/// Text is nearly all ordinary characters, so it is tested in blocks with a branch-free
+/// test per byte that the compiler turns into vector compares; only a block that holds a
+/// special byte is searched byte by byte.
+fn find_special(s: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let special = |b: u8| b < 0x20 || b == b'&';
+    let mut blocks = s.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | special(b)) {
+            return block.iter().position(|&b| special(b)).map(|i| base + i);
+        }
+        base += BLOCK;
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&b| special(b))
+        .map(|i| base + i)
 }
 
 /// End of the construct starting at `pos` whose terminator is `close`.
@@ -280,7 +306,7 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
     loop {
         // Character data up to the next markup.
         let rest = input.get(pos..).unwrap_or(&[]);
-        let lt = rest.iter().position(|&b| b == b'<');
+        let lt = memchr::memchr(b'<', rest);
         let text_end = lt.map_or(input.len(), |i| pos + i);
         if text_end > pos {
             let text = input.get(pos..text_end).unwrap_or(&[]);
@@ -428,7 +454,7 @@ impl<'a> Cursor<'a> {
         let input = self.input;
         loop {
             let rest = input.get(pos..).unwrap_or(&[]);
-            let Some(lt) = rest.iter().position(|&b| b == b'<') else {
+            let Some(lt) = memchr::memchr(b'<', rest) else {
                 return Err(err(K::Truncated, input.len()));
             };
             pos += lt;
@@ -503,6 +529,22 @@ mod tests {
             check("<a>\u{1}</a>").unwrap_err().kind(),
             K::Syntax("control character in text")
         );
+    }
+
+    #[test]
+    fn special_bytes_are_found_in_and_between_blocks() {
+        assert_eq!(find_special(b""), None);
+        assert_eq!(find_special(&[b'a'; 100]), None);
+        for at in [0, 15, 16, 17, 31, 32, 47, 99] {
+            for special in [b'&', b'\n', 0x01, 0x1F] {
+                let mut text = [b'x'; 100];
+                text[at] = special;
+                text[99] = b'&';
+                assert_eq!(find_special(&text), Some(at), "{special} at {at}");
+            }
+        }
+        // Non-ASCII bytes are ordinary.
+        assert_eq!(find_special("\u{e9}\u{4e2d}\u{1f600}&".as_bytes()), Some(9));
     }
 
     #[test]
