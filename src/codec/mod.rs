@@ -236,23 +236,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
         match self {
             Cursor::Xml(c) => c.next_content(trim, &Limits::TRUSTED),
-            Cursor::Wbxml(c) => {
-                let content = c.next_content(trim)?;
-                Ok(match content {
-                    wbxml::Content::Start {
-                        name,
-                        empty,
-                        offset,
-                    } => Content::Start {
-                        name,
-                        xmlns: None,
-                        empty,
-                        offset,
-                    },
-                    wbxml::Content::Text { text, opaque } => Content::Text { text, opaque },
-                    wbxml::Content::End => Content::End,
-                })
-            }
+            Cursor::Wbxml(c) => c.next_content(trim),
         }
     }
 

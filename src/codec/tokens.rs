@@ -41,13 +41,18 @@ impl Tag {
     }
 
     /// Looks a tag up by code page and token.
+    #[inline]
     pub(crate) fn from_token(page: u8, token: u8) -> Option<Tag> {
-        let known = match page {
-            PAGE_SYNCML => syncml_name(token).is_some(),
-            PAGE_METINF => metinf_name(token).is_some(),
-            PAGE_DDF => ddf_name(token).is_some(),
-            _ => false,
+        // A bit per defined token: the WBXML decoders ask this for every tag they meet.
+        let defined = match page {
+            PAGE_SYNCML => SYNCML_TOKENS,
+            PAGE_METINF => METINF_TOKENS,
+            PAGE_DDF => DDF_TOKENS,
+            _ => 0,
         };
+        let known = defined
+            .checked_shr(u32::from(token))
+            .is_some_and(|d| d & 1 == 1);
         known.then_some(Tag { page, token })
     }
 
@@ -70,11 +75,14 @@ impl Tag {
 }
 
 macro_rules! code_page {
-    ($page:expr, $name_fn:ident, $lookup_fn:ident, { $( $konst:ident = $token:literal $name:literal ),+ $(,)? }) => {
+    ($page:expr, $name_fn:ident, $lookup_fn:ident, $mask:ident, { $( $konst:ident = $token:literal $name:literal ),+ $(,)? }) => {
         #[allow(missing_docs)]
         impl Tag {
             $( pub(crate) const $konst: Tag = Tag { page: $page, token: $token }; )+
         }
+
+        /// One bit per token defined on the page.
+        const $mask: u64 = 0 $( | (1u64 << $token) )+;
 
         fn $name_fn(token: u8) -> Option<&'static str> {
             match token {
@@ -92,7 +100,7 @@ macro_rules! code_page {
     };
 }
 
-code_page!(PAGE_SYNCML, syncml_name, syncml_lookup, {
+code_page!(PAGE_SYNCML, syncml_name, syncml_lookup, SYNCML_TOKENS, {
     ADD = 0x05 "Add",
     ALERT = 0x06 "Alert",
     ARCHIVE = 0x07 "Archive",
@@ -150,7 +158,7 @@ code_page!(PAGE_SYNCML, syncml_name, syncml_lookup, {
     CORRELATOR = 0x3C "Correlator",
 });
 
-code_page!(PAGE_METINF, metinf_name, metinf_lookup, {
+code_page!(PAGE_METINF, metinf_name, metinf_lookup, METINF_TOKENS, {
     ANCHOR = 0x05 "Anchor",
     EMI = 0x06 "EMI",
     FORMAT = 0x07 "Format",
@@ -171,7 +179,7 @@ code_page!(PAGE_METINF, metinf_name, metinf_lookup, {
     FIELD_LEVEL = 0x16 "FieldLevel",
 });
 
-code_page!(PAGE_DDF, ddf_name, ddf_lookup, {
+code_page!(PAGE_DDF, ddf_name, ddf_lookup, DDF_TOKENS, {
     DDF_ACCESS_TYPE = 0x05 "AccessType",
     DDF_ACL = 0x06 "ACL",
     DDF_ADD = 0x07 "Add",
