@@ -229,7 +229,11 @@ impl Encoder<'_> {
     /// Text as one STR_I, or as OPAQUE when asked for or when it holds a NUL (which STR_I
     /// cannot carry).
     fn wbxml_text(&mut self, text: &Text<'_>, opaque: bool) {
-        if opaque || text.bytes().any(|b| b == 0) {
+        if opaque
+            || text
+                .chunks()
+                .any(|c| memchr::memchr(0, c.as_bytes()).is_some())
+        {
             self.out.byte(global::OPAQUE);
             self.out
                 .mb_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));

@@ -14,7 +14,8 @@ use crate::codec::tokens::global;
 /// hold references (`&amp;`, `&#233;`), CDATA sections and comments; texts decoded from
 /// WBXML may be split over several string, string-table, entity and opaque tokens. Either
 /// way [`chunks`](Text::chunks) and [`bytes`](Text::bytes) yield the decoded content and
-/// [`len`](Text::len) is its exact length, computed once at decode time.
+/// [`len`](Text::len) is its exact length. The length of XML text that holds references is
+/// worked out when asked for, by reading the text; every other length is known at once.
 #[derive(Clone, Copy)]
 pub struct Text<'a>(Repr<'a>);
 
@@ -22,8 +23,10 @@ pub struct Text<'a>(Repr<'a>);
 enum Repr<'a> {
     /// Bytes that need no decoding.
     Raw(&'a [u8]),
-    /// XML character data with references, CDATA, comments or carriage returns.
-    Xml { raw: &'a [u8], len: u32 },
+    /// XML character data with references, CDATA, comments or carriage returns. Its
+    /// decoded length is not kept: working it out costs a read of the text, and the lazy
+    /// model builds a text each time it is read, mostly to write it out, not to measure it.
+    Xml { raw: &'a [u8] },
     /// Several WBXML text tokens; `skip` and `len` window the decoded content (trimming).
     Wbxml {
         run: &'a [u8],
@@ -56,13 +59,7 @@ impl<'a> Text<'a> {
         if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
             return Text(Repr::Raw(raw));
         }
-        let mut t = Text(Repr::Xml { raw, len: 0 });
-        let len = t.chunks().map(|c| c.as_bytes().len()).sum::<usize>();
-        t.0 = Repr::Xml {
-            raw,
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        };
-        t
+        Text(Repr::Xml { raw })
     }
 
     /// Wraps a validated run of WBXML text tokens.
@@ -106,13 +103,18 @@ impl<'a> Text<'a> {
     pub fn len(&self) -> usize {
         match self.0 {
             Repr::Raw(b) => b.len(),
-            Repr::Xml { len, .. } | Repr::Wbxml { len, .. } => len as usize,
+            Repr::Xml { .. } => self.chunks().map(|c| c.as_bytes().len()).sum(),
+            Repr::Wbxml { len, .. } => len as usize,
         }
     }
 
     /// Whether the decoded content is empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self.0 {
+            // Pieces are never empty: no piece means no content.
+            Repr::Xml { .. } => self.chunks().next().is_none(),
+            _ => self.len() == 0,
+        }
     }
 
     /// The content as one borrowed slice, when it needs no decoding (the common case).
@@ -165,16 +167,14 @@ impl<'a> Text<'a> {
     /// Copies the decoded content into `buf` and returns the filled part, or `None` when
     /// `buf` is too short.
     pub fn copy_to<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-        let len = self.len();
-        let out = buf.get_mut(..len)?;
         let mut at = 0;
         for chunk in self.chunks() {
             let bytes = chunk.as_bytes();
             let end = at + bytes.len();
-            out.get_mut(at..end)?.copy_from_slice(bytes);
+            buf.get_mut(at..end)?.copy_from_slice(bytes);
             at = end;
         }
-        Some(out)
+        buf.get(..at)
     }
 
     /// Copies the decoded content into `buf` as a string; `None` when `buf` is too short or
