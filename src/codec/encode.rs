@@ -229,23 +229,28 @@ impl Encoder<'_> {
     /// Text as one STR_I, or as OPAQUE when asked for or when it holds a NUL (which STR_I
     /// cannot carry).
     fn wbxml_text(&mut self, text: &Text<'_>, opaque: bool) {
-        if opaque
-            || text
-                .chunks()
-                .any(|c| memchr::memchr(0, c.as_bytes()).is_some())
-        {
-            self.out.byte(global::OPAQUE);
-            self.out
-                .mb_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));
-            for chunk in text.chunks() {
-                self.out.put(chunk.as_bytes());
-            }
-        } else {
+        if !opaque {
+            // Written as STR_I while looking for a NUL, in one pass; a NUL (rare) rewinds
+            // the output and the text goes again as OPAQUE.
+            let start = self.out.len;
             self.out.byte(global::STR_I);
+            let mut nul = false;
             for chunk in text.chunks() {
-                self.out.put(chunk.as_bytes());
+                let bytes = chunk.as_bytes();
+                nul |= memchr::memchr(0, bytes).is_some();
+                self.out.put(bytes);
             }
-            self.out.byte(0);
+            if !nul {
+                self.out.byte(0);
+                return;
+            }
+            self.out.len = start;
+        }
+        self.out.byte(global::OPAQUE);
+        self.out
+            .mb_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        for chunk in text.chunks() {
+            self.out.put(chunk.as_bytes());
         }
     }
 
