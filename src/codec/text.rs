@@ -365,12 +365,16 @@ impl Chunk<'_> {
     fn skip(self, n: usize) -> Self {
         match self {
             Chunk::Borrowed(b) => Chunk::Borrowed(b.get(n..).unwrap_or(&[])),
-            Chunk::Char { mut bytes, len } => {
+            Chunk::Char { bytes, len } => {
                 let len = usize::from(len);
                 let drop = n.min(len);
-                bytes.rotate_left(drop);
+                // By hand rather than `rotate_left`, which would link a general memmove.
+                let mut kept = [0; 4];
+                for (to, from) in kept.iter_mut().zip(bytes.iter().skip(drop)) {
+                    *to = *from;
+                }
                 Chunk::Char {
-                    bytes,
+                    bytes: kept,
                     len: (len - drop) as u8,
                 }
             }
