@@ -27,12 +27,15 @@ enum Repr<'a> {
     /// decoded length is not kept: working it out costs a read of the text, and the lazy
     /// model builds a text each time it is read, mostly to write it out, not to measure it.
     Xml { raw: &'a [u8] },
-    /// Several WBXML text tokens; `skip` and `len` window the decoded content (trimming).
+    /// Several WBXML text tokens (rare: a string and an entity, say): the run starts at
+    /// `start` of `doc`, which is the document up to the run's end. The string table is
+    /// found again from the document's header when the text is read; keeping it, and the
+    /// trimmed window, here would nearly double the size of every `Text`, which the
+    /// decoders copy into every field of the model.
     Wbxml {
-        run: &'a [u8],
-        strtbl: &'a [u8],
-        skip: u32,
-        len: u32,
+        doc: &'a [u8],
+        start: u32,
+        trim: bool,
     },
 }
 
@@ -62,58 +65,30 @@ impl<'a> Text<'a> {
         Text(Repr::Xml { raw })
     }
 
-    /// Wraps a validated run of WBXML text tokens.
-    pub(crate) fn from_wbxml(run: &'a [u8], strtbl: &'a [u8], trim: bool) -> Self {
-        let mut t = Text(Repr::Wbxml {
-            run,
-            strtbl,
-            skip: 0,
-            len: u32::MAX,
-        });
-        // Chunk by chunk rather than byte by byte: runs are mostly long borrowed pieces.
-        let mut total = 0usize;
-        let mut first_non_ws = None;
-        let mut end_non_ws = 0usize;
-        for chunk in t.chunks() {
-            let bytes = chunk.as_bytes();
-            if trim {
-                if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
-                    first_non_ws.get_or_insert(total + i);
-                    let j = bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i);
-                    end_non_ws = total + j + 1;
-                }
-            }
-            total += bytes.len();
-        }
-        let (skip, len) = match first_non_ws {
-            _ if !trim => (0, total),
-            Some(first) => (first, end_non_ws - first),
-            None => (0, 0),
-        };
-        t.0 = Repr::Wbxml {
-            run,
-            strtbl,
-            skip: u32::try_from(skip).unwrap_or(u32::MAX),
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        };
-        t
+    /// Wraps a validated run of WBXML text tokens: `doc` is a document up to the end of
+    /// the run, which starts at `start`.
+    pub(crate) fn from_wbxml(doc: &'a [u8], start: usize, trim: bool) -> Self {
+        Text(Repr::Wbxml {
+            doc,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            trim,
+        })
     }
 
     /// Length of the decoded content in bytes.
     pub fn len(&self) -> usize {
         match self.0 {
             Repr::Raw(b) => b.len(),
-            Repr::Xml { .. } => self.chunks().map(|c| c.as_bytes().len()).sum(),
-            Repr::Wbxml { len, .. } => len as usize,
+            _ => self.chunks().map(|c| c.as_bytes().len()).sum(),
         }
     }
 
     /// Whether the decoded content is empty.
     pub fn is_empty(&self) -> bool {
         match self.0 {
+            Repr::Raw(b) => b.is_empty(),
             // Pieces are never empty: no piece means no content.
-            Repr::Xml { .. } => self.chunks().next().is_none(),
-            _ => self.len() == 0,
+            _ => self.chunks().next().is_none(),
         }
     }
 
@@ -139,18 +114,22 @@ impl<'a> Text<'a> {
                 pos: 0,
                 cdata: false,
             },
-            Repr::Wbxml {
-                run,
-                strtbl,
-                skip,
-                len,
-            } => ChunkState::Wbxml {
-                run,
-                strtbl,
-                pos: 0,
-                skip: skip as usize,
-                left: len as usize,
-            },
+            Repr::Wbxml { doc, start, trim } => {
+                let run = doc.get(start as usize..).unwrap_or(&[]);
+                let strtbl = super::wbxml::string_table(doc).unwrap_or(&[]);
+                let all = ChunkState::Wbxml {
+                    run,
+                    strtbl,
+                    pos: 0,
+                    skip: 0,
+                    left: usize::MAX,
+                };
+                if trim {
+                    trimmed(all)
+                } else {
+                    all
+                }
+            }
         };
         Chunks { state }
     }
@@ -233,15 +212,15 @@ impl<'a> Text<'a> {
     pub(crate) fn first_opaque_token(&self) -> Option<(&'a [u8], Text<'a>)> {
         match self.0 {
             Repr::Raw(b) => Some((b, Text::empty())),
-            Repr::Wbxml { run, strtbl, .. } => {
-                let (&token, rest) = run.split_first()?;
-                if token != global::OPAQUE {
+            Repr::Wbxml { doc, start, .. } => {
+                let start = start as usize;
+                if doc.get(start) != Some(&global::OPAQUE) {
                     return None;
                 }
-                let (len, n) = read_mb_u32(rest, 0)?;
-                let end = n.checked_add(len as usize)?;
-                let bytes = rest.get(n..end)?;
-                Some((bytes, Text::from_wbxml(rest.get(end..)?, strtbl, false)))
+                let (len, n) = read_mb_u32(doc, start + 1)?;
+                let from = start + 1 + n;
+                let end = from.checked_add(len as usize)?;
+                Some((doc.get(from..end)?, Text::from_wbxml(doc, end, false)))
             }
             Repr::Xml { .. } => None,
         }
@@ -252,7 +231,7 @@ impl<'a> Text<'a> {
         match self.0 {
             Repr::Raw(b) => Text(Repr::Raw(trim_ws(b))),
             Repr::Xml { raw, .. } => Text::from_xml(raw, true),
-            Repr::Wbxml { run, strtbl, .. } => Text::from_wbxml(run, strtbl, true),
+            Repr::Wbxml { doc, start, .. } => Text::from_wbxml(doc, start as usize, true),
         }
     }
 }
@@ -481,6 +460,32 @@ impl<'a> Iterator for Chunks<'a> {
                 ChunkState::Done => return None,
             }
         }
+    }
+}
+
+/// The pieces of a WBXML run without leading and trailing white space: one pass finds
+/// the window of the content between them.
+fn trimmed(all: ChunkState<'_>) -> ChunkState<'_> {
+    let mut total = 0usize;
+    let mut first = None;
+    let mut end = 0usize;
+    for chunk in (Chunks { state: all.clone() }) {
+        let bytes = chunk.as_bytes();
+        if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
+            first.get_or_insert(total + i);
+            end = total + bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i) + 1;
+        }
+        total += bytes.len();
+    }
+    match (all, first) {
+        (ChunkState::Wbxml { run, strtbl, .. }, Some(first)) => ChunkState::Wbxml {
+            run,
+            strtbl,
+            pos: 0,
+            skip: first,
+            left: end - first,
+        },
+        _ => ChunkState::Done,
     }
 }
 
@@ -730,19 +735,29 @@ mod tests {
 
     #[test]
     fn wbxml_runs_concatenate_and_trim() {
-        // STR_I " ab", STR_T 0 ("cd"), ENTITY 0xE9, OPAQUE "x ".
-        let strtbl = b"cd\0";
+        // A header with the string table "cd\0", then the run: STR_I " ab", STR_T 0 ("cd"),
+        // ENTITY 0xE9, OPAQUE "x ".
+        let header = [0x02, 0x01, 0x6A, 3, b'c', b'd', 0];
         let run = [
             3, b' ', b'a', b'b', 0, 0x83, 0, 2, 0x81, 0x69, 0xC3, 2, b'x', b' ',
         ];
-        let t = Text::from_wbxml(&run, strtbl, false);
+        let doc = [&header[..], &run[..]].concat();
+        let t = Text::from_wbxml(&doc, header.len(), false);
         assert_eq!(decoded(&t), " abcd\u{E9}x ");
-        let t = Text::from_wbxml(&run, strtbl, true);
+        assert_eq!(t.len(), 9);
+        let t = Text::from_wbxml(&doc, header.len(), true);
         assert_eq!(decoded(&t), "abcd\u{E9}x");
         assert_eq!(t.len(), 7);
+        assert!(!t.is_empty());
         let mut buf = [0u8; 7];
         assert_eq!(t.to_str(&mut buf), Some("abcd\u{E9}x"));
         assert!(t.copy_to(&mut [0u8; 6]).is_none());
+        // Only white space: empty once trimmed.
+        let blank = [&header[..], &[3, b' ', 0, 3, b'\n', 0][..]].concat();
+        assert!(Text::from_wbxml(&blank, header.len(), true).is_empty());
+        assert_eq!(Text::from_wbxml(&blank, header.len(), false).len(), 2);
+        // A Text is small: it is copied into every field of the model.
+        assert!(core::mem::size_of::<Text<'_>>() <= 3 * core::mem::size_of::<usize>());
     }
 
     #[test]

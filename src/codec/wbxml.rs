@@ -101,6 +101,19 @@ pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
     })
 }
 
+/// The string table of a document whose header has been read before, found again.
+pub(crate) fn string_table(doc: &[u8]) -> Option<&[u8]> {
+    let (public_id, n) = read_mb_u32(doc, 1)?;
+    let mut pos = 1 + n;
+    if public_id == public_id::LITERAL {
+        pos += read_mb_u32(doc, pos)?.1;
+    }
+    pos += read_mb_u32(doc, pos)?.1;
+    let (len, n) = read_mb_u32(doc, pos)?;
+    pos += n;
+    doc.get(pos..pos.checked_add(len as usize)?)
+}
+
 /// Refuses documents whose public id is not a SyncML DTD (or "unknown", which leaves the
 /// root element to decide).
 pub(crate) fn check_syncml(header: &Header<'_>) -> Result<(), DecodeError> {
@@ -465,10 +478,7 @@ impl<'a> Cursor<'a> {
         let text = match single {
             Some(bytes) if count == 1 && trim => Text::from_bytes(super::text::trim_ws(bytes)),
             Some(bytes) if count == 1 => Text::from_bytes(bytes),
-            _ => {
-                let run = self.doc.get(start..self.pos).unwrap_or(&[]);
-                Text::from_wbxml(run, self.strtbl, trim)
-            }
+            _ => Text::from_wbxml(self.doc.get(..self.pos).unwrap_or(&[]), start, trim),
         };
         Ok((text, all_opaque))
     }
@@ -515,13 +525,18 @@ mod tests {
         assert_eq!(read_mb_u32(&[0x81], 0), None);
     }
 
-    fn text_at(doc: &[u8], strtbl: &[u8], trim: bool) -> (std::string::String, Cursor<'static>) {
-        let doc: &'static [u8] = std::vec::Vec::leak(doc.to_vec());
-        let strtbl: &'static [u8] = std::vec::Vec::leak(strtbl.to_vec());
+    /// The text at the start of `body`, in a document with the string table `strtbl`.
+    fn text_at(body: &[u8], strtbl: &[u8], trim: bool) -> (std::string::String, Cursor<'static>) {
+        let mut doc = std::vec![0x02, 0x01, 0x6A, strtbl.len() as u8];
+        doc.extend_from_slice(strtbl);
+        let start = doc.len();
+        doc.extend_from_slice(body);
+        let doc: &'static [u8] = std::vec::Vec::leak(doc);
+        let header = parse_header(doc).unwrap();
         let mut c = Cursor {
             doc,
-            strtbl,
-            pos: 0,
+            strtbl: header.strtbl,
+            pos: start,
             page: 0,
         };
         match c.next_content(trim).unwrap() {
