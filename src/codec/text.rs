@@ -671,6 +671,29 @@ pub(crate) fn trim_ws(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or(&[])
 }
 
+/// Position of the first byte of `s` for which `special` holds.
+///
+/// Text is nearly all ordinary characters, so it is tested in blocks with a branch-free
+/// test per byte (`special` should use `|`, not `||`) that the compiler turns into vector
+/// compares; only a block that holds a special byte is searched byte by byte.
+#[inline(always)]
+pub(crate) fn find_byte(s: &[u8], special: impl Fn(u8) -> bool) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let mut blocks = s.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | special(b)) {
+            return block.iter().position(|&b| special(b)).map(|i| base + i);
+        }
+        base += BLOCK;
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&b| special(b))
+        .map(|i| base + i)
+}
+
 /// Position of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;

@@ -7,7 +7,7 @@
 //! parsed and kept where the model needs them (the root of embedded XML).
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{find, is_name_byte, is_ws, parse_reference, Reference, Text};
+use super::text::{find, find_byte, is_name_byte, is_ws, parse_reference, Reference, Text};
 use super::{Limits, Name};
 
 /// Deepest nesting the validating pass can track; [`Limits::max_depth`] is capped to it.
@@ -187,26 +187,8 @@ fn check_text(text: &[u8], offset: usize, check: &TextCheck<'_>) -> Result<(), D
 }
 
 /// Position of the first `&` or control character (white space included) in `s`.
-///
-/// Text is nearly all ordinary characters, so it is tested in blocks with a branch-free
-/// test per byte that the compiler turns into vector compares; only a block that holds a
-/// special byte is searched byte by byte.
 fn find_special(s: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 16;
-    let special = |b: u8| b < 0x20 || b == b'&';
-    let mut blocks = s.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        if block.iter().fold(false, |any, &b| any | special(b)) {
-            return block.iter().position(|&b| special(b)).map(|i| base + i);
-        }
-        base += BLOCK;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .position(|&b| special(b))
-        .map(|i| base + i)
+    find_byte(s, |b| (b < 0x20) | (b == b'&'))
 }
 
 /// End of the construct starting at `pos` whose terminator is `close`.
