@@ -694,6 +694,12 @@ pub(crate) fn find_byte(s: &[u8], special: impl Fn(u8) -> bool) -> Option<usize>
         .map(|i| base + i)
 }
 
+/// Whether `s` is UTF-8, with a quick answer for ASCII (most strings of a message).
+#[inline]
+pub(crate) fn is_utf8(s: &[u8]) -> bool {
+    s.is_ascii() || core::str::from_utf8(s).is_ok()
+}
+
 /// Position of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;

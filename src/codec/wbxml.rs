@@ -6,7 +6,7 @@
 //! limits kept), so the typed decoder never meets malformed input it did not see first.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{table_string, Text};
+use super::text::{is_utf8, table_string, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
 use super::{Content, Limits, Name};
 
@@ -343,7 +343,7 @@ pub(crate) fn validate<'a>(
                 }
                 if !opaque && doc.get(pos) == Some(&global::STR_I) {
                     let s = doc.get(pos + 1..next - 1).unwrap_or(&[]);
-                    if core::str::from_utf8(s).is_err() {
+                    if !is_utf8(s) {
                         return Err(err(K::InvalidUtf8, pos + 1));
                     }
                 }
@@ -403,7 +403,36 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next child element, text run or the end of the current element (consumed).
+    ///
+    /// A tag without attributes or END, most of what the decoders step through, is read
+    /// here, inline in the caller; anything else in [`Cursor::next_other`], whose larger
+    /// frame is then only paid for when needed.
+    #[inline(always)]
     pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
+        let start = self.pos;
+        match self.doc.get(start) {
+            Some(&byte) if byte & global::HAS_ATTRS == 0 && byte & 0x3F >= 5 => {
+                if let Some(tag) = Tag::from_token(self.page, byte & 0x3F) {
+                    self.pos = start + 1;
+                    return Ok(Content::Start {
+                        name: Name::Tag(tag),
+                        xmlns: None,
+                        empty: byte & global::HAS_CONTENT == 0,
+                        offset: start,
+                    });
+                }
+            }
+            Some(&global::END) => {
+                self.pos = start + 1;
+                return Ok(Content::End);
+            }
+            _ => {}
+        }
+        self.next_other(trim)
+    }
+
+    #[inline(never)]
+    fn next_other(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
         loop {
             let start = self.pos;
             if is_text_token(self.doc.get(start)) {
