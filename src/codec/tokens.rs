@@ -117,10 +117,17 @@ impl CodePage {
     }
 
     fn lookup(&self, name: &[u8]) -> Option<u8> {
+        let names = self.names.as_bytes();
         let mut slot = hash(name);
         for _ in 0..SLOTS {
             let index = usize::from(self.slots.get(slot)?.checked_sub(1)?);
-            if self.name(index)?.as_bytes() == name {
+            let end = usize::from(*self.ends.get(index)?);
+            // The names are packed in order: this one starts where the one before ends.
+            let start = match index.checked_sub(1) {
+                Some(before) => usize::from(*self.ends.get(before)?),
+                None => 0,
+            };
+            if end.saturating_sub(start) == name.len() && names.get(start..end) == Some(name) {
                 return self.tokens.get(index).copied();
             }
             slot = (slot + 1) % SLOTS;
