@@ -7,7 +7,8 @@
 #   baseline  the image with the codec calls left out (vector table, reset, panic loop);
 #   decode    parse_xml + parse_wbxml, then a walk over every command, item, Meta
 #             property and data value, as a client reads a message;
-#   full      decode, plus Message::encode to XML and to WBXML.
+#   full      decode, plus Message::encode to XML and to WBXML;
+#   wbxml     a WBXML-only client: parse_wbxml, the walk, and encoding to WBXML.
 # The codec's share is an image's flash (.vector_table + .text + .rodata + .data) minus
 # the baseline's: everything the codec pulls in, from core too, and nothing else.
 # Prints the sizes, then the largest symbols of the full image.
@@ -43,6 +44,7 @@ iotadm = { path = "$root", default-features = false }
 [features]
 decode = []
 encode = ["decode"]
+wbxml-only = ["encode"]
 
 [workspace]
 
@@ -113,14 +115,22 @@ fn run(input: &[u8], _: &mut [u8]) -> u32 {
 fn run(input: &[u8], output: &mut [u8]) -> u32 {
     use iotadm::codec;
     let mut acc = 0;
-    for parsed in [codec::parse_xml(input), codec::parse_wbxml(input)] {
-        let Ok(msg) = parsed else { continue };
+    #[cfg(not(feature = "wbxml-only"))]
+    let (parsers, encodings) = (
+        [codec::parse_xml, codec::parse_wbxml],
+        [codec::Encoding::Xml, codec::Encoding::Wbxml],
+    );
+    #[cfg(feature = "wbxml-only")]
+    let (parsers, encodings) = ([codec::parse_wbxml], [codec::Encoding::Wbxml]);
+    for parse in parsers {
+        let Ok(msg) = parse(input) else { continue };
         acc += walk::message(&msg);
         #[cfg(feature = "encode")]
-        for encoding in [codec::Encoding::Xml, codec::Encoding::Wbxml] {
+        for encoding in encodings {
             acc += msg.encode(encoding, output).unwrap_or(0) as u32;
         }
     }
+    let _ = encodings;
     let _ = output;
     acc
 }
@@ -204,11 +214,12 @@ flash() { # .vector_table + .text + .rodata + .data of an ELF
         awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }'
 }
 declare -A size
-for variant in baseline decode full; do
+for variant in baseline decode full wbxml; do
     case $variant in
         baseline) features=() ;;
         decode) features=(--features decode) ;;
         full) features=(--features encode) ;;
+        wbxml) features=(--features wbxml-only) ;;
     esac
     RUSTFLAGS="-C link-arg=-T$work/link.x" \
         cargo build -q --profile min-size --target "$target" "${features[@]}"
@@ -218,12 +229,17 @@ for variant in baseline decode full; do
 done
 
 base=${size[baseline]}
+over() { printf '%6d bytes  (%.1f KiB over baseline)' "$1" "$(echo "($1 - $base) / 1024" | bc -l)"; }
 printf 'codec flash on %s, opt-level "z" + LTO (rustc %s)\n' "$target" "$(rustc -V | cut -d' ' -f2)"
-printf '  baseline image               %6d bytes\n' "$base"
-printf '  decode (parse both + walk)   %6d bytes  (%.1f KiB over baseline)\n' \
-    "${size[decode]}" "$(echo "(${size[decode]} - $base) / 1024" | bc -l)"
-printf '  decode + encode both         %6d bytes  (%.1f KiB over baseline)\n' \
-    "${size[full]}" "$(echo "(${size[full]} - $base) / 1024" | bc -l)"
+printf '  baseline image                 %6d bytes\n' "$base"
+printf '  decode (parse both + walk)     %s\n' "$(over "${size[decode]}")"
+printf '  decode + encode both           %s\n' "$(over "${size[full]}")"
+printf '  WBXML only, both directions    %s\n' "$(over "${size[wbxml]}")"
+sum() { arm-none-eabi-nm -S -C -t d "$work/full.elf" | awk -v re="$1" '$0 ~ re { s += $2 } END { print s + 0 }'; }
+codec=$(sum 'iotadm::codec') walk=$(sum 'size_codec::walk')
+printf '  of the full image: iotadm::codec symbols %d bytes (%.1f KiB), the walk %d bytes,\n' \
+    "$codec" "$(echo "$codec / 1024" | bc -l)" "$walk"
+echo "  the rest is start-up and what the codec takes from core (memcpy, from_utf8, memchr)"
 echo
 echo "largest symbols of the full image:"
 arm-none-eabi-nm --size-sort -S -C -r -t d "$work/full.elf" | head -n "$top" |
