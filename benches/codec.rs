@@ -10,8 +10,8 @@
 //!   the way a client builds the messages it sends.
 //! * `transcode`: encoding a parsed message into the other encoding, as the host tool does.
 //!
-//! Throughput is counted in bytes of the message in the encoding named: the input for
-//! `decode` and `parse`, the output for `encode` and `transcode`.
+//! Throughput is counted in bytes of the message in the encoding named (MB/s, 10^6 bytes):
+//! the input for `decode` and `parse`, the output for `encode` and `transcode`.
 //!
 //! Run with `cargo bench --bench codec`; `docs/benchmarks.md` holds the figures.
 
@@ -317,7 +317,7 @@ fn decode(c: &mut Criterion, inputs: &[Input]) {
         let mut group = c.benchmark_group(format!("decode/{}", label(encoding)));
         for input in inputs {
             let bytes = input.bytes(encoding);
-            group.throughput(Throughput::Bytes(bytes.len() as u64));
+            group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
             group.bench_with_input(
                 BenchmarkId::from_parameter(input.name),
                 bytes,
@@ -338,7 +338,7 @@ fn parse_only(c: &mut Criterion, inputs: &[Input]) {
         let mut group = c.benchmark_group(format!("parse/{}", label(encoding)));
         for input in inputs {
             let bytes = input.bytes(encoding);
-            group.throughput(Throughput::Bytes(bytes.len() as u64));
+            group.throughput(Throughput::BytesDecimal(bytes.len() as u64));
             group.bench_with_input(
                 BenchmarkId::from_parameter(input.name),
                 bytes,
@@ -358,7 +358,7 @@ fn encode(c: &mut Criterion, inputs: &[Input]) {
             assert_eq!(msg, parsed, "{}: the built model differs", input.name);
             let len = msg.encoded_len(encoding).expect("encodable");
             let mut buf = vec![0u8; len];
-            group.throughput(Throughput::Bytes(len as u64));
+            group.throughput(Throughput::BytesDecimal(len as u64));
             group.bench_function(BenchmarkId::from_parameter(input.name), |b| {
                 b.iter(|| black_box(&msg).encode(encoding, &mut buf))
             });
@@ -377,7 +377,7 @@ fn transcode(c: &mut Criterion, inputs: &[Input]) {
             let msg = parse(from, input.bytes(from));
             let len = msg.encoded_len(to).expect("encodable");
             let mut buf = vec![0u8; len];
-            group.throughput(Throughput::Bytes(len as u64));
+            group.throughput(Throughput::BytesDecimal(len as u64));
             group.bench_function(BenchmarkId::from_parameter(input.name), |b| {
                 b.iter(|| black_box(&msg).encode(to, &mut buf))
             });
