@@ -785,3 +785,98 @@ fn nested_tnds<'a>(text: &Text<'a>) -> Option<Cursor<'a>> {
 
 /// The formal public identifier of DDF and TNDS documents.
 pub(crate) const DDF_PUBLIC_ID: &[u8] = b"-//OMA//DTD-DM-DDF 1.2//EN";
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::{self, DecodeErrorKind as K};
+    use std::format;
+    use std::string::String;
+
+    fn message(body: &str) -> String {
+        format!(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+             <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
+             <Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI></Source></SyncHdr>\
+             <SyncBody>{body}</SyncBody></SyncML>"
+        )
+    }
+
+    /// The kind of error and its offset relative to the first occurrence of `at` in the
+    /// message.
+    fn refused(body: &str, at: &str) -> (K, isize) {
+        let xml = message(body);
+        let e = codec::parse(xml.as_bytes()).unwrap_err();
+        (
+            e.kind(),
+            e.offset() as isize - xml.find(at).unwrap() as isize,
+        )
+    }
+
+    #[test]
+    fn the_rules_refuse_what_the_dtd_does_not_allow() {
+        let dup = "<Get><CmdID>1</CmdID><CmdID>2</CmdID></Get>";
+        assert_eq!(refused(dup, "<CmdID>2"), (K::DuplicateElement, 0));
+        // A missing CmdID is reported just after the command's start tag.
+        assert_eq!(
+            refused("<Get><Item/></Get>", "<Item/>"),
+            (K::MissingElement("CmdID"), 0)
+        );
+        let data = "<Results><CmdID>1</CmdID><Data>x</Data></Results>";
+        assert_eq!(refused(data, "<Data>"), (K::UnexpectedElement, 0));
+        assert_eq!(refused("<Final/>x", "x</SyncBody>"), (K::UnexpectedText, 0));
+        let flags = "<Get><CmdID>1</CmdID><NoResp/><NoResp/></Get>";
+        assert_eq!(
+            refused(flags, "<NoResp/><NoResp/>"),
+            (K::DuplicateElement, 9)
+        );
+        let location = "<Sync><CmdID>1</CmdID><Target><LocName>n</LocName></Target></Sync>";
+        assert_eq!(
+            refused(location, "<Target><LocName>"),
+            (K::MissingElement("LocURI"), 0)
+        );
+    }
+
+    #[test]
+    fn the_rules_let_through_what_a_client_ignores_or_repeats() {
+        let body = "<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef>\
+                    <Cmd>SyncHdr</Cmd><TargetRef>a</TargetRef><TargetRef>b</TargetRef>\
+                    <Data>200</Data></Status>\
+                    <Replace><CmdID>2</CmdID><Item><Lang>en</Lang><Target><LocURI>./x</LocURI>\
+                    </Target><Meta><Anchor xmlns='syncml:metinf'><Last>1</Last></Anchor>\
+                    <Format xmlns='syncml:metinf'>chr</Format></Meta><Data>v</Data></Item>\
+                    <Item><Data>w</Data></Item></Replace><Final/>";
+        let xml = message(body);
+        let msg = codec::parse(xml.as_bytes()).unwrap();
+        let cmds: std::vec::Vec<_> = msg.body.commands.iter().collect();
+        assert_eq!(cmds.len(), 2);
+        match cmds[0] {
+            codec::Command::Status(s) => assert_eq!(s.target_refs.len(), 2),
+            _ => panic!("not a Status"),
+        }
+        match cmds[1] {
+            codec::Command::Replace(r) => {
+                assert_eq!(r.items.len(), 2);
+                let item = r.items.first().unwrap();
+                assert_eq!(item.meta.unwrap().format().unwrap(), "chr");
+            }
+            _ => panic!("not a Replace"),
+        }
+        assert!(msg.body.is_final);
+    }
+
+    #[test]
+    fn nested_containers_are_bounded() {
+        let nest = |depth: usize| {
+            let mut body = String::new();
+            for i in 0..depth {
+                body.push_str(&format!("<Atomic><CmdID>{i}</CmdID>"));
+            }
+            body.push_str(&"</Atomic>".repeat(depth));
+            body
+        };
+        assert!(codec::parse(message(&nest(super::MAX_NESTED_COMMANDS)).as_bytes()).is_ok());
+        let deep = nest(super::MAX_NESTED_COMMANDS + 1);
+        // Reported at the outermost command.
+        assert_eq!(refused(&deep, "<Atomic>"), (K::DepthLimit, 0));
+    }
+}
