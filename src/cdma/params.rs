@@ -475,7 +475,7 @@ mod tests {
         let mut unit = 1u16;
         for _ in 0..n {
             value += unit;
-            if (value / unit) % 10 == 0 {
+            if (value / unit).is_multiple_of(10) {
                 value -= 10 * unit;
             }
             unit *= 10;
