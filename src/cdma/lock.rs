@@ -576,3 +576,137 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> FirmwareGate for &RefCell<Ser
         lock.may_update_firmware(server).map_err(LockError::status)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdma::HmacSpasm;
+    use crate::flash::MemFlash;
+    use core::cell::Cell;
+
+    type Mem = MemFlash<std::vec::Vec<u8>, 256, 8>;
+
+    struct Counter(u8);
+    impl crate::platform::Rng for Counter {
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+    }
+
+    struct At<'c>(&'c Cell<Option<u64>>);
+    impl Clock for At<'_> {
+        fn unix_time(&self) -> Option<u64> {
+            self.0.get()
+        }
+    }
+
+    fn blank() -> Mem {
+        let mut m = MemFlash::new(std::vec![0u8; 512]);
+        m.erase_all();
+        m
+    }
+
+    fn mount<'c>(
+        flash: Mem,
+        now: &'c Cell<Option<u64>>,
+        policy: Policy,
+    ) -> ServiceLock<Mem, HmacSpasm<Counter>, At<'c>> {
+        ServiceLock::mount(flash, HmacSpasm::new([0; 32], Counter(0)), At(now), policy).unwrap()
+    }
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_cap() {
+        let now = Cell::new(Some(1000));
+        let policy = Policy {
+            max_failures: 1,
+            backoff_secs: 60,
+            max_backoff_secs: 200,
+            ..Policy::default()
+        };
+        let mut lock = mount(blank(), &now, policy);
+        let mut t = 1000;
+        for expected in [60, 120, 200, 200] {
+            assert_eq!(lock.unlock("s", b"111111"), Err(LockError::WrongCode));
+            assert_eq!(lock.state.locked_until, t + expected);
+            now.set(Some(t + expected - 1));
+            assert_eq!(lock.state("s"), LockState::LockedOut);
+            assert_eq!(lock.unlock("s", b"000000"), Err(LockError::LockedOut));
+            t += expected;
+            now.set(Some(t));
+            assert_eq!(lock.state("s"), LockState::Locked);
+        }
+        lock.unlock("s", b"000000").unwrap();
+        assert_eq!((lock.failures(), lock.state.locked_until), (0, 0));
+    }
+
+    #[test]
+    fn the_log_compacts_and_keeps_the_last_state() {
+        let now = Cell::new(None);
+        let policy = Policy {
+            max_failures: 1000,
+            ..Policy::default()
+        };
+        let mut lock = mount(blank(), &now, policy);
+        // Far more records than two 256-byte banks hold.
+        for _ in 0..100 {
+            assert_eq!(lock.unlock("s", b"123456"), Err(LockError::WrongCode));
+        }
+        lock.set_spc(None, b"123456").unwrap();
+        lock.set_nam_lock(None, true).unwrap();
+        let (flash, _, _) = lock.into_parts();
+        let mut lock = mount(flash, &now, policy);
+        assert_eq!(lock.failures(), 100);
+        assert!(lock.nam_lock());
+        lock.unlock("s", b"123456").unwrap();
+        assert_eq!(lock.failures(), 0);
+    }
+
+    #[test]
+    fn a_record_of_a_newer_layout_is_skipped() {
+        let now = Cell::new(None);
+        let mut lock = mount(blank(), &now, Policy::default());
+        lock.set_spc(None, b"654321").unwrap();
+        // A record this version cannot decode, after the last one it can.
+        let start = Store::<Mem>::payload_start();
+        lock.scratch[start] = 0xFF;
+        lock.scratch[start + 1] = 0xFF;
+        lock.store.append(&mut lock.scratch, KIND_STATE, 2).unwrap();
+        let (flash, _, _) = lock.into_parts();
+        let mut lock = mount(flash, &now, Policy::default());
+        lock.unlock("s", b"654321").unwrap();
+    }
+
+    #[test]
+    fn grants_belong_to_one_server_and_one_session() {
+        let now = Cell::new(None);
+        let mut lock = mount(blank(), &now, Policy::default());
+        lock.unlock("srv1", b"000000").unwrap();
+        // Asking about another server changes nothing.
+        assert_eq!(lock.state("srv2"), LockState::Locked);
+        assert!(lock.may_program(Some("srv2")).is_err());
+        assert_eq!(lock.may_program(Some("srv1")), Ok(()));
+        assert_eq!(lock.may_program(None), Ok(()));
+        // An empty or overlong id is no server.
+        assert_eq!(lock.unlock("", b"000000"), Err(LockError::ServerId));
+        let long = "x".repeat(MAX_SERVER_ID + 1);
+        assert_eq!(lock.unlock(&long, b"000000"), Err(LockError::ServerId));
+        assert_eq!(lock.may_program(Some("srv1")), Ok(()));
+        lock.session_ended();
+        assert_eq!(lock.may_program(Some("srv1")), Err(LockError::NotUnlocked));
+        assert_eq!(
+            LockError::NotUnlocked.status(),
+            StatusCode::PermissionDenied
+        );
+        assert_eq!(
+            LockError::LockedOut.status(),
+            StatusCode::ServiceUnavailable
+        );
+        assert!(
+            !std::format!("{lock:?}").contains("000000"),
+            "the SPC must not show in Debug"
+        );
+    }
+}

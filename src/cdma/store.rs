@@ -411,3 +411,155 @@ fn read_bytes<F: ReadNorFlash>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::MemFlash;
+    use embedded_storage::nor_flash::ErrorType;
+
+    type Mem = MemFlash<std::vec::Vec<u8>, 256, 4>;
+
+    fn blank(size: usize) -> Mem {
+        let mut m = MemFlash::new(std::vec![0u8; size]);
+        m.erase_all();
+        m
+    }
+
+    /// A flash that reads in words of 8 bytes and writes in words of 16, like some
+    /// on-chip parts: every access the store makes must be aligned to them.
+    struct Wide(Mem);
+
+    impl ErrorType for Wide {
+        type Error = <Mem as ErrorType>::Error;
+    }
+
+    impl ReadNorFlash for Wide {
+        const READ_SIZE: usize = 8;
+        fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+            assert_eq!(offset % 8, 0, "unaligned read at {offset}");
+            assert_eq!(bytes.len() % 8, 0, "unaligned read of {}", bytes.len());
+            self.0.read(offset, bytes)
+        }
+        fn capacity(&self) -> usize {
+            self.0.capacity()
+        }
+    }
+
+    impl NorFlash for Wide {
+        const WRITE_SIZE: usize = 16;
+        const ERASE_SIZE: usize = 256;
+        fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+            self.0.erase(from, to)
+        }
+        fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+            assert_eq!(offset % 16, 0, "unaligned write at {offset}");
+            assert_eq!(bytes.len() % 16, 0, "unaligned write of {}", bytes.len());
+            self.0.write(offset, bytes)
+        }
+    }
+
+    const PRL0: PrlList<'static> = PrlList {
+        nam: "0",
+        kind: PrlKind::Prl,
+    };
+
+    fn put<S: PrlStore>(s: &mut S, list: PrlList<'_>, data: &[u8], chunk: usize) {
+        s.begin(list, Some(data.len() as u32)).unwrap();
+        let mut at = 0;
+        for c in data.chunks(chunk) {
+            s.write(at, c).unwrap();
+            at += c.len() as u32;
+        }
+        s.commit().unwrap();
+    }
+
+    fn read_all<S: PrlStore>(s: &mut S, list: PrlList<'_>) -> std::vec::Vec<u8> {
+        let mut out = std::vec![0u8; 4096];
+        let (n, total) = s.read(list, 0, &mut out).unwrap();
+        assert_eq!(n, total);
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn lists_alternate_slots_and_the_newest_wins_after_a_remount() {
+        let mut s = FlashPrlStore::new(blank(8 * 1024), 2).unwrap();
+        assert_eq!(s.capacity(), 1024 - HEADER);
+        for round in 0..5u8 {
+            let data: std::vec::Vec<u8> = (0..300 + usize::from(round))
+                .map(|i| i as u8 ^ round)
+                .collect();
+            put(&mut s, PRL0, &data, 77);
+            assert_eq!(read_all(&mut s, PRL0), data);
+            let flash = s.into_inner();
+            s = FlashPrlStore::new(flash, 2).unwrap();
+            assert_eq!(read_all(&mut s, PRL0), data, "round {round}");
+        }
+        // Other lists are untouched and separate.
+        let ext = PrlList {
+            nam: "1",
+            kind: PrlKind::Extended,
+        };
+        assert_eq!(read_all(&mut s, ext), []);
+        put(&mut s, ext, b"extended", 3);
+        assert_eq!(read_all(&mut s, ext), b"extended");
+        assert_eq!(read_all(&mut s, PRL0).len(), 304);
+    }
+
+    #[test]
+    fn wide_read_and_write_units_are_respected() {
+        let mut s = FlashPrlStore::new(Wide(blank(4 * 1024)), 1).unwrap();
+        let data: std::vec::Vec<u8> = (0..777u32).map(|i| (i * 7) as u8).collect();
+        put(&mut s, PRL0, &data, 33);
+        assert_eq!(read_all(&mut s, PRL0), data);
+        // Reads from odd offsets, of odd lengths.
+        let mut out = [0u8; 100];
+        let (n, total) = s.read(PRL0, 301, &mut out[..37]).unwrap();
+        assert_eq!((n, total), (37, 777));
+        assert_eq!(&out[..37], &data[301..338]);
+        let (n, _) = s.read(PRL0, 770, &mut out).unwrap();
+        assert_eq!(&out[..n], &data[770..]);
+        assert_eq!(s.read(PRL0, 5000, &mut out).unwrap(), (0, 777));
+    }
+
+    #[test]
+    fn refusals() {
+        // Four slots must each be at least a whole erase sector.
+        assert_eq!(
+            FlashPrlStore::new(blank(768), 1).err(),
+            Some(PrlStoreError::Layout)
+        );
+        assert!(FlashPrlStore::new(blank(1024), 1).is_ok());
+        assert_eq!(
+            FlashPrlStore::new(blank(4096), 0).err(),
+            Some(PrlStoreError::Layout)
+        );
+        let mut s = FlashPrlStore::new(blank(4096), 2).unwrap();
+        for nam in ["2", "00", "+1", "x", ""] {
+            let list = PrlList {
+                nam,
+                kind: PrlKind::Prl,
+            };
+            assert_eq!(
+                s.begin(list, None),
+                Err(PrlStoreError::UnknownList),
+                "{nam:?}"
+            );
+        }
+        assert_eq!(s.write(0, b"x"), Err(PrlStoreError::BadState));
+        assert_eq!(s.commit(), Err(PrlStoreError::BadState));
+        assert_eq!(
+            s.begin(PRL0, Some(s.capacity() as u32 + 1)),
+            Err(PrlStoreError::Full)
+        );
+        s.begin(PRL0, None).unwrap();
+        assert_eq!(s.write(1, b"x"), Err(PrlStoreError::BadState));
+        s.write(0, &[1; 200]).unwrap();
+        assert_eq!(s.write(200, &[1; 400]), Err(PrlStoreError::Full));
+        s.abort();
+        assert_eq!(s.commit(), Err(PrlStoreError::BadState));
+        assert_eq!(read_all(&mut s, PRL0), []);
+        assert_eq!(PrlStoreError::Full.status(), StatusCode::DeviceFull);
+    }
+}
