@@ -159,6 +159,45 @@ fn serve(value: &[u8], offset: usize, out: &mut [u8]) -> (usize, usize) {
 /// - refuses inside an `Atomic` the values it keeps itself (roaming lists, the SPC, the
 ///   NAM lock), which a rollback could not restore (406);
 /// - ends the session's grants when the session ends.
+///
+/// Wiring it up: the lock is shared (through a `RefCell`) between this handler and the
+/// FUMO firmware gate.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, Policy, ServiceLock};
+/// use iotadm::flash::MemFlash;
+/// use iotadm::fumo::FirmwareGate;
+/// use iotadm::platform::{NoClock, Rng};
+/// use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, UriLimits};
+///
+/// # struct HwRng;
+/// # impl Rng for HwRng { fn fill_bytes(&mut self, d: &mut [u8]) { d.fill(7) } }
+/// # fn flash(size: usize) -> MemFlash<Vec<u8>, 1024, 8> {
+/// #     let mut f = MemFlash::new(vec![0; size]); f.erase_all(); f
+/// # }
+/// // Three flash regions: the lock's log, the roaming lists, the tree.
+/// let auth = HmacSpasm::new([0x42; 32], HwRng);
+/// let lock = RefCell::new(ServiceLock::mount(flash(2048), auth, NoClock, Policy::default())?);
+/// let lists = FlashPrlStore::new(flash(16 * 1024), 1)?;
+/// let mut cdma = Cdma::new(&lock, lists, Limits::default());
+///
+/// let node = schema::child(0, "CDMA").unwrap();
+/// let table = HandlerTable::new([(node, &mut cdma as &mut dyn NodeHandler)]);
+/// let mut tree: Tree<_, _, 128, 8192, 512> = Tree::mount(flash(32 * 1024), table, UriLimits::DEFAULT)?;
+///
+/// // The factory creates NAM 0 and sets the SPC; the device is never gated.
+/// tree.add(Principal::Device, "./CDMA/NAM/0", None, None, None).unwrap();
+/// tree.replace(Principal::Device, "./CDMA/SPL/SPC", b"246810", None, None).unwrap();
+///
+/// // A server must unlock first: FOTA-2 holds for the firmware gate too.
+/// let srv = Principal::Server("srv1");
+/// let mut gate = &lock;
+/// assert!(gate.allow_update(Some("srv1")).is_err());
+/// tree.exec(srv, "./CDMA/SPL/Unlock", b"246810", None).unwrap();
+/// assert!(gate.allow_update(Some("srv1")).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Cdma<'l, F, A, C, P> {
     lock: &'l RefCell<ServiceLock<F, A, C>>,
     prl: P,
