@@ -3,6 +3,8 @@
 //! flow, MaxMsgSize splitting, large objects, package 0 and the transcript.
 #![cfg(feature = "std")]
 
+mod common;
+
 use iotadm::auth::{self, AuthScheme, Challenge, Credentials, HmacHeader, Nonce};
 use iotadm::codec::{
     self, Alert, Command, Cred, Data, Encoding, Item, ItemCommand, List, Location, Message, MetInf,
@@ -14,7 +16,7 @@ use iotadm::testserver::{
 };
 use iotadm::transport::{HttpError, HttpTransport, Request, Transport};
 
-const DEVICE: &str = "IMEI:490154203237518";
+use common::device::DEVICE;
 
 /// A reply as the test sees it.
 struct Reply {
@@ -1552,85 +1554,9 @@ mod with_the_session_engine {
     //! The crate's own session engine, over the HTTP binding, against the test server.
 
     use super::*;
-    use iotadm::flash::MemFlash;
-    use iotadm::platform::NoClock;
-    use iotadm::session::{
-        apply_bootstrap, BootstrapSource, Buffers, Client as DmClient, Config, DefaultAnswers, Env,
-        Initiation, Session,
-    };
-    use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
-    use iotadm::tree::{NoHandlers, Tree, UriLimits};
-
-    type Flash = MemFlash<Vec<u8>, 4096, 8>;
-    type DmTree = Tree<Flash, NoHandlers, 256, 16_384, 512>;
-
-    fn device(addr: &str, client: CredSpec<'_>, server: Option<CredSpec<'_>>) -> DmTree {
-        let mut f = MemFlash::new(vec![0u8; 1 << 20]);
-        f.erase_all();
-        let mut tree: DmTree = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
-        DevInfo {
-            dev_id: DEVICE,
-            man: "iotadm",
-            model: "test-handset",
-            dm_version: "1.2",
-            lang: "en-US",
-        }
-        .store(&mut tree)
-        .unwrap();
-        let spec = AccountSpec {
-            node: "srv1",
-            server_id: "srv1",
-            addr,
-            client: Some(client),
-            server,
-            acl: None,
-        };
-        let mut scratch = [0u8; 4096];
-        apply_bootstrap(
-            &mut tree,
-            spec.bootstrap_message().as_bytes(),
-            BootstrapSource::Trusted,
-            None,
-            &mut scratch,
-        )
-        .unwrap();
-        tree
-    }
-
-    fn run(tree: &mut DmTree, cfg: Config, initiation: Initiation) -> Result<(), String> {
-        let (mut rx, mut aux, mut tx, mut scratch, mut hmac) = (
-            vec![0u8; cfg.max_msg_size as usize],
-            vec![0u8; 2048],
-            vec![0u8; 64 * 1024],
-            vec![0u8; 4096],
-            vec![0u8; 256],
-        );
-        let mut ui = DefaultAnswers;
-        let mut rng = SeededRng::new(7);
-        let clock = NoClock;
-        let mut env = Env {
-            tree,
-            ui: &mut ui,
-            rng: &mut rng,
-            clock: &clock,
-        };
-        let mut session =
-            Session::new(&mut env, cfg, "srv1", initiation, &[]).map_err(|e| e.to_string())?;
-        let mut client = DmClient::new(
-            HttpTransport::new(),
-            Buffers {
-                rx: &mut rx,
-                aux: &mut aux,
-                tx: &mut tx,
-                scratch: &mut scratch,
-                hmac: &mut hmac,
-            },
-        );
-        client
-            .run(&mut session, &mut env, |_| {})
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
+    use crate::common::device::{device, run};
+    use iotadm::session::{Config, Initiation};
+    use iotadm::sim::CredSpec;
 
     #[test]
     fn a_whole_session_runs_clean_in_every_encoding_and_scheme() {
