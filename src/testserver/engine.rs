@@ -857,7 +857,10 @@ impl Engine {
                     c.name
                 ));
             }
-            if c.statuses.len() > c.sends.len() {
+            // A command of several items may get a Status per item (SyncML RepPro: one per
+            // item whenever their codes differ, each naming its item in TargetRef).
+            let per_send = c.targets.len().max(1);
+            if c.statuses.len() > c.sends.len().saturating_mul(per_send) {
                 problems.push(std::format!("a second Status for the {} command", c.name));
             }
         }
