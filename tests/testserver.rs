@@ -1105,10 +1105,10 @@ fn a_client_package_without_final_gets_the_header_status_and_1222_only() {
     }
 
     client.cred = None; // accepted for the rest of the session
-    let reply = client.send(
-        &[Out::DevInfo("./DevInfo/Lang".into(), "en-US".into())],
-        true,
-    );
+                        // The server's Alert 1222 is answered like any command.
+    let mut answer = ok_for(&msg, &msg_id_of(&msg));
+    answer.push(Out::DevInfo("./DevInfo/Lang".into(), "en-US".into()));
+    let reply = client.send(&answer, true);
     let msg = reply.message();
     assert!(msg.body.is_final);
     let st = statuses(&msg);
@@ -1117,7 +1117,7 @@ fn a_client_package_without_final_gets_the_header_status_and_1222_only() {
         "{st:?}"
     );
     assert!(
-        st.contains(&("2".into(), "1".into(), "Replace".into(), 200)),
+        st.contains(&("2".into(), "3".into(), "Replace".into(), 200)),
         "{st:?}"
     );
     assert_eq!(commands(&msg)[0].0, "Get");
@@ -1146,15 +1146,17 @@ fn large_results_from_the_client_are_joined_and_their_size_checked() {
         size: Some(15),
     });
     let reply = client.send(&first, false);
-    assert_eq!(commands(&reply.message()).len(), 1, "Alert 1222 only");
-    let last = [Out::Results {
+    let next = reply.message();
+    assert_eq!(commands(&next).len(), 1, "Alert 1222 only");
+    let mut last = ok_for(&next, &msg_id_of(&next));
+    last.push(Out::Results {
         msg_ref: mid,
         cmd_ref: get,
         source: "./Vendor/Log".into(),
         data: "ABCDE".into(),
         more: false,
         size: None,
-    }];
+    });
     client.send(&last, true);
     let t = server.transcript();
     let items = t.results_for("log");
