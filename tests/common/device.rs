@@ -63,7 +63,12 @@ pub fn handset<H: Handlers>(handlers: H) -> DmTree<H> {
 }
 
 /// One direction's credentials.
-pub fn cred<'a>(scheme: AuthScheme, name: &'a str, secret: &'a str, nonce: &'a [u8]) -> CredSpec<'a> {
+pub fn cred<'a>(
+    scheme: AuthScheme,
+    name: &'a str,
+    secret: &'a str,
+    nonce: &'a [u8],
+) -> CredSpec<'a> {
     CredSpec {
         scheme,
         name,
@@ -207,7 +212,10 @@ pub fn run_with<H: Handlers>(
         }
     });
     if let Ok(o) = &outcome {
-        assert_eq!(o.messages_sent, sent, "the outcome counts every message sent");
+        assert_eq!(
+            o.messages_sent, sent,
+            "the outcome counts every message sent"
+        );
     }
     outcome
 }
@@ -268,7 +276,12 @@ impl NodeHandler for Platform {
         Ok(())
     }
 
-    fn write_chunk(&mut self, node: &NodeRef<'_>, offset: u64, chunk: &[u8]) -> Result<(), StatusCode> {
+    fn write_chunk(
+        &mut self,
+        node: &NodeRef<'_>,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<(), StatusCode> {
         let (path, bytes) = self.streaming.as_mut().ok_or(StatusCode::CommandFailed)?;
         assert_eq!(path, node.path, "chunks go to the node being written");
         assert_eq!(offset as usize, bytes.len(), "chunks come in order");
@@ -406,7 +419,9 @@ impl UserInteraction for ScriptedUser {
                 scratch[..n].copy_from_slice(t.as_bytes());
                 UiAnswer::Text(std::str::from_utf8(&scratch[..n]).expect("UTF-8"))
             }
-            Reply::Choices(c) => UiAnswer::Choices(c.into_iter().fold(Choices::NONE, Choices::with)),
+            Reply::Choices(c) => {
+                UiAnswer::Choices(c.into_iter().fold(Choices::NONE, Choices::with))
+            }
             Reply::Cancel => UiAnswer::Cancelled,
             Reply::Timeout => UiAnswer::Timeout,
         }
