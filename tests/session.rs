@@ -182,6 +182,9 @@ fn replace_sets_leaves_and_properties_and_answers_404_405_415_425() {
                 "Get=srv1&Replace=srv1&Add=srv1",
             )
             .label("acl-prop"),
+            // An alert the handset has no business with, and one it answers plainly.
+            Cmd::alert(1299, &[]).label("unknown-alert"),
+            Cmd::alert(1222, &[]).label("next-message"),
         ])
         .package([
             Cmd::get("./DMAcc/srv1/AppID").label("appid"),
@@ -195,6 +198,8 @@ fn replace_sets_leaves_and_properties_and_answers_404_405_415_425() {
     assert_eq!(t.status("format"), Some(415));
     assert_eq!(t.status("acl"), Some(425));
     assert_eq!(t.status("acl-prop"), Some(200));
+    assert_eq!(t.status("unknown-alert"), Some(406));
+    assert_eq!(t.status("next-message"), Some(200));
     assert_eq!(result(&t, "appid"), "w7x");
     assert_eq!(result(&t, "acl-now"), "Get=srv1&Replace=srv1&Add=srv1");
     assert_eq!(value(&mut tree, "./DMAcc/srv2/AppID").unwrap(), b"w7");
@@ -480,6 +485,53 @@ fn atomic_commits_all_or_rolls_back_with_507_and_216() {
 }
 
 #[test]
+fn atomic_fails_on_a_no_a_get_or_a_nested_atomic() {
+    let script = Script::new()
+        .package([
+            Cmd::atomic([
+                Cmd::replace("./DMAcc/srv1/AppID", "maybe").label("no-replace"),
+                Cmd::confirm("", "Apply?").label("no-confirm"),
+            ])
+            .label("no"),
+            Cmd::atomic([
+                Cmd::replace("./DMAcc/srv1/AppID", "read").label("get-replace"),
+                Cmd::get("./DevInfo/Mod").label("get-get"),
+            ])
+            .label("get"),
+            Cmd::atomic([
+                Cmd::add("./DMAcc/srv1/Name", "outer").label("nested-add"),
+                Cmd::atomic([Cmd::add("./DMAcc/srv1/PrefConRef", "inner").label("nested-inner")])
+                    .label("nested-atomic"),
+            ])
+            .label("nested"),
+        ])
+        .package([Cmd::get("./DMAcc/srv1/AppID").label("appid")]);
+    let server = TestServer::start(vec![srv1()], script).unwrap();
+    let mut tree = handset_for(&server);
+    let mut user = ScriptedUser::answering([Reply::No]);
+    let outcome = run_with(&mut tree, &mut user, Run::default());
+    let t = server.finish();
+    assert_clean(&t, &outcome);
+    // A No inside an Atomic fails it: what ran is rolled back.
+    assert_eq!(t.status("no"), Some(507));
+    assert_eq!(t.status("no-replace"), Some(216));
+    assert_eq!(t.status("no-confirm"), Some(304));
+    // A Get's Results could not be taken back: it has no place in an Atomic.
+    assert_eq!(t.status("get"), Some(507));
+    assert_eq!(t.status("get-replace"), Some(216));
+    assert_eq!(t.status("get-get"), Some(500));
+    assert!(t.results_for("get-get").is_empty());
+    // Nor has an Atomic: it fails with its commands unrun, its parent with it.
+    assert_eq!(t.status("nested"), Some(507));
+    assert_eq!(t.status("nested-add"), Some(216));
+    assert_eq!(t.status("nested-atomic"), Some(500));
+    assert_eq!(t.status("nested-inner"), Some(500));
+    assert_eq!(result(&t, "appid"), "w7");
+    assert_eq!(value(&mut tree, "./DMAcc/srv1/Name"), None);
+    assert_eq!(value(&mut tree, "./DMAcc/srv1/PrefConRef"), None);
+}
+
+#[test]
 fn sequence_skips_its_rest_with_215_after_the_user_says_no() {
     let script = Script::new()
         .package([
@@ -626,6 +678,12 @@ fn a_cancelled_alert_gets_214_and_the_rest_of_the_package_215() {
             Cmd::confirm("", "Continue?").label("cancelled"),
             Cmd::replace("./DMAcc/srv1/AppID", "second").label("skipped"),
             Cmd::sequence([Cmd::get("./DevInfo/Mod").label("in-seq")]).label("seq"),
+            Cmd::atomic([
+                Cmd::add("./DMAcc/srv1/Name", "no").label("in-atomic"),
+                Cmd::sequence([Cmd::delete("./DMAcc/srv1/AppID").label("deeper")])
+                    .label("seq-in-atomic"),
+            ])
+            .label("atomic"),
             Cmd::display("", "Never shown").label("skipped-alert"),
         ])
         // The next package runs again.
@@ -643,7 +701,16 @@ fn a_cancelled_alert_gets_214_and_the_rest_of_the_package_215() {
     assert_eq!(t.status("first"), Some(200));
     assert_eq!(t.status("cancelled"), Some(214));
     // Commands inside a skipped Sequence get their own 215 as well.
-    for label in ["skipped", "seq", "in-seq", "skipped-alert"] {
+    for label in [
+        "skipped",
+        "seq",
+        "in-seq",
+        "atomic",
+        "in-atomic",
+        "seq-in-atomic",
+        "deeper",
+        "skipped-alert",
+    ] {
         assert_eq!(t.status(label), Some(215), "{label}");
     }
     assert_eq!(result(&t, "appid"), "first");
