@@ -106,6 +106,49 @@ fn statuses(t: &Transcript, label: &str) -> Vec<u16> {
         .clone()
 }
 
+/// IOTA-DM-5: a client-initiated session opens with Alert 1201 and the device's
+/// capabilities: a Replace of every DevInfo leaf with its value, and the client's
+/// MaxMsgSize and MaxObjSize in the header.
+#[test]
+fn package_1_opens_with_alert_1201_and_the_devinfo() {
+    let cfg = Config {
+        max_msg_size: 3000,
+        max_obj_size: 40_000,
+        ..Config::default()
+    };
+    let (t, _) = session_with(Script::new(), ServerOptions::default(), cfg);
+    let pkg1: Vec<_> = t
+        .client_commands()
+        .iter()
+        .filter(|c| c.package == 1)
+        .collect();
+    assert_eq!(pkg1[0].name, "Alert");
+    assert_eq!(pkg1[0].alert, Some(1201));
+    let devinfo = pkg1
+        .iter()
+        .find(|c| c.name == "Replace")
+        .expect("package 1 replaces the DevInfo");
+    let items: Vec<(&str, String)> = devinfo
+        .items
+        .iter()
+        .map(|i| (i.source.as_deref().unwrap_or(""), i.data_str().into_owned()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("./DevInfo/DevId", common::device::DEVICE.to_string()),
+            ("./DevInfo/Man", "iotadm".to_string()),
+            ("./DevInfo/Mod", "test-handset".to_string()),
+            ("./DevInfo/DmV", "1.2".to_string()),
+            ("./DevInfo/Lang", "en-US".to_string()),
+        ]
+    );
+    assert_eq!(devinfo.answered, 200);
+    let session = &t.sessions()[0];
+    assert_eq!(session.max_msg_size, Some(3000));
+    assert_eq!(session.max_obj_size, Some(40_000));
+}
+
 #[test]
 fn add_creates_nodes_and_answers_418_425_405_413_415() {
     let big = "x".repeat(1500);
