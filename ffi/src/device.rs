@@ -19,7 +19,7 @@ use crate::flash::{CFlash, Flash};
 use crate::fumo::{self, FumoConfig};
 use crate::handlers::{DeviceHandlers, NodeHandler};
 use crate::platform::{CClock, CRng, CUi, Platform, Ui};
-use crate::session::MAX_ID_Z;
+use crate::session::{IOTADM_ACCOUNT_SPACE, MAX_ID_Z};
 use crate::status::{
     session_error, status, tree_error, IOTADM_ERR_BUFFER_TOO_SMALL, IOTADM_ERR_INVALID_ARGUMENT,
     IOTADM_ERR_STORAGE, IOTADM_OK,
@@ -53,7 +53,7 @@ pub struct DeviceConfig {
     /// The user interface.
     pub ui: Ui,
     /// Node handlers for vendor nodes, `handler_count` of them (at most
-    /// `iotadm_build_info().node_handlers`); copied, so the array may go away after
+    /// `iotadm_build_info.node_handlers`); copied, so the array may go away after
     /// the call. `NULL` when there are none.
     pub handlers: *const NodeHandler,
     /// How many `handlers` there are.
@@ -93,7 +93,7 @@ pub struct BuildInfo {
 /// # Safety
 /// `info` is `NULL` (nothing happens) or points to a writable `iotadm_build_info`.
 #[no_mangle]
-pub unsafe extern "C" fn iotadm_build_info(info: *mut BuildInfo) {
+pub unsafe extern "C" fn iotadm_get_build_info(info: *mut BuildInfo) {
     let as_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
     // SAFETY: the caller promises a writable struct or NULL.
     if let Some(info) = unsafe { info.as_mut() } {
@@ -124,7 +124,7 @@ pub(crate) unsafe fn device_mut<'a>(p: *mut Device) -> Result<&'a mut Device, c_
 /// blank region, restoring every change recorded in a used one), binds the node handlers,
 /// and opens FUMO if configured, adding `./FUMO/<name>` to the tree the first time.
 ///
-/// `storage` must hold `iotadm_build_info().device_size` bytes aligned to `device_align`,
+/// `storage` must hold `iotadm_build_info.device_size` bytes aligned to `device_align`,
 /// and belongs to the device until `iotadm_device_close`. On success `*device` is the
 /// handle every other call takes. Mounting builds the tree on the stack before moving it
 /// into `storage`: allow about twice the tree's size of stack for this call.
@@ -463,7 +463,7 @@ pub const IOTADM_UI_MODE_USER_INTERACTION: u8 = 3;
 #[derive(Debug, Clone, Copy)]
 pub struct Trigger {
     /// The account of the server that sent it (`./DMAcc/<account>`), NUL-terminated.
-    pub account: [c_char; MAX_ID_Z],
+    pub account: [c_char; IOTADM_ACCOUNT_SPACE],
     /// The session id for `iotadm_session_params.session_id`.
     pub session_id: u16,
     /// The server's UI advice, already acted on: `IOTADM_UI_MODE_*`.

@@ -21,7 +21,7 @@ use crate::status::{IOTADM_ERR_FLASH_LAYOUT, IOTADM_ERR_INVALID_ARGUMENT};
 ///
 /// Offsets are relative to the region's start. The region reads as it was last written;
 /// an erase sets bytes to `0xFF`; a write only clears bits of erased bytes. iotadm erases
-/// in whole sectors of `iotadm_build_info().flash_erase_size` bytes and writes whole units
+/// in whole sectors of `iotadm_build_info.flash_erase_size` bytes and writes whole units
 /// of `flash_write_size` bytes at offsets aligned to them; `erase_size` and `write_size`
 /// describe the part, so that a part whose geometry does not divide the library's is
 /// refused when the region is handed over.

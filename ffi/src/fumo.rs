@@ -27,6 +27,11 @@ pub(crate) type DevInstaller = Installer<CFlash, CFlash, CFlash, HmacSha256Verif
 /// The FUMO object of a device.
 pub(crate) type DevFumo = Fumo<DevInstaller, CFlash, Ungated>;
 
+/// Bytes of `iotadm_fumo_info.pkg_version`: the longest version name (16 bytes) and its
+/// NUL.
+pub const IOTADM_PKG_VERSION_SPACE: usize = 17;
+const _: () = assert!(IOTADM_PKG_VERSION_SPACE == MAX_PKG_VERSION + 1);
+
 /// `./FUMO/` and the longest instance name.
 const MAX_NODE_URI: usize = 40;
 
@@ -58,7 +63,7 @@ pub struct FumoConfig {
     /// Its length.
     pub key_len: usize,
     /// Boots a new image gets to confirm itself before the bootloader rolls it back; 0
-    /// for 3. Give the bootloader's `iotadm_boot_decision` the same number.
+    /// for 3. Give the bootloader's `iotadm_boot_decide` the same number.
     pub max_trial_boots: u8,
     /// Ask the user before a download (`IOTADM_UI_CONFIRM`).
     pub confirm_download: bool,
@@ -249,7 +254,7 @@ pub const IOTADM_FUMO_DEFERRED: c_int = 1;
 /// `iotadm_fumo_poll`: the network interrupted the download; poll again later, it resumes.
 pub const IOTADM_FUMO_RETRY: c_int = 2;
 /// `iotadm_fumo_poll`: the new image is armed; reboot into it (through the bootloader's
-/// `iotadm_boot_decision`).
+/// `iotadm_boot_decide`).
 pub const IOTADM_FUMO_REBOOT: c_int = 3;
 /// `iotadm_fumo_poll`: this image runs on trial; check it, then `iotadm_fumo_confirm` (or
 /// `iotadm_fumo_reject` and reboot).
@@ -390,7 +395,7 @@ pub struct FumoInfo {
     /// none is.
     pub pending_result: u16,
     /// `PkgVersion`: the version name of the package on the device, NUL-terminated.
-    pub pkg_version: [c_char; MAX_PKG_VERSION + 1],
+    pub pkg_version: [c_char; IOTADM_PKG_VERSION_SPACE],
 }
 
 /// Fills `*info` with where FUMO stands.
@@ -400,14 +405,14 @@ pub struct FumoInfo {
 /// # Safety
 /// `device` is an open device; `info` writable.
 #[no_mangle]
-pub unsafe extern "C" fn iotadm_fumo_info(device: *mut Device, info: *mut FumoInfo) -> c_int {
+pub unsafe extern "C" fn iotadm_fumo_get_info(device: *mut Device, info: *mut FumoInfo) -> c_int {
     // SAFETY: as promised by the caller, for each pointer.
     let (fumo, info) = match unsafe { (fumo_of(device), info.as_mut()) } {
         (Ok((f, _)), Some(i)) => (f, i),
         (Err(code), _) => return code,
         _ => return IOTADM_ERR_INVALID_ARGUMENT,
     };
-    let mut version = [0u8; MAX_PKG_VERSION + 1];
+    let mut version = [0u8; IOTADM_PKG_VERSION_SPACE];
     copy_cstr(fumo.pkg_version(), &mut version);
     *info = FumoInfo {
         state: u8::from(fumo.state()),
@@ -446,7 +451,7 @@ pub struct BootDecision {
 /// # Safety
 /// The three regions are valid `iotadm_flash` descriptions; `decision` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn iotadm_boot_decision(
+pub unsafe extern "C" fn iotadm_boot_decide(
     slot_a: *const Flash,
     slot_b: *const Flash,
     boot_state: *const Flash,

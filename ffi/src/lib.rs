@@ -11,8 +11,8 @@
 //! | `iotadm_node_get`, `_replace`, `_add`, `_delete` | the tree, as the device | `Tree::get`, ... with `Principal::Device` |
 //! | `iotadm_apply_bootstrap`, `iotadm_accept_notification` | provisioning and package 0 | `session::apply_bootstrap`, `session::accept_notification` |
 //! | `iotadm_session_run` | one session, start to end, over the C transport | `Session`, `Client::run` |
-//! | `iotadm_fumo_poll`, `_confirm`, `_reject`, `_info`, `iotadm_boot_decision` | firmware updates | `Fumo`, `Installer::boot_decision` |
-//! | `iotadm_strerror`, `iotadm_build_info` | names of results, the build's capacities | |
+//! | `iotadm_fumo_poll`, `_confirm`, `_reject`, `_get_info`, `iotadm_boot_decide` | firmware updates | `Fumo`, `Installer::boot_decision` |
+//! | `iotadm_strerror`, `iotadm_get_build_info` | names of results, the build's capacities | |
 //!
 //! Every function returns an `int`: `IOTADM_OK` (0), a negative `IOTADM_ERR_*`, or for
 //! operations the tree refuses the positive DM status code it answers a server with (404,
@@ -52,6 +52,8 @@ mod config {
     include!(concat!(env!("OUT_DIR"), "/config.rs"));
 }
 
+// In the order the header presents them: results, the platform the C side supplies, the
+// device, sessions, firmware updates.
 mod device;
 mod flash;
 mod fumo;

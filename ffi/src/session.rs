@@ -22,8 +22,12 @@ use crate::status::{
 };
 use crate::text::{bytes_out, str_in, CText};
 
+/// Bytes of `iotadm_trigger.account`: the longest account name or server id (64 bytes)
+/// and its NUL.
+pub const IOTADM_ACCOUNT_SPACE: usize = 65;
+const _: () = assert!(IOTADM_ACCOUNT_SPACE == MAX_ID + 1);
 /// Room for an account or server id and its NUL.
-pub(crate) const MAX_ID_Z: usize = MAX_ID + 1;
+pub(crate) const MAX_ID_Z: usize = IOTADM_ACCOUNT_SPACE;
 /// Room for a server address and its NUL.
 const MAX_ADDR_Z: usize = MAX_ADDR + 1;
 /// Room for an `x-syncml-hmac` header value and its NUL.

@@ -17,7 +17,7 @@ use iotadm::tree::TreeError;
 pub const IOTADM_OK: c_int = 0;
 /// A pointer that must not be `NULL` is, a string is not UTF-8, or a value is out of range.
 pub const IOTADM_ERR_INVALID_ARGUMENT: c_int = -1;
-/// The device storage is smaller than `iotadm_build_info().device_size` or not aligned to
+/// The device storage is smaller than `iotadm_build_info.device_size` or not aligned to
 /// `device_align`.
 pub const IOTADM_ERR_STORAGE: c_int = -2;
 /// A flash callback reported a failure.
