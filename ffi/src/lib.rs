@@ -79,6 +79,14 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     trap()
 }
 
+/// The unwinder's personality routine, which the prebuilt `core` of hosted targets (Linux,
+/// macOS) refers to even when nothing unwinds. The library aborts on panic, so it is never
+/// called; it exists so that a host C program links without the Rust standard library.
+/// Bare-metal targets' `core` does not refer to it.
+#[cfg(all(feature = "panic-handler", not(test), not(target_os = "none")))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+
 #[cfg(all(feature = "panic-handler", not(test)))]
 fn trap() -> ! {
     // SAFETY: each instruction is architecturally undefined, so it raises the CPU's
