@@ -521,3 +521,320 @@ pub unsafe extern "C" fn iotadm_accept_notification(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::tests::Part;
+    use crate::session::{Buffers, SessionParams, Transport, IOTADM_ENCODING_XML};
+    use crate::status::{
+        IOTADM_ERR_CAPACITY, IOTADM_ERR_NO_FUMO, IOTADM_ERR_UNKNOWN_NODE, IOTADM_STATUS_OK,
+    };
+    use core::ptr::{null, null_mut};
+    use std::vec::Vec;
+
+    unsafe extern "C" fn counting_random(user: *mut c_void, buf: *mut u8, len: usize) {
+        // SAFETY: the tests pass a u8 counter as `user`; `buf` holds `len` bytes.
+        unsafe {
+            let next = &mut *user.cast::<u8>();
+            for i in 0..len {
+                *next = next.wrapping_add(1);
+                *buf.add(i) = *next;
+            }
+        }
+    }
+
+    unsafe extern "C" fn read_nothing(
+        _: *mut c_void,
+        _: *const crate::handlers::NodeRef,
+        _: usize,
+        _: *mut u8,
+        _: usize,
+        written: *mut usize,
+        total: *mut usize,
+    ) -> c_int {
+        // SAFETY: the library passes valid counters.
+        unsafe {
+            *written = 0;
+            *total = 0;
+        }
+        IOTADM_STATUS_OK
+    }
+
+    fn handler(uri: &'static core::ffi::CStr) -> NodeHandler {
+        NodeHandler {
+            uri: uri.as_ptr(),
+            user: null_mut(),
+            read: Some(read_nothing),
+            write: None,
+            exec: None,
+        }
+    }
+
+    /// Storage for one device, 8-aligned.
+    fn storage() -> Vec<u64> {
+        assert!(align_of::<Device>() <= 8);
+        std::vec![0u64; size_of::<Device>() / 8 + 1]
+    }
+
+    fn config(part: &Part, seed: &mut u8, handlers: &[NodeHandler]) -> DeviceConfig {
+        DeviceConfig {
+            tree_flash: part.region(),
+            platform: Platform {
+                user: (seed as *mut u8).cast(),
+                random: Some(counting_random),
+                unix_time: None,
+            },
+            ui: Ui {
+                user: null_mut(),
+                ask: None,
+                inform_session: None,
+                allow_session: None,
+            },
+            handlers: handlers.as_ptr(),
+            handler_count: handlers.len(),
+            fumo: null(),
+        }
+    }
+
+    fn open(store: &mut [u64], cfg: &DeviceConfig) -> Result<*mut Device, c_int> {
+        let mut dev = null_mut();
+        let len = store.len() * 8;
+        // SAFETY: the storage, config and out pointer are valid.
+        match unsafe { iotadm_device_open(store.as_mut_ptr().cast(), len, cfg, &mut dev) } {
+            IOTADM_OK => Ok(dev),
+            code => Err(code),
+        }
+    }
+
+    #[test]
+    fn a_device_is_refused_storage_too_small_or_misaligned_and_bad_configs() {
+        let part = Part::new(4);
+        let mut seed = 0u8;
+        let cfg = config(&part, &mut seed, &[]);
+        let mut store = storage();
+        let mut dev = null_mut();
+        let base: *mut u8 = store.as_mut_ptr().cast();
+        // SAFETY: valid pointers throughout; the lengths are within `store`.
+        unsafe {
+            let too_small = size_of::<Device>() - 1;
+            assert_eq!(
+                iotadm_device_open(base.cast(), too_small, &cfg, &mut dev),
+                IOTADM_ERR_STORAGE
+            );
+            if align_of::<Device>() > 1 {
+                let misaligned = base.add(1);
+                assert_eq!(
+                    iotadm_device_open(misaligned.cast(), size_of::<Device>(), &cfg, &mut dev),
+                    IOTADM_ERR_STORAGE
+                );
+            }
+        }
+        assert!(dev.is_null());
+        let no_random = DeviceConfig {
+            platform: Platform {
+                random: None,
+                ..cfg.platform
+            },
+            ..cfg
+        };
+        assert_eq!(
+            open(&mut store, &no_random),
+            Err(IOTADM_ERR_INVALID_ARGUMENT)
+        );
+        for (table, code) in [
+            (std::vec![handler(c"./Nope")], IOTADM_ERR_UNKNOWN_NODE),
+            (std::vec![handler(c"./DMAcc/srv1")], IOTADM_ERR_UNKNOWN_NODE),
+            (
+                std::vec![handler(c"./DevDetail"), handler(c"./DevDetail")],
+                IOTADM_ERR_UNKNOWN_NODE,
+            ),
+            (
+                std::vec![handler(c"./DevDetail"); NODE_HANDLERS + 1],
+                IOTADM_ERR_CAPACITY,
+            ),
+        ] {
+            let cfg = config(&part, &mut seed, &table);
+            assert_eq!(open(&mut store, &cfg), Err(code));
+        }
+        let null_table = DeviceConfig {
+            handlers: null(),
+            handler_count: 1,
+            ..cfg
+        };
+        assert_eq!(
+            open(&mut store, &null_table),
+            Err(IOTADM_ERR_INVALID_ARGUMENT)
+        );
+    }
+
+    #[test]
+    fn nodes_written_as_the_device_are_in_flash_when_the_call_returns() {
+        let part = Part::new(4);
+        let mut seed = 0u8;
+        let cfg = config(&part, &mut seed, &[]);
+        let mut store = storage();
+        let dev = open(&mut store, &cfg).unwrap();
+        let mut out = [0u8; 16];
+        let (mut len, mut total) = (0usize, 0usize);
+        // SAFETY: an open device and valid buffers throughout.
+        unsafe {
+            let value = b"EH-100";
+            assert_eq!(
+                iotadm_node_replace(dev, c"./DevInfo/Mod".as_ptr(), value.as_ptr(), value.len()),
+                IOTADM_OK
+            );
+            assert_eq!(
+                iotadm_node_add(dev, c"./DMAcc/srv1".as_ptr(), null(), 0),
+                IOTADM_OK
+            );
+            assert_eq!(
+                iotadm_node_add(dev, c"./DMAcc/srv1".as_ptr(), null(), 0),
+                418,
+                "it exists"
+            );
+            assert_eq!(
+                iotadm_node_delete(dev, c"./DevInfo".as_ptr()),
+                405,
+                "a permanent node"
+            );
+            // A value larger than the buffer is cut, and its size told.
+            assert_eq!(
+                iotadm_node_get(
+                    dev,
+                    c"./DevInfo/Mod".as_ptr(),
+                    2,
+                    out.as_mut_ptr(),
+                    3,
+                    &mut len,
+                    &mut total
+                ),
+                IOTADM_OK
+            );
+            assert_eq!((&out[..len], total), (&b"-10"[..], 6));
+            assert_eq!(
+                iotadm_node_get(
+                    dev,
+                    c"./Nope".as_ptr(),
+                    0,
+                    out.as_mut_ptr(),
+                    16,
+                    null_mut(),
+                    null_mut()
+                ),
+                404
+            );
+            assert_eq!(
+                iotadm_node_get(dev, null(), 0, out.as_mut_ptr(), 16, null_mut(), null_mut()),
+                IOTADM_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(crate::fumo::iotadm_fumo_confirm(dev), IOTADM_ERR_NO_FUMO);
+            iotadm_device_close(dev);
+        }
+        // A restart: the same flash, a fresh storage.
+        let mut store = storage();
+        let dev = open(&mut store, &cfg).unwrap();
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(
+                iotadm_node_get(
+                    dev,
+                    c"./DevInfo/Mod".as_ptr(),
+                    0,
+                    out.as_mut_ptr(),
+                    16,
+                    &mut len,
+                    null_mut()
+                ),
+                IOTADM_OK
+            );
+            assert_eq!(&out[..len], b"EH-100");
+            assert_eq!(
+                iotadm_node_get(
+                    dev,
+                    c"./DMAcc/srv1".as_ptr(),
+                    0,
+                    out.as_mut_ptr(),
+                    16,
+                    &mut len,
+                    null_mut()
+                ),
+                IOTADM_OK
+            );
+            iotadm_device_close(dev);
+        }
+    }
+
+    unsafe extern "C" fn no_exchange(
+        _: *mut c_void,
+        _: *const crate::session::Request,
+        _: *mut crate::session::Reply,
+    ) -> c_int {
+        unreachable!("no message may be sent")
+    }
+
+    #[test]
+    fn a_session_with_overlapping_buffers_or_no_transport_sends_nothing() {
+        let part = Part::new(4);
+        let mut seed = 0u8;
+        let cfg = config(&part, &mut seed, &[]);
+        let mut store = storage();
+        let dev = open(&mut store, &cfg).unwrap();
+        let mut mem = std::vec![0u8; 16 * 1024];
+        let p = mem.as_mut_ptr();
+        // SAFETY: every buffer lies inside `mem`.
+        let (good, overlapping) = unsafe {
+            let good = Buffers {
+                rx: p,
+                rx_len: 4096,
+                aux: p.add(4096),
+                aux_len: 1024,
+                tx: p.add(5120),
+                tx_len: 4096,
+                scratch: p.add(9216),
+                scratch_len: 2048,
+                hmac: p.add(11264),
+                hmac_len: 256,
+            };
+            let overlapping = Buffers {
+                tx: p.add(4000),
+                ..good
+            };
+            (good, overlapping)
+        };
+        let params = SessionParams {
+            account: c"srv1".as_ptr(),
+            server_initiated: false,
+            session_id: 0,
+            encoding: IOTADM_ENCODING_XML,
+            max_msg_size: 4096,
+            max_obj_size: 0,
+        };
+        let transport = Transport {
+            user: null_mut(),
+            exchange: Some(no_exchange),
+        };
+        let none = Transport {
+            exchange: None,
+            ..transport
+        };
+        // SAFETY: valid pointers throughout.
+        unsafe {
+            use crate::session::iotadm_session_run as run;
+            assert_eq!(
+                run(dev, &params, &transport, &overlapping, null_mut()),
+                IOTADM_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                run(dev, &params, &none, &good, null_mut()),
+                IOTADM_ERR_INVALID_ARGUMENT
+            );
+            // No account provisioned: refused before anything is sent.
+            assert_eq!(
+                run(dev, &params, &transport, &good, null_mut()),
+                crate::status::IOTADM_ERR_ACCOUNT
+            );
+            iotadm_device_close(dev);
+        }
+    }
+}
