@@ -523,7 +523,9 @@ pub unsafe extern "C" fn iotadm_accept_notification(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    //! Devices on simulated parts; the FUMO tests use them too.
+
     use super::*;
     use crate::flash::tests::Part;
     use crate::session::{Buffers, SessionParams, Transport, IOTADM_ENCODING_XML};
@@ -572,12 +574,12 @@ mod tests {
     }
 
     /// Storage for one device, 8-aligned.
-    fn storage() -> Vec<u64> {
+    pub(crate) fn storage() -> Vec<u64> {
         assert!(align_of::<Device>() <= 8);
         std::vec![0u64; size_of::<Device>() / 8 + 1]
     }
 
-    fn config(part: &Part, seed: &mut u8, handlers: &[NodeHandler]) -> DeviceConfig {
+    pub(crate) fn config(part: &Part, seed: &mut u8, handlers: &[NodeHandler]) -> DeviceConfig {
         DeviceConfig {
             tree_flash: part.region(),
             platform: Platform {
@@ -597,7 +599,7 @@ mod tests {
         }
     }
 
-    fn open(store: &mut [u64], cfg: &DeviceConfig) -> Result<*mut Device, c_int> {
+    pub(crate) fn open(store: &mut [u64], cfg: &DeviceConfig) -> Result<*mut Device, c_int> {
         let mut dev = null_mut();
         let len = store.len() * 8;
         // SAFETY: the storage, config and out pointer are valid.

@@ -506,3 +506,161 @@ pub unsafe extern "C" fn iotadm_boot_decide(
         Err(code) => code,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::tests::{config, open, storage};
+    use crate::device::{iotadm_device_close, iotadm_node_get};
+    use crate::flash::tests::Part;
+    use core::ptr::{null, null_mut};
+
+    struct Parts {
+        tree: Part,
+        a: Part,
+        b: Part,
+        boot: Part,
+        log: Part,
+    }
+
+    impl Parts {
+        fn new() -> Self {
+            Parts {
+                tree: Part::new(4),
+                a: Part::new(4),
+                b: Part::new(4),
+                boot: Part::new(2),
+                log: Part::new(2),
+            }
+        }
+
+        fn fumo(&self, key: &[u8]) -> FumoConfig {
+            FumoConfig {
+                name: c"fw".as_ptr(),
+                slot_a: self.a.region(),
+                slot_b: self.b.region(),
+                boot_state: self.boot.region(),
+                fumo_state: self.log.region(),
+                model: c"EH-100".as_ptr(),
+                hardware_id: c"rev-C".as_ptr(),
+                version: 7,
+                key: key.as_ptr(),
+                key_len: key.len(),
+                max_trial_boots: 0,
+                confirm_download: false,
+                confirm_update: false,
+                max_deferrals: 0,
+                urn_alert_types: false,
+            }
+        }
+    }
+
+    #[test]
+    fn a_device_with_fumo_starts_idle_with_its_object_in_the_tree() {
+        let parts = Parts::new();
+        let key = [0x5Au8; 32];
+        let fumo = parts.fumo(&key);
+        let mut seed = 0u8;
+        let cfg = crate::device::DeviceConfig {
+            fumo: &fumo,
+            ..config(&parts.tree, &mut seed, &[])
+        };
+        for boot in 0..2 {
+            // The second open finds the object already there.
+            let mut store = storage();
+            let dev = open(&mut store, &cfg).unwrap_or_else(|e| panic!("boot {boot}: {e}"));
+            let mut info = FumoInfo {
+                state: 0,
+                pending_result: 1,
+                pkg_version: [1; IOTADM_PKG_VERSION_SPACE],
+            };
+            let mut next = -1;
+            let mut buf = [0u8; 256];
+            let mut out = [0u8; 8];
+            // SAFETY: an open device and valid pointers throughout.
+            unsafe {
+                assert_eq!(
+                    iotadm_node_get(
+                        dev,
+                        c"./FUMO/fw/State".as_ptr(),
+                        0,
+                        out.as_mut_ptr(),
+                        8,
+                        null_mut(),
+                        null_mut()
+                    ),
+                    IOTADM_OK
+                );
+                assert_eq!(iotadm_fumo_get_info(dev, &mut info), IOTADM_OK);
+                assert_eq!(
+                    (info.state, info.pending_result, info.pkg_version[0]),
+                    (10, 0, 0)
+                );
+                assert_eq!(
+                    iotadm_fumo_poll(dev, null(), buf.as_mut_ptr(), buf.len(), &mut next),
+                    IOTADM_OK
+                );
+                assert_eq!(next, IOTADM_FUMO_IDLE);
+                assert_eq!(
+                    iotadm_fumo_poll(dev, null(), buf.as_mut_ptr(), 0, &mut next),
+                    IOTADM_ERR_INVALID_ARGUMENT
+                );
+                // Nothing is on trial: nothing to confirm or reject, and nothing changes.
+                assert_eq!(iotadm_fumo_confirm(dev), IOTADM_ERR_BAD_STATE);
+                assert_eq!(iotadm_fumo_reject(dev), IOTADM_ERR_BAD_STATE);
+                iotadm_device_close(dev);
+            }
+        }
+        let mut decision = BootDecision {
+            slot: 9,
+            reason: 9,
+            attempt: 9,
+        };
+        // SAFETY: valid regions and out pointer.
+        let rc = unsafe {
+            iotadm_boot_decide(
+                &fumo.slot_a,
+                &fumo.slot_b,
+                &fumo.boot_state,
+                0,
+                &mut decision,
+            )
+        };
+        assert_eq!(rc, IOTADM_OK);
+        assert_eq!(
+            (decision.slot, decision.reason, decision.attempt),
+            (0, IOTADM_BOOT_NORMAL, 0)
+        );
+    }
+
+    #[test]
+    fn fumo_configs_are_checked_when_the_device_opens() {
+        let parts = Parts::new();
+        let key = [0x5Au8; 32];
+        let mut seed = 0u8;
+        let base = config(&parts.tree, &mut seed, &[]);
+        let no_key = parts.fumo(&[]);
+        let one_sector_log = FumoConfig {
+            boot_state: Flash {
+                size: parts.boot.region().size / 2,
+                ..parts.boot.region()
+            },
+            ..parts.fumo(&key)
+        };
+        let no_model = FumoConfig {
+            model: null(),
+            ..parts.fumo(&key)
+        };
+        for (fumo, code) in [
+            (no_key, IOTADM_ERR_INVALID_ARGUMENT),
+            (no_model, IOTADM_ERR_INVALID_ARGUMENT),
+            (one_sector_log, crate::status::IOTADM_ERR_FLASH_LAYOUT),
+        ] {
+            let cfg = crate::device::DeviceConfig {
+                fumo: &fumo,
+                ..base
+            };
+            assert_eq!(open(&mut storage(), &cfg), Err(code));
+        }
+    }
+}
