@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- What the checks need -------------------------------------------------------------
-apt_packages=(libwbxml2-utils)
+apt_packages=(libwbxml2-utils gcc g++)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -41,6 +41,20 @@ grep -E '^(report acknowledged|the server saw)' target/demo.log
 step "no_std library for thumbv7em-none-eabihf, no default features"
 cargo build --lib --no-default-features --target thumbv7em-none-eabihf
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi
+
+# The C interface is its own crate (not built by the steps above); tests/c_api.rs, run by
+# `cargo test`, builds it for the host and runs the C host program against the test server.
+step "C interface (ffi/): fmt, clippy, unit tests, the static library for thumbv7em-none-eabihf"
+(
+    cd ffi
+    cargo fmt -- --check
+    cargo clippy --all-targets -- -D warnings
+    cargo test
+    cargo build --release --target thumbv7em-none-eabihf
+)
+
+step "C interface: include/iotadm.h is fresh and compiles as C99 and C++17"
+ffi/header.sh --check
 
 step "fuzz smoke run, seeded from the real-message corpus"
 corpus_dir="${IOTADM_CORPUS:-../shared/corpus/real}"
