@@ -34,6 +34,10 @@ cargo clippy --all-targets --all-features -- -D warnings
 step "cargo test (all features)"
 cargo test --all-features
 
+step "the demo (the README's main command)"
+cargo run --quiet --all-features --example demo >target/demo.log 2>&1 || { tail -n 40 target/demo.log; exit 1; }
+grep -E '^(report acknowledged|the server saw)' target/demo.log
+
 step "no_std library for thumbv7em-none-eabihf, no default features"
 cargo build --lib --no-default-features --target thumbv7em-none-eabihf
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi

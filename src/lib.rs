@@ -17,6 +17,7 @@
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
+//! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply; the HTTP binding (`std`) |
 //! | `sim` | (`std`) a simulated handset for the host: the demo, tests, benchmarks |
@@ -48,6 +49,7 @@ mod fmt;
 
 pub mod auth;
 pub mod bootstrap;
+pub mod cdma;
 pub mod codec;
 pub mod codes;
 pub mod firmware;

@@ -9,7 +9,9 @@ use std::vec::Vec;
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::auth::AuthScheme;
-use crate::codec::{self, EncodeOptions, Encoding};
+use core::fmt::Write as _;
+
+use crate::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
 use crate::codes::StatusCode;
 use crate::platform::{Clock, Rng};
 use crate::session::{
@@ -298,8 +300,9 @@ pub fn describe(event: &Event<'_>) -> String {
     }
 }
 
-/// A message as indented XML, whatever its encoding: for transcripts people read. A
-/// message that does not decode is shown as the error and its first bytes.
+/// A message as indented XML, whatever its encoding: for transcripts people read. Binary
+/// data, which XML cannot carry, is shown as a note of its length and first bytes in hex;
+/// a message that does not decode is shown as the error and its first bytes.
 pub fn readable(message: &[u8]) -> String {
     let parsed = match codec::parse(message) {
         Ok(m) => m,
@@ -312,17 +315,116 @@ pub fn readable(message: &[u8]) -> String {
             return std::format!("(undecodable: {e}; starts {})", head.join(" "));
         }
     };
+    let bump = bumpalo::Bump::new();
+    let shown = Message {
+        header: parsed.header,
+        body: codec::SyncBody {
+            commands: readable_list(&bump, parsed.body.commands),
+            is_final: parsed.body.is_final,
+        },
+    };
     let options = EncodeOptions {
         indent: true,
         xml_declaration: false,
         ..EncodeOptions::new(Encoding::Xml)
     };
-    let mut out = std::vec![0u8; message.len().saturating_mul(8).max(4096)];
-    match parsed.encode_with(&options, &mut out) {
-        Ok(n) => String::from_utf8_lossy(out.get(..n).unwrap_or(&[])).into_owned(),
-        // Binary data has no XML form: show it as WBXML was sent.
-        Err(e) => std::format!("(not representable as XML: {e})"),
+    let encoded = shown.encoded_len_with(&options).and_then(|len| {
+        let mut buf = std::vec![0u8; len];
+        shown.encode_with(&options, &mut buf).map(|n| {
+            buf.truncate(n);
+            buf
+        })
+    });
+    match encoded {
+        Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
+        Err(e) => std::format!("(cannot show as XML: {e})"),
     }
+}
+
+/// `commands` with every binary data replaced by a readable note.
+fn readable_list<'b>(
+    bump: &'b bumpalo::Bump,
+    commands: codec::List<'b, codec::Command<'b>>,
+) -> codec::List<'b, codec::Command<'b>> {
+    use codec::Command as C;
+    let out: Vec<C<'b>> = commands
+        .iter()
+        .map(|c| match c {
+            C::Add(ic) => C::Add(readable_ic(bump, ic)),
+            C::Copy(ic) => C::Copy(readable_ic(bump, ic)),
+            C::Delete(ic) => C::Delete(readable_ic(bump, ic)),
+            C::Get(ic) => C::Get(readable_ic(bump, ic)),
+            C::Replace(ic) => C::Replace(readable_ic(bump, ic)),
+            C::Alert(a) => C::Alert(codec::Alert {
+                items: readable_items(bump, a.items),
+                ..a
+            }),
+            C::Exec(e) => C::Exec(codec::Exec {
+                items: readable_items(bump, e.items),
+                ..e
+            }),
+            C::Results(r) => C::Results(codec::Results {
+                items: readable_items(bump, r.items),
+                ..r
+            }),
+            C::Status(st) => C::Status(codec::Status {
+                items: readable_items(bump, st.items),
+                ..st
+            }),
+            C::Atomic(k) => C::Atomic(codec::Container {
+                commands: readable_list(bump, k.commands),
+                ..k
+            }),
+            C::Sequence(k) => C::Sequence(codec::Container {
+                commands: readable_list(bump, k.commands),
+                ..k
+            }),
+            other => other,
+        })
+        .collect();
+    codec::List::new(bump.alloc_slice_copy(&out))
+}
+
+fn readable_ic<'b>(bump: &'b bumpalo::Bump, ic: codec::ItemCommand<'b>) -> codec::ItemCommand<'b> {
+    codec::ItemCommand {
+        items: readable_items(bump, ic.items),
+        ..ic
+    }
+}
+
+fn readable_items<'b>(
+    bump: &'b bumpalo::Bump,
+    items: codec::List<'b, Item<'b>>,
+) -> codec::List<'b, Item<'b>> {
+    let out: Vec<Item<'b>> = items
+        .iter()
+        .map(|item| match item.data {
+            Some(Data::Opaque(t) | Data::Text(t)) if !shows_in_xml(&t) => {
+                let bytes: Vec<u8> = t.bytes().collect();
+                let mut note = std::format!("[{} bytes of binary data: ", bytes.len());
+                for b in bytes.iter().take(16) {
+                    let _ = write!(note, "{b:02x}");
+                }
+                note.push_str(if bytes.len() > 16 { "...]" } else { "]" });
+                Item {
+                    data: Some(Data::Text(Text::new(bump.alloc_str(&note)))),
+                    ..item
+                }
+            }
+            _ => item,
+        })
+        .collect();
+    codec::List::new(bump.alloc_slice_copy(&out))
+}
+
+/// Whether text can stand in XML character data: UTF-8 without control characters other
+/// than tab, line feed and carriage return.
+fn shows_in_xml(t: &Text<'_>) -> bool {
+    let bytes: Vec<u8> = t.bytes().collect();
+    std::str::from_utf8(&bytes).is_ok_and(|s| {
+        !s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    })
 }
 
 #[cfg(test)]

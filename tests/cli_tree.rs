@@ -50,6 +50,30 @@ fn tree_prints_one_node_a_line() {
 }
 
 #[test]
+fn tree_shows_the_cdma_object() {
+    let text = printed_tree();
+    let lines: Vec<&str> = text.lines().collect();
+    for expected in [
+        "./CDMA node Get",
+        "./CDMA/NAM/<x> node Get",
+        "./CDMA/NAM/<x>/IMSI_M/MCC chr Get,Replace",
+        "./CDMA/NAM/<x>/MDN chr Get,Replace",
+        "./CDMA/NAM/<x>/SID_NID/<x>/SID int Add,Get,Replace",
+        "./CDMA/NAM/<x>/PRL bin Get,Replace",
+        "./CDMA/NAM/<x>/EXT_PRL bin Get,Replace",
+        "./CDMA/NAM/<x>/3GPD/MobileIP/MN_HA_SS bin Replace",
+        "./CDMA/SPL/Unlock chr Exec",
+        "./CDMA/SPL/SPC chr Replace",
+        "./CDMA/SPASM/Validate chr Exec",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "missing line {expected:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
 fn tree_lines_follow_the_format() {
     let text = printed_tree();
     let mut previous = "";

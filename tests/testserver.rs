@@ -3,6 +3,8 @@
 //! flow, MaxMsgSize splitting, large objects, package 0 and the transcript.
 #![cfg(feature = "std")]
 
+mod common;
+
 use iotadm::auth::{self, AuthScheme, Challenge, Credentials, HmacHeader, Nonce};
 use iotadm::codec::{
     self, Alert, Command, Cred, Data, Encoding, Item, ItemCommand, List, Location, Message, MetInf,
@@ -14,7 +16,7 @@ use iotadm::testserver::{
 };
 use iotadm::transport::{HttpError, HttpTransport, Request, Transport};
 
-const DEVICE: &str = "IMEI:490154203237518";
+use common::device::DEVICE;
 
 /// A reply as the test sees it.
 struct Reply {
@@ -1103,10 +1105,10 @@ fn a_client_package_without_final_gets_the_header_status_and_1222_only() {
     }
 
     client.cred = None; // accepted for the rest of the session
-    let reply = client.send(
-        &[Out::DevInfo("./DevInfo/Lang".into(), "en-US".into())],
-        true,
-    );
+                        // The server's Alert 1222 is answered like any command.
+    let mut answer = ok_for(&msg, &msg_id_of(&msg));
+    answer.push(Out::DevInfo("./DevInfo/Lang".into(), "en-US".into()));
+    let reply = client.send(&answer, true);
     let msg = reply.message();
     assert!(msg.body.is_final);
     let st = statuses(&msg);
@@ -1115,7 +1117,7 @@ fn a_client_package_without_final_gets_the_header_status_and_1222_only() {
         "{st:?}"
     );
     assert!(
-        st.contains(&("2".into(), "1".into(), "Replace".into(), 200)),
+        st.contains(&("2".into(), "3".into(), "Replace".into(), 200)),
         "{st:?}"
     );
     assert_eq!(commands(&msg)[0].0, "Get");
@@ -1144,15 +1146,17 @@ fn large_results_from_the_client_are_joined_and_their_size_checked() {
         size: Some(15),
     });
     let reply = client.send(&first, false);
-    assert_eq!(commands(&reply.message()).len(), 1, "Alert 1222 only");
-    let last = [Out::Results {
+    let next = reply.message();
+    assert_eq!(commands(&next).len(), 1, "Alert 1222 only");
+    let mut last = ok_for(&next, &msg_id_of(&next));
+    last.push(Out::Results {
         msg_ref: mid,
         cmd_ref: get,
         source: "./Vendor/Log".into(),
         data: "ABCDE".into(),
         more: false,
         size: None,
-    }];
+    });
     client.send(&last, true);
     let t = server.transcript();
     let items = t.results_for("log");
@@ -1552,85 +1556,9 @@ mod with_the_session_engine {
     //! The crate's own session engine, over the HTTP binding, against the test server.
 
     use super::*;
-    use iotadm::flash::MemFlash;
-    use iotadm::platform::NoClock;
-    use iotadm::session::{
-        apply_bootstrap, BootstrapSource, Buffers, Client as DmClient, Config, DefaultAnswers, Env,
-        Initiation, Session,
-    };
-    use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
-    use iotadm::tree::{NoHandlers, Tree, UriLimits};
-
-    type Flash = MemFlash<Vec<u8>, 4096, 8>;
-    type DmTree = Tree<Flash, NoHandlers, 256, 16_384, 512>;
-
-    fn device(addr: &str, client: CredSpec<'_>, server: Option<CredSpec<'_>>) -> DmTree {
-        let mut f = MemFlash::new(vec![0u8; 1 << 20]);
-        f.erase_all();
-        let mut tree: DmTree = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
-        DevInfo {
-            dev_id: DEVICE,
-            man: "iotadm",
-            model: "test-handset",
-            dm_version: "1.2",
-            lang: "en-US",
-        }
-        .store(&mut tree)
-        .unwrap();
-        let spec = AccountSpec {
-            node: "srv1",
-            server_id: "srv1",
-            addr,
-            client: Some(client),
-            server,
-            acl: None,
-        };
-        let mut scratch = [0u8; 4096];
-        apply_bootstrap(
-            &mut tree,
-            spec.bootstrap_message().as_bytes(),
-            BootstrapSource::Trusted,
-            None,
-            &mut scratch,
-        )
-        .unwrap();
-        tree
-    }
-
-    fn run(tree: &mut DmTree, cfg: Config, initiation: Initiation) -> Result<(), String> {
-        let (mut rx, mut aux, mut tx, mut scratch, mut hmac) = (
-            vec![0u8; cfg.max_msg_size as usize],
-            vec![0u8; 2048],
-            vec![0u8; 64 * 1024],
-            vec![0u8; 4096],
-            vec![0u8; 256],
-        );
-        let mut ui = DefaultAnswers;
-        let mut rng = SeededRng::new(7);
-        let clock = NoClock;
-        let mut env = Env {
-            tree,
-            ui: &mut ui,
-            rng: &mut rng,
-            clock: &clock,
-        };
-        let mut session =
-            Session::new(&mut env, cfg, "srv1", initiation, &[]).map_err(|e| e.to_string())?;
-        let mut client = DmClient::new(
-            HttpTransport::new(),
-            Buffers {
-                rx: &mut rx,
-                aux: &mut aux,
-                tx: &mut tx,
-                scratch: &mut scratch,
-                hmac: &mut hmac,
-            },
-        );
-        client
-            .run(&mut session, &mut env, |_| {})
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
+    use crate::common::device::{device, run};
+    use iotadm::session::{Config, Initiation};
+    use iotadm::sim::CredSpec;
 
     #[test]
     fn a_whole_session_runs_clean_in_every_encoding_and_scheme() {

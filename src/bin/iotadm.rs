@@ -16,7 +16,7 @@ mod device;
 mod package;
 #[path = "iotadm/tree.rs"]
 mod tree;
-use iotadm::codec::{self, Command, Data, EncodeOptions, Encoding, Item, Message};
+use iotadm::codec::{self, Command, Data, EncodeError, EncodeOptions, Encoding, Item, Message};
 
 #[derive(Parser)]
 #[command(name = "iotadm", version, about = "OMA DM 1.2 (SyncML DM) host tool")]
@@ -112,12 +112,24 @@ fn parse<'a>(
     result.map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn encode(msg: &Message<'_>, options: &EncodeOptions) -> Result<Vec<u8>, String> {
-    let len = msg.encoded_len_with(options).map_err(|e| e.to_string())?;
-    let mut out = vec![0; len];
-    let n = msg
-        .encode_with(options, &mut out)
-        .map_err(|e| e.to_string())?;
+/// Encodes into a buffer sized from the input, which is nearly always enough; when it is
+/// not, the encoder has counted what it needs and a second pass writes it. (Asking for the
+/// exact length first would cost a whole extra pass every time.)
+fn encode(msg: &Message<'_>, options: &EncodeOptions, input_len: usize) -> Result<Vec<u8>, String> {
+    let guess = match options.encoding {
+        // Indented XML from WBXML: tags grow from one byte to two names.
+        Encoding::Xml => input_len.saturating_mul(3),
+        Encoding::Wbxml => input_len,
+    };
+    let mut out = vec![0; guess.saturating_add(4096)];
+    let n = match msg.encode_with(options, &mut out) {
+        Err(EncodeError::BufferTooSmall { required }) => {
+            out.resize(required, 0);
+            msg.encode_with(options, &mut out)
+        }
+        written => written,
+    }
+    .map_err(|e| e.to_string())?;
     out.truncate(n);
     Ok(out)
 }
@@ -131,7 +143,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 indent: !compact,
                 ..EncodeOptions::new(Encoding::Xml)
             };
-            write_output(&o, &encode(&msg, &options)?)
+            write_output(&o, &encode(&msg, &options, bytes.len())?)
         }
         Cmd::Xml2wbxml { o, v, input } => {
             let wbxml_version = match v.as_str() {
@@ -150,7 +162,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 wbxml_version,
                 ..EncodeOptions::new(Encoding::Wbxml)
             };
-            write_output(&o, &encode(&msg, &options)?)
+            write_output(&o, &encode(&msg, &options, bytes.len())?)
         }
         Cmd::Package(args) => package::run(args),
         Cmd::Device(args) => device::run(args),

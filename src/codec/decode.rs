@@ -1,13 +1,19 @@
-//! The typed decoder: walks a validated message with a [`Cursor`] and builds the model.
-//! It is written once for both encodings; the cursor hides which one it reads.
+//! The typed decoder, written once for both encodings (the cursor hides which one it
+//! reads), in two halves:
 //!
-//! Decoding a message visits every element once, so a message that decodes has no
-//! structural error left for the lazy lists to find later.
+//! * the check: one walk over a validated message enforcing what the SyncML DTD lets each
+//!   element hold: which children, how often, which are required. It is driven by a rule
+//!   per (parent, child) pair and builds nothing;
+//! * the views: the decoders that build the model's values. They run only on checked
+//!   input (when parsing fills the header, and when a lazy list is read), so they have
+//!   nothing to refuse and take what is there.
+//!
+//! A message that parses has therefore no structural error left for a lazy list to find.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::model::{
-    Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, ListIter,
-    Location, Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
+    Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, Location,
+    Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
 };
 use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
@@ -16,95 +22,6 @@ use super::{Content, Cursor};
 
 fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
-}
-
-/// Calls `f` for each child element of the element whose start was just read; text
-/// between children must be white space.
-fn children<'a>(
-    c: &mut Cursor<'a>,
-    empty: bool,
-    page: u8,
-    mut f: impl FnMut(&mut Cursor<'a>, Child<'a>) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError> {
-    if empty {
-        return Ok(());
-    }
-    loop {
-        let before = *c;
-        match c.next_content(true)? {
-            Content::End => return Ok(()),
-            Content::Text { text, .. } => {
-                if !text.is_empty() {
-                    return Err(err(K::UnexpectedText, before.offset()));
-                }
-            }
-            Content::Start {
-                name,
-                empty,
-                offset,
-                ..
-            } => {
-                let tag = name
-                    .resolve(page)
-                    .ok_or(err(K::UnexpectedElement, offset))?;
-                f(
-                    c,
-                    Child {
-                        tag,
-                        empty,
-                        offset,
-                        before,
-                    },
-                )?;
-            }
-        }
-    }
-}
-
-/// A child element just entered.
-#[derive(Clone, Copy)]
-struct Child<'a> {
-    tag: Tag,
-    empty: bool,
-    offset: usize,
-    /// The cursor before the child's start tag, where a list of such children begins.
-    before: Cursor<'a>,
-}
-
-/// Stores a value for an element that may appear once.
-fn once<T>(slot: &mut Option<T>, value: T, offset: usize) -> Result<(), DecodeError> {
-    if slot.is_some() {
-        return Err(err(K::DuplicateElement, offset));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-/// Collects where a lazily decoded list starts and how long it is.
-struct ListStart<'a> {
-    first: Option<Cursor<'a>>,
-    len: u32,
-}
-
-impl<'a> ListStart<'a> {
-    const fn new() -> Self {
-        ListStart {
-            first: None,
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, before: Cursor<'a>) {
-        self.first.get_or_insert(before);
-        self.len += 1;
-    }
-
-    fn finish<T>(self, select: Select) -> List<'a, T> {
-        match self.first {
-            Some(cursor) => List::parsed(cursor, self.len, select),
-            None => List::empty(),
-        }
-    }
 }
 
 /// DS elements a DM client may meet and has no use for: skipped.
@@ -141,22 +58,335 @@ pub(crate) fn is_command(tag: Tag) -> bool {
     )
 }
 
-/// A leaf element's text, trimmed.
-pub(crate) fn text_element<'a>(
+fn is_container(tag: Tag) -> bool {
+    matches!(tag, Tag::ATOMIC | Tag::SEQUENCE | Tag::SYNC)
+}
+
+/// Collects where a lazily decoded list starts and how long it is.
+#[derive(Clone, Copy)]
+struct ListStart<'a> {
+    first: Option<Cursor<'a>>,
+    len: u32,
+}
+
+impl<'a> ListStart<'a> {
+    const fn new() -> Self {
+        ListStart {
+            first: None,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, before: Cursor<'a>) {
+        self.first.get_or_insert(before);
+        self.len = self.len.saturating_add(1);
+    }
+
+    fn finish<T>(self, select: Select) -> List<'a, T> {
+        match self.first {
+            Some(cursor) => List::parsed(cursor, self.len, select),
+            None => List::empty(),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// The check
+// ----------------------------------------------------------------------------------------
+
+/// An element with children, as the check sees it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Root,
+    Hdr,
+    Body,
+    Location,
+    Cred,
+    Chal,
+    Meta,
+    Item,
+    Command(Tag),
+}
+
+/// What a child element may be, and how it is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// A leaf holding text, at most once.
+    Leaf,
+    /// Text that may repeat: TargetRef, SourceRef, EMI.
+    Leaves,
+    /// An element whose content does not matter (NoResp, Final, MoreData), at most once.
+    Flag,
+    /// A DS element or MetInf property a DM client ignores: skipped, may repeat.
+    Ignore,
+    /// An element with children of its own, at most once.
+    Element(Kind),
+    /// An `Item`, which may repeat.
+    Item,
+    /// `Data` of an item: text, opaque bytes or embedded XML, at most once.
+    Data,
+    /// A command, which may repeat. In SyncBody it is checked where it stands; in a
+    /// container after the container's own children.
+    Command,
+}
+
+/// The rule for a child `tag` of a `kind` element, or `None` when it may not appear.
+fn rule(kind: Kind, tag: Tag) -> Option<Rule> {
+    use Rule::{Element, Flag, Ignore, Leaf};
+    Some(match (kind, tag) {
+        (Kind::Root, Tag::SYNC_HDR) => Element(Kind::Hdr),
+        (Kind::Root, Tag::SYNC_BODY) => Element(Kind::Body),
+        (
+            Kind::Hdr,
+            Tag::VER_DTD | Tag::VER_PROTO | Tag::SESSION_ID | Tag::MSG_ID | Tag::RESP_URI,
+        ) => Leaf,
+        (Kind::Hdr | Kind::Item, Tag::TARGET | Tag::SOURCE) => Element(Kind::Location),
+        (Kind::Hdr, Tag::NO_RESP) => Flag,
+        (Kind::Hdr, Tag::CRED) => Element(Kind::Cred),
+        (Kind::Hdr | Kind::Cred | Kind::Chal | Kind::Item, Tag::META) => Element(Kind::Meta),
+        (Kind::Location, Tag::LOC_URI | Tag::LOC_NAME) => Leaf,
+        (Kind::Cred, Tag::DATA) => Leaf,
+        (
+            Kind::Meta,
+            Tag::FORMAT
+            | Tag::TYPE
+            | Tag::MARK
+            | Tag::SIZE
+            | Tag::NEXT_NONCE
+            | Tag::VERSION
+            | Tag::MAX_MSG_SIZE
+            | Tag::MAX_OBJ_SIZE
+            | Tag::EMI,
+        ) => Rule::Leaves,
+        // DS properties (anchors, memory): valid MetInf a DM client ignores.
+        (Kind::Meta, _) => Ignore,
+        (Kind::Body, Tag::FINAL) => Flag,
+        (Kind::Body, t) if is_command(t) => Rule::Command,
+        (Kind::Item, Tag::DATA) => Rule::Data,
+        (Kind::Item, Tag::MORE_DATA) => Flag,
+        (Kind::Command(command), t) => return command_rule(command, t),
+        (Kind::Location | Kind::Item, t) if is_ignored(t) => Ignore,
+        _ => return None,
+    })
+}
+
+/// The rule for a child of a command: what the command's DTD allows.
+fn command_rule(command: Tag, tag: Tag) -> Option<Rule> {
+    use Rule::{Element, Flag, Leaf};
+    let item_command = matches!(
+        command,
+        Tag::ADD | Tag::COPY | Tag::DELETE | Tag::GET | Tag::REPLACE | Tag::EXEC
+    );
+    let is = |commands: &[Tag]| commands.contains(&command);
+    let allowed = match tag {
+        Tag::CMD_ID => Some(Leaf),
+        Tag::NO_RESP if !is(&[Tag::STATUS, Tag::RESULTS]) => Some(Flag),
+        Tag::CRED if !is(&[Tag::ATOMIC, Tag::SEQUENCE, Tag::RESULTS]) => Some(Element(Kind::Cred)),
+        Tag::META if !is(&[Tag::ALERT, Tag::STATUS]) => Some(Element(Kind::Meta)),
+        Tag::DATA if is(&[Tag::ALERT, Tag::STATUS]) => Some(Leaf),
+        Tag::CORRELATOR if is(&[Tag::ALERT, Tag::EXEC]) => Some(Leaf),
+        Tag::MSG_REF | Tag::CMD_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
+        // `Cmd` is not in the DTD's Results, but Windows clients send it.
+        Tag::CMD if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
+        Tag::CHAL if command == Tag::STATUS => Some(Element(Kind::Chal)),
+        Tag::TARGET_REF | Tag::SOURCE_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Rule::Leaves),
+        Tag::TARGET | Tag::SOURCE if command == Tag::SYNC => Some(Element(Kind::Location)),
+        Tag::ITEM if item_command || is(&[Tag::ALERT, Tag::STATUS, Tag::RESULTS]) => {
+            Some(Rule::Item)
+        }
+        t if is_container(command) && is_command(t) => Some(Rule::Command),
+        _ => None,
+    };
+    allowed.or_else(|| is_ignored(tag).then_some(Rule::Ignore))
+}
+
+/// The children an element must have, reported in this order when missing.
+fn required(kind: Kind) -> &'static [Tag] {
+    match kind {
+        Kind::Root => &[Tag::SYNC_HDR, Tag::SYNC_BODY],
+        Kind::Hdr => &[
+            Tag::VER_DTD,
+            Tag::VER_PROTO,
+            Tag::SESSION_ID,
+            Tag::MSG_ID,
+            Tag::TARGET,
+            Tag::SOURCE,
+        ],
+        Kind::Location => &[Tag::LOC_URI],
+        Kind::Command(_) => &[Tag::CMD_ID],
+        _ => &[],
+    }
+}
+
+/// What the check keeps for parsing to build the message from.
+struct Found<'a> {
+    /// The cursor after SyncHdr's start tag, and whether SyncHdr is empty.
+    header: Option<(Cursor<'a>, bool)>,
+    /// The commands of SyncBody.
+    commands: ListStart<'a>,
+    /// SyncBody's `Final`.
+    is_final: bool,
+}
+
+/// How deeply Atomic, Sequence and Sync may nest inside one another. DM 1.2 itself allows
+/// one level (a Sequence inside an Atomic or the reverse); the margin is for DS messages.
+pub(crate) const MAX_NESTED_COMMANDS: usize = 8;
+
+/// Checks the children of a `kind` element whose start tag was just read, and returns the
+/// commands among them (SyncBody's, or a container's nested ones, not yet checked).
+/// `missing_at` is the offset a missing required child is reported at.
+///
+/// Recursion follows the DTD, not the input: it is at most five elements deep (SyncML,
+/// SyncHdr, Cred, Meta; or a command, Item, Target), apart from nested commands, which
+/// [`check_command`] bounds.
+fn check_element<'a>(
     c: &mut Cursor<'a>,
-    _tag: Tag,
+    kind: Kind,
     empty: bool,
-) -> Result<Text<'a>, DecodeError> {
-    c.leaf_text(empty, true)
+    missing_at: usize,
+    found: &mut Found<'a>,
+) -> Result<ListStart<'a>, DecodeError> {
+    let page = if kind == Kind::Meta {
+        PAGE_METINF
+    } else {
+        PAGE_SYNCML
+    };
+    // One bit per SyncML token (all below 64) that has appeared.
+    let mut seen = 0u64;
+    let mut commands = ListStart::new();
+    if !empty {
+        loop {
+            let before = *c;
+            let (tag, empty, offset) = match c.next_content(true)? {
+                Content::End => break,
+                Content::Text { text, .. } if text.is_empty() => continue,
+                Content::Text { .. } => return Err(err(K::UnexpectedText, before.offset())),
+                Content::Start {
+                    name,
+                    empty,
+                    offset,
+                    ..
+                } => {
+                    let tag = name.resolve(page);
+                    (tag.ok_or(err(K::UnexpectedElement, offset))?, empty, offset)
+                }
+            };
+            let rule = rule(kind, tag).ok_or(err(K::UnexpectedElement, offset))?;
+            match rule {
+                Rule::Leaf | Rule::Leaves => c.leaf_text(empty, true).map(drop)?,
+                Rule::Flag | Rule::Ignore => c.skip_element(empty)?,
+                Rule::Element(child) => {
+                    if tag == Tag::SYNC_HDR {
+                        found.header = Some((*c, empty));
+                    }
+                    let list = check_element(c, child, empty, offset, found)?;
+                    if child == Kind::Body {
+                        found.commands = list;
+                    }
+                }
+                Rule::Item => check_element(c, Kind::Item, empty, offset, found).map(drop)?,
+                Rule::Data => check_data(c, empty)?,
+                Rule::Command if kind == Kind::Body => {
+                    check_command(c, tag, empty, offset, 1, found)?;
+                    commands.push(before);
+                }
+                Rule::Command => {
+                    c.skip_element(empty)?;
+                    commands.push(before);
+                }
+            }
+            if matches!(
+                rule,
+                Rule::Leaf | Rule::Flag | Rule::Element(_) | Rule::Data
+            ) {
+                let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
+                if seen & bit != 0 {
+                    return Err(err(K::DuplicateElement, offset));
+                }
+                seen |= bit;
+            }
+            if tag == Tag::FINAL {
+                found.is_final = true;
+            }
+        }
+    }
+    for tag in required(kind) {
+        let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
+        if seen & bit == 0 {
+            return Err(err(K::MissingElement(tag.name()), missing_at));
+        }
+    }
+    Ok(commands)
 }
 
-fn flag(c: &mut Cursor<'_>, child: Child<'_>) -> Result<bool, DecodeError> {
-    c.skip_element(child.empty)?;
-    Ok(true)
+/// Checks a command whose start tag was just read, then the commands nested in it, depth
+/// first. `level` is 1 for a command of SyncBody; `top` is where that command starts, the
+/// offset a too deep nesting is reported at.
+fn check_command<'a>(
+    c: &mut Cursor<'a>,
+    tag: Tag,
+    empty: bool,
+    top: usize,
+    level: usize,
+    found: &mut Found<'a>,
+) -> Result<(), DecodeError> {
+    let after_start = c.offset();
+    let nested = check_element(c, Kind::Command(tag), empty, after_start, found)?;
+    if !is_container(tag) {
+        return Ok(());
+    }
+    if level > MAX_NESTED_COMMANDS {
+        return Err(err(K::DepthLimit, top));
+    }
+    let (Some(mut list), mut left) = (nested.first, nested.len) else {
+        return Ok(());
+    };
+    while left > 0 {
+        match list.next_content(true)? {
+            Content::Start { name, empty, .. } => {
+                match name.resolve(PAGE_SYNCML).filter(|&t| is_command(t)) {
+                    Some(t) => {
+                        left -= 1;
+                        check_command(&mut list, t, empty, top, level + 1, found)?;
+                    }
+                    None => list.skip_element(empty)?,
+                }
+            }
+            Content::Text { .. } => {}
+            Content::End => break,
+        }
+    }
+    Ok(())
 }
 
-fn required<T>(value: Option<T>, name: &'static str, offset: usize) -> Result<T, DecodeError> {
-    value.ok_or(err(K::MissingElement(name), offset))
+/// Checks `Data` content: one run of text or opaque bytes, or embedded XML (walked to the
+/// end so that later reads can trust it).
+fn check_data(c: &mut Cursor<'_>, empty: bool) -> Result<(), DecodeError> {
+    let mut text = false;
+    if !empty {
+        loop {
+            match c.next_content(false)? {
+                Content::End => break,
+                Content::Text { .. } if text => return Err(err(K::UnexpectedText, c.offset())),
+                Content::Text { .. } => text = true,
+                Content::Start { empty, .. } => return skip_embedded(c, empty),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Walks embedded XML from just after its first start tag to the end of `Data`.
+fn skip_embedded(c: &mut Cursor<'_>, empty: bool) -> Result<(), DecodeError> {
+    let mut depth = u32::from(!empty);
+    loop {
+        match c.next_content(true)? {
+            Content::End if depth == 0 => return Ok(()),
+            Content::End => depth -= 1,
+            Content::Start { empty: false, .. } => depth = depth.saturating_add(1),
+            _ => {}
+        }
+    }
 }
 
 /// Decodes the root `SyncML` element.
@@ -170,107 +400,151 @@ pub(crate) fn message(mut c: Cursor<'_>) -> Result<Message<'_>, DecodeError> {
         } if name.resolve(PAGE_SYNCML) == Some(Tag::SYNC_ML) => (empty, offset),
         _ => return Err(err(K::NotSyncMl, c.offset())),
     };
-    let mut header = None;
-    let mut body = None;
-    children(&mut c, empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::SYNC_HDR => once(&mut header, sync_hdr(c, ch)?, ch.offset),
-        Tag::SYNC_BODY => once(&mut body, sync_body(c, ch)?, ch.offset),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
+    let mut found = Found {
+        header: None,
+        commands: ListStart::new(),
+        is_final: false,
+    };
+    check_element(&mut c, Kind::Root, empty, offset, &mut found)?;
+    let Some((mut header, empty)) = found.header else {
+        return Err(err(K::MissingElement("SyncHdr"), offset));
+    };
     Ok(Message {
-        header: required(header, "SyncHdr", offset)?,
-        body: required(body, "SyncBody", offset)?,
+        header: sync_hdr(&mut header, empty)?,
+        body: SyncBody {
+            commands: found.commands.finish(Select::Commands),
+            is_final: found.is_final,
+        },
     })
 }
 
-fn sync_hdr<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<SyncHdr<'a>, DecodeError> {
-    let (mut ver_dtd, mut ver_proto, mut session_id, mut msg_id) = (None, None, None, None);
-    let (mut target, mut source, mut resp_uri, mut no_resp) = (None, None, None, None);
-    let (mut cred_, mut meta_) = (None, None);
-    children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::VER_DTD => once(&mut ver_dtd, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::VER_PROTO => once(&mut ver_proto, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::SESSION_ID => once(&mut session_id, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::MSG_ID => once(&mut msg_id, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::TARGET => once(&mut target, location(c, ch)?, ch.offset),
-        Tag::SOURCE => once(&mut source, location(c, ch)?, ch.offset),
-        Tag::RESP_URI => once(&mut resp_uri, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::NO_RESP => once(&mut no_resp, flag(c, ch)?, ch.offset),
-        Tag::CRED => once(&mut cred_, cred(c, ch)?, ch.offset),
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
-    Ok(SyncHdr {
-        ver_dtd: required(ver_dtd, "VerDTD", at.offset)?,
-        ver_proto: required(ver_proto, "VerProto", at.offset)?,
-        session_id: required(session_id, "SessionID", at.offset)?,
-        msg_id: required(msg_id, "MsgID", at.offset)?,
-        target: required(target, "Target", at.offset)?,
-        source: required(source, "Source", at.offset)?,
-        resp_uri,
-        no_resp: no_resp.unwrap_or(false),
-        cred: cred_,
-        meta: meta_,
-    })
+// ----------------------------------------------------------------------------------------
+// The views
+// ----------------------------------------------------------------------------------------
+
+/// The next child element of the element whose start tag was read: its tag, whether it is
+/// empty, and the cursor before its start tag. Text between children (white space in
+/// checked input) is passed over.
+fn next_child<'a>(
+    c: &mut Cursor<'a>,
+    page: u8,
+) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+    loop {
+        let before = *c;
+        match c.next_content(true)? {
+            Content::End => return Ok(None),
+            Content::Text { .. } => {}
+            Content::Start { name, empty, .. } => match name.resolve(page) {
+                Some(tag) => return Ok(Some((tag, empty, before))),
+                None => c.skip_element(empty)?,
+            },
+        }
+    }
 }
 
-fn location<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Location<'a>, DecodeError> {
-    let (mut uri, mut name) = (None, None);
-    children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::LOC_URI => once(&mut uri, c.leaf_text(ch.empty, true)?, ch.offset),
-        Tag::LOC_NAME => once(&mut name, c.leaf_text(ch.empty, true)?, ch.offset),
-        t if is_ignored(t) => c.skip_element(ch.empty),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
-    Ok(Location {
-        uri: required(uri, "LocURI", at.offset)?,
-        name,
-    })
+/// A leaf element's text, trimmed.
+pub(crate) fn text_element<'a>(
+    c: &mut Cursor<'a>,
+    _tag: Tag,
+    empty: bool,
+) -> Result<Text<'a>, DecodeError> {
+    c.leaf_text(empty, true)
 }
 
-fn cred<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Cred<'a>, DecodeError> {
-    let (mut meta_, mut data) = (None, None);
-    children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
-        Tag::DATA => once(&mut data, c.leaf_text(ch.empty, true)?, ch.offset),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
-    Ok(Cred {
-        meta: meta_,
-        data: data.unwrap_or_default(),
-    })
+fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<SyncHdr<'a>, DecodeError> {
+    let mut h = SyncHdr {
+        ver_dtd: Text::empty(),
+        ver_proto: Text::empty(),
+        session_id: Text::empty(),
+        msg_id: Text::empty(),
+        target: Location::default(),
+        source: Location::default(),
+        resp_uri: None,
+        no_resp: false,
+        cred: None,
+        meta: None,
+    };
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+        match tag {
+            Tag::VER_DTD => h.ver_dtd = c.leaf_text(empty, true)?,
+            Tag::VER_PROTO => h.ver_proto = c.leaf_text(empty, true)?,
+            Tag::SESSION_ID => h.session_id = c.leaf_text(empty, true)?,
+            Tag::MSG_ID => h.msg_id = c.leaf_text(empty, true)?,
+            Tag::TARGET => h.target = location(c, empty)?,
+            Tag::SOURCE => h.source = location(c, empty)?,
+            Tag::RESP_URI => h.resp_uri = Some(c.leaf_text(empty, true)?),
+            Tag::CRED => h.cred = Some(cred(c, empty)?),
+            Tag::META => h.meta = Some(meta(c, empty)?),
+            _ => {
+                c.skip_element(empty)?;
+                h.no_resp |= tag == Tag::NO_RESP;
+            }
+        }
+    }
+    Ok(h)
 }
 
-fn chal<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Chal<'a>, DecodeError> {
-    let mut meta_ = None;
-    children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
-    Ok(Chal { meta: meta_ })
+/// [`next_child`], or nothing for an empty element.
+fn next_child_of<'a>(
+    c: &mut Cursor<'a>,
+    empty: bool,
+    page: u8,
+) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+    if empty {
+        return Ok(None);
+    }
+    next_child(c, page)
 }
 
-/// Checks a `Meta` element and returns a lazy view of it.
-fn meta<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<Meta<'a>, DecodeError> {
+fn location<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Location<'a>, DecodeError> {
+    let mut l = Location::default();
+    let mut children = !empty;
+    while children {
+        match next_child(c, PAGE_SYNCML)? {
+            Some((Tag::LOC_URI, empty, _)) => l.uri = c.leaf_text(empty, true)?,
+            Some((Tag::LOC_NAME, empty, _)) => l.name = Some(c.leaf_text(empty, true)?),
+            Some((_, empty, _)) => c.skip_element(empty)?,
+            None => children = false,
+        }
+    }
+    Ok(l)
+}
+
+fn cred<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Cred<'a>, DecodeError> {
+    let mut cred = Cred {
+        meta: None,
+        data: Text::empty(),
+    };
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+        match tag {
+            Tag::META => cred.meta = Some(meta(c, empty)?),
+            Tag::DATA => cred.data = c.leaf_text(empty, true)?,
+            _ => c.skip_element(empty)?,
+        }
+    }
+    Ok(cred)
+}
+
+fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Chal<'a>, DecodeError> {
+    let mut chal = Chal { meta: None };
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+        if tag == Tag::META {
+            chal.meta = Some(meta(c, empty)?);
+        } else {
+            c.skip_element(empty)?;
+        }
+    }
+    Ok(chal)
+}
+
+/// A lazy view of a `Meta` element whose start tag was just read.
+fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Meta<'a>, DecodeError> {
+    if empty {
+        return Ok(Meta::new(&EMPTY_METINF));
+    }
     let start = *c;
-    children(c, at.empty, PAGE_METINF, |c, ch| match ch.tag {
-        Tag::FORMAT
-        | Tag::TYPE
-        | Tag::MARK
-        | Tag::SIZE
-        | Tag::NEXT_NONCE
-        | Tag::VERSION
-        | Tag::MAX_MSG_SIZE
-        | Tag::MAX_OBJ_SIZE
-        | Tag::EMI => c.leaf_text(ch.empty, true).map(drop),
-        // DS properties (anchors, memory): valid MetInf a DM client ignores.
-        _ => c.skip_element(ch.empty),
-    })?;
-    Ok(if at.empty {
-        Meta::new(&EMPTY_METINF)
-    } else {
-        Meta::parsed(start)
-    })
+    c.skip_element(false)?;
+    Ok(Meta::parsed(start))
 }
 
 static EMPTY_METINF: super::model::MetInf<'static> = super::model::MetInf {
@@ -285,235 +559,71 @@ static EMPTY_METINF: super::model::MetInf<'static> = super::model::MetInf {
     emi: List::empty(),
 };
 
-fn sync_body<'a>(c: &mut Cursor<'a>, at: Child<'a>) -> Result<SyncBody<'a>, DecodeError> {
-    let mut commands = ListStart::new();
-    let mut is_final = None;
-    children(c, at.empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::FINAL => once(&mut is_final, flag(c, ch)?, ch.offset),
-        t if is_command(t) => {
-            let cmd = command(c, t, ch.empty)?;
-            validate_nested(&cmd, ch.offset)?;
-            commands.push(ch.before);
-            Ok(())
-        }
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
-    Ok(SyncBody {
-        commands: commands.finish(Select::Commands),
-        is_final: is_final.unwrap_or(false),
-    })
-}
+/// Text children of a command, in one array so that one path stores them all.
+const CMD_ID: usize = 0;
+const DATA: usize = 1;
+const CORRELATOR: usize = 2;
+const MSG_REF: usize = 3;
+const CMD_REF: usize = 4;
+const CMD: usize = 5;
 
-/// The parts a command may have; each command takes the ones its DTD allows.
-#[derive(Default)]
-struct Parts<'a> {
-    cmd_id: Option<Text<'a>>,
-    no_resp: Option<bool>,
-    cred: Option<Cred<'a>>,
-    meta: Option<Meta<'a>>,
-    data: Option<Text<'a>>,
-    correlator: Option<Text<'a>>,
-    msg_ref: Option<Text<'a>>,
-    cmd_ref: Option<Text<'a>>,
-    cmd: Option<Text<'a>>,
-    chal: Option<Chal<'a>>,
-    target: Option<Location<'a>>,
-    source: Option<Location<'a>>,
-}
+/// Lists of a command.
+const ITEMS: usize = 0;
+const COMMANDS: usize = 1;
+const TARGET_REFS: usize = 2;
+const SOURCE_REFS: usize = 3;
 
-/// Which parts a command's DTD allows, besides CmdID.
-#[derive(Clone, Copy)]
-struct Allowed {
-    no_resp: bool,
-    cred: bool,
-    meta: bool,
-    data: bool,
-    correlator: bool,
-    refs: bool,
-    cmd: bool,
-    chal: bool,
-    items: bool,
-    commands: bool,
-    locations: bool,
-}
-
-const NONE: Allowed = Allowed {
-    no_resp: false,
-    cred: false,
-    meta: false,
-    data: false,
-    correlator: false,
-    refs: false,
-    cmd: false,
-    chal: false,
-    items: false,
-    commands: false,
-    locations: false,
-};
-
-fn allowed(tag: Tag) -> Allowed {
-    match tag {
-        Tag::ADD | Tag::COPY | Tag::DELETE | Tag::GET | Tag::REPLACE => Allowed {
-            no_resp: true,
-            cred: true,
-            meta: true,
-            items: true,
-            ..NONE
-        },
-        Tag::EXEC => Allowed {
-            no_resp: true,
-            cred: true,
-            meta: true,
-            correlator: true,
-            items: true,
-            ..NONE
-        },
-        Tag::ALERT => Allowed {
-            no_resp: true,
-            cred: true,
-            data: true,
-            correlator: true,
-            items: true,
-            ..NONE
-        },
-        Tag::ATOMIC | Tag::SEQUENCE => Allowed {
-            no_resp: true,
-            meta: true,
-            commands: true,
-            ..NONE
-        },
-        Tag::SYNC => Allowed {
-            no_resp: true,
-            cred: true,
-            meta: true,
-            commands: true,
-            locations: true,
-            ..NONE
-        },
-        Tag::STATUS => Allowed {
-            cred: true,
-            data: true,
-            refs: true,
-            cmd: true,
-            chal: true,
-            items: true,
-            ..NONE
-        },
-        // `Cmd` is not in the DTD's Results, but Windows clients send it.
-        Tag::RESULTS => Allowed {
-            meta: true,
-            refs: true,
-            cmd: true,
-            items: true,
-            ..NONE
-        },
-        _ => NONE,
-    }
-}
-
-/// How deeply Atomic, Sequence and Sync may nest inside one another. DM 1.2 itself allows
-/// one level (a Sequence inside an Atomic or the reverse); the margin is for DS messages.
-pub(crate) const MAX_NESTED_COMMANDS: usize = 8;
-
-/// The commands inside a container command, or `None` for other commands.
-fn nested<'a>(cmd: &Command<'a>) -> Option<List<'a, Command<'a>>> {
-    match cmd {
-        Command::Atomic(c) | Command::Sequence(c) => Some(c.commands),
-        Command::Sync(c) => Some(c.commands),
-        _ => None,
-    }
-}
-
-/// Decodes every command nested inside `cmd`, depth first with an explicit stack, so that
-/// a decoded message has no error left in its nested lists and no input can make the
-/// decoder recurse.
-fn validate_nested(cmd: &Command<'_>, offset: usize) -> Result<(), DecodeError> {
-    let Some(list) = nested(cmd) else {
-        return Ok(());
-    };
-    let mut stack: [Option<ListIter<'_, Command<'_>>>; MAX_NESTED_COMMANDS] = Default::default();
-    let mut depth = 0usize;
-    if let Some(slot) = stack.get_mut(0) {
-        *slot = Some(list.iter());
-        depth = 1;
-    }
-    while let Some(top) = depth.checked_sub(1) {
-        let next = match stack.get_mut(top).and_then(Option::as_mut) {
-            Some(iter) => iter.try_next_with(command)?,
-            None => None,
-        };
-        match next {
-            None => depth = top,
-            Some(inner) => {
-                if let Some(list) = nested(&inner) {
-                    let slot = stack.get_mut(depth).ok_or(err(K::DepthLimit, offset))?;
-                    *slot = Some(list.iter());
-                    depth += 1;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Decodes a command whose start tag was just read.
+/// Decodes a command of a checked message whose start tag was just read.
 pub(crate) fn command<'a>(
     c: &mut Cursor<'a>,
     tag: Tag,
     empty: bool,
 ) -> Result<Command<'a>, DecodeError> {
-    let offset = c.offset();
-    let ok = allowed(tag);
-    let mut p = Parts::default();
-    let mut items = ListStart::new();
-    let mut commands = ListStart::new();
-    let mut target_refs = ListStart::new();
-    let mut source_refs = ListStart::new();
-    children(c, empty, PAGE_SYNCML, |c, ch| {
-        let at = ch.offset;
-        match ch.tag {
-            Tag::CMD_ID => once(&mut p.cmd_id, c.leaf_text(ch.empty, true)?, at),
-            Tag::NO_RESP if ok.no_resp => once(&mut p.no_resp, flag(c, ch)?, at),
-            Tag::CRED if ok.cred => once(&mut p.cred, cred(c, ch)?, at),
-            Tag::META if ok.meta => once(&mut p.meta, meta(c, ch)?, at),
-            Tag::DATA if ok.data => once(&mut p.data, c.leaf_text(ch.empty, true)?, at),
-            Tag::CORRELATOR if ok.correlator => {
-                once(&mut p.correlator, c.leaf_text(ch.empty, true)?, at)
-            }
-            Tag::MSG_REF if ok.refs => once(&mut p.msg_ref, c.leaf_text(ch.empty, true)?, at),
-            Tag::CMD_REF if ok.refs => once(&mut p.cmd_ref, c.leaf_text(ch.empty, true)?, at),
-            Tag::CMD if ok.cmd => once(&mut p.cmd, c.leaf_text(ch.empty, true)?, at),
-            Tag::CHAL if ok.chal => once(&mut p.chal, chal(c, ch)?, at),
-            Tag::TARGET_REF if ok.refs => {
-                c.leaf_text(ch.empty, true)?;
-                target_refs.push(ch.before);
-                Ok(())
-            }
-            Tag::SOURCE_REF if ok.refs => {
-                c.leaf_text(ch.empty, true)?;
-                source_refs.push(ch.before);
-                Ok(())
-            }
-            Tag::TARGET if ok.locations => once(&mut p.target, location(c, ch)?, at),
-            Tag::SOURCE if ok.locations => once(&mut p.source, location(c, ch)?, at),
-            Tag::ITEM if ok.items => {
-                item(c, ch.tag, ch.empty)?;
-                items.push(ch.before);
-                Ok(())
-            }
-            // Nested commands are only skipped here, so that decoding never recurses;
-            // `validate_nested` checks them with a bounded stack.
-            t if ok.commands && is_command(t) => {
-                c.skip_element(ch.empty)?;
-                commands.push(ch.before);
-                Ok(())
-            }
-            t if is_ignored(t) => c.skip_element(ch.empty),
-            _ => Err(err(K::UnexpectedElement, at)),
+    let mut texts: [Option<Text<'a>>; 6] = [None; 6];
+    let mut lists = [ListStart::new(); 4];
+    let (mut no_resp, mut cred_, mut meta_, mut chal_) = (false, None, None, None);
+    let (mut target, mut source) = (None, None);
+    while let Some((child, empty, before)) = next_child_of(c, empty, PAGE_SYNCML)? {
+        let text = match child {
+            Tag::CMD_ID => CMD_ID,
+            Tag::DATA => DATA,
+            Tag::CORRELATOR => CORRELATOR,
+            Tag::MSG_REF => MSG_REF,
+            Tag::CMD_REF => CMD_REF,
+            Tag::CMD => CMD,
+            _ => usize::MAX,
+        };
+        if let Some(slot) = texts.get_mut(text) {
+            *slot = Some(c.leaf_text(empty, true)?);
+            continue;
         }
-    })?;
-    let cmd_id = required(p.cmd_id, "CmdID", offset)?;
-    let no_resp = p.no_resp.unwrap_or(false);
+        let list = match child {
+            Tag::ITEM => ITEMS,
+            Tag::TARGET_REF => TARGET_REFS,
+            Tag::SOURCE_REF => SOURCE_REFS,
+            t if is_command(t) => COMMANDS,
+            _ => usize::MAX,
+        };
+        if let Some(list) = lists.get_mut(list) {
+            c.skip_element(empty)?;
+            list.push(before);
+            continue;
+        }
+        match child {
+            Tag::CRED => cred_ = Some(cred(c, empty)?),
+            Tag::META => meta_ = Some(meta(c, empty)?),
+            Tag::CHAL => chal_ = Some(chal(c, empty)?),
+            Tag::TARGET => target = Some(location(c, empty)?),
+            Tag::SOURCE => source = Some(location(c, empty)?),
+            _ => {
+                c.skip_element(empty)?;
+                no_resp |= child == Tag::NO_RESP;
+            }
+        }
+    }
+    let [cmd_id, data, correlator, msg_ref, cmd_ref, cmd] = texts;
+    let cmd_id = cmd_id.unwrap_or_default();
+    let [items, commands, target_refs, source_refs] = lists;
     let items = items.finish(Select::Tag(Tag::ITEM));
     let commands = commands.finish(Select::Commands);
     let target_refs = target_refs.finish(Select::Tag(Tag::TARGET_REF));
@@ -521,14 +631,14 @@ pub(crate) fn command<'a>(
     let item_command = ItemCommand {
         cmd_id,
         no_resp,
-        cred: p.cred,
-        meta: p.meta,
+        cred: cred_,
+        meta: meta_,
         items,
     };
     let container = Container {
         cmd_id,
         no_resp,
-        meta: p.meta,
+        meta: meta_,
         commands,
     };
     Ok(match tag {
@@ -536,138 +646,121 @@ pub(crate) fn command<'a>(
         Tag::COPY => Command::Copy(item_command),
         Tag::DELETE => Command::Delete(item_command),
         Tag::GET => Command::Get(item_command),
-        Tag::REPLACE => Command::Replace(item_command),
         Tag::ATOMIC => Command::Atomic(container),
         Tag::SEQUENCE => Command::Sequence(container),
         Tag::EXEC => Command::Exec(Exec {
             cmd_id,
             no_resp,
-            cred: p.cred,
-            meta: p.meta,
-            correlator: p.correlator,
+            cred: cred_,
+            meta: meta_,
+            correlator,
             items,
         }),
         Tag::ALERT => Command::Alert(Alert {
             cmd_id,
             no_resp,
-            cred: p.cred,
-            data: p.data,
-            correlator: p.correlator,
+            cred: cred_,
+            data,
+            correlator,
             items,
         }),
         Tag::SYNC => Command::Sync(Sync {
             cmd_id,
             no_resp,
-            cred: p.cred,
-            target: p.target,
-            source: p.source,
-            meta: p.meta,
+            cred: cred_,
+            target,
+            source,
+            meta: meta_,
             commands,
         }),
         Tag::STATUS => Command::Status(Status {
             cmd_id,
-            msg_ref: p.msg_ref,
-            cmd_ref: p.cmd_ref,
-            cmd: p.cmd,
+            msg_ref,
+            cmd_ref,
+            cmd,
             target_refs,
             source_refs,
-            cred: p.cred,
-            chal: p.chal,
-            data: p.data,
+            cred: cred_,
+            chal: chal_,
+            data,
             items,
         }),
         Tag::RESULTS => Command::Results(Results {
             cmd_id,
-            msg_ref: p.msg_ref,
-            cmd_ref: p.cmd_ref,
-            cmd: p.cmd,
-            meta: p.meta,
+            msg_ref,
+            cmd_ref,
+            cmd,
+            meta: meta_,
             target_refs,
             source_refs,
             items,
         }),
-        _ => return Err(err(K::UnexpectedElement, offset)),
+        // Lists only hold commands; Replace is the one left.
+        _ => Command::Replace(item_command),
     })
 }
 
-/// Decodes an `Item` whose start tag was just read.
+/// Decodes an `Item` of a checked message whose start tag was just read.
 pub(crate) fn item<'a>(
     c: &mut Cursor<'a>,
     _tag: Tag,
     empty: bool,
 ) -> Result<Item<'a>, DecodeError> {
-    let (mut target, mut source, mut meta_, mut data_, mut more) = (None, None, None, None, None);
+    let mut item = Item::default();
     let mut nested_tnds = false;
-    children(c, empty, PAGE_SYNCML, |c, ch| match ch.tag {
-        Tag::TARGET => once(&mut target, location(c, ch)?, ch.offset),
-        Tag::SOURCE => once(&mut source, location(c, ch)?, ch.offset),
-        Tag::META => once(&mut meta_, meta(c, ch)?, ch.offset),
-        Tag::DATA => {
-            let (d, nested) = data(c, ch.empty)?;
-            nested_tnds = nested;
-            once(&mut data_, d, ch.offset)
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+        match tag {
+            Tag::TARGET => item.target = Some(location(c, empty)?),
+            Tag::SOURCE => item.source = Some(location(c, empty)?),
+            Tag::META => item.meta = Some(meta(c, empty)?),
+            Tag::DATA => {
+                let (data, nested) = data(c, empty)?;
+                item.data = Some(data);
+                nested_tnds = nested;
+            }
+            _ => {
+                c.skip_element(empty)?;
+                item.more_data |= tag == Tag::MORE_DATA;
+            }
         }
-        Tag::MORE_DATA => once(&mut more, flag(c, ch)?, ch.offset),
-        t if is_ignored(t) => c.skip_element(ch.empty),
-        _ => Err(err(K::UnexpectedElement, ch.offset)),
-    })?;
+    }
     if nested_tnds {
         // The model holds TNDS as XML whatever the wire form, so it is typed as XML.
-        meta_ = meta_.map(|m| match m.type_() {
+        item.meta = item.meta.map(|m| match m.type_() {
             Some(t) if t.eq_ignore_ascii_case(TNDS_WBXML) => m.with_type(TNDS_XML),
             _ => m,
         });
     }
-    Ok(Item {
-        target,
-        source,
-        meta: meta_,
-        data: data_,
-        more_data: more.unwrap_or(false),
-    })
+    Ok(item)
 }
 
 /// Decodes `Data` content: text, opaque bytes, or embedded XML. The flag is set when the
 /// XML came as a nested WBXML TNDS document.
 fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<(Data<'a>, bool), DecodeError> {
-    if empty {
-        return Ok((Data::Text(Text::empty()), false));
-    }
     let start = *c;
     let mut found: Option<(Text<'a>, bool)> = None;
-    loop {
-        match c.next_content(false)? {
-            Content::End => {
-                return Ok(match found {
-                    None => (Data::Text(Text::empty()), false),
-                    Some((text, true)) => match nested_tnds(&text) {
-                        Some(doc) => (Data::Xml(Embedded::parsed(doc)), true),
-                        None => (Data::Opaque(text), false),
-                    },
-                    Some((text, false)) => (Data::Text(text), false),
-                });
-            }
-            Content::Text { text, opaque } => {
-                if found.is_some() {
-                    return Err(err(K::UnexpectedText, c.offset()));
+    if !empty {
+        loop {
+            match c.next_content(false)? {
+                Content::End => break,
+                Content::Text { text, opaque } => {
+                    found.get_or_insert((text, opaque));
                 }
-                found = Some((text, opaque));
-            }
-            Content::Start { empty, .. } => {
-                // Embedded XML: walk it to the end of `Data` so later reads can trust it.
-                let mut depth = u32::from(!empty);
-                while let Some(level) = depth.checked_add(1) {
-                    match c.next_content(true)? {
-                        Content::End if depth == 0 => break,
-                        Content::End => depth -= 1,
-                        Content::Start { empty: false, .. } => depth = level,
-                        _ => {}
-                    }
+                Content::Start { empty, .. } => {
+                    skip_embedded(c, empty)?;
+                    return Ok((Data::Xml(Embedded::parsed(start)), false));
                 }
-                return Ok((Data::Xml(Embedded::parsed(start)), false));
             }
         }
     }
+    Ok(match found {
+        None => (Data::Text(Text::empty()), false),
+        Some((text, true)) => match nested_tnds(&text) {
+            Some(doc) => (Data::Xml(Embedded::parsed(doc)), true),
+            None => (Data::Opaque(text), false),
+        },
+        Some((text, false)) => (Data::Text(text), false),
+    })
 }
 
 /// A cursor on the root element of the WBXML DDF/TNDS document that `text` (opaque data)
@@ -692,3 +785,98 @@ fn nested_tnds<'a>(text: &Text<'a>) -> Option<Cursor<'a>> {
 
 /// The formal public identifier of DDF and TNDS documents.
 pub(crate) const DDF_PUBLIC_ID: &[u8] = b"-//OMA//DTD-DM-DDF 1.2//EN";
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::{self, DecodeErrorKind as K};
+    use std::format;
+    use std::string::String;
+
+    fn message(body: &str) -> String {
+        format!(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+             <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
+             <Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI></Source></SyncHdr>\
+             <SyncBody>{body}</SyncBody></SyncML>"
+        )
+    }
+
+    /// The kind of error and its offset relative to the first occurrence of `at` in the
+    /// message.
+    fn refused(body: &str, at: &str) -> (K, isize) {
+        let xml = message(body);
+        let e = codec::parse(xml.as_bytes()).unwrap_err();
+        (
+            e.kind(),
+            e.offset() as isize - xml.find(at).unwrap() as isize,
+        )
+    }
+
+    #[test]
+    fn the_rules_refuse_what_the_dtd_does_not_allow() {
+        let dup = "<Get><CmdID>1</CmdID><CmdID>2</CmdID></Get>";
+        assert_eq!(refused(dup, "<CmdID>2"), (K::DuplicateElement, 0));
+        // A missing CmdID is reported just after the command's start tag.
+        assert_eq!(
+            refused("<Get><Item/></Get>", "<Item/>"),
+            (K::MissingElement("CmdID"), 0)
+        );
+        let data = "<Results><CmdID>1</CmdID><Data>x</Data></Results>";
+        assert_eq!(refused(data, "<Data>"), (K::UnexpectedElement, 0));
+        assert_eq!(refused("<Final/>x", "x</SyncBody>"), (K::UnexpectedText, 0));
+        let flags = "<Get><CmdID>1</CmdID><NoResp/><NoResp/></Get>";
+        assert_eq!(
+            refused(flags, "<NoResp/><NoResp/>"),
+            (K::DuplicateElement, 9)
+        );
+        let location = "<Sync><CmdID>1</CmdID><Target><LocName>n</LocName></Target></Sync>";
+        assert_eq!(
+            refused(location, "<Target><LocName>"),
+            (K::MissingElement("LocURI"), 0)
+        );
+    }
+
+    #[test]
+    fn the_rules_let_through_what_a_client_ignores_or_repeats() {
+        let body = "<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef>\
+                    <Cmd>SyncHdr</Cmd><TargetRef>a</TargetRef><TargetRef>b</TargetRef>\
+                    <Data>200</Data></Status>\
+                    <Replace><CmdID>2</CmdID><Item><Lang>en</Lang><Target><LocURI>./x</LocURI>\
+                    </Target><Meta><Anchor xmlns='syncml:metinf'><Last>1</Last></Anchor>\
+                    <Format xmlns='syncml:metinf'>chr</Format></Meta><Data>v</Data></Item>\
+                    <Item><Data>w</Data></Item></Replace><Final/>";
+        let xml = message(body);
+        let msg = codec::parse(xml.as_bytes()).unwrap();
+        let cmds: std::vec::Vec<_> = msg.body.commands.iter().collect();
+        assert_eq!(cmds.len(), 2);
+        match cmds[0] {
+            codec::Command::Status(s) => assert_eq!(s.target_refs.len(), 2),
+            _ => panic!("not a Status"),
+        }
+        match cmds[1] {
+            codec::Command::Replace(r) => {
+                assert_eq!(r.items.len(), 2);
+                let item = r.items.first().unwrap();
+                assert_eq!(item.meta.unwrap().format().unwrap(), "chr");
+            }
+            _ => panic!("not a Replace"),
+        }
+        assert!(msg.body.is_final);
+    }
+
+    #[test]
+    fn nested_containers_are_bounded() {
+        let nest = |depth: usize| {
+            let mut body = String::new();
+            for i in 0..depth {
+                body.push_str(&format!("<Atomic><CmdID>{i}</CmdID>"));
+            }
+            body.push_str(&"</Atomic>".repeat(depth));
+            body
+        };
+        assert!(codec::parse(message(&nest(super::MAX_NESTED_COMMANDS)).as_bytes()).is_ok());
+        let deep = nest(super::MAX_NESTED_COMMANDS + 1);
+        // Reported at the outermost command.
+        assert_eq!(refused(&deep, "<Atomic>"), (K::DepthLimit, 0));
+    }
+}

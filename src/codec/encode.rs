@@ -12,7 +12,7 @@ use super::model::{
     XmlEvent,
 };
 use super::model::{TNDS_WBXML, TNDS_XML};
-use super::text::Text;
+use super::text::{find_byte, Text};
 use super::tokens::{
     global, namespace_page, public_id, Tag, CHARSET_UTF8, METINF_NAMESPACE, PAGE_METINF,
     PAGE_SYNCML,
@@ -232,34 +232,40 @@ impl Encoder<'_> {
     /// Text as one STR_I, or as OPAQUE when asked for or when it holds what a STR_I
     /// cannot carry: a NUL, or bytes that are not UTF-8.
     fn wbxml_text(&mut self, text: &Text<'_>, opaque: bool) {
-        let string = text
-            .chunks()
-            .all(|c| !c.as_bytes().contains(&0) && core::str::from_utf8(c.as_bytes()).is_ok());
-        if opaque || !string {
-            let mut bytes = text.bytes();
-            let first = bytes.next();
-            if let Some(version @ 0x01..=0x03) = first {
-                // Opaque data that starts like a WBXML document could be read back as a
-                // nested TNDS document; its first byte goes in a token of its own so that
-                // opaque data always reads back as opaque data.
-                self.out.put(&[global::OPAQUE, 1, version]);
-            }
-            let skip = usize::from(matches!(first, Some(0x01..=0x03)));
-            self.out.byte(global::OPAQUE);
-            self.out
-                .mb_u32(u32::try_from(text.len() - skip).unwrap_or(u32::MAX));
-            let mut skip = skip;
-            for chunk in text.chunks() {
-                let b = chunk.as_bytes();
-                self.out.put(b.get(skip..).unwrap_or(&[]));
-                skip = skip.saturating_sub(b.len());
-            }
-        } else {
+        if !opaque {
+            // Written as STR_I while checking it can be one (no NUL, UTF-8), in one pass;
+            // text that cannot (rare) rewinds the output and goes again as OPAQUE.
+            let start = self.out.len;
             self.out.byte(global::STR_I);
+            let mut string = true;
             for chunk in text.chunks() {
-                self.out.put(chunk.as_bytes());
+                let bytes = chunk.as_bytes();
+                string &= memchr::memchr(0, bytes).is_none() && core::str::from_utf8(bytes).is_ok();
+                self.out.put(bytes);
             }
-            self.out.byte(0);
+            if string {
+                self.out.byte(0);
+                return;
+            }
+            self.out.len = start;
+        }
+        let mut bytes = text.bytes();
+        let first = bytes.next();
+        if let Some(version @ 0x01..=0x03) = first {
+            // Opaque data that starts like a WBXML document could be read back as a
+            // nested TNDS document; its first byte goes in a token of its own so that
+            // opaque data always reads back as opaque data.
+            self.out.put(&[global::OPAQUE, 1, version]);
+        }
+        let skip = usize::from(matches!(first, Some(0x01..=0x03)));
+        self.out.byte(global::OPAQUE);
+        self.out
+            .mb_u32(u32::try_from(text.len() - skip).unwrap_or(u32::MAX));
+        let mut skip = skip;
+        for chunk in text.chunks() {
+            let b = chunk.as_bytes();
+            self.out.put(b.get(skip..).unwrap_or(&[]));
+            skip = skip.saturating_sub(b.len());
         }
     }
 
@@ -273,23 +279,29 @@ impl Encoder<'_> {
                 ));
             }
             let mut from = 0;
-            for (i, &b) in bytes.iter().enumerate() {
-                let escape: &[u8] = match b {
+            // Jump from one byte that may need escaping to the next, a block at a time.
+            let special = |b: u8| (b < 0x20) | (b == b'&') | (b == b'<') | (b == b'>');
+            while let Some(i) = find_byte(bytes.get(from..).unwrap_or(&[]), special) {
+                let at = from + i;
+                let escape: &[u8] = match bytes.get(at).copied().unwrap_or(0) {
                     b'&' => b"&amp;",
                     b'<' => b"&lt;",
                     b'>' => b"&gt;",
                     b'\r' => b"&#13;",
-                    b'\t' | b'\n' => continue,
-                    0..=0x1F => {
+                    b'\t' | b'\n' => {
+                        self.out.put(bytes.get(from..=at).unwrap_or(&[]));
+                        from = at + 1;
+                        continue;
+                    }
+                    _ => {
                         return Err(EncodeError::Unrepresentable(
                             "control character in XML text",
                         ))
                     }
-                    _ => continue,
                 };
-                self.out.put(bytes.get(from..i).unwrap_or(&[]));
+                self.out.put(bytes.get(from..at).unwrap_or(&[]));
                 self.out.put(escape);
-                from = i + 1;
+                from = at + 1;
             }
             self.out.put(bytes.get(from..).unwrap_or(&[]));
         }
@@ -872,6 +884,44 @@ mod tests {
             let n = out.len;
             assert_eq!(&buf[..n], expect, "{v}");
         }
+    }
+
+    #[test]
+    fn xml_text_escapes_what_it_must_and_refuses_controls() {
+        fn escaped(text: &str) -> core::result::Result<std::string::String, EncodeError> {
+            let mut buf = [0u8; 256];
+            let mut e = Encoder {
+                out: Out {
+                    buf: &mut buf,
+                    len: 0,
+                },
+                wbxml: false,
+                page: PAGE_SYNCML,
+                indent: false,
+                depth: 0,
+            };
+            e.xml_text(&Text::new(text))?;
+            let n = e.out.len;
+            Ok(std::string::String::from_utf8(buf[..n].to_vec()).unwrap())
+        }
+        assert_eq!(
+            escaped("a&b<c>d\re\tf\ng").unwrap(),
+            "a&amp;b&lt;c&gt;d&#13;e\tf\ng"
+        );
+        // Specials on both sides of a 16-byte block boundary, and at the ends.
+        let long = "&0123456789abcd<>0123456789abcdef\n&";
+        assert_eq!(
+            escaped(long).unwrap(),
+            "&amp;0123456789abcd&lt;&gt;0123456789abcdef\n&amp;"
+        );
+        assert_eq!(
+            escaped("caf\u{e9} \u{1f600}").unwrap(),
+            "caf\u{e9} \u{1f600}"
+        );
+        assert!(matches!(
+            escaped("0123456789abcdef0123\u{1}"),
+            Err(EncodeError::Unrepresentable(_))
+        ));
     }
 
     #[test]

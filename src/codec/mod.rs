@@ -77,14 +77,6 @@ impl Limits {
         max_string_len: 16 << 20,
         lenient: true,
     };
-
-    /// What the cursors use after validation: the input has already been checked.
-    const TRUSTED: Limits = Limits {
-        max_depth: u16::MAX,
-        max_elements: u32::MAX,
-        max_string_len: u32::MAX,
-        lenient: true,
-    };
 }
 
 impl Default for Limits {
@@ -236,24 +228,8 @@ impl<'a> Cursor<'a> {
     /// The next child element, text run or end of the current element.
     pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
         match self {
-            Cursor::Xml(c) => c.next_content(trim, &Limits::TRUSTED),
-            Cursor::Wbxml(c) => {
-                let content = c.next_content(trim)?;
-                Ok(match content {
-                    wbxml::Content::Start {
-                        name,
-                        empty,
-                        offset,
-                    } => Content::Start {
-                        name,
-                        xmlns: None,
-                        empty,
-                        offset,
-                    },
-                    wbxml::Content::Text { text, opaque } => Content::Text { text, opaque },
-                    wbxml::Content::End => Content::End,
-                })
-            }
+            Cursor::Xml(c) => c.next_content(trim),
+            Cursor::Wbxml(c) => c.next_content(trim),
         }
     }
 
@@ -263,7 +239,7 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         match self {
-            Cursor::Xml(c) => c.skip(&Limits::TRUSTED),
+            Cursor::Xml(c) => c.skip(),
             Cursor::Wbxml(c) => c.skip(),
         }
     }

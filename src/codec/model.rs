@@ -634,6 +634,53 @@ impl<'a> Meta<'a> {
 
     /// All properties at once.
     pub fn to_metinf(&self) -> MetInf<'a> {
+        let (cursor, type_) = match self.0 {
+            MetaRepr::Parsed { cursor, type_ } => (cursor, type_),
+            MetaRepr::Built(inf) => return *inf,
+        };
+        // One pass over the children instead of one per property: the encoder reads every
+        // property of every Meta it writes.
+        let mut inf = MetInf {
+            emi: self.emi(),
+            ..MetInf::default()
+        };
+        let mut c = cursor;
+        while let Ok(content) = c.next_content(true) {
+            let (name, empty) = match content {
+                Content::Start { name, empty, .. } => (name, empty),
+                Content::Text { .. } => continue,
+                Content::End => break,
+            };
+            let slot = match name.resolve(PAGE_METINF) {
+                Some(Tag::FORMAT) => &mut inf.format,
+                Some(Tag::TYPE) => &mut inf.type_,
+                Some(Tag::MARK) => &mut inf.mark,
+                Some(Tag::SIZE) => &mut inf.size,
+                Some(Tag::NEXT_NONCE) => &mut inf.next_nonce,
+                Some(Tag::VERSION) => &mut inf.version,
+                Some(Tag::MAX_MSG_SIZE) => &mut inf.max_msg_size,
+                Some(Tag::MAX_OBJ_SIZE) => &mut inf.max_obj_size,
+                _ => {
+                    if c.skip_element(empty).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Ok(text) = c.leaf_text(empty, true) else {
+                break;
+            };
+            // The first occurrence wins, as with the single-property accessors.
+            slot.get_or_insert(text);
+        }
+        if let Some(t) = type_ {
+            inf.type_ = Some(Text::new(t));
+        }
+        inf
+    }
+
+    #[cfg(test)]
+    fn metinf_by_field(&self) -> MetInf<'a> {
         MetInf {
             format: self.format(),
             type_: self.type_(),
@@ -877,3 +924,34 @@ macro_rules! list_iterator {
 list_iterator!(Command, super::decode::command);
 list_iterator!(Item, super::decode::item);
 list_iterator!(Text, super::decode::text_element);
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::{self, Encoding};
+
+    /// Reading all properties in one pass gives what the single-property accessors give,
+    /// with unknown MetInf skipped and the first of a repeated property winning.
+    #[test]
+    fn metinf_in_one_pass_equals_the_accessors() {
+        let xml = br#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
+<VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+<Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI></Source>
+<Meta><Anchor xmlns="syncml:metinf"><Last>1</Last></Anchor>
+<Type xmlns="syncml:metinf">text/plain</Type><Format>chr</Format><Mark>low</Mark>
+<Type xmlns="syncml:metinf">second</Type><Size> 12 </Size><NextNonce>bm9uY2U=</NextNonce>
+<Version>1.0</Version><MaxMsgSize>5000</MaxMsgSize><MaxObjSize>65536</MaxObjSize>
+<EMI>x</EMI><EMI>y&amp;z</EMI></Meta></SyncHdr><SyncBody/></SyncML>"#;
+        let msg = codec::parse(xml).unwrap();
+        let mut buf = [0u8; 1024];
+        let n = msg.encode(Encoding::Wbxml, &mut buf).unwrap();
+        let from_wbxml = codec::parse(&buf[..n]).unwrap();
+        for m in [msg, from_wbxml] {
+            let meta = m.header.meta.unwrap();
+            let all = meta.to_metinf();
+            assert_eq!(all, meta.metinf_by_field());
+            assert_eq!(all.type_.unwrap(), "text/plain");
+            assert_eq!(all.size.unwrap(), "12");
+            assert_eq!(all.emi.len(), 2);
+        }
+    }
+}

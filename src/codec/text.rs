@@ -14,7 +14,8 @@ use crate::codec::tokens::global;
 /// hold references (`&amp;`, `&#233;`), CDATA sections and comments; texts decoded from
 /// WBXML may be split over several string, string-table, entity and opaque tokens. Either
 /// way [`chunks`](Text::chunks) and [`bytes`](Text::bytes) yield the decoded content and
-/// [`len`](Text::len) is its exact length, computed once at decode time.
+/// [`len`](Text::len) is its exact length. The length of XML text that holds references is
+/// worked out when asked for, by reading the text; every other length is known at once.
 #[derive(Clone, Copy)]
 pub struct Text<'a>(Repr<'a>);
 
@@ -22,14 +23,19 @@ pub struct Text<'a>(Repr<'a>);
 enum Repr<'a> {
     /// Bytes that need no decoding.
     Raw(&'a [u8]),
-    /// XML character data with references, CDATA, comments or carriage returns.
-    Xml { raw: &'a [u8], len: u32 },
-    /// Several WBXML text tokens; `skip` and `len` window the decoded content (trimming).
+    /// XML character data with references, CDATA, comments or carriage returns. Its
+    /// decoded length is not kept: working it out costs a read of the text, and the lazy
+    /// model builds a text each time it is read, mostly to write it out, not to measure it.
+    Xml { raw: &'a [u8] },
+    /// Several WBXML text tokens (rare: a string and an entity, say): the run starts at
+    /// `start` of `doc`, which is the document up to the run's end. The string table is
+    /// found again from the document's header when the text is read; keeping it, and the
+    /// trimmed window, here would nearly double the size of every `Text`, which the
+    /// decoders copy into every field of the model.
     Wbxml {
-        run: &'a [u8],
-        strtbl: &'a [u8],
-        skip: u32,
-        len: u32,
+        doc: &'a [u8],
+        start: u32,
+        trim: bool,
     },
 }
 
@@ -53,68 +59,37 @@ impl<'a> Text<'a> {
     /// cheapest representation and trimming XML white space when `trim` is set.
     pub(crate) fn from_xml(raw: &'a [u8], trim: bool) -> Self {
         let raw = if trim { trim_ws(raw) } else { raw };
-        if !raw.iter().any(|&b| matches!(b, b'&' | b'<' | b'\r')) {
+        if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
             return Text(Repr::Raw(raw));
         }
-        let mut t = Text(Repr::Xml { raw, len: 0 });
-        let len = t.chunks().map(|c| c.as_bytes().len()).sum::<usize>();
-        t.0 = Repr::Xml {
-            raw,
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        };
-        t
+        Text(Repr::Xml { raw })
     }
 
-    /// Wraps a validated run of WBXML text tokens.
-    pub(crate) fn from_wbxml(run: &'a [u8], strtbl: &'a [u8], trim: bool) -> Self {
-        let mut t = Text(Repr::Wbxml {
-            run,
-            strtbl,
-            skip: 0,
-            len: u32::MAX,
-        });
-        let mut total = 0usize;
-        let mut lead = 0usize;
-        let mut last_non_ws = 0usize;
-        let mut seen_non_ws = false;
-        for b in t.bytes() {
-            total += 1;
-            if is_ws(b) {
-                if !seen_non_ws {
-                    lead += 1;
-                }
-            } else {
-                seen_non_ws = true;
-                last_non_ws = total;
-            }
-        }
-        let (skip, len) = if !trim {
-            (0, total)
-        } else if seen_non_ws {
-            (lead, last_non_ws - lead)
-        } else {
-            (0, 0)
-        };
-        t.0 = Repr::Wbxml {
-            run,
-            strtbl,
-            skip: u32::try_from(skip).unwrap_or(u32::MAX),
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        };
-        t
+    /// Wraps a validated run of WBXML text tokens: `doc` is a document up to the end of
+    /// the run, which starts at `start`.
+    pub(crate) fn from_wbxml(doc: &'a [u8], start: usize, trim: bool) -> Self {
+        Text(Repr::Wbxml {
+            doc,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            trim,
+        })
     }
 
     /// Length of the decoded content in bytes.
     pub fn len(&self) -> usize {
         match self.0 {
             Repr::Raw(b) => b.len(),
-            Repr::Xml { len, .. } | Repr::Wbxml { len, .. } => len as usize,
+            _ => self.chunks().map(|c| c.as_bytes().len()).sum(),
         }
     }
 
     /// Whether the decoded content is empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self.0 {
+            Repr::Raw(b) => b.is_empty(),
+            // Pieces are never empty: no piece means no content.
+            _ => self.chunks().next().is_none(),
+        }
     }
 
     /// The content as one borrowed slice, when it needs no decoding (the common case).
@@ -139,18 +114,22 @@ impl<'a> Text<'a> {
                 pos: 0,
                 cdata: false,
             },
-            Repr::Wbxml {
-                run,
-                strtbl,
-                skip,
-                len,
-            } => ChunkState::Wbxml {
-                run,
-                strtbl,
-                pos: 0,
-                skip: skip as usize,
-                left: len as usize,
-            },
+            Repr::Wbxml { doc, start, trim } => {
+                let run = doc.get(start as usize..).unwrap_or(&[]);
+                let strtbl = super::wbxml::string_table(doc).unwrap_or(&[]);
+                let all = ChunkState::Wbxml {
+                    run,
+                    strtbl,
+                    pos: 0,
+                    skip: 0,
+                    left: usize::MAX,
+                };
+                if trim {
+                    trimmed(all)
+                } else {
+                    all
+                }
+            }
         };
         Chunks { state }
     }
@@ -167,16 +146,14 @@ impl<'a> Text<'a> {
     /// Copies the decoded content into `buf` and returns the filled part, or `None` when
     /// `buf` is too short.
     pub fn copy_to<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-        let len = self.len();
-        let out = buf.get_mut(..len)?;
         let mut at = 0;
         for chunk in self.chunks() {
             let bytes = chunk.as_bytes();
             let end = at + bytes.len();
-            out.get_mut(at..end)?.copy_from_slice(bytes);
+            buf.get_mut(at..end)?.copy_from_slice(bytes);
             at = end;
         }
-        Some(out)
+        buf.get(..at)
     }
 
     /// Copies the decoded content into `buf` as a string; `None` when `buf` is too short or
@@ -235,15 +212,15 @@ impl<'a> Text<'a> {
     pub(crate) fn first_opaque_token(&self) -> Option<(&'a [u8], Text<'a>)> {
         match self.0 {
             Repr::Raw(b) => Some((b, Text::empty())),
-            Repr::Wbxml { run, strtbl, .. } => {
-                let (&token, rest) = run.split_first()?;
-                if token != global::OPAQUE {
+            Repr::Wbxml { doc, start, .. } => {
+                let start = start as usize;
+                if doc.get(start) != Some(&global::OPAQUE) {
                     return None;
                 }
-                let (len, n) = read_mb_u32(rest, 0)?;
-                let end = n.checked_add(len as usize)?;
-                let bytes = rest.get(n..end)?;
-                Some((bytes, Text::from_wbxml(rest.get(end..)?, strtbl, false)))
+                let (len, n) = read_mb_u32(doc, start + 1)?;
+                let from = start + 1 + n;
+                let end = from.checked_add(len as usize)?;
+                Some((doc.get(from..end)?, Text::from_wbxml(doc, end, false)))
             }
             Repr::Xml { .. } => None,
         }
@@ -254,7 +231,7 @@ impl<'a> Text<'a> {
         match self.0 {
             Repr::Raw(b) => Text(Repr::Raw(trim_ws(b))),
             Repr::Xml { raw, .. } => Text::from_xml(raw, true),
-            Repr::Wbxml { run, strtbl, .. } => Text::from_wbxml(run, strtbl, true),
+            Repr::Wbxml { doc, start, .. } => Text::from_wbxml(doc, start as usize, true),
         }
     }
 }
@@ -367,12 +344,16 @@ impl Chunk<'_> {
     fn skip(self, n: usize) -> Self {
         match self {
             Chunk::Borrowed(b) => Chunk::Borrowed(b.get(n..).unwrap_or(&[])),
-            Chunk::Char { mut bytes, len } => {
+            Chunk::Char { bytes, len } => {
                 let len = usize::from(len);
                 let drop = n.min(len);
-                bytes.rotate_left(drop);
+                // By hand rather than `rotate_left`, which would link a general memmove.
+                let mut kept = [0; 4];
+                for (to, from) in kept.iter_mut().zip(bytes.iter().skip(drop)) {
+                    *to = *from;
+                }
                 Chunk::Char {
-                    bytes,
+                    bytes: kept,
                     len: (len - drop) as u8,
                 }
             }
@@ -482,13 +463,39 @@ impl<'a> Iterator for Chunks<'a> {
     }
 }
 
+/// The pieces of a WBXML run without leading and trailing white space: one pass finds
+/// the window of the content between them.
+fn trimmed(all: ChunkState<'_>) -> ChunkState<'_> {
+    let mut total = 0usize;
+    let mut first = None;
+    let mut end = 0usize;
+    for chunk in (Chunks { state: all.clone() }) {
+        let bytes = chunk.as_bytes();
+        if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
+            first.get_or_insert(total + i);
+            end = total + bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i) + 1;
+        }
+        total += bytes.len();
+    }
+    match (all, first) {
+        (ChunkState::Wbxml { run, strtbl, .. }, Some(first)) => ChunkState::Wbxml {
+            run,
+            strtbl,
+            pos: 0,
+            skip: first,
+            left: end - first,
+        },
+        _ => ChunkState::Done,
+    }
+}
+
 /// Decodes the next piece of XML character data. Returns the piece (if any), the number
 /// of raw bytes consumed and whether a CDATA section is open afterwards.
 fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) {
     if cdata {
         let end = find(rest, b"]]>").unwrap_or(rest.len());
         let section = rest.get(..end).unwrap_or(rest);
-        return match section.iter().position(|&b| b == b'\r') {
+        return match memchr::memchr(b'\r', section) {
             Some(0) => (Some(Chunk::Borrowed(b"\n")), crlf_len(rest), true),
             Some(k) => (rest.get(..k).map(Chunk::Borrowed), k, true),
             None => (
@@ -519,10 +526,7 @@ fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) 
             }
         }
         _ => {
-            let end = rest
-                .iter()
-                .position(|&b| matches!(b, b'&' | b'<' | b'\r'))
-                .unwrap_or(rest.len());
+            let end = memchr::memchr3(b'&', b'<', b'\r', rest).unwrap_or(rest.len());
             (rest.get(..end).map(Chunk::Borrowed), end, false)
         }
     }
@@ -543,7 +547,7 @@ fn next_wbxml_piece<'a>(run: &'a [u8], strtbl: &'a [u8], pos: usize) -> Option<(
     match token {
         global::STR_I => {
             let rest = run.get(after..)?;
-            let end = rest.iter().position(|&b| b == 0)?;
+            let end = memchr::memchr(0, rest)?;
             Some((Chunk::Borrowed(rest.get(..end)?), end + 2))
         }
         global::STR_T => {
@@ -573,7 +577,7 @@ pub(crate) fn table_string(strtbl: &[u8], index: u32) -> Option<&[u8]> {
     if rest.is_empty() {
         return None;
     }
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let end = memchr::memchr(0, rest).unwrap_or(rest.len());
     rest.get(..end)
 }
 
@@ -667,11 +671,40 @@ pub(crate) fn trim_ws(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or(&[])
 }
 
+/// Position of the first byte of `s` for which `special` holds.
+///
+/// Text is nearly all ordinary characters, so it is tested in blocks with a branch-free
+/// test per byte (`special` should use `|`, not `||`) that the compiler turns into vector
+/// compares; only a block that holds a special byte is searched byte by byte.
+#[inline(always)]
+pub(crate) fn find_byte(s: &[u8], special: impl Fn(u8) -> bool) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let mut blocks = s.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | special(b)) {
+            return block.iter().position(|&b| special(b)).map(|i| base + i);
+        }
+        base += BLOCK;
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&b| special(b))
+        .map(|i| base + i)
+}
+
+/// Whether `s` is UTF-8, with a quick answer for ASCII (most strings of a message).
+#[inline]
+pub(crate) fn is_utf8(s: &[u8]) -> bool {
+    s.is_ascii() || core::str::from_utf8(s).is_ok()
+}
+
 /// Position of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+    while let Some(i) = memchr::memchr(first, hay.get(from..)?) {
         let at = from + i;
         if hay.get(at..)?.starts_with(needle) {
             return Some(at);
@@ -731,19 +764,29 @@ mod tests {
 
     #[test]
     fn wbxml_runs_concatenate_and_trim() {
-        // STR_I " ab", STR_T 0 ("cd"), ENTITY 0xE9, OPAQUE "x ".
-        let strtbl = b"cd\0";
+        // A header with the string table "cd\0", then the run: STR_I " ab", STR_T 0 ("cd"),
+        // ENTITY 0xE9, OPAQUE "x ".
+        let header = [0x02, 0x01, 0x6A, 3, b'c', b'd', 0];
         let run = [
             3, b' ', b'a', b'b', 0, 0x83, 0, 2, 0x81, 0x69, 0xC3, 2, b'x', b' ',
         ];
-        let t = Text::from_wbxml(&run, strtbl, false);
+        let doc = [&header[..], &run[..]].concat();
+        let t = Text::from_wbxml(&doc, header.len(), false);
         assert_eq!(decoded(&t), " abcd\u{E9}x ");
-        let t = Text::from_wbxml(&run, strtbl, true);
+        assert_eq!(t.len(), 9);
+        let t = Text::from_wbxml(&doc, header.len(), true);
         assert_eq!(decoded(&t), "abcd\u{E9}x");
         assert_eq!(t.len(), 7);
+        assert!(!t.is_empty());
         let mut buf = [0u8; 7];
         assert_eq!(t.to_str(&mut buf), Some("abcd\u{E9}x"));
         assert!(t.copy_to(&mut [0u8; 6]).is_none());
+        // Only white space: empty once trimmed.
+        let blank = [&header[..], &[3, b' ', 0, 3, b'\n', 0][..]].concat();
+        assert!(Text::from_wbxml(&blank, header.len(), true).is_empty());
+        assert_eq!(Text::from_wbxml(&blank, header.len(), false).len(), 2);
+        // A Text is small: it is copied into every field of the model.
+        assert!(core::mem::size_of::<Text<'_>>() <= 3 * core::mem::size_of::<usize>());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! WBXML token tables for SyncML (code page 0), MetInf (code page 1) and the DM DDF/TNDS
 //! vocabulary (code page 2), with name lookups for the XML side. One macro invocation per
-//! page keeps the token, the name and the lookup in a single row, so the two encodings can
-//! never disagree about an element.
+//! page keeps the token and the name in a single row, so the two encodings can never
+//! disagree about an element.
 
 /// Code page of the SyncML vocabulary.
 pub(crate) const PAGE_SYNCML: u8 = 0;
@@ -31,68 +31,188 @@ impl Tag {
 
     /// The element's name as written in XML.
     pub fn name(self) -> &'static str {
-        let name = match self.page {
-            PAGE_SYNCML => syncml_name(self.token),
-            PAGE_METINF => metinf_name(self.token),
-            PAGE_DDF => ddf_name(self.token),
-            _ => None,
-        };
-        name.unwrap_or("")
+        code_page(self.page)
+            .and_then(|p| p.name(p.index_of(self.token)?))
+            .unwrap_or("")
     }
 
     /// Looks a tag up by code page and token.
+    #[inline]
     pub(crate) fn from_token(page: u8, token: u8) -> Option<Tag> {
-        let known = match page {
-            PAGE_SYNCML => syncml_name(token).is_some(),
-            PAGE_METINF => metinf_name(token).is_some(),
-            PAGE_DDF => ddf_name(token).is_some(),
-            _ => false,
-        };
+        // The WBXML decoders ask this for every tag they meet: one bit test.
+        let known = code_page(page).is_some_and(|p| p.defines(token));
         known.then_some(Tag { page, token })
     }
 
     /// Looks a tag up by code page and name; the name of an embedded element may be given
     /// with a prefix, which is ignored.
     pub(crate) fn from_token_name(page: u8, name: &str) -> Option<Tag> {
-        let local = name.rsplit(':').next().unwrap_or(name);
-        Tag::from_name(page, local.as_bytes())
+        let name = name.as_bytes();
+        let local = match memchr::memrchr(b':', name) {
+            Some(i) => name.get(i + 1..).unwrap_or(name),
+            None => name,
+        };
+        Tag::from_name(page, local)
     }
 
     /// Looks a tag up by code page and XML local name.
     pub(crate) fn from_name(page: u8, name: &[u8]) -> Option<Tag> {
-        match page {
-            PAGE_SYNCML => syncml_lookup(name),
-            PAGE_METINF => metinf_lookup(name),
-            PAGE_DDF => ddf_lookup(name),
-            _ => None,
-        }
+        let token = code_page(page)?.lookup(name)?;
+        Some(Tag { page, token })
     }
 }
 
+/// The vocabulary of one code page: token ids, names, and a hash table from name to token.
+///
+/// Names are packed into one string with their end offsets, and the hash table is filled
+/// at compile time, so an XML name lookup costs a hash of three bytes, usually one probe
+/// and one comparison, and the whole vocabulary takes a little over a kilobyte of flash.
+struct CodePage {
+    /// Defined tokens, ascending.
+    tokens: &'static [u8],
+    /// One bit per defined token.
+    defined: u64,
+    /// The names, in token order, one after another.
+    names: &'static str,
+    /// Where each name ends in `names`.
+    ends: &'static [u16],
+    /// Open addressing with linear probing: 1 + the index of a name, or 0 for a free slot.
+    slots: [u8; SLOTS],
+}
+
+/// Hash slots per code page: at least twice the names of the largest page.
+const SLOTS: usize = 128;
+
+static PAGES: [CodePage; 3] = [SYNCML_PAGE, METINF_PAGE, DDF_PAGE];
+
+#[inline]
+fn code_page(page: u8) -> Option<&'static CodePage> {
+    PAGES.get(usize::from(page))
+}
+
+impl CodePage {
+    #[inline]
+    fn defines(&self, token: u8) -> bool {
+        self.defined
+            .checked_shr(u32::from(token))
+            .is_some_and(|d| d & 1 == 1)
+    }
+
+    /// Where `token` is in the table: the number of defined tokens below it.
+    fn index_of(&self, token: u8) -> Option<usize> {
+        if !self.defines(token) {
+            return None;
+        }
+        let below = self.defined & ((1u64 << token) - 1);
+        Some(below.count_ones() as usize)
+    }
+
+    fn name(&self, index: usize) -> Option<&'static str> {
+        let start = match index.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        let end = *self.ends.get(index)?;
+        self.names.get(usize::from(start)..usize::from(end))
+    }
+
+    fn lookup(&self, name: &[u8]) -> Option<u8> {
+        let names = self.names.as_bytes();
+        let mut slot = hash(name);
+        for _ in 0..SLOTS {
+            let index = usize::from(self.slots.get(slot)?.checked_sub(1)?);
+            let end = usize::from(*self.ends.get(index)?);
+            // The names are packed in order: this one starts where the one before ends.
+            let start = match index.checked_sub(1) {
+                Some(before) => usize::from(*self.ends.get(before)?),
+                None => 0,
+            };
+            if end.saturating_sub(start) == name.len() && names.get(start..end) == Some(name) {
+                return self.tokens.get(index).copied();
+            }
+            slot = (slot + 1) % SLOTS;
+        }
+        None
+    }
+}
+
+/// The hash slot of a name: its length and three of its bytes are enough to spread the
+/// names of a page.
+const fn hash(name: &[u8]) -> usize {
+    let mid = match name.split_at_checked(name.len() / 2) {
+        Some((_, [mid, ..])) => *mid as usize,
+        _ => 0,
+    };
+    match name {
+        [first, .., last] => {
+            (*first as usize * 31 + *last as usize * 7 + mid * 3 + name.len() * 13) % SLOTS
+        }
+        [only] => *only as usize % SLOTS,
+        [] => 0,
+    }
+}
+
+/// End offsets of names of the given lengths, packed one after another. Runs at compile
+/// time only.
+#[allow(clippy::indexing_slicing)]
+const fn name_ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
+    let mut ends = [0u16; N];
+    let mut end = 0;
+    let mut i = 0;
+    while i < N {
+        end += lens[i];
+        ends[i] = end as u16;
+        i += 1;
+    }
+    ends
+}
+
+/// Fills the hash table of a page. Runs at compile time only: an index out of range or a
+/// full table stops the build, never a running program.
+#[allow(clippy::indexing_slicing)]
+const fn fill_slots(names: &str, ends: &[u16], tokens: &[u8]) -> [u8; SLOTS] {
+    let mut slots = [0u8; SLOTS];
+    let bytes = names.as_bytes();
+    let mut i = 0;
+    while i < ends.len() {
+        assert!(i == 0 || tokens[i - 1] < tokens[i], "tokens must ascend");
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        let (head, _) = bytes.split_at(ends[i] as usize);
+        let (_, name) = head.split_at(start);
+        let mut slot = hash(name);
+        while slots[slot] != 0 {
+            slot = (slot + 1) % SLOTS;
+        }
+        slots[slot] = (i + 1) as u8;
+        i += 1;
+    }
+    slots
+}
+
 macro_rules! code_page {
-    ($page:expr, $name_fn:ident, $lookup_fn:ident, { $( $konst:ident = $token:literal $name:literal ),+ $(,)? }) => {
-        #[allow(missing_docs)]
+    ($page:expr, $table:ident, { $( $konst:ident = $token:literal $name:literal ),+ $(,)? }) => {
+        // The whole vocabulary, whether or not the decoder names each element.
+        #[allow(missing_docs, dead_code)]
         impl Tag {
             $( pub(crate) const $konst: Tag = Tag { page: $page, token: $token }; )+
         }
 
-        fn $name_fn(token: u8) -> Option<&'static str> {
-            match token {
-                $( $token => Some($name), )+
-                _ => None,
+        const $table: CodePage = {
+            const TOKENS: &[u8] = &[$( $token ),+];
+            const NAMES: &str = concat!($( $name ),+);
+            const ENDS: &[u16] = &name_ends([$( $name.len() ),+]);
+            CodePage {
+                tokens: TOKENS,
+                defined: 0 $( | (1u64 << $token) )+,
+                names: NAMES,
+                ends: ENDS,
+                slots: fill_slots(NAMES, ENDS, TOKENS),
             }
-        }
-
-        fn $lookup_fn(name: &[u8]) -> Option<Tag> {
-            match name {
-                $( n if n == $name.as_bytes() => Some(Tag::$konst), )+
-                _ => None,
-            }
-        }
+        };
     };
 }
 
-code_page!(PAGE_SYNCML, syncml_name, syncml_lookup, {
+code_page!(PAGE_SYNCML, SYNCML_PAGE, {
     ADD = 0x05 "Add",
     ALERT = 0x06 "Alert",
     ARCHIVE = 0x07 "Archive",
@@ -150,7 +270,7 @@ code_page!(PAGE_SYNCML, syncml_name, syncml_lookup, {
     CORRELATOR = 0x3C "Correlator",
 });
 
-code_page!(PAGE_METINF, metinf_name, metinf_lookup, {
+code_page!(PAGE_METINF, METINF_PAGE, {
     ANCHOR = 0x05 "Anchor",
     EMI = 0x06 "EMI",
     FORMAT = 0x07 "Format",
@@ -171,7 +291,7 @@ code_page!(PAGE_METINF, metinf_name, metinf_lookup, {
     FIELD_LEVEL = 0x16 "FieldLevel",
 });
 
-code_page!(PAGE_DDF, ddf_name, ddf_lookup, {
+code_page!(PAGE_DDF, DDF_PAGE, {
     DDF_ACCESS_TYPE = 0x05 "AccessType",
     DDF_ACL = 0x06 "ACL",
     DDF_ADD = 0x07 "Add",
@@ -325,6 +445,34 @@ mod tests {
             }
             assert!(seen > 15, "page {page} has only {seen} tags");
         }
+    }
+
+    #[test]
+    fn names_are_found_by_hash_and_others_are_not() {
+        for page in [PAGE_SYNCML, PAGE_METINF, PAGE_DDF] {
+            for token in 0..0x40u8 {
+                let Some(tag) = Tag::from_token(page, token) else {
+                    continue;
+                };
+                let name = tag.name();
+                assert_eq!(Tag::from_name(page, name.as_bytes()), Some(tag));
+                assert_eq!(
+                    Tag::from_token_name(page, &std::format!("x:{name}")),
+                    Some(tag)
+                );
+                // Near misses probe and give up.
+                let mut longer = std::string::String::from(name);
+                longer.push('x');
+                assert_eq!(Tag::from_name(page, longer.as_bytes()), None);
+                assert_eq!(Tag::from_name(page, &name.as_bytes()[1..]), None);
+            }
+            assert_eq!(Tag::from_name(page, b""), None);
+        }
+        assert_eq!(Tag::from_name(3, b"Add"), None);
+        assert_eq!(Tag::from_token(3, 5), None);
+        assert_eq!(Tag::from_token(PAGE_SYNCML, 0x40), None);
+        assert_eq!(Tag::SYNC_ML.name(), "SyncML");
+        assert_eq!(Tag::CORRELATOR.name(), "Correlator");
     }
 
     #[test]

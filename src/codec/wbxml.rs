@@ -6,9 +6,9 @@
 //! limits kept), so the typed decoder never meets malformed input it did not see first.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{table_string, Text};
+use super::text::{is_utf8, table_string, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
-use super::{Limits, Name};
+use super::{Content, Limits, Name};
 
 /// Reads a WBXML multi-byte unsigned integer at `pos`: the value and the bytes it took.
 /// `None` when it is truncated or does not fit in 32 bits.
@@ -101,6 +101,19 @@ pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
     })
 }
 
+/// The string table of a document whose header has been read before, found again.
+pub(crate) fn string_table(doc: &[u8]) -> Option<&[u8]> {
+    let (public_id, n) = read_mb_u32(doc, 1)?;
+    let mut pos = 1 + n;
+    if public_id == public_id::LITERAL {
+        pos += read_mb_u32(doc, pos)?.1;
+    }
+    pos += read_mb_u32(doc, pos)?.1;
+    let (len, n) = read_mb_u32(doc, pos)?;
+    pos += n;
+    doc.get(pos..pos.checked_add(len as usize)?)
+}
+
 /// Refuses documents whose public id is not a SyncML DTD (or "unknown", which leaves the
 /// root element to decide).
 pub(crate) fn check_syncml(header: &Header<'_>) -> Result<(), DecodeError> {
@@ -140,6 +153,36 @@ pub(crate) enum Token<'a> {
 }
 
 /// Decodes the token at `pos`; returns it and the position after it.
+///
+/// Tags without attributes and END, which make up most of a message, are decoded here;
+/// the rest in [`next_token`].
+#[inline(always)]
+fn token_at<'a>(
+    doc: &'a [u8],
+    strtbl: &'a [u8],
+    pos: usize,
+    page: u8,
+) -> Result<(Token<'a>, usize), DecodeError> {
+    match doc.get(pos) {
+        // Bit 7 clear (no attributes) and a token id above the global ones.
+        Some(&byte) if byte & global::HAS_ATTRS == 0 && byte & 0x3F >= 5 => {
+            match Tag::from_token(page, byte & 0x3F) {
+                Some(tag) => Ok((
+                    Token::Start {
+                        name: Name::Tag(tag),
+                        content: byte & global::HAS_CONTENT != 0,
+                    },
+                    pos + 1,
+                )),
+                None => next_token(doc, strtbl, pos, page),
+            }
+        }
+        Some(&global::END) => Ok((Token::End, pos + 1)),
+        _ => next_token(doc, strtbl, pos, page),
+    }
+}
+
+/// Decodes the token at `pos`; returns it and the position after it.
 pub(crate) fn next_token<'a>(
     doc: &'a [u8],
     strtbl: &'a [u8],
@@ -156,10 +199,7 @@ pub(crate) fn next_token<'a>(
         global::END => (Token::End, after),
         global::STR_I => {
             let rest = doc.get(after..).unwrap_or(&[]);
-            let len = rest
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or(err(K::Truncated, doc.len()))?;
+            let len = memchr::memchr(0, rest).ok_or(err(K::Truncated, doc.len()))?;
             (Token::Text { opaque: false }, after + len + 1)
         }
         global::STR_T => {
@@ -287,7 +327,7 @@ pub(crate) fn validate<'a>(
     let mut root = None;
     let mut closed = false;
     while pos < doc.len() {
-        let (token, next) = next_token(doc, strtbl, pos, page)?;
+        let (token, next) = token_at(doc, strtbl, pos, page)?;
         match token {
             Token::SwitchPage(p) => page = p,
             Token::Pi => {}
@@ -303,7 +343,7 @@ pub(crate) fn validate<'a>(
                 }
                 if !opaque && doc.get(pos) == Some(&global::STR_I) {
                     let s = doc.get(pos + 1..next - 1).unwrap_or(&[]);
-                    if core::str::from_utf8(s).is_err() {
+                    if !is_utf8(s) {
                         return Err(err(K::InvalidUtf8, pos + 1));
                     }
                 }
@@ -353,108 +393,134 @@ pub(crate) struct Cursor<'a> {
     page: u8,
 }
 
-/// What the cursor found next inside an element.
-pub(crate) enum Content<'a> {
-    Start {
-        name: Name<'a>,
-        empty: bool,
-        offset: usize,
-    },
-    Text {
-        text: Text<'a>,
-        opaque: bool,
-    },
-    End,
-}
+/// A text token: the position after it, its bytes when they can be borrowed as they are
+/// (STR_I, STR_T, OPAQUE; not ENTITY), and whether it is OPAQUE.
+type TextToken<'a> = (usize, Option<&'a [u8]>, bool);
 
 impl<'a> Cursor<'a> {
     pub(crate) fn offset(&self) -> usize {
         self.pos
     }
 
-    fn token(&self) -> Result<(Token<'a>, usize), DecodeError> {
-        next_token(self.doc, self.strtbl, self.pos, self.page)
+    /// The next child element, text run or the end of the current element (consumed).
+    ///
+    /// A tag without attributes or END, most of what the decoders step through, is read
+    /// here, inline in the caller; anything else in [`Cursor::next_other`], whose larger
+    /// frame is then only paid for when needed.
+    #[inline(always)]
+    pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
+        let start = self.pos;
+        match self.doc.get(start) {
+            Some(&byte) if byte & global::HAS_ATTRS == 0 && byte & 0x3F >= 5 => {
+                if let Some(tag) = Tag::from_token(self.page, byte & 0x3F) {
+                    self.pos = start + 1;
+                    return Ok(Content::Start {
+                        name: Name::Tag(tag),
+                        xmlns: None,
+                        empty: byte & global::HAS_CONTENT == 0,
+                        offset: start,
+                    });
+                }
+            }
+            Some(&global::END) => {
+                self.pos = start + 1;
+                return Ok(Content::End);
+            }
+            _ => {}
+        }
+        self.next_other(trim)
     }
 
-    /// The next child element, text run or the end of the current element (consumed).
-    pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
+    #[inline(never)]
+    fn next_other(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
         loop {
             let start = self.pos;
-            let (token, next) = self.token()?;
+            if is_text_token(self.doc.get(start)) {
+                let (text, opaque) = self.text_run(trim)?;
+                return Ok(Content::Text { text, opaque });
+            }
+            let (token, next) = token_at(self.doc, self.strtbl, start, self.page)?;
+            self.pos = next;
             match token {
                 Token::SwitchPage(p) => self.page = p,
-                Token::Pi => {}
-                Token::End => {
-                    self.pos = next;
-                    return Ok(Content::End);
-                }
+                Token::Pi | Token::Text { .. } => {}
+                Token::End => return Ok(Content::End),
                 Token::Start { name, content } => {
-                    self.pos = next;
                     return Ok(Content::Start {
                         name,
+                        xmlns: None,
                         empty: !content,
                         offset: start,
                     });
                 }
-                Token::Text { .. } => {
-                    let (text, opaque) = self.text_run(trim)?;
-                    return Ok(Content::Text { text, opaque });
-                }
             }
-            self.pos = next;
         }
     }
 
-    /// Reads the run of text tokens at the cursor.
+    /// The text token at `pos`, or `None` when `pos` holds another token.
+    fn text_token(&self, pos: usize) -> Result<Option<TextToken<'a>>, DecodeError> {
+        let doc = self.doc;
+        let after = pos + 1;
+        let truncated = || err(K::Truncated, doc.len());
+        Ok(Some(match doc.get(pos) {
+            Some(&global::STR_I) => {
+                let rest = doc.get(after..).unwrap_or(&[]);
+                let len = memchr::memchr(0, rest).ok_or_else(truncated)?;
+                (after + len + 1, rest.get(..len), false)
+            }
+            Some(&global::STR_T) => {
+                let (index, n) = mb(doc, after)?;
+                (after + n, table_string(self.strtbl, index), false)
+            }
+            Some(&global::ENTITY) => (after + mb(doc, after)?.1, None, false),
+            Some(&global::OPAQUE) => {
+                let (len, n) = mb(doc, after)?;
+                let start = after + n;
+                let end = start.checked_add(len as usize).ok_or_else(truncated)?;
+                (end, Some(doc.get(start..end).ok_or_else(truncated)?), true)
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Reads the run of text tokens at the cursor. Each token is read once: a run of one
+    /// token (nearly every run) becomes a plain borrowed slice.
     fn text_run(&mut self, trim: bool) -> Result<(Text<'a>, bool), DecodeError> {
         let start = self.pos;
         let mut end = start;
-        let mut count = 0;
+        let mut count = 0u32;
         let mut all_opaque = true;
+        let mut single = None;
         loop {
-            let (token, next) = self.token()?;
-            match token {
-                Token::Text { opaque } => {
-                    count += 1;
-                    all_opaque &= opaque;
-                    end = next;
-                }
-                Token::SwitchPage(p) => self.page = p,
-                _ => break,
+            if let Some((next, bytes, opaque)) = self.text_token(self.pos)? {
+                count = count.saturating_add(1);
+                all_opaque &= opaque;
+                single = bytes;
+                self.pos = next;
+                end = next;
+            } else if self.doc.get(self.pos) == Some(&global::SWITCH_PAGE) {
+                let page = self.doc.get(self.pos + 1);
+                self.page = *page.ok_or(err(K::Truncated, self.doc.len()))?;
+                self.pos += 2;
+            } else {
+                break;
             }
-            self.pos = next;
         }
         // The run ends with its last text token: a page switch after it belongs to what
         // follows (the cursor has taken it into account).
-        let run = self.doc.get(start..end).unwrap_or(&[]);
-        let single = if count == 1 { self.single(run) } else { None };
         let text = match single {
-            Some(bytes) if trim => Text::from_bytes(super::text::trim_ws(bytes)),
-            Some(bytes) => Text::from_bytes(bytes),
-            None => Text::from_wbxml(run, self.strtbl, trim),
+            Some(bytes) if count == 1 && trim => Text::from_bytes(super::text::trim_ws(bytes)),
+            Some(bytes) if count == 1 => Text::from_bytes(bytes),
+            _ => Text::from_wbxml(self.doc.get(..end).unwrap_or(&[]), start, trim),
         };
         Ok((text, all_opaque))
-    }
-
-    /// The bytes of a run made of one STR_I, STR_T or OPAQUE token.
-    fn single(&self, run: &'a [u8]) -> Option<&'a [u8]> {
-        let (&token, rest) = run.split_first()?;
-        match token {
-            global::STR_I => rest.split_last().map(|(_, s)| s),
-            global::STR_T => table_string(self.strtbl, read_mb_u32(rest, 0)?.0),
-            global::OPAQUE => {
-                let (len, n) = read_mb_u32(rest, 0)?;
-                rest.get(n..n.checked_add(len as usize)?)
-            }
-            _ => None,
-        }
     }
 
     /// Skips the rest of the current element, including its end.
     pub(crate) fn skip(&mut self) -> Result<(), DecodeError> {
         let mut depth = 1u32;
         while depth > 0 {
-            let (token, next) = self.token()?;
+            let (token, next) = token_at(self.doc, self.strtbl, self.pos, self.page)?;
             match token {
                 Token::SwitchPage(p) => self.page = p,
                 Token::End => depth -= 1,
@@ -465,6 +531,13 @@ impl<'a> Cursor<'a> {
         }
         Ok(())
     }
+}
+
+fn is_text_token(byte: Option<&u8>) -> bool {
+    matches!(
+        byte,
+        Some(&(global::STR_I | global::STR_T | global::ENTITY | global::OPAQUE))
+    )
 }
 
 #[cfg(test)]
@@ -483,6 +556,43 @@ mod tests {
         assert_eq!(read_mb_u32(&[0x90, 0x80, 0x80, 0x80, 0x00], 0), None);
         assert_eq!(read_mb_u32(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 0), None);
         assert_eq!(read_mb_u32(&[0x81], 0), None);
+    }
+
+    /// The text at the start of `body`, in a document with the string table `strtbl`.
+    fn text_at(body: &[u8], strtbl: &[u8], trim: bool) -> (std::string::String, Cursor<'static>) {
+        let mut doc = std::vec![0x02, 0x01, 0x6A, strtbl.len() as u8];
+        doc.extend_from_slice(strtbl);
+        let start = doc.len();
+        doc.extend_from_slice(body);
+        let doc: &'static [u8] = std::vec::Vec::leak(doc);
+        let header = parse_header(doc).unwrap();
+        let mut c = Cursor {
+            doc,
+            strtbl: header.strtbl,
+            pos: start,
+            page: 0,
+        };
+        match c.next_content(trim).unwrap() {
+            Content::Text { text, .. } => (std::format!("{text}"), c),
+            _ => panic!("not text"),
+        }
+    }
+
+    #[test]
+    fn a_text_run_is_each_of_its_tokens_once() {
+        use global::{END, ENTITY, OPAQUE, STR_I, STR_T, SWITCH_PAGE};
+        // One token of each kind, alone: borrowed as it is.
+        assert_eq!(text_at(&[STR_I, b' ', b'a', 0, END], b"", true).0, "a");
+        assert_eq!(text_at(&[STR_T, 3, END], b"xy\0zw\0", false).0, "zw");
+        assert_eq!(text_at(&[OPAQUE, 2, 0, b'q', END], b"", false).0, "\0q");
+        // A page switch inside or after the run is not part of the text.
+        let (text, mut c) = text_at(&[STR_I, b' ', b'a', 0, SWITCH_PAGE, 1, END], b"", true);
+        assert_eq!(text, "a");
+        assert!(matches!(c.next_content(true).unwrap(), Content::End));
+        assert_eq!(c.page, 1);
+        // Several tokens concatenate.
+        let run = [STR_I, b'a', 0, ENTITY, 0x81, 0x69, STR_T, 0, END];
+        assert_eq!(text_at(&run, b"b\0", false).0, "a\u{E9}b");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! parsed and kept where the model needs them (the root of embedded XML).
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{find, is_name_byte, is_ws, parse_reference, Reference, Text};
+use super::text::{find, find_byte, is_name_byte, is_ws, parse_reference, Reference, Text};
 use super::{Limits, Name};
 
 /// Deepest nesting the validating pass can track; [`Limits::max_depth`] is capped to it.
@@ -62,11 +62,12 @@ fn skip_ws(input: &[u8], mut pos: usize) -> usize {
     pos
 }
 
-/// Parses the start tag at `pos` (which holds `<`).
+/// Parses the start tag at `pos` (which holds `<`). Attribute values are checked when
+/// `check` is given (the validating pass), and trusted otherwise (the cursor).
 pub(crate) fn parse_start_tag<'a>(
     input: &'a [u8],
     pos: usize,
-    limits: &Limits,
+    check: Option<&TextCheck<'_>>,
 ) -> Result<StartTag<'a>, DecodeError> {
     let name_start = pos + 1;
     let name_stop = name_end(input, name_start)?;
@@ -118,15 +119,14 @@ pub(crate) fn parse_start_tag<'a>(
                 };
                 let value_start = at + 1;
                 let rest = input.get(value_start..).unwrap_or(&[]);
-                let len = rest
-                    .iter()
-                    .position(|&b| b == quote)
-                    .ok_or(err(K::Truncated, input.len()))?;
+                let len = memchr::memchr(quote, rest).ok_or(err(K::Truncated, input.len()))?;
                 let value = rest.get(..len).unwrap_or(&[]);
-                if let Some(i) = value.iter().position(|&b| b == b'<') {
+                if let Some(i) = memchr::memchr(b'<', value) {
                     return Err(err(K::Syntax("'<' in attribute value"), value_start + i));
                 }
-                check_text(value, value_start, limits)?;
+                if let Some(check) = check {
+                    check_text(value, value_start, check)?;
+                }
                 if attr == b"xmlns" {
                     xmlns = Some(value);
                 }
@@ -136,24 +136,59 @@ pub(crate) fn parse_start_tag<'a>(
     }
 }
 
+/// How the validating pass checks character data.
+pub(crate) struct TextCheck<'l> {
+    limits: &'l Limits,
+    /// Whether the document holds, anywhere, a control character that is not white
+    /// space. Nearly always it does not, and text is then only searched for references.
+    controls: bool,
+}
+
+/// Whether `input` holds a control character other than tab, line feed and carriage
+/// return. Blocks are tested without branches, which the compiler vectorises: one cheap
+/// pass over the document spares a per-byte test of all its text.
+fn has_controls(input: &[u8]) -> bool {
+    let control = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
+    input
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |any, &b| any | control(b)))
+}
+
 /// Checks character data: references and control characters.
-fn check_text(text: &[u8], offset: usize, limits: &Limits) -> Result<(), DecodeError> {
+fn check_text(text: &[u8], offset: usize, check: &TextCheck<'_>) -> Result<(), DecodeError> {
+    let limits = check.limits;
     if text.len() > limits.max_string_len as usize {
         return Err(err(K::StringLimit, offset));
     }
-    for (i, &b) in text.iter().enumerate() {
-        if b == b'&' {
-            match parse_reference(text.get(i..).unwrap_or(&[])) {
+    let next: fn(&[u8]) -> Option<usize> = if check.controls {
+        find_special
+    } else {
+        |s| memchr::memchr(b'&', s)
+    };
+    let mut from = 0;
+    while let Some(i) = next(text.get(from..).unwrap_or(&[])) {
+        let at = from + i;
+        let rest = text.get(at..).unwrap_or(&[]);
+        match rest.first() {
+            Some(b'&') => match parse_reference(rest) {
                 Reference::Char(..) => {}
-                Reference::Invalid => return Err(err(K::InvalidReference, offset + i)),
+                Reference::Invalid => return Err(err(K::InvalidReference, offset + at)),
                 Reference::Bare if limits.lenient => {}
-                Reference::Bare => return Err(err(K::Syntax("bare '&' in text"), offset + i)),
+                Reference::Bare => return Err(err(K::Syntax("bare '&' in text"), offset + at)),
+            },
+            Some(&b) if !is_ws(b) => {
+                return Err(err(K::Syntax("control character in text"), offset + at))
             }
-        } else if b < 0x20 && !is_ws(b) {
-            return Err(err(K::Syntax("control character in text"), offset + i));
+            _ => {}
         }
+        from = at + 1;
     }
     Ok(())
+}
+
+/// Position of the first `&` or control character (white space included) in `s`.
+fn find_special(s: &[u8]) -> Option<usize> {
+    find_byte(s, |b| (b < 0x20) | (b == b'&'))
 }
 
 /// End of the construct starting at `pos` whose terminator is `close`.
@@ -245,6 +280,10 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
     if let Err(e) = core::str::from_utf8(input) {
         return Err(err(K::InvalidUtf8, e.valid_up_to()));
     }
+    let check = TextCheck {
+        limits,
+        controls: has_controls(input),
+    };
     let mut pos = if input.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -280,7 +319,7 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
     loop {
         // Character data up to the next markup.
         let rest = input.get(pos..).unwrap_or(&[]);
-        let lt = rest.iter().position(|&b| b == b'<');
+        let lt = memchr::memchr(b'<', rest);
         let text_end = lt.map_or(input.len(), |i| pos + i);
         if text_end > pos {
             let text = input.get(pos..text_end).unwrap_or(&[]);
@@ -294,7 +333,7 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
                 }
                 return Err(err(K::Syntax("content after the root element"), pos));
             }
-            check_text(text, pos, limits)?;
+            check_text(text, pos, &check)?;
         }
         if lt.is_none() {
             if depth > 0 {
@@ -334,7 +373,7 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
             if depth == 0 && elements > 0 {
                 return Err(err(K::Syntax("content after the root element"), pos));
             }
-            let tag = parse_start_tag(input, pos, limits)?;
+            let tag = parse_start_tag(input, pos, Some(&check))?;
             elements += 1;
             if elements > limits.max_elements {
                 return Err(err(K::ElementLimit, pos));
@@ -373,11 +412,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next child element, text run or the end of the current element (consumed).
-    pub(crate) fn next_content(
-        &mut self,
-        trim: bool,
-        limits: &Limits,
-    ) -> Result<super::Content<'a>, DecodeError> {
+    pub(crate) fn next_content(&mut self, trim: bool) -> Result<super::Content<'a>, DecodeError> {
         let input = self.input;
         loop {
             let start = self.pos;
@@ -392,7 +427,7 @@ impl<'a> Cursor<'a> {
                 self.pos = skip_past(input, start, b"?>")?;
             } else if rest.starts_with(b"<") && !rest.starts_with(b"<!") && !rest.starts_with(b"<?")
             {
-                let tag = parse_start_tag(input, start, limits)?;
+                let tag = parse_start_tag(input, start, None)?;
                 self.pos = tag.end;
                 return Ok(super::Content::Start {
                     name: Name::Local(local_name(tag.name)),
@@ -428,7 +463,7 @@ impl<'a> Cursor<'a> {
         let input = self.input;
         loop {
             let rest = input.get(pos..).unwrap_or(&[]);
-            let Some(lt) = rest.iter().position(|&b| b == b'<') else {
+            let Some(lt) = memchr::memchr(b'<', rest) else {
                 return Err(err(K::Truncated, input.len()));
             };
             pos += lt;
@@ -445,22 +480,58 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips the rest of the current element, including its end tag.
-    pub(crate) fn skip(&mut self, limits: &Limits) -> Result<(), DecodeError> {
+    /// Skips the rest of the current element, including its end tag. The document has
+    /// been validated, so markup is only located, not parsed: from one `<` to the next.
+    pub(crate) fn skip(&mut self) -> Result<(), DecodeError> {
+        let input = self.input;
+        let truncated = || err(K::Truncated, input.len());
         let mut depth = 1u32;
+        let mut pos = self.pos;
         while depth > 0 {
-            match self.next_content(false, limits)? {
-                super::Content::End => depth -= 1,
-                super::Content::Start { empty: false, .. } => depth += 1,
-                _ => {}
-            }
+            let lt = memchr::memchr(b'<', input.get(pos..).unwrap_or(&[])).ok_or_else(truncated)?;
+            pos += lt;
+            let rest = input.get(pos..).unwrap_or(&[]);
+            pos = match rest.get(1) {
+                Some(b'/') => {
+                    depth -= 1;
+                    pos + memchr::memchr(b'>', rest).ok_or_else(truncated)? + 1
+                }
+                Some(b'?') => skip_past(input, pos, b"?>")?,
+                Some(b'!') if rest.starts_with(b"<!--") => skip_past(input, pos, b"-->")?,
+                Some(b'!') => skip_past(input, pos, b"]]>")?,
+                _ => {
+                    let (end, empty) = start_tag_end(input, pos)?;
+                    depth += u32::from(!empty);
+                    end
+                }
+            };
         }
+        self.pos = pos;
         Ok(())
+    }
+}
+
+/// The end of the validated start tag at `pos`: the position after its `>` (the first
+/// one outside a quoted attribute value) and whether it ends an empty element (`/>`).
+fn start_tag_end(input: &[u8], pos: usize) -> Result<(usize, bool), DecodeError> {
+    let truncated = || err(K::Truncated, input.len());
+    let mut at = pos;
+    loop {
+        let rest = input.get(at..).unwrap_or(&[]);
+        at += memchr::memchr3(b'>', b'"', b'\'', rest).ok_or_else(truncated)?;
+        match input.get(at) {
+            Some(&quote @ (b'"' | b'\'')) => {
+                let value = input.get(at + 1..).unwrap_or(&[]);
+                at += memchr::memchr(quote, value).ok_or_else(truncated)? + 2;
+            }
+            _ => return Ok((at + 1, input.get(at.wrapping_sub(1)) == Some(&b'/'))),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::Content;
     use super::*;
 
     fn check(doc: &str) -> Result<usize, DecodeError> {
@@ -502,6 +573,46 @@ mod tests {
         assert_eq!(
             check("<a>\u{1}</a>").unwrap_err().kind(),
             K::Syntax("control character in text")
+        );
+    }
+
+    #[test]
+    fn special_bytes_are_found_in_and_between_blocks() {
+        assert_eq!(find_special(b""), None);
+        assert_eq!(find_special(&[b'a'; 100]), None);
+        for at in [0, 15, 16, 17, 31, 32, 47, 99] {
+            for special in [b'&', b'\n', 0x01, 0x1F] {
+                let mut text = [b'x'; 100];
+                text[at] = special;
+                text[99] = b'&';
+                assert_eq!(find_special(&text), Some(at), "{special} at {at}");
+            }
+        }
+        // Non-ASCII bytes are ordinary.
+        assert_eq!(find_special("\u{e9}\u{4e2d}\u{1f600}&".as_bytes()), Some(9));
+    }
+
+    #[test]
+    fn skipping_an_element_only_locates_its_markup() {
+        let doc = "<r><a x='>' y=\"/\"><b/><c q='/>'>t</c><!-- </a> --><![CDATA[</a><a>]]>\
+                   <?pi </a>?><d></d></a><e/></r>";
+        let root = check(doc).unwrap();
+        let mut c = Cursor::new(doc.as_bytes(), root);
+        assert!(matches!(
+            c.next_content(true).unwrap(),
+            Content::Start { .. }
+        ));
+        assert!(matches!(
+            c.next_content(true).unwrap(),
+            Content::Start { empty: false, .. }
+        ));
+        c.skip().unwrap();
+        assert_eq!(&doc[c.offset()..], "<e/></r>");
+        assert_eq!(start_tag_end(b"<a x='/'/>", 0).unwrap(), (10, true));
+        assert_eq!(start_tag_end(b"<a x=\"/>\">", 0).unwrap(), (10, false));
+        assert_eq!(
+            start_tag_end(b"<a x='", 0).unwrap_err().kind(),
+            K::Truncated
         );
     }
 

@@ -496,6 +496,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                     sent = n;
                     break;
                 }
+                // An item that does not fit even a message holding nothing else would stop
+                // the listing for good: its value goes, as one too large for scratch does
+                // (the server can Get it on its own, in chunks).
+                let first = items.first_mut().filter(|_| n == 1 && self.written == 0);
+                if first.and_then(|i| i.data.take()).is_some() {
+                    continue;
+                }
                 n /= 2;
             }
             if sent == 0 {

@@ -426,8 +426,12 @@ impl<'a> Session<'a> {
                 self.phase = Phase::Running;
                 Ok(Statuses::Go)
             }
+            // Only a challenge invites another try: a refusal without one is the server's
+            // last word, and package 1 sent again would reach a session it has closed.
             StatusCode::InvalidCredentials | StatusCode::MissingCredentials
-                if self.phase == Phase::Setup && self.client.retries < self.cfg.auth_retries =>
+                if self.phase == Phase::Setup
+                    && self.client.retries < self.cfg.auth_retries
+                    && status.chal.is_some() =>
             {
                 self.client.retries += 1;
                 Ok(Statuses::Restart)

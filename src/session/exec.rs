@@ -6,7 +6,9 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use super::lo::{self, Incoming};
-use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
+use super::queue::{
+    Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry, ARENA_LEN, QUEUE_LEN,
+};
 use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Meta, Text};
@@ -195,7 +197,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 Command::Status(_) => Flow::Done,
                 _ if deny.is_some() || *self.cancelled => {
                     let code = deny.unwrap_or(StatusCode::NotExecuted);
-                    self.answer_whole(&cmd, code)?
+                    match cmd {
+                        // A container of any size is answered a command at a time.
+                        Command::Sequence(c) | Command::Atomic(c) => {
+                            self.skip_container(&c, cmd_of(&cmd), code, &mut cur)?
+                        }
+                        _ => self.answer_whole(&cmd, code, Mode::Pausable)?,
+                    }
                 }
                 Command::Sequence(seq) => self.sequence(&seq, &mut cur)?,
                 Command::Atomic(atomic) => match self.room_for(&cmd)? {
@@ -224,15 +232,37 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(None)
     }
 
-    /// Answers a command with one Status, without running it.
-    fn answer_whole(&mut self, cmd: &Command<'_>, code: StatusCode) -> Result<Flow, Error> {
-        if !self.make_room(1, cmd.cmd_id().len() + 4, false)? {
+    /// Answers a command with `code` without running it: its own Status and, for an Atomic
+    /// or Sequence, one for every command inside, since the server expects a Status for
+    /// each command it sent, nested ones included. Inside an Atomic the room was reserved
+    /// up front, and the queue must not be written out before the Atomic settles.
+    fn answer_whole(
+        &mut self,
+        cmd: &Command<'_>,
+        code: StatusCode,
+        mode: Mode,
+    ) -> Result<Flow, Error> {
+        let (units, bytes) = (units(cmd), id_bytes(cmd));
+        if mode == Mode::Pausable && !self.make_room(units, bytes, false)? {
             return Ok(Flow::Pause);
         }
-        let no_resp = match cmd {
-            Command::Sequence(c) | Command::Atomic(c) => c.no_resp,
-            Command::Alert(a) => a.no_resp,
-            _ => View::of(cmd).is_some_and(|v| v.no_resp),
+        // A container whose statuses could never be queued together keeps only its own.
+        let whole = units <= QUEUE_LEN && bytes <= ARENA_LEN;
+        self.answer_tree(cmd, code, whole)?;
+        Ok(Flow::Done)
+    }
+
+    /// Queues `code` for `cmd` and, with `nested`, for every command inside it.
+    fn answer_tree(
+        &mut self,
+        cmd: &Command<'_>,
+        code: StatusCode,
+        nested: bool,
+    ) -> Result<(), Error> {
+        let (no_resp, inner) = match cmd {
+            Command::Sequence(c) | Command::Atomic(c) => (c.no_resp, Some(c.commands)),
+            Command::Alert(a) => (a.no_resp, None),
+            _ => (View::of(cmd).is_some_and(|v| v.no_resp), None),
         };
         if !no_resp {
             let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
@@ -244,6 +274,37 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 Span::EMPTY,
                 Answer::None,
             )?;
+        }
+        for c in inner.into_iter().flatten().filter(|_| nested) {
+            self.answer_tree(&c, code, nested)?;
+        }
+        Ok(())
+    }
+
+    /// Answers a top-level Atomic or Sequence and everything inside it with `code`,
+    /// pausing between its commands when the message is full (`cur` says where).
+    fn skip_container(
+        &mut self,
+        c: &Container<'_>,
+        kind: Cmd,
+        code: StatusCode,
+        cur: &mut Cursor,
+    ) -> Result<Flow, Error> {
+        if !cur.opened {
+            if !self.make_room(1, c.cmd_id.len(), false)? {
+                return Ok(Flow::Pause);
+            }
+            if !c.no_resp {
+                let cmd_ref = self.queue.store_text(c.cmd_id).unwrap_or(Span::EMPTY);
+                self.push_status(cmd_ref, kind, code, Span::EMPTY, Span::EMPTY, Answer::None)?;
+            }
+            cur.opened = true;
+        }
+        for cmd in c.commands.iter().skip(usize::from(cur.inner)) {
+            if self.answer_whole(&cmd, code, Mode::Pausable)? == Flow::Pause {
+                return Ok(Flow::Pause);
+            }
+            cur.inner = cur.inner.saturating_add(1);
         }
         Ok(Flow::Done)
     }
@@ -293,7 +354,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         let mut skipping = false;
         for cmd in seq.commands.iter().skip(usize::from(cur.inner)) {
             let flow = if skipping || *self.cancelled {
-                self.answer_whole(&cmd, StatusCode::NotExecuted)?
+                self.answer_whole(&cmd, StatusCode::NotExecuted, Mode::Pausable)?
             } else {
                 match cmd {
                     Command::Atomic(atomic) => match self.room_for(&cmd)? {
@@ -306,7 +367,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                         Room::Never => Flow::Done,
                     },
                     Command::Sequence(_) | Command::Sync(_) => {
-                        self.answer_whole(&cmd, StatusCode::CommandNotAllowed)?
+                        self.answer_whole(&cmd, StatusCode::CommandNotAllowed, Mode::Pausable)?
                     }
                     _ => {
                         let mut item = cur.item;
@@ -384,14 +445,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     ) -> Result<(), Error> {
         for cmd in commands {
             if verdict.failed || verdict.declined || *self.cancelled || *self.aborted {
-                self.answer_whole(&cmd, StatusCode::NotExecuted)?;
+                self.answer_whole(&cmd, StatusCode::NotExecuted, Mode::Atomic)?;
                 continue;
             }
             match cmd {
                 // Nested Atomics and Gets have no place in an Atomic (a Get's Results
                 // could not be rolled back).
                 Command::Atomic(_) | Command::Get(_) | Command::Sync(_) => {
-                    self.answer_whole(&cmd, StatusCode::CommandFailed)?;
+                    self.answer_whole(&cmd, StatusCode::CommandFailed, Mode::Atomic)?;
                     verdict.failed = true;
                 }
                 Command::Sequence(seq) => {
@@ -421,14 +482,20 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// Gives a finished Atomic its code; after a failure, what had succeeded inside was
-    /// rolled back (216).
+    /// rolled back (216). Commands that never ran (215, after the failure) or that the
+    /// user cancelled (214) keep their code: there was nothing of theirs to roll back.
     fn settle_atomic(&mut self, mark: usize, code: StatusCode) {
         let failed = code != StatusCode::Ok;
+        let ran = |c: u16| {
+            (200..300).contains(&c)
+                && c != u16::from(StatusCode::NotExecuted)
+                && c != u16::from(StatusCode::OperationCancelled)
+        };
         for (i, entry) in self.queue.tail_mut(mark).enumerate() {
             if let Entry::Status(s) = entry {
                 if i == 0 {
                     s.code = u16::from(code);
-                } else if failed && (200..300).contains(&s.code) && s.cmd != Cmd::Sequence {
+                } else if failed && ran(s.code) && s.cmd != Cmd::Sequence {
                     s.code = u16::from(StatusCode::AtomicRollBackOk);
                 }
             }
@@ -461,11 +528,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 Command::Sync(_) => StatusCode::OptionalFeatureNotSupported,
                 _ => StatusCode::BadRequest,
             };
-            let flow = self.answer_whole(cmd, code)?;
+            let flow = self.answer_whole(cmd, code, mode)?;
             return Ok((flow, Verdict::of(code)));
         };
         if view.items.is_empty() {
-            let flow = self.answer_whole(cmd, StatusCode::IncompleteCommand)?;
+            let flow = self.answer_whole(cmd, StatusCode::IncompleteCommand, mode)?;
             return Ok((flow, Verdict::of(StatusCode::IncompleteCommand)));
         }
         let mut verdict = Verdict::default();
@@ -823,6 +890,18 @@ fn units(cmd: &Command<'_>) -> usize {
             1 + c.commands.iter().map(|c| units(&c)).sum::<usize>()
         }
         other => View::of(other).map_or(1, |v| v.items.len().max(1)),
+    }
+}
+
+/// Arena bytes the statuses of a command take: its `CmdID` and those of the commands
+/// inside it.
+fn id_bytes(cmd: &Command<'_>) -> usize {
+    match cmd {
+        Command::Atomic(c) | Command::Sequence(c) => c
+            .commands
+            .iter()
+            .fold(c.cmd_id.len(), |n, c| n.saturating_add(id_bytes(&c))),
+        other => other.cmd_id().len(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use embedded_storage::nor_flash::NorFlash;
+use heapless::String;
 
 use super::exec::Exec;
 use crate::codec::{Item, Meta, Text};
@@ -21,6 +22,9 @@ pub(crate) struct Incoming {
     received: u64,
     /// Decoding `b64` into a `bin` node.
     b64: Option<B64Stream>,
+    /// An `Add` that created nodes to write into: the length of the path of the topmost
+    /// one, removed again if the object is not stored.
+    created: Option<u16>,
 }
 
 impl Incoming {
@@ -52,7 +56,17 @@ impl Incoming {
         who: Principal<'_>,
         now: Option<u64>,
     ) {
+        let created = self.created_path();
         let _ = tree.end_write(who, self.ticket, false, now);
+        undo_create(tree, created.as_deref(), now);
+    }
+
+    /// The path of the topmost node the `Add` created, to remove if the object fails.
+    fn created_path(&self) -> Option<String<MAX_PATH>> {
+        let top = self.ticket.path().get(..usize::from(self.created?))?;
+        let mut path = String::new();
+        path.push_str(top).ok()?;
+        Some(path)
     }
 
     /// Writes one chunk of data.
@@ -90,15 +104,61 @@ impl Incoming {
             None => Ok(()),
         };
         if !complete || tail.is_err() {
-            let _ = tree.end_write(who, self.ticket, false, now);
+            self.abandon(tree, who, now);
             return Err(if complete {
                 StatusCode::BadRequest
             } else {
                 StatusCode::SizeMismatch
             });
         }
-        tree.end_write(who, self.ticket, true, now)
+        let created = self.created_path();
+        let stored = tree.end_write(who, self.ticket, true, now);
+        if stored.is_err() {
+            undo_create(tree, created.as_deref(), now);
+        }
+        stored
     }
+}
+
+/// Longest path a large object is written to (as long as a write ticket keeps).
+const MAX_PATH: usize = 256;
+
+/// Removes the nodes an `Add` created for an object that was not stored: the chunked
+/// command is all or nothing. Done as the device, which any ACL lets undo a change.
+fn undo_create<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    created: Option<&str>,
+    now: Option<u64>,
+) {
+    if let Some(path) = created {
+        let _ = tree.delete(Principal::Device, path, now);
+    }
+}
+
+/// The length of the path of the first node of `uri` that does not exist yet, or `None`
+/// when every node on the way does.
+fn first_missing<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &Tree<F, H, N, A, R>,
+    uri: &str,
+) -> Option<u16> {
+    let parsed = Uri::parse(uri, tree.limits()).ok()?;
+    let path = parsed.path();
+    let mut end = 0usize;
+    for segment in parsed.segments() {
+        end = if end == 0 {
+            segment.raw().len()
+        } else {
+            end.saturating_add(1).saturating_add(segment.raw().len())
+        };
+        let prefix = path.get(..end)?;
+        let exists = Uri::parse(prefix, tree.limits())
+            .ok()
+            .is_some_and(|u| tree.find(&u).is_ok());
+        if !exists {
+            return u16::try_from(end).ok();
+        }
+    }
+    None
 }
 
 /// Starts writing `uri`: the object's bytes as transmitted are `declared`.
@@ -116,16 +176,29 @@ fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
     } else {
         (Some(declared), format)
     };
-    let ticket =
-        x.env
-            .tree
-            .begin_write(Principal::Server(x.server_id), uri, create, total, format)?;
+    let missing = if create {
+        first_missing(x.env.tree, uri)
+    } else {
+        None
+    };
+    let who = Principal::Server(x.server_id);
+    let ticket = match x.env.tree.begin_write(who, uri, create, total, format) {
+        Ok(ticket) => ticket,
+        Err(code) => {
+            // The node may have been created before the write was refused.
+            let path = Uri::parse(uri, x.env.tree.limits()).map(|u| u.path());
+            let top = missing.and_then(|n| path.ok()?.get(..usize::from(n)));
+            undo_create(x.env.tree, top, x.env.clock.unix_time());
+            return Err(code);
+        }
+    };
     Ok(Incoming {
         ticket,
         create,
         declared,
         received: 0,
         b64: decode.then(B64Stream::default),
+        created: missing,
     })
 }
 

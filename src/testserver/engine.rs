@@ -857,7 +857,10 @@ impl Engine {
                     c.name
                 ));
             }
-            if c.statuses.len() > c.sends.len() {
+            // A command of several items may get a Status per item (SyncML RepPro: one per
+            // item whenever their codes differ, each naming its item in TargetRef).
+            let per_send = c.targets.len().max(1);
+            if c.statuses.len() > c.sends.len().saturating_mul(per_send) {
                 problems.push(std::format!("a second Status for the {} command", c.name));
             }
         }
@@ -1224,6 +1227,12 @@ impl Engine {
                 }
             }
         }
+        // The Alert 1222 is a command like any other: the client owes it a Status.
+        if next_message_only {
+            if let Some(&id) = ids.get(skip - 1).and_then(|unit| unit.first()) {
+                self.record_next_message(si, msg_id, id);
+            }
+        }
         // A large object keeps its transcript entry across its chunks.
         if let Some(s) = self.sessions.get_mut(si) {
             let mut fresh = first_records.into_iter();
@@ -1273,6 +1282,30 @@ impl Engine {
             content_type: Some(encoding.content_type()),
             hmac,
             body,
+        }
+    }
+
+    /// Records the server's Alert 1222 `(msg_id, id)`, so that its Status is expected.
+    fn record_next_message(&mut self, si: usize, msg_id: u32, id: u32) {
+        let package = self
+            .sessions
+            .get(si)
+            .map_or(0, |s| s.client_pkg.saturating_add(1));
+        self.transcript.commands.push(SentCommand {
+            session: si,
+            package,
+            sends: std::vec![(msg_id, id)],
+            name: CmdKind::Alert(0).name(),
+            alert: Some(AlertCode::NextMessage.into()),
+            label: None,
+            targets: Vec::new(),
+            statuses: Vec::new(),
+            parent: None,
+            no_resp: false,
+        });
+        let index = self.transcript.commands.len() - 1;
+        if let Some(s) = self.sessions.get_mut(si) {
+            s.sent.insert((msg_id, id), (index, None));
         }
     }
 

@@ -6,9 +6,7 @@ use std::fmt::Write as _;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::codec::{
-    self, Data, DecodeError, EncodeOptions, Encoding, Item, Message, Text, XmlEvent,
-};
+use crate::codec::{self, Data, DecodeError, Encoding, Item, Message, Text, XmlEvent};
 
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,124 +45,10 @@ impl Record {
         codec::parse(&self.body)
     }
 
-    /// The message as indented XML, for people. Binary data, which XML cannot carry, is
-    /// shown as a note of its length and first bytes in hex.
+    /// The message as indented XML, for people: see [`crate::sim::readable`].
     pub fn to_xml(&self) -> String {
-        let msg = match self.message() {
-            Ok(m) => m,
-            Err(e) => return std::format!("(undecodable message: {e})\n"),
-        };
-        let bump = bumpalo::Bump::new();
-        let shown = Message {
-            header: msg.header,
-            body: codec::SyncBody {
-                commands: readable_list(&bump, msg.body.commands),
-                is_final: msg.body.is_final,
-            },
-        };
-        let options = EncodeOptions {
-            indent: true,
-            xml_declaration: false,
-            ..EncodeOptions::new(Encoding::Xml)
-        };
-        let encoded = shown.encoded_len_with(&options).and_then(|len| {
-            let mut buf = std::vec![0u8; len];
-            shown.encode_with(&options, &mut buf).map(|n| {
-                buf.truncate(n);
-                buf
-            })
-        });
-        match encoded {
-            Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
-            Err(e) => std::format!("(cannot show as XML: {e})\n"),
-        }
+        crate::sim::readable(&self.body)
     }
-}
-
-/// `commands` with every binary data replaced by a readable note.
-fn readable_list<'b>(
-    bump: &'b bumpalo::Bump,
-    commands: codec::List<'b, codec::Command<'b>>,
-) -> codec::List<'b, codec::Command<'b>> {
-    use codec::Command as C;
-    let out: Vec<C<'b>> = commands
-        .iter()
-        .map(|c| match c {
-            C::Add(ic) => C::Add(readable_ic(bump, ic)),
-            C::Copy(ic) => C::Copy(readable_ic(bump, ic)),
-            C::Delete(ic) => C::Delete(readable_ic(bump, ic)),
-            C::Get(ic) => C::Get(readable_ic(bump, ic)),
-            C::Replace(ic) => C::Replace(readable_ic(bump, ic)),
-            C::Alert(a) => C::Alert(codec::Alert {
-                items: readable_items(bump, a.items),
-                ..a
-            }),
-            C::Exec(e) => C::Exec(codec::Exec {
-                items: readable_items(bump, e.items),
-                ..e
-            }),
-            C::Results(r) => C::Results(codec::Results {
-                items: readable_items(bump, r.items),
-                ..r
-            }),
-            C::Status(st) => C::Status(codec::Status {
-                items: readable_items(bump, st.items),
-                ..st
-            }),
-            C::Atomic(k) => C::Atomic(codec::Container {
-                commands: readable_list(bump, k.commands),
-                ..k
-            }),
-            C::Sequence(k) => C::Sequence(codec::Container {
-                commands: readable_list(bump, k.commands),
-                ..k
-            }),
-            other => other,
-        })
-        .collect();
-    codec::List::new(bump.alloc_slice_copy(&out))
-}
-
-fn readable_ic<'b>(bump: &'b bumpalo::Bump, ic: codec::ItemCommand<'b>) -> codec::ItemCommand<'b> {
-    codec::ItemCommand {
-        items: readable_items(bump, ic.items),
-        ..ic
-    }
-}
-
-fn readable_items<'b>(
-    bump: &'b bumpalo::Bump,
-    items: codec::List<'b, Item<'b>>,
-) -> codec::List<'b, Item<'b>> {
-    let out: Vec<Item<'b>> = items
-        .iter()
-        .map(|item| match item.data {
-            Some(Data::Opaque(t) | Data::Text(t)) if !shows_in_xml(&t) => {
-                let bytes = text_bytes(&t);
-                let mut note = std::format!("[{} bytes of binary data: ", bytes.len());
-                for b in bytes.iter().take(16) {
-                    let _ = write!(note, "{b:02x}");
-                }
-                note.push_str(if bytes.len() > 16 { "...]" } else { "]" });
-                Item {
-                    data: Some(Data::Text(Text::new(bump.alloc_str(&note)))),
-                    ..item
-                }
-            }
-            _ => item,
-        })
-        .collect();
-    codec::List::new(bump.alloc_slice_copy(&out))
-}
-
-/// Whether text can stand in XML character data: UTF-8 without control characters other
-/// than tab, line feed and carriage return.
-fn shows_in_xml(t: &Text<'_>) -> bool {
-    let bytes = text_bytes(t);
-    std::str::from_utf8(&bytes).is_ok_and(|s| {
-        !s.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    })
 }
 
 /// An item the client sent (in a `Status`, `Results`, `Alert` or `Replace`).

@@ -118,6 +118,15 @@ pub trait NodeHandler {
     /// such as an unlocked service programming lock, ends here. May be called more than
     /// once per session.
     fn session_ended(&mut self) {}
+
+    /// An `Atomic` started. A rollback restores only what the tree keeps, so a handler
+    /// that keeps values of its own refuses to change them until [`atomic_ended`].
+    ///
+    /// [`atomic_ended`]: Self::atomic_ended
+    fn atomic_started(&mut self) {}
+
+    /// The `Atomic` ended, committed or rolled back.
+    fn atomic_ended(&mut self) {}
 }
 
 /// The handlers of a tree, found by node.
@@ -131,6 +140,12 @@ pub trait Handlers {
 
     /// Tells every handler the session ended ([`NodeHandler::session_ended`]).
     fn session_ended(&mut self) {}
+
+    /// Tells every handler an `Atomic` started ([`NodeHandler::atomic_started`]).
+    fn atomic_started(&mut self) {}
+
+    /// Tells every handler the `Atomic` ended ([`NodeHandler::atomic_ended`]).
+    fn atomic_ended(&mut self) {}
 }
 
 /// A tree without handlers: the tree keeps every value.
@@ -173,6 +188,18 @@ impl<const K: usize> Handlers for HandlerTable<'_, K> {
         }
     }
 
+    fn atomic_started(&mut self) {
+        for (_, h) in self.bindings.iter_mut() {
+            h.atomic_started();
+        }
+    }
+
+    fn atomic_ended(&mut self) {
+        for (_, h) in self.bindings.iter_mut() {
+            h.atomic_ended();
+        }
+    }
+
     fn is_bound(&self, def: NodeId) -> bool {
         self.bindings.iter().any(|(d, _)| *d == def)
     }
@@ -185,5 +212,17 @@ impl<H: Handlers + ?Sized> Handlers for &mut H {
 
     fn is_bound(&self, def: NodeId) -> bool {
         (**self).is_bound(def)
+    }
+
+    fn session_ended(&mut self) {
+        (**self).session_ended();
+    }
+
+    fn atomic_started(&mut self) {
+        (**self).atomic_started();
+    }
+
+    fn atomic_ended(&mut self) {
+        (**self).atomic_ended();
     }
 }

@@ -27,7 +27,7 @@ pub mod acl;
 mod handler;
 mod runtime;
 pub mod schema;
-mod store;
+pub(crate) mod store;
 pub mod uri;
 mod value;
 

@@ -433,3 +433,25 @@ pub fn large_message(target: usize) -> String {
     s.push_str("</Replace><Final/></SyncBody></SyncML>");
     s
 }
+
+/// A message of about `target` bytes of XML made of the commands of many generated
+/// messages (seeds 0, 1, 2, ...) under one header: every command kind, nested containers,
+/// references, CDATA, non-ASCII text and the occasional large value, in the proportions the
+/// generator gives them. Unlike [`large_message`], no element has thousands of children.
+pub fn mixed_message(target: usize) -> String {
+    let mut s = String::from(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+         <SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>IMEI:123456789012345</LocURI></Target>\
+         <Source><LocURI>http://127.0.0.1/dm</LocURI></Source></SyncHdr><SyncBody>",
+    );
+    let mut seed = 0;
+    while s.len() < target {
+        let msg = Generator::new(seed).message();
+        seed += 1;
+        let start = msg.find("<SyncBody>").map_or(0, |i| i + "<SyncBody>".len());
+        let end = msg.rfind("</SyncBody>").unwrap_or(msg.len());
+        s.push_str(msg[start..end].trim_end().trim_end_matches("<Final/>"));
+    }
+    s.push_str("<Final/></SyncBody></SyncML>");
+    s
+}

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: where the real-message corpus lives and what
-//! its `SOURCES.md` says about each file.
+//! its `SOURCES.md` says about each file, a generator of varied messages, and (with `std`)
+//! the simulated handset that runs sessions against the test server.
 #![allow(dead_code)]
 
+#[cfg(feature = "std")]
+pub mod device;
 pub mod gen;
 
 use std::path::PathBuf;

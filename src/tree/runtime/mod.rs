@@ -863,20 +863,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// The handler nearest to `def` (itself or an ancestor).
     fn handler_for(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
-        let mut d = def;
-        let mut found = NO_NODE;
-        while d != NO_NODE {
-            if self.handlers.handler(d).is_some() {
-                found = d;
-                break;
-            }
-            d = schema::node(d).map_or(NO_NODE, NodeDef::parent);
-        }
-        if found == NO_NODE {
-            None
-        } else {
-            self.handlers.handler(found)
-        }
+        nearest_handler(&mut self.handlers, def)
     }
 
     // --- Reading ------------------------------------------------------------------------
@@ -1800,11 +1787,18 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         } else if keep {
             let start = self.state.used;
             let len = ticket.written as usize;
-            if !value::valid(
-                ticket.h.node().format(),
-                self.state.arena.get(start..start + len).unwrap_or(&[]),
-            ) {
+            let staged = self.state.arena.get(start..start + len).unwrap_or(&[]);
+            if !value::valid(ticket.h.node().format(), staged) {
                 return Err(StatusCode::BadRequest);
+            }
+            // A value that came in chunks gets the same check as one that came whole.
+            let node = NodeRef {
+                def: ticket.h.def,
+                path: &ticket.path,
+                server: who.server(),
+            };
+            if let Some(handler) = nearest_handler(&mut self.handlers, ticket.h.def) {
+                handler.check(&node, staged)?;
             }
             let change = Change {
                 create: Some(0),
@@ -1889,8 +1883,17 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     // --- Atomic -------------------------------------------------------------------------
 
-    /// Starts an all-or-nothing group of changes (`Atomic`).
+    /// Starts an all-or-nothing group of changes (`Atomic`). The handlers learn of it
+    /// ([`NodeHandler::atomic_started`]), so that values kept outside the tree, which a
+    /// rollback cannot restore, can be refused inside it.
     pub fn begin_atomic(&mut self) -> Result<(), StatusCode> {
+        self.begin_txn()?;
+        self.handlers.atomic_started();
+        Ok(())
+    }
+
+    /// Opens a transaction in the store.
+    fn begin_txn(&mut self) -> Result<(), StatusCode> {
         if self.txn.is_some() {
             return Err(StatusCode::CommandFailed);
         }
@@ -1918,14 +1921,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if self.txn.is_some() {
             return f(self);
         }
-        self.begin_atomic()?;
+        // A command's own transaction is not an Atomic: handlers are not told of it.
+        self.begin_txn()?;
         match f(self) {
             Ok(v) => {
-                self.commit_atomic()?;
+                self.commit_txn()?;
                 Ok(v)
             }
             Err(e) => {
-                self.rollback_atomic()?;
+                self.rollback_txn()?;
                 Err(e)
             }
         }
@@ -1933,6 +1937,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Makes the open group's changes permanent.
     pub fn commit_atomic(&mut self) -> Result<(), StatusCode> {
+        let result = self.commit_txn();
+        self.handlers.atomic_ended();
+        result
+    }
+
+    /// Closes the open transaction with its commit marker.
+    fn commit_txn(&mut self) -> Result<(), StatusCode> {
         let txn = self.txn.take().ok_or(StatusCode::CommandFailed)?;
         self.store
             .append_marker(&mut self.scratch, store::KIND_COMMIT, txn)
@@ -1941,6 +1952,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Undoes every change of the open group.
     pub fn rollback_atomic(&mut self) -> Result<(), StatusCode> {
+        let result = self.rollback_txn();
+        self.handlers.atomic_ended();
+        result
+    }
+
+    /// Drops the open transaction and rebuilds RAM without it.
+    fn rollback_txn(&mut self) -> Result<(), StatusCode> {
         let txn = self.txn.take().ok_or(StatusCode::CommandFailed)?;
         // Without the marker, replay drops the group anyway; with it, it drops it at once.
         let _ = self
@@ -1954,6 +1972,24 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     /// Whether an Atomic is open.
     pub fn in_atomic(&self) -> bool {
         self.txn.is_some()
+    }
+}
+
+/// The handler nearest to `def` (itself or an ancestor).
+fn nearest_handler<H: Handlers>(handlers: &mut H, def: NodeId) -> Option<&mut dyn NodeHandler> {
+    let mut d = def;
+    let mut found = NO_NODE;
+    while d != NO_NODE {
+        if handlers.handler(d).is_some() {
+            found = d;
+            break;
+        }
+        d = schema::node(d).map_or(NO_NODE, NodeDef::parent);
+    }
+    if found == NO_NODE {
+        None
+    } else {
+        handlers.handler(found)
     }
 }
 
