@@ -93,7 +93,11 @@ fn peers_available() -> bool {
     if !works("qemu-system-arm", &["--version"]) {
         missing.push("qemu-system-arm (apt-get install qemu-system-arm)");
     }
-    for tool in ["arm-none-eabi-nm", "arm-none-eabi-objcopy", "arm-none-eabi-size"] {
+    for tool in [
+        "arm-none-eabi-nm",
+        "arm-none-eabi-objcopy",
+        "arm-none-eabi-size",
+    ] {
         if !works(tool, &["--version"]) {
             missing.push("the Arm binutils (apt-get install binutils-arm-none-eabi)");
             break;
@@ -130,8 +134,18 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<(ExitStatus, Strin
             s
         })
     };
-    let out = collect(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let err = collect(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let out = collect(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = collect(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
@@ -179,7 +193,7 @@ fn build_images() -> Result<Images, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&dir)
-        .args(["build", "--release", "--bins", "--locked"])
+        .args(["build", "--release", "--bins"])
         // The image has its own target and flags (its .cargo/config.toml); flags meant for
         // the host build must not reach it.
         .env_remove("RUSTFLAGS")
@@ -448,7 +462,10 @@ fn relay(listener: TcpListener, bootstrap: &[u8], log: &Log) -> Result<(), Strin
         };
         match kind {
             KIND_BOOTSTRAP => {
-                note(format!("device asks for its bootstrap: {} bytes", bootstrap.len()));
+                note(format!(
+                    "device asks for its bootstrap: {} bytes",
+                    bootstrap.len()
+                ));
                 write_frame(&mut writer, KIND_DOCUMENT, bootstrap).map_err(|e| e.to_string())?;
             }
             KIND_EXCHANGE => {
@@ -514,7 +531,14 @@ struct Qemu {
 impl Qemu {
     fn start(images: &Images, port: u16) -> Qemu {
         let mut child = Command::new("qemu-system-arm")
-            .args(["-machine", "mps2-an386", "-display", "none", "-monitor", "none"])
+            .args([
+                "-machine",
+                "mps2-an386",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+            ])
             .args(["-semihosting-config", "enable=on,target=native"])
             .arg("-serial")
             .arg(format!("tcp:127.0.0.1:{port}"))
@@ -540,7 +564,10 @@ impl Qemu {
                 let err_lines = lines.clone();
                 let err = thread::spawn(move || {
                     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                        err_lines.lock().unwrap().push(format!("qemu stderr: {line}"));
+                        err_lines
+                            .lock()
+                            .unwrap()
+                            .push(format!("qemu stderr: {line}"));
                     }
                 });
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -635,7 +662,12 @@ fn run_device(package: Vec<u8>, correlator: &str) -> Run {
     let images = images();
     let account = Account::new(SERVER_ID)
         .client_hmac(CLIENT_NAME, CLIENT_SECRET, b"client-nonce-0")
-        .server_cred(AuthScheme::Hmac, SERVER_ID, SERVER_SECRET, b"server-nonce-0");
+        .server_cred(
+            AuthScheme::Hmac,
+            SERVER_ID,
+            SERVER_SECRET,
+            b"server-nonce-0",
+        );
     let script = Script::new()
         .package([
             Cmd::replace_value("./FUMO/fw/Update/PkgData", Value::Bytes(package))
@@ -761,7 +793,11 @@ fn an_update_is_installed_confirmed_and_reported() {
     ] {
         assert!(run.has(line), "missing {line:?}\n{ctx}");
     }
-    let cold = run.lines.iter().filter(|l| l.starts_with("boot: cold")).count();
+    let cold = run
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("boot: cold"))
+        .count();
     assert_eq!(cold, 1, "the flash survives the reset\n{ctx}");
     check_transcript(&run, "fota-ok", "200", None);
 }

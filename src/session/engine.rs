@@ -72,7 +72,7 @@ impl<'a> Session<'a> {
             self.encoding = encoding;
         }
         self.check_header(&msg.header)?;
-        let deny = self.authenticate_server(env, &msg.header, reply, hmac)?;
+        let deny = self.authenticate_server(&msg.header, reply, hmac)?;
         if self.read_statuses(env, &msg)? == Statuses::Restart {
             self.queue_package1();
             self.held = Held::default();
@@ -237,15 +237,8 @@ impl<'a> Session<'a> {
 
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
-    fn authenticate_server<
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    fn authenticate_server(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
         hdr: &SyncHdr<'_>,
         body: &[u8],
         hmac: Option<&[u8]>,
