@@ -48,6 +48,7 @@ const HARDWARE_ID: &str = "mps2-an386";
 const PACKAGE_KEY: &[u8] = b"iotadm-qemu example package key";
 const HEALTH_FAIL_MARKER: &[u8; 16] = b"iotadm-qemu:fail";
 const DEV_ID: &str = "MEID:A0000049015420";
+const SPC: &str = "246810";
 
 const SERVER_ID: &str = "dm.iotadm.example";
 const CLIENT_NAME: &str = "meid-a0000049015420";
@@ -176,8 +177,8 @@ struct Images {
     /// Slot A's image as flash holds it, and the address QEMU loads it at: the factory
     /// programming of the part.
     slot_a_flat: (PathBuf, u32),
-    /// The DM client linked for slot B (what an update package carries).
-    slot_b: PathBuf,
+    /// The DM client linked for slot B, as the flat image an update package carries.
+    slot_b_flat: Vec<u8>,
 }
 
 fn images() -> &'static Images {
@@ -212,11 +213,12 @@ fn build_images() -> Result<Images, String> {
     let (bytes, base) = flat_binary(&slot_a);
     let flat = out.join("iotadm-qemu.bin");
     std::fs::write(&flat, bytes).map_err(|e| format!("{}: {e}", flat.display()))?;
+    let (slot_b_flat, _) = flat_binary(&out.join("iotadm-qemu-slot-b"));
     Ok(Images {
         boot: out.join("boot"),
         slot_a,
         slot_a_flat: (flat, base),
-        slot_b: out.join("iotadm-qemu-slot-b"),
+        slot_b_flat,
     })
 }
 
@@ -670,6 +672,12 @@ fn run_device(package: Vec<u8>, correlator: &str) -> Run {
         );
     let script = Script::new()
         .package([
+            // FOTA-2: the CDMA service programming lock gates firmware updates.
+            Cmd::exec("./FUMO/fw/Update")
+                .correlator("locked")
+                .label("locked"),
+            Cmd::exec("./CDMA/SPL/Unlock").data(SPC).label("unlock"),
+            Cmd::get("./CDMA/SPL/State").label("spl-state"),
             Cmd::replace_value("./FUMO/fw/Update/PkgData", Value::Bytes(package))
                 .format("bin")
                 .mime("application/octet-stream")
@@ -759,6 +767,12 @@ fn check_transcript(run: &Run, correlator: &str, result: &str, mark: Option<&str
     let (last, chunks) = package.statuses.split_last().expect("statuses");
     assert!(chunks.iter().all(|&s| s == 213), "{chunks:?}\n{ctx}");
     assert_eq!(*last, 200, "{ctx}");
+    assert_eq!(t.status("locked"), Some(425), "locked by the SPL\n{ctx}");
+    assert_eq!(t.status("unlock"), Some(200), "{ctx}");
+    assert_eq!(t.status("spl-state"), Some(200), "{ctx}");
+    let state = t.results_for("spl-state");
+    assert_eq!(state.len(), 1, "{ctx}");
+    assert_eq!(state[0].data_str(), "Unlocked", "{ctx}");
     assert_eq!(t.status("update"), Some(202), "{ctx}");
     let alerts: Vec<_> = t.generic_alerts().collect();
     assert_eq!(alerts.len(), 1, "{ctx}");
@@ -779,7 +793,7 @@ fn an_update_is_installed_confirmed_and_reported() {
     if !peers_available() {
         return;
     }
-    let (payload, _) = flat_binary(&images().slot_b);
+    let payload = images().slot_b_flat.clone();
     let run = run_device(package(&payload), "fota-ok");
     let ctx = run.context();
     for line in [
@@ -807,7 +821,7 @@ fn an_update_that_is_never_confirmed_rolls_back_and_is_reported() {
     if !peers_available() {
         return;
     }
-    let (mut payload, _) = flat_binary(&images().slot_b);
+    let mut payload = images().slot_b_flat.clone();
     payload.extend_from_slice(HEALTH_FAIL_MARKER);
     let run = run_device(package(&payload), "fota-bad");
     let ctx = run.context();

@@ -40,8 +40,11 @@ fn main() {
         fs::write(dir.join("memory.x"), memory_x(flash)).expect("write memory.x");
         // cortex-m-rt's `device` feature includes this; the board's interrupts all go to
         // the default handler (`src/lib.rs` holds the table).
-        fs::write(dir.join("device.x"), "/* No device interrupt handlers. */\n")
-            .expect("write device.x");
+        fs::write(
+            dir.join("device.x"),
+            "/* No device interrupt handlers. */\n",
+        )
+        .expect("write device.x");
         println!("cargo:rustc-link-arg-bin={bin}=-L{}", dir.display());
     }
     println!("cargo:rustc-link-arg-bins=-Tlink.x");

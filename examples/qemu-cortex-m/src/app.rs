@@ -1,9 +1,11 @@
 //! The DM client firmware: what a handset's baseband runs around iotadm.
 //!
 //! At every boot it finds out which image it is (the package header the installer wrote
-//! in front of it, or none for the factory image), opens the installer and the FUMO
-//! object on the emulated NOR part, mounts the management tree with the FUMO object as its
-//! handler, and sets its DevInfo. A device without a DM account asks the host for its
+//! in front of it, or none for the factory image), opens the installer, the FUMO object
+//! and the CDMA service programming lock on the emulated NOR part, mounts the management
+//! tree with the FUMO and CDMA objects as its handlers (the lock gating firmware updates:
+//! FOTA-2), and sets its DevInfo. A factory-fresh device also creates NAM 0 and sets its
+//! service programming code. A device without a DM account asks the host for its
 //! factory bootstrap. Then it does what the FUMO object asks:
 //!
 //! | [`Poll`] | the firmware |
@@ -21,25 +23,25 @@
 //! session's own state is on the stack while a session runs. Before it resets or stops,
 //! the firmware reports its stack's high-water mark.
 
+use core::cell::RefCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use cortex_m::peripheral::{SCB, SYST};
 use cortex_m_semihosting::debug;
 use embedded_storage::nor_flash::ReadNorFlash;
+use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, Policy, ServiceLock};
 use iotadm::codec::Encoding;
 use iotadm::codes::StatusCode;
-use iotadm::firmware::{
-    self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot,
-};
 use iotadm::firmware::package::MAX_HEADER_LEN;
-use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll, Ungated};
+use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot};
+use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll};
 use iotadm::platform::{NoClock, Rng};
 use iotadm::session::{
-    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Env,
-    GenericAlert, Initiation, NoUi, Outcome, Session,
+    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Env, GenericAlert,
+    Initiation, NoUi, Outcome, Session,
 };
-use iotadm::tree::{Principal, Tree, TreeError, UriLimits};
+use iotadm::tree::{schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, UriLimits};
 
 use crate::layout::{self, IMAGE_OFFSET};
 use crate::link::{LinkError, UartLink};
@@ -64,6 +66,12 @@ pub const FACTORY_VERSION_NAME: &str = "1.0.0";
 pub const HEALTH_FAIL_MARKER: &[u8; 16] = b"iotadm-qemu:fail";
 /// The DevInfo `DevId`.
 pub const DEV_ID: &str = "MEID:A0000049015420";
+/// The service programming code the factory sets: a server unlocks `./CDMA` (and firmware
+/// updates) with it. A production device has one per handset.
+pub const SPC: &[u8] = b"246810";
+/// The operator's SPASM key. As with [`PACKAGE_KEY`], a production device keeps it in
+/// protected storage.
+const SPASM_KEY: [u8; 32] = *b"iotadm-qemu example SPASM key 32";
 
 /// Maximum message size, both ways.
 const MSG: usize = 4096;
@@ -77,9 +85,49 @@ const HMAC: usize = 128;
 const REPLY_TIMEOUT_MS: u32 = 30_000;
 
 /// The management tree: run-time entries, arena bytes, record buffer.
-type DmTree = Tree<Nor, DevFumo, 48, 2048, 512>;
-type DevFumo = Fumo<DevInstaller, Nor, Ungated>;
+type DmTree = Tree<Nor, Objects, 48, 2048, 512>;
+type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
 type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
+type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
+type DevCdma = Cdma<'static, Nor, HmacSpasm<JitterRng>, NoClock, FlashPrlStore<Nor>>;
+
+/// The tree's handlers: the FUMO object at `./FUMO/fw`, the CDMA object at `./CDMA`.
+struct Objects {
+    fumo: DevFumo,
+    cdma: DevCdma,
+    cdma_node: NodeId,
+}
+
+impl Handlers for Objects {
+    fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
+        if self.fumo.is_bound(def) {
+            self.fumo.handler(def)
+        } else if def == self.cdma_node {
+            Some(&mut self.cdma)
+        } else {
+            None
+        }
+    }
+
+    fn is_bound(&self, def: NodeId) -> bool {
+        self.fumo.is_bound(def) || def == self.cdma_node
+    }
+
+    fn session_ended(&mut self) {
+        Handlers::session_ended(&mut self.fumo);
+        NodeHandler::session_ended(&mut self.cdma);
+    }
+
+    fn atomic_started(&mut self) {
+        Handlers::atomic_started(&mut self.fumo);
+        NodeHandler::atomic_started(&mut self.cdma);
+    }
+
+    fn atomic_ended(&mut self) {
+        Handlers::atomic_ended(&mut self.fumo);
+        NodeHandler::atomic_ended(&mut self.cdma);
+    }
+}
 
 /// The session buffers.
 struct Memory {
@@ -100,19 +148,29 @@ static mut MEMORY: Memory = Memory {
 
 static mut TREE: MaybeUninit<DmTree> = MaybeUninit::uninit();
 
+/// The service programming lock, shared by the CDMA object and the FUMO object's gate.
+static mut LOCK: MaybeUninit<RefCell<Lock>> = MaybeUninit::uninit();
+
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The statics, once.
-fn statics() -> Option<(&'static mut Memory, &'static mut MaybeUninit<DmTree>)> {
+struct Statics {
+    memory: &'static mut Memory,
+    tree: &'static mut MaybeUninit<DmTree>,
+    lock: &'static mut MaybeUninit<RefCell<Lock>>,
+}
+
+fn statics() -> Option<Statics> {
     if TAKEN.swap(true, Ordering::AcqRel) {
         return None;
     }
     // SAFETY: the flag above lets this run once, so these are the only references.
     unsafe {
-        Some((
-            &mut *core::ptr::addr_of_mut!(MEMORY),
-            &mut *core::ptr::addr_of_mut!(TREE),
-        ))
+        Some(Statics {
+            memory: &mut *core::ptr::addr_of_mut!(MEMORY),
+            tree: &mut *core::ptr::addr_of_mut!(TREE),
+            lock: &mut *core::ptr::addr_of_mut!(LOCK),
+        })
     }
 }
 
@@ -127,6 +185,8 @@ enum Error {
     Installer(firmware::Error),
     /// The FUMO object failed.
     Fumo(fumo::Error),
+    /// The CDMA lock or roaming list store could not be opened.
+    Cdma,
     /// The tree could not be mounted.
     Tree(TreeError),
     /// The tree refused a value the device sets.
@@ -146,6 +206,7 @@ impl core::fmt::Display for Error {
             Error::Identity => f.write_str("device identity or package key unusable"),
             Error::Installer(e) => write!(f, "installer: {e}"),
             Error::Fumo(e) => write!(f, "FUMO: {e}"),
+            Error::Cdma => f.write_str("CDMA lock or roaming list store unusable"),
             Error::Tree(e) => write!(f, "tree: {e}"),
             Error::Provision(s) => write!(f, "device values refused ({})", u16::from(*s)),
             Error::Link(e) => write!(f, "bootstrap link: {e}"),
@@ -266,8 +327,7 @@ fn run(slot: Slot) -> Result<Exit, Error> {
         if me.slot == Slot::A { "A" } else { "B" }
     );
 
-    let device =
-        DeviceIdentity::new(MODEL, HARDWARE_ID, me.version).ok_or(Error::Identity)?;
+    let device = DeviceIdentity::new(MODEL, HARDWARE_ID, me.version).ok_or(Error::Identity)?;
     let verifier = HmacSha256Verifier::new(PACKAGE_KEY).ok_or(Error::Identity)?;
     let installer = Installer::new(
         parts.slot_a,
@@ -278,11 +338,22 @@ fn run(slot: Slot) -> Result<Exit, Error> {
         firmware::Config::default(),
     )
     .map_err(Error::Installer)?;
-    let fumo = Fumo::open("fw", installer, parts.fumo, Ungated, fumo::Config::default())?;
+    let Statics { memory, tree, lock } = statics().ok_or(Error::Taken)?;
+    let spasm = HmacSpasm::new(SPASM_KEY, JitterRng::new());
+    let lock: &'static RefCell<Lock> = lock.write(RefCell::new(
+        ServiceLock::mount(parts.lock, spasm, NoClock, Policy::default())
+            .map_err(|_| Error::Cdma)?,
+    ));
+    let fumo = Fumo::open("fw", installer, parts.fumo, lock, fumo::Config::default())?;
     log!("FUMO state {}", u8::from(fumo.state()));
-
-    let (memory, tree) = statics().ok_or(Error::Taken)?;
-    let tree = tree.write(Tree::mount(parts.tree, fumo, UriLimits::DEFAULT).map_err(Error::Tree)?);
+    let prl = FlashPrlStore::new(parts.prl, 1).map_err(|_| Error::Cdma)?;
+    let objects = Objects {
+        fumo,
+        cdma: Cdma::new(lock, prl, Limits::default()),
+        cdma_node: schema::child(0, "CDMA").ok_or(Error::Cdma)?,
+    };
+    let tree =
+        tree.write(Tree::mount(parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?);
     provision(tree, &me).map_err(Error::Provision)?;
 
     let mut link = UartLink::new(Uart::new(cp.SYST), REPLY_TIMEOUT_MS);
@@ -310,12 +381,12 @@ fn run(slot: Slot) -> Result<Exit, Error> {
                 progress: &mut |_| {},
                 buf: &mut memory.scratch,
             };
-            tree.handlers_mut().poll(&mut io)?
+            tree.handlers_mut().fumo.poll(&mut io)?
         };
         match poll {
             Poll::Reboot => return Ok(Exit::Reboot),
             Poll::AwaitingConfirm if me.healthy => {
-                tree.handlers_mut().confirm_update()?;
+                tree.handlers_mut().fumo.confirm_update()?;
                 log!("update confirmed");
             }
             Poll::AwaitingConfirm => {
@@ -323,7 +394,7 @@ fn run(slot: Slot) -> Result<Exit, Error> {
                 return Ok(Exit::Reboot);
             }
             Poll::Report => {
-                let Some(report) = tree.handlers_mut().pending_report() else {
+                let Some(report) = tree.handlers_mut().fumo.pending_report() else {
                     return Ok(Exit::Done);
                 };
                 let alert = report.alert();
@@ -331,7 +402,7 @@ fn run(slot: Slot) -> Result<Exit, Error> {
                 let outcome = run_session(tree, &mut link, memory, &mut rng, &[alert])?;
                 sessions += 1;
                 let status = outcome.alert_status.first().copied().flatten();
-                if !tree.handlers_mut().report_delivered(&report, status)? {
+                if !tree.handlers_mut().fumo.report_delivered(&report, status)? {
                     log!("report not acknowledged; kept for the next session");
                     return Ok(Exit::Done);
                 }
@@ -358,8 +429,27 @@ fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
     ] {
         tree.replace(Principal::Device, uri, value.as_bytes(), None, None)?;
     }
-    if tree.get(Principal::Device, "./FUMO/fw", 0, &mut [0u8; 8]).is_err() {
+    if tree
+        .get(Principal::Device, "./FUMO/fw", 0, &mut [0u8; 8])
+        .is_err()
+    {
         tree.add(Principal::Device, "./FUMO/fw", None, None, None)?;
+    }
+    // The factory's CDMA programming: NAM 0, the SPC, and every server may read `./CDMA`
+    // and run its Execs (SPL/Unlock, SPASM/Validate); changing a NAM needs the SPC.
+    if tree
+        .get(Principal::Device, "./CDMA/NAM/0", 0, &mut [0u8; 8])
+        .is_err()
+    {
+        tree.add(Principal::Device, "./CDMA/NAM/0", None, None, None)?;
+        tree.replace(Principal::Device, "./CDMA/SPL/SPC", SPC, None, None)?;
+        tree.replace(
+            Principal::Device,
+            "./CDMA?prop=ACL",
+            b"Get=*&Exec=*",
+            None,
+            None,
+        )?;
     }
     Ok(())
 }
@@ -367,7 +457,10 @@ fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
 /// The name of the first DM account, if any.
 fn account(tree: &mut DmTree) -> Option<heapless::String<{ session::MAX_ID }>> {
     let mut list = [0u8; 64];
-    let n = tree.get(Principal::Device, "./DMAcc", 0, &mut list).ok()?.len;
+    let n = tree
+        .get(Principal::Device, "./DMAcc", 0, &mut list)
+        .ok()?
+        .len;
     let first = list.get(..n)?.split(|&b| b == b'/').next()?;
     let name = core::str::from_utf8(first).ok().filter(|s| !s.is_empty())?;
     let mut out = heapless::String::new();

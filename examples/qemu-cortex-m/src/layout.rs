@@ -3,7 +3,7 @@
 //!
 //! SSRAM1 (4 MiB at 0, the board's code memory) holds the bootloader and, left out of
 //! every linker script, the emulated NOR part: the installer's state, the FUMO record, the
-//! tree store and the two firmware slots. SSRAM2 (at `0x2000_0000`) is RAM.
+//! tree store, the CDMA lock and roaming lists, and the two firmware slots. SSRAM2 (at `0x2000_0000`) is RAM.
 
 /// A range of the address space: `len` bytes from `base`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,18 @@ pub const TREE: Region = Region {
     len: 4 * SECTOR,
 };
 
+/// The CDMA service programming lock's log (two banks of one sector).
+pub const LOCK: Region = Region {
+    base: 0x0001_8000,
+    len: 2 * SECTOR,
+};
+
+/// The CDMA roaming lists: one NAM's PRL and extended PRL, two slots each.
+pub const PRL: Region = Region {
+    base: 0x0001_A000,
+    len: 0x0000_6000,
+};
+
 /// Firmware slot A: the factory image.
 pub const SLOT_A: Region = Region {
     base: 0x0002_0000,
@@ -72,7 +84,7 @@ pub const SLOT_B: Region = Region {
     len: 0x0006_0000,
 };
 
-/// The whole emulated NOR part: state, FUMO, tree and both slots.
+/// The whole emulated NOR part: state, FUMO, tree, CDMA and both slots.
 pub const NOR: Region = Region {
     base: STATE.base,
     len: SLOT_B.base + SLOT_B.len - STATE.base,

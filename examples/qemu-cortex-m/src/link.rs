@@ -115,7 +115,10 @@ impl UartLink {
         let head = [kind];
         let len = len.to_le_bytes();
         self.uart.write(&SYNC);
-        for piece in [&head[..], &len[..]].into_iter().chain(pieces.iter().copied()) {
+        for piece in [&head[..], &len[..]]
+            .into_iter()
+            .chain(pieces.iter().copied())
+        {
             crc.update(piece);
             self.uart.write(piece);
         }
@@ -129,10 +132,7 @@ impl UartLink {
         // Find the sync bytes: anything before them is noise.
         let mut prev = None;
         loop {
-            let b = self
-                .uart
-                .read(&mut deadline)
-                .ok_or(LinkError::Timeout)?;
+            let b = self.uart.read(&mut deadline).ok_or(LinkError::Timeout)?;
             if prev == Some(SYNC[0]) && b == SYNC[1] {
                 break;
             }

@@ -37,6 +37,10 @@ pub struct Parts {
     pub fumo: Nor,
     /// The management tree's store.
     pub tree: Nor,
+    /// The CDMA service programming lock's log.
+    pub lock: Nor,
+    /// The CDMA roaming lists.
+    pub prl: Nor,
     /// Firmware slot A.
     pub slot_a: Nor,
     /// Firmware slot B.
@@ -55,6 +59,8 @@ impl Parts {
             state: Nor::new(layout::STATE),
             fumo: Nor::new(layout::FUMO),
             tree: Nor::new(layout::TREE),
+            lock: Nor::new(layout::LOCK),
+            prl: Nor::new(layout::PRL),
             slot_a: Nor::new(layout::SLOT_A),
             slot_b: Nor::new(layout::SLOT_B),
         })
@@ -145,7 +151,14 @@ pub fn power_on() -> bool {
         if core::ptr::read_volatile(ERASED_MARK as *const u32) == MARK {
             return false;
         }
-        for r in [layout::STATE, layout::FUMO, layout::TREE, layout::SLOT_B] {
+        for r in [
+            layout::STATE,
+            layout::FUMO,
+            layout::TREE,
+            layout::LOCK,
+            layout::PRL,
+            layout::SLOT_B,
+        ] {
             fill(r.base as usize, r.len as usize);
         }
         // Slot A's header area: the factory image has no package header.
