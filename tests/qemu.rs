@@ -290,6 +290,161 @@ fn symbols(elf: &Path) -> Vec<Symbol> {
         .collect()
 }
 
+/// An ELF's sections and their sizes, as `arm-none-eabi-size -A` lists them.
+fn sections(elf: &Path) -> Vec<(String, u64)> {
+    let out = Command::new("arm-none-eabi-size")
+        .arg("-A")
+        .arg(elf)
+        .output()
+        .expect("run arm-none-eabi-size");
+    assert!(out.status.success(), "size failed on {}", elf.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let name = f.next()?.to_string();
+            let size = f.next()?.parse().ok()?;
+            Some((name, size))
+        })
+        .collect()
+}
+
+/// Crates linked only because iotadm uses them: their code counts as iotadm's.
+const IOTADM_CRATES: &[&str] = &[
+    "iotadm",
+    "base64",
+    "block_buffer",
+    "crc",
+    "crc_catalog",
+    "crypto_common",
+    "digest",
+    "embedded_storage",
+    "heapless",
+    "hmac",
+    "hybrid_array",
+    "md5",
+    "memchr",
+    "nom",
+    "postcard",
+    "serde",
+    "sha1",
+    "sha2",
+    "subtle",
+];
+
+/// The firmware around the library: drivers, runtime start-up, semihosting.
+const BOARD_CRATES: &[&str] = &[
+    "iotadm_qemu",
+    "cortex_m",
+    "cortex_m_rt",
+    "cortex_m_semihosting",
+    "critical_section",
+];
+
+/// The module of the image that drives iotadm (tree, session, FUMO, CDMA wiring). LTO
+/// inlines library code into its functions, so they count as iotadm's: an upper bound.
+const GLUE: &str = "iotadm_qemu::app::";
+
+/// The crate a demangled symbol's code belongs to: the first path segment, or for
+/// `<T as Trait>::f` the type's crate (the trait's when the type is a generic parameter
+/// or a primitive).
+fn crate_of(name: &str) -> &str {
+    let first = |path: &str| -> String {
+        path.trim_start_matches(['&', '*', '[', '(', '<'])
+            .trim_start_matches("mut ")
+            .trim_start_matches("const ")
+            .split("::")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let Some(inner) = name.strip_prefix('<') else {
+        return name.split("::").next().unwrap_or("");
+    };
+    let (ty, tr) = match inner.split_once(" as ") {
+        Some((ty, tr)) => (ty, Some(tr)),
+        None => (inner, None),
+    };
+    let ty_crate = first(ty);
+    let known = |c: &str| IOTADM_CRATES.contains(&c) || BOARD_CRATES.contains(&c) || c == "core";
+    let pick = if known(&ty_crate) {
+        ty_crate
+    } else {
+        tr.map(first).unwrap_or(ty_crate)
+    };
+    // Borrow from `name` so the caller gets a `&str` of the right lifetime.
+    IOTADM_CRATES
+        .iter()
+        .chain(BOARD_CRATES)
+        .chain(["core", "compiler_builtins"].iter())
+        .find(|c| **c == pick)
+        .copied()
+        .unwrap_or("")
+}
+
+/// An image's flash (code and read-only data) and static RAM, split by owner with
+/// `arm-none-eabi-nm -S` (see docs/qemu.md).
+#[derive(Debug, Default)]
+struct Share {
+    image_flash: u64,
+    image_ram: u64,
+    iotadm_flash: u64,
+    iotadm_ram: u64,
+    runtime_flash: u64,
+    board_flash: u64,
+}
+
+impl Share {
+    fn of(elf: &Path) -> Share {
+        let mut share = Share::default();
+        for sym in symbols(elf) {
+            let size = u64::from(sym.size);
+            let flash = matches!(sym.kind.to_ascii_lowercase(), 't' | 'r');
+            let ram = matches!(sym.kind.to_ascii_lowercase(), 'b' | 'd');
+            if !flash && !ram {
+                continue;
+            }
+            let krate = crate_of(&sym.name);
+            let iotadm = IOTADM_CRATES.contains(&krate)
+                || sym.name.starts_with(GLUE)
+                || (!BOARD_CRATES.contains(&krate) && sym.name.contains("iotadm::"));
+            let board = !iotadm
+                && (BOARD_CRATES.contains(&krate)
+                    || sym.name.starts_with("__")
+                    || matches!(
+                        sym.name.as_str(),
+                        "Reset" | "DefaultHandler" | "HardFault" | "main"
+                    ));
+            if flash {
+                if iotadm {
+                    share.iotadm_flash += size;
+                } else if board {
+                    share.board_flash += size;
+                } else {
+                    share.runtime_flash += size;
+                }
+            } else if iotadm {
+                share.iotadm_ram += size;
+            }
+        }
+        // The totals come from the sections: constants the compiler merged have no symbol
+        // and count as runtime.
+        for (section, size) in sections(elf) {
+            match section.as_str() {
+                ".vector_table" | ".text" | ".rodata" => share.image_flash += size,
+                ".data" => {
+                    share.image_flash += size;
+                    share.image_ram += size;
+                }
+                ".bss" | ".uninit" => share.image_ram += size,
+                _ => {}
+            }
+        }
+        share.runtime_flash = share.image_flash - share.iotadm_flash - share.board_flash;
+        share
+    }
+}
+
 /// An update package to version 2 of the slot B image, for devices running version 1.
 fn package(payload: &[u8]) -> Vec<u8> {
     PackageBuilder::new(MODEL, HARDWARE_ID)
@@ -814,6 +969,26 @@ fn an_update_is_installed_confirmed_and_reported() {
         .count();
     assert_eq!(cold, 1, "the flash survives the reset\n{ctx}");
     check_transcript(&run, "fota-ok", "200", None);
+
+    // The budgets, for the image that ran the update.
+    let share = Share::of(&images().slot_a);
+    let peak = run.peak_stack();
+    assert!(share.iotadm_flash > 0 && share.iotadm_ram > 0, "{share:?}");
+    assert!(share.iotadm_flash < share.image_flash, "{share:?}");
+    assert!(peak > 0, "the guest measured its stack\n{ctx}");
+    println!(
+        "iotadm flash: {} bytes, static RAM: {} bytes, peak stack: {} bytes",
+        share.iotadm_flash, share.iotadm_ram, peak
+    );
+    println!(
+        "image flash: {} bytes (iotadm {}, core, compiler runtime and unnamed constants {}, \
+         board {}), static RAM: {} bytes",
+        share.image_flash,
+        share.iotadm_flash,
+        share.runtime_flash,
+        share.board_flash,
+        share.image_ram
+    );
 }
 
 #[test]

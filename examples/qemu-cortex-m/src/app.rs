@@ -313,8 +313,75 @@ fn report_stack() {
     );
 }
 
+/// What a boot has opened: the tree (holding the FUMO and CDMA objects) and the session
+/// buffers, both static.
+struct Booted {
+    tree: &'static mut DmTree,
+    memory: &'static mut Memory,
+    me: Running,
+}
+
 fn run(slot: Slot) -> Result<Exit, Error> {
     let cp = cortex_m::Peripherals::take().ok_or(Error::Taken)?;
+    let Booted { tree, memory, me } = open(slot)?;
+    let mut link = UartLink::new(Uart::new(cp.SYST), REPLY_TIMEOUT_MS);
+    let mut rng = JitterRng::new();
+    if account(tree).is_none() {
+        bootstrap(tree, &mut link, memory)?;
+    }
+
+    let mut sessions = 0u32;
+    loop {
+        match poll(tree, memory)? {
+            Poll::Reboot => return Ok(Exit::Reboot),
+            Poll::AwaitingConfirm if me.healthy => {
+                tree.handlers_mut().fumo.confirm_update()?;
+                log!("update confirmed");
+            }
+            Poll::AwaitingConfirm => {
+                log!("health check failed: not confirming");
+                return Ok(Exit::Reboot);
+            }
+            Poll::Report => {
+                let Some(report) = tree.handlers_mut().fumo.pending_report() else {
+                    return Ok(Exit::Done);
+                };
+                let alert = report.alert();
+                log!("reporting result {}", alert.data);
+                let outcome = run_session(tree, &mut link, memory, &mut rng, &[alert])?;
+                sessions += 1;
+                let status = outcome.alert_status.first().copied().flatten();
+                if !tree.handlers_mut().fumo.report_delivered(&report, status)? {
+                    log!("report not acknowledged; kept for the next session");
+                    return Ok(Exit::Done);
+                }
+            }
+            _ if sessions == 0 => {
+                run_session(tree, &mut link, memory, &mut rng, &[])?;
+                sessions += 1;
+            }
+            _ => return Ok(Exit::Done),
+        }
+    }
+}
+
+/// What the FUMO object asks for next (an install, if one is due, runs here). Out of
+/// line, as [`open`] is.
+#[inline(never)]
+fn poll(tree: &mut DmTree, memory: &mut Memory) -> Result<Poll, Error> {
+    let mut io = Io {
+        downloader: &mut NoDownloader,
+        ui: &mut NoUi,
+        progress: &mut |_| {},
+        buf: &mut memory.scratch,
+    };
+    Ok(tree.handlers_mut().fumo.poll(&mut io)?)
+}
+
+/// Opens everything on the NOR part and mounts the tree: called once per boot, and kept
+/// out of line so that its temporaries are off the stack before any session runs.
+#[inline(never)]
+fn open(slot: Slot) -> Result<Booted, Error> {
     let mut parts = Parts::take().ok_or(Error::Taken)?;
     let me = match slot {
         Slot::A => Running::identify(slot, &mut parts.slot_a),
@@ -355,65 +422,24 @@ fn run(slot: Slot) -> Result<Exit, Error> {
     let tree =
         tree.write(Tree::mount(parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?);
     provision(tree, &me).map_err(Error::Provision)?;
+    Ok(Booted { tree, memory, me })
+}
 
-    let mut link = UartLink::new(Uart::new(cp.SYST), REPLY_TIMEOUT_MS);
-    let mut rng = JitterRng::new();
-    if account(tree).is_none() {
-        let n = link.bootstrap(&mut memory.rx).map_err(Error::Link)?;
-        let document = memory.rx.get(..n).unwrap_or(&[]);
-        let items = apply_bootstrap(
-            tree,
-            document,
-            BootstrapSource::Trusted,
-            None,
-            &mut memory.scratch,
-        )
-        .map_err(Error::Bootstrap)?;
-        log!("bootstrapped: {} nodes", items);
-    }
-
-    let mut sessions = 0u32;
-    loop {
-        let poll = {
-            let mut io = Io {
-                downloader: &mut NoDownloader,
-                ui: &mut NoUi,
-                progress: &mut |_| {},
-                buf: &mut memory.scratch,
-            };
-            tree.handlers_mut().fumo.poll(&mut io)?
-        };
-        match poll {
-            Poll::Reboot => return Ok(Exit::Reboot),
-            Poll::AwaitingConfirm if me.healthy => {
-                tree.handlers_mut().fumo.confirm_update()?;
-                log!("update confirmed");
-            }
-            Poll::AwaitingConfirm => {
-                log!("health check failed: not confirming");
-                return Ok(Exit::Reboot);
-            }
-            Poll::Report => {
-                let Some(report) = tree.handlers_mut().fumo.pending_report() else {
-                    return Ok(Exit::Done);
-                };
-                let alert = report.alert();
-                log!("reporting result {}", alert.data);
-                let outcome = run_session(tree, &mut link, memory, &mut rng, &[alert])?;
-                sessions += 1;
-                let status = outcome.alert_status.first().copied().flatten();
-                if !tree.handlers_mut().fumo.report_delivered(&report, status)? {
-                    log!("report not acknowledged; kept for the next session");
-                    return Ok(Exit::Done);
-                }
-            }
-            _ if sessions == 0 => {
-                run_session(tree, &mut link, memory, &mut rng, &[])?;
-                sessions += 1;
-            }
-            _ => return Ok(Exit::Done),
-        }
-    }
+/// The factory bootstrap: the DM account, fetched from the host.
+#[inline(never)]
+fn bootstrap(tree: &mut DmTree, link: &mut UartLink, memory: &mut Memory) -> Result<(), Error> {
+    let n = link.bootstrap(&mut memory.rx).map_err(Error::Link)?;
+    let document = memory.rx.get(..n).unwrap_or(&[]);
+    let items = apply_bootstrap(
+        tree,
+        document,
+        BootstrapSource::Trusted,
+        None,
+        &mut memory.scratch,
+    )
+    .map_err(Error::Bootstrap)?;
+    log!("bootstrapped: {} nodes", items);
+    Ok(())
 }
 
 /// Sets the values the device owns; a value already stored writes nothing.
@@ -469,6 +495,7 @@ fn account(tree: &mut DmTree) -> Option<heapless::String<{ session::MAX_ID }>> {
 }
 
 /// One client-initiated session with the device's account, carrying `alerts`.
+#[inline(never)]
 fn run_session(
     tree: &mut DmTree,
     link: &mut UartLink,
