@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- What the checks need -------------------------------------------------------------
-apt_packages=(libwbxml2-utils gcc g++)
+# libwbxml: the interop tests. QEMU and the Arm binutils: the Cortex-M image tests
+# (tests/qemu.rs), which build examples/qemu-cortex-m and measure it with nm and size. The C
+# compilers: the C interface's header checks and host program (tests/c_api.rs).
+apt_packages=(libwbxml2-utils qemu-system-arm binutils-arm-none-eabi gcc g++)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,8 +34,15 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
-step "cargo test (all features)"
-cargo test --all-features
+step "cargo test (all features; the libwbxml and QEMU peers are required)"
+IOTADM_REQUIRE_PEERS=1 cargo test --all-features
+
+step "the QEMU Cortex-M image: fmt and clippy"
+(
+    cd examples/qemu-cortex-m
+    cargo fmt -- --check
+    cargo clippy --release --bins -- -D warnings
+)
 
 step "the demo (the README's main command)"
 cargo run --quiet --all-features --example demo >target/demo.log 2>&1 || { tail -n 40 target/demo.log; exit 1; }

@@ -306,6 +306,58 @@ fn nonces_survive_in_aauthdata_across_sessions_and_a_restart() {
 }
 
 #[test]
+fn hmac_nonces_survive_a_session_that_ends_on_the_servers_message() {
+    // With HMAC every server message is checked, and every accepted one is answered with a
+    // fresh nonce; but the server's last message (statuses only) gets no answer, so the
+    // nonce the server holds for the next session is the one in the handset's last
+    // message.
+    let account = Account::new("srv1")
+        .client_hmac("dev", "devpw", b"n-1")
+        .server_cred(AuthScheme::Hmac, "srv1", "srvpw", b"s-1");
+    let script = Script::new()
+        .package([Cmd::get("./DevInfo/Mod").label("first")])
+        .next_session()
+        .package([Cmd::get("./DevInfo/Man").label("second")]);
+    let server = TestServer::start(vec![account], script).unwrap();
+    let mut tree = device(
+        &server.url("srv1"),
+        cred(AuthScheme::Hmac, "dev", "devpw", b"n-1"),
+        Some(cred(AuthScheme::Hmac, "srv1", "srvpw", b"s-1")),
+    );
+    let first = run_with(&mut tree, &mut NoUi, Run::default());
+    assert!(first.is_ok(), "{first:?}");
+    let after = server.account("srv1").unwrap();
+    assert_eq!(
+        value(&mut tree, "./DMAcc/srv1/AppAuth/Server/AAuthData").unwrap(),
+        after.server.nonce,
+        "the handset keeps the nonce it last handed the server"
+    );
+    let (flash, _) = tree.into_parts();
+    let mut tree = mount(flash, NoHandlers);
+    let second = run_with(
+        &mut tree,
+        &mut NoUi,
+        Run {
+            seed: 8,
+            ..Run::default()
+        },
+    );
+    let t = server.finish();
+    assert!(second.is_ok(), "{second:?}\n{}", t.render());
+    assert!(t.violations().is_empty(), "{:#?}", t.violations());
+    let verdicts: Vec<u16> = t
+        .header_statuses()
+        .filter(|s| s.session == 1)
+        .map(|s| s.code)
+        .collect();
+    assert!(
+        !verdicts.is_empty() && verdicts.iter().all(|&c| c == 200),
+        "{verdicts:?}"
+    );
+    assert_eq!(t.status("second"), Some(200));
+}
+
+#[test]
 fn a_server_digest_replayed_after_the_nonce_moved_on_is_refused() {
     let script = Script::new()
         .package([Cmd::get("./DevInfo/Mod").label("first")])

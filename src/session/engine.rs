@@ -72,7 +72,7 @@ impl<'a> Session<'a> {
             self.encoding = encoding;
         }
         self.check_header(&msg.header)?;
-        let deny = self.authenticate_server(env, &msg.header, reply, hmac)?;
+        let deny = self.authenticate_server(&msg.header, reply, hmac)?;
         if self.read_statuses(env, &msg)? == Statuses::Restart {
             self.queue_package1();
             self.held = Held::default();
@@ -237,15 +237,8 @@ impl<'a> Session<'a> {
 
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
-    fn authenticate_server<
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    fn authenticate_server(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
         hdr: &SyncHdr<'_>,
         body: &[u8],
         hmac: Option<&[u8]>,
@@ -319,20 +312,9 @@ impl<'a> Session<'a> {
             }
         };
         // Every challenge, and every success of a scheme with nonces, hands the server a
-        // fresh nonce (for the next message with HMAC, the next session otherwise); it is
-        // stored before it is sent, so that a restart keeps it.
+        // fresh nonce (for the next message with HMAC, the next session otherwise), made
+        // when the header's Status is written (`compose`).
         let chal = deny.is_some() || scheme.uses_nonce();
-        if chal && scheme.uses_nonce() {
-            let nonce = Nonce::generate(&mut RngRef(env.rng));
-            if let Some(entry) = self.account.server.as_mut() {
-                entry.nonce = nonce;
-            }
-            if let Some(entry) = self.account.server.as_ref() {
-                self.account
-                    .store_nonce(env.tree, entry)
-                    .map_err(Error::Account)?;
-            }
-        }
         if let Some(h) = self.header.as_mut() {
             h.code = code;
             h.chal = chal;
@@ -504,6 +486,30 @@ impl<'a> Session<'a> {
         let options = EncodeOptions::new(self.encoding);
         let mut writer = MessageWriter::new(&options, &header, tx, limit)?;
         let mut cmd_id = 0u32;
+        // A challenge's fresh nonce is made only for a message that carries it: the
+        // server's last message gets no answer, and a nonce made for it anyway would be
+        // one the server never saw, failing the next session. It is stored before it is
+        // sent, so that a restart keeps it.
+        if self.header.as_ref().is_some_and(|h| h.chal && !h.no_resp) {
+            if let Some(entry) = self
+                .account
+                .server
+                .as_mut()
+                .filter(|e| e.scheme.uses_nonce())
+            {
+                entry.nonce = Nonce::generate(&mut RngRef(env.rng));
+            }
+            if let Some(entry) = self
+                .account
+                .server
+                .as_ref()
+                .filter(|e| e.scheme.uses_nonce())
+            {
+                self.account
+                    .store_nonce(env.tree, entry)
+                    .map_err(Error::Account)?;
+            }
+        }
         // The status of the server's header comes first.
         if let Some(h) = self.header.as_ref().filter(|h| !h.no_resp) {
             let id = Num::new(cmd_id + 1);

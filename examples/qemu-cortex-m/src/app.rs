@@ -1,0 +1,581 @@
+//! The DM client firmware: what a handset's baseband runs around iotadm.
+//!
+//! At every boot it finds out which image it is (the package header the installer wrote
+//! in front of it, or none for the factory image), opens the installer, the FUMO object
+//! and the CDMA service programming lock on the emulated NOR part, mounts the management
+//! tree with the FUMO and CDMA objects as its handlers (the lock gating firmware updates:
+//! FOTA-2), and sets its DevInfo. A factory-fresh device also creates NAM 0 and sets its
+//! service programming code. A device without a DM account asks the host for its
+//! factory bootstrap. Then it does what the FUMO object asks:
+//!
+//! | [`Poll`] | the firmware |
+//! |---|---|
+//! | `Idle` (first time this boot) | checks in: a client-initiated session (Alert 1201) |
+//! | `Reboot` | resets into the bootloader, which starts the new slot on trial |
+//! | `AwaitingConfirm` | runs its health check, then confirms, or resets unconfirmed |
+//! | `Report` | a session carrying the Generic Alert (1226), then acknowledges it |
+//!
+//! and stops (semihosting exit 0) when nothing is left. Every session runs over
+//! [`UartLink`] with 4 KiB messages, HMAC-authenticated both ways (the account's
+//! `syncml:auth-MAC` credentials come from the bootstrap).
+//!
+//! All of the DM client's memory is static (the `MEMORY` and `TREE` statics below); the
+//! session's own state is on the stack while a session runs. Before it resets or stops,
+//! the firmware reports its stack's high-water mark.
+
+use core::cell::RefCell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use cortex_m::peripheral::{SCB, SYST};
+use cortex_m_semihosting::debug;
+use embedded_storage::nor_flash::ReadNorFlash;
+use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, Policy, ServiceLock};
+use iotadm::codec::Encoding;
+use iotadm::codes::StatusCode;
+use iotadm::firmware::package::MAX_HEADER_LEN;
+use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot};
+use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll};
+use iotadm::platform::{NoClock, Rng};
+use iotadm::session::{
+    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Env, GenericAlert,
+    Initiation, NoUi, Outcome, Session,
+};
+use iotadm::tree::{schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, UriLimits};
+
+use crate::layout::{self, IMAGE_OFFSET};
+use crate::link::{LinkError, UartLink};
+use crate::nor::{Nor, Parts};
+use crate::uart::Uart;
+use crate::{log, stack};
+
+/// The device model: DevInfo `Mod`, and the model an update package must name.
+pub const MODEL: &str = "iotadm-qemu";
+/// The hardware id an update package may name.
+pub const HARDWARE_ID: &str = "mps2-an386";
+/// The key update packages for this model are authenticated with (HMAC-SHA256). A
+/// production device keeps its key in protected storage, not in the image.
+pub const PACKAGE_KEY: &[u8] = b"iotadm-qemu example package key";
+/// Version code of the factory image (an image in a slot without a package header).
+pub const FACTORY_VERSION: u32 = 1;
+/// Version name of the factory image.
+pub const FACTORY_VERSION_NAME: &str = "1.0.0";
+/// The last bytes of an image's payload that make its health check fail: the image never
+/// confirms itself, so the bootloader rolls it back. A test hook, in place of the health
+/// checks of a real firmware.
+pub const HEALTH_FAIL_MARKER: &[u8; 16] = b"iotadm-qemu:fail";
+/// The DevInfo `DevId`.
+pub const DEV_ID: &str = "MEID:A0000049015420";
+/// The service programming code the factory sets: a server unlocks `./CDMA` (and firmware
+/// updates) with it. A production device has one per handset.
+pub const SPC: &[u8] = b"246810";
+/// The operator's SPASM key. As with [`PACKAGE_KEY`], a production device keeps it in
+/// protected storage.
+const SPASM_KEY: [u8; 32] = *b"iotadm-qemu example SPASM key 32";
+
+/// Maximum message size, both ways.
+const MSG: usize = 4096;
+/// Replies received while a server message is held: statuses and Alert 1222.
+const AUX: usize = 1024;
+/// Values on their way into and out of messages.
+const SCRATCH: usize = 1024;
+/// The `x-syncml-hmac` header of a reply.
+const HMAC: usize = 128;
+/// How long to wait for each reply from the host.
+const REPLY_TIMEOUT_MS: u32 = 30_000;
+
+/// The management tree: run-time entries, arena bytes, record buffer.
+type DmTree = Tree<Nor, Objects, 48, 2048, 512>;
+type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
+type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
+type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
+type DevCdma = Cdma<'static, Nor, HmacSpasm<JitterRng>, NoClock, FlashPrlStore<Nor>>;
+
+/// The tree's handlers: the FUMO object at `./FUMO/fw`, the CDMA object at `./CDMA`.
+struct Objects {
+    fumo: DevFumo,
+    cdma: DevCdma,
+    cdma_node: NodeId,
+}
+
+impl Handlers for Objects {
+    fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
+        if self.fumo.is_bound(def) {
+            self.fumo.handler(def)
+        } else if def == self.cdma_node {
+            Some(&mut self.cdma)
+        } else {
+            None
+        }
+    }
+
+    fn is_bound(&self, def: NodeId) -> bool {
+        self.fumo.is_bound(def) || def == self.cdma_node
+    }
+
+    fn session_ended(&mut self) {
+        Handlers::session_ended(&mut self.fumo);
+        NodeHandler::session_ended(&mut self.cdma);
+    }
+
+    fn atomic_started(&mut self) {
+        Handlers::atomic_started(&mut self.fumo);
+        NodeHandler::atomic_started(&mut self.cdma);
+    }
+
+    fn atomic_ended(&mut self) {
+        Handlers::atomic_ended(&mut self.fumo);
+        NodeHandler::atomic_ended(&mut self.cdma);
+    }
+}
+
+/// The session buffers.
+struct Memory {
+    rx: [u8; MSG],
+    aux: [u8; AUX],
+    tx: [u8; MSG],
+    scratch: [u8; SCRATCH],
+    hmac: [u8; HMAC],
+}
+
+static mut MEMORY: Memory = Memory {
+    rx: [0; MSG],
+    aux: [0; AUX],
+    tx: [0; MSG],
+    scratch: [0; SCRATCH],
+    hmac: [0; HMAC],
+};
+
+static mut TREE: MaybeUninit<DmTree> = MaybeUninit::uninit();
+
+/// The service programming lock, shared by the CDMA object and the FUMO object's gate.
+static mut LOCK: MaybeUninit<RefCell<Lock>> = MaybeUninit::uninit();
+
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// The statics, once.
+struct Statics {
+    memory: &'static mut Memory,
+    tree: &'static mut MaybeUninit<DmTree>,
+    lock: &'static mut MaybeUninit<RefCell<Lock>>,
+}
+
+fn statics() -> Option<Statics> {
+    if TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the flag above lets this run once, so these are the only references.
+    unsafe {
+        Some(Statics {
+            memory: &mut *core::ptr::addr_of_mut!(MEMORY),
+            tree: &mut *core::ptr::addr_of_mut!(TREE),
+            lock: &mut *core::ptr::addr_of_mut!(LOCK),
+        })
+    }
+}
+
+/// Why the firmware stopped.
+#[derive(Debug)]
+enum Error {
+    /// A resource was taken twice.
+    Taken,
+    /// The identity or key does not suit the installer.
+    Identity,
+    /// The installer failed.
+    Installer(firmware::Error),
+    /// The FUMO object failed.
+    Fumo(fumo::Error),
+    /// The CDMA lock or roaming list store could not be opened.
+    Cdma,
+    /// The tree could not be mounted.
+    Tree(TreeError),
+    /// The tree refused a value the device sets.
+    Provision(StatusCode),
+    /// The factory bootstrap could not be fetched.
+    Link(LinkError),
+    /// The bootstrap could not be applied.
+    Bootstrap(session::Error),
+    /// A session failed.
+    Session(ClientError<LinkError>),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Taken => f.write_str("a resource was taken twice"),
+            Error::Identity => f.write_str("device identity or package key unusable"),
+            Error::Installer(e) => write!(f, "installer: {e}"),
+            Error::Fumo(e) => write!(f, "FUMO: {e}"),
+            Error::Cdma => f.write_str("CDMA lock or roaming list store unusable"),
+            Error::Tree(e) => write!(f, "tree: {e}"),
+            Error::Provision(s) => write!(f, "device values refused ({})", u16::from(*s)),
+            Error::Link(e) => write!(f, "bootstrap link: {e}"),
+            Error::Bootstrap(e) => write!(f, "bootstrap: {e}"),
+            Error::Session(e) => write!(f, "session: {e}"),
+        }
+    }
+}
+
+impl From<fumo::Error> for Error {
+    fn from(e: fumo::Error) -> Self {
+        Error::Fumo(e)
+    }
+}
+
+impl From<ClientError<LinkError>> for Error {
+    fn from(e: ClientError<LinkError>) -> Self {
+        Error::Session(e)
+    }
+}
+
+/// How a boot ends.
+enum Exit {
+    /// Nothing left to do.
+    Done,
+    /// Reset into the bootloader.
+    Reboot,
+}
+
+/// What the running image knows of itself.
+struct Running {
+    slot: Slot,
+    version: u32,
+    name: heapless::String<16>,
+    healthy: bool,
+}
+
+impl Running {
+    /// Reads the package header in front of the image in `flash`, the running slot.
+    fn identify(slot: Slot, flash: &mut Nor) -> Running {
+        let mut factory = Running {
+            slot,
+            version: FACTORY_VERSION,
+            name: heapless::String::new(),
+            healthy: true,
+        };
+        let _ = factory.name.push_str(FACTORY_VERSION_NAME);
+        let mut header = [0u8; MAX_HEADER_LEN];
+        if flash.read(0, &mut header).is_err() {
+            return factory;
+        }
+        let Ok(h) = PackageHeader::parse(&header) else {
+            return factory;
+        };
+        let mut name = heapless::String::new();
+        for &c in h.to_name() {
+            let _ = name.push(char::from(c));
+        }
+        let mut tail = [0u8; 16];
+        let healthy = match (IMAGE_OFFSET + h.payload_len()).checked_sub(16) {
+            Some(at) if at >= IMAGE_OFFSET => {
+                flash.read(at, &mut tail).is_err() || &tail != HEALTH_FAIL_MARKER
+            }
+            _ => true,
+        };
+        Running {
+            slot,
+            version: h.to_code(),
+            name,
+            healthy,
+        }
+    }
+}
+
+/// The image's entry point, for the slot it is linked for.
+pub fn main(slot: Slot) -> ! {
+    let status = match run(slot) {
+        Ok(Exit::Reboot) => {
+            report_stack();
+            log!("reset");
+            SCB::sys_reset()
+        }
+        Ok(Exit::Done) => {
+            log!("done");
+            debug::EXIT_SUCCESS
+        }
+        Err(e) => {
+            log!("error: {}", e);
+            debug::EXIT_FAILURE
+        }
+    };
+    report_stack();
+    debug::exit(status);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+fn report_stack() {
+    log!(
+        "stack: peak {} bytes of {}",
+        stack::peak(),
+        stack::capacity()
+    );
+}
+
+/// What a boot has opened: the tree (holding the FUMO and CDMA objects) and the session
+/// buffers, both static.
+struct Booted {
+    tree: &'static mut DmTree,
+    memory: &'static mut Memory,
+    me: Running,
+}
+
+fn run(slot: Slot) -> Result<Exit, Error> {
+    let cp = cortex_m::Peripherals::take().ok_or(Error::Taken)?;
+    let Booted { tree, memory, me } = open(slot)?;
+    let mut link = UartLink::new(Uart::new(cp.SYST), REPLY_TIMEOUT_MS);
+    let mut rng = JitterRng::new();
+    if account(tree).is_none() {
+        bootstrap(tree, &mut link, memory)?;
+    }
+
+    let mut sessions = 0u32;
+    loop {
+        match poll(tree, memory)? {
+            Poll::Reboot => return Ok(Exit::Reboot),
+            Poll::AwaitingConfirm if me.healthy => {
+                tree.handlers_mut().fumo.confirm_update()?;
+                log!("update confirmed");
+            }
+            Poll::AwaitingConfirm => {
+                log!("health check failed: not confirming");
+                return Ok(Exit::Reboot);
+            }
+            Poll::Report => {
+                let Some(report) = tree.handlers_mut().fumo.pending_report() else {
+                    return Ok(Exit::Done);
+                };
+                let alert = report.alert();
+                log!("reporting result {}", alert.data);
+                let outcome = run_session(tree, &mut link, memory, &mut rng, &[alert])?;
+                sessions += 1;
+                let status = outcome.alert_status.first().copied().flatten();
+                if !tree.handlers_mut().fumo.report_delivered(&report, status)? {
+                    log!("report not acknowledged; kept for the next session");
+                    return Ok(Exit::Done);
+                }
+            }
+            _ if sessions == 0 => {
+                run_session(tree, &mut link, memory, &mut rng, &[])?;
+                sessions += 1;
+            }
+            _ => return Ok(Exit::Done),
+        }
+    }
+}
+
+/// What the FUMO object asks for next (an install, if one is due, runs here). Out of
+/// line, as [`open`] is.
+#[inline(never)]
+fn poll(tree: &mut DmTree, memory: &mut Memory) -> Result<Poll, Error> {
+    let mut io = Io {
+        downloader: &mut NoDownloader,
+        ui: &mut NoUi,
+        progress: &mut |_| {},
+        buf: &mut memory.scratch,
+    };
+    Ok(tree.handlers_mut().fumo.poll(&mut io)?)
+}
+
+/// Opens everything on the NOR part and mounts the tree: called once per boot, and kept
+/// out of line so that its temporaries are off the stack before any session runs.
+#[inline(never)]
+fn open(slot: Slot) -> Result<Booted, Error> {
+    let mut parts = Parts::take().ok_or(Error::Taken)?;
+    let me = match slot {
+        Slot::A => Running::identify(slot, &mut parts.slot_a),
+        Slot::B => Running::identify(slot, &mut parts.slot_b),
+    };
+    log!(
+        "image {} (version {}) in slot {}",
+        me.name,
+        me.version,
+        if me.slot == Slot::A { "A" } else { "B" }
+    );
+
+    let device = DeviceIdentity::new(MODEL, HARDWARE_ID, me.version).ok_or(Error::Identity)?;
+    let verifier = HmacSha256Verifier::new(PACKAGE_KEY).ok_or(Error::Identity)?;
+    let installer = Installer::new(
+        parts.slot_a,
+        parts.slot_b,
+        parts.state,
+        device,
+        verifier,
+        firmware::Config::default(),
+    )
+    .map_err(Error::Installer)?;
+    let Statics { memory, tree, lock } = statics().ok_or(Error::Taken)?;
+    let spasm = HmacSpasm::new(SPASM_KEY, JitterRng::new());
+    let lock: &'static RefCell<Lock> = lock.write(RefCell::new(
+        ServiceLock::mount(parts.lock, spasm, NoClock, Policy::default())
+            .map_err(|_| Error::Cdma)?,
+    ));
+    let fumo = Fumo::open("fw", installer, parts.fumo, lock, fumo::Config::default())?;
+    log!("FUMO state {}", u8::from(fumo.state()));
+    let prl = FlashPrlStore::new(parts.prl, 1).map_err(|_| Error::Cdma)?;
+    let objects = Objects {
+        fumo,
+        cdma: Cdma::new(lock, prl, Limits::default()),
+        cdma_node: schema::child(0, "CDMA").ok_or(Error::Cdma)?,
+    };
+    let tree =
+        tree.write(Tree::mount(parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?);
+    provision(tree, &me).map_err(Error::Provision)?;
+    Ok(Booted { tree, memory, me })
+}
+
+/// The factory bootstrap: the DM account, fetched from the host.
+#[inline(never)]
+fn bootstrap(tree: &mut DmTree, link: &mut UartLink, memory: &mut Memory) -> Result<(), Error> {
+    let n = link.bootstrap(&mut memory.rx).map_err(Error::Link)?;
+    let document = memory.rx.get(..n).unwrap_or(&[]);
+    let items = apply_bootstrap(
+        tree,
+        document,
+        BootstrapSource::Trusted,
+        None,
+        &mut memory.scratch,
+    )
+    .map_err(Error::Bootstrap)?;
+    log!("bootstrapped: {} nodes", items);
+    Ok(())
+}
+
+/// Sets the values the device owns; a value already stored writes nothing.
+fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
+    for (uri, value) in [
+        ("./DevInfo/DevId", DEV_ID),
+        ("./DevInfo/Man", "iotadm"),
+        ("./DevInfo/Mod", MODEL),
+        ("./DevInfo/DmV", "1.2"),
+        ("./DevInfo/Lang", "en-US"),
+        ("./DevDetail/HwV", HARDWARE_ID),
+        ("./DevDetail/FwV", me.name.as_str()),
+    ] {
+        tree.replace(Principal::Device, uri, value.as_bytes(), None, None)?;
+    }
+    if tree
+        .get(Principal::Device, "./FUMO/fw", 0, &mut [0u8; 8])
+        .is_err()
+    {
+        tree.add(Principal::Device, "./FUMO/fw", None, None, None)?;
+    }
+    // The factory's CDMA programming: NAM 0, the SPC, and every server may read `./CDMA`
+    // and run its Execs (SPL/Unlock, SPASM/Validate); changing a NAM needs the SPC.
+    if tree
+        .get(Principal::Device, "./CDMA/NAM/0", 0, &mut [0u8; 8])
+        .is_err()
+    {
+        tree.add(Principal::Device, "./CDMA/NAM/0", None, None, None)?;
+        tree.replace(Principal::Device, "./CDMA/SPL/SPC", SPC, None, None)?;
+        tree.replace(
+            Principal::Device,
+            "./CDMA?prop=ACL",
+            b"Get=*&Exec=*",
+            None,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// The name of the first DM account, if any.
+fn account(tree: &mut DmTree) -> Option<heapless::String<{ session::MAX_ID }>> {
+    let mut list = [0u8; 64];
+    let n = tree
+        .get(Principal::Device, "./DMAcc", 0, &mut list)
+        .ok()?
+        .len;
+    let first = list.get(..n)?.split(|&b| b == b'/').next()?;
+    let name = core::str::from_utf8(first).ok().filter(|s| !s.is_empty())?;
+    let mut out = heapless::String::new();
+    out.push_str(name).ok()?;
+    Some(out)
+}
+
+/// One client-initiated session with the device's account, carrying `alerts`.
+#[inline(never)]
+fn run_session(
+    tree: &mut DmTree,
+    link: &mut UartLink,
+    memory: &mut Memory,
+    rng: &mut JitterRng,
+    alerts: &[GenericAlert<'_>],
+) -> Result<Outcome, Error> {
+    let account = account(tree).ok_or(Error::Provision(StatusCode::NotFound))?;
+    let mut env = Env {
+        tree,
+        ui: &mut NoUi,
+        rng,
+        clock: &NoClock,
+    };
+    let cfg = session::Config {
+        encoding: Encoding::Wbxml,
+        max_msg_size: MSG as u32,
+        max_obj_size: layout::SLOT_B.len - IMAGE_OFFSET,
+        server_max_msg_size: MSG as u32,
+        ..session::Config::default()
+    };
+    let mut session = Session::new(&mut env, cfg, &account, Initiation::Client, alerts)
+        .map_err(|e| Error::Session(e.into()))?;
+    let buffers = Buffers {
+        rx: &mut memory.rx,
+        aux: &mut memory.aux,
+        tx: &mut memory.tx,
+        scratch: &mut memory.scratch,
+        hmac: &mut memory.hmac,
+    };
+    let mut client = Client::new(link, buffers);
+    let outcome = client.run(&mut session, &mut env, |_| {})?;
+    log!(
+        "session {} over: {} messages sent",
+        session.session_id(),
+        outcome.messages_sent
+    );
+    Ok(outcome)
+}
+
+/// `PkgURL` downloads are not wired in this image: packages arrive as large objects.
+struct NoDownloader;
+
+impl Downloader for NoDownloader {
+    fn open(&mut self, _url: &str, _offset: u32) -> Result<Opened, DownloadError> {
+        Err(DownloadError::Unreachable)
+    }
+
+    fn read(&mut self, _buf: &mut [u8]) -> Result<usize, DownloadError> {
+        Err(DownloadError::Unreachable)
+    }
+}
+
+/// Nonces and session ids from SysTick jitter stirred through SplitMix64.
+///
+/// The MPS2 board has no random number generator. The timer's value at each call (after
+/// waits on the host of varying length) is the only entropy here, which is not enough for
+/// security: a handset uses its hardware RNG.
+struct JitterRng(u64);
+
+impl JitterRng {
+    fn new() -> Self {
+        JitterRng(u64::from(SYST::get_current()) ^ 0x696F_7461_646D_0001)
+    }
+}
+
+impl Rng for JitterRng {
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            self.0 = self
+                .0
+                .wrapping_add(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(u64::from(SYST::get_current()));
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            for (d, s) in chunk.iter_mut().zip(z.to_le_bytes()) {
+                *d = s;
+            }
+        }
+    }
+}
