@@ -72,7 +72,10 @@ seconds="${FUZZ_SECONDS:-60}"
 (
     cd fuzz
     cargo +nightly fuzz build
-    for target in decode_xml decode_wbxml round_trip session; do
+    mkdir -p target
+    # One fuzzer a core: each target gets its full time on a core of its own.
+    fuzz() {
+        local target=$1 log="target/fuzz-$1.log"
         mkdir -p "corpus/$target"
         case "$target" in
             decode_xml) cp "../$corpus_dir"/*.xml "corpus/$target/" ;;
@@ -80,16 +83,37 @@ seconds="${FUZZ_SECONDS:-60}"
             session) cp seeds/session/* "corpus/$target/" ;;
             *) cp "../$corpus_dir"/*.xml "../$corpus_dir"/*.wbxml "corpus/$target/" ;;
         esac
+        cargo +nightly fuzz run "$target" "corpus/$target" -- \
+            -max_total_time="$seconds" -timeout=10 -dict=syncml.dict -print_final_stats=1 >"$log" 2>&1
+    }
+    report() {
+        local target=$1 status=$2 log="target/fuzz-$1.log"
         step "fuzz $target for ${seconds}s"
-        log="target/fuzz-$target.log"
-        mkdir -p target
-        if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
-            -max_total_time="$seconds" -timeout=10 -dict=syncml.dict -print_final_stats=1 >"$log" 2>&1; then
+        if [ "$status" -ne 0 ]; then
             tail -n 60 "$log"
             echo "fuzz target $target failed; the crashing input is in fuzz/artifacts/$target/" >&2
-            exit 1
+            return 1
         fi
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log"
+    }
+    cores=$(nproc)
+    set -- decode_xml decode_wbxml round_trip session
+    while [ $# -gt 0 ]; do
+        batch=()
+        pids=()
+        while [ $# -gt 0 ] && [ ${#batch[@]} -lt "$cores" ]; do
+            fuzz "$1" &
+            pids+=($!)
+            batch+=("$1")
+            shift
+        done
+        failed=0
+        for i in "${!batch[@]}"; do
+            status=0
+            wait "${pids[$i]}" || status=$?
+            report "${batch[$i]}" "$status" || failed=1
+        done
+        [ "$failed" -eq 0 ] || exit 1
     done
 )
 
