@@ -133,7 +133,14 @@ fn the_c_firmware_installs_confirms_and_reports_an_update() {
         "the factory bootstrap came over the link\n{ctx}"
     );
 
-    // The budgets, for the image that ran the update.
+    // The budgets, for the image that ran the update: the device's storage is part of the
+    // static RAM given to the library.
+    let storage = run
+        .lines
+        .iter()
+        .find(|l| l.starts_with("dm: device storage: "))
+        .expect("the guest printed the device's size");
+    println!("{}", storage.trim_start_matches("dm: "));
     let firmware = firmware_symbols();
     assert!(firmware.contains("main"), "{firmware:?}");
     Share::of(&images.slot_a, c_owner(&firmware)).report(run.peak_stack());
