@@ -176,8 +176,8 @@ static bool open_device(const struct running *me, iotadm_device **dev)
     config.tree_flash = nor_flash(&tree);
     config.platform.random = prng_fill;
     config.fumo = &fumo;
-    return ok("open", iotadm_device_open(dm_memory.device.bytes, sizeof dm_memory.device.bytes, &config,
-                                         dev));
+    return ok("open", iotadm_device_open(dm_memory.device.bytes, sizeof dm_memory.device.bytes,
+                                         &config, dev));
 }
 
 /* Sets the values the device owns; a value already stored writes nothing. */
