@@ -137,6 +137,29 @@ fn bootstrap(server: &TestServer, auth: Auth, dir: &Path) -> PathBuf {
     path
 }
 
+/// The first boot of a device in `dir`: provisioned with `bootstrap` as at the factory,
+/// its tree kept in `tree.bin`, then a session it starts. Its output, the server's
+/// transcript so far, and both for a failure message.
+fn factory_boot(
+    server: &TestServer,
+    bootstrap: &Path,
+    dir: &Path,
+) -> (Vec<String>, Transcript, String) {
+    let args = [
+        "--account",
+        "srv1",
+        "--flash",
+        "tree.bin",
+        "--bootstrap",
+        bootstrap.to_str().expect("UTF-8 path"),
+    ];
+    let (out, lines) = run_c(&args, dir);
+    let t = server.transcript();
+    let why = shown(&out, &lines, &t);
+    assert!(out.status.success(), "{why}");
+    (lines, t, why)
+}
+
 /// Every one of the `exchanges` HTTP requests and replies carried `x-syncml-hmac`.
 fn assert_hmac_both_ways(lines: &[String], exchanges: usize, why: &str) {
     let http: Vec<&String> = lines.iter().filter(|l| l.starts_with("http: ")).collect();
@@ -177,18 +200,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     let bootstrap = bootstrap(&server, Auth::Hmac, &dir);
 
     // First boot: provisioned as at the factory, then a session the device starts.
-    let args = [
-        "--account",
-        "srv1",
-        "--flash",
-        "tree.bin",
-        "--bootstrap",
-        bootstrap.to_str().expect("UTF-8 path"),
-    ];
-    let (out, lines) = run_c(&args, &dir);
-    let t = server.transcript();
-    let why = shown(&out, &lines, &t);
-    assert!(out.status.success(), "{why}");
+    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
     for line in [
         "open: ok",
         "check a missing node is 404: ok",
@@ -274,18 +286,7 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
 
     // First boot: provisioned, and a session the device starts. Its last server message
     // hands out no fresh nonce, so the nonces both ends keep still agree afterwards.
-    let args = [
-        "--account",
-        "srv1",
-        "--flash",
-        "tree.bin",
-        "--bootstrap",
-        bootstrap.to_str().expect("UTF-8 path"),
-    ];
-    let (out, lines) = run_c(&args, &dir);
-    let t = server.transcript();
-    let why = shown(&out, &lines, &t);
-    assert!(out.status.success(), "{why}");
+    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
     assert!(
         has(&lines, "session client-initiated: ok, 2 messages sent"),
         "{why}"

@@ -90,16 +90,14 @@ fn an_update_that_is_never_confirmed_rolls_back_and_is_reported() {
     payload.extend_from_slice(HEALTH_FAIL_MARKER);
     let run = run_device(images, locked_fota(package(&payload), "fota-bad"));
     let ctx = run.context();
-    for line in [
+    run.check_lines(&[
         "boot: slot B (trial boot 1)",
         "boot: slot B (trial boot 2)",
         "boot: slot B (trial boot 3)",
         "boot: slot A (rolled back)",
         "dm: reporting result 410",
         "dm: done",
-    ] {
-        assert!(run.has(line), "missing {line:?}\n{ctx}");
-    }
+    ]);
     let failed = run
         .lines
         .iter()

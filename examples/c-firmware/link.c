@@ -119,7 +119,7 @@ static int in_u16(struct incoming *in, uint16_t *v)
 }
 
 /* Waits for the next frame's header; the caller reads its payload. */
-static int receive(struct incoming *in)
+static int receive_head(struct incoming *in)
 {
     uint8_t b = 0, prev = 0, head[5];
     bool have_prev = false;
@@ -192,6 +192,17 @@ static int refuse(struct incoming *in)
     return rc;
 }
 
+/* Waits for the next frame, which must be of `kind`: the caller reads its payload. A frame
+ * of another kind is consumed and refused. */
+static int receive(struct incoming *in, uint8_t kind)
+{
+    int rc = receive_head(in);
+    if (rc == 0 && in->kind != kind) {
+        rc = refuse(in);
+    }
+    return rc;
+}
+
 int link_bootstrap(uint8_t *out, size_t cap, size_t *len)
 {
     struct outgoing o;
@@ -199,12 +210,9 @@ int link_bootstrap(uint8_t *out, size_t cap, size_t *len)
     int rc;
     send_head(&o, KIND_BOOTSTRAP, 0);
     send_end(&o);
-    rc = receive(&in);
+    rc = receive(&in, KIND_DOCUMENT);
     if (rc != 0) {
         return rc;
-    }
-    if (in.kind != KIND_DOCUMENT) {
-        return refuse(&in);
     }
     *len = in.left;
     if (in.left > cap) {
@@ -247,12 +255,9 @@ int link_exchange(void *user, const iotadm_request *request, iotadm_reply *reply
     out_piece(&o, request->body, request->body_len);
     send_end(&o);
 
-    rc = receive(&in);
+    rc = receive(&in, KIND_REPLY);
     if (rc != 0) {
         return rc;
-    }
-    if (in.kind != KIND_REPLY) {
-        return refuse(&in);
     }
     /* The reply's encoding: iotadm tells it from the message itself. */
     rc = in_bytes(&in, NULL, 1);

@@ -841,6 +841,13 @@ impl Run {
         self.lines.iter().any(|l| l == line)
     }
 
+    /// Checks that the guest printed each of `lines`.
+    pub fn check_lines(&self, lines: &[&str]) {
+        for line in lines {
+            assert!(self.has(line), "missing {line:?}\n{}", self.context());
+        }
+    }
+
     /// The highest stack mark any boot reported.
     pub fn peak_stack(&self) -> usize {
         self.lines
@@ -977,8 +984,7 @@ pub fn check_update(run: &Run, correlator: &str, result: &str, mark: Option<&str
 /// Checks the guest's log of an update that was installed, booted on trial, confirmed and
 /// reported, all within one QEMU run (the flash kept across the reset).
 pub fn check_confirmed(run: &Run) {
-    let ctx = run.context();
-    for line in [
+    run.check_lines(&[
         "boot: cold start, NOR part erased",
         "dm: image 1.0.0 (version 1) in slot A",
         "boot: slot B (trial boot 1)",
@@ -986,9 +992,8 @@ pub fn check_confirmed(run: &Run) {
         "dm: update confirmed",
         "dm: reporting result 200",
         "dm: done",
-    ] {
-        assert!(run.has(line), "missing {line:?}\n{ctx}");
-    }
+    ]);
+    let ctx = run.context();
     let cold = run
         .lines
         .iter()
