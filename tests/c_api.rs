@@ -292,6 +292,9 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
         "{why}"
     );
     assert_hmac_both_ways(&lines, 2, &why);
+    assert_eq!(t.sessions().len(), 1, "{why}");
+    assert!(t.sessions()[0].authenticated, "{why}");
+    assert_eq!(t.results_for("model")[0].data_str(), "EH-100", "{why}");
 
     // Then a package 0, signed with the server nonce the device kept from that session,
     // starts an HMAC session at once: no resynchronisation, no extra challenge round.
@@ -331,7 +334,6 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
         .find(|c| c.session == 1)
         .expect("the device's first command of the second session");
     assert_eq!(alert.alert, Some(1200), "{why}");
-    assert_eq!(t.results_for("model")[0].data_str(), "EH-100", "{why}");
     assert_eq!(
         t.results_for("man")[0].data_str(),
         "Example Handsets",
