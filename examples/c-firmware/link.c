@@ -112,7 +112,7 @@ static int in_bytes(struct incoming *in, uint8_t *out, uint32_t len)
 
 static int in_u16(struct incoming *in, uint16_t *v)
 {
-    uint8_t b[2];
+    uint8_t b[2] = {0, 0};
     int rc = in_bytes(in, b, 2);
     *v = (uint16_t)(b[0] | (b[1] << 8));
     return rc;
