@@ -9,8 +9,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- What the checks need -------------------------------------------------------------
 # libwbxml: the interop tests. QEMU and the Arm binutils: the Cortex-M image tests
 # (tests/qemu.rs), which build examples/qemu-cortex-m and measure it with nm and size. The C
-# compilers: the C interface's header checks and host program (tests/c_api.rs).
-apt_packages=(libwbxml2-utils qemu-system-arm binutils-arm-none-eabi gcc g++)
+# compilers: the C interface's header checks and host program (tests/c_api.rs). The Arm C
+# compiler (no C library: the firmware links with -nostdlib) and make: the C firmware on
+# QEMU (tests/qemu_c.rs), which builds examples/c-firmware.
+apt_packages=(libwbxml2-utils qemu-system-arm binutils-arm-none-eabi gcc-arm-none-eabi make gcc g++)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -137,6 +137,40 @@ fn bootstrap(server: &TestServer, auth: Auth, dir: &Path) -> PathBuf {
     path
 }
 
+/// The first boot of a device in `dir`: provisioned with `bootstrap` as at the factory,
+/// its tree kept in `tree.bin`, then a session it starts. Its output, the server's
+/// transcript so far, and both for a failure message.
+fn factory_boot(
+    server: &TestServer,
+    bootstrap: &Path,
+    dir: &Path,
+) -> (Vec<String>, Transcript, String) {
+    let args = [
+        "--account",
+        "srv1",
+        "--flash",
+        "tree.bin",
+        "--bootstrap",
+        bootstrap.to_str().expect("UTF-8 path"),
+    ];
+    let (out, lines) = run_c(&args, dir);
+    let t = server.transcript();
+    let why = shown(&out, &lines, &t);
+    assert!(out.status.success(), "{why}");
+    (lines, t, why)
+}
+
+/// Every one of the `exchanges` HTTP requests and replies carried `x-syncml-hmac`.
+fn assert_hmac_both_ways(lines: &[String], exchanges: usize, why: &str) {
+    let http: Vec<&String> = lines.iter().filter(|l| l.starts_with("http: ")).collect();
+    assert_eq!(http.len(), exchanges, "{why}");
+    assert!(
+        http.iter()
+            .all(|l| l.contains(" bytes +hmac -> 200, ") && l.ends_with(" bytes +hmac")),
+        "{why}"
+    );
+}
+
 #[test]
 fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     let script = Script::new()
@@ -166,18 +200,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     let bootstrap = bootstrap(&server, Auth::Hmac, &dir);
 
     // First boot: provisioned as at the factory, then a session the device starts.
-    let args = [
-        "--account",
-        "srv1",
-        "--flash",
-        "tree.bin",
-        "--bootstrap",
-        bootstrap.to_str().expect("UTF-8 path"),
-    ];
-    let (out, lines) = run_c(&args, &dir);
-    let t = server.transcript();
-    let why = shown(&out, &lines, &t);
-    assert!(out.status.success(), "{why}");
+    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
     for line in [
         "open: ok",
         "check a missing node is 404: ok",
@@ -203,14 +226,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
         lines.iter().any(|l| l.starts_with("bootstrap: ok, ")),
         "{why}"
     );
-    // HMAC both ways: every request and every reply carried the header.
-    let http: Vec<&String> = lines.iter().filter(|l| l.starts_with("http: ")).collect();
-    assert_eq!(http.len(), 3, "{why}");
-    assert!(
-        http.iter()
-            .all(|l| l.contains(" bytes +hmac -> 200, ") && l.ends_with(" bytes +hmac")),
-        "{why}"
-    );
+    assert_hmac_both_ways(&lines, 3, &why);
     assert_eq!(t.results_for("fwv")[0].data_str(), "BB-7.2.1", "{why}");
     for label in ["sid", "validate", "confirm", "typed", "choice"] {
         assert_eq!(t.status(label), Some(200), "{label}\n{why}");
@@ -237,15 +253,13 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     ] {
         assert!(has(&lines, line), "missing {line:?}\n{why}");
     }
-    // No message count here: the device keeps a server nonce other than the last one it
-    // sent, so it challenges the server's first MAC of this session once (one more
-    // exchange) before the session goes on.
+    // The last server message of the first session handed out no fresh nonce, so the
+    // server's first MAC of this one is accepted at once: no extra challenge round.
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("session client-initiated: ok, ")),
+        has(&lines, "session client-initiated: ok, 2 messages sent"),
         "{why}"
     );
+    assert_hmac_both_ways(&lines, 2, &why);
     assert!(!lines.iter().any(|l| l.starts_with("bootstrap")), "{why}");
     assert_eq!(t.sessions().len(), 2, "{why}");
     assert!(t.sessions().iter().all(|s| s.authenticated), "{why}");
@@ -259,13 +273,31 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
 
 #[test]
 fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
-    let script = Script::new().package([
-        Cmd::get("./DevInfo/Man").label("man"),
-        Cmd::display("MINDT=2", "Your phone is being updated").label("shown"),
-    ]);
-    let server = server(Auth::Digest, script);
+    let script = Script::new()
+        .package([Cmd::get("./DevInfo/Mod").label("model")])
+        .next_session()
+        .package([
+            Cmd::get("./DevInfo/Man").label("man"),
+            Cmd::display("MINDT=2", "Your phone is being updated").label("shown"),
+        ]);
+    let server = server(Auth::Hmac, script);
     let dir = scratch("package0");
-    let bootstrap = bootstrap(&server, Auth::Digest, &dir);
+    let bootstrap = bootstrap(&server, Auth::Hmac, &dir);
+
+    // First boot: provisioned, and a session the device starts. Its last server message
+    // hands out no fresh nonce, so the nonces both ends keep still agree afterwards.
+    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
+    assert!(
+        has(&lines, "session client-initiated: ok, 2 messages sent"),
+        "{why}"
+    );
+    assert_hmac_both_ways(&lines, 2, &why);
+    assert_eq!(t.sessions().len(), 1, "{why}");
+    assert!(t.sessions()[0].authenticated, "{why}");
+    assert_eq!(t.results_for("model")[0].data_str(), "EH-100", "{why}");
+
+    // Then a package 0, signed with the server nonce the device kept from that session,
+    // starts an HMAC session at once: no resynchronisation, no extra challenge round.
     let pkg0 = server
         .package0("srv1", UiMode::UserInteraction, 0x0C0A)
         .expect("package 0");
@@ -273,8 +305,8 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
     let args = [
         "--account",
         "srv1",
-        "--bootstrap",
-        bootstrap.to_str().expect("UTF-8 path"),
+        "--flash",
+        "tree.bin",
         "--notification",
         "pkg0.bin",
     ];
@@ -291,18 +323,17 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
     ] {
         assert!(has(&lines, line), "missing {line:?}\n{why}");
     }
-    // Basic and MD5 digest travel in the messages, not in headers.
-    assert!(
-        lines
-            .iter()
-            .filter(|l| l.starts_with("http: "))
-            .all(|l| !l.contains("+hmac")),
-        "{why}"
-    );
-    assert_eq!(t.sessions().len(), 1, "{why}");
-    assert_eq!(t.sessions()[0].session_id, "C0A", "{why}");
-    assert_eq!(t.sessions()[0].state, SessionState::Completed, "{why}");
-    assert_eq!(t.client_commands()[0].alert, Some(1200), "{why}");
+    assert_hmac_both_ways(&lines, 2, &why);
+    assert_eq!(t.sessions().len(), 2, "{why}");
+    assert!(t.sessions().iter().all(|s| s.authenticated), "{why}");
+    assert_eq!(t.sessions()[1].session_id, "C0A", "{why}");
+    assert_eq!(t.sessions()[1].state, SessionState::Completed, "{why}");
+    let alert = t
+        .client_commands()
+        .iter()
+        .find(|c| c.session == 1)
+        .expect("the device's first command of the second session");
+    assert_eq!(alert.alert, Some(1200), "{why}");
     assert_eq!(
         t.results_for("man")[0].data_str(),
         "Example Handsets",

@@ -1,8 +1,8 @@
 //! DM messages over the UART: a small framing, and [`UartLink`], the
 //! [`Transport`](iotadm::transport::Transport) the session engine runs over.
 //!
-//! The host end (a bridge on 127.0.0.1, in `tests/qemu.rs`) relays each request to the DM
-//! server over HTTP and sends the reply back. `docs/qemu.md` gives the format:
+//! The host end (a bridge on 127.0.0.1, in `tests/common/qemu.rs`) relays each request to
+//! the DM server over HTTP and sends the reply back. `docs/qemu.md` gives the format:
 //!
 //! ```text
 //! frame    = "IQ" kind:u8 len:u32le payload[len] crc:u32le   (CRC-32/ISO-HDLC of kind..payload)
