@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 step "Rust targets and toolchains"
