@@ -548,8 +548,17 @@ fn run_session(
         server_max_msg_size: MSG as u32,
         ..session::Config::default()
     };
-    let mut session = Session::new(&mut env, cfg, &account, Initiation::Client, alerts)
-        .map_err(|e| Error::Session(e.into()))?;
+    // Set up where it stays: the session is kilobytes, and a move would copy it.
+    let mut slot = MaybeUninit::uninit();
+    let session = Session::new_in(
+        &mut slot,
+        &mut env,
+        cfg,
+        &account,
+        Initiation::Client,
+        alerts,
+    )
+    .map_err(|e| Error::Session(e.into()))?;
     let buffers = Buffers {
         rx: &mut memory.rx,
         aux: &mut memory.aux,
@@ -558,7 +567,7 @@ fn run_session(
         hmac: &mut memory.hmac,
     };
     let mut client = Client::new(link, buffers);
-    let outcome = client.run(&mut session, &mut env, |_| {})?;
+    let outcome = client.run(session, &mut env, |_| {})?;
     log!(
         "session {} over: {} messages sent",
         session.session_id(),
