@@ -976,6 +976,9 @@ fn an_update_is_installed_confirmed_and_reported() {
     assert!(share.iotadm_flash > 0 && share.iotadm_ram > 0, "{share:?}");
     assert!(share.iotadm_flash < share.image_flash, "{share:?}");
     assert!(peak > 0, "the guest measured its stack\n{ctx}");
+    if std::env::var_os("IOTADM_QEMU_LOG").is_some() {
+        println!("{}", run.lines.join("\n"));
+    }
     println!(
         "iotadm flash: {} bytes, static RAM: {} bytes, peak stack: {} bytes",
         share.iotadm_flash, share.iotadm_ram, peak

@@ -431,6 +431,9 @@ impl<'a> Session<'a> {
     }
 
     /// Loads the account and the device's identity, and picks the session id.
+    // Out of line, as the steps of `handle` are: its account and buffers are off the
+    // stack before the session runs.
+    #[inline(never)]
     fn open<F, H, const N: usize, const A: usize, const R: usize>(
         &mut self,
         env: &mut Env<'_, F, H, N, A, R>,

@@ -86,7 +86,7 @@ const REPLY_TIMEOUT_MS: u32 = 30_000;
 
 /// The management tree: run-time entries, arena bytes, record buffer. Its handlers live
 /// in their own static, so that mounting the tree does not move them.
-type DmTree = Tree<Nor, &'static mut Objects, 48, 2048, 512>;
+type DmTree = Tree<Nor, &'static mut Objects, 48, 1280, 512>;
 type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
 type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
 type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
@@ -569,9 +569,11 @@ fn run_session(
     let mut client = Client::new(link, buffers);
     let outcome = client.run(session, &mut env, |_| {})?;
     log!(
-        "session {} over: {} messages sent",
+        "session {} over: {} messages sent; tree: {} entries, {} arena bytes",
         session.session_id(),
-        outcome.messages_sent
+        outcome.messages_sent,
+        env.tree.entries_used(),
+        env.tree.arena_used()
     );
     Ok(outcome)
 }
