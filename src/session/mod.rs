@@ -366,9 +366,9 @@ impl<'a> Session<'a> {
         Ok(session)
     }
 
-    /// [`Session::new`] into `slot`, without the session ever being moved: its account,
-    /// queue and buffers are filled in where they stay. On error `slot` holds a session
-    /// that must not be used.
+    /// [`Session::new`] into `slot`: the session is set up where it stays instead of
+    /// being returned by value and moved, so that a caller short of stack holds one copy
+    /// of it. On error `slot` holds a session that must not be used.
     pub fn new_in<'s, F, H, const N: usize, const A: usize, const R: usize>(
         slot: &'s mut MaybeUninit<Self>,
         env: &mut Env<'_, F, H, N, A, R>,
@@ -387,6 +387,7 @@ impl<'a> Session<'a> {
     }
 
     /// A session with no account yet: everything empty, nothing read from the tree.
+    /// Always inlined, so that [`Session::new_in`] writes it straight into its slot.
     #[inline(always)]
     fn blank(cfg: Config, initiation: Initiation, alerts: &'a [GenericAlert<'a>]) -> Self {
         let alerts = alerts.get(..MAX_ALERTS.min(alerts.len())).unwrap_or(&[]);

@@ -511,8 +511,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         Ok(tree)
     }
 
-    /// [`Tree::mount`] into `slot` (typically a `static`), without the tree ever being on
-    /// the stack: its arena, entries and record buffer are built where they stay.
+    /// [`Tree::mount`] into `slot` (typically a `static`): the tree is built and restored
+    /// where it stays instead of being returned by value and moved, so that its arena,
+    /// entries and record buffer need no room on the stack.
     ///
     /// On error `slot` holds a tree that must not be used; it is left initialised but is
     /// never dropped (the flash driver and handlers in it are not given back).
@@ -527,7 +528,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         Ok(tree)
     }
 
-    /// Empty RAM state over a store not yet opened.
+    /// Empty RAM state over a store not yet opened. Always inlined, so that
+    /// [`Tree::mount_in`] writes it straight into its slot.
     #[inline(always)]
     fn unmounted(flash: F, handlers: H, limits: UriLimits) -> Self {
         Tree {
