@@ -77,6 +77,9 @@ fn an_update_is_installed_confirmed_and_reported() {
     check_update(&run, "fota-ok", "200", None);
 
     // The budgets, for the image that ran the update.
+    if std::env::var_os("IOTADM_QEMU_LOG").is_some() {
+        println!("{}", run.lines.join("\n"));
+    }
     Share::of(&images.slot_a, rust_owner).report(run.peak_stack());
 }
 

@@ -9,7 +9,7 @@ use common::device::{cred, device, value, DmTree};
 use iotadm::auth::AuthScheme;
 use iotadm::codec::{self, Command, Encoding};
 use iotadm::platform::NoClock;
-use iotadm::session::{Config, Env, Error, Initiation, NoUi, Session, Step};
+use iotadm::session::{Config, Env, Error, GenericAlert, Initiation, NoUi, Session, Step};
 use iotadm::sim::SeededRng;
 
 const SERVER: &str = "http://127.0.0.1:9/dm";
@@ -397,4 +397,82 @@ fn a_session_keeps_its_state_in_under_4_kib() {
         "{} bytes",
         std::mem::size_of::<Session<'static>>()
     );
+}
+
+/// Package 1 of a session set up by value and of one set up in place, from the same tree
+/// and random numbers.
+fn package_1(in_place: bool) -> Result<Vec<u8>, Error> {
+    let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
+    let mut rng = SeededRng::new(3);
+    let mut tx = vec![0u8; 8192];
+    let mut scratch = vec![0u8; 2048];
+    let cfg = Config {
+        encoding: Encoding::Xml,
+        ..Config::default()
+    };
+    let mut env = Env {
+        tree: &mut tree,
+        ui: &mut NoUi,
+        rng: &mut rng,
+        clock: &NoClock,
+    };
+    let alerts = [GenericAlert {
+        alert_type: "org.example.alert",
+        format: "chr",
+        mark: None,
+        source: Some("./Ex"),
+        target: None,
+        correlator: None,
+        data: "42",
+    }];
+    let mut by_value;
+    let mut slot = std::mem::MaybeUninit::uninit();
+    let session = if in_place {
+        Session::new_in(
+            &mut slot,
+            &mut env,
+            cfg,
+            "srv1",
+            Initiation::Client,
+            &alerts,
+        )?
+    } else {
+        by_value = Session::new(&mut env, cfg, "srv1", Initiation::Client, &alerts)?;
+        &mut by_value
+    };
+    let sent = session.start(&mut env, &mut tx, &mut scratch)?;
+    tx.truncate(sent.len);
+    Ok(tx)
+}
+
+#[test]
+fn a_session_set_up_in_place_sends_what_one_set_up_by_value_sends() {
+    let by_value = package_1(false).unwrap();
+    let in_place = package_1(true).unwrap();
+    assert!(std::str::from_utf8(&in_place)
+        .unwrap()
+        .contains("<Data>1201</Data>"));
+    assert_eq!(in_place, by_value);
+}
+
+#[test]
+fn a_session_set_up_in_place_refuses_an_unknown_account() {
+    let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
+    let mut rng = SeededRng::new(3);
+    let mut env = Env {
+        tree: &mut tree,
+        ui: &mut NoUi,
+        rng: &mut rng,
+        clock: &NoClock,
+    };
+    let mut slot = std::mem::MaybeUninit::uninit();
+    let r = Session::new_in(
+        &mut slot,
+        &mut env,
+        Config::default(),
+        "nobody",
+        Initiation::Client,
+        &[],
+    );
+    assert!(matches!(r, Err(Error::Account(_))), "{:?}", r.err());
 }

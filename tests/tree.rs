@@ -584,3 +584,55 @@ fn copy_a_leaf() {
         Err(StatusCode::PermissionDenied)
     );
 }
+
+/// A tree over flash the test keeps: a tree mounted in place is never moved out of its slot.
+type SliceTree<'m> = Tree<MemFlash<&'m mut [u8], 1024, 8>, NoHandlers, 256, 16384, 512>;
+
+fn get_in(t: &mut SliceTree<'_>, who: Principal<'_>, uri: &str) -> Result<String, StatusCode> {
+    let mut buf = [0u8; 512];
+    let r = t.get(who, uri, 0, &mut buf)?;
+    Ok(String::from_utf8(buf[..r.len].to_vec()).unwrap())
+}
+
+#[test]
+fn mount_in_place_restores_and_records_as_mount_by_value() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"by-value", None, None)
+        .unwrap();
+    let (flash, _) = t.into_parts();
+    let mut mem = flash.as_bytes().to_vec();
+    {
+        let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
+        let t = Tree::mount_in(
+            &mut slot,
+            MemFlash::new(&mut mem[..]),
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .expect("mount_in");
+        assert_eq!(get_in(t, SRV1, "./DMAcc/a1/AppID").unwrap(), "by-value");
+        t.replace(SRV1, "./DMAcc/a1/AppID", b"in-place", None, None)
+            .unwrap();
+    }
+    let mut t = mount(MemFlash::new(mem));
+    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "in-place");
+}
+
+#[test]
+fn mount_in_place_formats_a_blank_region() {
+    let mut mem = blank().as_bytes().to_vec();
+    {
+        let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
+        let t = Tree::mount_in(
+            &mut slot,
+            MemFlash::new(&mut mem[..]),
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .expect("mount_in");
+        t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
+    }
+    let mut t = mount(MemFlash::new(mem));
+    assert!(get(&mut t, DEVICE, "./DMAcc").unwrap().contains("a1"));
+}

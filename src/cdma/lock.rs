@@ -238,7 +238,8 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
     /// `000000`, no failures and the NAM lock off.
     pub fn mount(flash: F, auth: A, clock: C, policy: Policy) -> Result<Self, LockError> {
         let mut scratch = [0u8; SCRATCH];
-        let mut store = Store::open(flash, &mut scratch)?;
+        let mut store = Store::closed(flash);
+        store.open(&mut scratch)?;
         let mut state = Persisted::default();
         let replayed = store.replay(&mut scratch, |rec| {
             if rec.kind == KIND_STATE {

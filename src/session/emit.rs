@@ -87,6 +87,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// Writes queue entries until one does not fit; whether the queue is empty.
+    ///
+    /// Each kind of entry is written by a function kept out of line: their commands and
+    /// item lists are large, and inlined into one frame they would all be on the stack at
+    /// once, under the command runner.
     pub(crate) fn all(&mut self) -> Result<bool, Error> {
         while let Some(entry) = self.queue.front().copied() {
             let done = match entry {
@@ -115,6 +119,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(true)
     }
 
+    #[inline(never)]
     fn status(&mut self, e: &StatusEntry) -> Result<bool, Error> {
         let q = &*self.queue;
         let id = Num::new(self.cmd_id + 1);
@@ -163,6 +168,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// An Alert of the client's own (1200/1201, 1222, 1225).
+    #[inline(never)]
     fn alert(
         &mut self,
         code: u16,
@@ -189,6 +195,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// A Generic Alert (1226).
+    #[inline(never)]
     fn generic(&mut self, index: usize) -> Result<bool, Error> {
         let Some(a) = self.alerts.get(index).copied() else {
             return Ok(true);
@@ -225,6 +232,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// `Replace` of the `./DevInfo` leaves: the client's identity and capabilities.
+    #[inline(never)]
     fn devinfo(&mut self) -> Result<bool, Error> {
         let Ok(root) = self
             .tree
@@ -253,21 +261,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             pos = value_end;
         }
         let scratch = &*self.scratch;
-        let metas: Vec<MetInf<'_>, BATCH> = layout
-            .iter()
-            .map(|&(_, _, _, f)| MetInf {
-                format: Some(Text::new(f.as_str())),
-                ..MetInf::default()
-            })
-            .collect();
         let mut items: Vec<Item<'_>, BATCH> = Vec::new();
-        for (&(start, uri_end, value_end, _), meta) in layout.iter().zip(metas.iter()) {
+        for &(start, uri_end, value_end, format) in &layout {
             let uri =
                 core::str::from_utf8(scratch.get(start..uri_end).unwrap_or(&[])).unwrap_or("");
             let value = scratch.get(uri_end..value_end).unwrap_or(&[]);
             let _ = items.push(Item {
                 source: Some(Location::new(uri)),
-                meta: Some(Meta::new(meta)),
+                meta: Some(Meta::new(format_only(format))),
                 data: Some(data_of(value)),
                 ..Item::default()
             });
@@ -296,6 +297,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// Results of a value or a listing, in chunks when it does not fit.
+    #[inline(never)]
     fn results_value(&mut self, e: ResultsEntry) -> Result<bool, Error> {
         let who = Principal::Server(self.server_id);
         let listing = e.kind == ResultsKind::Listing;
@@ -410,6 +412,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 
     /// `?list=Struct` / `StructData`: an item per node, resumed where the last message
     /// stopped.
+    #[inline(never)]
     fn results_struct(&mut self, e: ResultsEntry, data: bool) -> Result<bool, Error> {
         let who = Principal::Server(self.server_id);
         let q: &Queue = self.queue;
@@ -540,6 +543,37 @@ fn results_cmd<'c>(
 }
 
 /// Text where the bytes are UTF-8, opaque where not.
+/// A `Meta` with only `Format`, one constant for each format: items that carry nothing
+/// else need no `MetInf` of their own on the stack.
+fn format_only(format: Format) -> &'static MetInf<'static> {
+    const fn only(name: &'static str) -> MetInf<'static> {
+        MetInf {
+            format: Some(Text::new(name)),
+            type_: None,
+            mark: None,
+            size: None,
+            next_nonce: None,
+            version: None,
+            max_msg_size: None,
+            max_obj_size: None,
+            emi: List::new(&[]),
+        }
+    }
+    match format {
+        Format::B64 => &const { only(Format::B64.as_str()) },
+        Format::Bin => &const { only(Format::Bin.as_str()) },
+        Format::Bool => &const { only(Format::Bool.as_str()) },
+        Format::Chr => &const { only(Format::Chr.as_str()) },
+        Format::Int => &const { only(Format::Int.as_str()) },
+        Format::Node => &const { only(Format::Node.as_str()) },
+        Format::Null => &const { only(Format::Null.as_str()) },
+        Format::Xml => &const { only(Format::Xml.as_str()) },
+        Format::Date => &const { only(Format::Date.as_str()) },
+        Format::Time => &const { only(Format::Time.as_str()) },
+        Format::Float => &const { only(Format::Float.as_str()) },
+    }
+}
+
 fn data_of(bytes: &[u8]) -> Data<'_> {
     match core::str::from_utf8(bytes) {
         Ok(s) => Data::Text(Text::new(s)),
@@ -601,6 +635,24 @@ impl core::fmt::Write for SliceWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_only_metas_name_their_format_and_nothing_else() {
+        for f in Format::ALL {
+            let meta = format_only(f);
+            assert_eq!(
+                meta.format.and_then(|t| t.as_bytes()),
+                Some(f.as_str().as_bytes())
+            );
+            assert_eq!(
+                *meta,
+                MetInf {
+                    format: meta.format,
+                    ..MetInf::default()
+                }
+            );
+        }
+    }
 
     #[test]
     fn numbers_read_as_decimal() {

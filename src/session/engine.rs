@@ -185,7 +185,11 @@ impl<'a> Session<'a> {
         })
     }
 
+    // The steps of `handle` (header, authentication, statuses) are kept out of line: each
+    // has buffers of its own, which inlined together would all be on the stack at once.
+
     /// The header must be of this session and protocol; it sets where and how to answer.
+    #[inline(never)]
     fn check_header(&mut self, hdr: &SyncHdr<'_>) -> Result<(), Error> {
         let same_session = hdr.session_id.trim().eq_ignore_ascii_case(&self.session_id)
             || hdr.session_id.parse_u32().is_some_and(|n| {
@@ -237,6 +241,7 @@ impl<'a> Session<'a> {
 
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
+    #[inline(never)]
     fn authenticate_server(
         &mut self,
         hdr: &SyncHdr<'_>,
@@ -359,6 +364,7 @@ impl<'a> Session<'a> {
     }
 
     /// The server's verdict on the client's credentials.
+    #[inline(never)]
     fn header_status<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
         &mut self,
         env: &mut Env<'_, F, H, N, A, R>,

@@ -23,6 +23,8 @@ mod notify;
 mod queue;
 pub mod ui;
 
+use core::mem::MaybeUninit;
+
 use heapless::String;
 
 pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_NODE, MAX_SECRET};
@@ -345,6 +347,9 @@ pub struct Session<'a> {
 impl<'a> Session<'a> {
     /// A session with the account at `./DMAcc/<account>`. `alerts` go in package 1 (they are
     /// resent with it when the server challenges).
+    ///
+    /// The session (several kilobytes) is returned by value; a device short of stack sets
+    /// it up where it is kept with [`Session::new_in`].
     pub fn new<F, H, const N: usize, const A: usize, const R: usize>(
         env: &mut Env<'_, F, H, N, A, R>,
         cfg: Config,
@@ -356,63 +361,60 @@ impl<'a> Session<'a> {
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
     {
-        let account = Account::load(env.tree, account).map_err(Error::Account)?;
+        let mut session = Self::blank(cfg, initiation, alerts);
+        session.open(env, account)?;
+        Ok(session)
+    }
+
+    /// [`Session::new`] into `slot`: the session is set up where it stays instead of
+    /// being returned by value and moved, so that a caller short of stack holds one copy
+    /// of it. On error `slot` holds a session that must not be used.
+    pub fn new_in<'s, F, H, const N: usize, const A: usize, const R: usize>(
+        slot: &'s mut MaybeUninit<Self>,
+        env: &mut Env<'_, F, H, N, A, R>,
+        cfg: Config,
+        account: &str,
+        initiation: Initiation,
+        alerts: &'a [GenericAlert<'a>],
+    ) -> Result<&'s mut Self, Error>
+    where
+        F: embedded_storage::nor_flash::NorFlash,
+        H: crate::tree::Handlers,
+    {
+        let session = slot.write(Self::blank(cfg, initiation, alerts));
+        session.open(env, account)?;
+        Ok(session)
+    }
+
+    /// A session with no account yet: everything empty, nothing read from the tree.
+    /// Always inlined, so that [`Session::new_in`] writes it straight into its slot.
+    #[inline(always)]
+    fn blank(cfg: Config, initiation: Initiation, alerts: &'a [GenericAlert<'a>]) -> Self {
         let alerts = alerts.get(..MAX_ALERTS.min(alerts.len())).unwrap_or(&[]);
-        let mut device_id: String<MAX_ID> = String::new();
-        let mut buf = [0u8; MAX_ID];
-        let n = env
-            .tree
-            .get(
-                crate::tree::Principal::Device,
-                "./DevInfo/DevId",
-                0,
-                &mut buf,
-            )
-            .map_err(Error::Account)?
-            .len;
-        let id = core::str::from_utf8(buf.get(..n).unwrap_or(&[]))
-            .map_err(|_| Error::Account(StatusCode::BadRequest))?;
-        device_id
-            .push_str(id)
-            .map_err(|_| Error::Account(StatusCode::UriTooLong))?;
-        let id = match initiation {
-            Initiation::Server { session_id } => session_id,
-            Initiation::Client => {
-                let mut b = [0u8; 2];
-                env.rng.fill_bytes(&mut b);
-                u16::from_be_bytes(b).max(1)
-            }
-        };
-        let mut session_id: String<8> = String::new();
-        let _ = core::fmt::Write::write_fmt(&mut session_id, format_args!("{id:X}"));
-        let scheme = account
-            .client
-            .as_ref()
-            .map_or(AuthScheme::None, |c| c.scheme);
-        let mut url: String<MAX_ADDR> = String::new();
-        let _ = url.push_str(&account.addr);
-        let mut alert_status = heapless::Vec::new();
-        for _ in alerts {
-            let _ = alert_status.push(None);
-        }
-        Ok(Session {
+        Session {
             cfg,
             initiation,
             alerts,
             alert_refs: heapless::Vec::new(),
-            alert_status,
-            session_id,
-            device_id,
-            server_uri: account.addr.clone(),
-            url,
-            account,
+            alert_status: heapless::Vec::new(),
+            session_id: String::new(),
+            device_id: String::new(),
+            server_uri: String::new(),
+            url: String::new(),
+            account: Account {
+                node: String::new(),
+                server_id: String::new(),
+                addr: String::new(),
+                client: None,
+                server: None,
+            },
             phase: Phase::Start,
             encoding: cfg.encoding,
             msg_id: 0,
             server_max_msg: cfg.server_max_msg_size,
             server_max_obj: None,
             client: ClientAuth {
-                scheme,
+                scheme: AuthScheme::None,
                 accepted: false,
                 retries: 0,
             },
@@ -426,7 +428,59 @@ impl<'a> Session<'a> {
             cancelled: false,
             hmac: String::new(),
             messages_sent: 0,
-        })
+        }
+    }
+
+    /// Loads the account and the device's identity, and picks the session id.
+    // Out of line, as the steps of `handle` are: its account and buffers are off the
+    // stack before the session runs.
+    #[inline(never)]
+    fn open<F, H, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        account: &str,
+    ) -> Result<(), Error>
+    where
+        F: embedded_storage::nor_flash::NorFlash,
+        H: crate::tree::Handlers,
+    {
+        self.account = Account::load(env.tree, account).map_err(Error::Account)?;
+        let mut buf = [0u8; MAX_ID];
+        let n = env
+            .tree
+            .get(
+                crate::tree::Principal::Device,
+                "./DevInfo/DevId",
+                0,
+                &mut buf,
+            )
+            .map_err(Error::Account)?
+            .len;
+        let id = core::str::from_utf8(buf.get(..n).unwrap_or(&[]))
+            .map_err(|_| Error::Account(StatusCode::BadRequest))?;
+        self.device_id
+            .push_str(id)
+            .map_err(|_| Error::Account(StatusCode::UriTooLong))?;
+        let id = match self.initiation {
+            Initiation::Server { session_id } => session_id,
+            Initiation::Client => {
+                let mut b = [0u8; 2];
+                env.rng.fill_bytes(&mut b);
+                u16::from_be_bytes(b).max(1)
+            }
+        };
+        let _ = core::fmt::Write::write_fmt(&mut self.session_id, format_args!("{id:X}"));
+        self.client.scheme = self
+            .account
+            .client
+            .as_ref()
+            .map_or(AuthScheme::None, |c| c.scheme);
+        let _ = self.url.push_str(&self.account.addr);
+        let _ = self.server_uri.push_str(&self.account.addr);
+        for _ in self.alerts {
+            let _ = self.alert_status.push(None);
+        }
+        Ok(())
     }
 
     /// Where to send the next message.

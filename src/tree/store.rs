@@ -100,10 +100,21 @@ impl<F: NorFlash> Store<F> {
     /// The unit records are padded to.
     const UNIT: usize = if F::WRITE_SIZE > 4 { F::WRITE_SIZE } else { 4 };
 
-    /// Opens the store on `flash`, finding the active bank (formatting an empty region).
-    /// Returns the store and whether the active bank's tail needs compacting.
-    pub(crate) fn open(mut flash: F, scratch: &mut [u8]) -> Result<Self, StoreError> {
-        let capacity = flash.capacity() as u32;
+    /// The store on `flash`, not yet opened: [`Store::open`] finds its active bank.
+    pub(crate) const fn closed(flash: F) -> Self {
+        Store {
+            flash,
+            bank_size: 0,
+            active: 0,
+            generation: 0,
+            pos: 0,
+            seq: 0,
+        }
+    }
+
+    /// Opens the store in place, finding the active bank (formatting an empty region).
+    pub(crate) fn open(&mut self, scratch: &mut [u8]) -> Result<(), StoreError> {
+        let capacity = self.flash.capacity() as u32;
         let bank_size = capacity / 2;
         if F::ERASE_SIZE == 0
             || bank_size == 0
@@ -114,29 +125,26 @@ impl<F: NorFlash> Store<F> {
         }
         let mut best: Option<(u32, u32)> = None;
         for bank in 0..2u32 {
-            if let Some(generation) = Self::header(&mut flash, bank * bank_size, scratch)? {
+            if let Some(generation) = Self::header(&mut self.flash, bank * bank_size, scratch)? {
                 if best.is_none_or(|(_, g)| generation > g) {
                     best = Some((bank, generation));
                 }
             }
         }
-        let mut store = Store {
-            flash,
-            bank_size,
-            active: 0,
-            generation: 0,
-            pos: 0,
-            seq: 0,
-        };
+        self.bank_size = bank_size;
+        self.active = 0;
+        self.generation = 0;
+        self.pos = 0;
+        self.seq = 0;
         match best {
             Some((bank, generation)) => {
-                store.active = bank;
-                store.generation = generation;
-                store.pos = store.header_len() as u32;
+                self.active = bank;
+                self.generation = generation;
+                self.pos = self.header_len() as u32;
             }
-            None => store.format(scratch, 1)?,
+            None => self.format(scratch, 1)?,
         }
-        Ok(store)
+        Ok(())
     }
 
     fn header_len(&self) -> usize {

@@ -84,8 +84,9 @@ const HMAC: usize = 128;
 /// How long to wait for each reply from the host.
 const REPLY_TIMEOUT_MS: u32 = 30_000;
 
-/// The management tree: run-time entries, arena bytes, record buffer.
-type DmTree = Tree<Nor, Objects, 48, 2048, 512>;
+/// The management tree: run-time entries, arena bytes, record buffer. Its handlers live
+/// in their own static, so that mounting the tree does not move them.
+type DmTree = Tree<Nor, &'static mut Objects, 48, 1280, 512>;
 type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
 type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
 type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
@@ -148,6 +149,9 @@ static mut MEMORY: Memory = Memory {
 
 static mut TREE: MaybeUninit<DmTree> = MaybeUninit::uninit();
 
+/// The tree's handlers.
+static mut OBJECTS: MaybeUninit<Objects> = MaybeUninit::uninit();
+
 /// The service programming lock, shared by the CDMA object and the FUMO object's gate.
 static mut LOCK: MaybeUninit<RefCell<Lock>> = MaybeUninit::uninit();
 
@@ -157,6 +161,7 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 struct Statics {
     memory: &'static mut Memory,
     tree: &'static mut MaybeUninit<DmTree>,
+    objects: &'static mut MaybeUninit<Objects>,
     lock: &'static mut MaybeUninit<RefCell<Lock>>,
 }
 
@@ -169,6 +174,7 @@ fn statics() -> Option<Statics> {
         Some(Statics {
             memory: &mut *core::ptr::addr_of_mut!(MEMORY),
             tree: &mut *core::ptr::addr_of_mut!(TREE),
+            objects: &mut *core::ptr::addr_of_mut!(OBJECTS),
             lock: &mut *core::ptr::addr_of_mut!(LOCK),
         })
     }
@@ -394,35 +400,60 @@ fn open(slot: Slot) -> Result<Booted, Error> {
         if me.slot == Slot::A { "A" } else { "B" }
     );
 
+    let Statics {
+        memory,
+        tree,
+        objects,
+        lock,
+    } = statics().ok_or(Error::Taken)?;
+    let lock = open_lock(lock, parts.lock)?;
+    let installer = open_installer(&me, parts.slot_a, parts.slot_b, parts.state)?;
+    let objects = open_objects(objects, installer, parts.fumo, parts.prl, lock)?;
+    let tree =
+        Tree::mount_in(tree, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
+    provision(tree, &me).map_err(Error::Provision)?;
+    Ok(Booted { tree, memory, me })
+}
+
+/// Mounts the service programming lock in its static. Each object is opened by a function
+/// of its own, kept out of line, so that no two of their frames are on the stack at once.
+#[inline(never)]
+fn open_lock(
+    slot: &'static mut MaybeUninit<RefCell<Lock>>,
+    flash: Nor,
+) -> Result<&'static RefCell<Lock>, Error> {
+    let spasm = HmacSpasm::new(SPASM_KEY, JitterRng::new());
+    let lock =
+        ServiceLock::mount(flash, spasm, NoClock, Policy::default()).map_err(|_| Error::Cdma)?;
+    Ok(slot.write(RefCell::new(lock)))
+}
+
+/// Opens the A/B installer for the running image.
+#[inline(never)]
+fn open_installer(me: &Running, a: Nor, b: Nor, state: Nor) -> Result<DevInstaller, Error> {
     let device = DeviceIdentity::new(MODEL, HARDWARE_ID, me.version).ok_or(Error::Identity)?;
     let verifier = HmacSha256Verifier::new(PACKAGE_KEY).ok_or(Error::Identity)?;
-    let installer = Installer::new(
-        parts.slot_a,
-        parts.slot_b,
-        parts.state,
-        device,
-        verifier,
-        firmware::Config::default(),
-    )
-    .map_err(Error::Installer)?;
-    let Statics { memory, tree, lock } = statics().ok_or(Error::Taken)?;
-    let spasm = HmacSpasm::new(SPASM_KEY, JitterRng::new());
-    let lock: &'static RefCell<Lock> = lock.write(RefCell::new(
-        ServiceLock::mount(parts.lock, spasm, NoClock, Policy::default())
-            .map_err(|_| Error::Cdma)?,
-    ));
-    let fumo = Fumo::open("fw", installer, parts.fumo, lock, fumo::Config::default())?;
+    Installer::new(a, b, state, device, verifier, firmware::Config::default())
+        .map_err(Error::Installer)
+}
+
+/// Opens the FUMO and CDMA objects into their static.
+#[inline(never)]
+fn open_objects(
+    slot: &'static mut MaybeUninit<Objects>,
+    installer: DevInstaller,
+    fumo: Nor,
+    prl: Nor,
+    lock: &'static RefCell<Lock>,
+) -> Result<&'static mut Objects, Error> {
+    let fumo = Fumo::open("fw", installer, fumo, lock, fumo::Config::default())?;
     log!("FUMO state {}", u8::from(fumo.state()));
-    let prl = FlashPrlStore::new(parts.prl, 1).map_err(|_| Error::Cdma)?;
-    let objects = Objects {
+    let prl = FlashPrlStore::new(prl, 1).map_err(|_| Error::Cdma)?;
+    Ok(slot.write(Objects {
         fumo,
         cdma: Cdma::new(lock, prl, Limits::default()),
         cdma_node: schema::child(0, "CDMA").ok_or(Error::Cdma)?,
-    };
-    let tree =
-        tree.write(Tree::mount(parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?);
-    provision(tree, &me).map_err(Error::Provision)?;
-    Ok(Booted { tree, memory, me })
+    }))
 }
 
 /// The factory bootstrap: the DM account, fetched from the host.
@@ -517,8 +548,17 @@ fn run_session(
         server_max_msg_size: MSG as u32,
         ..session::Config::default()
     };
-    let mut session = Session::new(&mut env, cfg, &account, Initiation::Client, alerts)
-        .map_err(|e| Error::Session(e.into()))?;
+    // Set up where it stays: the session is kilobytes, and a move would copy it.
+    let mut slot = MaybeUninit::uninit();
+    let session = Session::new_in(
+        &mut slot,
+        &mut env,
+        cfg,
+        &account,
+        Initiation::Client,
+        alerts,
+    )
+    .map_err(|e| Error::Session(e.into()))?;
     let buffers = Buffers {
         rx: &mut memory.rx,
         aux: &mut memory.aux,
@@ -527,11 +567,13 @@ fn run_session(
         hmac: &mut memory.hmac,
     };
     let mut client = Client::new(link, buffers);
-    let outcome = client.run(&mut session, &mut env, |_| {})?;
+    let outcome = client.run(session, &mut env, |_| {})?;
     log!(
-        "session {} over: {} messages sent",
+        "session {} over: {} messages sent; tree: {} entries, {} arena bytes",
         session.session_id(),
-        outcome.messages_sent
+        outcome.messages_sent,
+        env.tree.entries_used(),
+        env.tree.arena_used()
     );
     Ok(outcome)
 }

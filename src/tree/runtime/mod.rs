@@ -18,6 +18,8 @@ mod props;
 
 pub use exchange::{DDF_XML, TNDS_XML};
 
+use core::mem::MaybeUninit;
+
 use embedded_storage::nor_flash::NorFlash;
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
@@ -500,30 +502,62 @@ const MAX_TITLE: usize = 255;
 impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
     /// Mounts the tree on its flash region (formatting it when empty) and restores every
     /// change recorded there.
+    ///
+    /// The tree is returned by value; a device short of stack mounts it where it is kept
+    /// with [`Tree::mount_in`].
     pub fn mount(flash: F, handlers: H, limits: UriLimits) -> Result<Self, TreeError> {
-        let mut scratch = [0u8; R];
-        let store = Store::open(flash, &mut scratch)?;
-        let mut tree = Tree {
+        let mut tree = Self::unmounted(flash, handlers, limits);
+        tree.open()?;
+        Ok(tree)
+    }
+
+    /// [`Tree::mount`] into `slot` (typically a `static`): the tree is built and restored
+    /// where it stays instead of being returned by value and moved, so that its arena,
+    /// entries and record buffer need no room on the stack.
+    ///
+    /// On error `slot` holds a tree that must not be used; it is left initialised but is
+    /// never dropped (the flash driver and handlers in it are not given back).
+    pub fn mount_in(
+        slot: &mut MaybeUninit<Self>,
+        flash: F,
+        handlers: H,
+        limits: UriLimits,
+    ) -> Result<&mut Self, TreeError> {
+        let tree = slot.write(Self::unmounted(flash, handlers, limits));
+        tree.open()?;
+        Ok(tree)
+    }
+
+    /// Empty RAM state over a store not yet opened. Always inlined, so that
+    /// [`Tree::mount_in`] writes it straight into its slot.
+    #[inline(always)]
+    fn unmounted(flash: F, handlers: H, limits: UriLimits) -> Self {
+        Tree {
             state: State::new(),
-            store,
+            store: Store::closed(flash),
             handlers,
-            scratch,
+            scratch: [0u8; R],
             limits,
             uri_nodes: uri_limit_nodes(),
             txn: None,
             next_txn: 1,
-        };
-        let replayed = tree.replay()?;
-        tree.next_txn = replayed.max_txn.wrapping_add(1).max(1);
+        }
+    }
+
+    /// Opens the store and restores RAM from it.
+    fn open(&mut self) -> Result<(), TreeError> {
+        self.store.open(&mut self.scratch)?;
+        let replayed = self.replay()?;
+        self.next_txn = replayed.max_txn.wrapping_add(1).max(1);
         if replayed.damaged {
-            tree.compact_store()?;
+            self.compact_store()?;
         } else if let Some(txn) = replayed.dangling {
             // Close the transaction power cut off, so that what follows is not taken as its.
-            tree.store
-                .append_marker(&mut tree.scratch, store::KIND_ABORT, txn)
-                .or_else(|_| tree.compact_store())?;
+            self.store
+                .append_marker(&mut self.scratch, store::KIND_ABORT, txn)
+                .or_else(|_| self.compact_store())?;
         }
-        Ok(tree)
+        Ok(())
     }
 
     /// Rebuilds RAM from flash.
