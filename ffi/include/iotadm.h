@@ -1112,8 +1112,8 @@ void iotadm_get_build_info(struct iotadm_build_info *info);
  *
  * `storage` must hold `iotadm_build_info.device_size` bytes aligned to `device_align`,
  * and belongs to the device until `iotadm_device_close`. On success `*device` is the
- * handle every other call takes. Mounting builds the tree on the stack before moving it
- * into `storage`: allow about twice the tree's size of stack for this call.
+ * handle every other call takes. The tree is mounted in `storage` itself; the stack this
+ * call needs is for the FUMO object while it is opened (see the C interface's notes).
  *
  * Returns `IOTADM_OK`, or `IOTADM_ERR_STORAGE`, `IOTADM_ERR_INVALID_ARGUMENT`,
  * `IOTADM_ERR_FLASH`, `IOTADM_ERR_FLASH_LAYOUT`, `IOTADM_ERR_CAPACITY`,

@@ -10,6 +10,7 @@ use iotadm::bootstrap::BootstrapKeys;
 use iotadm::notification::{Initiator, UiMode};
 use iotadm::platform::Clock;
 use iotadm::session::{self as dm, Initiation, Session};
+
 use iotadm::tree::{Principal, Tree, UriLimits};
 
 use crate::config::{
@@ -126,8 +127,8 @@ pub(crate) unsafe fn device_mut<'a>(p: *mut Device) -> Result<&'a mut Device, c_
 ///
 /// `storage` must hold `iotadm_build_info.device_size` bytes aligned to `device_align`,
 /// and belongs to the device until `iotadm_device_close`. On success `*device` is the
-/// handle every other call takes. Mounting builds the tree on the stack before moving it
-/// into `storage`: allow about twice the tree's size of stack for this call.
+/// handle every other call takes. The tree is mounted in `storage` itself; the stack this
+/// call needs is for the FUMO object while it is opened (see the C interface's notes).
 ///
 /// Returns `IOTADM_OK`, or `IOTADM_ERR_STORAGE`, `IOTADM_ERR_INVALID_ARGUMENT`,
 /// `IOTADM_ERR_FLASH`, `IOTADM_ERR_FLASH_LAYOUT`, `IOTADM_ERR_CAPACITY`,
@@ -190,7 +191,13 @@ unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
     };
     let handlers = DeviceHandlers::new(table, fumo)?;
     let flash = CFlash::new(&config.tree_flash)?;
-    let mut tree = Tree::mount(flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
+    // The tree is built where it stays: mounted by value it would need its whole size
+    // again on the caller's stack, and more while it is moved.
+    // SAFETY: `slot` is valid for writes (caller), so its `tree` field is; a
+    // `MaybeUninit` of the field's type has the same layout.
+    let tree_slot = unsafe { &mut *addr_of_mut!((*slot).tree).cast::<MaybeUninit<DeviceTree>>() };
+    let tree =
+        Tree::mount_in(tree_slot, flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
     let now = clock.unix_time();
     if let Some(name) = tree.handlers_mut().fumo.as_ref().map(fumo::node_uri) {
         let mut probe = [0u8; 1];
@@ -199,10 +206,9 @@ unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
                 .map_err(status)?;
         }
     }
-    // SAFETY: `slot` is valid for writes (caller); each field is written once, and
+    // SAFETY: `slot` is valid for writes (caller); each other field is written once, and
     // `session` stays uninitialised by design.
     unsafe {
-        addr_of_mut!((*slot).tree).write(tree);
         addr_of_mut!((*slot).rng).write(rng);
         addr_of_mut!((*slot).clock).write(clock);
         addr_of_mut!((*slot).ui).write(CUi(config.ui));
