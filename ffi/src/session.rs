@@ -255,8 +255,8 @@ fn slot<'s>(slot: &'s mut MaybeUninit<Session<'static>>) -> &'s mut MaybeUninit<
     unsafe { &mut *(slot as *mut MaybeUninit<Session<'static>>).cast() }
 }
 
-/// Builds the session in its slot. Kept out of line so that the session is built in this
-/// function's frame, gone before the messages are exchanged, rather than in the caller's.
+/// Builds the session in its slot, in place. Kept out of line so that what setting it up
+/// takes on the stack is gone before the messages are exchanged.
 #[inline(never)]
 fn start<'s, F, H, const N: usize, const A: usize, const R: usize>(
     slot: &'s mut MaybeUninit<Session<'s>>,
@@ -270,7 +270,7 @@ where
     F: embedded_storage::nor_flash::NorFlash,
     H: iotadm::tree::Handlers,
 {
-    Ok(slot.write(Session::new(env, cfg, account, initiation, alerts)?))
+    Session::new_in(slot, env, cfg, account, initiation, alerts)
 }
 
 /// Runs one management session with the server of `params->account`, from package 1 to
