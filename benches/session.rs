@@ -9,9 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use iotadm::codec::{self, Encoding};
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
-use iotadm::session::{
-    apply_bootstrap, BootstrapSource, Config, Env, Initiation, NoUi, Session, Step,
-};
+use iotadm::session::{Config, Env, Initiation, NoUi, Session, Step};
 use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, UriLimits};
 
@@ -47,15 +45,7 @@ fn device() -> DmTree {
         server: None,
         acl: None,
     };
-    let mut scratch = [0u8; 2048];
-    apply_bootstrap(
-        &mut tree,
-        spec.bootstrap_message().as_bytes(),
-        BootstrapSource::Trusted,
-        None,
-        &mut scratch,
-    )
-    .unwrap();
+    spec.provision(&mut tree).unwrap();
     tree
 }
 

@@ -24,8 +24,8 @@ use iotadm::flash::{MemFlash, Partition};
 use iotadm::fumo::{self, Fumo, HttpDownloader, Io, Poll, Ungated};
 use iotadm::notification::UiMode;
 use iotadm::session::{
-    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Event,
-    GenericAlert, Initiation, Outcome, UiAnswer, UiRequest, UserInteraction,
+    accept_notification, Config, DefaultAnswers, Env, Event, GenericAlert, Initiation, Outcome,
+    UiAnswer, UiRequest, UserInteraction,
 };
 use iotadm::sim::{self, AccountSpec, CredSpec, DevInfo, SeededRng, SystemClock};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Value};
@@ -269,7 +269,7 @@ fn provision(tree: &mut Handset<'_>, url: &str) -> Res {
     }
     .store(tree)
     .map_err(status("DevInfo"))?;
-    let bootstrap = AccountSpec {
+    let items = AccountSpec {
         node: "operator",
         server_id: "operator",
         addr: url,
@@ -287,15 +287,7 @@ fn provision(tree: &mut Handset<'_>, url: &str) -> Res {
         }),
         acl: None,
     }
-    .bootstrap_message();
-    let mut scratch = [0u8; 4096];
-    let items = apply_bootstrap(
-        tree,
-        bootstrap.as_bytes(),
-        BootstrapSource::Trusted,
-        None,
-        &mut scratch,
-    )?;
+    .provision(tree)?;
     let device = Principal::Device;
     tree.replace(
         device,

@@ -15,7 +15,8 @@ use crate::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
 use crate::codes::StatusCode;
 use crate::platform::{Clock, Rng};
 use crate::session::{
-    Buffers, Client, ClientError, Config, Env, Event, GenericAlert, Initiation, Outcome, Session,
+    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Config, Env, Event,
+    GenericAlert, Initiation, Outcome, Session,
 };
 use crate::transport::Transport;
 use crate::tree::{Handlers, Principal, Tree};
@@ -140,6 +141,22 @@ pub struct AccountSpec<'a> {
 }
 
 impl AccountSpec<'_> {
+    /// Provisions the account into `tree` as the factory does: its bootstrap message,
+    /// applied as trusted. The number of nodes it set.
+    pub fn provision<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &self,
+        tree: &mut Tree<F, H, N, A, R>,
+    ) -> Result<usize, session::Error> {
+        let mut scratch = std::vec![0u8; 4096];
+        apply_bootstrap(
+            tree,
+            self.bootstrap_message().as_bytes(),
+            BootstrapSource::Trusted,
+            None,
+            &mut scratch,
+        )
+    }
+
     /// The bootstrap message that provisions the account: a DM message with one `Add` of
     /// its nodes and a `Replace` of its ACL.
     pub fn bootstrap_message(&self) -> String {

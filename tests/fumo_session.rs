@@ -23,10 +23,7 @@ use iotadm::firmware::Slot;
 use iotadm::flash::MemFlash;
 use iotadm::fumo::{AlertTypes, Config as FumoConfig, FirmwareGate, Fumo, Io, Poll, State};
 use iotadm::platform::NoClock;
-use iotadm::session::{
-    apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, GenericAlert, Initiation,
-    Outcome,
-};
+use iotadm::session::{Config, DefaultAnswers, Env, GenericAlert, Initiation, Outcome};
 use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Transcript, Value};
 use iotadm::transport::HttpTransport;
@@ -62,15 +59,7 @@ fn provision<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: 
         server: None,
         acl: None,
     };
-    let mut scratch = [0u8; 4096];
-    apply_bootstrap(
-        tree,
-        spec.bootstrap_message().as_bytes(),
-        BootstrapSource::Trusted,
-        None,
-        &mut scratch,
-    )
-    .expect("bootstrap applies");
+    spec.provision(tree).expect("bootstrap applies");
     tree.replace(
         Principal::Device,
         "./FUMO?prop=ACL",

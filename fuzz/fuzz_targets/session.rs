@@ -11,7 +11,7 @@ use iotadm::codec::Encoding;
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::session::{
-    apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Initiation, Session, Step,
+    Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
 use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, UriLimits};
@@ -49,15 +49,7 @@ fn provisioned() -> &'static [u8] {
             server: None,
             acl: None,
         };
-        let mut scratch = [0u8; 1024];
-        apply_bootstrap(
-            &mut tree,
-            spec.bootstrap_message().as_bytes(),
-            BootstrapSource::Trusted,
-            None,
-            &mut scratch,
-        )
-        .expect("bootstrap");
+        spec.provision(&mut tree).expect("bootstrap");
         tree.into_parts().0.into_inner()
     })
 }

@@ -11,9 +11,8 @@ use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{
-    apply_bootstrap, BootstrapSource, Buffers, Choices, Client, ClientError, Config,
-    DefaultAnswers, Env, Event, GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind,
-    UiRequest, UserInteraction,
+    Buffers, Choices, Client, ClientError, Config, DefaultAnswers, Env, Event, GenericAlert,
+    Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
 };
 use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
 use iotadm::transport::{HttpError, HttpTransport};
@@ -96,15 +95,7 @@ pub fn account<'a>(
 
 /// Provisions `spec` as the factory does (a trusted bootstrap).
 pub fn provision<H: Handlers>(tree: &mut DmTree<H>, spec: &AccountSpec<'_>) {
-    let mut scratch = [0u8; 4096];
-    apply_bootstrap(
-        tree,
-        spec.bootstrap_message().as_bytes(),
-        BootstrapSource::Trusted,
-        None,
-        &mut scratch,
-    )
-    .expect("bootstrap applies");
+    spec.provision(tree).expect("bootstrap applies");
 }
 
 /// A handset with the one account `srv1` at `addr`.
