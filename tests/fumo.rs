@@ -47,13 +47,6 @@ fn poll_simple(fumo: &mut DevFumo<'_>, dl: &mut MemDownloader, ui: &mut Scripted
     poll(fumo, dl, ui, &mut Vec::new())
 }
 
-/// Boots the part: the bootloader's decision, then the FUMO object of the image it picked.
-fn reboot<'a>(flash: &'a std::cell::RefCell<Dev>) -> (Slot, DevFumo<'a>) {
-    let slot = installer(flash, 0).unwrap().boot_decision().unwrap().slot;
-    let version = valid_image(flash.borrow().inner(), slot).expect("a valid image boots");
-    (slot, open_fumo(flash, version, Config::default()).unwrap())
-}
-
 #[test]
 fn the_ddf_describes_fumo_1_0() {
     let flash = big_wrap(big_factory(2000));

@@ -116,16 +116,6 @@ fn poll<G: FirmwareGate>(fumo: &mut Fumo<Device<'_>, Part<'_>, G>) -> Poll {
     fumo.poll(&mut io).expect("poll")
 }
 
-/// The bootloader's decision and the FUMO object of the image it started.
-fn reboot(flash: &RefCell<Dev>) -> (Slot, DevFumo<'_>) {
-    let slot = installer(flash, 0).unwrap().boot_decision().unwrap().slot;
-    let version = valid_image(flash.borrow().inner(), slot).expect("a valid image boots");
-    (
-        slot,
-        open_fumo(flash, version, FumoConfig::default()).unwrap(),
-    )
-}
-
 /// The first session: the package as a large object into `Update/PkgData`, then `Exec`.
 /// Returns the transcript once the device has armed the update.
 fn deliver(flash: &RefCell<Dev>, pkg: &[u8]) -> Transcript {

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 use embedded_storage::nor_flash::NorFlash;
-use iotadm::firmware::{self, Outcome, PackageHeader, Phase};
+use iotadm::firmware::{self, Outcome, PackageHeader, Phase, Slot};
 use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash};
 use iotadm::fumo::{
     self, DownloadError, Downloader, FirmwareInstaller, Fumo, Opened, ResultCode, Ungated,
@@ -118,6 +118,16 @@ pub fn open_fumo<'a>(
 ) -> Result<DevFumo<'a>, fumo::Error> {
     let dev = fumo_device(flash, version)?;
     Fumo::open("fw", dev, part(flash, FUMO), Ungated, config)
+}
+
+/// Boots the part: the bootloader's decision, then the FUMO object of the image it picked.
+pub fn reboot(flash: &RefCell<Dev>) -> (Slot, DevFumo<'_>) {
+    let slot = installer(flash, 0).unwrap().boot_decision().unwrap().slot;
+    let version = valid_image(flash.borrow().inner(), slot).expect("a valid image boots");
+    (
+        slot,
+        open_fumo(flash, version, fumo::Config::default()).unwrap(),
+    )
 }
 
 /// Mounts the tree with the FUMO object as its handler; adds `./FUMO/fw` the first time.
