@@ -9,11 +9,10 @@
 mod firmware_common;
 
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use firmware_common::*;
 use iotadm::firmware::{BootReason, Error, Outcome, Phase, Slot};
-use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Tear};
+use iotadm::flash::{FaultyFlash, MemFlash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Goal {
@@ -194,15 +193,7 @@ fn armed(v1_len: usize, pkg: &[u8]) -> Mem {
 
 #[test]
 fn power_cut_sweep() {
-    let tears = [
-        Tear::NotStarted,
-        Tear::Completed,
-        Tear::Partial,
-        Tear::Garbage,
-    ];
-    let mut total = 0u64;
-    let mut survived = 0u64;
-    let mut failures = Vec::new();
+    let mut sweep = CutSweep::new();
     for (size_index, len) in [700usize, 3333, 6000].into_iter().enumerate() {
         let pkg = package(2, &payload(2, len));
         let starts = [
@@ -217,32 +208,15 @@ fn power_cut_sweep() {
             let ops = flash.borrow().mutations();
             check_end(flash.borrow().inner(), goal);
 
-            for k in 0..ops {
-                for (t, tear) in tears.into_iter().enumerate() {
-                    total += 1;
-                    let seed = (size_index as u64) << 40 | k << 8 | t as u64;
-                    let result = catch_unwind(AssertUnwindSafe(|| {
-                        let plan = FaultPlan::cut_at(k, tear).with_seed(seed);
-                        let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
-                        assert!(drive(&flash, goal, &pkg).is_err(), "the cut happened");
-                        // Restart on what the cut left.
-                        let flash = wrap(flash.into_inner().into_inner());
-                        drive(&flash, goal, &pkg).expect("no second cut");
-                        check_end(flash.borrow().inner(), goal);
-                    }));
-                    match result {
-                        Ok(()) => survived += 1,
-                        Err(_) => failures.push((len, goal, k, tear)),
-                    }
-                }
-            }
+            sweep.cut_each((len, goal), size_index as u64, ops, |plan| {
+                let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
+                assert!(drive(&flash, goal, &pkg).is_err(), "the cut happened");
+                // Restart on what the cut left.
+                let flash = wrap(flash.into_inner().into_inner());
+                drive(&flash, goal, &pkg).expect("no second cut");
+                check_end(flash.borrow().inner(), goal);
+            });
         }
     }
-    println!("power-cut sweep: {total} cut points, {survived} survived");
-    assert!(total >= 1000, "too few cut points: {total}");
-    assert!(
-        failures.is_empty(),
-        "cut points that did not survive: {failures:?}"
-    );
-    assert_eq!(survived, total);
+    sweep.finish();
 }

@@ -14,13 +14,12 @@ mod firmware_common;
 mod fumo_common;
 
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use firmware_common::*;
 use fumo_common::*;
 use iotadm::codes::StatusCode;
 use iotadm::firmware::{BootReason, Phase, Slot};
-use iotadm::flash::{FaultPlan, FaultyFlash, Tear};
+use iotadm::flash::FaultyFlash;
 use iotadm::fumo::{Config, Io, Op, Poll, ResultCode, State, Work};
 use iotadm::session::NoUi;
 use iotadm::tree::{NodeHandler, NodeRef};
@@ -225,15 +224,7 @@ fn check_end(mem: &Mem, goal: Goal) {
 
 #[test]
 fn fumo_power_cut_sweep() {
-    let tears = [
-        Tear::NotStarted,
-        Tear::Completed,
-        Tear::Partial,
-        Tear::Garbage,
-    ];
-    let mut total = 0u64;
-    let mut survived = 0u64;
-    let mut failures = Vec::new();
+    let mut sweep = CutSweep::new();
     for (size_index, len) in [700usize, 2900, 6000].into_iter().enumerate() {
         let pkg = package(2, &payload(2, len));
         for goal in [Goal::Update, Goal::RollbackAuto, Goal::RollbackExplicit] {
@@ -243,35 +234,18 @@ fn fumo_power_cut_sweep() {
             let ops = flash.borrow().mutations();
             check_end(flash.borrow().inner(), goal);
 
-            for k in 0..ops {
-                for (t, tear) in tears.into_iter().enumerate() {
-                    total += 1;
-                    let seed = (size_index as u64) << 40 | k << 8 | t as u64;
-                    let result = catch_unwind(AssertUnwindSafe(|| {
-                        let plan = FaultPlan::cut_at(k, tear).with_seed(seed);
-                        let flash = RefCell::new(FaultyFlash::new(big_copy(&start), plan));
-                        let mut srv = Server::default();
-                        assert!(
-                            drive(&flash, goal, &pkg, &mut srv).is_err(),
-                            "the cut happened"
-                        );
-                        let flash = big_wrap(flash.into_inner().into_inner());
-                        drive(&flash, goal, &pkg, &mut srv).expect("no second cut");
-                        check_end(flash.borrow().inner(), goal);
-                    }));
-                    match result {
-                        Ok(()) => survived += 1,
-                        Err(_) => failures.push((len, goal, k, tear)),
-                    }
-                }
-            }
+            sweep.cut_each((len, goal), size_index as u64, ops, |plan| {
+                let flash = RefCell::new(FaultyFlash::new(big_copy(&start), plan));
+                let mut srv = Server::default();
+                assert!(
+                    drive(&flash, goal, &pkg, &mut srv).is_err(),
+                    "the cut happened"
+                );
+                let flash = big_wrap(flash.into_inner().into_inner());
+                drive(&flash, goal, &pkg, &mut srv).expect("no second cut");
+                check_end(flash.borrow().inner(), goal);
+            });
         }
     }
-    println!("power-cut sweep: {total} cut points, {survived} survived");
-    assert!(total >= 1000, "too few cut points: {total}");
-    assert!(
-        failures.is_empty(),
-        "cut points that did not survive: {failures:?}"
-    );
-    assert_eq!(survived, total);
+    sweep.finish();
 }

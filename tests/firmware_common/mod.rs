@@ -3,12 +3,13 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use iotadm::firmware::{
     Config, DeviceIdentity, HmacSha256Verifier, Installer, PackageBuilder, PackageHeader, Slot,
     IMAGE_OFFSET,
 };
-use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Partition};
+use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Partition, Tear};
 use sha2::{Digest, Sha256};
 
 pub const SECTOR: usize = 1024;
@@ -151,4 +152,61 @@ where
         i += 1;
     }
     Ok(())
+}
+
+/// The power-cut sweeps of a whole update: every mutating flash operation cut with each
+/// kind of tear, counted, and checked at the end.
+pub struct CutSweep<K> {
+    total: u64,
+    survived: u64,
+    failures: Vec<(K, u64, Tear)>,
+}
+
+impl<K: std::fmt::Debug> CutSweep<K> {
+    pub fn new() -> Self {
+        Self {
+            total: 0,
+            survived: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Cuts operation `k` of `ops` with every tear, for the case `key` (seeds drawn from
+    /// `seed_base`). `run` drives the device on a flash with that plan: it must see the cut,
+    /// restart on what it left and reach the case's end, or panic.
+    pub fn cut_each(&mut self, key: K, seed_base: u64, ops: u64, run: impl Fn(FaultPlan))
+    where
+        K: Copy,
+    {
+        let tears = [
+            Tear::NotStarted,
+            Tear::Completed,
+            Tear::Partial,
+            Tear::Garbage,
+        ];
+        for k in 0..ops {
+            for (t, tear) in tears.into_iter().enumerate() {
+                self.total += 1;
+                let seed = seed_base << 40 | k << 8 | t as u64;
+                let plan = FaultPlan::cut_at(k, tear).with_seed(seed);
+                match catch_unwind(AssertUnwindSafe(|| run(plan))) {
+                    Ok(()) => self.survived += 1,
+                    Err(_) => self.failures.push((key, k, tear)),
+                }
+            }
+        }
+    }
+
+    /// Prints the sweep's line and checks that every cut point survived, of at least 1,000.
+    pub fn finish(self) {
+        let (total, survived) = (self.total, self.survived);
+        println!("power-cut sweep: {total} cut points, {survived} survived");
+        assert!(total >= 1000, "too few cut points: {total}");
+        assert!(
+            self.failures.is_empty(),
+            "cut points that did not survive: {:?}",
+            self.failures
+        );
+        assert_eq!(survived, total);
+    }
 }
