@@ -10,6 +10,7 @@ use embedded_storage::nor_flash::NorFlash;
 use sha2::{Digest, Sha256};
 
 use super::{Error, Outcome, Phase, Slot};
+use crate::flash::ring::{Ring, Slot as RingSlot};
 use crate::fumo::ResultCode;
 
 /// Bytes of a record before padding to whole write words.
@@ -175,88 +176,42 @@ fn check(r: &[u8; RECORD_LEN]) -> [u8; 4] {
     c
 }
 
-/// Where the next record goes.
+/// The ring of state records.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StateLog<S> {
     flash: S,
-    sector: u32,
-    slot: u32,
+    ring: Ring,
 }
 
 impl<S: NorFlash> StateLog<S> {
     /// Bytes a record takes in flash: whole write words.
     pub(crate) const STRIDE: usize = RECORD_LEN.div_ceil(S::WRITE_SIZE) * S::WRITE_SIZE;
 
-    fn per_sector() -> u32 {
-        (S::ERASE_SIZE / Self::STRIDE) as u32
-    }
-
-    fn sectors(&self) -> u32 {
-        (self.flash.capacity() / S::ERASE_SIZE) as u32
-    }
-
     /// Scans the region and returns the log with the newest valid state (or the factory
     /// default when there is none).
-    pub(crate) fn open(flash: S) -> Result<(Self, BootState), Error> {
-        if S::WRITE_SIZE == 0
-            || S::WRITE_SIZE > RECORD_LEN
-            || S::ERASE_SIZE < Self::STRIDE
-            || flash.capacity() / S::ERASE_SIZE.max(1) < 2
-        {
+    pub(crate) fn open(mut flash: S) -> Result<(Self, BootState), Error> {
+        if S::WRITE_SIZE == 0 || S::WRITE_SIZE > RECORD_LEN {
             return Err(Error::Layout);
         }
-        let mut log = Self {
-            flash,
-            sector: 0,
-            slot: 0,
-        };
-        let sectors = log.sectors();
-        let per = Self::per_sector();
-        let mut best: Option<(BootState, u32)> = None;
-        // The slot after the last written one, per sector of the best record.
         let mut buf = [0u8; RECORD_LEN];
-        for sector in 0..sectors {
-            let mut last_used: Option<u32> = None;
-            let mut best_here = false;
-            for slot in 0..per {
-                let at = log.offset(sector, slot);
-                if !log.slot_is_free(at, &mut buf)? {
-                    last_used = Some(slot);
-                    if let Some(state) = BootState::decode(&buf) {
-                        if best.is_none_or(|(b, _)| state.seq > b.seq) {
-                            best = Some((state, sector));
-                            best_here = true;
-                        }
-                    }
-                }
-            }
-            if best_here {
-                log.sector = sector;
-                log.slot = last_used.map_or(0, |s| s + 1);
-            }
-        }
-        match best {
-            Some((state, _)) => Ok((log, state)),
-            None => {
-                // Nothing valid yet: start at sector 0, erasing it first.
-                log.sector = sectors - 1;
-                log.slot = per;
-                Ok((log, BootState::default()))
-            }
-        }
+        let (ring, best) = Ring::open(&mut flash, Self::STRIDE, Error::Layout, |flash, at| {
+            Ok::<_, Error>(if Self::slot_is_free(flash, at, &mut buf)? {
+                RingSlot::Free
+            } else {
+                BootState::decode(&buf).map_or(RingSlot::Invalid, |s| RingSlot::Valid(s.seq, s))
+            })
+        })?;
+        let state = best.map(|(_, state)| state).unwrap_or_default();
+        Ok((Self { flash, ring }, state))
     }
 
     pub(crate) fn into_inner(self) -> S {
         self.flash
     }
 
-    fn offset(&self, sector: u32, slot: u32) -> u32 {
-        sector * S::ERASE_SIZE as u32 + slot * Self::STRIDE as u32
-    }
-
     /// Reads the record at `at` into `buf`; true when the whole stride is erased.
-    fn slot_is_free(&mut self, at: u32, buf: &mut [u8; RECORD_LEN]) -> Result<bool, Error> {
-        self.flash.read(at, buf)?;
+    fn slot_is_free(flash: &mut S, at: u32, buf: &mut [u8; RECORD_LEN]) -> Result<bool, Error> {
+        flash.read(at, buf)?;
         let mut free = buf.iter().all(|&b| b == 0xFF);
         let mut rest = Self::STRIDE - RECORD_LEN;
         let mut pos = at + RECORD_LEN as u32;
@@ -264,7 +219,7 @@ impl<S: NorFlash> StateLog<S> {
         while free && rest > 0 {
             let n = rest.min(RECORD_LEN);
             let chunk = pad.get_mut(..n).unwrap_or_default();
-            self.flash.read(pos, chunk)?;
+            flash.read(pos, chunk)?;
             free = chunk.iter().all(|&b| b == 0xFF);
             rest -= n;
             pos += n as u32;
@@ -274,19 +229,7 @@ impl<S: NorFlash> StateLog<S> {
 
     /// Appends `state` as the newest record.
     pub(crate) fn append(&mut self, state: &BootState) -> Result<(), Error> {
-        if self.slot >= Self::per_sector() {
-            let next = (self.sector + 1) % self.sectors();
-            let from = next * S::ERASE_SIZE as u32;
-            // From here the slot counts as used until the erase succeeds, so a failed
-            // erase is retried on the next append rather than written over.
-            self.flash.erase(from, from + S::ERASE_SIZE as u32)?;
-            self.sector = next;
-            self.slot = 0;
-        }
-        let at = self.offset(self.sector, self.slot);
-        // The slot is spent whether or not the write succeeds: a failed or torn write may
-        // have left bits programmed.
-        self.slot += 1;
+        let at = self.ring.next_slot(&mut self.flash)?;
         let rec = state.encode();
         if Self::STRIDE == RECORD_LEN {
             self.flash.write(at, &rec)?;

@@ -29,6 +29,7 @@ mod faulty;
 mod file;
 mod mem;
 mod partition;
+pub(crate) mod ring;
 
 pub use faulty::{FaultPlan, FaultyError, FaultyFlash, Tear};
 #[cfg(feature = "std")]

@@ -33,6 +33,7 @@ use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::{Error, Op, ResultCode, State, Work};
+use crate::flash::ring::{Ring, Slot};
 
 /// Longest `PkgURL` kept, in bytes.
 pub const MAX_URL: usize = 240;
@@ -247,8 +248,7 @@ impl Record {
 pub(crate) struct RecordLog<S> {
     flash: S,
     seq: u32,
-    sector: u32,
-    slot: u32,
+    ring: Ring,
 }
 
 impl<S: NorFlash> RecordLog<S> {
@@ -256,73 +256,24 @@ impl<S: NorFlash> RecordLog<S> {
     const STRIDE: usize = MAX_RECORD.div_ceil(Self::WORD) * Self::WORD;
     const WORD: usize = if S::WRITE_SIZE == 0 { 1 } else { S::WRITE_SIZE };
 
-    fn per_sector() -> u32 {
-        (S::ERASE_SIZE / Self::STRIDE) as u32
-    }
-
-    fn sectors(&self) -> u32 {
-        (self.flash.capacity() / S::ERASE_SIZE.max(1)) as u32
-    }
-
-    fn offset(&self, sector: u32, slot: u32) -> u32 {
-        sector * S::ERASE_SIZE as u32 + slot * Self::STRIDE as u32
-    }
-
     /// Scans the region: the log, positioned after the newest valid record, and that
     /// record (or the default for a region that holds none).
-    pub(crate) fn open(flash: S) -> Result<(Self, Record), Error> {
-        if S::WRITE_SIZE == 0
-            || S::WRITE_SIZE > MAX_WORD
-            || S::ERASE_SIZE < Self::STRIDE
-            || flash.capacity() / S::ERASE_SIZE.max(1) < 2
-        {
+    pub(crate) fn open(mut flash: S) -> Result<(Self, Record), Error> {
+        if S::WRITE_SIZE == 0 || S::WRITE_SIZE > MAX_WORD {
             return Err(Error::Layout);
         }
-        let mut log = Self {
-            flash,
-            seq: 0,
-            sector: 0,
-            slot: 0,
-        };
-        let sectors = log.sectors();
-        let per = Self::per_sector();
-        let mut best: Option<(u32, Record)> = None;
         let mut buf = [0u8; BUF];
-        for sector in 0..sectors {
-            let mut last_used = None;
-            let mut best_here = false;
-            for slot in 0..per {
-                let at = log.offset(sector, slot);
-                let raw = buf.get_mut(..Self::STRIDE).ok_or(Error::Layout)?;
-                log.flash.read(at, raw)?;
-                if raw.iter().all(|&b| b == 0xFF) {
-                    continue;
-                }
-                last_used = Some(slot);
-                if let Some((seq, rec)) = parse(raw) {
-                    if best.as_ref().is_none_or(|(s, _)| seq > *s) {
-                        best = Some((seq, rec));
-                        best_here = true;
-                    }
-                }
-            }
-            if best_here {
-                log.sector = sector;
-                log.slot = last_used.map_or(0, |s| s + 1);
-            }
-        }
-        match best {
-            Some((seq, rec)) => {
-                log.seq = seq;
-                Ok((log, rec))
-            }
-            None => {
-                // Nothing valid: the first append erases sector 0.
-                log.sector = sectors - 1;
-                log.slot = per;
-                Ok((log, Record::default()))
-            }
-        }
+        let (ring, best) = Ring::open(&mut flash, Self::STRIDE, Error::Layout, |flash, at| {
+            let raw = buf.get_mut(..Self::STRIDE).ok_or(Error::Layout)?;
+            flash.read(at, raw)?;
+            Ok::<_, Error>(if raw.iter().all(|&b| b == 0xFF) {
+                Slot::Free
+            } else {
+                parse(raw).map_or(Slot::Invalid, |(seq, rec)| Slot::Valid(seq, rec))
+            })
+        })?;
+        let (seq, rec) = best.unwrap_or_default();
+        Ok((Self { flash, seq, ring }, rec))
     }
 
     /// Appends `rec` as the newest record.
@@ -350,19 +301,7 @@ impl<S: NorFlash> RecordLog<S> {
             .copy_from_slice(&crc.to_le_bytes());
         let len = (HEAD + n + 4).div_ceil(Self::WORD) * Self::WORD;
 
-        if self.slot >= Self::per_sector() {
-            let next = (self.sector + 1) % self.sectors();
-            let from = next * S::ERASE_SIZE as u32;
-            // The slot stays "full" until the erase succeeds, so a failed erase is tried
-            // again on the next append rather than written over.
-            self.flash.erase(from, from + S::ERASE_SIZE as u32)?;
-            self.sector = next;
-            self.slot = 0;
-        }
-        let at = self.offset(self.sector, self.slot);
-        // Spent whether or not the write succeeds: a failed or torn write may have left
-        // bits programmed.
-        self.slot += 1;
+        let at = self.ring.next_slot(&mut self.flash)?;
         self.flash.write(at, buf.get(..len).ok_or(Error::Layout)?)?;
         self.seq = seq;
         Ok(())

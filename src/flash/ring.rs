@@ -1,0 +1,189 @@
+//! The ring of fixed-size record slots that the installer's state and the FUMO object's
+//! record are kept in: where the newest record is after a restart, and where the next one
+//! goes. It owns the positions and the erase-ahead; the records' format, sequence numbers
+//! and checks belong to its users.
+
+use embedded_storage::nor_flash::NorFlash;
+
+/// A slot as the ring's user found it.
+pub(crate) enum Slot<T> {
+    /// Every byte erased: never written since its sector was erased.
+    Free,
+    /// Written, but not a valid record (a torn write, or garbage).
+    Invalid,
+    /// A valid record and its sequence number.
+    Valid(u32, T),
+}
+
+/// Slots of `stride` bytes packed into each erase sector of a region of at least two
+/// sectors; records go in order, a sector at a time, and the sector after the current one
+/// is erased when the current one is full.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ring {
+    stride: u32,
+    sector_size: u32,
+    sectors: u32,
+    sector: u32,
+    slot: u32,
+}
+
+impl Ring {
+    /// Slots per sector.
+    fn per_sector(&self) -> u32 {
+        self.sector_size / self.stride
+    }
+
+    /// Where slot `slot` of sector `sector` starts.
+    fn offset(&self, sector: u32, slot: u32) -> u32 {
+        sector * self.sector_size + slot * self.stride
+    }
+
+    /// Visits every slot of `flash` with `read` (which reads the slot at the given offset)
+    /// and returns the ring positioned after the newest valid record, and that record; or,
+    /// when there is none, positioned so that the first record erases sector 0.
+    ///
+    /// `layout` is the error when the region cannot hold the ring: less than two sectors,
+    /// or a stride of zero or larger than a sector.
+    pub(crate) fn open<S: NorFlash, T, E>(
+        flash: &mut S,
+        stride: usize,
+        layout: E,
+        mut read: impl FnMut(&mut S, u32) -> Result<Slot<T>, E>,
+    ) -> Result<(Self, Option<(u32, T)>), E> {
+        let sector_size = S::ERASE_SIZE;
+        let sectors = flash.capacity() / sector_size.max(1);
+        if stride == 0 || sector_size < stride || sectors < 2 {
+            return Err(layout);
+        }
+        let (Ok(stride), Ok(sector_size), Ok(sectors)) = (
+            u32::try_from(stride),
+            u32::try_from(sector_size),
+            u32::try_from(sectors),
+        ) else {
+            return Err(layout);
+        };
+        let mut ring = Self {
+            stride,
+            sector_size,
+            sectors,
+            sector: 0,
+            slot: 0,
+        };
+        let per = ring.per_sector();
+        let mut best: Option<(u32, T)> = None;
+        for sector in 0..sectors {
+            let mut last_used = None;
+            let mut best_here = false;
+            for slot in 0..per {
+                match read(flash, ring.offset(sector, slot))? {
+                    Slot::Free => continue,
+                    Slot::Invalid => {}
+                    Slot::Valid(seq, rec) => {
+                        if best.as_ref().is_none_or(|(s, _)| seq > *s) {
+                            best = Some((seq, rec));
+                            best_here = true;
+                        }
+                    }
+                }
+                last_used = Some(slot);
+            }
+            if best_here {
+                ring.sector = sector;
+                ring.slot = last_used.map_or(0, |s| s + 1);
+            }
+        }
+        if best.is_none() {
+            // Nothing valid: the first record erases sector 0.
+            ring.sector = sectors - 1;
+            ring.slot = per;
+        }
+        Ok((ring, best))
+    }
+
+    /// The offset of the slot the next record goes to, erasing its sector first when the
+    /// current one is full. The slot counts as spent from here, whether or not the write
+    /// that follows succeeds: a failed or torn write may have left bits programmed.
+    pub(crate) fn next_slot<S: NorFlash>(&mut self, flash: &mut S) -> Result<u32, S::Error> {
+        if self.slot >= self.per_sector() {
+            let next = (self.sector + 1) % self.sectors;
+            let from = next * self.sector_size;
+            // The slot stays "full" until the erase succeeds, so a failed erase is tried
+            // again on the next record rather than written over.
+            flash.erase(from, from + self.sector_size)?;
+            self.sector = next;
+            self.slot = 0;
+        }
+        let at = self.offset(self.sector, self.slot);
+        self.slot += 1;
+        Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::MemFlash;
+    use embedded_storage::nor_flash::ReadNorFlash;
+
+    type Mem = MemFlash<[u8; 512], 128, 4>;
+
+    /// Slots hold a 4-byte sequence number; 0 stands for a torn record.
+    fn read(flash: &mut Mem, at: u32) -> Result<Slot<u32>, ()> {
+        let mut b = [0u8; 4];
+        flash.read(at, &mut b).map_err(drop)?;
+        Ok(match u32::from_le_bytes(b) {
+            u32::MAX => Slot::Free,
+            0 => Slot::Invalid,
+            seq => Slot::Valid(seq, seq),
+        })
+    }
+
+    fn append(ring: &mut Ring, flash: &mut Mem, seq: u32) {
+        let at = ring.next_slot(flash).unwrap();
+        flash.write(at, &seq.to_le_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_blank_region_starts_by_erasing_sector_0() {
+        let mut f = Mem::new([0u8; 512]);
+        let (mut ring, best) = Ring::open(&mut f, 32, (), read).unwrap();
+        assert!(best.is_none());
+        append(&mut ring, &mut f, 1);
+        assert_eq!(f.as_bytes().get(..4), Some(&1u32.to_le_bytes()[..]));
+        assert!(f.as_bytes().get(4..128).unwrap().iter().all(|&b| b == 0xFF));
+    }
+
+    #[test]
+    fn reopening_finds_the_newest_record_and_goes_on_after_it_round_the_ring() {
+        let mut f = Mem::new([0u8; 512]);
+        let (mut ring, _) = Ring::open(&mut f, 32, (), read).unwrap();
+        // Four slots a sector, four sectors: 18 records wrap round once.
+        for seq in 1..=18 {
+            append(&mut ring, &mut f, seq);
+        }
+        let (mut again, best) = Ring::open(&mut f, 32, (), read).unwrap();
+        assert_eq!(best, Some((18, 18)));
+        // A torn record after it is skipped; the next goes in the slot after the torn one.
+        let torn = again.next_slot(&mut f).unwrap();
+        f.write(torn, &0u32.to_le_bytes()).unwrap();
+        let (mut again, best) = Ring::open(&mut f, 32, (), read).unwrap();
+        assert_eq!(best, Some((18, 18)));
+        assert_eq!(again.next_slot(&mut f).unwrap(), torn + 32);
+    }
+
+    #[test]
+    fn a_region_that_cannot_hold_the_ring_is_a_layout_error() {
+        let mut one_sector = MemFlash::<[u8; 128], 128, 4>::new([0xFF; 128]);
+        let r = Ring::open(&mut one_sector, 32, "layout", |_, _| Ok(Slot::<()>::Free));
+        assert_eq!(r.err(), Some("layout"));
+        let mut f = Mem::new([0xFF; 512]);
+        assert_eq!(
+            Ring::open(&mut f, 0, "layout", |_, _| Ok(Slot::<()>::Free)).err(),
+            Some("layout")
+        );
+        assert_eq!(
+            Ring::open(&mut f, 256, "layout", |_, _| Ok(Slot::<()>::Free)).err(),
+            Some("layout")
+        );
+    }
+}
