@@ -229,7 +229,7 @@ impl<S: NorFlash> StateLog<S> {
 
     /// Appends `state` as the newest record.
     pub(crate) fn append(&mut self, state: &BootState) -> Result<(), Error> {
-        let at = self.ring.next_slot(&mut self.flash)?;
+        let at = self.ring.next_slot(&mut self.flash, Self::STRIDE)?;
         let rec = state.encode();
         if Self::STRIDE == RECORD_LEN {
             self.flash.write(at, &rec)?;

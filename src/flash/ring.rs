@@ -17,27 +17,29 @@ pub(crate) enum Slot<T> {
 
 /// Slots of `stride` bytes packed into each erase sector of a region of at least two
 /// sectors; records go in order, a sector at a time, and the sector after the current one
-/// is erased when the current one is full.
+/// is erased when the current one is full. Only the position is kept: the geometry comes
+/// from the flash and the stride its user passes, which are fixed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ring {
-    stride: u32,
-    sector_size: u32,
-    sectors: u32,
     sector: u32,
     slot: u32,
 }
 
+/// The geometry of a ring on `flash`: sector size, sectors, slots per sector.
+fn geometry<S: NorFlash>(flash: &S, stride: usize) -> Option<(u32, u32, u32)> {
+    let sector_size = S::ERASE_SIZE;
+    let sectors = flash.capacity() / sector_size.max(1);
+    if stride == 0 || sector_size < stride || sectors < 2 {
+        return None;
+    }
+    Some((
+        u32::try_from(sector_size).ok()?,
+        u32::try_from(sectors).ok()?,
+        u32::try_from(sector_size / stride).ok()?,
+    ))
+}
+
 impl Ring {
-    /// Slots per sector.
-    fn per_sector(&self) -> u32 {
-        self.sector_size / self.stride
-    }
-
-    /// Where slot `slot` of sector `sector` starts.
-    fn offset(&self, sector: u32, slot: u32) -> u32 {
-        sector * self.sector_size + slot * self.stride
-    }
-
     /// Visits every slot of `flash` with `read` (which reads the slot at the given offset)
     /// and returns the ring positioned after the newest valid record, and that record; or,
     /// when there is none, positioned so that the first record erases sector 0.
@@ -50,32 +52,18 @@ impl Ring {
         layout: E,
         mut read: impl FnMut(&mut S, u32) -> Result<Slot<T>, E>,
     ) -> Result<(Self, Option<(u32, T)>), E> {
-        let sector_size = S::ERASE_SIZE;
-        let sectors = flash.capacity() / sector_size.max(1);
-        if stride == 0 || sector_size < stride || sectors < 2 {
-            return Err(layout);
-        }
-        let (Ok(stride), Ok(sector_size), Ok(sectors)) = (
-            u32::try_from(stride),
-            u32::try_from(sector_size),
-            u32::try_from(sectors),
-        ) else {
+        let Some((sector_size, sectors, per)) = geometry(flash, stride) else {
             return Err(layout);
         };
-        let mut ring = Self {
-            stride,
-            sector_size,
-            sectors,
-            sector: 0,
-            slot: 0,
-        };
-        let per = ring.per_sector();
+        // At most a sector, which fits a u32 (geometry).
+        let stride = stride as u32;
+        let mut ring = Self { sector: 0, slot: 0 };
         let mut best: Option<(u32, T)> = None;
         for sector in 0..sectors {
             let mut last_used = None;
             let mut best_here = false;
             for slot in 0..per {
-                match read(flash, ring.offset(sector, slot))? {
+                match read(flash, sector * sector_size + slot * stride)? {
                     Slot::Free => continue,
                     Slot::Invalid => {}
                     Slot::Valid(seq, rec) => {
@@ -103,17 +91,24 @@ impl Ring {
     /// The offset of the slot the next record goes to, erasing its sector first when the
     /// current one is full. The slot counts as spent from here, whether or not the write
     /// that follows succeeds: a failed or torn write may have left bits programmed.
-    pub(crate) fn next_slot<S: NorFlash>(&mut self, flash: &mut S) -> Result<u32, S::Error> {
-        if self.slot >= self.per_sector() {
-            let next = (self.sector + 1) % self.sectors;
-            let from = next * self.sector_size;
+    /// `stride` is the one the ring was opened with.
+    pub(crate) fn next_slot<S: NorFlash>(
+        &mut self,
+        flash: &mut S,
+        stride: usize,
+    ) -> Result<u32, S::Error> {
+        // The geometry was checked when the ring was opened on this flash.
+        let (sector_size, sectors, per) = geometry(flash, stride).unwrap_or((0, 1, 0));
+        if self.slot >= per {
+            let next = (self.sector + 1) % sectors;
+            let from = next * sector_size;
             // The slot stays "full" until the erase succeeds, so a failed erase is tried
             // again on the next record rather than written over.
-            flash.erase(from, from + self.sector_size)?;
+            flash.erase(from, from + sector_size)?;
             self.sector = next;
             self.slot = 0;
         }
-        let at = self.offset(self.sector, self.slot);
+        let at = self.sector * sector_size + self.slot * stride as u32;
         self.slot += 1;
         Ok(at)
     }
@@ -139,7 +134,7 @@ mod tests {
     }
 
     fn append(ring: &mut Ring, flash: &mut Mem, seq: u32) {
-        let at = ring.next_slot(flash).unwrap();
+        let at = ring.next_slot(flash, 32).unwrap();
         flash.write(at, &seq.to_le_bytes()).unwrap();
     }
 
@@ -164,11 +159,11 @@ mod tests {
         let (mut again, best) = Ring::open(&mut f, 32, (), read).unwrap();
         assert_eq!(best, Some((18, 18)));
         // A torn record after it is skipped; the next goes in the slot after the torn one.
-        let torn = again.next_slot(&mut f).unwrap();
+        let torn = again.next_slot(&mut f, 32).unwrap();
         f.write(torn, &0u32.to_le_bytes()).unwrap();
         let (mut again, best) = Ring::open(&mut f, 32, (), read).unwrap();
         assert_eq!(best, Some((18, 18)));
-        assert_eq!(again.next_slot(&mut f).unwrap(), torn + 32);
+        assert_eq!(again.next_slot(&mut f, 32).unwrap(), torn + 32);
     }
 
     #[test]

@@ -301,7 +301,7 @@ impl<S: NorFlash> RecordLog<S> {
             .copy_from_slice(&crc.to_le_bytes());
         let len = (HEAD + n + 4).div_ceil(Self::WORD) * Self::WORD;
 
-        let at = self.ring.next_slot(&mut self.flash)?;
+        let at = self.ring.next_slot(&mut self.flash, Self::STRIDE)?;
         self.flash.write(at, buf.get(..len).ok_or(Error::Layout)?)?;
         self.seq = seq;
         Ok(())
