@@ -78,7 +78,20 @@ impl Account {
         node: &str,
     ) -> Result<Account, StatusCode> {
         let mut acc = Account::default();
-        acc.node
+        acc.load_in(tree, node)?;
+        Ok(acc)
+    }
+
+    /// [`Account::load`] into `self`, which it replaces: the account is read where it is
+    /// kept (a session sets it up in place) instead of being built on the stack and moved.
+    /// On error `self` holds part of the account.
+    pub fn load_in<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        tree: &mut Tree<F, H, N, A, R>,
+        node: &str,
+    ) -> Result<(), StatusCode> {
+        *self = Account::default();
+        self.node
             .push_str(node)
             .map_err(|_| StatusCode::UriTooLong)?;
         let mut uri: String<MAX_ADDR> = String::new();
@@ -88,17 +101,17 @@ impl Account {
         };
         set_uri(&mut uri, &[node, "/ServerID"])?;
         let n = read(tree, &uri, &mut buf).ok_or(StatusCode::NotFound)?;
-        push(&mut acc.server_id, buf.get(..n).unwrap_or(&[]))?;
+        push(&mut self.server_id, buf.get(..n).unwrap_or(&[]))?;
         // The first address.
         set_uri(&mut uri, &[node, "/AppAddr"])?;
         if let Some(n) = read(tree, &uri, &mut buf) {
             let list = buf.get(..n).unwrap_or(&[]);
             let first = list.split(|&b| b == b'/').next().unwrap_or(&[]);
-            let mut child: String<MAX_ID> = String::new();
-            push(&mut child, first)?;
-            set_uri(&mut uri, &[node, "/AppAddr/", &child, "/Addr"])?;
-            if let Some(n) = read(tree, &uri, &mut buf) {
-                push(&mut acc.addr, buf.get(..n).unwrap_or(&[]))?;
+            let first = core::str::from_utf8(first).map_err(|_| StatusCode::BadRequest)?;
+            let mut addr: String<MAX_ADDR> = String::new();
+            set_uri(&mut addr, &[node, "/AppAddr/", first, "/Addr"])?;
+            if let Some(n) = read(tree, &addr, &mut buf) {
+                push(&mut self.addr, buf.get(..n).unwrap_or(&[]))?;
             }
         }
         // Credentials: each AppAuth entry by its level.
@@ -111,20 +124,18 @@ impl Account {
             .split(|&b| b == b'/')
             .filter(|e| !e.is_empty())
         {
-            let mut e = AuthEntry::default();
-            push(&mut e.node, entry)?;
-            let field =
-                |tree: &mut Tree<F, H, N, A, R>, leaf: &str, buf: &mut [u8]| -> Option<usize> {
-                    let mut u: String<MAX_ADDR> = String::new();
-                    set_uri(&mut u, &[node, "/AppAuth/", &e.node, "/", leaf]).ok()?;
-                    read(tree, &u, buf)
-                };
+            let entry = core::str::from_utf8(entry).map_err(|_| StatusCode::BadRequest)?;
+            let mut field = |tree: &mut Tree<F, H, N, A, R>, leaf: &str, buf: &mut [u8]| {
+                set_uri(&mut uri, &[node, "/AppAuth/", entry, "/", leaf]).ok()?;
+                read(tree, &uri, buf)
+            };
             let level = field(tree, "AAuthLevel", &mut buf).unwrap_or(0);
-            let is_client = buf.get(..level) == Some(b"CLCRED".as_slice());
-            let is_server = buf.get(..level) == Some(b"SRVCRED".as_slice());
-            if !is_client && !is_server {
-                continue;
-            }
+            let e = match buf.get(..level) {
+                Some(b"CLCRED") => self.client.insert(AuthEntry::default()),
+                Some(b"SRVCRED") => self.server.insert(AuthEntry::default()),
+                _ => continue,
+            };
+            push(&mut e.node, entry.as_bytes())?;
             let n = field(tree, "AAuthType", &mut buf).unwrap_or(0);
             e.scheme = AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[]))
                 .unwrap_or(AuthScheme::Basic);
@@ -135,23 +146,18 @@ impl Account {
                 .map_err(|_| StatusCode::RequestEntityTooLarge)?;
             let n = field(tree, "AAuthData", &mut buf).unwrap_or(0);
             e.nonce = Nonce::new(buf.get(..n).unwrap_or(&[])).unwrap_or_default();
-            if is_client {
-                acc.client = Some(e);
-            } else {
-                acc.server = Some(e);
-            }
         }
         // AAuthPref overrides the client entry's type.
         set_uri(&mut uri, &[node, "/AAuthPref"])?;
         if let Some(n) = read(tree, &uri, &mut buf) {
             if let (Some(client), Ok(scheme)) = (
-                acc.client.as_mut(),
+                self.client.as_mut(),
                 AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[])),
             ) {
                 client.scheme = scheme;
             }
         }
-        Ok(acc)
+        Ok(())
     }
 
     /// Finds the account whose `ServerID` is `server_id`.
