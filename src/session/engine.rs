@@ -216,9 +216,11 @@ impl<'a> Session<'a> {
             .resp_uri
             .and_then(|r| r.trim().to_str(&mut uri).map(|s| (s.len(), s)))
         {
-            let mut url: String<{ super::MAX_ADDR }> = String::new();
-            if url.push_str(resp.1).is_ok() && resp.0 > 0 {
-                self.url = url;
+            // The account's address is where messages go; for the rest of the session,
+            // that is the server's RespURI.
+            if resp.0 > 0 && resp.0 <= self.account.addr.capacity() {
+                self.account.addr.clear();
+                let _ = self.account.addr.push_str(resp.1);
             }
         }
         if let Some(meta) = hdr.meta {
@@ -428,16 +430,23 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Writes the next message: the header status, then queued responses and the
-    /// results of running commands, until the message is full or everything is answered.
-    fn compose<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    /// Starts the next message in `tx`: the header (with the client's credentials until the
+    /// server accepts them), the status of the server's header and the statuses of a
+    /// continuation's prelude. Returns the writer and the last `CmdID` used. Out of line:
+    /// the header's parts are off the stack before commands run and responses are written.
+    #[inline(never)]
+    fn begin_message<
+        't,
+        F: NorFlash,
+        H: Handlers,
+        const N: usize,
+        const A: usize,
+        const R: usize,
+    >(
         &mut self,
         env: &mut Env<'_, F, H, N, A, R>,
-        held: Option<&Message<'_>>,
-        deny: Option<StatusCode>,
-        tx: &mut [u8],
-        scratch: &mut [u8],
-    ) -> Result<Step, Error> {
+        tx: &'t mut [u8],
+    ) -> Result<(MessageWriter<'t>, u32), Error> {
         self.msg_id += 1;
         let msg_id = Num::new(self.msg_id);
         let max_msg = Num::new(self.cfg.max_msg_size);
@@ -579,6 +588,20 @@ impl<'a> Session<'a> {
             }
         }
         self.prelude.clear();
+        Ok((writer, cmd_id))
+    }
+
+    /// Writes the next message: the header status, then queued responses and the
+    /// results of running commands, until the message is full or everything is answered.
+    fn compose<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        held: Option<&Message<'_>>,
+        deny: Option<StatusCode>,
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Step, Error> {
+        let (mut writer, mut cmd_id) = self.begin_message(env, tx)?;
         let mut written = 0;
         let mut asked_next = false;
         let held_msg_id = self.held.msg_id.clone();

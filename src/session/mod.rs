@@ -308,6 +308,8 @@ struct Held {
 /// An OMA DM client session with one server account.
 pub struct Session<'a> {
     cfg: Config,
+    /// The account; its `addr` is where messages go, replaced by the server's `RespURI`
+    /// when it gives one.
     account: Account,
     initiation: Initiation,
     alerts: &'a [GenericAlert<'a>],
@@ -316,8 +318,6 @@ pub struct Session<'a> {
     alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
     session_id: String<8>,
     device_id: String<MAX_ID>,
-    /// Where messages go: the account's address, or the server's `RespURI`.
-    url: String<MAX_ADDR>,
     /// The server's `Source/LocURI`, the `SourceRef` of header statuses.
     server_uri: String<MAX_ADDR>,
     phase: Phase,
@@ -400,7 +400,6 @@ impl<'a> Session<'a> {
             session_id: String::new(),
             device_id: String::new(),
             server_uri: String::new(),
-            url: String::new(),
             account: Account {
                 node: String::new(),
                 server_id: String::new(),
@@ -444,7 +443,9 @@ impl<'a> Session<'a> {
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
     {
-        self.account = Account::load(env.tree, account).map_err(Error::Account)?;
+        self.account
+            .load_in(env.tree, account)
+            .map_err(Error::Account)?;
         let mut buf = [0u8; MAX_ID];
         let n = env
             .tree
@@ -475,7 +476,6 @@ impl<'a> Session<'a> {
             .client
             .as_ref()
             .map_or(AuthScheme::None, |c| c.scheme);
-        let _ = self.url.push_str(&self.account.addr);
         let _ = self.server_uri.push_str(&self.account.addr);
         for _ in self.alerts {
             let _ = self.alert_status.push(None);
@@ -485,7 +485,7 @@ impl<'a> Session<'a> {
 
     /// Where to send the next message.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.account.addr
     }
 
     /// The encoding of the next message.
