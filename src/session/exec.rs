@@ -566,7 +566,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         (self.flush)(self.env.tree, self.queue, self.scratch)
     }
 
-    /// One item of a command: runs it and queues its Status (and Results).
+    /// One item of a command: runs it and queues its Status (and Results). Out of line, as
+    /// `run_item` is: what running an item needs (its URI among it) is on the stack only
+    /// while it runs, not while the message is written out to make room.
+    #[inline(never)]
     fn item(&mut self, view: &View<'_>, item: &Item<'_>, mode: Mode) -> Result<StatusCode, Error> {
         let cmd_ref = self.queue.store_text(view.cmd_id).unwrap_or(Span::EMPTY);
         let target_text = item.target.map(|t| t.uri);
@@ -605,6 +608,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// Ends an unfinished large object: it is dropped, and the server told so (1225).
+    // Out of line, as `copy` is: its URI buffer stays off the stack of every command.
+    #[inline(never)]
     fn abort_lo(&mut self) {
         if let Some(lo) = self.lo.take() {
             let now = self.now();
@@ -618,6 +623,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// Runs one item; the status, and what Results to send.
+    #[inline(never)]
     fn run_item(
         &mut self,
         view: &View<'_>,
@@ -691,14 +697,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 Ok((StatusCode::Ok, None))
             }
             Cmd::Copy => {
-                let mut src_buf = [0u8; MAX_URI];
-                let src = item
-                    .source
-                    .ok_or(StatusCode::IncompleteCommand)?
-                    .uri
-                    .to_str(&mut src_buf)
-                    .ok_or(StatusCode::UriTooLong)?;
-                self.env.tree.copy(who, src, uri, now)?;
+                self.copy(item, uri)?;
                 Ok((StatusCode::Ok, None))
             }
             Cmd::Exec => {
@@ -723,6 +722,23 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             }
             _ => Err(StatusCode::CommandNotImplemented),
         }
+    }
+
+    /// A Copy of the item's source to `uri`. Out of line: the source's URI buffer is on
+    /// the stack only for a Copy.
+    #[inline(never)]
+    fn copy(&mut self, item: &Item<'_>, uri: &str) -> Result<(), StatusCode> {
+        let mut src_buf = [0u8; MAX_URI];
+        let src = item
+            .source
+            .ok_or(StatusCode::IncompleteCommand)?
+            .uri
+            .to_str(&mut src_buf)
+            .ok_or(StatusCode::UriTooLong)?;
+        let now = self.now();
+        self.env
+            .tree
+            .copy(Principal::Server(self.server_id), src, uri, now)
     }
 
     /// Checks that a Get can be answered (the node exists and may be read, the value is

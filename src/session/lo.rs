@@ -28,7 +28,9 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    /// Whether an item of this command kind and target continues this object.
+    /// Whether an item of this command kind and target continues this object. Out of
+    /// line: its URI buffer stays off the stack of the command that asks.
+    #[inline(never)]
     pub(crate) fn continues(&self, create: bool, target: Text<'_>, limits: &UriLimits) -> bool {
         let mut buf = [0u8; super::exec::MAX_URI];
         let same = target
