@@ -40,6 +40,10 @@ fn geometry<S: NorFlash>(flash: &S, stride: usize) -> Option<(u32, u32, u32)> {
 }
 
 impl Ring {
+    /// The position of a ring not opened yet, for a user that opens it in place; a user
+    /// must not write before [`Ring::open`] has given the real one.
+    pub(crate) const START: Ring = Ring { sector: 0, slot: 0 };
+
     /// Visits every slot of `flash` with `read` (which reads the slot at the given offset)
     /// and returns the ring positioned after the newest valid record, and that record; or,
     /// when there is none, positioned so that the first record erases sector 0.

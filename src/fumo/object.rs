@@ -2,6 +2,7 @@
 //! reports, and its node handler.
 
 use core::fmt::Write as _;
+use core::mem::MaybeUninit;
 
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
@@ -201,6 +202,61 @@ where
         gate: G,
         config: Config,
     ) -> Result<Self, Error> {
+        let mut fumo = Self::unopened(name, installer, store, gate, config)?;
+        fumo.settle()?;
+        Ok(fumo)
+    }
+
+    /// [`Fumo::open`] into `slot`: the object is set up where it stays (a device short of
+    /// stack keeps it in a `static`) instead of being returned by value and moved. On
+    /// error `slot` holds an object that must not be used.
+    pub fn open_in<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        name: &str,
+        installer: I,
+        store: S,
+        gate: G,
+        config: Config,
+    ) -> Result<&'s mut Self, Error> {
+        let fumo = slot.write(Self::unopened(name, installer, store, gate, config)?);
+        fumo.settle()?;
+        Ok(fumo)
+    }
+
+    /// The object before its record is read. Always inlined, so that [`Fumo::open_in`]
+    /// writes it straight into its slot.
+    #[inline(always)]
+    fn unopened(
+        name: &str,
+        installer: I,
+        store: S,
+        gate: G,
+        config: Config,
+    ) -> Result<Self, Error> {
+        let (name, uri, ids) = Self::names(name)?;
+        Ok(Self {
+            installer,
+            log: RecordLog::unscanned(store)?,
+            gate,
+            config,
+            rec: Record::default(),
+            name,
+            uri,
+            ids,
+            streaming: false,
+        })
+    }
+
+    /// Reads the record and settles it with the installer.
+    fn settle(&mut self) -> Result<(), Error> {
+        self.log.scan(&mut self.rec)?;
+        self.reconcile()?;
+        debug!("fumo: open, state {}", u8::from(self.rec.state));
+        Ok(())
+    }
+
+    /// The node's name and URI, checked, and the ids of its schema nodes.
+    fn names(name: &str) -> Result<(String<MAX_NAME>, String<MAX_NODE_URI>, Ids), Error> {
         let mut n = String::new();
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             return Err(Error::Layout);
@@ -209,21 +265,7 @@ where
         let mut uri = String::new();
         write!(uri, "./FUMO/{name}").map_err(|_| Error::Layout)?;
         let ids = Ids::lookup().ok_or(Error::Layout)?;
-        let (log, rec) = RecordLog::open(store)?;
-        let mut fumo = Self {
-            installer,
-            log,
-            gate,
-            config,
-            rec,
-            name: n,
-            uri,
-            ids,
-            streaming: false,
-        };
-        fumo.reconcile()?;
-        debug!("fumo: open, state {}", u8::from(fumo.rec.state));
-        Ok(fumo)
+        Ok((n, uri, ids))
     }
 
     // ---- getters ----

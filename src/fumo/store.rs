@@ -258,22 +258,56 @@ impl<S: NorFlash> RecordLog<S> {
 
     /// Scans the region: the log, positioned after the newest valid record, and that
     /// record (or the default for a region that holds none).
-    pub(crate) fn open(mut flash: S) -> Result<(Self, Record), Error> {
+    #[cfg(test)]
+    pub(crate) fn open(flash: S) -> Result<(Self, Record), Error> {
+        let mut log = Self::unscanned(flash)?;
+        let mut rec = Record::default();
+        log.scan(&mut rec)?;
+        Ok((log, rec))
+    }
+
+    /// The log on `flash`, before [`RecordLog::scan`] has found its position.
+    pub(crate) fn unscanned(flash: S) -> Result<Self, Error> {
         if S::WRITE_SIZE == 0 || S::WRITE_SIZE > MAX_WORD {
             return Err(Error::Layout);
         }
+        Ok(Self {
+            flash,
+            seq: 0,
+            ring: Ring::START,
+        })
+    }
+
+    /// Scans the region: positions the log after the newest valid record and reads that
+    /// record into `rec` (the default for a region that holds none). The scan notes only
+    /// where the newest record is and decodes it once at the end, so that no record is
+    /// copied around on the way.
+    pub(crate) fn scan(&mut self, rec: &mut Record) -> Result<(), Error> {
         let mut buf = [0u8; BUF];
-        let (ring, best) = Ring::open(&mut flash, Self::STRIDE, Error::Layout, |flash, at| {
-            let raw = buf.get_mut(..Self::STRIDE).ok_or(Error::Layout)?;
-            flash.read(at, raw)?;
-            Ok::<_, Error>(if raw.iter().all(|&b| b == 0xFF) {
-                Slot::Free
-            } else {
-                parse(raw).map_or(Slot::Invalid, |(seq, rec)| Slot::Valid(seq, rec))
-            })
-        })?;
-        let (seq, rec) = best.unwrap_or_default();
-        Ok((Self { flash, seq, ring }, rec))
+        let raw = buf.get_mut(..Self::STRIDE).ok_or(Error::Layout)?;
+        let (ring, best) =
+            Ring::open(&mut self.flash, Self::STRIDE, Error::Layout, |flash, at| {
+                flash.read(at, raw)?;
+                Ok::<_, Error>(if raw.iter().all(|&b| b == 0xFF) {
+                    Slot::Free
+                } else {
+                    check(raw).map_or(Slot::Invalid, |seq| Slot::Valid(seq, at))
+                })
+            })?;
+        self.ring = ring;
+        match best {
+            Some((seq, at)) => {
+                self.flash.read(at, raw)?;
+                let payload = check(raw).and_then(|_| payload(raw)).ok_or(Error::Layout)?;
+                *rec = Record::decode(payload).ok_or(Error::Layout)?;
+                self.seq = seq;
+            }
+            None => {
+                *rec = Record::default();
+                self.seq = 0;
+            }
+        }
+        Ok(())
     }
 
     /// Appends `rec` as the newest record.
@@ -312,8 +346,9 @@ impl<S: NorFlash> RecordLog<S> {
     }
 }
 
-/// A record slot's sequence number and record, if it holds a valid one.
-fn parse(raw: &[u8]) -> Option<(u32, Record)> {
+/// A record slot's sequence number, if it holds a valid record: framing, checksum, and a
+/// payload that decodes.
+fn check(raw: &[u8]) -> Option<u32> {
     let mut t = Take { buf: raw };
     if t.bytes(4)? != MAGIC {
         return None;
@@ -323,10 +358,18 @@ fn parse(raw: &[u8]) -> Option<(u32, Record)> {
     let _reserved = t.u16()?;
     let payload = t.bytes(n)?;
     let crc = t.u32()?;
-    if CRC32.checksum(raw.get(4..HEAD + n)?) != crc {
+    if CRC32.checksum(raw.get(4..HEAD + n)?) != crc || Record::decode(payload).is_none() {
         return None;
     }
-    Some((seq, Record::decode(payload)?))
+    Some(seq)
+}
+
+/// The payload of a record slot whose framing [`check`] accepted.
+fn payload(raw: &[u8]) -> Option<&[u8]> {
+    let mut t = Take { buf: raw.get(8..)? };
+    let n = usize::from(t.u16()?);
+    t.bytes(2)?;
+    t.bytes(n)
 }
 
 #[cfg(test)]
