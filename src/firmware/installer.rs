@@ -17,7 +17,7 @@ use super::{
 use crate::fumo::ResultCode;
 
 /// Bytes read per flash read while hashing or copying.
-const READ_CHUNK: usize = 1024;
+const READ_CHUNK: usize = 512;
 
 /// The in-RAM part of a download: only what can be rebuilt from flash after a reboot.
 #[derive(Debug)]
