@@ -19,8 +19,8 @@
 //! [`UartLink`] with 4 KiB messages, HMAC-authenticated both ways (the account's
 //! `syncml:auth-MAC` credentials come from the bootstrap).
 //!
-//! All of the DM client's memory is static (the `MEMORY` and `TREE` statics below); the
-//! session's own state is on the stack while a session runs. Before it resets or stops,
+//! All of the DM client's memory is static (the `MEMORY`, `TREE`, `OBJECTS` and `LOCK`
+//! statics below), the session included: the stack holds only what each call needs. Before it resets or stops,
 //! the firmware reports its stack's high-water mark.
 
 use core::cell::RefCell;
@@ -94,7 +94,7 @@ type DevCdma = Cdma<'static, Nor, HmacSpasm<JitterRng>, NoClock, FlashPrlStore<N
 
 /// The tree's handlers: the FUMO object at `./FUMO/fw`, the CDMA object at `./CDMA`.
 struct Objects {
-    fumo: DevFumo,
+    fumo: &'static mut DevFumo,
     cdma: DevCdma,
     cdma_node: NodeId,
 }
@@ -102,7 +102,7 @@ struct Objects {
 impl Handlers for Objects {
     fn handler(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
         if self.fumo.is_bound(def) {
-            self.fumo.handler(def)
+            Handlers::handler(&mut *self.fumo, def)
         } else if def == self.cdma_node {
             Some(&mut self.cdma)
         } else {
@@ -115,23 +115,25 @@ impl Handlers for Objects {
     }
 
     fn session_ended(&mut self) {
-        Handlers::session_ended(&mut self.fumo);
+        Handlers::session_ended(&mut *self.fumo);
         NodeHandler::session_ended(&mut self.cdma);
     }
 
     fn atomic_started(&mut self) {
-        Handlers::atomic_started(&mut self.fumo);
+        Handlers::atomic_started(&mut *self.fumo);
         NodeHandler::atomic_started(&mut self.cdma);
     }
 
     fn atomic_ended(&mut self) {
-        Handlers::atomic_ended(&mut self.fumo);
+        Handlers::atomic_ended(&mut *self.fumo);
         NodeHandler::atomic_ended(&mut self.cdma);
     }
 }
 
-/// The session buffers.
+/// The session and its buffers.
 struct Memory {
+    /// The session of the moment (kilobytes, kept off the stack); see [`session_slot`].
+    session: MaybeUninit<Session<'static>>,
     rx: [u8; MSG],
     aux: [u8; AUX],
     tx: [u8; MSG],
@@ -140,6 +142,7 @@ struct Memory {
 }
 
 static mut MEMORY: Memory = Memory {
+    session: MaybeUninit::uninit(),
     rx: [0; MSG],
     aux: [0; AUX],
     tx: [0; MSG],
@@ -152,6 +155,9 @@ static mut TREE: MaybeUninit<DmTree> = MaybeUninit::uninit();
 /// The tree's handlers.
 static mut OBJECTS: MaybeUninit<Objects> = MaybeUninit::uninit();
 
+/// The FUMO object, opened in place (it holds the installer and a record of its own).
+static mut FUMO: MaybeUninit<DevFumo> = MaybeUninit::uninit();
+
 /// The service programming lock, shared by the CDMA object and the FUMO object's gate.
 static mut LOCK: MaybeUninit<RefCell<Lock>> = MaybeUninit::uninit();
 
@@ -162,6 +168,7 @@ struct Statics {
     memory: &'static mut Memory,
     tree: &'static mut MaybeUninit<DmTree>,
     objects: &'static mut MaybeUninit<Objects>,
+    fumo: &'static mut MaybeUninit<DevFumo>,
     lock: &'static mut MaybeUninit<RefCell<Lock>>,
 }
 
@@ -175,6 +182,7 @@ fn statics() -> Option<Statics> {
             memory: &mut *core::ptr::addr_of_mut!(MEMORY),
             tree: &mut *core::ptr::addr_of_mut!(TREE),
             objects: &mut *core::ptr::addr_of_mut!(OBJECTS),
+            fumo: &mut *core::ptr::addr_of_mut!(FUMO),
             lock: &mut *core::ptr::addr_of_mut!(LOCK),
         })
     }
@@ -251,7 +259,9 @@ struct Running {
 }
 
 impl Running {
-    /// Reads the package header in front of the image in `flash`, the running slot.
+    /// Reads the package header in front of the image in `flash`, the running slot. Out
+    /// of line: its buffer is off the stack before the objects are opened.
+    #[inline(never)]
     fn identify(slot: Slot, flash: &mut Nor) -> Running {
         let mut factory = Running {
             slot,
@@ -341,7 +351,7 @@ fn run(slot: Slot) -> Result<Exit, Error> {
         match poll(tree, memory)? {
             Poll::Reboot => return Ok(Exit::Reboot),
             Poll::AwaitingConfirm if me.healthy => {
-                tree.handlers_mut().fumo.confirm_update()?;
+                confirm(tree)?;
                 log!("update confirmed");
             }
             Poll::AwaitingConfirm => {
@@ -357,7 +367,7 @@ fn run(slot: Slot) -> Result<Exit, Error> {
                 let outcome = run_session(tree, &mut link, memory, &mut rng, &[alert])?;
                 sessions += 1;
                 let status = outcome.alert_status.first().copied().flatten();
-                if !tree.handlers_mut().fumo.report_delivered(&report, status)? {
+                if !delivered(tree, &report, status)? {
                     log!("report not acknowledged; kept for the next session");
                     return Ok(Exit::Done);
                 }
@@ -384,6 +394,23 @@ fn poll(tree: &mut DmTree, memory: &mut Memory) -> Result<Poll, Error> {
     Ok(tree.handlers_mut().fumo.poll(&mut io)?)
 }
 
+/// Confirms the update running on trial. Out of line, as [`poll`] is: the FUMO object's
+/// work on its record stays off the stack of the sessions.
+#[inline(never)]
+fn confirm(tree: &mut DmTree) -> Result<(), Error> {
+    Ok(tree.handlers_mut().fumo.confirm_update()?)
+}
+
+/// Tells the FUMO object how the server took its report: whether it is done with it.
+#[inline(never)]
+fn delivered(
+    tree: &mut DmTree,
+    report: &fumo::Report,
+    status: Option<StatusCode>,
+) -> Result<bool, Error> {
+    Ok(tree.handlers_mut().fumo.report_delivered(report, status)?)
+}
+
 /// Opens everything on the NOR part and mounts the tree: called once per boot, and kept
 /// out of line so that its temporaries are off the stack before any session runs.
 #[inline(never)]
@@ -404,11 +431,13 @@ fn open(slot: Slot) -> Result<Booted, Error> {
         memory,
         tree,
         objects,
+        fumo,
         lock,
     } = statics().ok_or(Error::Taken)?;
     let lock = open_lock(lock, parts.lock)?;
     let installer = open_installer(&me, parts.slot_a, parts.slot_b, parts.state)?;
-    let objects = open_objects(objects, installer, parts.fumo, parts.prl, lock)?;
+    let fumo = open_fumo(fumo, installer, parts.fumo, lock)?;
+    let objects = open_objects(objects, fumo, parts.prl, lock)?;
     let tree =
         Tree::mount_in(tree, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
     provision(tree, &me).map_err(Error::Provision)?;
@@ -437,17 +466,27 @@ fn open_installer(me: &Running, a: Nor, b: Nor, state: Nor) -> Result<DevInstall
         .map_err(Error::Installer)
 }
 
-/// Opens the FUMO and CDMA objects into their static.
+/// Opens the FUMO object at `./FUMO/fw` in its static.
+#[inline(never)]
+fn open_fumo(
+    slot: &'static mut MaybeUninit<DevFumo>,
+    installer: DevInstaller,
+    store: Nor,
+    lock: &'static RefCell<Lock>,
+) -> Result<&'static mut DevFumo, Error> {
+    let fumo = Fumo::open_in(slot, "fw", installer, store, lock, fumo::Config::default())?;
+    log!("FUMO state {}", u8::from(fumo.state()));
+    Ok(fumo)
+}
+
+/// Opens the CDMA object and puts both objects in their static.
 #[inline(never)]
 fn open_objects(
     slot: &'static mut MaybeUninit<Objects>,
-    installer: DevInstaller,
-    fumo: Nor,
+    fumo: &'static mut DevFumo,
     prl: Nor,
     lock: &'static RefCell<Lock>,
 ) -> Result<&'static mut Objects, Error> {
-    let fumo = Fumo::open("fw", installer, fumo, lock, fumo::Config::default())?;
-    log!("FUMO state {}", u8::from(fumo.state()));
     let prl = FlashPrlStore::new(prl, 1).map_err(|_| Error::Cdma)?;
     Ok(slot.write(Objects {
         fumo,
@@ -473,7 +512,9 @@ fn bootstrap(tree: &mut DmTree, link: &mut UartLink, memory: &mut Memory) -> Res
     Ok(())
 }
 
-/// Sets the values the device owns; a value already stored writes nothing.
+/// Sets the values the device owns; a value already stored writes nothing. Out of line:
+/// its tree operations come after the objects are opened, not on top of them.
+#[inline(never)]
 fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
     for (uri, value) in [
         ("./DevInfo/DevId", DEV_ID),
@@ -549,9 +590,8 @@ fn run_session(
         ..session::Config::default()
     };
     // Set up where it stays: the session is kilobytes, and a move would copy it.
-    let mut slot = MaybeUninit::uninit();
     let session = Session::new_in(
-        &mut slot,
+        session_slot(&mut memory.session),
         &mut env,
         cfg,
         &account,
@@ -576,6 +616,18 @@ fn run_session(
         env.tree.arena_used()
     );
     Ok(outcome)
+}
+
+/// The static session slot, typed for a session that borrows for `'s` (the alerts it
+/// carries live on the stack of [`run`]).
+fn session_slot<'s>(
+    slot: &'s mut MaybeUninit<Session<'static>>,
+) -> &'s mut MaybeUninit<Session<'s>> {
+    // SAFETY: `Session<'s>` differs from `Session<'static>` only in a lifetime, which does
+    // not change its layout. The session written through the result is used within this
+    // borrow only: the slot is never read except through a fresh call of this function,
+    // which hands it out as uninitialised storage again.
+    unsafe { &mut *(slot as *mut MaybeUninit<Session<'static>>).cast() }
 }
 
 /// `PkgURL` downloads are not wired in this image: packages arrive as large objects.
