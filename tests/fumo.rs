@@ -881,3 +881,59 @@ fn the_firmware_gate_refuses_an_exec_with_its_status() {
     };
     assert_eq!(fumo.exec(&other, b"", None), Err(StatusCode::NotFound));
 }
+
+/// Opening the object in place (a device keeping it in a `static`) reads what opening it
+/// by value reads: the state settled with the installer and the URL the server set.
+#[test]
+fn opening_in_place_reads_what_opening_by_value_reads() {
+    let flash = big_wrap(big_factory(2000));
+    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
+    let mut tree = mount(&flash, fumo);
+    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
+        .unwrap();
+    drop(tree);
+    let by_value = open_fumo(&flash, 1, Config::default()).unwrap();
+    let expected = format!("{by_value:?}");
+    drop(by_value);
+
+    let mut slot = std::mem::MaybeUninit::uninit();
+    let dev = fumo_device(&flash, 1).unwrap();
+    let in_place = Fumo::open_in(
+        &mut slot,
+        "fw",
+        dev,
+        part(&flash, FUMO),
+        iotadm::fumo::Ungated,
+        Config::default(),
+    )
+    .unwrap();
+    assert_eq!(format!("{in_place:?}"), expected);
+    let mut tree = iotadm::tree::Tree::<_, _, 64, 4096, 1024>::mount(
+        part(&flash, TREE),
+        in_place,
+        iotadm::tree::UriLimits::DEFAULT,
+    )
+    .unwrap();
+    let mut buf = [0u8; 64];
+    let r = tree
+        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
+        .unwrap();
+    assert_eq!(&buf[..r.len], URL.as_bytes());
+}
+
+/// A name that is not one node segment is refused in place as it is by value.
+#[test]
+fn opening_in_place_refuses_a_bad_name() {
+    let flash = big_wrap(big_factory(2000));
+    let mut slot = std::mem::MaybeUninit::uninit();
+    let dev = fumo_device(&flash, 1).unwrap();
+    let opened = Fumo::open_in(
+        &mut slot,
+        "a/b",
+        dev,
+        part(&flash, FUMO),
+        iotadm::fumo::Ungated,
+        Config::default(),
+    );
+    assert!(matches!(opened, Err(iotadm::fumo::Error::Layout)));
+}

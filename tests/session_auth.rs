@@ -623,3 +623,41 @@ fn a_handset_with_hmac_signs_every_message_and_checks_every_reply() {
         .all(|s| s.code == 200 && s.chal.as_ref().is_some_and(|c| c.1.is_some())));
     assert_eq!(t.sessions()[0].device, DEVICE);
 }
+
+/// An account read in place replaces all of what the account held: the next account's
+/// address and identity, and no credentials left over from the one before.
+#[test]
+fn an_account_loaded_in_place_keeps_nothing_of_the_one_before() {
+    let mut tree = handset(NoHandlers);
+    let client = cred(AuthScheme::Hmac, "handset", "client-secret", b"n1");
+    let server = cred(AuthScheme::Hmac, "srv", "server-secret", b"n2");
+    provision(
+        &mut tree,
+        &account("srv1", "http://127.0.0.1:1/dm", Some(client), Some(server)),
+    );
+    provision(
+        &mut tree,
+        &account("srv2", "http://127.0.0.1:2/dm", None, None),
+    );
+
+    let mut acc = iotadm::session::Account::load(&mut tree, "srv1").unwrap();
+    assert_eq!(acc.addr.as_str(), "http://127.0.0.1:1/dm");
+    assert_eq!(
+        acc.client.as_ref().map(|c| c.name.as_str()),
+        Some("handset")
+    );
+    assert_eq!(
+        acc.server.as_ref().map(|c| c.scheme),
+        Some(AuthScheme::Hmac)
+    );
+
+    acc.load_in(&mut tree, "srv2").unwrap();
+    assert_eq!(acc.node.as_str(), "srv2");
+    assert_eq!(acc.server_id.as_str(), "srv2");
+    assert_eq!(acc.addr.as_str(), "http://127.0.0.1:2/dm");
+    assert!(acc.client.is_none());
+    assert!(acc.server.is_none());
+
+    // An account that is not there is refused.
+    assert_eq!(acc.load_in(&mut tree, "srv3"), Err(StatusCode::NotFound));
+}
