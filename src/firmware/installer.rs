@@ -702,6 +702,9 @@ where
     /// Reads and checks the image in `slot`: its header must parse and its payload must
     /// hash to the header's value. The authenticator is not checked here (the bootloader
     /// may not hold the key); [`finish`](Self::finish) checks it before an image is armed.
+    // Out of line: its read buffer and hash state are off the stack before the header's
+    // authenticator is checked.
+    #[inline(never)]
     pub fn verify_slot(&mut self, slot: Slot) -> Result<ImageInfo, Error> {
         let mut info = ImageInfo::empty();
         with_slot!(self, slot, |f| f.read(0, &mut info.header))?;

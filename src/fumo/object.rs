@@ -721,6 +721,23 @@ where
     }
 
     /// The package is in flash and verified: 40.
+    /// Records the end of a package pushed into `PkgData`: `ReadyToUpdate` with the
+    /// package's name and version once the installer has verified it, or back to `Idle`
+    /// when it was abandoned (`None`). Out of line: its copy of the record is on the stack
+    /// only here, not under the installer's check of the package.
+    #[inline(never)]
+    fn pushed(&mut self, verified: Option<State>) -> Result<(), StatusCode> {
+        let mut next = self.rec.clone();
+        match verified {
+            Some(state) => {
+                self.note_package(&mut next);
+                next.state = state;
+            }
+            None => next.state = State::Idle,
+        }
+        self.persist(next).map_err(|_| StatusCode::DataStoreFailure)
+    }
+
     fn downloaded(&mut self) -> Result<Poll, Error> {
         info!("fumo: download complete");
         let mut next = self.rec.clone();
@@ -986,17 +1003,11 @@ where
             if self.installer.phase() == Phase::Downloading {
                 let _ = self.installer.abort(ResultCode::UndefinedError);
             }
-            let mut next = self.rec.clone();
-            next.state = State::Idle;
-            return self.persist(next).map_err(|_| StatusCode::DataStoreFailure);
+            return self.pushed(None);
         }
         match self.installer.finish() {
             Ok(_) => {
-                let mut next = self.rec.clone();
-                self.note_package(&mut next);
-                next.state = State::ReadyToUpdate;
-                self.persist(next)
-                    .map_err(|_| StatusCode::DataStoreFailure)?;
+                self.pushed(Some(State::ReadyToUpdate))?;
                 info!("fumo: pushed package verified");
                 Ok(())
             }
