@@ -363,6 +363,44 @@ pub struct MessageWriter<'b> {
     limit: usize,
 }
 
+/// A place in a message being written: its length and the encoder's state there.
+#[derive(Clone, Copy)]
+struct Mark {
+    len: usize,
+    page: u8,
+    depth: u16,
+}
+
+/// Where the items of [`MessageWriter::push_items`] come from: one at a time, each built
+/// only when the writer asks for it.
+///
+/// The writer is done with an item before it asks for the next, so an item may borrow
+/// from the source (a URI read into a buffer the source owns, say) and the next one can
+/// reuse the same bytes.
+pub trait ItemSource {
+    /// The next item, or `None` when there are no more. The writer asks again only after
+    /// the last item went in: the first that does not fit ends the command.
+    fn next_item(&mut self) -> Option<Item<'_>>;
+}
+
+impl<'a> ItemSource for ListIter<'a, Item<'a>> {
+    fn next_item(&mut self) -> Option<Item<'_>> {
+        self.next()
+    }
+}
+
+/// How many of its items from an [`ItemSource`] a command needs for
+/// [`MessageWriter::push_items`] to write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Fill {
+    /// Every item the source has, or the command is not written: a command whose items
+    /// mean something only together (a Status with the choices a user made).
+    All,
+    /// As many as fit, in order, but at least one: a listing the next message resumes.
+    AtLeastOne,
+}
+
 impl<'b> MessageWriter<'b> {
     /// Bytes the end of a message may take: `Final` (with a page switch) and the closing
     /// tags, with indentation.
@@ -423,18 +461,173 @@ impl<'b> MessageWriter<'b> {
         Ok(w)
     }
 
-    /// Adds `cmd` if it fits; returns whether it did. A command that does not fit leaves
-    /// the message as it was.
+    /// Adds `cmd` if it fits; returns whether it did. A command that does not fit, or
+    /// cannot be encoded, leaves the message as it was.
     pub fn push(&mut self, cmd: &Command<'_>) -> core::result::Result<bool, EncodeError> {
-        let (len, page, depth) = (self.e.out.len, self.e.page, self.e.depth);
-        command(&mut self.e, cmd)?;
-        if self.e.out.len + Self::TRAILER > self.limit {
-            self.e.out.len = len;
-            self.e.page = page;
-            self.e.depth = depth;
-            return Ok(false);
+        let mark = self.mark();
+        match command(&mut self.e, cmd) {
+            Ok(()) if self.e.out.len + Self::TRAILER <= self.limit => Ok(true),
+            Ok(()) => {
+                self.rewind(mark);
+                Ok(false)
+            }
+            Err(err) => {
+                self.rewind(mark);
+                Err(err)
+            }
         }
-        Ok(true)
+    }
+
+    /// Adds `cmd` with its own items and then items from `source`, built one at a time as
+    /// the writer asks for them, so no list of items need sit in memory; returns how many
+    /// items from `source` went in, or `None` when the command was not written.
+    ///
+    /// Items are the last children of every command that has them, so the command is
+    /// written up to its items, then each item from `source` in turn while it fits with
+    /// room left to close the command and the message; the first that does not fit is
+    /// taken back, and no more are asked for. `fill` says how many the command needs to be
+    /// written at all. The bytes are those [`push`](Self::push) writes for the same command
+    /// with all the items in its list.
+    ///
+    /// When the command is not written (too few items fit, or one cannot be encoded) the
+    /// message is left as it was. A container (Atomic, Sequence, Sync) has no items and is
+    /// refused with [`EncodeError::Unrepresentable`].
+    ///
+    /// ```
+    /// use iotadm::codec::{
+    ///     Command, Data, EncodeOptions, Encoding, Fill, Item, ItemSource, List, Location,
+    ///     MessageWriter, Results, SyncHdr, Text,
+    /// };
+    ///
+    /// /// Nodes `./N/0` to `./N/9`, each URI written only when the writer asks for it.
+    /// struct Nodes {
+    ///     next: u8,
+    ///     uri: [u8; 5],
+    /// }
+    ///
+    /// impl ItemSource for Nodes {
+    ///     fn next_item(&mut self) -> Option<Item<'_>> {
+    ///         let digit = b'0' + self.next;
+    ///         if digit > b'9' {
+    ///             return None;
+    ///         }
+    ///         self.next += 1;
+    ///         self.uri = *b"./N/0";
+    ///         self.uri[4] = digit;
+    ///         let uri = core::str::from_utf8(&self.uri).ok()?;
+    ///         Some(Item {
+    ///             source: Some(Location::new(uri)),
+    ///             data: Some(Data::Text(Text::new("x"))),
+    ///             ..Item::default()
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// let header = SyncHdr {
+    ///     ver_dtd: Text::new("1.2"),
+    ///     ver_proto: Text::new("DM/1.2"),
+    ///     session_id: Text::new("1"),
+    ///     msg_id: Text::new("2"),
+    ///     target: Location::new("srv"),
+    ///     source: Location::new("IMEI:1"),
+    ///     resp_uri: None,
+    ///     no_resp: false,
+    ///     cred: None,
+    ///     meta: None,
+    /// };
+    /// let results = Command::Results(Results {
+    ///     cmd_id: Text::new("3"),
+    ///     msg_ref: Some(Text::new("1")),
+    ///     cmd_ref: Some(Text::new("4")),
+    ///     cmd: None,
+    ///     meta: None,
+    ///     target_refs: List::empty(),
+    ///     source_refs: List::empty(),
+    ///     items: List::empty(),
+    /// });
+    /// let mut buf = [0u8; 1024];
+    /// let options = EncodeOptions::new(Encoding::Wbxml);
+    /// let mut w = MessageWriter::new(&options, &header, &mut buf, 160)?;
+    /// let mut nodes = Nodes { next: 0, uri: [0; 5] };
+    /// let sent = w.push_items(&results, Fill::AtLeastOne, &mut nodes)?;
+    /// // Some went into this message; the rest wait for the next.
+    /// assert!(matches!(sent, Some(n) if n > 0 && n < 10));
+    /// assert!(w.finish(false) <= 160);
+    /// # Ok::<(), iotadm::codec::EncodeError>(())
+    /// ```
+    pub fn push_items(
+        &mut self,
+        cmd: &Command<'_>,
+        fill: Fill,
+        source: &mut dyn ItemSource,
+    ) -> core::result::Result<Option<usize>, EncodeError> {
+        let mark = self.mark();
+        let pushed = self.command_with(cmd, fill, source);
+        if !matches!(pushed, Ok(Some(_))) {
+            self.rewind(mark);
+        }
+        pushed
+    }
+
+    /// [`push_items`](Self::push_items) without the rewind of a command not written.
+    fn command_with(
+        &mut self,
+        cmd: &Command<'_>,
+        fill: Fill,
+        source: &mut dyn ItemSource,
+    ) -> core::result::Result<Option<usize>, EncodeError> {
+        let Some(own) = command_head(&mut self.e, cmd)? else {
+            return Err(EncodeError::Unrepresentable(
+                "items in a command of commands",
+            ));
+        };
+        items(&mut self.e, own)?;
+        // The bytes the command's end tag takes here: the same after every item, as items
+        // leave the depth and (in WBXML, where END has no page) the page of no concern.
+        let open = self.mark();
+        self.e.end(cmd.tag());
+        let close = self.e.out.len - open.len;
+        self.rewind(open);
+        let room_to_close = close + Self::TRAILER;
+        let limit = self.limit;
+        let fits = |e: &Encoder<'_>| e.out.len + room_to_close <= limit;
+        if !fits(&self.e) {
+            return Ok(None);
+        }
+        let mut count = 0;
+        while let Some(it) = source.next_item() {
+            let before = self.mark();
+            item(&mut self.e, &it)?;
+            if !fits(&self.e) {
+                self.rewind(before);
+                if fill == Fill::All {
+                    return Ok(None);
+                }
+                break;
+            }
+            count += 1;
+        }
+        if fill == Fill::AtLeastOne && count == 0 {
+            return Ok(None);
+        }
+        self.e.end(cmd.tag());
+        Ok(Some(count))
+    }
+
+    /// Where the message stands, to go back to.
+    fn mark(&self) -> Mark {
+        Mark {
+            len: self.e.out.len,
+            page: self.e.page,
+            depth: self.e.depth,
+        }
+    }
+
+    /// Takes back everything written since `mark`.
+    fn rewind(&mut self, mark: Mark) {
+        self.e.out.len = mark.len;
+        self.e.page = mark.page;
+        self.e.depth = mark.depth;
     }
 
     /// Bytes a command may still take.
@@ -630,10 +823,21 @@ fn commands<'a>(e: &mut Encoder<'_>, list: List<'a, Command<'a>>) -> Result {
 }
 
 fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
-    let tag = cmd.tag();
-    e.start(tag);
+    if let Some(own) = command_head(e, cmd)? {
+        items(e, own)?;
+    }
+    e.end(cmd.tag());
+    Ok(())
+}
+
+/// Opens `cmd` and writes every child that comes before its items, which the SyncML DTD
+/// puts last in each command that has them; returns those items, for the caller to write
+/// before it closes the command. A container (Atomic, Sequence, Sync) has no items: its
+/// commands are written here and the answer is `None`.
+fn command_head<'c>(e: &mut Encoder<'_>, cmd: &Command<'c>) -> Result<Option<List<'c, Item<'c>>>> {
+    e.start(cmd.tag());
     e.leaf(Tag::CMD_ID, &cmd.cmd_id())?;
-    match cmd {
+    let own = match cmd {
         Command::Add(c)
         | Command::Copy(c)
         | Command::Delete(c)
@@ -642,26 +846,27 @@ fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
             e.flag(Tag::NO_RESP, c.no_resp);
             opt_cred(e, c.cred)?;
             opt_meta(e, c.meta)?;
-            items(e, c.items)?;
+            c.items
         }
         Command::Alert(c) => {
             e.flag(Tag::NO_RESP, c.no_resp);
             opt_cred(e, c.cred)?;
             e.opt_leaf(Tag::DATA, c.data)?;
             e.opt_leaf(Tag::CORRELATOR, c.correlator)?;
-            items(e, c.items)?;
+            c.items
         }
         Command::Exec(c) => {
             e.flag(Tag::NO_RESP, c.no_resp);
             opt_cred(e, c.cred)?;
             opt_meta(e, c.meta)?;
             e.opt_leaf(Tag::CORRELATOR, c.correlator)?;
-            items(e, c.items)?;
+            c.items
         }
         Command::Atomic(c) | Command::Sequence(c) => {
             e.flag(Tag::NO_RESP, c.no_resp);
             opt_meta(e, c.meta)?;
             commands(e, c.commands)?;
+            return Ok(None);
         }
         Command::Sync(c) => {
             e.flag(Tag::NO_RESP, c.no_resp);
@@ -670,6 +875,7 @@ fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
             opt_location(e, Tag::SOURCE, c.source)?;
             opt_meta(e, c.meta)?;
             commands(e, c.commands)?;
+            return Ok(None);
         }
         Command::Status(c) => {
             e.opt_leaf(Tag::MSG_REF, c.msg_ref)?;
@@ -680,7 +886,7 @@ fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
             opt_cred(e, c.cred)?;
             opt_chal(e, c.chal)?;
             e.opt_leaf(Tag::DATA, c.data)?;
-            items(e, c.items)?;
+            c.items
         }
         Command::Results(c) => {
             e.opt_leaf(Tag::MSG_REF, c.msg_ref)?;
@@ -689,11 +895,10 @@ fn command(e: &mut Encoder<'_>, cmd: &Command<'_>) -> Result {
             opt_meta(e, c.meta)?;
             texts(e, Tag::TARGET_REF, c.target_refs)?;
             texts(e, Tag::SOURCE_REF, c.source_refs)?;
-            items(e, c.items)?;
+            c.items
         }
-    }
-    e.end(tag);
-    Ok(())
+    };
+    Ok(Some(own))
 }
 
 fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
@@ -864,6 +1069,338 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::model::{Alert, ItemCommand, MetInf, Results, Status};
+    use std::vec::Vec;
+
+    fn header() -> SyncHdr<'static> {
+        SyncHdr {
+            ver_dtd: Text::new("1.2"),
+            ver_proto: Text::new("DM/1.2"),
+            session_id: Text::new("7"),
+            msg_id: Text::new("2"),
+            target: Location::new("http://127.0.0.1/dm"),
+            source: Location::new("IMEI:001"),
+            resp_uri: None,
+            no_resp: false,
+            cred: None,
+            meta: None,
+        }
+    }
+
+    const INT: MetInf<'static> = MetInf {
+        format: Some(Text::new("int")),
+        type_: Some(Text::new("text/plain")),
+        mark: None,
+        size: None,
+        next_nonce: None,
+        version: None,
+        max_msg_size: None,
+        max_obj_size: None,
+        emi: List::empty(),
+    };
+
+    /// Items that move between code pages (what `Meta` holds is on MetInf's), with and
+    /// without data; the fourth ends on the MetInf page.
+    fn sample_items() -> Vec<Item<'static>> {
+        let uris = ["./A", "./A/Bee", "./A/Bee/C", "./A/D", "./A/D/Eee", "./A/F"];
+        uris.iter()
+            .enumerate()
+            .map(|(i, uri)| Item {
+                source: Some(Location::new(uri)),
+                meta: (i % 2 == 1).then_some(Meta::new(&INT)),
+                data: (i != 3).then_some(Data::Text(Text::new("va<lue&"))),
+                more_data: i == 4,
+                ..Item::default()
+            })
+            .collect()
+    }
+
+    /// One command of each kind that carries items, holding `items`.
+    fn kinds<'a>(items: &'a [Item<'a>]) -> [Command<'a>; 4] {
+        const REFS: [Text<'static>; 2] = [Text::new("./A"), Text::new("./B")];
+        let list = List::new(items);
+        [
+            Command::Results(Results {
+                cmd_id: Text::new("3"),
+                msg_ref: Some(Text::new("1")),
+                cmd_ref: Some(Text::new("5")),
+                cmd: None,
+                meta: Some(Meta::new(&INT)),
+                target_refs: List::new(&REFS),
+                source_refs: List::empty(),
+                items: list,
+            }),
+            Command::Status(Status {
+                cmd_id: Text::new("4"),
+                msg_ref: Some(Text::new("1")),
+                cmd_ref: Some(Text::new("6")),
+                cmd: Some(Text::new("Alert")),
+                target_refs: List::empty(),
+                source_refs: List::new(&REFS),
+                cred: None,
+                chal: None,
+                data: Some(Text::new("200")),
+                items: list,
+            }),
+            Command::Replace(ItemCommand {
+                cmd_id: Text::new("5"),
+                no_resp: true,
+                cred: None,
+                meta: Some(Meta::new(&INT)),
+                items: list,
+            }),
+            Command::Alert(Alert {
+                cmd_id: Text::new("6"),
+                no_resp: false,
+                cred: None,
+                data: Some(Text::new("1226")),
+                correlator: Some(Text::new("c1")),
+                items: list,
+            }),
+        ]
+    }
+
+    fn options(encoding: Encoding, indent: bool) -> EncodeOptions {
+        EncodeOptions {
+            indent,
+            ..EncodeOptions::new(encoding)
+        }
+    }
+
+    const STYLES: [(Encoding, bool); 3] = [
+        (Encoding::Xml, false),
+        (Encoding::Xml, true),
+        (Encoding::Wbxml, false),
+    ];
+
+    /// The message `write` makes in a writer limited to `limit` bytes.
+    fn message(
+        options: &EncodeOptions,
+        limit: usize,
+        write: impl FnOnce(&mut MessageWriter<'_>),
+    ) -> Vec<u8> {
+        let mut buf = [0u8; 4096];
+        let mut w = MessageWriter::new(options, &header(), &mut buf, limit).unwrap();
+        write(&mut w);
+        let n = w.finish(true);
+        assert!(n <= limit, "{n} bytes over the limit of {limit}");
+        buf[..n].to_vec()
+    }
+
+    /// The smallest limit under which `push` takes `cmd` into an empty message.
+    fn least_limit(options: &EncodeOptions, cmd: &Command<'_>) -> usize {
+        let mut buf = [0u8; 4096];
+        (1..buf.len())
+            .find(|&limit| {
+                MessageWriter::new(options, &header(), &mut buf, limit)
+                    .is_ok_and(|mut w| w.push(cmd).unwrap())
+            })
+            .unwrap()
+    }
+
+    /// A source that counts how often it was asked.
+    struct Counted<'a> {
+        items: ListIter<'a, Item<'a>>,
+        asked: usize,
+    }
+
+    impl ItemSource for Counted<'_> {
+        fn next_item(&mut self) -> Option<Item<'_>> {
+            self.asked += 1;
+            self.items.next()
+        }
+    }
+
+    #[test]
+    fn items_one_at_a_time_write_what_push_writes_with_the_whole_list() {
+        let all = sample_items();
+        for (encoding, indent) in STYLES {
+            let opts = options(encoding, indent);
+            for split in [0, 2, all.len()] {
+                let (own, produced) = all.split_at(split);
+                for (whole, head) in kinds(&all).iter().zip(kinds(own)) {
+                    let pushed = message(&opts, 4096, |w| assert!(w.push(whole).unwrap()));
+                    let streamed = message(&opts, 4096, |w| {
+                        let mut source = List::new(produced).iter();
+                        let sent = w.push_items(&head, Fill::All, &mut source).unwrap();
+                        assert_eq!(sent, Some(produced.len()));
+                    });
+                    assert_eq!(
+                        streamed,
+                        pushed,
+                        "{encoding:?} indent {indent}, {} with {split} items of its own",
+                        whole.name()
+                    );
+                    assert_eq!(
+                        crate::codec::parse(&streamed)
+                            .unwrap()
+                            .body
+                            .commands
+                            .first(),
+                        Some(*whole)
+                    );
+                }
+            }
+        }
+    }
+
+    /// At every limit, as many items go in as `push` fits with a list cut to that many,
+    /// and the bytes are the same; an item that does not fit is taken back whole, code
+    /// page included, so a command written after it is what it would be without it.
+    #[test]
+    fn as_many_as_fit_go_in_and_the_one_that_does_not_is_taken_back() {
+        let all = sample_items();
+        let after = Command::Alert(Alert {
+            cmd_id: Text::new("9"),
+            no_resp: false,
+            cred: None,
+            data: Some(Text::new("1222")),
+            correlator: None,
+            items: List::empty(),
+        });
+        for (encoding, indent) in STYLES {
+            let opts = options(encoding, indent);
+            let full = message(&opts, 4096, |w| {
+                w.push(&kinds(&all)[0]).unwrap();
+                w.push(&after).unwrap();
+            })
+            .len();
+            let mut counts = Vec::new();
+            let least = least_limit(&opts, &kinds(&all[..1])[0]);
+            for limit in least - 1..=full + MessageWriter::TRAILER {
+                // `push` of the longest prefix that fits, then the Alert if it fits too.
+                let mut expect = None;
+                let pushed = message(&opts, limit, |w| {
+                    for k in (1..=all.len()).rev() {
+                        if w.push(&kinds(&all[..k])[0]).unwrap() {
+                            expect = Some(k);
+                            break;
+                        }
+                    }
+                    w.push(&after).unwrap();
+                });
+                let mut source = Counted {
+                    items: List::new(&all).iter(),
+                    asked: 0,
+                };
+                let streamed = message(&opts, limit, |w| {
+                    let sent = w
+                        .push_items(&kinds(&[])[0], Fill::AtLeastOne, &mut source)
+                        .unwrap();
+                    assert_eq!(sent, expect, "{encoding:?} indent {indent}, limit {limit}");
+                    w.push(&after).unwrap();
+                });
+                assert_eq!(
+                    streamed, pushed,
+                    "{encoding:?} indent {indent}, limit {limit}"
+                );
+                crate::codec::parse(&streamed).unwrap();
+                let sent = expect.unwrap_or(0);
+                // Asked once more than taken, unless the source ran dry.
+                assert_eq!(source.asked, (sent + 1).min(all.len() + 1));
+                counts.push(sent);
+            }
+            assert_eq!(counts.first(), Some(&0), "the smallest limit fits no item");
+            assert_eq!(counts.last(), Some(&all.len()));
+            for k in 1..all.len() {
+                assert!(counts.contains(&k), "{encoding:?}: no limit fits {k} items");
+            }
+        }
+    }
+
+    #[test]
+    fn all_or_none_leaves_the_message_as_it_was() {
+        let all = sample_items();
+        for (encoding, indent) in STYLES {
+            let opts = options(encoding, indent);
+            let status = |items| kinds(items)[1];
+            let least = least_limit(&opts, &status(&all));
+            let whole = message(&opts, least, |w| assert!(w.push(&status(&all)).unwrap()));
+            // One byte short of room for the whole Status: nothing of it goes in, and the
+            // first item is written in the same message as if it had never been tried.
+            let limit = least - 1;
+            let alone = message(&opts, limit, |w| {
+                assert!(w.push(&status(&all[..1])).unwrap());
+            });
+            let after_none = message(&opts, limit, |w| {
+                let before = w.written();
+                let mut source = List::new(&all).iter();
+                let sent = w.push_items(&status(&[]), Fill::All, &mut source).unwrap();
+                assert_eq!(sent, None);
+                assert_eq!(w.written(), before);
+                assert!(w.push(&status(&all[..1])).unwrap());
+            });
+            assert_eq!(after_none, alone, "{encoding:?} indent {indent}");
+            // With room for all, all go in.
+            let fits = message(&opts, least, |w| {
+                let mut source = List::new(&all).iter();
+                let sent = w.push_items(&status(&[]), Fill::All, &mut source);
+                assert_eq!(sent.unwrap(), Some(all.len()));
+            });
+            assert_eq!(fits, whole);
+            // A command with no items to add is written when it fits, in either mode only
+            // when `AtLeastOne` has something.
+            message(&opts, 4096, |w| {
+                let mut none = List::<Item<'_>>::empty().iter();
+                let sent = w.push_items(&status(&[]), Fill::All, &mut none);
+                assert_eq!(sent.unwrap(), Some(0));
+                let mut none = List::<Item<'_>>::empty().iter();
+                let before = w.written();
+                let sent = w.push_items(&status(&[]), Fill::AtLeastOne, &mut none);
+                assert_eq!(sent.unwrap(), None);
+                assert_eq!(w.written(), before);
+            });
+        }
+    }
+
+    #[test]
+    fn a_command_that_fails_to_encode_leaves_the_message_as_it_was() {
+        let binary = [Item {
+            data: Some(Data::Opaque(Text::from_bytes(&[0xff, 0x00]))),
+            ..Item::default()
+        }];
+        let good = sample_items();
+        let opts = options(Encoding::Xml, false);
+        let clean = message(&opts, 4096, |w| {
+            assert!(w.push(&kinds(&good)[0]).unwrap());
+        });
+        let after_errors = message(&opts, 4096, |w| {
+            assert!(w.push(&kinds(&binary)[2]).is_err());
+            let mut source = List::new(&binary).iter();
+            let sent = w.push_items(&kinds(&good[..2])[2], Fill::AtLeastOne, &mut source);
+            assert!(matches!(sent, Err(EncodeError::Unrepresentable(_))));
+            assert!(w.push(&kinds(&good)[0]).unwrap());
+        });
+        assert_eq!(after_errors, clean);
+    }
+
+    #[test]
+    fn a_container_takes_no_items() {
+        let inner = [Command::Alert(Alert {
+            cmd_id: Text::new("2"),
+            no_resp: false,
+            cred: None,
+            data: Some(Text::new("1222")),
+            correlator: None,
+            items: List::empty(),
+        })];
+        let atomic = Command::Atomic(super::super::model::Container {
+            cmd_id: Text::new("1"),
+            no_resp: false,
+            meta: None,
+            commands: List::new(&inner),
+        });
+        let items = sample_items();
+        let opts = options(Encoding::Wbxml, false);
+        let empty = message(&opts, 4096, |_| {});
+        let after = message(&opts, 4096, |w| {
+            let mut source = List::new(&items).iter();
+            let sent = w.push_items(&atomic, Fill::All, &mut source);
+            assert!(matches!(sent, Err(EncodeError::Unrepresentable(_))));
+        });
+        assert_eq!(after, empty);
+    }
 
     #[test]
     fn multibyte_integers_are_written_most_significant_first() {

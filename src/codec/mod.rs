@@ -41,7 +41,7 @@ mod tokens;
 pub(crate) mod wbxml;
 mod xml;
 
-pub use encode::{EncodeOptions, Encoding, MessageWriter};
+pub use encode::{EncodeOptions, Encoding, Fill, ItemSource, MessageWriter};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use model::{
     Alert, Chal, Command, Container, Cred, Data, Embedded, EmbeddedEvents, Exec, Item, ItemCommand,

@@ -2,6 +2,12 @@
 //! room left under the server's MaxMsgSize. Results read their data from the tree only
 //! now, in windows the size of that room; a value larger than the room goes out in
 //! chunks (`MoreData`, `Meta/Size` on the first), one chunk to a message.
+//!
+//! Commands of many items (a Struct listing, the DevInfo `Replace`, a Status with the
+//! choices a user made) give the writer their items one at a time through
+//! [`ItemSource`]s, each item built (its URI and value read into scratch) only when the
+//! writer asks for it: no list of items sits on the stack, and a listing fills the message
+//! item by item.
 
 use base64::Engine as _;
 use embedded_storage::nor_flash::NorFlash;
@@ -11,13 +17,16 @@ use super::exec::MAX_CHOICES;
 use super::queue::{Answer, Entry, Queue, ResultsEntry, ResultsKind, StatusEntry};
 use super::{Error, GenericAlert};
 use crate::codec::{
-    Alert, Command, Data, Encoding, Item, ItemCommand, List, Location, MessageWriter, MetInf, Meta,
-    Results, Status, Text,
+    Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location,
+    MessageWriter, MetInf, Meta, Results, Status, Text,
 };
 use crate::tree::{schema, Format, Handlers, NodeHandle, Principal, Tree};
 
-/// Nodes a Struct Results gathers at a time.
-const BATCH: usize = 16;
+/// DevInfo leaves the client sends.
+const DEVINFO_LEAVES: usize = 16;
+/// Nodes of a Struct listing one walk of the tree finds. The nodes after them take a walk
+/// from the root again: fewer make more walks, more make a larger frame under the writer.
+const BATCH: usize = 8;
 /// Bytes a Results command may need beyond its data: `Meta/Size` and `MoreData`.
 const RESULTS_SLACK: usize = 40;
 
@@ -79,18 +88,23 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     /// Writes `cmd` if it fits.
     fn push(&mut self, cmd: &Command<'_>) -> Result<bool, Error> {
         let fits = self.writer.push(cmd)?;
-        if fits {
+        Ok(self.count(fits))
+    }
+
+    /// Counts a command when it went in; returns whether it did.
+    fn count(&mut self, written: bool) -> bool {
+        if written {
             self.cmd_id += 1;
             self.written += 1;
         }
-        Ok(fits)
+        written
     }
 
     /// Writes queue entries until one does not fit; whether the queue is empty.
     ///
-    /// Each kind of entry is written by a function kept out of line: their commands and
-    /// item lists are large, and inlined into one frame they would all be on the stack at
-    /// once, under the command runner.
+    /// Each kind of entry is written by a function kept out of line: their commands are
+    /// large (a few hundred bytes each), and inlined into one frame they would all be on
+    /// the stack at once, under the command runner.
     pub(crate) fn all(&mut self) -> Result<bool, Error> {
         while let Some(entry) = self.queue.front().copied() {
             let done = match entry {
@@ -119,6 +133,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(true)
     }
 
+    /// A Status, with the user's answer to an alert as its items.
     #[inline(never)]
     fn status(&mut self, e: &StatusEntry) -> Result<bool, Error> {
         let q = &*self.queue;
@@ -126,27 +141,6 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         let code = Num::new(u32::from(e.code));
         let targets = [Text::new(q.str(e.target))];
         let sources = [Text::new(q.str(e.source))];
-        let nums: [Num; MAX_CHOICES] = core::array::from_fn(|i| Num::new(i as u32 + 1));
-        let mut items: Vec<Item<'_>, MAX_CHOICES> = Vec::new();
-        match e.answer {
-            Answer::None => {}
-            Answer::Text(span) => {
-                let _ = items.push(Item {
-                    data: Some(Data::Text(Text::new(q.str(span)))),
-                    ..Item::default()
-                });
-            }
-            Answer::Choices(span) => {
-                for &n in q.get(span) {
-                    if let Some(num) = nums.get(usize::from(n).saturating_sub(1)) {
-                        let _ = items.push(Item {
-                            data: Some(Data::Text(Text::new(num.as_str()))),
-                            ..Item::default()
-                        });
-                    }
-                }
-            }
-        }
         let status = Command::Status(Status {
             cmd_id: Text::new(id.as_str()),
             msg_ref: Some(Text::new(self.msg_ref)),
@@ -157,14 +151,17 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             cred: None,
             chal: None,
             data: Some(Text::new(code.as_str())),
-            items: List::new(&items),
+            items: List::empty(),
         });
-        let fits = self.writer.push(&status)?;
-        if fits {
-            self.cmd_id += 1;
-            self.written += 1;
-        }
-        Ok(fits)
+        let mut answer = AnswerItems {
+            queue: q,
+            answer: e.answer,
+            next: 0,
+            num: Num::new(0),
+        };
+        // An answer means something only whole: all its items, or the Status waits.
+        let pushed = self.writer.push_items(&status, Fill::All, &mut answer)?;
+        Ok(self.count(pushed.is_some()))
     }
 
     /// An Alert of the client's own (1200/1201, 1222, 1225).
@@ -231,62 +228,29 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(fits)
     }
 
-    /// `Replace` of the `./DevInfo` leaves: the client's identity and capabilities.
+    /// `Replace` of the `./DevInfo` leaves: the client's identity and capabilities, all in
+    /// one message.
     #[inline(never)]
     fn devinfo(&mut self) -> Result<bool, Error> {
-        let Ok(root) = self
-            .tree
-            .parse_uri("./DevInfo")
-            .and_then(|u| self.tree.find(&u))
-        else {
+        let Some(leaves) = devinfo_leaves(self.tree) else {
             return Ok(true);
         };
-        let mut leaves: Vec<NodeHandle, BATCH> = Vec::new();
-        let _ = self.tree.walk(Principal::Device, root, true, |h, depth| {
-            let leaf = schema::node(h.def()).is_some_and(|n| n.is_leaf());
-            if depth == 1 && leaf {
-                let _ = leaves.push(h);
-            }
-            true
-        });
-        let mut layout: Vec<(usize, usize, usize, Format), BATCH> = Vec::new();
-        let mut pos = 0;
-        for &h in &leaves {
-            let Some((uri_end, value_end, format)) =
-                lay_out(self.tree, Principal::Device, h, true, self.scratch, pos)
-            else {
-                continue;
-            };
-            let _ = layout.push((pos, uri_end, value_end, format));
-            pos = value_end;
-        }
-        let scratch = &*self.scratch;
-        let mut items: Vec<Item<'_>, BATCH> = Vec::new();
-        for &(start, uri_end, value_end, format) in &layout {
-            let uri =
-                core::str::from_utf8(scratch.get(start..uri_end).unwrap_or(&[])).unwrap_or("");
-            let value = scratch.get(uri_end..value_end).unwrap_or(&[]);
-            let _ = items.push(Item {
-                source: Some(Location::new(uri)),
-                meta: Some(Meta::new(format_only(format))),
-                data: Some(data_of(value)),
-                ..Item::default()
-            });
-        }
         let id = Num::new(self.cmd_id + 1);
         let replace = Command::Replace(ItemCommand {
             cmd_id: Text::new(id.as_str()),
             no_resp: false,
             cred: None,
             meta: None,
-            items: List::new(&items),
+            items: List::empty(),
         });
-        let fits = self.writer.push(&replace)?;
-        if fits {
-            self.cmd_id += 1;
-            self.written += 1;
-        }
-        Ok(fits)
+        let mut items = LeafItems {
+            tree: self.tree,
+            scratch: self.scratch,
+            leaves,
+            next: 0,
+        };
+        let pushed = self.writer.push_items(&replace, Fill::All, &mut items)?;
+        Ok(self.count(pushed.is_some()))
     }
 
     fn results(&mut self, e: ResultsEntry) -> Result<bool, Error> {
@@ -410,116 +374,53 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(false)
     }
 
-    /// `?list=Struct` / `StructData`: an item per node, resumed where the last message
-    /// stopped.
+    /// `?list=Struct` / `StructData`: an item per node, as many as the message takes,
+    /// resumed where the last message stopped.
     #[inline(never)]
     fn results_struct(&mut self, e: ResultsEntry, data: bool) -> Result<bool, Error> {
-        let who = Principal::Server(self.server_id);
         let q: &Queue = self.queue;
-        let path = q.str(e.uri).split('?').next().unwrap_or("");
-        let cmd_ref = q.str(e.cmd_ref);
+        let uri = q.str(e.uri);
+        let path = uri.split_once('?').map_or(uri, |(path, _)| path);
         let Ok(root) = self.tree.parse_uri(path).and_then(|u| self.tree.find(&u)) else {
             return Ok(true);
         };
-        let mut progress = e.progress as usize;
-        let outcome = loop {
-            let mut batch: Vec<NodeHandle, BATCH> = Vec::new();
-            let mut seen = 0;
-            let mut more = false;
-            // A walk cut short (too deep) sends what it found.
-            let _ = self.tree.walk(who, root, true, |h, _| {
-                if seen < progress {
-                    seen += 1;
-                    true
-                } else if batch.push(h).is_ok() {
-                    true
-                } else {
-                    more = true;
-                    false
-                }
-            });
-            if batch.is_empty() {
-                break true;
-            }
-            let mut layout: Vec<(usize, usize, usize, Format), BATCH> = Vec::new();
-            let mut pos = 0;
-            for &h in &batch {
-                let leaf = schema::node(h.def()).is_some_and(|n| n.is_leaf());
-                match lay_out(self.tree, who, h, data && leaf, self.scratch, pos) {
-                    Some((uri_end, value_end, format)) => {
-                        let _ = layout.push((pos, uri_end, value_end, format));
-                        pos = value_end;
-                    }
-                    // Out of scratch: what was laid out goes first.
-                    None => break,
-                }
-            }
-            if layout.is_empty() {
-                break true;
-            }
-            let scratch = &*self.scratch;
-            let metas: Vec<MetInf<'_>, BATCH> = layout
-                .iter()
-                .zip(batch.iter())
-                .map(|(&(_, _, _, f), h)| {
-                    let mime = schema::node(h.def()).map_or("", |n| n.mime());
-                    MetInf {
-                        format: Some(Text::new(f.as_str())),
-                        type_: (!mime.is_empty()).then(|| Text::new(mime)),
-                        ..MetInf::default()
-                    }
-                })
-                .collect();
-            let mut items: Vec<Item<'_>, BATCH> = Vec::new();
-            for (&(start, uri_end, value_end, format), meta) in layout.iter().zip(metas.iter()) {
-                let uri =
-                    core::str::from_utf8(scratch.get(start..uri_end).unwrap_or(&[])).unwrap_or("");
-                let value = scratch.get(uri_end..value_end).unwrap_or(&[]);
-                let with_data = data && format != Format::Node;
-                let _ = items.push(Item {
-                    source: Some(Location::new(uri)),
-                    meta: Some(Meta::new(meta)),
-                    data: with_data.then(|| data_of(value)),
-                    ..Item::default()
-                });
-            }
-            let mut n = items.len();
-            let mut sent = 0;
-            let id = Num::new(self.cmd_id + 1);
-            while n > 0 {
-                let cmd = results_cmd(
-                    id.as_str(),
-                    self.msg_ref,
-                    cmd_ref,
-                    items.get(..n).unwrap_or(&[]),
-                );
-                if self.writer.push(&cmd)? {
-                    self.cmd_id += 1;
-                    self.written += 1;
-                    sent = n;
-                    break;
-                }
-                // An item that does not fit even a message holding nothing else would stop
-                // the listing for good: its value goes, as one too large for scratch does
-                // (the server can Get it on its own, in chunks).
-                let first = items.first_mut().filter(|_| n == 1 && self.written == 0);
-                if first.and_then(|i| i.data.take()).is_some() {
-                    continue;
-                }
-                n /= 2;
-            }
-            if sent == 0 {
-                break false;
-            }
-            progress += sent;
-            if !more && sent == batch.len() {
-                break true;
-            }
+        let id = Num::new(self.cmd_id + 1);
+        let cmd = results_cmd(id.as_str(), self.msg_ref, q.str(e.cmd_ref), &[]);
+        let mut nodes = StructItems {
+            tree: self.tree,
+            who: Principal::Server(self.server_id),
+            root,
+            data,
+            scratch: self.scratch,
+            start: e.progress as usize,
+            next: e.progress as usize,
+            batch_at: e.progress as usize,
+            batch: Vec::new(),
+            more: true,
+            meta: MetInf::default(),
+            bare_first: false,
+            first_had_value: false,
+            ended: false,
         };
-        if let Some(Entry::Results(r)) = self.queue.front_mut() {
-            r.progress = u32::try_from(progress).unwrap_or(u32::MAX);
+        let mut pushed = self.writer.push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
+        // An item that does not fit even a message holding nothing else would stop the
+        // listing for good: its value goes, as one too large for scratch does (the server
+        // can Get it on its own, in chunks).
+        if pushed.is_none() && self.written == 0 && nodes.first_had_value {
+            nodes.restart_bare();
+            pushed = self.writer.push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
         }
-        Ok(outcome)
+        // A source that ran dry ends the listing, whether or not it had items left for
+        // this message (none, or a node whose URI is larger than scratch).
+        let done = nodes.ended;
+        let sent = pushed.unwrap_or(0);
+        if self.count(pushed.is_some()) {
+            let progress = u32::try_from(sent).map_or(u32::MAX, |n| e.progress.saturating_add(n));
+            if let Some(Entry::Results(r)) = self.queue.front_mut() {
+                r.progress = progress;
+            }
+        }
+        Ok(done)
     }
 }
 
@@ -581,15 +482,14 @@ fn data_of(bytes: &[u8]) -> Data<'_> {
     }
 }
 
-/// Writes the URI of `h` into `scratch` at `pos`, then (with `value`) its value; returns
-/// the end of each and the node's format. `None` when scratch is full.
+/// Writes the URI of `h` at the start of `scratch`, then (with `value`) its value; returns
+/// the end of each and the node's format. `None` when the URI does not fit.
 fn lay_out<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
     tree: &mut Tree<F, H, N, A, R>,
     who: Principal<'_>,
     h: NodeHandle,
     value: bool,
     scratch: &mut [u8],
-    pos: usize,
 ) -> Option<(usize, usize, Format)> {
     let format = schema::node(h.def()).map_or(Format::Node, |n| {
         if n.is_interior() {
@@ -598,11 +498,13 @@ fn lay_out<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: us
             n.format()
         }
     });
-    let (_, rest) = scratch.split_at_mut_checked(pos)?;
-    let mut w = SliceWriter { buf: rest, len: 0 };
+    let mut w = SliceWriter {
+        buf: scratch,
+        len: 0,
+    };
     tree.write_uri(h, &mut w).ok()?;
     let uri_len = w.len;
-    let (uri, tail) = rest.split_at_mut_checked(uri_len)?;
+    let (uri, tail) = scratch.split_at_mut_checked(uri_len)?;
     let uri = core::str::from_utf8(uri).ok()?;
     let value_len = if value {
         match tree.read(who, h, uri, 0, tail) {
@@ -613,7 +515,224 @@ fn lay_out<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: us
     } else {
         0
     };
-    Some((pos + uri_len, pos + uri_len + value_len, format))
+    Some((uri_len, uri_len + value_len, format))
+}
+
+/// The URI and the value [`lay_out`] wrote into `scratch`.
+fn laid_out(scratch: &[u8], uri_end: usize, value_end: usize) -> (&str, &[u8]) {
+    let uri = scratch.get(..uri_end).unwrap_or(&[]);
+    let value = scratch.get(uri_end..value_end).unwrap_or(&[]);
+    (core::str::from_utf8(uri).unwrap_or(""), value)
+}
+
+/// The items of a Status: the text a user typed, or the numbers of the choices picked.
+struct AnswerItems<'q> {
+    queue: &'q Queue,
+    answer: Answer,
+    /// The next byte of the answer's span to send.
+    next: usize,
+    /// The last choice sent, as text.
+    num: Num,
+}
+
+impl ItemSource for AnswerItems<'_> {
+    fn next_item(&mut self) -> Option<Item<'_>> {
+        let text = match self.answer {
+            Answer::None => return None,
+            Answer::Text(span) if self.next == 0 => {
+                self.next = 1;
+                self.queue.str(span)
+            }
+            Answer::Text(_) => return None,
+            Answer::Choices(span) => {
+                // The picks were checked against the alert's choices when stored.
+                let n = loop {
+                    let n = *self.queue.get(span).get(self.next)?;
+                    self.next += 1;
+                    if (1..=MAX_CHOICES).contains(&usize::from(n)) {
+                        break n;
+                    }
+                };
+                self.num = Num::new(u32::from(n));
+                self.num.as_str()
+            }
+        };
+        Some(Item {
+            data: Some(Data::Text(Text::new(text))),
+            ..Item::default()
+        })
+    }
+}
+
+/// The leaves right under `./DevInfo` the device may read; `None` without a DevInfo.
+#[inline(never)]
+fn devinfo_leaves<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &Tree<F, H, N, A, R>,
+) -> Option<Vec<NodeHandle, DEVINFO_LEAVES>> {
+    let root = tree
+        .parse_uri("./DevInfo")
+        .and_then(|u| tree.find(&u))
+        .ok()?;
+    let mut leaves = Vec::new();
+    let _ = tree.walk(Principal::Device, root, true, |h, depth| {
+        let leaf = schema::node(h.def()).is_some_and(|n| n.is_leaf());
+        if depth == 1 && leaf {
+            let _ = leaves.push(h);
+        }
+        true
+    });
+    Some(leaves)
+}
+
+/// The items of the DevInfo `Replace`: each leaf's URI and value, read into scratch when
+/// the writer asks for the leaf.
+struct LeafItems<'x, F, H, const N: usize, const A: usize, const R: usize> {
+    tree: &'x mut Tree<F, H, N, A, R>,
+    scratch: &'x mut [u8],
+    leaves: Vec<NodeHandle, DEVINFO_LEAVES>,
+    next: usize,
+}
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> ItemSource
+    for LeafItems<'_, F, H, N, A, R>
+{
+    fn next_item(&mut self) -> Option<Item<'_>> {
+        let (uri_end, value_end, format) = loop {
+            let &h = self.leaves.get(self.next)?;
+            self.next += 1;
+            // A leaf whose URI does not fit scratch is left out.
+            if let Some(laid) = lay_out(self.tree, Principal::Device, h, true, self.scratch) {
+                break laid;
+            }
+        };
+        let (uri, value) = laid_out(self.scratch, uri_end, value_end);
+        Some(Item {
+            source: Some(Location::new(uri)),
+            meta: Some(Meta::new(format_only(format))),
+            data: Some(data_of(value)),
+            ..Item::default()
+        })
+    }
+}
+
+/// The items of a Struct listing from node `start` of the walk on: each node's URI (and
+/// with `data` a leaf's value) read into scratch when the writer asks for the node.
+struct StructItems<'x, 'w, F, H, const N: usize, const A: usize, const R: usize> {
+    tree: &'x mut Tree<F, H, N, A, R>,
+    who: Principal<'w>,
+    root: NodeHandle,
+    data: bool,
+    scratch: &'x mut [u8],
+    /// The listing's first node in this message (the nodes sent before).
+    start: usize,
+    /// The node the next item is for, counted in walk order.
+    next: usize,
+    /// Where `batch` starts, counted in walk order.
+    batch_at: usize,
+    /// Nodes from `batch_at` on, found by one walk.
+    batch: Vec<NodeHandle, BATCH>,
+    /// Nodes may follow the batch: the last walk stopped with the batch full (or there was
+    /// none yet).
+    more: bool,
+    /// The `Meta` of the item last given.
+    meta: MetInf<'static>,
+    /// The first item goes without its value.
+    bare_first: bool,
+    /// The first item given carried a value.
+    first_had_value: bool,
+    /// Asked for an item past the last.
+    ended: bool,
+}
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
+    StructItems<'_, '_, F, H, N, A, R>
+{
+    /// Starts the listing again at `start`, this time with the first item's value left out.
+    fn restart_bare(&mut self) {
+        self.next = self.start;
+        self.bare_first = true;
+        self.ended = false;
+    }
+
+    /// The node at `next`, walking the tree again when it is not in the batch.
+    fn node(&mut self) -> Option<NodeHandle> {
+        let past = self.batch_at.saturating_add(self.batch.len());
+        if self.next < self.batch_at || (self.next >= past && self.more) {
+            self.batch_at = self.next;
+            self.more = struct_batch(self.tree, self.who, self.root, self.next, &mut self.batch);
+        }
+        self.batch
+            .get(self.next.checked_sub(self.batch_at)?)
+            .copied()
+    }
+}
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> ItemSource
+    for StructItems<'_, '_, F, H, N, A, R>
+{
+    fn next_item(&mut self) -> Option<Item<'_>> {
+        let first = self.next == self.start;
+        let Some(h) = self.node() else {
+            self.ended = true;
+            return None;
+        };
+        let def = schema::node(h.def());
+        let leaf = def.is_some_and(|n| n.is_leaf());
+        let bare = first && self.bare_first;
+        let value = self.data && leaf && !bare;
+        // Out of scratch even for the URI: the listing ends here.
+        let Some((uri_end, value_end, format)) =
+            lay_out(self.tree, self.who, h, value, self.scratch)
+        else {
+            self.ended = true;
+            return None;
+        };
+        self.next += 1;
+        let with_data = self.data && format != Format::Node && !bare;
+        if first {
+            self.first_had_value = with_data;
+        }
+        let mime = def.map_or("", |n| n.mime());
+        self.meta = MetInf {
+            format: Some(Text::new(format.as_str())),
+            type_: (!mime.is_empty()).then(|| Text::new(mime)),
+            ..MetInf::default()
+        };
+        let (uri, value) = laid_out(self.scratch, uri_end, value_end);
+        Some(Item {
+            source: Some(Location::new(uri)),
+            meta: Some(Meta::new(&self.meta)),
+            data: with_data.then(|| data_of(value)),
+            ..Item::default()
+        })
+    }
+}
+
+/// Fills `batch` with the nodes of the walk of `root` from the `skip`th on; returns whether
+/// more follow. A walk cut short (too deep) gives what it found.
+#[inline(never)]
+fn struct_batch<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &Tree<F, H, N, A, R>,
+    who: Principal<'_>,
+    root: NodeHandle,
+    skip: usize,
+    batch: &mut Vec<NodeHandle, BATCH>,
+) -> bool {
+    batch.clear();
+    let mut seen = 0;
+    let mut more = false;
+    let _ = tree.walk(who, root, true, |h, _| {
+        if seen < skip {
+            seen += 1;
+            true
+        } else if batch.push(h).is_ok() {
+            true
+        } else {
+            more = true;
+            false
+        }
+    });
+    more
 }
 
 /// `fmt::Write` into a byte slice.
@@ -634,7 +753,288 @@ impl core::fmt::Write for SliceWriter<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::queue::{Cmd, Span};
     use super::*;
+    use crate::codec::{EncodeOptions, SyncHdr};
+    use crate::flash::MemFlash;
+    use crate::tree::{NoHandlers, UriLimits};
+    use std::string::String;
+    use std::vec::Vec as StdVec;
+    use std::{format, vec};
+
+    type TestTree = Tree<MemFlash<StdVec<u8>, 4096, 8>, NoHandlers, 256, 16_384, 512>;
+
+    /// A tree with its DevInfo filled in, `./DevInfo/Mod` set to `model`.
+    fn tree(model: &str) -> TestTree {
+        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
+        flash.erase_all();
+        let mut tree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        for (leaf, value) in [
+            ("DevId", "IMEI:490154203237518"),
+            ("Man", "iotadm"),
+            ("Mod", model),
+            ("DmV", "1.2"),
+            ("Lang", "en-US"),
+        ] {
+            let uri = format!("./DevInfo/{leaf}");
+            tree.replace(Principal::Device, &uri, value.as_bytes(), None, None)
+                .unwrap();
+        }
+        tree
+    }
+
+    /// What a message carried: each command's name and its items' source URIs and data.
+    type Sent = StdVec<(&'static str, StdVec<(String, Option<String>)>)>;
+
+    fn text(t: Text<'_>) -> String {
+        let mut s = String::new();
+        for chunk in t.chunks() {
+            s.push_str(core::str::from_utf8(chunk.as_bytes()).unwrap());
+        }
+        s
+    }
+
+    /// Writes one message of the queue under `limit`; whether the queue emptied, and what
+    /// the message carried.
+    fn message(
+        tree: &mut TestTree,
+        queue: &mut Queue,
+        encoding: Encoding,
+        limit: usize,
+    ) -> (bool, Sent) {
+        let header = SyncHdr {
+            ver_dtd: Text::new("1.2"),
+            ver_proto: Text::new("DM/1.2"),
+            session_id: Text::new("1"),
+            msg_id: Text::new("2"),
+            target: Location::new("http://127.0.0.1/dm"),
+            source: Location::new("IMEI:490154203237518"),
+            resp_uri: None,
+            no_resp: false,
+            cred: None,
+            meta: None,
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        let options = EncodeOptions::new(encoding);
+        let mut writer = MessageWriter::new(&options, &header, &mut buf, limit).unwrap();
+        let mut scratch = [0u8; 1024];
+        let mut alert_refs = Vec::new();
+        let mut emit = Emit {
+            tree,
+            queue,
+            writer: &mut writer,
+            server_id: "srv",
+            encoding,
+            msg_ref: "1",
+            msg_id: 2,
+            cmd_id: 0,
+            scratch: &mut scratch,
+            alerts: &[],
+            alert_refs: &mut alert_refs,
+            server_uri: "http://127.0.0.1/dm",
+            device_id: "IMEI:490154203237518",
+            written: 0,
+            asked_next: false,
+        };
+        let done = emit.all().unwrap();
+        let n = writer.finish(done);
+        assert!(n <= limit, "{n} bytes over {limit}");
+        let msg = crate::codec::parse(&buf[..n]).unwrap();
+        let sent = msg
+            .body
+            .commands
+            .into_iter()
+            .map(|cmd| {
+                let items = match cmd {
+                    Command::Results(c) => c.items,
+                    Command::Replace(c) => c.items,
+                    Command::Status(c) => c.items,
+                    _ => List::empty(),
+                };
+                let items = items
+                    .into_iter()
+                    .map(|i| {
+                        let uri = i.source.map(|l| text(l.uri)).unwrap_or_default();
+                        (uri, i.data.and_then(|d| d.content()).map(text))
+                    })
+                    .collect();
+                (cmd.name(), items)
+            })
+            .collect();
+        (done, sent)
+    }
+
+    fn queue_listing(uri: &str) -> Queue {
+        let mut queue = Queue::new();
+        let entry = ResultsEntry {
+            cmd_ref: queue.store(b"4").unwrap(),
+            uri: queue.store(uri.as_bytes()).unwrap(),
+            kind: ResultsKind::Struct { data: true },
+            progress: 0,
+        };
+        queue.push(Entry::Results(entry)).unwrap();
+        queue
+    }
+
+    /// A listing's items over as many messages as `limit` makes of it.
+    fn listing(
+        tree: &mut TestTree,
+        uri: &str,
+        encoding: Encoding,
+        limit: usize,
+    ) -> StdVec<StdVec<(String, Option<String>)>> {
+        let mut queue = queue_listing(uri);
+        let mut messages = StdVec::new();
+        loop {
+            let (done, sent) = message(tree, &mut queue, encoding, limit);
+            assert!(sent.len() <= 1, "one Results a message");
+            let items = sent.into_iter().flat_map(|(_, items)| items).collect();
+            messages.push(items);
+            if done {
+                return messages;
+            }
+            assert!(messages.len() < 500, "the listing never ends");
+        }
+    }
+
+    #[test]
+    fn a_struct_listing_resumes_where_the_last_message_stopped() {
+        let mut tree = tree("test-handset");
+        let whole = listing(&mut tree, ".", Encoding::Wbxml, 16 * 1024);
+        assert_eq!(whole.len(), 1);
+        let whole = &whole[0];
+        // More nodes than one walk of the tree gathers, in one Results.
+        assert!(whole.len() > 3 * BATCH, "{} nodes", whole.len());
+        assert_eq!(whole[0].0, ".");
+        assert!(whole.contains(&("./DevInfo/Mod".into(), Some("test-handset".into()))));
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            let mut most = 0;
+            for limit in (700..1700).step_by(97) {
+                let messages = listing(&mut tree, ".", encoding, limit);
+                assert!(
+                    messages.iter().all(|items| !items.is_empty()),
+                    "{encoding:?} at {limit}: a message without an item"
+                );
+                assert_eq!(&messages.concat(), whole, "{encoding:?} at {limit}");
+                most = most.max(messages.len());
+            }
+            assert!(most > 2, "{encoding:?}: {most} messages at most");
+        }
+    }
+
+    #[test]
+    fn a_listing_item_no_message_can_carry_goes_without_its_value() {
+        let model = "m".repeat(400);
+        let mut tree = tree(&model);
+        let whole = listing(&mut tree, "./DevInfo", Encoding::Wbxml, 16 * 1024).concat();
+        let mod_item = ("./DevInfo/Mod".into(), Some(model.clone()));
+        assert!(whole.contains(&mod_item));
+        // Too small for the value and the header together, large enough for the rest.
+        let messages = listing(&mut tree, "./DevInfo", Encoding::Wbxml, 400);
+        let expected: StdVec<_> = whole
+            .iter()
+            .map(|(uri, data)| {
+                let data = if *uri == mod_item.0 {
+                    None
+                } else {
+                    data.clone()
+                };
+                (uri.clone(), data)
+            })
+            .collect();
+        assert_eq!(messages.concat(), expected);
+        // The item went alone: the message before it was full, or it came first.
+        let alone = messages
+            .iter()
+            .find(|items| items.iter().any(|(uri, _)| *uri == mod_item.0))
+            .unwrap();
+        assert_eq!(alone[0].0, mod_item.0);
+    }
+
+    #[test]
+    fn devinfo_goes_whole_or_waits_for_the_next_message() {
+        let mut tree = tree("test-handset");
+        let leaves: StdVec<(String, Option<String>)> = [
+            ("DevId", "IMEI:490154203237518"),
+            ("Man", "iotadm"),
+            ("Mod", "test-handset"),
+            ("DmV", "1.2"),
+            ("Lang", "en-US"),
+        ]
+        .iter()
+        .map(|(leaf, v)| (format!("./DevInfo/{leaf}"), Some(String::from(*v))))
+        .collect();
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            let mut gone = false;
+            for limit in 350..1200 {
+                let mut queue = Queue::new();
+                queue.push(Entry::DevInfo).unwrap();
+                let (done, sent) = message(&mut tree, &mut queue, encoding, limit);
+                if !done {
+                    assert!(!gone, "{encoding:?}: fits at a smaller limit than {limit}");
+                    assert!(sent.is_empty(), "{encoding:?} at {limit}: {sent:?}");
+                    continue;
+                }
+                gone = true;
+                let [(name, items)] = &sent[..] else {
+                    panic!("{encoding:?} at {limit}: {sent:?}")
+                };
+                assert_eq!(*name, "Replace");
+                let mut items = items.clone();
+                items.sort();
+                let mut expected = leaves.clone();
+                expected.sort();
+                assert_eq!(items, expected, "{encoding:?} at {limit}");
+            }
+            assert!(gone, "{encoding:?}: never fits");
+        }
+    }
+
+    #[test]
+    fn choices_go_as_their_numbers_all_of_them_or_none() {
+        let mut tree = tree("test-handset");
+        let status = |queue: &mut Queue, answer: fn(Span) -> Answer, bytes: &[u8]| {
+            let span = queue.store(bytes).unwrap();
+            let entry = StatusEntry {
+                cmd_ref: queue.store(b"7").unwrap(),
+                cmd: Cmd::Alert,
+                code: 200,
+                target: Span::EMPTY,
+                source: Span::EMPTY,
+                answer: answer(span),
+            };
+            queue.push(Entry::Status(entry)).unwrap();
+        };
+        let none = |_| Answer::None;
+        // How the answer is kept, its bytes, and the items it makes.
+        type Case = (fn(Span) -> Answer, &'static [u8], &'static [&'static str]);
+        let cases: [Case; 3] = [
+            (Answer::Choices, &[1, 3, 12, 16], &["1", "3", "12", "16"]),
+            (Answer::Text, b"typed & sent", &["typed & sent"]),
+            (none, b"", &[]),
+        ];
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            for (answer, bytes, expected) in cases {
+                let mut gone = false;
+                for limit in 350..800 {
+                    let mut queue = Queue::new();
+                    status(&mut queue, answer, bytes);
+                    let (done, sent) = message(&mut tree, &mut queue, encoding, limit);
+                    if !done {
+                        assert!(!gone && sent.is_empty(), "{encoding:?} at {limit}");
+                        continue;
+                    }
+                    gone = true;
+                    let [("Status", items)] = &sent[..] else {
+                        panic!("{encoding:?} at {limit}: {sent:?}")
+                    };
+                    let got: StdVec<_> = items.iter().map(|(_, d)| d.clone().unwrap()).collect();
+                    assert_eq!(got, expected, "{encoding:?} at {limit}");
+                }
+                assert!(gone, "{encoding:?}: never fits");
+            }
+        }
+    }
 
     #[test]
     fn format_only_metas_name_their_format_and_nothing_else() {
