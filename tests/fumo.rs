@@ -937,3 +937,49 @@ fn opening_in_place_refuses_a_bad_name() {
     );
     assert!(matches!(opened, Err(iotadm::fumo::Error::Layout)));
 }
+
+/// A record that cannot be written changes nothing: the object answers with what flash
+/// holds, as it would after a restart.
+#[test]
+fn a_record_write_that_fails_leaves_the_object_as_flash_has_it() {
+    use iotadm::flash::{FaultPlan, FaultyFlash};
+    let flash = big_wrap(big_factory(2000));
+    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
+    let mut tree = mount(&flash, fumo);
+    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
+        .unwrap();
+    // The next write anywhere on the part fails.
+    flash.replace_with(|old| {
+        let mem = std::mem::replace(old, FaultyFlash::new(big_factory(0), FaultPlan::none()));
+        FaultyFlash::new(mem.into_inner(), FaultPlan::none().fail_write(0))
+    });
+    let other = "http://127.0.0.1:9/fw/v3.bin";
+    assert_eq!(
+        tree.replace(
+            SRV,
+            "./FUMO/fw/Download/PkgURL",
+            other.as_bytes(),
+            None,
+            None
+        ),
+        Err(StatusCode::DataStoreFailure)
+    );
+    let mut buf = [0u8; 64];
+    let r = tree
+        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
+        .unwrap();
+    assert_eq!(&buf[..r.len], URL.as_bytes());
+    // Later writes work, and the value changes.
+    tree.replace(
+        SRV,
+        "./FUMO/fw/Download/PkgURL",
+        other.as_bytes(),
+        None,
+        None,
+    )
+    .unwrap();
+    let r = tree
+        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
+        .unwrap();
+    assert_eq!(&buf[..r.len], other.as_bytes());
+}

@@ -334,11 +334,10 @@ where
                 }
                 Work::ConfirmDownload => match self.ask(io, false) {
                     Decision::Go => {
-                        let mut next = self.rec.clone();
-                        next.state = State::DownloadProgressing;
-                        next.work = Work::Download;
-                        next.deferrals = 0;
-                        self.persist(next)?;
+                        self.rec.state = State::DownloadProgressing;
+                        self.rec.work = Work::Download;
+                        self.rec.deferrals = 0;
+                        self.commit()?;
                     }
                     Decision::Defer => return self.defer(),
                     Decision::Reject => return self.fail_download(ResultCode::UserCancelled),
@@ -351,11 +350,10 @@ where
                 }
                 Work::ConfirmUpdate => match self.ask(io, true) {
                     Decision::Go => {
-                        let mut next = self.rec.clone();
-                        next.state = State::UpdateProgressing;
-                        next.work = Work::Install;
-                        next.deferrals = 0;
-                        self.persist(next)?;
+                        self.rec.state = State::UpdateProgressing;
+                        self.rec.work = Work::Install;
+                        self.rec.deferrals = 0;
+                        self.commit()?;
                     }
                     Decision::Defer => return self.defer(),
                     Decision::Reject => return self.update_failed(ResultCode::UserCancelled),
@@ -438,100 +436,122 @@ where
         // The installer first: a cut between the two only sends the report again.
         self.installer.acknowledge_outcome()?;
         let have_data = self.installer.phase() == Phase::Ready;
-        let mut next = self.rec.clone();
-        next.report = None;
-        next.correlator = None;
-        next.state = match next.state {
+        let rec = &mut self.rec;
+        rec.report = None;
+        rec.correlator = None;
+        rec.state = match rec.state {
             State::DownloadComplete | State::UpdateFailedHaveData | State::ReadyToUpdate
                 if have_data =>
             {
                 State::ReadyToUpdate
             }
-            State::DownloadProgressing | State::UpdateProgressing => next.state,
+            State::DownloadProgressing | State::UpdateProgressing => rec.state,
             _ => State::Idle,
         };
-        if next.work == Work::None {
-            next.op = Op::None;
+        if rec.work == Work::None {
+            rec.op = Op::None;
         }
-        self.persist(next)?;
+        self.commit()?;
         info!("fumo: report {} acknowledged", u16::from(report.result));
         Ok(true)
     }
 
     // ---- the state machine ----
 
-    fn persist(&mut self, next: Record) -> Result<(), Error> {
-        self.log.append(&next)?;
-        self.rec = next;
-        Ok(())
+    /// Appends the record, changed where it is kept (a copy would put some 640 bytes on
+    /// the stack of every step). Should the append fail, the record is read back from the
+    /// log: the object then holds what a restart would find, the last record written.
+    fn commit(&mut self) -> Result<(), Error> {
+        match self.log.append(&self.rec) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.log.scan(&mut self.rec);
+                Err(e)
+            }
+        }
     }
 
-    fn with_report(mut next: Record, code: ResultCode) -> Record {
-        next.report = Some(code);
-        next.report_id = next.report_id.wrapping_add(1);
-        next.work = Work::None;
-        next
+    /// Sets `code` as the result to report for the operation; no work is left.
+    fn set_report(rec: &mut Record, code: ResultCode) {
+        rec.report = Some(code);
+        rec.report_id = rec.report_id.wrapping_add(1);
+        rec.work = Work::None;
     }
 
     /// Settles the record with the installer's facts: an update confirmed, rolled back or
     /// failed across a reboot, a step a power cut interrupted.
     fn reconcile(&mut self) -> Result<(), Error> {
         let phase = self.installer.phase();
-        let mut next = self.rec.clone();
+        // What changes: a state, a work item, a result to report. Worked out first, so
+        // that the record changes only when it is committed.
+        let (mut state, mut work, mut report) = (None, None, None);
         match (self.rec.work, self.rec.state) {
             (Work::Install | Work::Trial, _) => match phase {
-                Phase::Trial => next.work = Work::Trial,
+                Phase::Trial => work = Some(Work::Trial),
                 // Armed? Not yet: arm (again).
-                Phase::Ready => next.work = Work::Install,
+                Phase::Ready => work = Some(Work::Install),
                 _ => {
                     let code = match self.installer.last_outcome() {
                         Some(o) => o.result_code(),
                         None => ResultCode::UpdateFailed,
                     };
-                    next.state = if code.is_success() {
+                    state = Some(if code.is_success() {
                         State::UpdateSuccessfulNoData
                     } else {
                         State::UpdateFailedNoData
-                    };
-                    next = Self::with_report(next, code);
+                    });
+                    report = Some(code);
                 }
             },
             (Work::Download, _) => {
                 if let (Phase::Idle, Some(Outcome::Failed { code })) =
                     (phase, self.installer.last_outcome())
                 {
-                    next.state = State::DownloadFailed;
-                    next = Self::with_report(next, code);
+                    state = Some(State::DownloadFailed);
+                    report = Some(code);
                 }
             }
             (Work::ConfirmUpdate, _) if phase != Phase::Ready => {
-                next.state = State::UpdateFailedNoData;
-                next = Self::with_report(next, ResultCode::UpdateFailed);
+                state = Some(State::UpdateFailedNoData);
+                report = Some(ResultCode::UpdateFailed);
             }
             (Work::None, State::DownloadProgressing) if !self.streaming => {
                 // A package pushed into PkgData, cut off by a reboot: the server has to
                 // send it again.
-                next.state = match phase {
+                state = Some(match phase {
                     Phase::Ready => State::ReadyToUpdate,
                     Phase::Downloading => {
                         self.installer.abort(ResultCode::UndefinedError)?;
                         State::Idle
                     }
                     _ => State::Idle,
-                };
+                });
             }
             (
                 Work::None,
                 State::DownloadComplete | State::ReadyToUpdate | State::UpdateFailedHaveData,
             ) if phase != Phase::Ready && self.rec.report.is_none() => {
-                next.state = State::Idle;
+                state = Some(State::Idle);
             }
             _ => {}
         }
-        if next != self.rec {
-            self.persist(next)?;
+        let changes = state.is_some_and(|s| s != self.rec.state)
+            || work.is_some_and(|w| w != self.rec.work)
+            || report.is_some();
+        if !changes {
+            return Ok(());
         }
-        Ok(())
+        let rec = &mut self.rec;
+        if let Some(s) = state {
+            rec.state = s;
+        }
+        if let Some(w) = work {
+            rec.work = w;
+        }
+        if let Some(code) = report {
+            Self::set_report(rec, code);
+        }
+        self.commit()
     }
 
     fn ask(&mut self, io: &mut Io<'_>, update: bool) -> Decision {
@@ -567,20 +587,16 @@ where
     }
 
     fn defer(&mut self) -> Result<Poll, Error> {
-        let mut next = self.rec.clone();
-        next.deferrals = next.deferrals.saturating_add(1);
-        if self
-            .config
-            .max_deferrals
-            .is_some_and(|max| next.deferrals > max)
-        {
+        let deferrals = self.rec.deferrals.saturating_add(1);
+        if self.config.max_deferrals.is_some_and(|max| deferrals > max) {
             return if self.rec.work == Work::ConfirmUpdate {
                 self.update_failed(ResultCode::UserCancelled)
             } else {
                 self.fail_download(ResultCode::UserCancelled)
             };
         }
-        self.persist(next)?;
+        self.rec.deferrals = deferrals;
+        self.commit()?;
         Ok(Poll::Deferred)
     }
 
@@ -590,23 +606,23 @@ where
         if matches!(self.installer.phase(), Phase::Downloading | Phase::Ready) {
             self.installer.abort(code)?;
         }
-        let mut next = self.rec.clone();
-        next.state = State::DownloadFailed;
-        next.retries = 0;
-        self.persist(Self::with_report(next, code))?;
+        self.rec.state = State::DownloadFailed;
+        self.rec.retries = 0;
+        Self::set_report(&mut self.rec, code);
+        self.commit()?;
         Ok(Poll::Report)
     }
 
     /// The update did not happen and the package is still there: 70, reported.
     fn update_failed(&mut self, code: ResultCode) -> Result<Poll, Error> {
         warn!("fumo: update not done, {}", u16::from(code));
-        let mut next = self.rec.clone();
-        next.state = if self.installer.phase() == Phase::Ready {
+        self.rec.state = if self.installer.phase() == Phase::Ready {
             State::UpdateFailedHaveData
         } else {
             State::UpdateFailedNoData
         };
-        self.persist(Self::with_report(next, code))?;
+        Self::set_report(&mut self.rec, code);
+        self.commit()?;
         Ok(Poll::Report)
     }
 
@@ -622,9 +638,8 @@ where
     fn download_error(&mut self, e: DownloadError) -> Result<Poll, Error> {
         if e.is_transient() && self.rec.retries < self.config.download_retries {
             debug!("fumo: download interrupted, will resume");
-            let mut next = self.rec.clone();
-            next.retries += 1;
-            self.persist(next)?;
+            self.rec.retries += 1;
+            self.commit()?;
             return Ok(Poll::Retry);
         }
         self.fail_download(e.result_code())
@@ -707,8 +722,8 @@ where
     }
 
     /// Notes the verified package's name and version.
-    fn note_package(&self, next: &mut Record) {
-        if let Some(h) = self.installer.package_header() {
+    fn note_package(installer: &I, next: &mut Record) {
+        if let Some(h) = installer.package_header() {
             let version = trimmed(h.to_name());
             let model = trimmed(h.model());
             next.pkg_version.clear();
@@ -720,37 +735,36 @@ where
         }
     }
 
-    /// The package is in flash and verified: 40.
     /// Records the end of a package pushed into `PkgData`: `ReadyToUpdate` with the
     /// package's name and version once the installer has verified it, or back to `Idle`
     /// when it was abandoned (`None`). Out of line: its copy of the record is on the stack
     /// only here, not under the installer's check of the package.
     #[inline(never)]
     fn pushed(&mut self, verified: Option<State>) -> Result<(), StatusCode> {
-        let mut next = self.rec.clone();
         match verified {
             Some(state) => {
-                self.note_package(&mut next);
-                next.state = state;
+                Self::note_package(&self.installer, &mut self.rec);
+                self.rec.state = state;
             }
-            None => next.state = State::Idle,
+            None => self.rec.state = State::Idle,
         }
-        self.persist(next).map_err(|_| StatusCode::DataStoreFailure)
+        self.commit().map_err(|_| StatusCode::DataStoreFailure)
     }
 
+    /// The package is in flash and verified: 40.
     fn downloaded(&mut self) -> Result<Poll, Error> {
         info!("fumo: download complete");
-        let mut next = self.rec.clone();
-        self.note_package(&mut next);
-        next.state = State::DownloadComplete;
-        next.retries = 0;
-        next.deferrals = 0;
+        Self::note_package(&self.installer, &mut self.rec);
+        self.rec.state = State::DownloadComplete;
+        self.rec.retries = 0;
+        self.rec.deferrals = 0;
         if self.rec.op == Op::DownloadAndUpdate {
-            next.work = Work::ConfirmUpdate;
-            self.persist(next)?;
+            self.rec.work = Work::ConfirmUpdate;
+            self.commit()?;
             return Ok(Poll::Idle);
         }
-        self.persist(Self::with_report(next, ResultCode::Successful))?;
+        Self::set_report(&mut self.rec, ResultCode::Successful);
+        self.commit()?;
         Ok(Poll::Report)
     }
 
@@ -770,9 +784,8 @@ where
             }
             _ => return self.update_failed(ResultCode::UpdateFailed),
         }
-        let mut next = self.rec.clone();
-        next.work = Work::Trial;
-        self.persist(next)?;
+        self.rec.work = Work::Trial;
+        self.commit()?;
         info!("fumo: trial armed, reboot");
         Ok(Poll::Reboot)
     }
@@ -807,29 +820,18 @@ where
             .acknowledge_outcome()
             .map_err(|_| StatusCode::DataStoreFailure)?;
         let ready = self.installer.phase() == Phase::Ready;
-        let mut next = self.rec.clone();
-        next.op = op;
-        next.correlator = correlator;
-        next.report = None;
-        next.deferrals = 0;
-        next.retries = 0;
-        next.work = Work::None;
         let has_url = |i: usize| self.rec.urls.get(i).is_some_and(|u| !u.is_empty());
-        next = match op {
+        // Where the operation goes, worked out from the record as it is.
+        let (state, work, report) = match op {
             Op::Download | Op::DownloadAndUpdate => {
                 let i = usize::from(op == Op::DownloadAndUpdate);
                 if has_url(i) {
-                    next.state = State::Idle;
-                    next.work = Work::ConfirmDownload;
-                    next
+                    (State::Idle, Work::ConfirmDownload, None)
                 } else if op == Op::DownloadAndUpdate && ready {
                     // The package was replaced into PkgData: straight to the update.
-                    next.state = State::DownloadComplete;
-                    next.work = Work::ConfirmUpdate;
-                    next
+                    (State::DownloadComplete, Work::ConfirmUpdate, None)
                 } else {
-                    next.state = State::DownloadFailed;
-                    Self::with_report(next, ResultCode::BadUrl)
+                    (State::DownloadFailed, Work::None, Some(ResultCode::BadUrl))
                 }
             }
             _ => {
@@ -838,28 +840,39 @@ where
                     State::DownloadComplete | State::ReadyToUpdate | State::UpdateFailedHaveData
                 );
                 if ready && has_data {
-                    next.state = State::ReadyToUpdate;
-                    next.work = Work::ConfirmUpdate;
-                    next
+                    (State::ReadyToUpdate, Work::ConfirmUpdate, None)
                 } else {
-                    next.state = State::UpdateFailedNoData;
                     let code = self.rec.failure.unwrap_or(ResultCode::ClientError);
-                    Self::with_report(next, code)
+                    (State::UpdateFailedNoData, Work::None, Some(code))
                 }
             }
         };
-        self.persist(next)
-            .map_err(|_| StatusCode::DataStoreFailure)?;
+        let rec = &mut self.rec;
+        rec.op = op;
+        rec.correlator = correlator;
+        rec.report = None;
+        rec.deferrals = 0;
+        rec.retries = 0;
+        rec.state = state;
+        rec.work = work;
+        if let Some(code) = report {
+            Self::set_report(rec, code);
+        }
+        self.commit().map_err(|_| StatusCode::DataStoreFailure)?;
         info!("fumo: exec accepted");
         Ok(ExecOutcome::Accepted)
     }
 
     fn set_url(&mut self, which: usize, value: &[u8]) -> Result<(), StatusCode> {
         let text = core::str::from_utf8(value).map_err(|_| StatusCode::BadRequest)?;
-        let url = String::try_from(text).map_err(|_| StatusCode::RequestEntityTooLarge)?;
-        let mut next = self.rec.clone();
-        *next.urls.get_mut(which).ok_or(StatusCode::NotFound)? = url;
-        self.persist(next).map_err(|_| StatusCode::DataStoreFailure)
+        let slot = self.rec.urls.get_mut(which).ok_or(StatusCode::NotFound)?;
+        // Checked before the record changes: a URL too long changes nothing.
+        if text.len() > slot.capacity() {
+            return Err(StatusCode::RequestEntityTooLarge);
+        }
+        slot.clear();
+        let _ = slot.push_str(text);
+        self.commit().map_err(|_| StatusCode::DataStoreFailure)
     }
 
     /// A pushed package was refused (or the flash failed under it): 20, and the reason
@@ -869,10 +882,9 @@ where
         if matches!(self.installer.phase(), Phase::Downloading) {
             let _ = self.installer.abort(e.result_code());
         }
-        let mut next = self.rec.clone();
-        next.state = State::DownloadFailed;
-        next.failure = Some(e.result_code());
-        if self.persist(next).is_err() {
+        self.rec.state = State::DownloadFailed;
+        self.rec.failure = Some(e.result_code());
+        if self.commit().is_err() {
             return StatusCode::DataStoreFailure;
         }
         match e {
@@ -965,13 +977,11 @@ where
             .acknowledge_outcome()
             .and_then(|()| self.installer.begin())
             .map_err(|_| StatusCode::DataStoreFailure)?;
-        let mut next = self.rec.clone();
-        next.state = State::DownloadProgressing;
-        next.failure = None;
-        next.pkg_name.clear();
-        next.pkg_version.clear();
-        self.persist(next)
-            .map_err(|_| StatusCode::DataStoreFailure)?;
+        self.rec.state = State::DownloadProgressing;
+        self.rec.failure = None;
+        self.rec.pkg_name.clear();
+        self.rec.pkg_version.clear();
+        self.commit().map_err(|_| StatusCode::DataStoreFailure)?;
         self.streaming = true;
         info!("fumo: package streaming into PkgData");
         Ok(())

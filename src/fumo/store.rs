@@ -152,12 +152,17 @@ impl<'b> Take<'b> {
         Some(u32::from_le_bytes(self.bytes(4)?.try_into().ok()?))
     }
 
-    fn string<const N: usize>(&mut self, len: usize) -> Option<String<N>> {
-        let raw = core::str::from_utf8(self.bytes(len)?).ok()?;
-        let mut s = String::new();
-        s.push_str(raw).ok()?;
-        Some(s)
+    /// `len` bytes of UTF-8 that fit a `String<N>`.
+    fn text<const N: usize>(&mut self, len: usize) -> Option<&'b str> {
+        (len <= N).then_some(())?;
+        core::str::from_utf8(self.bytes(len)?).ok()
     }
+}
+
+/// `value` into `s`, whose capacity [`Take::text`] checked.
+fn set<const N: usize>(s: &mut String<N>, value: &str) {
+    s.clear();
+    let _ = s.push_str(value);
 }
 
 impl Record {
@@ -198,7 +203,10 @@ impl Record {
         Some(p.at)
     }
 
-    fn decode(payload: &[u8]) -> Option<Self> {
+    /// Reads a record's payload: checks all of it, then, with `out`, writes it there.
+    /// Nothing is written unless the whole payload is valid, and no record is built on
+    /// the stack: the strings are checked where they lie and copied once, into `out`.
+    fn read(payload: &[u8], out: Option<&mut Self>) -> Option<()> {
         let mut t = Take { buf: payload };
         if t.u8()? != FORMAT {
             return None;
@@ -217,29 +225,37 @@ impl Record {
         let report_id = t.u32()?;
         t.bytes(1)?;
         let n = usize::from(t.u8()?);
-        let correlator = t.string(n)?;
+        let correlator = t.text::<MAX_CORRELATOR>(n)?;
         let n = usize::from(t.u8()?);
-        let pkg_name = t.string(n)?;
+        let pkg_name = t.text::<MAX_PKG_NAME>(n)?;
         let n = usize::from(t.u8()?);
-        let pkg_version = t.string(n)?;
+        let pkg_version = t.text::<MAX_PKG_VERSION>(n)?;
         let n = usize::from(t.u16()?);
-        let url0 = t.string(n)?;
+        let url0 = t.text::<MAX_URL>(n)?;
         let n = usize::from(t.u16()?);
-        let url1 = t.string(n)?;
-        Some(Self {
-            state,
-            op,
-            work,
-            report: (flags & FLAG_REPORT != 0).then_some(report),
-            report_id,
-            failure: (flags & FLAG_FAILURE != 0).then_some(failure),
-            deferrals,
-            retries,
-            correlator: (flags & FLAG_CORRELATOR != 0).then_some(correlator),
-            pkg_name,
-            pkg_version,
-            urls: [url0, url1],
-        })
+        let url1 = t.text::<MAX_URL>(n)?;
+        let Some(r) = out else {
+            return Some(());
+        };
+        r.state = state;
+        r.op = op;
+        r.work = work;
+        r.report = (flags & FLAG_REPORT != 0).then_some(report);
+        r.report_id = report_id;
+        r.failure = (flags & FLAG_FAILURE != 0).then_some(failure);
+        r.deferrals = deferrals;
+        r.retries = retries;
+        if flags & FLAG_CORRELATOR != 0 {
+            set(r.correlator.get_or_insert_with(String::new), correlator);
+        } else {
+            r.correlator = None;
+        }
+        set(&mut r.pkg_name, pkg_name);
+        set(&mut r.pkg_version, pkg_version);
+        let [u0, u1] = &mut r.urls;
+        set(u0, url0);
+        set(u1, url1);
+        Some(())
     }
 }
 
@@ -299,7 +315,7 @@ impl<S: NorFlash> RecordLog<S> {
             Some((seq, at)) => {
                 self.flash.read(at, raw)?;
                 let payload = check(raw).and_then(|_| payload(raw)).ok_or(Error::Layout)?;
-                *rec = Record::decode(payload).ok_or(Error::Layout)?;
+                Record::read(payload, Some(rec)).ok_or(Error::Layout)?;
                 self.seq = seq;
             }
             None => {
@@ -358,7 +374,7 @@ fn check(raw: &[u8]) -> Option<u32> {
     let _reserved = t.u16()?;
     let payload = t.bytes(n)?;
     let crc = t.u32()?;
-    if CRC32.checksum(raw.get(4..HEAD + n)?) != crc || Record::decode(payload).is_none() {
+    if CRC32.checksum(raw.get(4..HEAD + n)?) != crc || Record::read(payload, None).is_none() {
         return None;
     }
     Some(seq)
