@@ -685,7 +685,9 @@ impl<'a> Session<'a> {
         }))
     }
 
-    /// With HMAC, the `x-syncml-hmac` value for `body`.
+    /// With HMAC, the `x-syncml-hmac` value for `body`. Out of line: the MAC's state and
+    /// buffers are on the stack only once the message is written.
+    #[inline(never)]
     fn sign(&mut self, body: &[u8]) -> Result<(), Error> {
         self.hmac.clear();
         let Some(c) = self.account.client.as_ref() else {

@@ -588,7 +588,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         if self.lo.is_some() && !continues {
             self.abort_lo();
         }
-        let (code, results) = match self.run_item(view, item, mode, target, continues) {
+        let (code, results) = match self.run_item(view, item, mode, continues) {
             Ok(r) => r,
             Err(code) => (code, None),
         };
@@ -622,25 +622,52 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         }
     }
 
-    /// Runs one item; the status, and what Results to send.
-    #[inline(never)]
+    /// Runs one item; the status, and what Results to send. The target URI is used where
+    /// it lies in the message when it needs no decoding (the common case); only one that
+    /// does is copied out, into a buffer on the stack of that case alone.
     fn run_item(
         &mut self,
         view: &View<'_>,
         item: &Item<'_>,
         mode: Mode,
-        target: Span,
         continues: bool,
     ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
-        let mut uri_buf = [0u8; MAX_URI];
-        let target_text = item
+        let target = item
             .target
             .map(|t| t.uri)
             .ok_or(StatusCode::IncompleteCommand)?;
-        let uri = target_text
-            .to_str(&mut uri_buf)
-            .ok_or(StatusCode::UriTooLong)?;
-        let _ = target;
+        match target.as_str() {
+            Some(uri) if uri.len() > MAX_URI => Err(StatusCode::UriTooLong),
+            Some(uri) => self.run_item_at(view, item, mode, uri, continues),
+            None => self.run_item_decoded(view, item, mode, target, continues),
+        }
+    }
+
+    /// [`Exec::run_item`] for a target URI that needs decoding (entities, WBXML runs).
+    #[inline(never)]
+    fn run_item_decoded(
+        &mut self,
+        view: &View<'_>,
+        item: &Item<'_>,
+        mode: Mode,
+        target: Text<'_>,
+        continues: bool,
+    ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
+        let mut uri_buf = [0u8; MAX_URI];
+        let uri = target.to_str(&mut uri_buf).ok_or(StatusCode::UriTooLong)?;
+        self.run_item_at(view, item, mode, uri, continues)
+    }
+
+    /// Runs one item on the node at `uri`.
+    #[inline(never)]
+    fn run_item_at(
+        &mut self,
+        view: &View<'_>,
+        item: &Item<'_>,
+        mode: Mode,
+        uri: &str,
+        continues: bool,
+    ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
         let meta = item.meta.or(view.meta);
         let format = match meta.and_then(|m| m.format()) {
             None => None,

@@ -228,7 +228,7 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
         if size > u64::from(x.cfg.max_obj_size) {
             return Err(StatusCode::RequestEntityTooLarge);
         }
-        *x.lo = Some(begin(x, uri, create, format, size)?);
+        start(x, uri, create, format, size)?;
     }
     let now = x.env.clock.unix_time();
     let who = Principal::Server(x.server_id);
@@ -236,21 +236,52 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
         return Err(StatusCode::CommandFailed);
     };
     if let Err(code) = lo.feed(x.env.tree, text) {
-        if let Some(lo) = x.lo.take() {
-            lo.abandon(x.env.tree, who, now);
-        }
+        end(x.lo, x.env.tree, who, now, false)?;
         return Err(code);
     }
     if item.more_data {
         return Ok(StatusCode::ChunkedItemAccepted);
     }
-    let lo = x.lo.take().ok_or(StatusCode::CommandFailed)?;
-    lo.finish(x.env.tree, who, now)?;
+    end(x.lo, x.env.tree, who, now, true)?;
     Ok(StatusCode::Ok)
+}
+
+/// Starts the object the first chunk announces, in the session's slot for it. Out of
+/// line, as [`end`] is: the object is built and moved only in these frames, not in the
+/// frame of every chunk.
+#[inline(never)]
+fn start<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    x: &mut Exec<'_, '_, F, H, N, A, R>,
+    uri: &str,
+    create: bool,
+    format: Option<Format>,
+    size: u64,
+) -> Result<(), StatusCode> {
+    *x.lo = Some(begin(x, uri, create, format, size)?);
+    Ok(())
+}
+
+/// Ends the object in `slot`: stores it (`store`) or drops what was written of it.
+#[inline(never)]
+fn end<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    slot: &mut Option<Incoming>,
+    tree: &mut Tree<F, H, N, A, R>,
+    who: Principal<'_>,
+    now: Option<u64>,
+    store: bool,
+) -> Result<(), StatusCode> {
+    let lo = slot.take().ok_or(StatusCode::CommandFailed)?;
+    if store {
+        lo.finish(tree, who, now)
+    } else {
+        lo.abandon(tree, who, now);
+        Ok(())
+    }
 }
 
 /// A value in one item: stored straight from the message when it lies there in one piece,
 /// else copied to scratch, else streamed like a large object.
+#[inline(never)]
 pub(crate) fn whole<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
     x: &mut Exec<'_, '_, F, H, N, A, R>,
     uri: &str,
