@@ -1819,32 +1819,46 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 .ok_or(StatusCode::CommandFailed)?;
             handler.end_write(&node, keep)?;
         } else if keep {
-            let start = self.state.used;
-            let len = ticket.written as usize;
-            let staged = self.state.arena.get(start..start + len).unwrap_or(&[]);
-            if !value::valid(ticket.h.node().format(), staged) {
-                return Err(StatusCode::BadRequest);
-            }
-            // A value that came in chunks gets the same check as one that came whole.
-            let node = NodeRef {
-                def: ticket.h.def,
-                path: &ticket.path,
-                server: who.server(),
-            };
-            if let Some(handler) = nearest_handler(&mut self.handlers, ticket.h.def) {
-                handler.check(&node, staged)?;
-            }
-            let change = Change {
-                create: Some(0),
-                staged: Some(len),
-                ..Change::default()
-            };
-            self.change_node(ticket.h, &change, now)?;
+            self.commit_staged(who, &ticket, now)?;
         }
         let _ = ticket.server_len;
         if commit && !complete {
             return Err(StatusCode::SizeMismatch);
         }
+        Ok(())
+    }
+
+    /// Stores a value that came in chunks into the tree's arena: checked as one that came
+    /// whole would be. Out of line: what storing it takes is not on the stack of a write
+    /// that goes to a handler.
+    #[inline(never)]
+    fn commit_staged(
+        &mut self,
+        who: Principal<'_>,
+        ticket: &WriteTicket,
+        now: Option<u64>,
+    ) -> Result<(), StatusCode> {
+        let start = self.state.used;
+        let len = ticket.written as usize;
+        let staged = self.state.arena.get(start..start + len).unwrap_or(&[]);
+        if !value::valid(ticket.h.node().format(), staged) {
+            return Err(StatusCode::BadRequest);
+        }
+        // A value that came in chunks gets the same check as one that came whole.
+        let node = NodeRef {
+            def: ticket.h.def,
+            path: &ticket.path,
+            server: who.server(),
+        };
+        if let Some(handler) = nearest_handler(&mut self.handlers, ticket.h.def) {
+            handler.check(&node, staged)?;
+        }
+        let change = Change {
+            create: Some(0),
+            staged: Some(len),
+            ..Change::default()
+        };
+        self.change_node(ticket.h, &change, now)?;
         Ok(())
     }
 
