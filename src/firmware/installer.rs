@@ -493,11 +493,12 @@ where
             return self.fail(PackageError::Truncated);
         }
         let slot = self.update_slot();
-        let info = match self.verify_slot(slot) {
-            Ok(info) => info,
+        let mut info = ImageInfo::empty();
+        match self.verify_slot_into(slot, &mut info) {
+            Ok(()) => {}
             Err(Error::Package(e)) => return self.fail(e),
             Err(e) => return Err(e),
-        };
+        }
         // The image in flash must also be the one that was announced and checked.
         if self.stream.header.get(..self.stream.header_len) != Some(info.header()) {
             return self.fail(PackageError::HashMismatch);
@@ -702,11 +703,17 @@ where
     /// Reads and checks the image in `slot`: its header must parse and its payload must
     /// hash to the header's value. The authenticator is not checked here (the bootloader
     /// may not hold the key); [`finish`](Self::finish) checks it before an image is armed.
-    // Out of line: its read buffer and hash state are off the stack before the header's
-    // authenticator is checked.
-    #[inline(never)]
     pub fn verify_slot(&mut self, slot: Slot) -> Result<ImageInfo, Error> {
         let mut info = ImageInfo::empty();
+        self.verify_slot_into(slot, &mut info)?;
+        Ok(info)
+    }
+
+    /// [`Installer::verify_slot`] into `info`, which the caller holds. Out of line: its
+    /// read buffer and hash state are off the stack before the header's authenticator is
+    /// checked, and the header is read once, where it stays.
+    #[inline(never)]
+    fn verify_slot_into(&mut self, slot: Slot, info: &mut ImageInfo) -> Result<(), Error> {
         with_slot!(self, slot, |f| f.read(0, &mut info.header))?;
         let header = PackageHeader::parse(&info.header).map_err(Error::Package)?;
         let (len, code, payload_len, want) = (
@@ -740,7 +747,7 @@ where
         info.header_len = len;
         info.version_code = code;
         info.payload_len = payload_len;
-        Ok(info)
+        Ok(())
     }
 
     fn persist(&mut self, mut next: BootState) -> Result<(), Error> {
