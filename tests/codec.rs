@@ -527,3 +527,87 @@ fn a_message_writer_refuses_a_limit_below_its_header() {
             .unwrap();
     assert!(matches!(err, EncodeError::BufferTooSmall { required } if required > 64));
 }
+
+/// A WBXML message whose Replace carries, as its data, one empty element named by a
+/// literal: the string table `table`, index 0.
+fn with_literal_element(table: &[u8]) -> Vec<u8> {
+    let items = [Item {
+        source: Some(Location::new("./DevInfo/DmV")),
+        data: Some(Data::Text(Text::new("x"))),
+        ..Item::default()
+    }];
+    let commands = replace(&items);
+    let wbxml = encode(&message(&commands), Encoding::Wbxml);
+    // The encoder writes no string table; the literal goes in place of the inline "x".
+    let (head, body) = wbxml.split_at(4);
+    assert_eq!(body[0], 0, "no string table");
+    let body = &body[1..];
+    let at = body
+        .windows(3)
+        .position(|w| w == [0x03, b'x', 0x00])
+        .expect("the data's inline string");
+    let mut doc = head.to_vec();
+    doc.push(table.len() as u8);
+    doc.extend_from_slice(table);
+    doc.extend_from_slice(&body[..at]);
+    doc.extend_from_slice(&[0x04, 0x00]);
+    doc.extend_from_slice(&body[at + 3..]);
+    doc
+}
+
+/// A WBXML literal element name with a prefix (`syncml:metinf`) reads as its local name, as
+/// the same element does in XML, so the model is the same through both encodings.
+#[test]
+fn a_literal_element_name_reads_as_its_local_name_in_both_encodings() {
+    let doc = with_literal_element(b"syncml:metinf\0");
+    let msg = codec::parse(&doc).unwrap();
+    let Command::Replace(r) = msg.body.commands.iter().next().unwrap() else {
+        panic!("a Replace");
+    };
+    let Some(Data::Xml(x)) = r.items.iter().next().unwrap().data else {
+        panic!("embedded XML");
+    };
+    let names: Vec<_> = x
+        .events()
+        .filter_map(|e| match e {
+            XmlEvent::Start { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["metinf"]);
+    assert_eq!(codec::parse(&encode(&msg, Encoding::Xml)).unwrap(), msg);
+}
+
+/// A literal element name that is not an XML name (here a number from the string table)
+/// is refused when read, rather than becoming an element no XML encoder can write.
+#[test]
+fn a_literal_element_name_that_is_not_an_xml_name_is_refused() {
+    for (table, ok) in [
+        (&b"0000098788096\0"[..], false),
+        (b"a:1\0", false),
+        (b"-a\0", false),
+        (b"a:b\0", true),
+        (b"_x\0", true),
+    ] {
+        let doc = with_literal_element(table);
+        let parsed = codec::parse(&doc);
+        assert_eq!(parsed.is_ok(), ok, "{:?}", String::from_utf8_lossy(table));
+        if let Ok(msg) = parsed {
+            assert_eq!(codec::parse(&encode(&msg, Encoding::Xml)).unwrap(), msg);
+        }
+    }
+    // The same rule in XML: a prefixed name whose local part is not a name.
+    let items = [Item {
+        source: Some(Location::new("./DevInfo/DmV")),
+        data: Some(Data::Text(Text::new("x"))),
+        ..Item::default()
+    }];
+    let commands = replace(&items);
+    let xml = String::from_utf8(encode(&message(&commands), Encoding::Xml)).unwrap();
+    let bad = xml.replace("<Data>x</Data>", "<Data><a:1/></Data>");
+    assert_ne!(bad, xml);
+    assert!(matches!(
+        codec::parse(bad.as_bytes()).unwrap_err().kind(),
+        DecodeErrorKind::Syntax(_)
+    ));
+}

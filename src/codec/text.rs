@@ -659,6 +659,17 @@ pub(crate) fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.') || b >= 0x80
 }
 
+/// Whether `name` is an XML name: name bytes only, and not starting with a digit, `-` or
+/// `.`. Element names in the model are always XML names (local parts included), so that
+/// the XML encoder can write any element the decoders produce.
+pub(crate) fn is_xml_name(name: &[u8]) -> bool {
+    match name.first() {
+        None => false,
+        Some(first) if first.is_ascii_digit() || matches!(first, b'-' | b'.') => false,
+        Some(_) => name.iter().all(|&b| is_name_byte(b)),
+    }
+}
+
 /// XML white space.
 pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')

@@ -6,7 +6,7 @@
 //! limits kept), so the typed decoder never meets malformed input it did not see first.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{is_utf8, table_string, Text};
+use super::text::{is_utf8, is_xml_name, table_string, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
 use super::{Content, Limits, Name};
 
@@ -230,6 +230,13 @@ pub(crate) fn next_token<'a>(
         global::LITERAL | global::LITERAL_A | global::LITERAL_C | global::LITERAL_AC => {
             let (index, n) = mb(doc, after)?;
             let name = table_string(strtbl, index).ok_or(err(K::StringTableIndex(index), after))?;
+            let local = super::xml::local_name(name);
+            if !is_xml_name(name) || !is_xml_name(local) {
+                return Err(err(
+                    K::Syntax("literal element name is not an XML name"),
+                    after,
+                ));
+            }
             let mut next = after + n;
             if token & global::HAS_ATTRS != 0 {
                 next = skip_attributes(doc, strtbl, next)?;
@@ -237,7 +244,7 @@ pub(crate) fn next_token<'a>(
             let content = token & global::HAS_CONTENT != 0;
             (
                 Token::Start {
-                    name: Name::Local(name),
+                    name: Name::Local(local),
                     content,
                 },
                 next,

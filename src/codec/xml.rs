@@ -7,7 +7,9 @@
 //! parsed and kept where the model needs them (the root of embedded XML).
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{find, find_byte, is_name_byte, is_ws, parse_reference, Reference, Text};
+use super::text::{
+    find, find_byte, is_name_byte, is_ws, is_xml_name, parse_reference, Reference, Text,
+};
 use super::{Limits, Name};
 
 /// Deepest nesting the validating pass can track; [`Limits::max_depth`] is capped to it.
@@ -30,8 +32,9 @@ pub(crate) struct StartTag<'a> {
     pub(crate) end: usize,
 }
 
-/// The local part of a qualified name.
-fn local_name(name: &[u8]) -> &[u8] {
+/// The local part of a qualified name. Both readers match elements by it: an XML tag and a
+/// WBXML literal name (which may carry a prefix, `syncml:metinf`) read alike.
+pub(crate) fn local_name(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|&b| b == b':') {
         Some(i) => name.get(i + 1..).unwrap_or(name),
         None => name,
@@ -429,8 +432,12 @@ impl<'a> Cursor<'a> {
             {
                 let tag = parse_start_tag(input, start, None)?;
                 self.pos = tag.end;
+                let local = local_name(tag.name);
+                if !is_xml_name(local) {
+                    return Err(err(K::Syntax("expected a name"), start + 1));
+                }
                 return Ok(super::Content::Start {
-                    name: Name::Local(local_name(tag.name)),
+                    name: Name::Local(local),
                     xmlns: tag.xmlns,
                     empty: tag.empty,
                     offset: start,
