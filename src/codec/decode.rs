@@ -540,24 +540,12 @@ fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Chal<'a>, DecodeError> {
 /// A lazy view of a `Meta` element whose start tag was just read.
 fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Meta<'a>, DecodeError> {
     if empty {
-        return Ok(Meta::new(&EMPTY_METINF));
+        return Ok(Meta::new(&super::model::MetInf::EMPTY));
     }
     let start = *c;
     c.skip_element(false)?;
     Ok(Meta::parsed(start))
 }
-
-static EMPTY_METINF: super::model::MetInf<'static> = super::model::MetInf {
-    format: None,
-    type_: None,
-    mark: None,
-    size: None,
-    next_nonce: None,
-    version: None,
-    max_msg_size: None,
-    max_obj_size: None,
-    emi: List::empty(),
-};
 
 /// Text children of a command, in one array so that one path stores them all.
 const CMD_ID: usize = 0;

@@ -1091,13 +1091,7 @@ mod tests {
     const INT: MetInf<'static> = MetInf {
         format: Some(Text::new("int")),
         type_: Some(Text::new("text/plain")),
-        mark: None,
-        size: None,
-        next_nonce: None,
-        version: None,
-        max_msg_size: None,
-        max_obj_size: None,
-        emi: List::empty(),
+        ..MetInf::EMPTY
     };
 
     /// Items that move between code pages (what `Meta` holds is on MetInf's), with and

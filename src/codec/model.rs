@@ -539,6 +539,22 @@ pub struct MetInf<'a> {
     pub emi: List<'a, Text<'a>>,
 }
 
+impl MetInf<'_> {
+    /// No properties at all: what a `MetInf` built in a `const` starts from
+    /// (`MetInf { format: .., ..MetInf::EMPTY }`), where `Default` cannot be called.
+    pub const EMPTY: Self = MetInf {
+        format: None,
+        type_: None,
+        mark: None,
+        size: None,
+        next_nonce: None,
+        version: None,
+        max_msg_size: None,
+        max_obj_size: None,
+        emi: List::empty(),
+    };
+}
+
 impl<'a> Meta<'a> {
     /// A `Meta` to send.
     pub const fn new(inf: &'a MetInf<'a>) -> Self {

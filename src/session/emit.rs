@@ -359,6 +359,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 more_data: more,
             }];
             let cmd = results_cmd(id.as_str(), self.msg_ref, cmd_ref, &item);
+            // Counted here rather than by `count`: `uri` still borrows the queue.
             if self.writer.push(&cmd)? {
                 self.cmd_id += 1;
                 self.written += 1;
@@ -443,21 +444,13 @@ fn results_cmd<'c>(
     })
 }
 
-/// Text where the bytes are UTF-8, opaque where not.
 /// A `Meta` with only `Format`, one constant for each format: items that carry nothing
 /// else need no `MetInf` of their own on the stack.
 fn format_only(format: Format) -> &'static MetInf<'static> {
     const fn only(name: &'static str) -> MetInf<'static> {
         MetInf {
             format: Some(Text::new(name)),
-            type_: None,
-            mark: None,
-            size: None,
-            next_nonce: None,
-            version: None,
-            max_msg_size: None,
-            max_obj_size: None,
-            emi: List::new(&[]),
+            ..MetInf::EMPTY
         }
     }
     match format {
@@ -475,6 +468,7 @@ fn format_only(format: Format) -> &'static MetInf<'static> {
     }
 }
 
+/// Text where the bytes are UTF-8, opaque where not.
 fn data_of(bytes: &[u8]) -> Data<'_> {
     match core::str::from_utf8(bytes) {
         Ok(s) => Data::Text(Text::new(s)),
