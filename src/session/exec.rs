@@ -16,6 +16,20 @@ use crate::codes::StatusCode;
 use crate::tree::uri::{List as ListQuery, Query};
 use crate::tree::{ExecOutcome, Format, Handlers, Principal, Tree};
 
+/// The `Format` of an item's (or its command's) `Meta`: `None` when it names none, 415
+/// when it names one the tree does not know.
+pub(crate) fn format_of(meta: Option<Meta<'_>>) -> Result<Option<Format>, StatusCode> {
+    let Some(f) = meta.and_then(|m| m.format()) else {
+        return Ok(None);
+    };
+    let mut b = [0u8; 8];
+    f.trim()
+        .to_str(&mut b)
+        .and_then(Format::parse)
+        .map(Some)
+        .ok_or(StatusCode::UnsupportedMediaType)
+}
+
 /// Longest URI handled; longer ones get 414 without reaching the tree.
 pub(crate) const MAX_URI: usize = 512;
 /// Most choices of a 1103/1104 alert.
@@ -669,18 +683,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         continues: bool,
     ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
         let meta = item.meta.or(view.meta);
-        let format = match meta.and_then(|m| m.format()) {
-            None => None,
-            Some(f) => {
-                let mut b = [0u8; 8];
-                Some(
-                    f.trim()
-                        .to_str(&mut b)
-                        .and_then(Format::parse)
-                        .ok_or(StatusCode::UnsupportedMediaType)?,
-                )
-            }
-        };
+        let format = format_of(meta)?;
         let now = self.now();
         let who = Principal::Server(self.server_id);
         match view.cmd {

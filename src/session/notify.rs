@@ -151,19 +151,7 @@ fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, cons
                 .uri
                 .to_str(&mut uri_buf)
                 .ok_or(StatusCode::UriTooLong)?;
-            let meta = item.meta.or(c.meta);
-            let format = match meta.and_then(|m| m.format()) {
-                None => None,
-                Some(f) => {
-                    let mut b = [0u8; 8];
-                    Some(
-                        f.trim()
-                            .to_str(&mut b)
-                            .and_then(Format::parse)
-                            .ok_or(StatusCode::UnsupportedMediaType)?,
-                    )
-                }
-            };
+            let format = super::exec::format_of(item.meta.or(c.meta))?;
             match item.data {
                 Some(Data::Xml(doc)) => {
                     tree.add_tnds(who, uri, doc.events(), now)?;
