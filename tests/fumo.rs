@@ -882,6 +882,23 @@ fn the_firmware_gate_refuses_an_exec_with_its_status() {
     assert_eq!(fumo.exec(&other, b"", None), Err(StatusCode::NotFound));
 }
 
+/// [`open_fumo`] for version 1 with the default configuration, into `slot`.
+fn open_in<'s, 'a>(
+    slot: &'s mut std::mem::MaybeUninit<DevFumo<'a>>,
+    flash: &'a std::cell::RefCell<Dev>,
+    name: &str,
+) -> Result<&'s mut DevFumo<'a>, iotadm::fumo::Error> {
+    let dev = fumo_device(flash, 1)?;
+    Fumo::open_in(
+        slot,
+        name,
+        dev,
+        part(flash, FUMO),
+        iotadm::fumo::Ungated,
+        Config::default(),
+    )
+}
+
 /// Opening the object in place (a device keeping it in a `static`) reads what opening it
 /// by value reads: the state settled with the installer and the URL the server set.
 #[test]
@@ -897,16 +914,7 @@ fn opening_in_place_reads_what_opening_by_value_reads() {
     drop(by_value);
 
     let mut slot = std::mem::MaybeUninit::uninit();
-    let dev = fumo_device(&flash, 1).unwrap();
-    let in_place = Fumo::open_in(
-        &mut slot,
-        "fw",
-        dev,
-        part(&flash, FUMO),
-        iotadm::fumo::Ungated,
-        Config::default(),
-    )
-    .unwrap();
+    let in_place = open_in(&mut slot, &flash, "fw").unwrap();
     assert_eq!(format!("{in_place:?}"), expected);
     let mut tree = iotadm::tree::Tree::<_, _, 64, 4096, 1024>::mount(
         part(&flash, TREE),
@@ -926,15 +934,7 @@ fn opening_in_place_reads_what_opening_by_value_reads() {
 fn opening_in_place_refuses_a_bad_name() {
     let flash = big_wrap(big_factory(2000));
     let mut slot = std::mem::MaybeUninit::uninit();
-    let dev = fumo_device(&flash, 1).unwrap();
-    let opened = Fumo::open_in(
-        &mut slot,
-        "a/b",
-        dev,
-        part(&flash, FUMO),
-        iotadm::fumo::Ungated,
-        Config::default(),
-    );
+    let opened = open_in(&mut slot, &flash, "a/b");
     assert!(matches!(opened, Err(iotadm::fumo::Error::Layout)));
 }
 

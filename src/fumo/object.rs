@@ -233,16 +233,20 @@ where
         gate: G,
         config: Config,
     ) -> Result<Self, Error> {
-        let (name, uri, ids) = Self::names(name)?;
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(Error::Layout);
+        }
+        let mut uri = String::new();
+        write!(uri, "./FUMO/{name}").map_err(|_| Error::Layout)?;
         Ok(Self {
             installer,
             log: RecordLog::unscanned(store)?,
             gate,
             config,
             rec: Record::default(),
-            name,
+            name: String::try_from(name).map_err(|_| Error::Layout)?,
             uri,
-            ids,
+            ids: Ids::lookup().ok_or(Error::Layout)?,
             streaming: false,
         })
     }
@@ -253,19 +257,6 @@ where
         self.reconcile()?;
         debug!("fumo: open, state {}", u8::from(self.rec.state));
         Ok(())
-    }
-
-    /// The node's name and URI, checked, and the ids of its schema nodes.
-    fn names(name: &str) -> Result<(String<MAX_NAME>, String<MAX_NODE_URI>, Ids), Error> {
-        let mut n = String::new();
-        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(Error::Layout);
-        }
-        n.push_str(name).map_err(|_| Error::Layout)?;
-        let mut uri = String::new();
-        write!(uri, "./FUMO/{name}").map_err(|_| Error::Layout)?;
-        let ids = Ids::lookup().ok_or(Error::Layout)?;
-        Ok((n, uri, ids))
     }
 
     // ---- getters ----
