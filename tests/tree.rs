@@ -594,6 +594,19 @@ fn get_in(t: &mut SliceTree<'_>, who: Principal<'_>, uri: &str) -> Result<String
     Ok(String::from_utf8(buf[..r.len].to_vec()).unwrap())
 }
 
+/// Runs `f` on the tree mounted in place (`Tree::mount_in`) over `mem`.
+fn mounted_in(mem: &mut [u8], f: impl FnOnce(&mut SliceTree<'_>)) {
+    let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
+    let t = Tree::mount_in(
+        &mut slot,
+        MemFlash::new(mem),
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .expect("mount_in");
+    f(t);
+}
+
 #[test]
 fn mount_in_place_restores_and_records_as_mount_by_value() {
     let mut t = mount(blank());
@@ -602,19 +615,11 @@ fn mount_in_place_restores_and_records_as_mount_by_value() {
         .unwrap();
     let (flash, _) = t.into_parts();
     let mut mem = flash.as_bytes().to_vec();
-    {
-        let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
-        let t = Tree::mount_in(
-            &mut slot,
-            MemFlash::new(&mut mem[..]),
-            NoHandlers,
-            UriLimits::DEFAULT,
-        )
-        .expect("mount_in");
+    mounted_in(&mut mem, |t| {
         assert_eq!(get_in(t, SRV1, "./DMAcc/a1/AppID").unwrap(), "by-value");
         t.replace(SRV1, "./DMAcc/a1/AppID", b"in-place", None, None)
             .unwrap();
-    }
+    });
     let mut t = mount(MemFlash::new(mem));
     assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "in-place");
 }
@@ -622,17 +627,9 @@ fn mount_in_place_restores_and_records_as_mount_by_value() {
 #[test]
 fn mount_in_place_formats_a_blank_region() {
     let mut mem = blank().as_bytes().to_vec();
-    {
-        let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
-        let t = Tree::mount_in(
-            &mut slot,
-            MemFlash::new(&mut mem[..]),
-            NoHandlers,
-            UriLimits::DEFAULT,
-        )
-        .expect("mount_in");
+    mounted_in(&mut mem, |t| {
         t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
-    }
+    });
     let mut t = mount(MemFlash::new(mem));
     assert!(get(&mut t, DEVICE, "./DMAcc").unwrap().contains("a1"));
 }
