@@ -611,3 +611,52 @@ fn a_literal_element_name_that_is_not_an_xml_name_is_refused() {
         DecodeErrorKind::Syntax(_)
     ));
 }
+
+/// A leaf value is trimmed of white space at the ends of its decoded content, wherever that
+/// white space comes from: a CDATA section, a character reference, or the far side of a
+/// comment. Trimming only the raw span left such a value with white space the encoder
+/// writes out and the next read trims, so the model changed through either encoding.
+#[test]
+fn leaf_values_are_trimmed_after_decoding() {
+    let xml = String::from_utf8(encode(&message(&[]), Encoding::Xml)).unwrap();
+    for session in [
+        "<![CDATA[ 1A2B ]]>",
+        "&#32;1A2B&#x9;",
+        "\n 1A2B   <!-- comment --> ",
+        " <!-- comment -->  1A2B",
+        "<?pi?> 1A2B <![CDATA[\n]]>",
+        "1A<!-- inner white space stays -->2B",
+    ] {
+        let doc = xml.replace(
+            "<SessionID>1A2B</SessionID>",
+            &format!("<SessionID>{session}</SessionID>"),
+        );
+        assert_ne!(doc, xml);
+        let msg = codec::parse(doc.as_bytes()).unwrap();
+        assert_eq!(msg.header.session_id, "1A2B", "{session:?}");
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            assert_eq!(
+                codec::parse(&encode(&msg, encoding)).unwrap(),
+                msg,
+                "{session:?}"
+            );
+        }
+    }
+    // Inside, white space is content, from wherever it comes.
+    let doc = xml.replace(
+        "<SessionID>1A2B</SessionID>",
+        "<SessionID> 1A<![CDATA[ ]]>2B </SessionID>",
+    );
+    let msg = codec::parse(doc.as_bytes()).unwrap();
+    assert_eq!(msg.header.session_id, "1A 2B");
+    // A value of only white space, however written, is empty.
+    let doc = xml.replace(
+        "<SessionID>1A2B</SessionID>",
+        "<SessionID>&#32;<![CDATA[ ]]></SessionID>",
+    );
+    assert!(codec::parse(doc.as_bytes())
+        .unwrap()
+        .header
+        .session_id
+        .is_empty());
+}

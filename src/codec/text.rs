@@ -26,7 +26,10 @@ enum Repr<'a> {
     /// XML character data with references, CDATA, comments or carriage returns. Its
     /// decoded length is not kept: working it out costs a read of the text, and the lazy
     /// model builds a text each time it is read, mostly to write it out, not to measure it.
-    Xml { raw: &'a [u8] },
+    /// `trim` drops white space at the ends of the decoded content, which the raw span's
+    /// own trimming cannot see when it comes from a reference, a CDATA section or the far
+    /// side of a comment.
+    Xml { raw: &'a [u8], trim: bool },
     /// Several WBXML text tokens (rare: a string and an entity, say): the run starts at
     /// `start` of `doc`, which is the document up to the run's end. The string table is
     /// found again from the document's header when the text is read; keeping it, and the
@@ -62,7 +65,7 @@ impl<'a> Text<'a> {
         if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
             return Text(Repr::Raw(raw));
         }
-        Text(Repr::Xml { raw })
+        Text(Repr::Xml { raw, trim })
     }
 
     /// Wraps a validated run of WBXML text tokens: `doc` is a document up to the end of
@@ -107,31 +110,35 @@ impl<'a> Text<'a> {
 
     /// The decoded content, piece by piece.
     pub fn chunks(&self) -> Chunks<'a> {
-        let state = match self.0 {
-            Repr::Raw(b) => ChunkState::Raw(b),
-            Repr::Xml { raw, .. } => ChunkState::Xml {
-                raw,
-                pos: 0,
-                cdata: false,
-            },
-            Repr::Wbxml { doc, start, trim } => {
-                let run = doc.get(start as usize..).unwrap_or(&[]);
-                let strtbl = super::wbxml::string_table(doc).unwrap_or(&[]);
-                let all = ChunkState::Wbxml {
-                    run,
-                    strtbl,
+        let (state, trim) = match self.0 {
+            Repr::Raw(b) => (ChunkState::Raw(b), false),
+            Repr::Xml { raw, trim } => (
+                ChunkState::Xml {
+                    raw,
                     pos: 0,
-                    skip: 0,
-                    left: usize::MAX,
-                };
-                if trim {
-                    trimmed(all)
-                } else {
-                    all
-                }
-            }
+                    cdata: false,
+                },
+                trim,
+            ),
+            Repr::Wbxml { doc, start, trim } => (
+                ChunkState::Wbxml {
+                    run: doc.get(start as usize..).unwrap_or(&[]),
+                    strtbl: super::wbxml::string_table(doc).unwrap_or(&[]),
+                    pos: 0,
+                },
+                trim,
+            ),
         };
-        Chunks { state }
+        let all = Chunks {
+            state,
+            skip: 0,
+            left: usize::MAX,
+        };
+        if trim {
+            all.trimmed()
+        } else {
+            all
+        }
     }
 
     /// The decoded content, byte by byte.
@@ -376,6 +383,10 @@ impl Chunk<'_> {
 #[derive(Clone)]
 pub struct Chunks<'a> {
     state: ChunkState<'a>,
+    /// Decoded bytes still to drop from the front: the window a trimmed text keeps.
+    skip: usize,
+    /// Decoded bytes still to yield after `skip`.
+    left: usize,
 }
 
 #[derive(Clone)]
@@ -390,102 +401,97 @@ enum ChunkState<'a> {
         run: &'a [u8],
         strtbl: &'a [u8],
         pos: usize,
-        skip: usize,
-        left: usize,
     },
     Done,
+}
+
+impl<'a> Chunks<'a> {
+    /// The same pieces without leading and trailing white space: one pass finds the window
+    /// of the content between them.
+    fn trimmed(self) -> Self {
+        let mut total = 0usize;
+        let mut first = None;
+        let mut end = 0usize;
+        for chunk in self.clone() {
+            let bytes = chunk.as_bytes();
+            if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
+                first.get_or_insert(total + i);
+                end = total + bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i) + 1;
+            }
+            total += bytes.len();
+        }
+        match first {
+            Some(first) => Chunks {
+                skip: first,
+                left: end - first,
+                ..self
+            },
+            None => Chunks {
+                state: ChunkState::Done,
+                ..self
+            },
+        }
+    }
+
+    /// The next decoded piece, before the window is applied; it may be empty (a comment).
+    fn next_piece(&mut self) -> Option<Chunk<'a>> {
+        match &mut self.state {
+            ChunkState::Raw(b) => {
+                let b = *b;
+                self.state = ChunkState::Done;
+                Some(Chunk::Borrowed(b))
+            }
+            ChunkState::Xml { raw, pos, cdata } => {
+                let rest = raw.get(*pos..).unwrap_or(&[]);
+                if rest.is_empty() {
+                    self.state = ChunkState::Done;
+                    return None;
+                }
+                let (chunk, used, now_cdata) = next_xml_piece(rest, *cdata);
+                *pos += used;
+                *cdata = now_cdata;
+                Some(chunk.unwrap_or(Chunk::Borrowed(&[])))
+            }
+            ChunkState::Wbxml { run, strtbl, pos } => match next_wbxml_piece(run, strtbl, *pos) {
+                Some((chunk, used)) => {
+                    *pos += used;
+                    Some(chunk)
+                }
+                None => {
+                    self.state = ChunkState::Done;
+                    None
+                }
+            },
+            ChunkState::Done => None,
+        }
+    }
 }
 
 impl<'a> Iterator for Chunks<'a> {
     type Item = Chunk<'a>;
 
     fn next(&mut self) -> Option<Chunk<'a>> {
-        loop {
-            match &mut self.state {
-                ChunkState::Raw(b) => {
-                    let b = *b;
-                    self.state = ChunkState::Done;
-                    if !b.is_empty() {
-                        return Some(Chunk::Borrowed(b));
-                    }
-                }
-                ChunkState::Xml { raw, pos, cdata } => {
-                    let rest = raw.get(*pos..).unwrap_or(&[]);
-                    if rest.is_empty() {
-                        self.state = ChunkState::Done;
-                        continue;
-                    }
-                    let (chunk, used, now_cdata) = next_xml_piece(rest, *cdata);
-                    *pos += used;
-                    *cdata = now_cdata;
-                    if let Some(chunk) = chunk {
-                        return Some(chunk);
-                    }
-                }
-                ChunkState::Wbxml {
-                    run,
-                    strtbl,
-                    pos,
-                    skip,
-                    left,
-                } => {
-                    if *left == 0 {
-                        self.state = ChunkState::Done;
-                        continue;
-                    }
-                    let Some((chunk, used)) = next_wbxml_piece(run, strtbl, *pos) else {
-                        self.state = ChunkState::Done;
-                        continue;
-                    };
-                    *pos += used;
-                    let mut chunk = chunk;
-                    let n = chunk.as_bytes().len();
-                    if *skip >= n {
-                        *skip -= n;
-                        continue;
-                    }
-                    if *skip > 0 {
-                        chunk = chunk.skip(*skip);
-                        *skip = 0;
-                    }
-                    let n = chunk.as_bytes().len();
-                    if n > *left {
-                        chunk = chunk.take(*left);
-                    }
-                    *left -= chunk.as_bytes().len();
-                    if !chunk.as_bytes().is_empty() {
-                        return Some(chunk);
-                    }
-                }
-                ChunkState::Done => return None,
+        while self.left > 0 {
+            let mut chunk = self.next_piece()?;
+            let n = chunk.as_bytes().len();
+            if self.skip >= n {
+                self.skip -= n;
+                continue;
+            }
+            if self.skip > 0 {
+                chunk = chunk.skip(self.skip);
+                self.skip = 0;
+            }
+            if chunk.as_bytes().len() > self.left {
+                chunk = chunk.take(self.left);
+            }
+            let n = chunk.as_bytes().len();
+            self.left -= n;
+            if n > 0 {
+                return Some(chunk);
             }
         }
-    }
-}
-
-/// The pieces of a WBXML run without leading and trailing white space: one pass finds
-/// the window of the content between them.
-fn trimmed(all: ChunkState<'_>) -> ChunkState<'_> {
-    let mut total = 0usize;
-    let mut first = None;
-    let mut end = 0usize;
-    for chunk in (Chunks { state: all.clone() }) {
-        let bytes = chunk.as_bytes();
-        if let Some(i) = bytes.iter().position(|&b| !is_ws(b)) {
-            first.get_or_insert(total + i);
-            end = total + bytes.iter().rposition(|&b| !is_ws(b)).unwrap_or(i) + 1;
-        }
-        total += bytes.len();
-    }
-    match (all, first) {
-        (ChunkState::Wbxml { run, strtbl, .. }, Some(first)) => ChunkState::Wbxml {
-            run,
-            strtbl,
-            pos: 0,
-            skip: first,
-            left: end - first,
-        },
-        _ => ChunkState::Done,
+        None
     }
 }
 
