@@ -2,6 +2,10 @@
 //! (commands, items, references) and `Meta` are read lazily from the validated input each
 //! time they are iterated, so a message of any size costs a few hundred bytes of RAM.
 //! Messages to send are built from the same types over slices the caller owns.
+//!
+//! Every text but an item's `Data` is read without the white space at its ends, whether
+//! that white space is written out, as a reference or in a CDATA section, so a value
+//! reads the same from XML and WBXML and through any number of encodings.
 
 use core::fmt;
 
