@@ -36,6 +36,10 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "cargo doc: every intra-doc link resolves, with and without the host features"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --all-features
+
 step "cargo test (all features; the libwbxml and QEMU peers are required)"
 IOTADM_REQUIRE_PEERS=1 cargo test --all-features
 

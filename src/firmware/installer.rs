@@ -563,8 +563,8 @@ where
         self.persist(next)
     }
 
-    /// Arms the verified image for a trial boot: the next [`boot_decision`]
-    /// (Self::boot_decision) boots it.
+    /// Arms the verified image for a trial boot: the next
+    /// [`boot_decision`](Self::boot_decision) boots it.
     pub fn arm_trial(&mut self) -> Result<(), Error> {
         if self.state.phase != Phase::Ready {
             return Err(Error::BadState);

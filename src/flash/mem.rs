@@ -4,7 +4,7 @@ use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 
-/// Why a [`MemFlash`] (or [`FileFlash`](super::FileFlash)) refused an operation.
+/// Why a [`MemFlash`] (or, with the `std` feature, a `FileFlash`) refused an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

@@ -1,7 +1,7 @@
 //! NOR flash helpers shared by the layers that persist data: a flash simulated in RAM
 //! ([`MemFlash`]), a wrapper that injects power loss and failures ([`FaultyFlash`]), and
 //! windows that split one physical part into regions ([`Partition`]). With the `std`
-//! feature, [`FileFlash`] keeps a flash in a host file.
+//! feature, `FileFlash` keeps a flash in a host file.
 //!
 //! Everything here speaks `embedded_storage::nor_flash`, so the installer and the tree
 //! store run unchanged on these and on a vendor's flash driver. Nothing here allocates

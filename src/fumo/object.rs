@@ -155,11 +155,11 @@ impl Ids {
 
 /// One FUMO node, `./FUMO/<x>`, with its installer. See the [module docs](super).
 ///
-/// Methods: getters; [`poll`](Self::poll), the device's step; [`confirm_update`]
-/// (Self::confirm_update) and [`reject_update`](Self::reject_update) on the new image;
-/// [`pending_report`](Self::pending_report) and [`report_delivered`]
-/// (Self::report_delivered) around the reporting session. The server's commands arrive
-/// through the [`NodeHandler`] implementation.
+/// Methods: getters; [`poll`](Self::poll), the device's step;
+/// [`confirm_update`](Self::confirm_update) and [`reject_update`](Self::reject_update) on
+/// the new image; [`pending_report`](Self::pending_report) and
+/// [`report_delivered`](Self::report_delivered) around the reporting session. The server's
+/// commands arrive through the [`NodeHandler`] implementation.
 pub struct Fumo<I, S, G = super::Ungated> {
     installer: I,
     log: RecordLog<S>,

@@ -1,7 +1,7 @@
 //! The engine's only I/O: one request (a client message) and its reply (the server's next
 //! message), as DM over HTTP works. The vendor's binding (HTTP, OBEX, SMS, a UART) lives
 //! behind this trait; with the `std` feature the crate ships an HTTP binding,
-//! [`HttpTransport`].
+//! `HttpTransport`.
 
 use crate::codec::Encoding;
 
