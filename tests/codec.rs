@@ -660,3 +660,45 @@ fn leaf_values_are_trimmed_after_decoding() {
         .session_id
         .is_empty());
 }
+
+/// A processing instruction inside character data is part of the text around it, in WBXML
+/// as in XML: `a<?pi?>b` reads as `ab` from both. Before, the WBXML reader ended the text
+/// at the instruction and read what followed as a second text.
+#[test]
+fn a_processing_instruction_inside_text_does_not_split_it() {
+    let items = [Item {
+        source: Some(Location::new("./DevInfo/DmV")),
+        data: Some(Data::Text(Text::new("ab"))),
+        ..Item::default()
+    }];
+    let commands = replace(&items);
+    let plain = message(&commands);
+    let data_of = |msg: &Message<'_>| {
+        let Command::Replace(r) = msg.body.commands.iter().next().unwrap() else {
+            panic!("a Replace");
+        };
+        let Some(Data::Text(t)) = r.items.iter().next().unwrap().data else {
+            panic!("text data");
+        };
+        t.to_string()
+    };
+
+    let xml = String::from_utf8(encode(&plain, Encoding::Xml)).unwrap();
+    let xml = xml.replace("<Data>ab</Data>", "<Data>a<?pi x?>b</Data>");
+    assert_eq!(data_of(&codec::parse(xml.as_bytes()).unwrap()), "ab");
+
+    let wbxml = encode(&plain, Encoding::Wbxml);
+    let at = wbxml
+        .windows(4)
+        .position(|w| w == [0x03, b'a', b'b', 0x00])
+        .expect("the data's inline string");
+    // STR_I "a", PI (an attribute start token, END), STR_I "b".
+    let mut doc = wbxml[..at].to_vec();
+    doc.extend_from_slice(&[0x03, b'a', 0x00, 0x43, 0x05, 0x01, 0x03, b'b', 0x00]);
+    doc.extend_from_slice(&wbxml[at + 4..]);
+    let msg = codec::parse(&doc).unwrap();
+    assert_eq!(data_of(&msg), "ab");
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        assert_eq!(codec::parse(&encode(&msg, encoding)).unwrap(), msg);
+    }
+}

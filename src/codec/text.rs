@@ -564,8 +564,12 @@ fn next_wbxml_piece<'a>(run: &'a [u8], strtbl: &'a [u8], pos: usize) -> Option<(
             let (code, n) = read_mb_u32(run, after)?;
             Some((Chunk::from_char(char::from_u32(code)?), n + 1))
         }
-        // A page switch inside text changes nothing the text needs.
+        // A page switch or a processing instruction inside text adds nothing to it.
         global::SWITCH_PAGE => Some((Chunk::Borrowed(&[]), 2)),
+        global::PI => {
+            let end = super::wbxml::skip_attributes(run, strtbl, after).ok()?;
+            Some((Chunk::Borrowed(&[]), end - pos))
+        }
         global::OPAQUE => {
             let (len, n) = read_mb_u32(run, after)?;
             let start = after + n;

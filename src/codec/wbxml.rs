@@ -282,7 +282,11 @@ pub(crate) fn next_token<'a>(
 }
 
 /// Skips an attribute list (or the body of a PI) up to and including its END.
-fn skip_attributes(doc: &[u8], strtbl: &[u8], mut pos: usize) -> Result<usize, DecodeError> {
+pub(crate) fn skip_attributes(
+    doc: &[u8],
+    strtbl: &[u8],
+    mut pos: usize,
+) -> Result<usize, DecodeError> {
     loop {
         let token = *doc.get(pos).ok_or(err(K::Truncated, pos))?;
         let after = pos + 1;
@@ -490,8 +494,9 @@ impl<'a> Cursor<'a> {
         }))
     }
 
-    /// Reads the run of text tokens at the cursor. Each token is read once: a run of one
-    /// token (nearly every run) becomes a plain borrowed slice.
+    /// Reads the run of text tokens (and the page switches and processing instructions
+    /// among them) at the cursor. Each token is read once: a run of one token (nearly
+    /// every run) becomes a plain borrowed slice.
     fn text_run(&mut self, trim: bool) -> Result<(Text<'a>, bool), DecodeError> {
         let start = self.pos;
         let mut end = start;
@@ -509,6 +514,10 @@ impl<'a> Cursor<'a> {
                 let page = self.doc.get(self.pos + 1);
                 self.page = *page.ok_or(err(K::Truncated, self.doc.len()))?;
                 self.pos += 2;
+            } else if self.doc.get(self.pos) == Some(&global::PI) {
+                // As in XML, a processing instruction inside character data is part of
+                // the run, not a break in it: text around it is one text, in both readers.
+                self.pos = skip_attributes(self.doc, self.strtbl, self.pos + 1)?;
             } else {
                 break;
             }
