@@ -65,6 +65,12 @@ impl<'a> Text<'a> {
         if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
             return Text(Repr::Raw(raw));
         }
+        // Past the raw trim, decoded content can only start or end with white space where
+        // the span starts with markup or a reference, or ends with one: only then is the
+        // window worth its extra read of the text.
+        let trim = trim
+            && (matches!(raw.first(), Some(b'&' | b'<'))
+                || matches!(raw.last(), Some(b';' | b'>')));
         Text(Repr::Xml { raw, trim })
     }
 
@@ -131,8 +137,7 @@ impl<'a> Text<'a> {
         };
         let all = Chunks {
             state,
-            skip: 0,
-            left: usize::MAX,
+            window: None,
         };
         if trim {
             all.trimmed()
@@ -341,6 +346,13 @@ impl Chunk<'_> {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        match self {
+            Chunk::Borrowed(b) => b.is_empty(),
+            Chunk::Char { len, .. } => *len == 0,
+        }
+    }
+
     fn from_char(c: char) -> Self {
         let mut bytes = [0; 4];
         let len = c.encode_utf8(&mut bytes).len() as u8;
@@ -383,9 +395,17 @@ impl Chunk<'_> {
 #[derive(Clone)]
 pub struct Chunks<'a> {
     state: ChunkState<'a>,
-    /// Decoded bytes still to drop from the front: the window a trimmed text keeps.
+    /// The part of the decoded content a trimmed text keeps; `None` keeps all of it. Most
+    /// texts keep all, and pay one test per piece for the window.
+    window: Option<Window>,
+}
+
+/// What is left of a window on decoded content.
+#[derive(Clone, Copy)]
+struct Window {
+    /// Bytes still to drop from the front.
     skip: usize,
-    /// Decoded bytes still to yield after `skip`.
+    /// Bytes still to yield after them.
     left: usize,
 }
 
@@ -405,6 +425,41 @@ enum ChunkState<'a> {
     Done,
 }
 
+impl<'a> ChunkState<'a> {
+    /// The next decoded piece, before the window is applied; it may be empty (a comment).
+    fn next_piece(&mut self) -> Option<Chunk<'a>> {
+        match self {
+            ChunkState::Raw(b) => {
+                let b = *b;
+                *self = ChunkState::Done;
+                Some(Chunk::Borrowed(b))
+            }
+            ChunkState::Xml { raw, pos, cdata } => {
+                let rest = raw.get(*pos..).unwrap_or(&[]);
+                if rest.is_empty() {
+                    *self = ChunkState::Done;
+                    return None;
+                }
+                let (chunk, used, now_cdata) = next_xml_piece(rest, *cdata);
+                *pos += used;
+                *cdata = now_cdata;
+                Some(chunk.unwrap_or(Chunk::Borrowed(&[])))
+            }
+            ChunkState::Wbxml { run, strtbl, pos } => match next_wbxml_piece(run, strtbl, *pos) {
+                Some((chunk, used)) => {
+                    *pos += used;
+                    Some(chunk)
+                }
+                None => {
+                    *self = ChunkState::Done;
+                    None
+                }
+            },
+            ChunkState::Done => None,
+        }
+    }
+}
+
 impl<'a> Chunks<'a> {
     /// The same pieces without leading and trailing white space: one pass finds the window
     /// of the content between them.
@@ -422,8 +477,10 @@ impl<'a> Chunks<'a> {
         }
         match first {
             Some(first) => Chunks {
-                skip: first,
-                left: end - first,
+                window: Some(Window {
+                    skip: first,
+                    left: end - first,
+                }),
                 ..self
             },
             None => Chunks {
@@ -432,66 +489,39 @@ impl<'a> Chunks<'a> {
             },
         }
     }
-
-    /// The next decoded piece, before the window is applied; it may be empty (a comment).
-    fn next_piece(&mut self) -> Option<Chunk<'a>> {
-        match &mut self.state {
-            ChunkState::Raw(b) => {
-                let b = *b;
-                self.state = ChunkState::Done;
-                Some(Chunk::Borrowed(b))
-            }
-            ChunkState::Xml { raw, pos, cdata } => {
-                let rest = raw.get(*pos..).unwrap_or(&[]);
-                if rest.is_empty() {
-                    self.state = ChunkState::Done;
-                    return None;
-                }
-                let (chunk, used, now_cdata) = next_xml_piece(rest, *cdata);
-                *pos += used;
-                *cdata = now_cdata;
-                Some(chunk.unwrap_or(Chunk::Borrowed(&[])))
-            }
-            ChunkState::Wbxml { run, strtbl, pos } => match next_wbxml_piece(run, strtbl, *pos) {
-                Some((chunk, used)) => {
-                    *pos += used;
-                    Some(chunk)
-                }
-                None => {
-                    self.state = ChunkState::Done;
-                    None
-                }
-            },
-            ChunkState::Done => None,
-        }
-    }
 }
 
 impl<'a> Iterator for Chunks<'a> {
     type Item = Chunk<'a>;
 
     fn next(&mut self) -> Option<Chunk<'a>> {
-        while self.left > 0 {
-            let mut chunk = self.next_piece()?;
+        loop {
+            let Some(w) = &mut self.window else {
+                let chunk = self.state.next_piece()?;
+                if chunk.is_empty() {
+                    continue;
+                }
+                return Some(chunk);
+            };
+            if w.left == 0 {
+                return None;
+            }
+            let mut chunk = self.state.next_piece()?;
             let n = chunk.as_bytes().len();
-            if self.skip >= n {
-                self.skip -= n;
+            if w.skip >= n {
+                w.skip -= n;
                 continue;
             }
-            if self.skip > 0 {
-                chunk = chunk.skip(self.skip);
-                self.skip = 0;
+            if w.skip > 0 {
+                chunk = chunk.skip(w.skip);
+                w.skip = 0;
             }
-            if chunk.as_bytes().len() > self.left {
-                chunk = chunk.take(self.left);
+            if chunk.as_bytes().len() > w.left {
+                chunk = chunk.take(w.left);
             }
-            let n = chunk.as_bytes().len();
-            self.left -= n;
-            if n > 0 {
-                return Some(chunk);
-            }
+            w.left -= chunk.as_bytes().len();
+            return Some(chunk);
         }
-        None
     }
 }
 
