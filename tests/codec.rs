@@ -39,6 +39,15 @@ fn encode(msg: &Message<'_>, encoding: Encoding) -> Vec<u8> {
     buf
 }
 
+/// An item for `./DevInfo/DmV` whose data is the text `data`.
+fn dmv(data: &str) -> Item<'_> {
+    Item {
+        source: Some(Location::new("./DevInfo/DmV")),
+        data: Some(Data::Text(Text::new(data))),
+        ..Item::default()
+    }
+}
+
 fn replace<'a>(items: &'a [Item<'a>]) -> [Command<'a>; 1] {
     [Command::Replace(ItemCommand {
         cmd_id: Text::new("2"),
@@ -531,11 +540,7 @@ fn a_message_writer_refuses_a_limit_below_its_header() {
 /// A WBXML message whose Replace carries, as its data, one empty element named by a
 /// literal: the string table `table`, index 0.
 fn with_literal_element(table: &[u8]) -> Vec<u8> {
-    let items = [Item {
-        source: Some(Location::new("./DevInfo/DmV")),
-        data: Some(Data::Text(Text::new("x"))),
-        ..Item::default()
-    }];
+    let items = [dmv("x")];
     let commands = replace(&items);
     let wbxml = encode(&message(&commands), Encoding::Wbxml);
     // The encoder writes no string table; the literal goes in place of the inline "x".
@@ -597,11 +602,7 @@ fn a_literal_element_name_that_is_not_an_xml_name_is_refused() {
         }
     }
     // The same rule in XML: a prefixed name whose local part is not a name.
-    let items = [Item {
-        source: Some(Location::new("./DevInfo/DmV")),
-        data: Some(Data::Text(Text::new("x"))),
-        ..Item::default()
-    }];
+    let items = [dmv("x")];
     let commands = replace(&items);
     let xml = String::from_utf8(encode(&message(&commands), Encoding::Xml)).unwrap();
     let bad = xml.replace("<Data>x</Data>", "<Data><a:1/></Data>");
@@ -666,11 +667,7 @@ fn leaf_values_are_trimmed_after_decoding() {
 /// at the instruction and read what followed as a second text.
 #[test]
 fn a_processing_instruction_inside_text_does_not_split_it() {
-    let items = [Item {
-        source: Some(Location::new("./DevInfo/DmV")),
-        data: Some(Data::Text(Text::new("ab"))),
-        ..Item::default()
-    }];
+    let items = [dmv("ab")];
     let commands = replace(&items);
     let plain = message(&commands);
     let data_of = |msg: &Message<'_>| {
