@@ -11,7 +11,7 @@ use super::queue::{
 };
 use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 use super::{Config, Env, Error};
-use crate::codec::{Command, Container, Data, Item, List, Meta, Text};
+use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
 use crate::codes::StatusCode;
 use crate::tree::uri::{List as ListQuery, Query};
 use crate::tree::{ExecOutcome, Format, Handlers, Principal, Tree};
@@ -28,6 +28,18 @@ pub(crate) fn format_of(meta: Option<Meta<'_>>) -> Result<Option<Format>, Status
         .and_then(Format::parse)
         .map(Some)
         .ok_or(StatusCode::UnsupportedMediaType)
+}
+
+/// The URI of an item's `Target` or `Source`, decoded into `buf`: 412 when the item has
+/// none, 414 when it does not fit.
+pub(crate) fn uri_of<'b>(
+    loc: Option<Location<'_>>,
+    buf: &'b mut [u8; MAX_URI],
+) -> Result<&'b str, StatusCode> {
+    loc.ok_or(StatusCode::IncompleteCommand)?
+        .uri
+        .to_str(buf)
+        .ok_or(StatusCode::UriTooLong)
 }
 
 /// Longest URI handled; longer ones get 414 without reaching the tree.
@@ -759,12 +771,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     #[inline(never)]
     fn copy(&mut self, item: &Item<'_>, uri: &str) -> Result<(), StatusCode> {
         let mut src_buf = [0u8; MAX_URI];
-        let src = item
-            .source
-            .ok_or(StatusCode::IncompleteCommand)?
-            .uri
-            .to_str(&mut src_buf)
-            .ok_or(StatusCode::UriTooLong)?;
+        let src = uri_of(item.source, &mut src_buf)?;
         let now = self.now();
         self.env
             .tree

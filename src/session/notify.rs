@@ -145,12 +145,7 @@ fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, cons
         };
         for item in c.items {
             let mut uri_buf = [0u8; super::exec::MAX_URI];
-            let uri = item
-                .target
-                .ok_or(StatusCode::IncompleteCommand)?
-                .uri
-                .to_str(&mut uri_buf)
-                .ok_or(StatusCode::UriTooLong)?;
+            let uri = super::exec::uri_of(item.target, &mut uri_buf)?;
             let format = super::exec::format_of(item.meta.or(c.meta))?;
             match item.data {
                 Some(Data::Xml(doc)) => {
