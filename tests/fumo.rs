@@ -20,10 +20,22 @@ use iotadm::tree::{ExecOutcome, Format, NodeHandler, NodeRef, Principal};
 const SRV: Principal<'static> = Principal::Server("srv1");
 const URL: &str = "http://127.0.0.1:9/fw/v2.bin";
 
-fn state_node(tree: &mut DmTree<'_>) -> String {
-    let mut buf = [0u8; 8];
-    let r = tree.get(SRV, "./FUMO/fw/State", 0, &mut buf).unwrap();
+/// The value of the node at `uri`, as the server reads it.
+fn value<F, H, const N: usize, const A: usize, const R: usize>(
+    tree: &mut iotadm::tree::Tree<F, H, N, A, R>,
+    uri: &str,
+) -> String
+where
+    F: embedded_storage::nor_flash::NorFlash,
+    H: iotadm::tree::Handlers,
+{
+    let mut buf = [0u8; 256];
+    let r = tree.get(SRV, uri, 0, &mut buf).unwrap();
     String::from_utf8(buf[..r.len].to_vec()).unwrap()
+}
+
+fn state_node(tree: &mut DmTree<'_>) -> String {
+    value(tree, "./FUMO/fw/State")
 }
 
 fn poll(
@@ -97,10 +109,7 @@ fn the_ddf_describes_fumo_1_0() {
     );
     tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
         .unwrap();
-    let r = tree
-        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
-        .unwrap();
-    assert_eq!(&buf[..r.len], URL.as_bytes());
+    assert_eq!(value(&mut tree, "./FUMO/fw/Download/PkgURL"), URL);
 }
 
 #[test]
@@ -922,11 +931,7 @@ fn opening_in_place_reads_what_opening_by_value_reads() {
         iotadm::tree::UriLimits::DEFAULT,
     )
     .unwrap();
-    let mut buf = [0u8; 64];
-    let r = tree
-        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
-        .unwrap();
-    assert_eq!(&buf[..r.len], URL.as_bytes());
+    assert_eq!(value(&mut tree, "./FUMO/fw/Download/PkgURL"), URL);
 }
 
 /// A name that is not one node segment is refused in place as it is by value.
@@ -964,11 +969,7 @@ fn a_record_write_that_fails_leaves_the_object_as_flash_has_it() {
         ),
         Err(StatusCode::DataStoreFailure)
     );
-    let mut buf = [0u8; 64];
-    let r = tree
-        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
-        .unwrap();
-    assert_eq!(&buf[..r.len], URL.as_bytes());
+    assert_eq!(value(&mut tree, "./FUMO/fw/Download/PkgURL"), URL);
     // Later writes work, and the value changes.
     tree.replace(
         SRV,
@@ -978,8 +979,5 @@ fn a_record_write_that_fails_leaves_the_object_as_flash_has_it() {
         None,
     )
     .unwrap();
-    let r = tree
-        .get(SRV, "./FUMO/fw/Download/PkgURL", 0, &mut buf)
-        .unwrap();
-    assert_eq!(&buf[..r.len], other.as_bytes());
+    assert_eq!(value(&mut tree, "./FUMO/fw/Download/PkgURL"), other);
 }
