@@ -752,7 +752,7 @@ mod tests {
     use crate::codec::{EncodeOptions, SyncHdr};
     use crate::flash::MemFlash;
     use crate::tree::{NoHandlers, UriLimits};
-    use std::string::String;
+    use std::string::{String, ToString};
     use std::vec::Vec as StdVec;
     use std::{format, vec};
 
@@ -779,14 +779,6 @@ mod tests {
 
     /// What a message carried: each command's name and its items' source URIs and data.
     type Sent = StdVec<(&'static str, StdVec<(String, Option<String>)>)>;
-
-    fn text(t: Text<'_>) -> String {
-        let mut s = String::new();
-        for chunk in t.chunks() {
-            s.push_str(core::str::from_utf8(chunk.as_bytes()).unwrap());
-        }
-        s
-    }
 
     /// Writes one message of the queue under `limit`; whether the queue emptied, and what
     /// the message carried.
@@ -848,8 +840,8 @@ mod tests {
                 let items = items
                     .into_iter()
                     .map(|i| {
-                        let uri = i.source.map(|l| text(l.uri)).unwrap_or_default();
-                        (uri, i.data.and_then(|d| d.content()).map(text))
+                        let uri = i.source.map(|l| l.uri.to_string()).unwrap_or_default();
+                        (uri, i.data.and_then(|d| d.content()).map(|t| t.to_string()))
                     })
                     .collect();
                 (cmd.name(), items)
