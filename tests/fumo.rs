@@ -38,6 +38,16 @@ fn state_node(tree: &mut DmTree<'_>) -> String {
     value(tree, "./FUMO/fw/State")
 }
 
+/// The object (version 1, default configuration) in its tree, the server's `PkgURL` set
+/// to [`URL`].
+fn mounted_with_url(flash: &std::cell::RefCell<Dev>) -> DmTree<'_> {
+    let fumo = open_fumo(flash, 1, Config::default()).unwrap();
+    let mut tree = mount(flash, fumo);
+    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
+        .unwrap();
+    tree
+}
+
 fn poll(
     fumo: &mut DevFumo<'_>,
     dl: &mut MemDownloader,
@@ -119,10 +129,7 @@ fn download_then_update_with_reports_across_the_reboot() {
     let mut dl = MemDownloader::serving(URL, &pkg);
     let mut ui = ScriptedUser::default();
     {
-        let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-        let mut tree = mount(&flash, fumo);
-        tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-            .unwrap();
+        let mut tree = mounted_with_url(&flash);
         assert_eq!(
             tree.exec(SRV, "./FUMO/fw/Download", b"", Some("dl-7")),
             Ok(ExecOutcome::Accepted)
@@ -524,10 +531,7 @@ fn every_validation_failure_is_reported_and_installs_nothing() {
         let flash = big_wrap(big_factory(2000));
         let mut dl = MemDownloader::serving(URL, &pkg);
         let mut ui = ScriptedUser::default();
-        let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-        let mut tree = mount(&flash, fumo);
-        tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-            .unwrap();
+        let mut tree = mounted_with_url(&flash);
         tree.exec(SRV, "./FUMO/fw/Download", b"", Some("c"))
             .unwrap();
         let fumo = tree.handlers_mut();
@@ -598,10 +602,7 @@ fn a_dropped_connection_resumes_from_what_is_in_flash() {
     let mut dl = MemDownloader::serving(URL, &pkg);
     dl.drop_after = Some(2500);
     let mut ui = ScriptedUser::default();
-    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-    let mut tree = mount(&flash, fumo);
-    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-        .unwrap();
+    let mut tree = mounted_with_url(&flash);
     tree.exec(SRV, "./FUMO/fw/Download", b"", None).unwrap();
     drop(tree);
     let mut fumo = open_fumo(&flash, 1, Config::default()).unwrap();
@@ -636,10 +637,7 @@ fn a_server_that_ignores_the_range_is_followed() {
     let mut dl = MemDownloader::serving(URL, &pkg);
     dl.drop_after = Some(3000);
     let mut ui = ScriptedUser::default();
-    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-    let mut tree = mount(&flash, fumo);
-    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-        .unwrap();
+    let mut tree = mounted_with_url(&flash);
     tree.exec(SRV, "./FUMO/fw/Download", b"", None).unwrap();
     let fumo = tree.handlers_mut();
     assert_eq!(poll_simple(fumo, &mut dl, &mut ui), Poll::Retry);
@@ -744,10 +742,7 @@ fn the_user_defers_then_accepts_or_rejects() {
     let flash = big_wrap(big_factory(2000));
     let mut dl = MemDownloader::serving(URL, &pkg);
     let mut ui = ScriptedUser::answering(&[UiAnswer::No, UiAnswer::Timeout]);
-    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-    let mut tree = mount(&flash, fumo);
-    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-        .unwrap();
+    let mut tree = mounted_with_url(&flash);
     tree.exec(SRV, "./FUMO/fw/Download", b"", None).unwrap();
     assert_eq!(
         poll_simple(tree.handlers_mut(), &mut dl, &mut ui),
@@ -913,10 +908,7 @@ fn open_in<'s, 'a>(
 #[test]
 fn opening_in_place_reads_what_opening_by_value_reads() {
     let flash = big_wrap(big_factory(2000));
-    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-    let mut tree = mount(&flash, fumo);
-    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-        .unwrap();
+    let tree = mounted_with_url(&flash);
     drop(tree);
     let by_value = open_fumo(&flash, 1, Config::default()).unwrap();
     let expected = format!("{by_value:?}");
@@ -949,10 +941,7 @@ fn opening_in_place_refuses_a_bad_name() {
 fn a_record_write_that_fails_leaves_the_object_as_flash_has_it() {
     use iotadm::flash::{FaultPlan, FaultyFlash};
     let flash = big_wrap(big_factory(2000));
-    let fumo = open_fumo(&flash, 1, Config::default()).unwrap();
-    let mut tree = mount(&flash, fumo);
-    tree.replace(SRV, "./FUMO/fw/Download/PkgURL", URL.as_bytes(), None, None)
-        .unwrap();
+    let mut tree = mounted_with_url(&flash);
     // The next write anywhere on the part fails.
     flash.replace_with(|old| {
         let mem = std::mem::replace(old, FaultyFlash::new(big_factory(0), FaultPlan::none()));
