@@ -120,6 +120,8 @@ fn wrong_credentials_are_retried_up_to_the_bound_then_rejected() {
         };
         let script = Script::new().package([Cmd::replace("./DMAcc/srv1/AppID", "never")]);
         let server = TestServer::start_with(vec![account], script, options).unwrap();
+        // The test fails authentication on purpose.
+        server.expect_violations();
         let server_cred =
             (scheme == AuthScheme::Hmac).then(|| cred(AuthScheme::Hmac, "srv1", "srvpw", b"s-1"));
         let mut tree = device(
@@ -173,6 +175,8 @@ fn missing_credentials_get_407_until_the_server_stops_challenging() {
         Script::new().package([Cmd::get("./DevInfo/Mod")]),
     )
     .unwrap();
+    // The test fails authentication on purpose.
+    server.expect_violations();
     let mut tree = handset(NoHandlers);
     provision(&mut tree, &account("srv1", &server.url("srv1"), None, None));
     let cfg = Config {
@@ -207,6 +211,8 @@ fn a_challenge_moves_the_handset_to_the_scheme_the_server_asks() {
         Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
     )
     .unwrap();
+    // The test fails authentication on purpose.
+    server.expect_violations();
     let mut tree = device(
         &server.url("srv1"),
         cred(AuthScheme::Basic, "dev", "devpw", b""),
@@ -539,6 +545,8 @@ fn a_server_message_with_a_bad_mac_is_refused() {
         let script =
             Script::new().package([Cmd::replace("./DMAcc/srv1/AppID", "evil").label("set")]);
         let server = TestServer::start_with(vec![account], script, options).unwrap();
+        // The test fails authentication on purpose.
+        server.expect_violations();
         let mut tree = device(
             &server.url("srv1"),
             cred(AuthScheme::Hmac, "dev", client_secret, b"n-1"),

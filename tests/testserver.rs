@@ -524,6 +524,8 @@ fn missing_or_wrong_credentials_are_challenged_and_nothing_runs() {
         script,
     )
     .unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "2A", Encoding::Wbxml);
 
     // No credentials: 407, a basic challenge, every command 407, no server command.
@@ -577,6 +579,8 @@ fn authentication_gives_up_after_the_allowed_attempts() {
         options,
     )
     .unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "3", Encoding::Xml);
     client.basic("dev", "bad");
     let (_, chal) = header_status(&client.send(&pkg1(), true).message());
@@ -602,6 +606,8 @@ fn md5_digest_uses_the_nonce_and_a_replayed_digest_is_refused() {
             .next_session(),
     )
     .unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let url = server.url("srv1");
     let mut client = Client::new(&url, "10", Encoding::Wbxml);
     // A digest over the wrong nonce: 401 and a fresh nonce.
@@ -642,6 +648,8 @@ fn hmac_is_checked_on_every_message_both_ways_and_a_bad_mac_is_refused() {
         .server_cred(AuthScheme::None, "srv1", "srvpw", b"server-nonce-1");
     let script = Script::new().package([Cmd::get("./DevInfo/Lang")]);
     let server = TestServer::start(vec![account], script).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "20", Encoding::Wbxml);
     let server_creds = Credentials::new(b"srv1", b"srvpw");
 
@@ -781,8 +789,8 @@ fn the_server_proves_itself_and_resends_its_package_when_challenged() {
         "the refused package is sent again"
     );
     let cred = msg.header.cred.expect("credentials again");
-    let expected = auth::md5_digest_b64(&Credentials::new(b"srv1", b"srvpw"), b"client-says");
-    assert_eq!(str_of(&cred.data), expected.as_str());
+    // B64(MD5(B64(MD5("srv1:srvpw")) ":" "client-says")), computed apart from both sides.
+    assert_eq!(str_of(&cred.data), "bbZ7rS+6MzkSJv5bEDYX1w==");
 
     // 212 for the server: no more Cred, and the script goes on.
     let mid = msg_id_of(&msg);
@@ -874,6 +882,8 @@ fn answering_a_part_without_1222_or_results_is_noted() {
         .collect();
     let server =
         TestServer::start(vec![Account::new("srv1")], Script::new().package(cmds)).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "41", Encoding::Xml);
     client.max_msg_size = Some(1024);
     let msg_reply = client.send(&pkg1(), true);
@@ -1028,6 +1038,8 @@ fn a_refused_chunk_stops_the_object_and_oversized_objects_wait_for_max_obj_size(
     let object = "z".repeat(4000);
     let script = Script::new().package([Cmd::replace("./Vendor/Blob", &object).label("blob")]);
     let server = TestServer::start(vec![Account::new("srv1")], script).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "51", Encoding::Xml);
     client.max_msg_size = Some(1500);
     let reply = client.send(&pkg1(), true);
@@ -1055,6 +1067,8 @@ fn a_refused_chunk_stops_the_object_and_oversized_objects_wait_for_max_obj_size(
         Cmd::get("./DevInfo/Mod"),
     ]);
     let server = TestServer::start(vec![Account::new("srv1")], script).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "52", Encoding::Xml);
     let body = {
         // MaxObjSize in the header Meta.
@@ -1171,6 +1185,8 @@ fn package_0_verifies_with_the_server_credentials_and_names_the_session() {
         .client_basic("dev", "devpw")
         .server_cred(AuthScheme::Md5Digest, "srv1", "srvpw", b"pkg0-nonce");
     let server = TestServer::start(vec![account], Script::new().next_session()).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let raw = server
         .package0("srv1", UiMode::Informative, 0x1A2B)
         .unwrap();
@@ -1408,6 +1424,8 @@ fn client_mistakes_are_noted_as_violations() {
         ..ServerOptions::default()
     };
     let server = TestServer::start_with(vec![Account::new("srv1")], script, options).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "90", Encoding::Xml);
     let reply = client.send(&pkg1(), true);
     let msg = reply.message();
@@ -1492,6 +1510,8 @@ fn resp_uri_alert_1223_retransmissions_and_the_end_decision() {
             }
         });
     let server = TestServer::start_with(vec![Account::new("srv1")], script, options).unwrap();
+    // The test makes the client break rules on purpose.
+    server.expect_violations();
     let mut client = Client::new(&server.url("srv1"), "95", Encoding::Xml);
     let body = client.build(&pkg1(), true);
     let first = client.send_body(&body, None).unwrap();

@@ -8,6 +8,7 @@ use std::vec::Vec;
 use bumpalo::Bump;
 
 use super::lower::{ChalOut, ChunkView, HeaderOut, Lower, StatusOut, Unit};
+use super::peer_auth::{self, CredIn, Refusal};
 use super::script::{Cmd, CmdKind, Decision, Script, Value};
 use super::transcript::{
     received_item, text_string, ClientCommand, ClientPackage, ClientResults, ClientStatus,
@@ -15,9 +16,10 @@ use super::transcript::{
     Violation,
 };
 use super::{Account, ServerOptions};
-use crate::auth::{self, AuthScheme, Challenge, Credentials, HmacHeader, Nonce};
+use crate::auth::AuthScheme;
 use crate::codec::{self, Command, Encoding, Message, Text};
 use crate::notification::SessionIdHex;
+use crate::platform::Rng as _;
 use crate::sim::SeededRng;
 use crate::transport::http::encoding_of;
 use crate::{AlertCode, StatusCode};
@@ -154,8 +156,11 @@ impl Engine {
         })
     }
 
-    fn new_nonce(&mut self) -> Nonce {
-        Nonce::generate(&mut self.rng)
+    /// A fresh 16-byte nonce (DM Security 1.2 §5.1.3.3: at least 128 bits).
+    fn new_nonce(&mut self) -> Vec<u8> {
+        let mut n = std::vec![0u8; 16];
+        self.rng.fill_bytes(&mut n);
+        n
     }
 
     fn violation(&mut self, session: usize, by: Party, what: String) {
@@ -191,6 +196,11 @@ impl Engine {
                 return Outbound::error(400, "undecodable SyncML message");
             }
         };
+        // The client's message as an independent reader sees it, against the DTD.
+        let breaches = match super::conform::read(req.body) {
+            Ok(root) => super::conform::check(&root),
+            Err(e) => std::vec![std::format!("unreadable without the client's codec: {e}")],
+        };
         let encoding = req
             .content_type
             .and_then(|ct| encoding_of(ct.as_bytes()))
@@ -217,6 +227,9 @@ impl Engine {
                 index
             }
         };
+        for b in breaches {
+            self.violation(index, Party::Client, std::format!("content model: {b}"));
+        }
         // A retransmitted request (same body again) gets the same reply, unprocessed.
         if let Some(session) = self.sessions.get(index) {
             if let Some((body, reply)) = &session.last_exchange {
@@ -449,15 +462,11 @@ impl Engine {
             .sessions
             .get(si)
             .is_some_and(|i| i.authenticated);
-        let creds = Credentials::new(acc.client.name.as_bytes(), &acc.client.secret);
         let scheme = acc.client_scheme;
+        let (name, secret, nonce) = (&acc.client.name, &acc.client.secret, &acc.client.nonce);
         let result = match scheme {
             AuthScheme::None => return Auth::Pass(StatusCode::Ok, None),
-            AuthScheme::Hmac => match req.hmac {
-                None => Err(auth::AuthError::MissingCredentials),
-                Some(h) => HmacHeader::parse(h.as_bytes())
-                    .and_then(|h| h.verify(&creds, &acc.client.nonce, req.body)),
-            },
+            AuthScheme::Hmac => peer_auth::check_mac(name, secret, nonce, req.body, req.hmac),
             // Credentials are checked until accepted once; later ones are not needed.
             _ if authenticated => return Auth::Pass(StatusCode::Ok, None),
             _ => {
@@ -469,22 +478,20 @@ impl Engine {
                         super::transcript::text_bytes(&c.data),
                     )
                 });
-                let view = cred.as_ref().map(|(t, f, d)| auth::Cred {
+                let view = cred.as_ref().map(|(t, f, d)| CredIn {
                     meta_type: t.as_deref(),
                     format: f.as_deref(),
                     data: d,
                 });
-                auth::verify_cred(scheme, &creds, &acc.client.nonce, view.as_ref())
+                peer_auth::check_cred(scheme, name.as_bytes(), secret, nonce, view.as_ref())
             }
         };
         let failed = result.is_err();
         let code = match &result {
             Ok(()) if scheme == AuthScheme::Hmac => StatusCode::Ok,
             Ok(()) => StatusCode::AuthenticationAccepted,
-            Err(e) => match e.status() {
-                StatusCode::MissingCredentials => StatusCode::MissingCredentials,
-                _ => StatusCode::InvalidCredentials,
-            },
+            Err(Refusal::Missing) => StatusCode::MissingCredentials,
+            Err(Refusal::Invalid(_)) => StatusCode::InvalidCredentials,
         };
         if let Err(e) = &result {
             self.violation(
@@ -502,15 +509,16 @@ impl Engine {
         let chal = if exhausted || (!failed && scheme == AuthScheme::Basic) {
             None
         } else {
-            let nonce = scheme.uses_nonce().then(|| self.new_nonce());
+            let uses_nonce = matches!(scheme, AuthScheme::Md5Digest | AuthScheme::Hmac);
+            let nonce = uses_nonce.then(|| self.new_nonce());
             if let (Some(n), Some(a)) =
                 (&nonce, self.accounts.get_mut(acc_index(&self.sessions, si)))
             {
-                a.client.nonce = n.as_bytes().to_vec();
+                a.client.nonce = n.clone();
             }
             Some(ChalOut {
-                type_: scheme.meta_type().unwrap_or_default().to_string(),
-                next_nonce: nonce.map(|n| n.to_b64().as_str().to_string()),
+                type_: peer_auth::meta_type(scheme).to_string(),
+                next_nonce: nonce.map(|n| peer_auth::nonce_text(&n)),
             })
         };
         if failed {
@@ -746,10 +754,29 @@ impl Engine {
             self.violation(si, Party::Client, "Status without a code".to_string());
             return;
         };
-        let cmd_ref = st.cmd_ref.and_then(|t| t.parse_u32()).unwrap_or(0);
-        let last_server = self.sessions.get(si).map_or(0, |s| s.last_server_msg);
-        let msg_ref = st.msg_ref.and_then(|t| t.parse_u32());
-        let cmd_name = st.cmd.map(|t| text_string(&t)).unwrap_or_default();
+        // MsgRef, CmdRef and Cmd are required (SyncML RepPro DTD): a Status without them
+        // answers nothing, whatever the server could guess.
+        let Some(cmd_ref) = st.cmd_ref.and_then(|t| t.parse_u32()) else {
+            self.violation(si, Party::Client, "Status without a CmdRef".to_string());
+            return;
+        };
+        let Some(msg_ref) = st.msg_ref.and_then(|t| t.parse_u32()) else {
+            self.violation(
+                si,
+                Party::Client,
+                std::format!("Status for CmdRef {cmd_ref} without a MsgRef"),
+            );
+            return;
+        };
+        let Some(cmd_name) = st.cmd.map(|t| text_string(&t)) else {
+            self.violation(
+                si,
+                Party::Client,
+                std::format!("Status for CmdRef {cmd_ref} without a Cmd"),
+            );
+            return;
+        };
+
         let chal = st.chal.map(|c| {
             let m = c.meta.map(|m| m.to_metinf()).unwrap_or_default();
             (
@@ -760,9 +787,19 @@ impl Engine {
         });
         let mut command = None;
         if cmd_ref == 0 {
+            let sent = self.sessions.get(si).map_or(0, |s| s.last_server_msg);
+            if cmd_name != "SyncHdr" || msg_ref == 0 || msg_ref > sent {
+                self.violation(
+                    si,
+                    Party::Client,
+                    std::format!(
+                        "header Status names {cmd_name:?} of message {msg_ref} (sent: {sent})"
+                    ),
+                );
+            }
             self.take_header_status(si, code, chal.as_ref());
         } else {
-            let key = (msg_ref.unwrap_or(last_server), cmd_ref);
+            let key = (msg_ref, cmd_ref);
             match self
                 .sessions
                 .get(si)
@@ -787,7 +824,7 @@ impl Engine {
             session: si,
             package,
             msg_id,
-            msg_ref,
+            msg_ref: Some(msg_ref),
             cmd_ref,
             cmd: cmd_name,
             code,
@@ -807,18 +844,14 @@ impl Engine {
     ) {
         let account = acc_index(&self.sessions, si);
         if let Some((t, f, n)) = chal {
-            match Challenge::parse(
-                t.as_deref().map(str::as_bytes),
-                f.as_deref().map(str::as_bytes),
-                n.as_deref().map(str::as_bytes),
-            ) {
-                Ok(ch) => {
+            match peer_auth::parse_chal(t.as_deref(), f.as_deref(), n.as_deref()) {
+                Ok((scheme, nonce)) => {
                     if let Some(a) = self.accounts.get_mut(account) {
-                        if let Some(nonce) = ch.nonce {
-                            a.server.nonce = nonce.as_bytes().to_vec();
+                        if let Some(nonce) = nonce {
+                            a.server.nonce = nonce;
                         }
-                        if a.client_scheme != AuthScheme::Hmac && ch.scheme != AuthScheme::Hmac {
-                            a.server_scheme = ch.scheme;
+                        if a.client_scheme != AuthScheme::Hmac && scheme != AuthScheme::Hmac {
+                            a.server_scheme = scheme;
                         }
                     }
                 }
@@ -1128,16 +1161,11 @@ impl Engine {
             AuthScheme::Basic | AuthScheme::Md5Digest
                 if !server_auth_ok && acc.client_scheme != AuthScheme::Hmac =>
             {
-                let creds = Credentials::new(acc.server.name.as_bytes(), &acc.server.secret);
-                let mut buf =
-                    std::vec![0u8; 4 * (acc.server.name.len() + acc.server.secret.len()) + 64];
-                match auth::build_cred(acc.server_scheme, &creds, &acc.server.nonce, &mut buf) {
-                    Ok(Some(c)) => Some((
-                        c.meta_type.unwrap_or_default().to_string(),
-                        String::from_utf8_lossy(c.data).into_owned(),
-                    )),
-                    _ => None,
-                }
+                let s = &acc.server;
+                Some((
+                    peer_auth::meta_type(acc.server_scheme).to_string(),
+                    peer_auth::cred_data(acc.server_scheme, s.name.as_bytes(), &s.secret, &s.nonce),
+                ))
             }
             _ => None,
         };
@@ -1247,11 +1275,9 @@ impl Engine {
         }
         let acc = self.account(account);
         let hmac = (acc.client_scheme == AuthScheme::Hmac).then(|| {
-            let creds = Credentials::new(acc.server.name.as_bytes(), &acc.server.secret);
-            let mac = auth::mac_b64(&creds, &acc.server.nonce, &body);
-            let mut buf = std::vec![0u8; acc.server.name.len() * 2 + 64];
-            let n = HmacHeader::emit(acc.server.name.as_bytes(), &mac, &mut buf).unwrap_or(0);
-            String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned()
+            let s = &acc.server;
+            let mac = peer_auth::mac(s.name.as_bytes(), &s.secret, &s.nonce, &body);
+            peer_auth::hmac_header(&s.name, &mac)
         });
         let package = self.sessions.get(si).map_or(0, |s| {
             if next_message_only {

@@ -83,11 +83,25 @@
 //! server's user name (also the HMAC `username`); a retransmitted request (same body) gets
 //! the same reply again; nonces come from a seeded generator so runs repeat.
 //!
+//! # An independent peer
+//!
+//! The server shares no protocol logic with the client beyond the message codec: its
+//! credentials, digests, MACs and package 0 are computed from the specification's formulas
+//! in `peer_auth` (never with [`crate::auth`]), and every client message is also read by a
+//! reader of its own (XML by `roxmltree`, WBXML with its own token tables) and checked
+//! against the SyncML 1.2 content models: required elements (`MsgRef`, `CmdRef`, `Cmd` of
+//! a Status, ...) and their order. A Status without `MsgRef` or `CmdRef` answers nothing:
+//! the server never guesses which message it meant. Every breach is a [`Violation`], and a
+//! server dropped with violations it was not told to expect
+//! ([`TestServer::expect_violations`]) fails the test.
+//!
 //! This module never touches the management tree or the session engine: it talks to them
 //! only through HTTP.
 
+mod conform;
 mod engine;
 mod lower;
+mod peer_auth;
 mod script;
 mod transcript;
 
@@ -111,7 +125,7 @@ pub use transcript::{
 
 use crate::auth::{AuthScheme, HMAC_HEADER_NAME};
 use crate::notification::wsp::{AppId, MediaType, PushRepr, APP_SYNCML_DM, CT_SYNCML_NOTIFICATION};
-use crate::notification::{Initiator, NotificationError, NotificationRepr, UiMode, VERSION_1_2};
+use crate::notification::{NotificationError, UiMode};
 use engine::{Engine, Inbound};
 
 /// A name, a secret and the current nonce for one direction of an account.
@@ -285,6 +299,8 @@ pub struct TestServer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     panic: Arc<Mutex<Option<Box<dyn std::any::Any + Send>>>>,
+    /// The test provokes violations on purpose and judges them itself.
+    violations_expected: AtomicBool,
 }
 
 impl fmt::Debug for TestServer {
@@ -338,6 +354,7 @@ impl TestServer {
             stop,
             thread: Some(thread),
             panic,
+            violations_expected: AtomicBool::new(false),
         })
     }
 
@@ -403,19 +420,14 @@ impl TestServer {
         let Some(account) = account else {
             return Err(TestServerError::UnknownAccount(server_id.to_string()));
         };
-        let repr = NotificationRepr {
-            version: VERSION_1_2,
-            ui_mode,
-            initiator: Initiator::Server,
-            session_id,
-            server_id: account.server_id.as_bytes(),
-            vendor_specific: &[],
+        let ui = match ui_mode {
+            UiMode::NotSpecified => 0,
+            UiMode::Background => 1,
+            UiMode::Informative => 2,
+            UiMode::UserInteraction => 3,
         };
-        let mut out = std::vec![0u8; repr.buffer_len()];
-        let n = repr
-            .emit(&account.server.secret, &account.server.nonce, &mut out)
-            .map_err(TestServerError::Notification)?;
-        out.truncate(n);
+        let s = &account.server;
+        let out = peer_auth::package0(&account.server_id, &s.secret, &s.nonce, ui, session_id);
         engine.expect_trigger(index, session_id);
         Ok(out)
     }
@@ -454,6 +466,26 @@ impl TestServer {
         self.transcript()
     }
 
+    /// Says the test provokes violations on purpose (a client that breaks a rule, a script
+    /// the server cannot send) and checks them itself. Otherwise a server that saw any
+    /// violation fails the test when it is dropped: a rule the client breaks fails every
+    /// test whose session breaks it, not only the tests that look.
+    pub fn expect_violations(&self) {
+        self.violations_expected.store(true, Ordering::SeqCst);
+    }
+
+    /// Panics when violations were seen and not expected: this is how a test fails.
+    #[allow(clippy::panic)]
+    fn check_violations(&self) {
+        if std::thread::panicking() || self.violations_expected.load(Ordering::SeqCst) {
+            return;
+        }
+        let seen = lock(&self.engine).transcript.violations.clone();
+        if !seen.is_empty() {
+            panic!("the test server saw protocol violations: {seen:#?}");
+        }
+    }
+
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         self.http.unblock();
@@ -466,6 +498,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown();
+        self.check_violations();
     }
 }
 
