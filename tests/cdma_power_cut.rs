@@ -207,6 +207,9 @@ fn a_nam_changed_in_an_atomic_is_old_or_new_after_any_cut() {
                     .unwrap_or(ops.len())
             })
             .unwrap_or(0);
+            // Operation k exists in every run (the runs are the same until the cut), so
+            // the power went.
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
             if interrupted < ops.len() {
                 assert!(
                     faulty.is_cut(),
@@ -224,6 +227,7 @@ fn a_nam_changed_in_an_atomic_is_old_or_new_after_any_cut() {
         }
     }
     println!("power-cut sweep (NAM in Atomics): {cuts} cuts survived");
+    assert!(cuts >= 600, "only {cuts} cut points");
 }
 
 // --- The service lock -----------------------------------------------------------------
@@ -361,6 +365,7 @@ fn the_lock_state_is_old_or_new_after_any_cut_and_attempts_stay_counted() {
                     .position(|step| step.run(&mut lock).is_err())
                     .unwrap_or(steps.len()),
             };
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
             if interrupted < steps.len() {
                 assert!(
                     faulty.is_cut(),
@@ -390,6 +395,7 @@ fn the_lock_state_is_old_or_new_after_any_cut_and_attempts_stay_counted() {
     println!(
         "power-cut sweep (service lock): {cuts} cuts survived, {counted} left an attempt counted"
     );
+    assert!(cuts >= 120, "only {cuts} cut points");
 }
 
 #[test]
@@ -490,6 +496,7 @@ fn a_roaming_list_is_old_or_new_after_any_cut() {
     assert_eq!(states.last().unwrap(), &(a.clone(), c.clone()));
     assert_eq!(states[3], states[4]);
     let total = reference.mutations();
+    assert!(total >= 20, "only {total} flash operations");
     let mut cuts = 0;
     for k in 0..total {
         for tear in TEARS {
@@ -502,6 +509,11 @@ fn a_roaming_list_is_old_or_new_after_any_cut() {
                     .position(|op| op(&mut s).is_err())
                     .unwrap_or(ops.len())
             };
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
+            assert!(
+                interrupted < ops.len(),
+                "cut {k} ({tear:?}): every operation reported success"
+            );
             let mut s = FlashPrlStore::new(faulty.into_inner(), 1).unwrap();
             let after = read_lists(&mut s);
             let before = &states[interrupted];
@@ -515,4 +527,5 @@ fn a_roaming_list_is_old_or_new_after_any_cut() {
         }
     }
     println!("power-cut sweep (roaming lists): {cuts} cuts survived");
+    assert!(cuts >= 80, "only {cuts} cut points");
 }

@@ -20,8 +20,8 @@
 //!   stack: N bytes` (method in `docs/qemu.md`).
 //!
 //! Without `qemu-system-arm`, the Arm binutils or the `thumbv7em-none-eabihf` target these
-//! tests print why and pass, unless `IOTADM_REQUIRE_PEERS` is set (CI sets it). Every
-//! wait is bounded; QEMU is killed when a test fails.
+//! tests fail, unless `IOTADM_ALLOW_MISSING_PEERS` is set (then they print why and pass).
+//! Every wait is bounded; QEMU is killed when a test fails.
 #![cfg(feature = "std")]
 
 #[path = "common/qemu.rs"]

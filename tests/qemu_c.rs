@@ -15,8 +15,8 @@
 //! stack (method in `docs/qemu.md`).
 //!
 //! Without `qemu-system-arm`, the Arm binutils and C compiler, `make` or the
-//! `thumbv7em-none-eabihf` target the test prints why and passes, unless
-//! `IOTADM_REQUIRE_PEERS` is set (CI sets it).
+//! `thumbv7em-none-eabihf` target the test fails, unless `IOTADM_ALLOW_MISSING_PEERS` is
+//! set (then it prints why and passes).
 #![cfg(feature = "std")]
 
 #[path = "common/qemu.rs"]

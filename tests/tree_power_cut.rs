@@ -151,6 +151,8 @@ fn every_cut_leaves_every_node_old_or_new() {
                         .position(|op| op(&mut t).is_err())
                         .unwrap_or(ops.len()),
                 };
+            // Operation k exists in every run (runs are the same until the cut).
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
             if interrupted < ops.len() {
                 assert!(
                     faulty.is_cut(),
