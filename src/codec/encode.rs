@@ -997,7 +997,10 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
     let mut pages = [PAGE_SYNCML; MAX_EMBEDDED_DEPTH];
     let mut depth = 0usize;
     let mut events = x.events().peekable();
+    // Indentation never goes next to text: it would become part of it.
+    let mut after_text = false;
     while let Some(event) = events.next() {
+        let text = matches!(event, XmlEvent::Text(_));
         match event {
             XmlEvent::Start { name, namespace } => {
                 let empty = events.next_if(|ev| *ev == XmlEvent::End).is_some();
@@ -1022,7 +1025,9 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
                         tag.token() | global::HAS_CONTENT
                     });
                 } else {
-                    e.newline();
+                    if !after_text {
+                        e.newline();
+                    }
                     e.xml_open(name, namespace);
                     e.out.put(if empty { b"/>" } else { b">" });
                 }
@@ -1051,7 +1056,9 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
                 if e.wbxml {
                     e.out.byte(global::END);
                 } else {
-                    e.newline();
+                    if !after_text {
+                        e.newline();
+                    }
                     e.out.put(b"</");
                     e.out
                         .put(names.get(depth).copied().unwrap_or("").as_bytes());
@@ -1059,6 +1066,7 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
                 }
             }
         }
+        after_text = text;
     }
     if depth != 0 {
         return Err(EncodeError::Unrepresentable("unbalanced embedded XML"));

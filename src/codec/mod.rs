@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod b64;
 mod decode;
 mod encode;
 mod error;
@@ -41,6 +42,7 @@ mod tokens;
 pub(crate) mod wbxml;
 mod xml;
 
+pub use b64::B64Error;
 pub use encode::{EncodeOptions, Encoding, Fill, ItemSource, MessageWriter};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use model::{

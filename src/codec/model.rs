@@ -3,9 +3,11 @@
 //! time they are iterated, so a message of any size costs a few hundred bytes of RAM.
 //! Messages to send are built from the same types over slices the caller owns.
 //!
-//! Every text but an item's `Data` is read without the white space at its ends, whether
-//! that white space is written out, as a reference or in a CDATA section, so a value
-//! reads the same from XML and WBXML and through any number of encodings.
+//! Every text but an item's `Data` and the text of embedded XML is read without the white
+//! space at its ends, whether that white space is written out, as a reference or in a CDATA
+//! section, so a value reads the same from XML and WBXML and through any number of
+//! encodings. Embedded XML (TNDS) keeps the white space of its texts, which may be part of a
+//! value, and leaves out runs of white space alone, which are layout.
 
 use core::fmt;
 
@@ -365,7 +367,8 @@ pub enum XmlEvent<'a> {
         /// their spelling, so XML and WBXML give the same events.
         namespace: Option<&'a str>,
     },
-    /// Character data, trimmed of surrounding white space.
+    /// Character data, with the white space at its ends: a TNDS value is kept as written.
+    /// Runs of nothing but white space (the layout between elements) are left out.
     Text(Text<'a>),
     /// The most recently started element ends.
     End,
@@ -445,7 +448,9 @@ impl<'a> Iterator for EmbeddedEvents<'a> {
                     *pending_end = false;
                     return Some(XmlEvent::End);
                 }
-                match cursor.next_content(true).ok()? {
+                // Text keeps its white space (a TNDS value may begin or end with some);
+                // runs of white space alone are the layout between elements.
+                match cursor.next_content(false).ok()? {
                     Content::End if *depth == 0 => {
                         self.repr = EventsRepr::Slice([].iter());
                         return None;
@@ -454,7 +459,7 @@ impl<'a> Iterator for EmbeddedEvents<'a> {
                         *depth -= 1;
                         return Some(XmlEvent::End);
                     }
-                    Content::Text { text, .. } if text.is_empty() => {}
+                    Content::Text { text, .. } if text.trim().is_empty() => {}
                     Content::Text { text, .. } => return Some(XmlEvent::Text(text)),
                     Content::Start {
                         name, xmlns, empty, ..
