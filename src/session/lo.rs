@@ -3,14 +3,14 @@
 //! node's handler) as they come; nothing holds the whole object. A value sent as `b64`
 //! to a `bin` node is decoded on the way, chunk boundaries and line breaks included.
 
-use base64::Engine as _;
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::exec::Exec;
+use crate::codec::b64::B64Stream;
 use crate::codec::{Item, Meta, Text};
 use crate::codes::StatusCode;
-use crate::tree::{schema, Format, Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
+use crate::tree::{Format, Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
 
 /// A large object being received.
 pub(crate) struct Incoming {
@@ -102,7 +102,7 @@ impl Incoming {
     ) -> Result<(), StatusCode> {
         let complete = self.received == self.declared;
         let tail = match self.b64.as_mut() {
-            Some(b64) => b64.finish(|decoded| tree.write_chunk(&mut self.ticket, decoded)),
+            Some(b64) => b64.finish().map_err(StatusCode::from),
             None => Ok(()),
         };
         if !complete || tail.is_err() {
@@ -171,7 +171,7 @@ fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
     format: Option<Format>,
     declared: u64,
 ) -> Result<Incoming, StatusCode> {
-    let decode = format == Some(Format::B64) && node_format(x.env.tree, uri) == Some(Format::Bin);
+    let decode = format == Some(Format::B64) && x.env.tree.format_at(uri) == Some(Format::Bin);
     // Decoded, the size is known only at the end; the session checks the transmitted size.
     let (total, format) = if decode {
         (None, Some(Format::Bin))
@@ -291,13 +291,19 @@ pub(crate) fn whole<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
 ) -> Result<(), StatusCode> {
     let who = Principal::Server(x.server_id);
     let now = x.env.clock.unix_time();
-    let decode = format == Some(Format::B64) && node_format(x.env.tree, uri) == Some(Format::Bin);
-    let bytes = if decode {
-        None
+    let decode = format == Some(Format::B64) && x.env.tree.format_at(uri) == Some(Format::Bin);
+    // Base64 for a binary node is stored decoded (TND §7.7.2); one that decodes into
+    // scratch is stored whole like any value, a larger one streams.
+    let (bytes, format) = if decode {
+        match crate::codec::b64::decode_text(text, x.scratch) {
+            Ok(b) => (Some(b), Some(Format::Bin)),
+            Err(crate::codec::B64Error::TooLong) => (None, format),
+            Err(e) => return Err(e.into()),
+        }
     } else if let Some(b) = text.as_bytes() {
-        Some(b)
+        (Some(b), format)
     } else {
-        text.copy_to(x.scratch).map(|b| -> &[u8] { b })
+        (text.copy_to(x.scratch).map(|b| -> &[u8] { b }), format)
     };
     match bytes {
         Some(value) if create => x.env.tree.add(who, uri, Some(value), format, now),
@@ -312,160 +318,5 @@ pub(crate) fn whole<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
                 }
             }
         }
-    }
-}
-
-/// Decodes Base64 `text` into `out`; the decoded bytes, or 400 for bad Base64 and 413
-/// when `out` is too small.
-pub(crate) fn decode_b64<'o>(text: Text<'_>, out: &'o mut [u8]) -> Result<&'o [u8], StatusCode> {
-    let mut stream = B64Stream::default();
-    let mut len = 0usize;
-    for chunk in text.chunks() {
-        stream.feed(chunk.as_bytes(), |decoded| {
-            let end = len + decoded.len();
-            out.get_mut(len..end)
-                .ok_or(StatusCode::RequestEntityTooLarge)?
-                .copy_from_slice(decoded);
-            len = end;
-            Ok(())
-        })?;
-    }
-    stream.finish(|_| Ok(()))?;
-    Ok(out.get(..len).unwrap_or(&[]))
-}
-
-/// The format the DDF gives the node at `uri` (existing or not: placeholders match any
-/// name).
-pub(crate) fn node_format<
-    F: NorFlash,
-    H: Handlers,
-    const N: usize,
-    const A: usize,
-    const R: usize,
->(
-    tree: &Tree<F, H, N, A, R>,
-    uri: &str,
-) -> Option<Format> {
-    let parsed = Uri::parse(uri, tree.limits()).ok()?;
-    let mut id = 0;
-    let mut buf = [0u8; 64];
-    for segment in parsed.segments() {
-        let name = segment.decode_into(&mut buf)?;
-        id = schema::child(id, name).or_else(|| schema::placeholder_child(id))?;
-    }
-    schema::node(id).map(|n| n.format())
-}
-
-/// Base64 decoding across chunks: up to three characters wait for the next chunk, white
-/// space is skipped.
-#[derive(Debug, Default)]
-struct B64Stream {
-    pending: [u8; 4],
-    len: u8,
-    /// Padding seen: nothing may follow.
-    ended: bool,
-}
-
-impl B64Stream {
-    fn feed(
-        &mut self,
-        input: &[u8],
-        mut out: impl FnMut(&[u8]) -> Result<(), StatusCode>,
-    ) -> Result<(), StatusCode> {
-        // Clean characters gathered in groups of four, decoded a block at a time.
-        let mut clean = [0u8; 256];
-        let mut n = 0;
-        for &b in input {
-            if b.is_ascii_whitespace() {
-                continue;
-            }
-            if self.ended {
-                return Err(StatusCode::BadRequest);
-            }
-            if let Some(slot) = self.pending.get_mut(usize::from(self.len)) {
-                *slot = b;
-            }
-            self.len += 1;
-            if self.len == 4 {
-                self.ended = self.pending.contains(&b'=');
-                if let Some(dst) = clean.get_mut(n..n + 4) {
-                    dst.copy_from_slice(&self.pending);
-                }
-                n += 4;
-                self.len = 0;
-                if n == clean.len() {
-                    decode(clean.get(..n).unwrap_or(&[]), &mut out)?;
-                    n = 0;
-                }
-            }
-        }
-        decode(clean.get(..n).unwrap_or(&[]), &mut out)
-    }
-
-    fn finish(
-        &mut self,
-        _out: impl FnMut(&[u8]) -> Result<(), StatusCode>,
-    ) -> Result<(), StatusCode> {
-        if self.len == 0 {
-            Ok(())
-        } else {
-            Err(StatusCode::BadRequest)
-        }
-    }
-}
-
-fn decode(
-    clean: &[u8],
-    out: &mut impl FnMut(&[u8]) -> Result<(), StatusCode>,
-) -> Result<(), StatusCode> {
-    if clean.is_empty() {
-        return Ok(());
-    }
-    let mut bytes = [0u8; 192];
-    let n = base64::engine::general_purpose::STANDARD
-        .decode_slice(clean, &mut bytes)
-        .map_err(|_| StatusCode::BadRequest)?;
-    out(bytes.get(..n).unwrap_or(&[]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(chunks: &[&[u8]]) -> Result<std::vec::Vec<u8>, StatusCode> {
-        let mut s = B64Stream::default();
-        let mut got = std::vec::Vec::new();
-        for c in chunks {
-            s.feed(c, |d| {
-                got.extend_from_slice(d);
-                Ok(())
-            })?;
-        }
-        s.finish(|_| Ok(()))?;
-        Ok(got)
-    }
-
-    #[test]
-    fn base64_decodes_across_chunk_boundaries_and_line_breaks() {
-        let data: std::vec::Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        let mut text = [0u8; 1400];
-        let n = base64::engine::general_purpose::STANDARD
-            .encode_slice(&data, &mut text)
-            .unwrap();
-        let wrapped: std::vec::Vec<u8> = text[..n]
-            .chunks(76)
-            .flat_map(|l| l.iter().copied().chain(*b"\r\n"))
-            .collect();
-        for split in [1, 3, 5, 77, 300, wrapped.len()] {
-            let chunks: std::vec::Vec<&[u8]> = wrapped.chunks(split).collect();
-            assert_eq!(run(&chunks).unwrap(), data, "split {split}");
-        }
-    }
-
-    #[test]
-    fn base64_refuses_a_truncated_or_padded_then_continued_text() {
-        assert_eq!(run(&[b"QUJD", b"RA"]), Err(StatusCode::BadRequest));
-        assert_eq!(run(&[b"QQ==", b"QUJD"]), Err(StatusCode::BadRequest));
-        assert_eq!(run(&[b"QU*D"]), Err(StatusCode::BadRequest));
     }
 }

@@ -154,12 +154,12 @@ fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, cons
                 data => {
                     let text = data.and_then(|d| d.content());
                     // Binary values travel as Base64 in XML.
-                    let decode = format == Some(Format::B64)
-                        && super::lo::node_format(tree, uri) == Some(Format::Bin);
+                    let decode =
+                        format == Some(Format::B64) && tree.format_at(uri) == Some(Format::Bin);
                     let format = if decode { Some(Format::Bin) } else { format };
                     let value = match text {
                         None => None,
-                        Some(t) if decode => Some(super::lo::decode_b64(t, scratch)?),
+                        Some(t) if decode => Some(crate::codec::b64::decode_text(t, scratch)?),
                         Some(t) => Some(value_of(t, scratch)?),
                     };
                     match (create, value) {

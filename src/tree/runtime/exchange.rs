@@ -25,6 +25,8 @@ pub const DDF_XML: &str = "application/vnd.syncml.dmddf+xml";
 
 /// Deepest subtree the tree walks (the URI depth limit is smaller in practice).
 const MAX_WALK: usize = 24;
+/// Longest URI built while walking or reading TNDS.
+const MAX_URI: usize = 512;
 
 /// Copies the window `[offset, offset + out.len())` of a text written through it, and
 /// counts the whole length.
@@ -55,6 +57,64 @@ impl Write for Window<'_> {
             self.written += take;
         }
         Ok(())
+    }
+}
+
+/// A preorder walk of a subtree that holds no borrow of the tree between steps, so that
+/// the caller may read values (which takes the tree mutably: handlers) at each node.
+struct Walk {
+    /// The node and how many of its children were visited; empty before the root.
+    stack: Vec<(NodeHandle, usize), MAX_WALK>,
+    root: Option<NodeHandle>,
+    prune: bool,
+}
+
+impl Walk {
+    fn new(root: NodeHandle, prune: bool) -> Self {
+        Walk {
+            stack: Vec::new(),
+            root: Some(root),
+            prune,
+        }
+    }
+
+    /// The next node `who` may read and its depth below the root. Nodes `who` may not read
+    /// are left out; with `prune` so are their subtrees, otherwise their children are still
+    /// visited (a child may grant what its parent does not).
+    fn next<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        tree: &Tree<F, H, N, A, R>,
+        who: Principal<'_>,
+    ) -> Result<Option<(NodeHandle, usize)>, StatusCode> {
+        if let Some(root) = self.root.take() {
+            self.stack
+                .push((root, 0))
+                .map_err(|_| StatusCode::CommandFailed)?;
+            if tree.readable(who, root) {
+                return Ok(Some((root, 0)));
+            }
+        }
+        while let Some((node, done)) = self.stack.last().copied() {
+            let Some(child) = tree.children(node).nth(done) else {
+                self.stack.pop();
+                continue;
+            };
+            if let Some(top) = self.stack.last_mut() {
+                top.1 += 1;
+            }
+            let depth = self.stack.len();
+            let readable = tree.readable(who, child);
+            if (readable || !self.prune)
+                && child.node().is_interior()
+                && self.stack.push((child, 0)).is_err()
+            {
+                return Err(StatusCode::CommandFailed);
+            }
+            if readable {
+                return Ok(Some((child, depth)));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -116,33 +176,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         prune: bool,
         mut visit: impl FnMut(NodeHandle, usize) -> bool,
     ) -> Result<(), StatusCode> {
-        // Frames: a node and how many of its children were visited.
-        let mut stack: Vec<(NodeHandle, usize), MAX_WALK> = Vec::new();
-        if self.readable(who, root) && !visit(root, 0) {
-            return Ok(());
-        }
-        stack
-            .push((root, 0))
-            .map_err(|_| StatusCode::CommandFailed)?;
-        while let Some((node, done)) = stack.last().copied() {
-            let next = self.children(node).nth(done);
-            let Some(child) = next else {
-                stack.pop();
-                continue;
-            };
-            if let Some(top) = stack.last_mut() {
-                top.1 += 1;
-            }
-            let depth = stack.len();
-            let readable = self.readable(who, child);
-            if readable && !visit(child, depth) {
-                return Ok(());
-            }
-            if !readable && prune {
-                continue;
-            }
-            if child.node().is_interior() && stack.push((child, 0)).is_err() {
-                return Err(StatusCode::CommandFailed);
+        let mut walk = Walk::new(root, prune);
+        while let Some((h, depth)) = walk.next(self, who)? {
+            if !visit(h, depth) {
+                break;
             }
         }
         Ok(())
@@ -189,7 +226,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Writes the subtree of `root` as a TNDS document.
     fn write_tnds(
-        &self,
+        &mut self,
         who: Principal<'_>,
         root: NodeHandle,
         fields: TndsFields,
@@ -198,19 +235,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         w.write_str("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>")?;
         // Open <Node> elements, closed as the walk climbs back.
         let mut open = 0usize;
-        let mut status = Ok(());
-        let this = self;
-        this.walk(who, root, true, |h, depth| {
+        let mut walk = Walk::new(root, true);
+        while let Some((h, depth)) = walk.next(self, who).map_err(|_| fmt::Error)? {
             while open > depth {
-                status = status.and(w.write_str("</Node>"));
+                w.write_str("</Node>")?;
                 open -= 1;
             }
-            status = status.and(this.write_tnds_node(who, h, depth == 0, fields, w));
+            self.write_tnds_node(who, h, depth == 0, fields, w)?;
             open = depth + 1;
-            status.is_ok()
-        })
-        .map_err(|_| fmt::Error)?;
-        status?;
+        }
         for _ in 0..open {
             w.write_str("</Node>")?;
         }
@@ -218,7 +251,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     }
 
     fn write_tnds_node(
-        &self,
+        &mut self,
         who: Principal<'_>,
         h: NodeHandle,
         top: bool,
@@ -238,6 +271,20 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             self.write_uri(self.parent(h), &mut parent)?;
             leaf(w, "Path", &parent)?;
         }
+        // A leaf's value is read as Get reads it (the tree's, a handler's, a limit's), so it
+        // is the same here as through Get and StructData; a value the reader may not see
+        // (a handler refuses) is left out with its size.
+        let mut path: String<MAX_URI> = String::new();
+        let value = if def.is_leaf() && (fields.has(Property::Size) || fields.has_value()) {
+            self.write_uri(h, &mut path)?;
+            self.read(who, h, path.trim_start_matches("./"), 0, &mut [])
+                .ok()
+        } else {
+            None
+        };
+        // Binary data travels in XML as Base64 (TND §7.7.2): the Format says how the Value
+        // is written; the Size is the size of the data itself.
+        let b64 = matches!(def.format(), Format::Bin) && value.is_some() && fields.has_value();
         w.write_str("<RTProperties>")?;
         if fields.has(Property::Acl) {
             let acl = match self.entry(h) {
@@ -251,14 +298,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         }
         if fields.has(Property::Format) {
             w.write_str("<Format>")?;
-            format_element(w, def.format())?;
+            format_element(w, if b64 { Format::B64 } else { def.format() })?;
             w.write_str("</Format>")?;
         }
-        let stored = def.is_leaf().then(|| self.stored_value(h)).flatten();
-        if fields.has(Property::Size) && def.is_leaf() {
-            if let Some(v) = stored {
-                write!(w, "<Size>{}</Size>", v.len())?;
-            }
+        if let Some(v) = value.filter(|_| fields.has(Property::Size)) {
+            write!(w, "<Size>{}</Size>", v.total)?;
         }
         if fields.has(Property::Title) {
             let title = match self.entry(h) {
@@ -284,36 +328,62 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             write!(w, "<VerNo>{}</VerNo>", self.entry(h).map_or(0, |e| e.verno))?;
         }
         w.write_str("</RTProperties>")?;
-        if fields.has_value() && def.is_leaf() {
-            // Only values the tree keeps: handler values may be large or secret, and are
-            // read with Get.
-            if let Some(v) = stored.filter(|_| self.readable(who, h)) {
-                w.write_str("<Value>")?;
-                if matches!(def.format(), Format::Bin) {
-                    write_b64(w, v)?;
-                } else {
-                    escape(w, core::str::from_utf8(v).map_err(|_| fmt::Error)?)?;
-                }
-                w.write_str("</Value>")?;
-            }
+        if let Some(v) = value.filter(|_| fields.has_value()) {
+            w.write_str("<Value>")?;
+            self.write_value(who, h, path.trim_start_matches("./"), v.total, b64, w)?;
+            w.write_str("</Value>")?;
         }
         Ok(())
     }
 
-    /// A leaf value the tree itself keeps (or its default). Nodes under a handler are left
-    /// out: the handler may keep the value, and may have reasons not to show it here.
-    fn stored_value(&self, h: NodeHandle) -> Option<&[u8]> {
-        let mut d = h.def;
-        while let Some(node) = schema::node(d) {
-            if self.handlers.is_bound(d) {
-                return None;
+    /// Writes a leaf's value of `total` bytes, read a piece at a time: Base64 (`b64`) or
+    /// escaped text.
+    fn write_value(
+        &mut self,
+        who: Principal<'_>,
+        h: NodeHandle,
+        path: &str,
+        total: usize,
+        b64: bool,
+        w: &mut impl Write,
+    ) -> fmt::Result {
+        use base64::Engine as _;
+        // A multiple of 3, so that only the last piece is padded.
+        let mut piece = [0u8; 48];
+        let mut text = [0u8; 64];
+        let mut at = 0;
+        while at < total {
+            let read = self
+                .read(who, h, path, at, &mut piece)
+                .map_err(|_| fmt::Error)?;
+            let got = piece.get(..read.len).unwrap_or(&[]);
+            if got.is_empty() {
+                return Err(fmt::Error);
             }
-            d = node.parent();
+            let used = if b64 {
+                let n = base64::engine::general_purpose::STANDARD
+                    .encode_slice(got, &mut text)
+                    .map_err(|_| fmt::Error)?;
+                w.write_str(
+                    core::str::from_utf8(text.get(..n).unwrap_or(&[])).map_err(|_| fmt::Error)?,
+                )?;
+                got.len()
+            } else {
+                // A piece may end inside a character; the rest comes with the next one.
+                let s = match core::str::from_utf8(got) {
+                    Ok(s) => s,
+                    Err(e) if e.error_len().is_none() && e.valid_up_to() > 0 => {
+                        core::str::from_utf8(got.get(..e.valid_up_to()).unwrap_or(&[]))
+                            .map_err(|_| fmt::Error)?
+                    }
+                    Err(_) => return Err(fmt::Error),
+                };
+                escape(w, s)?;
+                s.len()
+            };
+            at += used;
         }
-        if self.uri_limit(h.def).is_some() {
-            return None;
-        }
-        Some(self.value_of(h))
+        Ok(())
     }
 
     /// Adds the nodes of a TNDS document under `base` (bulk provisioning), all or nothing.
@@ -351,7 +421,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     ) -> Result<usize, StatusCode> {
         let base = self.parse_uri(base)?;
         // The URI being built, and where each open node's segment starts in it.
-        let mut uri: String<512> = String::new();
+        let mut uri: String<MAX_URI> = String::new();
         push_str(&mut uri, "./")?;
         push_str(&mut uri, base.path())?;
         let mut starts: Vec<usize, MAX_WALK> = Vec::new();
@@ -400,13 +470,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                     inner.pop();
                 }
                 XmlEvent::Text(t) => {
+                    // A value is kept as written; names, paths and properties are read
+                    // without the white space a document may lay them out with.
                     if let Some(p) = pending.as_mut() {
                         match inner.as_slice() {
-                            ["NodeName"] => p.name = Some(t),
-                            ["Path"] => p.path = Some(t),
+                            ["NodeName"] => p.name = Some(t.trim()),
+                            ["Path"] => p.path = Some(t.trim()),
                             ["Value"] => p.value = Some(t),
-                            ["RTProperties", "ACL"] => p.acl = Some(t),
-                            ["RTProperties", "Title"] => p.title = Some(t),
+                            ["RTProperties", "ACL"] => p.acl = Some(t.trim()),
+                            ["RTProperties", "Title"] => p.title = Some(t.trim()),
                             _ => {}
                         }
                     }
@@ -423,7 +495,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     fn add_pending(
         &mut self,
         who: Principal<'_>,
-        uri: &mut String<512>,
+        uri: &mut String<MAX_URI>,
         starts: &mut Vec<usize, MAX_WALK>,
         p: Pending<'_>,
         now: Option<u64>,
@@ -452,15 +524,24 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                     .map_err(|_| StatusCode::UriTooLong)?;
             }
         }
+        // A binary leaf's value is Base64 in a TNDS document (TND §7.7.2), whether its
+        // Format says `b64` (how the value is written) or `bin` (what the node holds): the
+        // tree keeps the bytes, as its own TNDS output writes them.
+        let binary = self.format_at(uri) == Some(Format::Bin);
         let mut value_buf = [0u8; R];
         let value = match p.value {
+            Some(v) if binary => Some(crate::codec::b64::decode_text(v, &mut value_buf)?),
             Some(v) => Some(
                 v.copy_to(&mut value_buf)
                     .ok_or(StatusCode::RequestEntityTooLarge)?,
             ),
             None => None,
         };
-        let format = p.format.filter(|f| *f != Format::Node);
+        let format = match p.format {
+            Some(Format::Node) => None,
+            Some(Format::B64) if binary => Some(Format::Bin),
+            f => f,
+        };
         match self.add(who, uri, value, format, now) {
             Ok(()) => {}
             // Interior nodes that exist already (e.g. an account's mandatory AppAddr) are
@@ -508,18 +589,6 @@ fn push_text<const M: usize>(s: &mut String<M>, t: &Text<'_>) -> Result<(), Stat
     for chunk in t.chunks() {
         let part = core::str::from_utf8(chunk.as_bytes()).map_err(|_| StatusCode::BadRequest)?;
         push_str(s, part)?;
-    }
-    Ok(())
-}
-
-fn write_b64(w: &mut impl Write, bytes: &[u8]) -> fmt::Result {
-    use base64::Engine as _;
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(48) {
-        let n = base64::engine::general_purpose::STANDARD
-            .encode_slice(chunk, &mut buf)
-            .map_err(|_| fmt::Error)?;
-        w.write_str(core::str::from_utf8(buf.get(..n).unwrap_or(&[])).map_err(|_| fmt::Error)?)?;
     }
     Ok(())
 }

@@ -670,6 +670,19 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     }
 
     /// The existing child of `parent` named by `segment`.
+    /// The format the DDF gives the node at `uri`, whether or not it exists (a placeholder
+    /// matches any name): how a value sent to it must be read before it is stored.
+    pub fn format_at(&self, uri: &str) -> Option<Format> {
+        let parsed = self.parse_uri(uri).ok()?;
+        let mut id = 0;
+        let mut buf = [0u8; 64];
+        for segment in parsed.segments() {
+            let name = segment.decode_into(&mut buf)?;
+            id = schema::child(id, name).or_else(|| schema::placeholder_child(id))?;
+        }
+        schema::node(id).map(NodeDef::format)
+    }
+
     fn child(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<NodeHandle> {
         self.child_step(parent, segment).map(|(h, _)| h)
     }
@@ -995,14 +1008,6 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             format: def.format(),
             mime: def.mime(),
         })
-    }
-
-    /// A leaf's stored value, else its DDF default.
-    fn value_of(&self, h: NodeHandle) -> &[u8] {
-        match self.entry(h) {
-            Some(e) if e.flags & HAS_VALUE != 0 => self.state.value(e),
-            _ => h.node().default_value().unwrap_or("").as_bytes(),
-        }
     }
 
     /// `./DevDetail/URI/*`: the limits the tree enforces.
