@@ -14,7 +14,12 @@ use roxmltree::Node;
 
 /// The documents in the order `build.rs` reads them.
 fn ddf_files() -> Vec<PathBuf> {
-    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("ddf")];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("ddf")];
+    // The tests' own object (feature `test-mo`, which the tests build with).
+    if schema::child(0, "Test").is_some() {
+        dirs.push(root.join("tests/ddf"));
+    }
     if let Some(extra) = option_env!("IOTADM_DDF_DIRS") {
         dirs.extend(std::env::split_paths(extra).filter(|d| !d.as_os_str().is_empty()));
     }

@@ -1338,3 +1338,80 @@ fn a_large_object_over_max_obj_size_is_refused_413() {
     }
     assert!(platform.values.is_empty() && platform.chunks == 0);
 }
+
+/// TND §7.7.2: binary data is `bin` in the tree and travels in XML as Base64 with the
+/// Format `b64`. A plain Add of a `bin` node with Format `b64` stores the bytes, and a Get
+/// answers them as Base64 (`b64`) in XML and as opaque bytes (`bin`) in WBXML.
+#[test]
+fn binary_values_travel_as_b64_in_xml_and_are_stored_as_bytes() {
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let script = Script::new()
+            .package([
+                Cmd::add_node("./Test/b"),
+                Cmd::add("./Test/b/Bin", "AAEC/v8=")
+                    .format("b64")
+                    .label("add"),
+            ])
+            .package([
+                Cmd::get("./Test/b/Bin").label("get"),
+                Cmd::get("./Test/b/Bin?prop=Format").label("format"),
+                Cmd::get("./Test/b/Bin?prop=Size").label("size"),
+            ]);
+        let cfg = Config {
+            encoding,
+            ..Config::default()
+        };
+        let (t, mut tree) = session_with(script, ServerOptions::default(), cfg);
+        assert_eq!(t.status("add"), Some(200), "{encoding:?}");
+        assert_eq!(
+            value(&mut tree, "./Test/b/Bin").unwrap(),
+            [0, 1, 2, 0xFE, 0xFF]
+        );
+        let got = t.results_for("get");
+        assert_eq!(got.len(), 1);
+        match encoding {
+            Encoding::Xml => {
+                assert_eq!(got[0].format.as_deref(), Some("b64"));
+                assert_eq!(got[0].data_str(), "AAEC/v8=");
+            }
+            Encoding::Wbxml => {
+                assert_eq!(got[0].format.as_deref(), Some("bin"));
+                assert_eq!(got[0].data, [0, 1, 2, 0xFE, 0xFF]);
+            }
+        }
+        assert_eq!(result(&t, "format"), "bin");
+        assert_eq!(result(&t, "size"), "5");
+    }
+}
+
+/// A node's value is the same through Get, `?list=StructData` and `?list=TNDS`, whoever
+/// keeps it: here the URI limits of DevDetail, which the tree computes.
+#[test]
+fn a_value_is_the_same_through_get_struct_data_and_tnds() {
+    let leaves = ["MaxDepth", "MaxTotLen", "MaxSegLen"];
+    let mut first: Vec<Cmd> = leaves
+        .iter()
+        .map(|l| Cmd::get(&format!("./DevDetail/URI/{l}")).label(l))
+        .collect();
+    first.push(Cmd::get("./DevDetail/URI?list=StructData").label("struct"));
+    first.push(Cmd::get("./DevDetail/URI?list=TNDS+Value").label("tnds"));
+    let (t, _) = session(Script::new().package(first));
+    let structure = t.results_for("struct");
+    let tnds = result(&t, "tnds");
+    for leaf in leaves {
+        let got = result(&t, leaf);
+        assert!(!got.is_empty(), "{leaf}");
+        let uri = format!("./DevDetail/URI/{leaf}");
+        let item = structure
+            .iter()
+            .find(|i| i.source.as_deref() == Some(uri.as_str()))
+            .unwrap_or_else(|| panic!("{uri} not in StructData"));
+        assert_eq!(item.data_str(), got, "{leaf} through StructData");
+        assert!(
+            tnds.contains(&format!(
+                "<NodeName>{leaf}</NodeName><RTProperties></RTProperties><Value>{got}</Value>"
+            )),
+            "{leaf} = {got} not in {tnds}"
+        );
+    }
+}

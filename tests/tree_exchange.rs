@@ -293,3 +293,279 @@ fn the_ddf_is_served() {
         Err(StatusCode::PermissionDenied)
     );
 }
+
+/// The item `tnds` as the data of an `Add` to `./` in a message of `encoding`, decoded back:
+/// TNDS as a server sends it, embedded XML in XML and a nested document in WBXML.
+fn through_message(tnds: &str, encoding: codec::Encoding) -> Vec<u8> {
+    let xml = format!(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+         <SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>dev</LocURI></Target>\
+         <Source><LocURI>srv</LocURI></Source></SyncHdr><SyncBody><Add><CmdID>1</CmdID><Item>\
+         <Target><LocURI>.</LocURI></Target><Meta><Format xmlns=\"syncml:metinf\">xml</Format>\
+         <Type xmlns=\"syncml:metinf\">application/vnd.syncml.dmtnds+xml</Type></Meta>\
+         <Data>{tnds}</Data></Item></Add><Final/></SyncBody></SyncML>"
+    );
+    let msg = codec::parse(xml.as_bytes()).unwrap();
+    let mut buf = vec![0u8; msg.encoded_len(encoding).unwrap()];
+    let n = msg.encode(encoding, &mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Adds the TNDS carried by `message` (from [`through_message`]) as `who`.
+fn add_tnds_from(t: &mut DmTree, who: Principal<'_>, message: &[u8]) -> Result<usize, StatusCode> {
+    let msg = codec::parse(message).unwrap();
+    let Some(Command::Add(add)) = msg.body.commands.first() else {
+        panic!("no Add")
+    };
+    let Some(Data::Xml(tnds)) = add.items.first().unwrap().data else {
+        panic!("no TNDS")
+    };
+    t.add_tnds(who, ".", tnds.events(), None)
+}
+
+fn read_bytes(t: &mut DmTree, uri: &str) -> Result<Vec<u8>, StatusCode> {
+    let mut buf = vec![0u8; 4096];
+    let r = t.get(DEVICE, uri, 0, &mut buf)?;
+    buf.truncate(r.len);
+    Ok(buf)
+}
+
+/// TND §7.7.2: binary data is `bin` in the tree and travels in XML as Base64. A TNDS leaf
+/// of a `bin` node is read as Base64 whether its Format says `b64` or `bin`, the tree keeps
+/// the bytes (its Format property stays `bin`), and the tree's own TNDS writes them back as
+/// Base64 with the Format `b64` and the decoded Size.
+#[test]
+fn binary_values_in_tnds_are_base64_on_the_wire_and_bytes_in_the_tree() {
+    let nonce = [0u8, 1, 2, 0xFE, 0xFF];
+    for (format, encoding) in [
+        ("b64", codec::Encoding::Xml),
+        ("bin", codec::Encoding::Xml),
+        ("b64", codec::Encoding::Wbxml),
+    ] {
+        let tnds = format!(
+            "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>acc</NodeName>\
+             <Path>./DMAcc</Path><Node><NodeName>ServerID</NodeName><Value>srvB</Value></Node>\
+             <Node><NodeName>AppAuth</NodeName><Node><NodeName>s</NodeName>\
+             <Node><NodeName>AAuthLevel</NodeName><Value>SRVCRED</Value></Node>\
+             <Node><NodeName>AAuthData</NodeName><RTProperties><Format><{format}/></Format>\
+             </RTProperties><Value>AAEC/v8=</Value></Node></Node></Node></Node></MgmtTree>"
+        );
+        let mut t = tree();
+        add_tnds_from(&mut t, DEVICE, &through_message(&tnds, encoding))
+            .unwrap_or_else(|e| panic!("{format} in {encoding:?}: {e:?}"));
+        let data = "./DMAcc/acc/AppAuth/s/AAuthData";
+        assert_eq!(read_bytes(&mut t, data).unwrap(), nonce, "{format}");
+        assert_eq!(
+            read_bytes(&mut t, &format!("{data}?prop=Format")).unwrap(),
+            b"bin"
+        );
+        assert_eq!(
+            read_bytes(&mut t, &format!("{data}?prop=Size")).unwrap(),
+            b"5"
+        );
+        let out = get(
+            &mut t,
+            DEVICE,
+            &format!("{data}?list=TNDS+Format+Size+Value"),
+        )
+        .unwrap();
+        assert!(
+            out.contains(
+                "<Format><b64/></Format><Size>5</Size></RTProperties><Value>AAEC/v8=</Value>"
+            ),
+            "{out}"
+        );
+    }
+    // Not Base64: refused as a whole, nothing stored.
+    let bad = "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>acc</NodeName>\
+        <Path>./DMAcc</Path><Node><NodeName>AppAuth</NodeName><Node><NodeName>s</NodeName>\
+        <Node><NodeName>AAuthData</NodeName><Value>not*base64</Value></Node></Node></Node></Node></MgmtTree>";
+    let mut t = tree();
+    assert_eq!(
+        add_tnds_from(&mut t, DEVICE, &through_message(bad, codec::Encoding::Xml)),
+        Err(StatusCode::BadRequest)
+    );
+    assert_eq!(read_bytes(&mut t, "./DMAcc/acc"), Err(StatusCode::NotFound));
+}
+
+/// A node's value is the one Get reads, whoever keeps it: the URI limits of DevDetail,
+/// which the tree computes, are in TNDS as they are through Get.
+#[test]
+fn tnds_values_are_those_get_reads() {
+    let mut t = tree();
+    let out = get(&mut t, SRV1, "./DevDetail/URI?list=TNDS+Format+Value").unwrap();
+    for (leaf, value) in [
+        ("MaxDepth", "16"),
+        ("MaxTotLen", "255"),
+        ("MaxSegLen", "64"),
+    ] {
+        let uri = format!("./DevDetail/URI/{leaf}");
+        assert_eq!(get(&mut t, SRV1, &uri).unwrap(), value);
+        let node = format!(
+            "<Node><NodeName>{leaf}</NodeName><RTProperties><Format><chr/></Format></RTProperties><Value>{value}</Value></Node>"
+        );
+        assert!(out.contains(&node), "{leaf} missing its value in {out}");
+    }
+}
+
+/// A tiny deterministic generator (xorshift), so that every run checks the same cases.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn bytes(&mut self, max: u64) -> Vec<u8> {
+        (0..self.below(max + 1))
+            .map(|_| self.next() as u8)
+            .collect()
+    }
+
+    fn text(&mut self, max: u64) -> String {
+        const PIECES: &[&str] = &[
+            "a", "Z", "0", " ", "&", "<", ">", "\"", "'", "é", "€", "/", "%", "x y",
+        ];
+        let s: String = (0..self.below(max + 1))
+            .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+            .collect();
+        s
+    }
+}
+
+/// One value of the format of `leaf` (a leaf of `./Test/<x>`), as stored.
+fn value_for(g: &mut Gen, leaf: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = match leaf {
+        "Chr" | "Leaf" => g.text(12),
+        "Int" => (g.next() as i32).to_string(),
+        "Bool" => ["true", "false"][g.below(2) as usize].to_string(),
+        "Bin" => return g.bytes(40),
+        "B64" => base64::engine::general_purpose::STANDARD.encode(g.bytes(30)),
+        "Float" => {
+            ["1.5", "-2.25e3", "0", "INF", "-INF", "NaN", "3e-7"][g.below(7) as usize].to_string()
+        }
+        "Date" => format!(
+            "20{:02}-{:02}-{:02}",
+            g.below(100),
+            1 + g.below(12),
+            1 + g.below(28)
+        ),
+        "Time" => format!("{:02}:{:02}:{:02}Z", g.below(24), g.below(60), g.below(60)),
+        "Null" => String::new(),
+        other => panic!("{other}"),
+    };
+    text.into_bytes()
+}
+
+const TEST_LEAVES: &[&str] = &[
+    "Chr", "Int", "Bool", "Bin", "B64", "Float", "Date", "Time", "Null",
+];
+
+/// A populated `./Test`: instances with a random subset of leaves of every format, the
+/// interior `Sub` with its leaf, and ACLs on some nodes. Returns what was stored.
+fn populate(t: &mut DmTree, g: &mut Gen) -> Vec<(String, Vec<u8>)> {
+    let mut stored = Vec::new();
+    for i in 0..1 + g.below(3) {
+        let x = format!("./Test/i{i}");
+        t.add(DEVICE, &x, None, Some(Format::Node), None).unwrap();
+        for leaf in TEST_LEAVES {
+            if g.below(4) == 0 {
+                continue;
+            }
+            let uri = format!("{x}/{leaf}");
+            let v = value_for(g, leaf);
+            t.add(DEVICE, &uri, Some(&v), None, None)
+                .unwrap_or_else(|e| panic!("{uri} = {v:?}: {e:?}"));
+            stored.push((uri, v));
+        }
+        if g.below(2) == 0 {
+            let uri = format!("{x}/Sub/Leaf");
+            let v = value_for(g, "Leaf");
+            t.add(DEVICE, &uri, Some(&v), None, None).unwrap();
+            stored.push((uri, v));
+        }
+        if g.below(2) == 0 {
+            let acl = [
+                "Get=srv1",
+                "Get=srv1+srv2&Replace=srv2",
+                "Add=*&Get=*&Delete=srv9",
+            ][g.below(3) as usize];
+            t.replace(DEVICE, &format!("{x}?prop=ACL"), acl.as_bytes(), None, None)
+                .unwrap();
+        }
+    }
+    stored
+}
+
+/// A node as read back: URI, value, Format and ACL.
+type Seen = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// Every node of a subtree as `(uri, value, Format, ACL)`, read as the device.
+fn inventory(t: &mut DmTree, stored: &[(String, Vec<u8>)]) -> Vec<Seen> {
+    let mut out = Vec::new();
+    for (uri, _) in stored {
+        out.push((
+            uri.clone(),
+            read_bytes(t, uri).unwrap_or_else(|e| panic!("{uri}: {e:?}")),
+            read_bytes(t, &format!("{uri}?prop=Format")).unwrap(),
+            read_bytes(t, &format!("{uri}?prop=ACL")).unwrap(),
+        ));
+        let parent = &uri[..uri.rfind('/').unwrap()];
+        out.push((
+            parent.to_string(),
+            Vec::new(),
+            read_bytes(t, &format!("{parent}?prop=Format")).unwrap(),
+            read_bytes(t, &format!("{parent}?prop=ACL")).unwrap(),
+        ));
+    }
+    out
+}
+
+/// TNDS export then import is the identity, for every format a node can have (chr, int,
+/// bool, bin, b64, float, date, time, null, interior nodes), with ACLs: the subtree listed
+/// with `?list=TNDS+ACL+Format+Value` and added into a fresh tree gives the same values,
+/// formats and ACLs, and the same listing; the same when the document travels in WBXML.
+#[test]
+fn tnds_export_then_import_is_the_identity_for_every_format() {
+    let mut cases = 0;
+    for seed in 1..=60u64 {
+        let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut original = tree();
+        let stored = populate(&mut original, &mut g);
+        for (uri, v) in &stored {
+            assert_eq!(
+                &read_bytes(&mut original, uri).unwrap(),
+                v,
+                "{uri} as stored"
+            );
+        }
+        let listing = get(&mut original, DEVICE, "./Test?list=TNDS+ACL+Format+Value").unwrap();
+        let expected = inventory(&mut original, &stored);
+        for encoding in [codec::Encoding::Xml, codec::Encoding::Wbxml] {
+            let mut copy = tree();
+            add_tnds_from(&mut copy, DEVICE, &through_message(&listing, encoding))
+                .unwrap_or_else(|e| panic!("seed {seed} {encoding:?}: {e:?}\n{listing}"));
+            assert_eq!(
+                inventory(&mut copy, &stored),
+                expected,
+                "seed {seed} {encoding:?}\n{listing}"
+            );
+            assert_eq!(
+                get(&mut copy, DEVICE, "./Test?list=TNDS+ACL+Format+Value").unwrap(),
+                listing,
+                "seed {seed} {encoding:?}"
+            );
+            cases += 1;
+        }
+    }
+    assert!(cases >= 120);
+}
