@@ -10,7 +10,7 @@ use iotadm::codec::{self, Encoding};
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::session::{Config, Env, Initiation, NoUi, Session, Step};
-use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
+use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 4096, 8>;
@@ -23,15 +23,9 @@ fn device() -> DmTree {
     let mut f = MemFlash::new(vec![0u8; 4 << 20]);
     f.erase_all();
     let mut tree: DmTree = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
-    DevInfo {
-        dev_id: "MEID:A0000012345678",
-        man: "iotadm",
-        model: "bench",
-        dm_version: "1.2",
-        lang: "en-US",
-    }
-    .store(&mut tree)
-    .unwrap();
+    iotadm::sim::device_info("MEID:A0000012345678")
+        .store(&mut tree)
+        .unwrap();
     let spec = AccountSpec {
         node: "srv",
         server_id: "srv",

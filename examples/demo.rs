@@ -24,10 +24,10 @@ use iotadm::flash::{MemFlash, Partition};
 use iotadm::fumo::{self, Fumo, HttpDownloader, Io, Poll, Ungated};
 use iotadm::notification::UiMode;
 use iotadm::session::{
-    accept_notification, Config, DefaultAnswers, Env, Event, GenericAlert, Initiation, Outcome,
-    UiAnswer, UiRequest, UserInteraction,
+    accept_notification, Config, DefaultAnswers, DeviceInfo, Env, Event, GenericAlert, Initiation,
+    Outcome, UiAnswer, UiRequest, UserInteraction,
 };
-use iotadm::sim::{self, AccountSpec, CredSpec, DevInfo, SeededRng, SystemClock};
+use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng, SystemClock};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Value};
 use iotadm::transport::HttpTransport;
 use iotadm::tree::{Principal, Tree, UriLimits};
@@ -260,15 +260,12 @@ fn provision(tree: &mut Handset<'_>, url: &str) -> Res {
     let status = |what: &'static str| {
         move |s: iotadm::codes::StatusCode| format!("{what}: {}", u16::from(s))
     };
-    DevInfo {
-        dev_id: "MEID:A0000049015420",
-        man: "iotadm",
+    DeviceInfo {
         model: MODEL,
-        dm_version: "1.2",
-        lang: "en-US",
+        ..sim::device_info("MEID:A0000049015420")
     }
     .store(tree)
-    .map_err(status("DevInfo"))?;
+    .map_err(|e| format!("device information: {e}"))?;
     let items = AccountSpec {
         node: "operator",
         server_id: "operator",

@@ -12,14 +12,13 @@ use crate::auth::AuthScheme;
 use core::fmt::Write as _;
 
 use crate::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
-use crate::codes::StatusCode;
 use crate::platform::{Clock, Rng};
 use crate::session::{
-    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Config, Env, Event,
-    GenericAlert, Initiation, Outcome, Session,
+    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Config, DeviceInfo, Env,
+    Event, GenericAlert, Initiation, Outcome, Session,
 };
 use crate::transport::Transport;
-use crate::tree::{Handlers, Principal, Tree};
+use crate::tree::{Handlers, Tree};
 
 /// A deterministic generator (SplitMix64): the same seed gives the same nonces and session
 /// ids, so runs repeat.
@@ -75,38 +74,20 @@ impl Clock for SystemClock {
     }
 }
 
-/// What `./DevInfo` reports.
-#[derive(Debug, Clone, Copy)]
-pub struct DevInfo<'a> {
-    /// `DevId`, e.g. `MEID:A0000012345678`.
-    pub dev_id: &'a str,
-    /// `Man`.
-    pub man: &'a str,
-    /// `Mod`.
-    pub model: &'a str,
-    /// `DmV`.
-    pub dm_version: &'a str,
-    /// `Lang`.
-    pub lang: &'a str,
-}
-
-impl DevInfo<'_> {
-    /// Writes the values into the tree, as the device.
-    pub fn store<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        &self,
-        tree: &mut Tree<F, H, N, A, R>,
-    ) -> Result<(), StatusCode> {
-        for (leaf, value) in [
-            ("DevId", self.dev_id),
-            ("Man", self.man),
-            ("Mod", self.model),
-            ("DmV", self.dm_version),
-            ("Lang", self.lang),
-        ] {
-            let uri = std::format!("./DevInfo/{leaf}");
-            tree.replace(Principal::Device, &uri, value.as_bytes(), None, None)?;
-        }
-        Ok(())
+/// The simulated handset's device information, with `dev_id` as its `DevId`: what the
+/// demo, the `iotadm device` command and the tests set up a handset with.
+pub fn device_info(dev_id: &str) -> DeviceInfo<'_> {
+    DeviceInfo {
+        dev_id,
+        man: "iotadm",
+        model: "iotadm-sim",
+        dm_version: "1.2",
+        lang: "en-US",
+        dev_type: "phone",
+        oem: "iotadm",
+        fw_version: concat!("sim-", env!("CARGO_PKG_VERSION")),
+        sw_version: env!("CARGO_PKG_VERSION"),
+        hw_version: "host",
     }
 }
 

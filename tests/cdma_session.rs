@@ -90,9 +90,10 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
     let mut tree: Tree<Flash, _, 256, 16384, 512> =
         Tree::mount(blank(64 * 1024), table, UriLimits::DEFAULT).unwrap();
 
-    // The factory: device id, account, NAM 0, an ACL for srv1 and the SPC.
+    // The factory: device information, account, NAM 0, an ACL for srv1 and the SPC.
     let dev = Principal::Device;
-    tree.replace(dev, "./DevInfo/DevId", b"MEID:A0000000000001", None, None)
+    iotadm::sim::device_info("MEID:A0000000000001")
+        .store(&mut tree)
         .unwrap();
     let mut scratch = [0u8; 4096];
     apply_bootstrap(

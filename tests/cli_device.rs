@@ -34,6 +34,9 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     let script = Script::new()
         .package([
             Cmd::get("./DevInfo/DevId").label("devid"),
+            Cmd::get("./DevDetail/FwV").label("fwv"),
+            Cmd::get("./DevDetail/OEM").label("oem"),
+            Cmd::get("./DevDetail/LrgObj").label("lrgobj"),
             Cmd::add("./DMAcc/srv1/AppAddr/1/Port/1/PortNbr", "8080").label("port"),
         ])
         .next_session()
@@ -75,6 +78,8 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         state,
         "--bootstrap",
         boot.to_str().unwrap(),
+        "--dev-id",
+        "IMEI:356938035643809",
     ]);
     assert!(ok, "{out}");
     assert!(out.contains("bootstrap applied"), "{out}");
@@ -86,8 +91,8 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         "--connect",
         "--encoding",
         "xml",
-        "--dev-id",
-        "IMEI:1",
+        "--fw-version",
+        "9.9.1",
     ]);
     assert!(ok, "{out}");
     assert!(
@@ -118,9 +123,12 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     assert_eq!(t.status("devid"), Some(200));
     assert_eq!(
         t.results_for("devid")[0].data_str(),
-        "IMEI:490154203237518",
-        "DevId set when the state was made"
+        "IMEI:356938035643809",
+        "DevId set when the state was made, kept by a run that names none"
     );
+    assert_eq!(t.results_for("fwv")[0].data_str(), "9.9.1", "given at this run");
+    assert_eq!(t.results_for("oem")[0].data_str(), "iotadm", "the default");
+    assert_eq!(t.results_for("lrgobj")[0].data_str(), "true");
     assert_eq!(t.status("port"), Some(200));
     // The value written in the first session was kept in the state directory.
     assert_eq!(t.results_for("port again")[0].data_str(), "8080");

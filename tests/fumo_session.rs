@@ -289,14 +289,9 @@ fn the_service_programming_lock_gates_a_firmware_update() {
             Tree::mount(part(&flash, TREE), table, UriLimits::DEFAULT).unwrap();
         let device = Principal::Device;
         tree.add(device, "./FUMO/fw", None, None, None).unwrap();
-        tree.replace(
-            device,
-            "./DevInfo/DevId",
-            b"MEID:A0000000000001",
-            None,
-            None,
-        )
-        .unwrap();
+        iotadm::sim::device_info("MEID:A0000000000001")
+            .store(&mut tree)
+            .unwrap();
         tree.add(device, "./CDMA/NAM/0", None, None, None).unwrap();
         tree.replace(device, "./CDMA/SPL/SPC", b"246810", None, None)
             .unwrap();

@@ -476,3 +476,66 @@ fn a_session_set_up_in_place_refuses_an_unknown_account() {
     );
     assert!(matches!(r, Err(Error::Account(_))), "{:?}", r.err());
 }
+
+/// Every leaf of DevInfo and DevDetail has a value before a session starts: a device
+/// without its device information is refused, naming the leaf, and sends nothing.
+#[test]
+fn a_session_needs_the_whole_device_information() {
+    use iotadm::session::DeviceInfoError;
+    use iotadm::tree::Principal;
+    for leaf in iotadm::session::DeviceInfo::LEAVES {
+        let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
+        tree.replace(Principal::Device, leaf, b"", None, None)
+            .unwrap();
+        let mut rng = SeededRng::new(3);
+        let mut env = Env {
+            tree: &mut tree,
+            ui: &mut NoUi,
+            rng: &mut rng,
+            clock: &NoClock,
+        };
+        let r = Session::new(&mut env, Config::default(), "srv1", Initiation::Client, &[]);
+        assert!(
+            matches!(r, Err(Error::DeviceInfo(DeviceInfoError::Missing(l))) if l == leaf),
+            "{leaf}: {:?}",
+            r.err()
+        );
+    }
+}
+
+/// DevDetail: the integrator's values, the tree's URI limits, and `LrgObj` `true` (the
+/// session does large objects); none of the engine's values can be changed.
+#[test]
+fn dev_detail_reports_every_leaf() {
+    use iotadm::codes::StatusCode;
+    use iotadm::tree::Principal;
+    let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
+    let info = common::device::device_info();
+    for (leaf, want) in iotadm::session::DeviceInfo::LEAVES
+        .iter()
+        .zip(info.values())
+    {
+        assert_eq!(value(&mut tree, leaf).unwrap(), want.as_bytes(), "{leaf}");
+    }
+    let srv = Principal::Server("srv1");
+    for (leaf, want) in [
+        ("./DevDetail/LrgObj", "true"),
+        ("./DevDetail/URI/MaxDepth", "16"),
+        ("./DevDetail/URI/MaxTotLen", "255"),
+        ("./DevDetail/URI/MaxSegLen", "64"),
+    ] {
+        let mut buf = [0u8; 16];
+        let r = tree.get(srv, leaf, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..r.len], want.as_bytes(), "{leaf}");
+        assert_eq!(
+            tree.replace(Principal::Device, leaf, b"1", None, None),
+            Err(StatusCode::CommandNotAllowed),
+            "{leaf}"
+        );
+    }
+    let mut buf = [0u8; 8];
+    let r = tree
+        .get(srv, "./DevDetail/LrgObj?prop=Format", 0, &mut buf)
+        .unwrap();
+    assert_eq!(&buf[..r.len], b"bool");
+}

@@ -5,8 +5,9 @@
  *
  * At every boot it reads the package header in front of its own image (none for the
  * factory image: version 1, "1.0.0"), opens the device on the emulated NOR part with FUMO
- * at ./FUMO/fw, and sets its DevInfo. A device without a DM account asks the host for its
- * factory bootstrap. Then it does what iotadm_fumo_poll asks:
+ * at ./FUMO/fw and its device information (DevInfo, DevDetail). A device without a DM
+ * account asks the host for its factory bootstrap. Then it does what iotadm_fumo_poll
+ * asks:
  *
  *   IOTADM_FUMO_IDLE (first time this boot)   checks in: a client-initiated session
  *   IOTADM_FUMO_REBOOT                        resets into the bootloader, which starts
@@ -176,31 +177,18 @@ static bool open_device(const struct running *me, iotadm_device **dev)
     config.tree_flash = nor_flash(&tree);
     config.platform.random = prng_fill;
     config.fumo = &fumo;
+    config.info.dev_id = "MEID:A0000049015420";
+    config.info.man = "iotadm";
+    config.info.model = MODEL;
+    config.info.dm_version = "1.2";
+    config.info.lang = "en-US";
+    config.info.dev_type = "phone";
+    config.info.oem = "iotadm";
+    config.info.fw_version = me->name;
+    config.info.sw_version = "c-firmware";
+    config.info.hw_version = HARDWARE_ID;
     return ok("open", iotadm_device_open(dm_memory.device.bytes, sizeof dm_memory.device.bytes,
                                          &config, dev));
-}
-
-/* Sets the values the device owns; a value already stored writes nothing. */
-static bool provision(iotadm_device *dev, const struct running *me)
-{
-    const char *const values[][2] = {
-        {"./DevInfo/DevId", "MEID:A0000049015420"},
-        {"./DevInfo/Man", "iotadm"},
-        {"./DevInfo/Mod", MODEL},
-        {"./DevInfo/DmV", "1.2"},
-        {"./DevInfo/Lang", "en-US"},
-        {"./DevDetail/HwV", HARDWARE_ID},
-        {"./DevDetail/FwV", me->name},
-    };
-    size_t i;
-    for (i = 0; i < sizeof values / sizeof values[0]; i++) {
-        const char *v = values[i][1];
-        if (!ok(values[i][0],
-                iotadm_node_replace(dev, values[i][0], (const uint8_t *)v, text_len(v)))) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* The name of the first DM account into `name`; false when there is none. */
@@ -362,9 +350,7 @@ int main(void)
     log_str(") in slot " SLOT_NAME);
     log_end();
     if (open_device(&me, &dev)) {
-        if (provision(dev, &me)) {
-            how = run(dev);
-        }
+        how = run(dev);
         iotadm_device_close(dev);
     }
     report_stack();

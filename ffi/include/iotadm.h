@@ -340,6 +340,12 @@
 #define IOTADM_ERR_INSTALLER -21
 
 /**
+ * The device information (`iotadm_device_info`) is missing a value, or `dev_id` is not a
+ * URN; or a session found `./DevInfo` or `./DevDetail` incomplete.
+ */
+#define IOTADM_ERR_DEVICE_INFO -22
+
+/**
  * DM status 200: done. What a node handler returns on success.
  */
 #define IOTADM_STATUS_OK 200
@@ -723,6 +729,55 @@ typedef struct iotadm_fumo_config {
 } iotadm_fumo_config;
 
 /**
+ * What the device reports about itself in `./DevInfo` and `./DevDetail`, written into
+ * the tree at every `iotadm_device_open` (a value already there writes nothing, so a
+ * firmware update that changes `fw_version` shows at once). Every field is required: a
+ * NUL-terminated UTF-8 string, not empty; the strings need not outlive the call.
+ */
+typedef struct iotadm_device_info {
+    /**
+     * `DevInfo/DevId`: the device's unique id as a URN, e.g. `"MEID:A0000012345678"`.
+     */
+    const char *dev_id;
+    /**
+     * `DevInfo/Man`: the manufacturer.
+     */
+    const char *man;
+    /**
+     * `DevInfo/Mod`: the model.
+     */
+    const char *model;
+    /**
+     * `DevInfo/DmV`: the DM client's version, a string of the maker's.
+     */
+    const char *dm_version;
+    /**
+     * `DevInfo/Lang`: the language in use, e.g. `"en-US"`.
+     */
+    const char *lang;
+    /**
+     * `DevDetail/DevTyp`: the kind of device, e.g. `"phone"`.
+     */
+    const char *dev_type;
+    /**
+     * `DevDetail/OEM`: the original equipment manufacturer.
+     */
+    const char *oem;
+    /**
+     * `DevDetail/FwV`: the firmware version.
+     */
+    const char *fw_version;
+    /**
+     * `DevDetail/SwV`: the software version.
+     */
+    const char *sw_version;
+    /**
+     * `DevDetail/HwV`: the hardware version.
+     */
+    const char *hw_version;
+} iotadm_device_info;
+
+/**
  * What a device is made of. Read during `iotadm_device_open` only: nothing in it needs
  * to outlive the call except what its pointers point to (`user` contexts and callbacks).
  */
@@ -754,6 +809,10 @@ typedef struct iotadm_device_config {
      * device has no FUMO.
      */
     const struct iotadm_fumo_config *fumo;
+    /**
+     * What the device reports about itself; required.
+     */
+    struct iotadm_device_info info;
 } iotadm_device_config;
 
 /**
@@ -1108,7 +1167,8 @@ void iotadm_get_build_info(struct iotadm_build_info *info);
 /**
  * Opens a device in `storage`: mounts its tree from `config->tree_flash` (formatting a
  * blank region, restoring every change recorded in a used one), binds the node handlers,
- * and opens FUMO if configured, adding `./FUMO/<name>` to the tree the first time.
+ * writes the device information, and opens FUMO if configured, adding `./FUMO/<name>` to
+ * the tree the first time.
  *
  * `storage` must hold `iotadm_build_info.device_size` bytes aligned to `device_align`,
  * and belongs to the device until `iotadm_device_close`. On success `*device` is the
@@ -1116,6 +1176,7 @@ void iotadm_get_build_info(struct iotadm_build_info *info);
  * call needs is for the FUMO object while it is opened (see the C interface's notes).
  *
  * Returns `IOTADM_OK`, or `IOTADM_ERR_STORAGE`, `IOTADM_ERR_INVALID_ARGUMENT`,
+ * `IOTADM_ERR_DEVICE_INFO` (a field of `config->info` empty, or `dev_id` not a URN),
  * `IOTADM_ERR_FLASH`, `IOTADM_ERR_FLASH_LAYOUT`, `IOTADM_ERR_CAPACITY`,
  * `IOTADM_ERR_UNKNOWN_NODE`; then nothing is open and `storage` is free again.
  *

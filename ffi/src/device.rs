@@ -22,8 +22,8 @@ use crate::handlers::{DeviceHandlers, NodeHandler};
 use crate::platform::{CClock, CRng, CUi, Platform, Ui};
 use crate::session::{IOTADM_ACCOUNT_SPACE, MAX_ID_Z};
 use crate::status::{
-    session_error, status, tree_error, IOTADM_ERR_BUFFER_TOO_SMALL, IOTADM_ERR_INVALID_ARGUMENT,
-    IOTADM_ERR_STORAGE, IOTADM_OK,
+    session_error, status, tree_error, IOTADM_ERR_BUFFER_TOO_SMALL, IOTADM_ERR_DEVICE_INFO,
+    IOTADM_ERR_INVALID_ARGUMENT, IOTADM_ERR_STORAGE, IOTADM_OK,
 };
 use crate::text::{bytes_in, bytes_out, copy_cstr, str_in};
 
@@ -62,6 +62,67 @@ pub struct DeviceConfig {
     /// FUMO: the firmware update object `./FUMO/<name>` and its installer. `NULL`: the
     /// device has no FUMO.
     pub fumo: *const FumoConfig,
+    /// What the device reports about itself; required.
+    pub info: DeviceInfo,
+}
+
+/// What the device reports about itself in `./DevInfo` and `./DevDetail`, written into
+/// the tree at every `iotadm_device_open` (a value already there writes nothing, so a
+/// firmware update that changes `fw_version` shows at once). Every field is required: a
+/// NUL-terminated UTF-8 string, not empty; the strings need not outlive the call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceInfo {
+    /// `DevInfo/DevId`: the device's unique id as a URN, e.g. `"MEID:A0000012345678"`.
+    pub dev_id: *const c_char,
+    /// `DevInfo/Man`: the manufacturer.
+    pub man: *const c_char,
+    /// `DevInfo/Mod`: the model.
+    pub model: *const c_char,
+    /// `DevInfo/DmV`: the DM client's version, a string of the maker's.
+    pub dm_version: *const c_char,
+    /// `DevInfo/Lang`: the language in use, e.g. `"en-US"`.
+    pub lang: *const c_char,
+    /// `DevDetail/DevTyp`: the kind of device, e.g. `"phone"`.
+    pub dev_type: *const c_char,
+    /// `DevDetail/OEM`: the original equipment manufacturer.
+    pub oem: *const c_char,
+    /// `DevDetail/FwV`: the firmware version.
+    pub fw_version: *const c_char,
+    /// `DevDetail/SwV`: the software version.
+    pub sw_version: *const c_char,
+    /// `DevDetail/HwV`: the hardware version.
+    pub hw_version: *const c_char,
+}
+
+impl DeviceInfo {
+    /// The strings, checked to be valid UTF-8 (`NULL` reads as empty, which the core
+    /// refuses with the field's name).
+    ///
+    /// # Safety
+    /// Every non-null field points to a NUL-terminated string valid for `'a`.
+    unsafe fn read<'a>(&self) -> Result<dm::DeviceInfo<'a>, c_int> {
+        // SAFETY: as promised by the caller.
+        let s = |p| match unsafe { str_in(p) } {
+            Some(s) => Ok(s),
+            None if p.is_null() => Ok(""),
+            None => Err(IOTADM_ERR_INVALID_ARGUMENT),
+        };
+        let info = dm::DeviceInfo {
+            dev_id: s(self.dev_id)?,
+            man: s(self.man)?,
+            model: s(self.model)?,
+            dm_version: s(self.dm_version)?,
+            lang: s(self.lang)?,
+            dev_type: s(self.dev_type)?,
+            oem: s(self.oem)?,
+            fw_version: s(self.fw_version)?,
+            sw_version: s(self.sw_version)?,
+            hw_version: s(self.hw_version)?,
+        };
+        info.check().map_err(|_| IOTADM_ERR_DEVICE_INFO)?;
+        Ok(info)
+    }
 }
 
 /// What the library was built with (the `IOTADM_FFI_*` build settings).
@@ -123,7 +184,8 @@ pub(crate) unsafe fn device_mut<'a>(p: *mut Device) -> Result<&'a mut Device, c_
 
 /// Opens a device in `storage`: mounts its tree from `config->tree_flash` (formatting a
 /// blank region, restoring every change recorded in a used one), binds the node handlers,
-/// and opens FUMO if configured, adding `./FUMO/<name>` to the tree the first time.
+/// writes the device information, and opens FUMO if configured, adding `./FUMO/<name>` to
+/// the tree the first time.
 ///
 /// `storage` must hold `iotadm_build_info.device_size` bytes aligned to `device_align`,
 /// and belongs to the device until `iotadm_device_close`. On success `*device` is the
@@ -131,6 +193,7 @@ pub(crate) unsafe fn device_mut<'a>(p: *mut Device) -> Result<&'a mut Device, c_
 /// call needs is for the FUMO object while it is opened (see the C interface's notes).
 ///
 /// Returns `IOTADM_OK`, or `IOTADM_ERR_STORAGE`, `IOTADM_ERR_INVALID_ARGUMENT`,
+/// `IOTADM_ERR_DEVICE_INFO` (a field of `config->info` empty, or `dev_id` not a URN),
 /// `IOTADM_ERR_FLASH`, `IOTADM_ERR_FLASH_LAYOUT`, `IOTADM_ERR_CAPACITY`,
 /// `IOTADM_ERR_UNKNOWN_NODE`; then nothing is open and `storage` is free again.
 ///
@@ -169,6 +232,8 @@ pub unsafe extern "C" fn iotadm_device_open(
 /// `slot` is aligned, writable for a `Device` and used by nothing else; the config's
 /// pointers are valid.
 unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
+    // SAFETY: the caller promises valid strings in the config.
+    let info = unsafe { config.info.read() }?;
     let (rng, clock) = config.platform.split()?;
     let table = if config.handler_count == 0 {
         &[][..]
@@ -198,6 +263,10 @@ unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
     let tree_slot = unsafe { &mut *addr_of_mut!((*slot).tree).cast::<MaybeUninit<DeviceTree>>() };
     let tree =
         Tree::mount_in(tree_slot, flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
+    info.store(tree).map_err(|e| match e {
+        dm::DeviceInfoError::Refused(_, s) => status(s),
+        _ => IOTADM_ERR_DEVICE_INFO,
+    })?;
     let now = clock.unix_time();
     if let Some(name) = tree.handlers_mut().fumo.as_ref().map(fumo::node_uri) {
         let mut probe = [0u8; 1];
@@ -602,6 +671,18 @@ pub(crate) mod tests {
             handlers: handlers.as_ptr(),
             handler_count: handlers.len(),
             fumo: null(),
+            info: DeviceInfo {
+                dev_id: c"IMEI:1".as_ptr(),
+                man: c"m".as_ptr(),
+                model: c"t".as_ptr(),
+                dm_version: c"1.2".as_ptr(),
+                lang: c"en".as_ptr(),
+                dev_type: c"phone".as_ptr(),
+                oem: c"o".as_ptr(),
+                fw_version: c"1".as_ptr(),
+                sw_version: c"1".as_ptr(),
+                hw_version: c"1".as_ptr(),
+            },
         }
     }
 
@@ -689,11 +770,12 @@ pub(crate) mod tests {
         unsafe {
             let value = b"EH-100";
             assert_eq!(
-                iotadm_node_replace(dev, c"./DevInfo/Mod".as_ptr(), value.as_ptr(), value.len()),
-                IOTADM_OK
-            );
-            assert_eq!(
-                iotadm_node_add(dev, c"./DMAcc/srv1".as_ptr(), null(), 0),
+                iotadm_node_add(
+                    dev,
+                    c"./DMAcc/srv1/Name".as_ptr(),
+                    value.as_ptr(),
+                    value.len()
+                ),
                 IOTADM_OK
             );
             assert_eq!(
@@ -710,7 +792,7 @@ pub(crate) mod tests {
             assert_eq!(
                 iotadm_node_get(
                     dev,
-                    c"./DevInfo/Mod".as_ptr(),
+                    c"./DMAcc/srv1/Name".as_ptr(),
                     2,
                     out.as_mut_ptr(),
                     3,
@@ -747,7 +829,7 @@ pub(crate) mod tests {
             assert_eq!(
                 iotadm_node_get(
                     dev,
-                    c"./DevInfo/Mod".as_ptr(),
+                    c"./DMAcc/srv1/Name".as_ptr(),
                     0,
                     out.as_mut_ptr(),
                     16,

@@ -63,6 +63,9 @@ pub const IOTADM_ERR_BAD_STATE: c_int = -20;
 /// The firmware installer failed; the update goes on from where it stopped after a
 /// restart.
 pub const IOTADM_ERR_INSTALLER: c_int = -21;
+/// The device information (`iotadm_device_info`) is missing a value, or `dev_id` is not a
+/// URN; or a session found `./DevInfo` or `./DevDetail` incomplete.
+pub const IOTADM_ERR_DEVICE_INFO: c_int = -22;
 
 /// DM status 200: done. What a node handler returns on success.
 pub const IOTADM_STATUS_OK: c_int = 200;
@@ -101,6 +104,7 @@ pub(crate) fn session_error(e: &session::Error) -> c_int {
         E::Rejected(_) => IOTADM_ERR_CREDENTIALS_REJECTED,
         E::ServerNotAuthenticated => IOTADM_ERR_SERVER_NOT_AUTHENTICATED,
         E::Account(_) => IOTADM_ERR_ACCOUNT,
+        E::DeviceInfo(_) => IOTADM_ERR_DEVICE_INFO,
         E::Auth(_) => IOTADM_ERR_AUTH,
         E::Notification(_) => IOTADM_ERR_NOTIFICATION,
         E::Declined => IOTADM_ERR_DECLINED,
@@ -146,7 +150,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
 }
 
 /// The name of every negative result, by `-code`.
-const ERRORS: [&CStr; 22] = [
+const ERRORS: [&CStr; 23] = [
     c"success",
     c"invalid argument",
     c"device storage too small or misaligned",
@@ -169,6 +173,7 @@ const ERRORS: [&CStr; 22] = [
     c"device opened without FUMO",
     c"not allowed in the current state",
     c"firmware installer failed",
+    c"device information missing or invalid",
 ];
 
 /// The DM status codes with a name.
@@ -269,6 +274,7 @@ mod tests {
             IOTADM_ERR_NO_FUMO,
             IOTADM_ERR_BAD_STATE,
             IOTADM_ERR_INSTALLER,
+            IOTADM_ERR_DEVICE_INFO,
         ];
         // The codes run from 0 down without a gap, one name each.
         assert_eq!(codes.len(), ERRORS.len());
@@ -291,7 +297,7 @@ mod tests {
             "command not allowed"
         );
         assert_eq!(name(299), "DM status");
-        assert_eq!(name(-22), "unknown error");
+        assert_eq!(name(-23), "unknown error");
         assert_eq!(name(c_int::MIN), "unknown error");
         assert_eq!(name(70_000), "unknown error");
         assert_eq!(name(42), "unknown error");

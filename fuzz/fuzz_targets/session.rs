@@ -13,7 +13,7 @@ use iotadm::platform::NoClock;
 use iotadm::session::{
     Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
-use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
+use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, UriLimits};
 use libfuzzer_sys::fuzz_target;
 
@@ -33,9 +33,7 @@ fn provisioned() -> &'static [u8] {
         let mut flash: Flash = MemFlash::new(vec![0u8; 64 * 1024]);
         flash.erase_all();
         let mut tree: DmTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
-        DevInfo { dev_id: "IMEI:1", man: "m", model: "f", dm_version: "1.2", lang: "en" }
-            .store(&mut tree)
-            .expect("devinfo");
+        iotadm::sim::device_info("IMEI:1").store(&mut tree).expect("device information");
         let spec = AccountSpec {
             node: "srv",
             server_id: "srv",

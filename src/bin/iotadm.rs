@@ -59,7 +59,7 @@ enum Cmd {
     /// Build a firmware update package (see docs/update-package.md).
     Package(package::PackageArgs),
     /// A simulated handset: provision it, connect to its server, or answer a package 0.
-    Device(device::DeviceArgs),
+    Device(Box<device::DeviceArgs>),
     /// Device Description Framework documents.
     Ddf {
         #[command(subcommand)]
@@ -165,7 +165,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write_output(&o, &encode(&msg, &options, bytes.len())?)
         }
         Cmd::Package(args) => package::run(args),
-        Cmd::Device(args) => device::run(args),
+        Cmd::Device(args) => device::run(*args),
         Cmd::Tree => {
             tree::print_tree(&mut io::stdout().lock()).map_err(|e| format!("standard output: {e}"))
         }

@@ -15,6 +15,7 @@
 
 mod account;
 mod client;
+mod device_info;
 mod emit;
 mod engine;
 mod exec;
@@ -29,6 +30,7 @@ use heapless::String;
 
 pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_NODE, MAX_SECRET};
 pub use client::{Buffers, Client, ClientError, Event};
+pub use device_info::{DeviceInfo, DeviceInfoError};
 pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
 pub use ui::{
     Choices, DefaultAnswers, NoUi, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction,
@@ -176,6 +178,9 @@ pub enum Error {
     ServerNotAuthenticated,
     /// The account cannot be used: missing, or a field too long.
     Account(StatusCode),
+    /// The device's own information (`./DevInfo`, `./DevDetail`) is incomplete: it is set
+    /// up with a [`DeviceInfo`] before any session.
+    DeviceInfo(DeviceInfoError),
     /// Credentials could not be computed or checked.
     Auth(AuthError),
     /// A package 0 is forged, truncated or not for this device.
@@ -233,6 +238,7 @@ impl core::fmt::Display for Error {
             Error::Rejected(s) => write!(f, "server refused the credentials ({})", u16::from(*s)),
             Error::ServerNotAuthenticated => f.write_str("server failed to authenticate"),
             Error::Account(s) => write!(f, "account unusable ({})", u16::from(*s)),
+            Error::DeviceInfo(e) => write!(f, "device information: {e}"),
             Error::Auth(e) => write!(f, "authentication: {e}"),
             Error::Notification(e) => write!(f, "notification: {e}"),
             Error::Declined => f.write_str("the user declined the session"),
@@ -446,6 +452,7 @@ impl<'a> Session<'a> {
         self.account
             .load_in(env.tree, account)
             .map_err(Error::Account)?;
+        device_info::check_tree(env.tree).map_err(Error::DeviceInfo)?;
         let mut buf = [0u8; MAX_ID];
         let n = env
             .tree

@@ -11,10 +11,10 @@ use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{
-    Buffers, Choices, Client, ClientError, Config, DefaultAnswers, Env, Event, GenericAlert,
-    Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
+    Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env, Event,
+    GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
 };
-use iotadm::sim::{AccountSpec, CredSpec, DevInfo, SeededRng};
+use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::transport::{HttpError, HttpTransport};
 use iotadm::tree::{
     schema, ExecOutcome, Format, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree,
@@ -46,18 +46,20 @@ pub fn mount<H: Handlers>(flash: Flash, handlers: H) -> DmTree<H> {
     Tree::mount(flash, handlers, UriLimits::DEFAULT).expect("tree mounts")
 }
 
+/// What the test handset reports in DevInfo and DevDetail.
+pub fn device_info() -> DeviceInfo<'static> {
+    DeviceInfo {
+        model: "test-handset",
+        ..iotadm::sim::device_info(DEVICE)
+    }
+}
+
 /// A factory-fresh handset: its DevInfo and no account.
 pub fn handset<H: Handlers>(handlers: H) -> DmTree<H> {
     let mut tree = mount(blank_flash(), handlers);
-    DevInfo {
-        dev_id: DEVICE,
-        man: "iotadm",
-        model: "test-handset",
-        dm_version: "1.2",
-        lang: "en-US",
-    }
-    .store(&mut tree)
-    .expect("DevInfo stored");
+    device_info()
+        .store(&mut tree)
+        .expect("device information stored");
     tree
 }
 

@@ -141,8 +141,9 @@ pub fn mount<'a>(flash: &'a RefCell<Dev>, fumo: DevFumo<'a>) -> DmTree<'a> {
     {
         tree.add(Principal::Device, "./FUMO/fw", None, None, None)
             .expect("add ./FUMO/fw");
-        tree.replace(Principal::Device, "./DevInfo/DevId", b"IMEI:1", None, None)
-            .expect("DevId");
+        iotadm::sim::device_info("IMEI:1")
+            .store(&mut tree)
+            .expect("device information");
     }
     tree
 }

@@ -38,8 +38,8 @@ use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, Pack
 use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll};
 use iotadm::platform::{NoClock, Rng};
 use iotadm::session::{
-    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Env, GenericAlert,
-    Initiation, NoUi, Outcome, Session,
+    self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, DeviceInfo,
+    DeviceInfoError, Env, GenericAlert, Initiation, NoUi, Outcome, Session,
 };
 use iotadm::tree::{schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, UriLimits};
 
@@ -516,17 +516,23 @@ fn bootstrap(tree: &mut DmTree, link: &mut UartLink, memory: &mut Memory) -> Res
 /// its tree operations come after the objects are opened, not on top of them.
 #[inline(never)]
 fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
-    for (uri, value) in [
-        ("./DevInfo/DevId", DEV_ID),
-        ("./DevInfo/Man", "iotadm"),
-        ("./DevInfo/Mod", MODEL),
-        ("./DevInfo/DmV", "1.2"),
-        ("./DevInfo/Lang", "en-US"),
-        ("./DevDetail/HwV", HARDWARE_ID),
-        ("./DevDetail/FwV", me.name.as_str()),
-    ] {
-        tree.replace(Principal::Device, uri, value.as_bytes(), None, None)?;
+    DeviceInfo {
+        dev_id: DEV_ID,
+        man: "iotadm",
+        model: MODEL,
+        dm_version: "1.2",
+        lang: "en-US",
+        dev_type: "phone",
+        oem: "iotadm",
+        fw_version: me.name.as_str(),
+        sw_version: env!("CARGO_PKG_VERSION"),
+        hw_version: HARDWARE_ID,
     }
+    .store(tree)
+    .map_err(|e| match e {
+        DeviceInfoError::Refused(_, status) => status,
+        _ => StatusCode::BadRequest,
+    })?;
     if tree
         .get(Principal::Device, "./FUMO/fw", 0, &mut [0u8; 8])
         .is_err()

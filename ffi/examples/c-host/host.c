@@ -4,7 +4,8 @@
  * test server.
  *
  * The device keeps its management tree in RAM flash (a file between runs, with --flash),
- * serves ./DevDetail from a table of its own, keeps the CDMA NAM parameters in its
+ * reports its device information (DevInfo, and DevDetail's versions from a table of its
+ * own, through a node handler), keeps the CDMA NAM parameters in its
  * "non-volatile items" (a table), runs SPASM validation as an Exec, answers the user
  * questions of a session from a fixed policy, and talks DM over HTTP/1.1 on 127.0.0.1.
  * Every step prints one line; tests read them.
@@ -12,7 +13,7 @@
  *   c-host --account ID [--flash FILE] [--bootstrap FILE] [--notification FILE]
  *
  * With --bootstrap, the device is first provisioned as at the factory (a trusted bootstrap,
- * the DevInfo values, NAM 0). Then, with --notification, it verifies that package 0 and
+ * NAM 0). Then, with --notification, it verifies that package 0 and
  * runs the server-initiated session it asks for; without, it runs a client-initiated
  * session of the account.
  *
@@ -231,17 +232,14 @@ static int serve(const char *value, size_t offset, uint8_t *out, size_t out_len,
     return IOTADM_STATUS_OK;
 }
 
-/* ./DevDetail: what the platform knows about itself, read-only. */
+/* ./DevDetail: the versions the platform reports, read-only. (LrgObj and the URI limits
+ * are iotadm's own to report.) */
 static const char *const dev_detail[][2] = {
     {"DevDetail/DevTyp", "phone"},
     {"DevDetail/OEM", "Example Handsets"},
     {"DevDetail/FwV", "BB-7.2.1"},
     {"DevDetail/SwV", "c-host-1.0"},
     {"DevDetail/HwV", "rev-C"},
-    {"DevDetail/LrgObj", "true"},
-    {"DevDetail/URI/MaxDepth", "0"},
-    {"DevDetail/URI/MaxTotLen", "0"},
-    {"DevDetail/URI/MaxSegLen", "0"},
 };
 
 static int dev_detail_read(void *user, const iotadm_node_ref *node, size_t offset, uint8_t *out,
@@ -569,32 +567,18 @@ static void show(iotadm_device *dev, const char *uri)
     }
 }
 
-/* What the factory does once: the account, DevInfo, NAM 0 and who may change it. */
+/* What the factory does once: the account, NAM 0 and who may change it. */
 static bool provision(iotadm_device *dev, const char *account, const uint8_t *bootstrap,
                       size_t len)
 {
-    static const char *const dev_info[][2] = {
-        {"./DevInfo/DevId", "MEID:A0000012345678"},
-        {"./DevInfo/Man", "Example Handsets"},
-        {"./DevInfo/Mod", "EH-100"},
-        {"./DevInfo/DmV", "1.2"},
-        {"./DevInfo/Lang", "en-US"},
-    };
     static uint8_t scratch[2048];
     char acl[128];
-    size_t i, items = 0;
+    size_t items = 0;
     if (!ok("bootstrap", iotadm_apply_bootstrap(dev, bootstrap, len, NULL, scratch,
                                                 sizeof scratch, &items))) {
         return false;
     }
     printf("bootstrap: ok, %zu nodes\n", items);
-    for (i = 0; i < sizeof dev_info / sizeof dev_info[0]; i++) {
-        const char *v = dev_info[i][1];
-        if (!ok(dev_info[i][0], iotadm_node_replace(dev, dev_info[i][0], (const uint8_t *)v,
-                                                    strlen(v)))) {
-            return false;
-        }
-    }
     snprintf(acl, sizeof acl, "Get=*&Exec=*&Replace=%s", account);
     return ok("add NAM 0", iotadm_node_add(dev, "./CDMA/NAM/0", NULL, 0)) &&
            ok("CDMA ACL", iotadm_node_replace(dev, "./CDMA?prop=ACL", (const uint8_t *)acl,
@@ -621,6 +605,17 @@ static void check_contract(iotadm_device *dev, const iotadm_device_config *confi
         free(small);
     }
     check("unknown codes have a name", strcmp(iotadm_strerror(-1000), "unknown error") == 0);
+    {
+        iotadm_device_config incomplete = *config;
+        void *spare = NULL;
+        incomplete.info.fw_version = "";
+        if (posix_memalign(&spare, align, 1 << 20) == 0) {
+            rc = iotadm_device_open(spare, 1 << 20, &incomplete, &other);
+            check("device information without a firmware version is refused",
+                  rc == IOTADM_ERR_DEVICE_INFO && other == NULL);
+            free(spare);
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -706,6 +701,18 @@ int main(int argc, char **argv)
         config.handlers = handlers;
         config.handler_count = sizeof handlers / sizeof handlers[0];
         config.fumo = NULL;
+        /* DevDetail's versions come from the handler above; these are what it does not
+         * serve, and stand in for it where it does. */
+        config.info.dev_id = "MEID:A0000012345678";
+        config.info.man = "Example Handsets";
+        config.info.model = "EH-100";
+        config.info.dm_version = "1.2";
+        config.info.lang = "en-US";
+        config.info.dev_type = "phone";
+        config.info.oem = "Example Handsets";
+        config.info.fw_version = "BB-7.2.1";
+        config.info.sw_version = "c-host-1.0";
+        config.info.hw_version = "rev-C";
         if (!ok("open", iotadm_device_open(storage, info.device_size, &config, &dev))) {
             return 1;
         }

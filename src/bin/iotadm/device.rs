@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use iotadm::codec::Encoding;
 use iotadm::flash::FileFlash;
 use iotadm::session::{
-    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Initiation,
-    Trigger,
+    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, DeviceInfo, Env,
+    Initiation, Trigger,
 };
-use iotadm::sim::{self, DevInfo, SeededRng, SystemClock};
+use iotadm::sim::{self, SeededRng, SystemClock};
 use iotadm::transport::HttpTransport;
 use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
 
@@ -44,30 +44,96 @@ pub(crate) struct DeviceArgs {
     /// Encoding of package 1.
     #[arg(long, value_parser = ["wbxml", "xml"], default_value = "wbxml")]
     encoding: String,
-    /// The handset's DevId, set when the state is created.
-    #[arg(long, default_value = "IMEI:490154203237518")]
-    dev_id: String,
+    #[command(flatten)]
+    info: InfoArgs,
+}
+
+/// What the handset reports in `./DevInfo` and `./DevDetail`. Each value given is stored at
+/// this run; one not given keeps what the state holds, or the simulated handset's default
+/// when the state is new.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct InfoArgs {
+    /// `DevInfo/DevId`, a URN [default: IMEI:490154203237518]
+    #[arg(long)]
+    dev_id: Option<String>,
+    /// `DevInfo/Man` [default: iotadm]
+    #[arg(long)]
+    man: Option<String>,
+    /// `DevInfo/Mod` [default: iotadm-sim]
+    #[arg(long)]
+    model: Option<String>,
+    /// `DevInfo/DmV` [default: 1.2]
+    #[arg(long)]
+    dm_version: Option<String>,
+    /// `DevInfo/Lang` [default: en-US]
+    #[arg(long)]
+    lang: Option<String>,
+    /// `DevDetail/DevTyp` [default: phone]
+    #[arg(long)]
+    dev_type: Option<String>,
+    /// `DevDetail/OEM` [default: iotadm]
+    #[arg(long)]
+    oem: Option<String>,
+    /// `DevDetail/FwV` [default: sim-VERSION]
+    #[arg(long)]
+    fw_version: Option<String>,
+    /// `DevDetail/SwV` [default: this tool's version]
+    #[arg(long)]
+    sw_version: Option<String>,
+    /// `DevDetail/HwV` [default: host]
+    #[arg(long)]
+    hw_version: Option<String>,
+}
+
+/// The default device id of a new state.
+const DEFAULT_DEV_ID: &str = "IMEI:490154203237518";
+
+impl InfoArgs {
+    /// Stores what was given, what the state has, or the defaults.
+    fn store(&self, tree: &mut DeviceTree) -> Result<(), String> {
+        let defaults = sim::device_info(DEFAULT_DEV_ID);
+        let given = [
+            &self.dev_id,
+            &self.man,
+            &self.model,
+            &self.dm_version,
+            &self.lang,
+            &self.dev_type,
+            &self.oem,
+            &self.fw_version,
+            &self.sw_version,
+            &self.hw_version,
+        ];
+        let fallback = defaults.values();
+        let mut values: Vec<String> = Vec::new();
+        for ((arg, default), leaf) in given.into_iter().zip(fallback).zip(DeviceInfo::LEAVES) {
+            let stored = {
+                let mut buf = [0u8; 256];
+                tree.get(Principal::Device, leaf, 0, &mut buf)
+                    .ok()
+                    .map(|r| String::from_utf8_lossy(&buf[..r.len]).into_owned())
+                    .filter(|s| !s.is_empty())
+            };
+            values.push(
+                arg.clone()
+                    .or(stored)
+                    .unwrap_or_else(|| default.to_string()),
+            );
+        }
+        DeviceInfo::from_values(std::array::from_fn(|i| values[i].as_str()))
+            .store(tree)
+            .map_err(|e| format!("device information: {e}"))
+    }
 }
 
 pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
     fs::create_dir_all(&args.state).map_err(|e| format!("{}: {e}", args.state.display()))?;
     let image = args.state.join("tree.flash");
-    let fresh = !image.exists();
     let flash =
         Flash::open(&image, FLASH_BYTES).map_err(|e| format!("{}: {e:?}", image.display()))?;
     let mut tree: DeviceTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT)
         .map_err(|e| format!("{}: {e}", image.display()))?;
-    if fresh {
-        DevInfo {
-            dev_id: &args.dev_id,
-            man: "iotadm",
-            model: "iotadm-sim",
-            dm_version: "1.2",
-            lang: "en-US",
-        }
-        .store(&mut tree)
-        .map_err(|s| format!("DevInfo: status {}", u16::from(s)))?;
-    }
+    args.info.store(&mut tree)?;
     if let Some(file) = &args.bootstrap {
         return bootstrap(&mut tree, file);
     }

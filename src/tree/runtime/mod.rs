@@ -488,8 +488,9 @@ pub struct Tree<
     handlers: H,
     scratch: [u8; R],
     limits: UriLimits,
-    /// `./DevDetail/URI/*`, looked up once.
-    uri_nodes: [NodeId; 3],
+    /// The nodes whose values are the engine's own (`./DevDetail/URI/*`, `LrgObj`),
+    /// looked up once.
+    engine_nodes: [NodeId; 4],
     txn: Option<u32>,
     next_txn: u32,
 }
@@ -538,7 +539,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             handlers,
             scratch: [0u8; R],
             limits,
-            uri_nodes: uri_limit_nodes(),
+            engine_nodes: engine_nodes(),
             txn: None,
             next_txn: 1,
         }
@@ -972,12 +973,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 mime: def.mime(),
             });
         }
+        // What the engine itself does is its own to say, whatever handler a subtree has.
+        let mut num = [0u8; 5];
+        let engine = self.engine_value(h.def, &mut num);
         let node = NodeRef {
             def: h.def,
             path,
             server: who.server(),
         };
-        if let Some(handler) = self.handler_for(h.def) {
+        if let (None, Some(handler)) = (engine, self.handler_for(h.def)) {
             handler.allow_read(&node)?;
             if handler.stores_values(&node) {
                 let (len, total) = handler.read(&node, offset, out)?;
@@ -989,9 +993,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 });
             }
         }
-        let mut num = [0u8; 5];
-        let value = match self.uri_limit(h.def) {
-            Some(limit) => format_u16(limit, &mut num),
+        let value = match engine {
+            Some(v) => v,
             None => match self.step_entry((h, known)) {
                 Some(e) if e.flags & HAS_VALUE != 0 => self.state.value(e),
                 _ => def.default_value().unwrap_or("").as_bytes(),
@@ -1010,15 +1013,20 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         })
     }
 
-    /// `./DevDetail/URI/*`: the limits the tree enforces.
-    fn uri_limit(&self, def: NodeId) -> Option<u16> {
-        let [depth, tot_len, seg_len] = self.uri_nodes;
-        match def {
-            d if d == depth => Some(self.limits.max_depth),
-            d if d == tot_len => Some(self.limits.max_tot_len),
-            d if d == seg_len => Some(self.limits.max_seg_len),
-            _ => None,
-        }
+    /// The value of a node that tells what the engine itself does, never stored:
+    /// `./DevDetail/URI/*` (the limits the tree enforces) and `./DevDetail/LrgObj` (the
+    /// session receives and sends large objects).
+    fn engine_value<'n>(&self, def: NodeId, num: &'n mut [u8; 5]) -> Option<&'n [u8]> {
+        let [depth, tot_len, seg_len, lrg_obj] = self.engine_nodes;
+        let limit = match def {
+            NO_NODE => return None,
+            d if d == depth => self.limits.max_depth,
+            d if d == tot_len => self.limits.max_tot_len,
+            d if d == seg_len => self.limits.max_seg_len,
+            d if d == lrg_obj => return Some(b"true"),
+            _ => return None,
+        };
+        Some(format_u16(limit, num))
     }
 
     /// The existing children of an interior node, in tree order.
@@ -1317,6 +1325,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         Ok(())
     }
 
+    /// Whether a node handler keeps the value of the node at `uri` (the tree then neither
+    /// stores nor reads it itself).
+    pub fn handler_keeps(&mut self, uri: &str) -> Result<bool, StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        let h = self.find(&parsed)?;
+        Ok(self.handler_stores(h.def, parsed.path(), Principal::Device))
+    }
+
     /// Whether a handler keeps the node's value.
     fn handler_stores(&mut self, def: NodeId, path: &str, who: Principal<'_>) -> bool {
         let node = NodeRef {
@@ -1366,7 +1382,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         value: &[u8],
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
-        if self.uri_limit(h.def).is_some() {
+        if self.engine_value(h.def, &mut [0; 5]).is_some() {
             return Err(StatusCode::CommandNotAllowed);
         }
         self.check_value(who, h, path, value)?;
@@ -2130,16 +2146,24 @@ impl WriteTicket {
 /// their widest).
 const RECORD_FIXED: usize = 3 + 3 + 3 + 1 + 5 + 3 + 4 * 5;
 
-/// The nodes `./DevDetail/URI/MaxDepth`, `MaxTotLen` and `MaxSegLen`, whose values are the
-/// tree's own limits ([`NO_NODE`] where a vendor tree lacks them).
-fn uri_limit_nodes() -> [NodeId; 3] {
-    let uri = schema::child(0, "DevDetail").and_then(|d| schema::child(d, "URI"));
-    let find = |name| {
-        uri.and_then(|u| schema::child(u, name))
+/// The nodes `./DevDetail/URI/MaxDepth`, `MaxTotLen`, `MaxSegLen` and
+/// `./DevDetail/LrgObj`, whose values are the engine's own ([`NO_NODE`] where a vendor tree
+/// lacks them).
+fn engine_nodes() -> [NodeId; 4] {
+    let detail = schema::child(0, "DevDetail");
+    let uri = detail.and_then(|d| schema::child(d, "URI"));
+    let find = |parent: Option<NodeId>, name| {
+        parent
+            .and_then(|u| schema::child(u, name))
             .filter(|&id| schema::node(id).is_some_and(|n| !n.is_placeholder()))
             .unwrap_or(NO_NODE)
     };
-    [find("MaxDepth"), find("MaxTotLen"), find("MaxSegLen")]
+    [
+        find(uri, "MaxDepth"),
+        find(uri, "MaxTotLen"),
+        find(uri, "MaxSegLen"),
+        find(detail, "LrgObj"),
+    ]
 }
 
 /// The root's ACL when none is stored: any server may add and get (TND §7.7.1).
