@@ -44,15 +44,15 @@ fn bootstrap(t: &mut DmTree, name: &str, server: &str) {
         None,
     )
     .unwrap();
-    t.replace(
+    t.add(
         DEVICE,
         &format!("{acc}/ServerID"),
-        server.as_bytes(),
+        Some(server.as_bytes()),
         None,
         None,
     )
     .unwrap();
-    t.replace(DEVICE, &format!("{acc}/AppID"), b"w7", None, None)
+    t.add(DEVICE, &format!("{acc}/AppID"), Some(b"w7"), None, None)
         .unwrap();
     t.add(
         DEVICE,
@@ -228,9 +228,28 @@ fn a_server_adding_an_interior_node_without_replace_on_the_parent_owns_it() {
     .unwrap();
     t.add(SRV2, "./DMAcc/a1/AppAddr/2", None, None, None)
         .unwrap();
+    // TND §7.7.1.3: Add, Delete and Replace for the server that added it; not Get...
     assert_eq!(
-        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/2?prop=ACL").unwrap(),
-        "Add=srv2&Delete=srv2&Get=srv2&Replace=srv2"
+        get(&mut t, DEVICE, "./DMAcc/a1/AppAddr/2?prop=ACL").unwrap(),
+        "Add=srv2&Delete=srv2&Replace=srv2"
+    );
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/2"),
+        Err(StatusCode::PermissionDenied)
+    );
+    // ...which Replace lets it give itself.
+    t.replace(
+        SRV2,
+        "./DMAcc/a1/AppAddr/2?prop=ACL",
+        b"Add=srv2&Delete=srv2&Get=srv2&Replace=srv2",
+        None,
+        None,
+    )
+    .unwrap();
+    // Its mandatory AddrType has a default; Addr exists once it is added.
+    assert_eq!(
+        get(&mut t, SRV2, "./DMAcc/a1/AppAddr/2").unwrap(),
+        "AddrType"
     );
     t.add(
         SRV2,

@@ -181,3 +181,137 @@ fn every_cut_leaves_every_node_old_or_new() {
     assert_eq!(cuts, survived);
     assert!(cuts >= 400);
 }
+
+/// A tree on a larger region, for the sweep over Adds.
+type TB<F> = Tree<F, NoHandlers, 96, 8192, 512>;
+
+/// What `uris` read as, as the device.
+fn snapshot_of<F: embedded_storage::nor_flash::NorFlash>(
+    t: &mut TB<F>,
+    uris: &[String],
+) -> Snapshot {
+    uris.iter()
+        .map(|uri| {
+            let mut buf = [0u8; 256];
+            t.get(DEVICE, uri, 0, &mut buf)
+                .map(|r| buf[..r.len].to_vec())
+        })
+        .collect()
+}
+
+/// The value each `Add` of a leaf gives `./DMAcc/a1/ToConRef/g<n>/ConRef`: 20 to 150 bytes.
+fn con_ref(n: usize) -> Vec<u8> {
+    let len = 20 + (n * 37) % 131;
+    (0..len).map(|i| b'a' + ((n + i) % 26) as u8).collect()
+}
+
+/// Pairs of `Add`s as a server sends them (an interior node, then its leaf with a value),
+/// cut at every flash operation of every update (between the node's record and its
+/// value's, inside each record, during compactions) with every kind of tear. After each
+/// cut the tree mounts and every node is as before or after the update it was cut in;
+/// and every leaf is absent or whole: a node added before its leaf never shows the leaf
+/// with an empty value.
+#[test]
+fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
+    const PAIRS: usize = 16;
+    const BIG: usize = 8192;
+    type Big = MemFlash<Vec<u8>, 1024, 8>;
+    type BigFaulty = FaultyFlash<Big>;
+    let blank_big = || {
+        let mut m: Big = MemFlash::new(vec![0u8; BIG]);
+        m.erase_all();
+        m
+    };
+    let probes: Vec<String> = (0..PAIRS)
+        .flat_map(|n| {
+            [
+                format!("./DMAcc/a1/ToConRef/g{n}"),
+                format!("./DMAcc/a1/ToConRef/g{n}/ConRef"),
+            ]
+        })
+        .collect();
+    // Step 0 makes the account its server may add to; then node, leaf, node, leaf, ...
+    let step = |t: &mut TB<&mut BigFaulty>, i: usize| -> Result<(), StatusCode> {
+        if i == 0 {
+            t.add(DEVICE, "./DMAcc/a1/ServerID", Some(b"srv1"), None, Some(1))?;
+            t.add(DEVICE, "./DMAcc/a1/ToConRef", None, None, Some(1))?;
+            return t.replace(
+                DEVICE,
+                "./DMAcc/a1?prop=ACL",
+                b"Add=srv1&Delete=srv1&Get=srv1&Replace=srv1",
+                None,
+                Some(1),
+            );
+        }
+        let n = (i - 1) / 2;
+        let node = format!("./DMAcc/a1/ToConRef/g{n}");
+        if i % 2 == 1 {
+            t.add(SRV, &node, None, None, Some(2))
+        } else {
+            t.add(
+                SRV,
+                &format!("{node}/ConRef"),
+                Some(&con_ref(n)),
+                None,
+                Some(3),
+            )
+        }
+    };
+    let steps = 1 + 2 * PAIRS;
+
+    let mut reference: BigFaulty = FaultyFlash::new(blank_big(), FaultPlan::none());
+    let mut states = Vec::new();
+    {
+        let mut t: TB<&mut BigFaulty> =
+            Tree::mount(&mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+        states.push(snapshot_of(&mut t, &probes));
+        for i in 0..steps {
+            step(&mut t, i).unwrap_or_else(|e| panic!("reference run: step {i}: {e:?}"));
+            states.push(snapshot_of(&mut t, &probes));
+        }
+    }
+    let total = reference.mutations();
+    assert!(total >= 200, "only {total} flash operations");
+
+    let (mut cuts, mut survived) = (0u64, 0u64);
+    for k in 0..total {
+        for tear in [
+            Tear::NotStarted,
+            Tear::Completed,
+            Tear::Partial,
+            Tear::Garbage,
+        ] {
+            cuts += 1;
+            let mut faulty: BigFaulty =
+                FaultyFlash::new(blank_big(), FaultPlan::cut_at(k, tear).with_seed(k));
+            let interrupted =
+                match TB::<&mut BigFaulty>::mount(&mut faulty, NoHandlers, UriLimits::DEFAULT) {
+                    Err(_) => 0,
+                    Ok(mut t) => (0..steps)
+                        .position(|i| step(&mut t, i).is_err())
+                        .unwrap_or(steps),
+                };
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
+            let mut t: TB<Big> = Tree::mount(faulty.into_inner(), NoHandlers, UriLimits::DEFAULT)
+                .unwrap_or_else(|e| panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"));
+            let after = snapshot_of(&mut t, &probes);
+            let before = &states[interrupted];
+            let next = states.get(interrupted + 1).unwrap_or(before);
+            assert!(
+                &after == before || &after == next,
+                "cut {k} ({tear:?}) during step {interrupted}: neither before nor after"
+            );
+            for n in 0..PAIRS {
+                let leaf = &after[2 * n + 1];
+                assert!(
+                    leaf == &Err(StatusCode::NotFound) || leaf == &Ok(con_ref(n)),
+                    "cut {k} ({tear:?}): g{n}/ConRef is {leaf:?}, neither absent nor whole"
+                );
+            }
+            survived += 1;
+        }
+    }
+    println!("power-cut sweep: {cuts} cut points, {survived} survived (tree: Adds of nodes and valued leaves)");
+    assert_eq!(cuts, survived);
+    assert!(cuts >= 800, "only {cuts} cut points");
+}

@@ -709,16 +709,17 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                     ctx: parent.inner,
                     inner: parent.inner,
                 };
-                if def.scope() == Scope::Permanent || def.occurrence().min() >= 1 {
+                if self.implied(id, def) {
                     return Some((h, Lookup::Unknown));
                 }
-                // Optional: it exists only with an entry saying it was added.
+                // Otherwise it exists only with an entry saying it was added, or holding
+                // its value.
                 let i = self.state.search(h.ctx, h.def, &[]).ok()?;
                 let present = self
                     .state
                     .entries
                     .get(i)
-                    .is_some_and(|e| e.flags & PRESENT != 0);
+                    .is_some_and(|e| e.flags & (PRESENT | HAS_VALUE) != 0);
                 return present.then_some((h, Lookup::At(i)));
             }
         }
@@ -804,13 +805,36 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Whether a named node exists under an existing parent.
     fn exists(&self, h: NodeHandle) -> bool {
-        let def = h.node();
-        if def.scope() == Scope::Permanent || def.occurrence().min() >= 1 {
+        self.implied(h.def, h.node())
+            || self
+                .state
+                .get(h.ctx, h.def, &[])
+                .is_some_and(|e| e.flags & (PRESENT | HAS_VALUE) != 0)
+    }
+
+    /// Whether a named node exists as soon as its parent does: a permanent node; a
+    /// mandatory interior node (a place for children); a mandatory leaf whose value is
+    /// never missing (a DDF default, a handler's). A mandatory leaf without one exists
+    /// once it is added or given its value, so that a value is absent or whole, never an
+    /// empty stand-in (an interior node added, the power cut before its leaf).
+    fn implied(&self, id: NodeId, def: &NodeDef) -> bool {
+        if def.scope() == Scope::Permanent {
             return true;
         }
-        self.state
-            .get(h.ctx, h.def, &[])
-            .is_some_and(|e| e.flags & PRESENT != 0)
+        if def.occurrence().min() == 0 {
+            return false;
+        }
+        if def.is_interior() || def.default_value().is_some() {
+            return true;
+        }
+        let mut d = id;
+        while let Some(node) = schema::node(d) {
+            if self.handlers.is_bound(d) {
+                return true;
+            }
+            d = node.parent();
+        }
+        false
     }
 
     fn entry(&self, h: NodeHandle) -> Option<&Entry> {
@@ -1565,15 +1589,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if def.is_leaf() && !value::valid(def.format(), value) {
             return Err(StatusCode::BadRequest);
         }
-        // A server that may not replace the parent's ACL gets full rights on an interior
-        // node it adds (TND §7.7.1), so that it can manage what it created.
+        // A server that may not replace the parent's ACL gets Add, Delete and Replace on an
+        // interior node it adds (TND §7.7.1.3; Get is not among them), so that it can
+        // manage what it created: with Replace it may give itself more.
         let mut acl_buf: heapless::String<MAX_ACL> = heapless::String::new();
         let mut flags = PRESENT;
         if let Principal::Server(server) = who {
             if def.is_interior() && !self.permits(who, AccessSet::REPLACE, parent) {
                 let rights = AccessSet::ADD
                     .union(AccessSet::DELETE)
-                    .union(AccessSet::GET)
                     .union(AccessSet::REPLACE);
                 acl::write_grant(&mut acl_buf, rights, server)
                     .map_err(|_| StatusCode::DeviceFull)?;
