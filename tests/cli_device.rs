@@ -126,7 +126,11 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         "IMEI:356938035643809",
         "DevId set when the state was made, kept by a run that names none"
     );
-    assert_eq!(t.results_for("fwv")[0].data_str(), "9.9.1", "given at this run");
+    assert_eq!(
+        t.results_for("fwv")[0].data_str(),
+        "9.9.1",
+        "given at this run"
+    );
     assert_eq!(t.results_for("oem")[0].data_str(), "iotadm", "the default");
     assert_eq!(t.results_for("lrgobj")[0].data_str(), "true");
     assert_eq!(t.status("port"), Some(200));
@@ -145,4 +149,66 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&boot);
     let _ = std::fs::remove_file(&p0);
+}
+
+/// An operator's provisioning file as `iotadm device --bootstrap` takes it: a bare TNDS
+/// document whose nonce is Base64 and which names no ACL. The account's server then
+/// manages it (adds an address, renames it) and the first session authenticates at once.
+#[test]
+fn a_tnds_bootstrap_with_a_b64_nonce_and_no_acl_gives_a_working_account() {
+    use base64::Engine as _;
+    let nonce = [0x01u8, 0xFF, 0x10, 0x80, 0x7F, 0x00, 0x33, 0xC4];
+    let script = Script::new().package([
+        Cmd::add("./DMAcc/op/AppAddr/2/Addr", "http://127.0.0.1:9/backup").label("add"),
+        Cmd::add("./DMAcc/op/Name", "Operator").label("name"),
+        Cmd::get("./DMAcc/op/AppAddr").label("addrs"),
+    ]);
+    let server = TestServer::start(
+        vec![Account::new("srv1").client_md5("handset", "client-secret", &nonce)],
+        script,
+    )
+    .unwrap();
+    let tnds = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MgmtTree xmlns=\"syncml:dmddf1.2\">\n\
+         <VerDTD>1.2</VerDTD>\n<Node><NodeName>op</NodeName><Path>./DMAcc</Path>\n\
+         <Node><NodeName>ServerID</NodeName><Value>srv1</Value></Node>\n\
+         <Node><NodeName>AppAddr</NodeName><Node><NodeName>1</NodeName>\
+         <Node><NodeName>Addr</NodeName><Value>{}</Value></Node></Node></Node>\n\
+         <Node><NodeName>AppAuth</NodeName><Node><NodeName>c</NodeName>\n\
+         <Node><NodeName>AAuthLevel</NodeName><Value>CLCRED</Value></Node>\n\
+         <Node><NodeName>AAuthType</NodeName><Value>DIGEST</Value></Node>\n\
+         <Node><NodeName>AAuthName</NodeName><Value>handset</Value></Node>\n\
+         <Node><NodeName>AAuthSecret</NodeName><Value>client-secret</Value></Node>\n\
+         <Node><NodeName>AAuthData</NodeName><RTProperties><Format><b64/></Format></RTProperties>\
+         <Value>{}</Value></Node>\n</Node></Node>\n</Node>\n</MgmtTree>\n",
+        server.url("srv1"),
+        base64::engine::general_purpose::STANDARD.encode(nonce)
+    );
+    let dir = state_dir("tnds");
+    let boot = dir.with_extension("tnds.xml");
+    std::fs::write(&boot, tnds).unwrap();
+    let state = dir.to_str().unwrap();
+    let (ok, out) = iotadm(&[
+        "device",
+        "--state",
+        state,
+        "--bootstrap",
+        boot.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = iotadm(&["device", "--state", state, "--connect"]);
+    assert!(ok, "{out}");
+    let t = server.finish();
+    assert_eq!(t.status("add"), Some(200), "{}", t.render());
+    assert_eq!(t.status("name"), Some(200));
+    assert_eq!(t.results_for("addrs")[0].data_str(), "1/2");
+    // One session, whose first message was accepted: the nonce arrived whole.
+    assert_eq!(t.sessions().len(), 1);
+    assert!(
+        !t.render().contains("<Data>401</Data>"),
+        "a challenge was needed:\n{}",
+        t.render()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&boot);
 }

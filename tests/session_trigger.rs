@@ -452,3 +452,126 @@ fn a_bootstrap_is_stored_all_or_nothing() {
     assert_eq!(applied, 5, "four leaves and the ACL");
     assert_eq!(value(&mut tree, "./DMAcc/srvD/ServerID").unwrap(), b"srvD");
 }
+
+/// A TNDS bootstrap of an account whose nonce is Base64 (`b64`) and which names no ACL.
+fn tnds_bootstrap(url: &str, nonce: &[u8]) -> String {
+    use base64::Engine as _;
+    let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
+    let tnds = format!(
+        "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>op</NodeName>\
+         <Path>./DMAcc</Path>\
+         <Node><NodeName>AppID</NodeName><Value>w7</Value></Node>\
+         <Node><NodeName>ServerID</NodeName><Value>srv1</Value></Node>\
+         <Node><NodeName>AppAddr</NodeName><Node><NodeName>1</NodeName>\
+          <Node><NodeName>Addr</NodeName><Value>{url}</Value></Node></Node></Node>\
+         <Node><NodeName>AAuthPref</NodeName><Value>DIGEST</Value></Node>\
+         <Node><NodeName>AppAuth</NodeName><Node><NodeName>c</NodeName>\
+          <Node><NodeName>AAuthLevel</NodeName><Value>CLCRED</Value></Node>\
+          <Node><NodeName>AAuthType</NodeName><Value>DIGEST</Value></Node>\
+          <Node><NodeName>AAuthName</NodeName><Value>dev</Value></Node>\
+          <Node><NodeName>AAuthSecret</NodeName><Value>devpw</Value></Node>\
+          <Node><NodeName>AAuthData</NodeName><RTProperties><Format><b64/></Format></RTProperties>\
+          <Value>{nonce}</Value></Node></Node></Node>\
+         </Node></MgmtTree>"
+    );
+    format!(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+         <SessionID>0</SessionID><MsgID>1</MsgID><Target><LocURI>dev</LocURI></Target>\
+         <Source><LocURI>operator</LocURI></Source></SyncHdr><SyncBody><Add><CmdID>1</CmdID>\
+         <Item><Target><LocURI>./DMAcc</LocURI></Target><Meta><Type xmlns=\"syncml:metinf\">\
+         application/vnd.syncml.dmtnds+xml</Type></Meta><Data>{tnds}</Data></Item></Add><Final/>\
+         </SyncBody></SyncML>"
+    )
+}
+
+/// An account bootstrapped without an ACL (OMA-TS-DM_Bootstrap leaves its rights to the
+/// device for the DM profile) gives its own server Add, Delete, Get and Replace over it,
+/// and no one else anything; an account the device had already keeps its ACL. Its nonce
+/// came as Base64 and is stored decoded, so its first session authenticates at once.
+#[test]
+fn a_bootstrapped_account_without_an_acl_belongs_to_its_own_server() {
+    let nonce = [7u8, 0, 0xFF, 42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x80];
+    let script = Script::new().package([
+        Cmd::add("./DMAcc/op/AppAddr/2/Addr", "http://127.0.0.1:9/two").label("add"),
+        Cmd::get("./DMAcc/op/ServerID").label("get"),
+        Cmd::add("./DMAcc/op/Name", "Operator").label("name"),
+        Cmd::replace("./DMAcc/op/Name", "Operator, renamed").label("replace"),
+        Cmd::delete("./DMAcc/op/AppAddr/2").label("delete"),
+        Cmd::get("./DMAcc/other/ServerID").label("foreign"),
+    ]);
+    let server = TestServer::start(
+        vec![Account::new("srv1").client_md5("dev", "devpw", &nonce)],
+        script,
+    )
+    .unwrap();
+    let mut tree = handset(NoHandlers);
+    // An account of another server, with the ACL its bootstrap gave it.
+    provision(
+        &mut tree,
+        &account("other", "http://127.0.0.1:9/dm", None, None),
+    );
+    let other_acl = value(&mut tree, "./DMAcc/other?prop=ACL").unwrap();
+    let doc = tnds_bootstrap(&server.url("srv1"), &nonce);
+    let mut scratch = [0u8; 4096];
+    apply_bootstrap(
+        &mut tree,
+        doc.as_bytes(),
+        BootstrapSource::Trusted,
+        None,
+        &mut scratch,
+    )
+    .unwrap();
+    assert_eq!(
+        value(&mut tree, "./DMAcc/op?prop=ACL").unwrap(),
+        b"Add=srv1&Delete=srv1&Get=srv1&Replace=srv1"
+    );
+    assert_eq!(
+        value(&mut tree, "./DMAcc/other?prop=ACL").unwrap(),
+        other_acl
+    );
+    assert_eq!(
+        value(&mut tree, "./DMAcc/op/AppAuth/c/AAuthData").unwrap(),
+        nonce,
+        "the b64 nonce is stored as its bytes"
+    );
+    let outcome = run_with(
+        &mut tree,
+        &mut NoUi,
+        Run {
+            account: "op",
+            ..Run::default()
+        },
+    );
+    let t = server.finish();
+    assert!(outcome.is_ok(), "{outcome:?}\n{}", t.render());
+    // The first credentials the handset sent were accepted: no challenge at all.
+    let first_reply = t
+        .records()
+        .iter()
+        .find(|r| r.direction == iotadm::testserver::Direction::ServerToClient)
+        .unwrap();
+    let verdict = first_reply
+        .message()
+        .unwrap()
+        .body
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            codec::Command::Status(s) if s.cmd_ref.is_some_and(|r| r == "0") => {
+                s.data.map(|d| d.to_string())
+            }
+            _ => None,
+        });
+    assert_eq!(verdict.as_deref(), Some("212"), "{}", t.render());
+    for (label, code) in [
+        ("add", 200),
+        ("get", 200),
+        ("name", 200),
+        ("replace", 200),
+        ("delete", 200),
+        ("foreign", 425),
+    ] {
+        assert_eq!(t.status(label), Some(code), "{label}");
+    }
+    assert_eq!(t.results_for("get")[0].data_str(), "srv1");
+}

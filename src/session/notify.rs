@@ -12,6 +12,7 @@ use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
 use crate::codec::{self, Command, Data, Text};
 use crate::codes::StatusCode;
 use crate::notification::{DigestCheck, Initiator, Notification, UiMode};
+use crate::tree::schema::AccessSet;
 use crate::tree::{Format, Handlers, Principal, Tree};
 
 /// What a verified package 0 asks for.
@@ -111,8 +112,11 @@ pub fn apply_bootstrap<F: NorFlash, H: Handlers, const N: usize, const A: usize,
         }
     };
     let msg = codec::parse(document)?;
+    let mut before = [0u8; ACCOUNT_LIST];
+    let before = accounts(tree, &mut before).map_err(Error::Bootstrap)?;
     tree.begin_atomic().map_err(Error::Bootstrap)?;
-    let result = apply_commands(tree, msg.body.commands, now, scratch);
+    let result = apply_commands(tree, msg.body.commands, now, scratch)
+        .and_then(|n| grant_new_accounts(tree, before, now).map(|()| n));
     match result {
         Ok(n) => {
             tree.commit_atomic().map_err(Error::Bootstrap)?;
@@ -123,6 +127,75 @@ pub fn apply_bootstrap<F: NorFlash, H: Handlers, const N: usize, const A: usize,
             Err(Error::Bootstrap(code))
         }
     }
+}
+
+/// Bytes of the list of accounts a bootstrap reads before it applies.
+const ACCOUNT_LIST: usize = 512;
+
+/// The names of the accounts under `./DMAcc`, `/`-separated, in `buf`.
+fn accounts<'b, F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], StatusCode> {
+    let read = tree.get(Principal::Device, "./DMAcc", 0, buf)?;
+    if read.len < read.total {
+        return Err(StatusCode::DeviceFull);
+    }
+    Ok(buf.get(..read.len).unwrap_or(&[]))
+}
+
+/// The rights of an account a bootstrap creates without an ACL (OMA-TS-DM_Bootstrap 1.2
+/// §5.3 leaves them to the device for the DM profile): its own server gets Add, Delete,
+/// Get and Replace on the account node, and so on everything under it that has no ACL of
+/// its own. Without them the account would inherit `./DMAcc`'s ACL, which grants nothing,
+/// and its server could not maintain it (OMA CP's rule for a `w7` account, Get, Replace and
+/// Delete, is the same idea; CP documents are not read by this library). Accounts that
+/// existed before the bootstrap, and accounts the bootstrap gives an ACL, keep theirs.
+fn grant_new_accounts<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    before: &[u8],
+    now: Option<u64>,
+) -> Result<(), StatusCode> {
+    let mut after = [0u8; ACCOUNT_LIST];
+    let after = accounts(tree, &mut after)?;
+    let old = |name: &[u8]| before.split(|&b| b == b'/').any(|n| n == name);
+    for name in after
+        .split(|&b| b == b'/')
+        .filter(|n| !n.is_empty() && !old(n))
+    {
+        let name = core::str::from_utf8(name).map_err(|_| StatusCode::BadRequest)?;
+        let mut uri: String<{ super::MAX_ADDR }> = String::new();
+        let set = |uri: &mut String<{ super::MAX_ADDR }>, tail: &str| -> Result<(), StatusCode> {
+            uri.clear();
+            uri.push_str("./DMAcc/")
+                .and_then(|()| uri.push_str(name))
+                .and_then(|()| uri.push_str(tail))
+                .map_err(|_| StatusCode::UriTooLong)
+        };
+        set(&mut uri, "?prop=ACL")?;
+        if tree.get(Principal::Device, &uri, 0, &mut [])?.total > 0 {
+            continue;
+        }
+        set(&mut uri, "/ServerID")?;
+        let mut id = [0u8; MAX_ID];
+        let n = tree.get(Principal::Device, &uri, 0, &mut id)?.len;
+        let id =
+            core::str::from_utf8(id.get(..n).unwrap_or(&[])).map_err(|_| StatusCode::BadRequest)?;
+        if id.is_empty() {
+            // An account without a server identity grants nobody anything.
+            continue;
+        }
+        let mut grant: String<{ 4 * (MAX_ID + 9) }> = String::new();
+        let rights = AccessSet::ADD
+            .union(AccessSet::DELETE)
+            .union(AccessSet::GET)
+            .union(AccessSet::REPLACE);
+        crate::tree::acl::write_grant(&mut grant, rights, id)
+            .map_err(|_| StatusCode::DeviceFull)?;
+        set(&mut uri, "?prop=ACL")?;
+        tree.replace(Principal::Device, &uri, grant.as_bytes(), None, now)?;
+    }
+    Ok(())
 }
 
 fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
