@@ -1415,3 +1415,19 @@ fn a_value_is_the_same_through_get_struct_data_and_tnds() {
         );
     }
 }
+
+/// DM Protocol 1.2 §2.5.3: alert options are URL-encoded. The user sees, and the server
+/// gets back, the decoded default response.
+#[test]
+fn default_responses_are_url_decoded_for_the_user_and_the_server() {
+    let script = Script::new().package([
+        Cmd::text_input("DR=Some+text&MAXLEN=20", "Name?").label("text"),
+        Cmd::text_input("IT=P&DR=%2B390523884182", "Number?").label("phone"),
+        Cmd::multiple_choice("DR=1-3", "Which?", &["a", "b", "c"]).label("multi"),
+    ]);
+    // The default answers: each alert answered with its DR.
+    let (t, _) = session(script);
+    assert_eq!(status_items(&t, "text"), ["Some text"]);
+    assert_eq!(status_items(&t, "phone"), ["+390523884182"]);
+    assert_eq!(status_items(&t, "multi"), ["1", "3"]);
+}

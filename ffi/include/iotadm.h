@@ -510,8 +510,8 @@ typedef struct iotadm_ui_request {
      */
     const char *text;
     /**
-     * The server's default response (`DR`): text, or choice numbers separated by `-`;
-     * `NULL` when none was given.
+     * The server's default response (`DR`), its URL encoding decoded: text, or choice
+     * numbers separated by `-`; `NULL` when none was given.
      */
     const char *default_response;
     /**

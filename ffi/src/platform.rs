@@ -112,8 +112,8 @@ pub struct UiRequest {
     /// The text to show (cut to fit a buffer of `IOTADM_UI_TEXT_SPACE` bytes shared with
     /// the choices).
     pub text: *const c_char,
-    /// The server's default response (`DR`): text, or choice numbers separated by `-`;
-    /// `NULL` when none was given.
+    /// The server's default response (`DR`), its URL encoding decoded: text, or choice
+    /// numbers separated by `-`; `NULL` when none was given.
     pub default_response: *const c_char,
     /// Seconds the message stays at least (`MINDT`); 0 when not given.
     pub min_display_secs: u32,

@@ -851,12 +851,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         };
         let mut items = alert.items.iter();
         let mut opt_buf = [0u8; MAX_OPTIONS];
-        let options = items
+        let options_len = items
             .next()
             .and_then(|i| i.data)
             .and_then(|d| d.content())
-            .and_then(|t| t.to_str(&mut opt_buf))
-            .map(UiOptions::parse)
+            .and_then(|t| t.copy_to(&mut opt_buf).map(<[u8]>::len));
+        let options = options_len
+            .and_then(|n| opt_buf.get_mut(..n))
+            .map(UiOptions::parse_in)
             .unwrap_or_default();
         let text = items
             .next()

@@ -75,7 +75,7 @@ pub struct UiOptions<'a> {
     pub min_display_secs: Option<u32>,
     /// `MAXDT`: seconds to wait for the user at most.
     pub max_display_secs: Option<u32>,
-    /// `DR`: the default response (text, or choice numbers separated by `-`).
+    /// `DR`: the default response, decoded (text, or choice numbers separated by `-`).
     pub default_response: Option<&'a str>,
     /// `MAXLEN`: longest input.
     pub max_len: Option<u32>,
@@ -86,22 +86,46 @@ pub struct UiOptions<'a> {
 }
 
 impl<'a> UiOptions<'a> {
-    /// Parses an option string. Unknown options are ignored, as the specification asks of
-    /// a client; malformed numbers leave their option unset.
-    pub fn parse(text: &'a str) -> UiOptions<'a> {
+    /// Parses the option string that fills `buf`, decoding each value where it lies.
+    ///
+    /// DM Protocol 1.2 §2.5.3 writes the options as a URL query: `NAME=value` pairs joined
+    /// by `&`, each value URL-encoded (RFC 2396 `%XX` escapes, and `+` for a space, as the
+    /// specification's own `DR=John+Doe` does). The user and the server get the text
+    /// itself. Unknown options are ignored, as the specification asks of a client;
+    /// malformed numbers leave their option unset, and a default response that does not
+    /// decode to UTF-8 is left out.
+    pub fn parse_in(buf: &'a mut [u8]) -> UiOptions<'a> {
         let mut o = UiOptions::default();
-        for pair in text.split('&') {
-            let Some((key, value)) = pair.split_once('=') else {
+        // Where the decoded default response lies in `buf`.
+        let mut dr = None;
+        let mut at = 0;
+        while at < buf.len() {
+            let end = buf
+                .get(at..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'&'))
+                .map_or(buf.len(), |n| at + n);
+            let pair = at..end;
+            at = end + 1;
+            let Some(eq) = buf
+                .get(pair.clone())
+                .and_then(|p| p.iter().position(|&b| b == b'='))
+            else {
                 continue;
             };
-            let value = value.trim();
-            match key.trim() {
-                "MINDT" => o.min_display_secs = value.parse().ok(),
-                "MAXDT" => o.max_display_secs = value.parse().ok(),
-                "DR" => o.default_response = Some(value),
-                "MAXLEN" => o.max_len = value.parse().ok(),
-                "IT" => {
-                    o.input_type = match value {
+            let value_at = pair.start + eq + 1;
+            let value_len = buf
+                .get_mut(value_at..pair.end)
+                .map_or(0, url_decode_in_place);
+            let key = buf.get(pair.start..pair.start + eq).unwrap_or(&[]);
+            let value = buf.get(value_at..value_at + value_len).unwrap_or(&[]);
+            let text = core::str::from_utf8(value).unwrap_or("").trim();
+            match key.trim_ascii() {
+                b"MINDT" => o.min_display_secs = text.parse().ok(),
+                b"MAXDT" => o.max_display_secs = text.parse().ok(),
+                b"DR" => dr = Some((value_at, value_len)),
+                b"MAXLEN" => o.max_len = text.parse().ok(),
+                b"IT" => {
+                    o.input_type = match text {
                         "N" => InputType::Numeric,
                         "D" => InputType::Date,
                         "T" => InputType::Time,
@@ -110,8 +134,8 @@ impl<'a> UiOptions<'a> {
                         _ => InputType::Alphanumeric,
                     }
                 }
-                "ET" => {
-                    o.echo_type = if value == "P" {
+                b"ET" => {
+                    o.echo_type = if text == "P" {
                         EchoType::Password
                     } else {
                         EchoType::Text
@@ -120,8 +144,39 @@ impl<'a> UiOptions<'a> {
                 _ => {}
             }
         }
+        let buf: &'a [u8] = buf;
+        o.default_response = dr
+            .and_then(|(at, len)| buf.get(at..at + len))
+            .and_then(|v| core::str::from_utf8(v).ok());
         o
     }
+}
+
+/// Decodes URL encoding in place (`%XX` and `+`); returns the decoded length. An escape
+/// that is not two hex digits is kept as written.
+fn url_decode_in_place(value: &mut [u8]) -> usize {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let (mut read, mut write) = (0, 0);
+    while let Some(&b) = value.get(read) {
+        let escaped = (b == b'%')
+            .then(|| Some(hex(*value.get(read + 1)?)? << 4 | hex(*value.get(read + 2)?)?))
+            .flatten();
+        let (out, used) = match (b, escaped) {
+            (_, Some(byte)) => (byte, 3),
+            (b'+', None) => (b' ', 1),
+            (b, None) => (b, 1),
+        };
+        if let Some(slot) = value.get_mut(write) {
+            *slot = out;
+        }
+        read += used;
+        write += 1;
+    }
+    write
 }
 
 /// What the UI is asked to show.
@@ -258,17 +313,48 @@ impl Choices {
 mod tests {
     use super::*;
 
+    fn parse(text: &str, f: impl FnOnce(UiOptions<'_>)) {
+        let mut buf = text.as_bytes().to_vec();
+        f(UiOptions::parse_in(&mut buf));
+    }
+
     #[test]
     fn options_parse_as_the_corpus_writes_them() {
-        let o = UiOptions::parse("MAXDT=20&DR=hello+andy!&MAXLEN=30&IT=I&ET=P");
-        assert_eq!(o.max_display_secs, Some(20));
-        assert_eq!(o.default_response, Some("hello+andy!"));
-        assert_eq!(o.max_len, Some(30));
-        assert_eq!(o.input_type, InputType::Ip);
-        assert_eq!(o.echo_type, EchoType::Password);
-        let o = UiOptions::parse("MINDT=5&FOO=1&MAXDT=x");
-        assert_eq!((o.min_display_secs, o.max_display_secs), (Some(5), None));
-        assert_eq!(UiOptions::parse(""), UiOptions::default());
+        parse("MAXDT=20&DR=hello+andy!&MAXLEN=30&IT=I&ET=P", |o| {
+            assert_eq!(o.max_display_secs, Some(20));
+            assert_eq!(o.default_response, Some("hello andy!"));
+            assert_eq!(o.max_len, Some(30));
+            assert_eq!(o.input_type, InputType::Ip);
+            assert_eq!(o.echo_type, EchoType::Password);
+        });
+        parse("MINDT=5&FOO=1&MAXDT=x", |o| {
+            assert_eq!((o.min_display_secs, o.max_display_secs), (Some(5), None));
+        });
+        parse("", |o| assert_eq!(o, UiOptions::default()));
+    }
+
+    /// DM Protocol 1.2 §2.5.3: values are URL-encoded.
+    #[test]
+    fn values_are_url_decoded() {
+        parse("DR=%2B390523884182&MAXLEN=1%30", |o| {
+            assert_eq!(o.default_response, Some("+390523884182"));
+            assert_eq!(o.max_len, Some(10));
+        });
+        parse("DR=John+Doe%20%26%20Co%3D", |o| {
+            assert_eq!(o.default_response, Some("John Doe & Co="));
+        });
+        parse("DR=2-3", |o| assert_eq!(o.default_response, Some("2-3")));
+        parse("DR=%C3%A9t%C3%A9", |o| {
+            assert_eq!(o.default_response, Some("été"))
+        });
+        // Malformed escapes are kept as written; bytes that are not UTF-8 are left out.
+        parse("DR=50%+x%4", |o| {
+            assert_eq!(o.default_response, Some("50% x%4"))
+        });
+        parse("DR=%FF&MINDT=3", |o| {
+            assert_eq!(o.default_response, None);
+            assert_eq!(o.min_display_secs, Some(3));
+        });
     }
 
     #[test]
