@@ -669,3 +669,106 @@ fn an_account_loaded_in_place_keeps_nothing_of_the_one_before() {
     // An account that is not there is refused.
     assert_eq!(acc.load_in(&mut tree, "srv3"), Err(StatusCode::NotFound));
 }
+
+/// DM Security 1.2 §5.1.4.1: a challenge is answered in its scheme or the session ends.
+/// A handset whose account says digest (or HMAC) never answers a challenge for basic: its
+/// password would cross the wire in clear. The session ends with a clear error and no
+/// weaker credentials go out.
+#[test]
+fn a_challenge_for_a_weaker_scheme_ends_the_session_unanswered() {
+    for (account_scheme, server) in [
+        (
+            AuthScheme::Md5Digest,
+            Account::new("srv1").client_basic("dev", "devpw"),
+        ),
+        (
+            AuthScheme::Hmac,
+            Account::new("srv1").client_md5("dev", "devpw", b"n-1"),
+        ),
+    ] {
+        let server =
+            TestServer::start(vec![server], Script::new().package([Cmd::get(".")])).unwrap();
+        // The server refuses the handset's first credentials on purpose.
+        server.expect_violations();
+        let mut tree = device(
+            &server.url("srv1"),
+            cred(account_scheme, "dev", "devpw", b"n-0"),
+            None,
+        );
+        let outcome = run(&mut tree, Config::default(), Initiation::Client);
+        let t = server.finish();
+        match outcome {
+            Err(ClientError::Session(Error::AuthDowngrade(s))) => {
+                assert!(!s.at_least(account_scheme), "{s:?}")
+            }
+            other => panic!("{account_scheme:?}: {other:?}\n{}", t.render()),
+        }
+        // One message went out, with the account's own scheme.
+        assert_eq!(client_records(&t).len(), 1, "{}", t.render());
+        for r in client_records(&t) {
+            if let Some(cred) = r.message().unwrap().header.cred {
+                let t = text(&cred.meta.unwrap().type_().unwrap());
+                assert_ne!(t, "syncml:auth-basic");
+            }
+        }
+    }
+}
+
+/// DM Security 1.2 §5.1.3.4: a nonce from a server that has not authenticated is used to
+/// answer its challenge but never stored: a server that fails to prove itself cannot
+/// replace the handset's nonce, and the next session with the genuine server opens with
+/// the stored one and is accepted at once.
+#[test]
+fn a_nonce_from_an_unauthenticated_server_is_not_stored() {
+    let genuine = || {
+        Account::new("srv1")
+            .client_md5("dev", "devpw", b"client-nonce")
+            .server_cred(AuthScheme::Md5Digest, "srv1", "srvpw", b"server-nonce")
+    };
+    // An impostor: wrong server secret, and a nonce of its own for the handset.
+    let impostor = Account::new("srv1")
+        .client_md5("dev", "devpw", b"impostor-nonce")
+        .server_cred(AuthScheme::Md5Digest, "srv1", "guess", b"server-nonce");
+    let server = TestServer::start(vec![impostor], Script::new().package([Cmd::get(".")])).unwrap();
+    server.expect_violations();
+    let mut tree = device(
+        &server.url("srv1"),
+        cred(AuthScheme::Md5Digest, "dev", "devpw", b"client-nonce"),
+        Some(cred(
+            AuthScheme::Md5Digest,
+            "srv1",
+            "srvpw",
+            b"server-nonce",
+        )),
+    );
+    let stored = |tree: &mut common::device::DmTree| {
+        value(tree, "./DMAcc/srv1/AppAuth/Client/AAuthData").unwrap()
+    };
+    let outcome = run(&mut tree, Config::default(), Initiation::Client);
+    let t = server.finish();
+    assert!(
+        outcome.is_err(),
+        "the impostor never authenticated\n{}",
+        t.render()
+    );
+    // It challenged the handset with a nonce of its own...
+    assert!(server_verdicts(&t).contains(&401), "{}", t.render());
+    // ...which the handset used, but did not keep.
+    assert_eq!(stored(&mut tree), b"client-nonce");
+
+    let server =
+        TestServer::start(vec![genuine()], Script::new().package([Cmd::get(".")])).unwrap();
+    let url = server.url("srv1");
+    tree.replace(
+        iotadm::tree::Principal::Device,
+        "./DMAcc/srv1/AppAddr/1/Addr",
+        url.as_bytes(),
+        None,
+        None,
+    )
+    .unwrap();
+    let outcome = run(&mut tree, Config::default(), Initiation::Client);
+    let t = server.finish();
+    assert!(outcome.is_ok(), "{outcome:?}\n{}", t.render());
+    assert_eq!(server_verdicts(&t)[0], 212, "{}", t.render());
+}

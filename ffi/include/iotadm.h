@@ -346,6 +346,12 @@
 #define IOTADM_ERR_DEVICE_INFO -22
 
 /**
+ * The server challenged for a weaker authentication scheme than the account names; the
+ * session ended without sending such credentials.
+ */
+#define IOTADM_ERR_AUTH_DOWNGRADE -23
+
+/**
  * DM status 200: done. What a node handler returns on success.
  */
 #define IOTADM_STATUS_OK 200

@@ -66,6 +66,9 @@ pub const IOTADM_ERR_INSTALLER: c_int = -21;
 /// The device information (`iotadm_device_info`) is missing a value, or `dev_id` is not a
 /// URN; or a session found `./DevInfo` or `./DevDetail` incomplete.
 pub const IOTADM_ERR_DEVICE_INFO: c_int = -22;
+/// The server challenged for a weaker authentication scheme than the account names; the
+/// session ended without sending such credentials.
+pub const IOTADM_ERR_AUTH_DOWNGRADE: c_int = -23;
 
 /// DM status 200: done. What a node handler returns on success.
 pub const IOTADM_STATUS_OK: c_int = 200;
@@ -105,6 +108,7 @@ pub(crate) fn session_error(e: &session::Error) -> c_int {
         E::ServerNotAuthenticated => IOTADM_ERR_SERVER_NOT_AUTHENTICATED,
         E::Account(_) => IOTADM_ERR_ACCOUNT,
         E::DeviceInfo(_) => IOTADM_ERR_DEVICE_INFO,
+        E::AuthDowngrade(_) => IOTADM_ERR_AUTH_DOWNGRADE,
         E::Auth(_) => IOTADM_ERR_AUTH,
         E::Notification(_) => IOTADM_ERR_NOTIFICATION,
         E::Declined => IOTADM_ERR_DECLINED,
@@ -150,7 +154,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
 }
 
 /// The name of every negative result, by `-code`.
-const ERRORS: [&CStr; 23] = [
+const ERRORS: [&CStr; 24] = [
     c"success",
     c"invalid argument",
     c"device storage too small or misaligned",
@@ -174,6 +178,7 @@ const ERRORS: [&CStr; 23] = [
     c"not allowed in the current state",
     c"firmware installer failed",
     c"device information missing or invalid",
+    c"server asked for weaker authentication",
 ];
 
 /// The DM status codes with a name.
@@ -275,6 +280,7 @@ mod tests {
             IOTADM_ERR_BAD_STATE,
             IOTADM_ERR_INSTALLER,
             IOTADM_ERR_DEVICE_INFO,
+            IOTADM_ERR_AUTH_DOWNGRADE,
         ];
         // The codes run from 0 down without a gap, one name each.
         assert_eq!(codes.len(), ERRORS.len());
@@ -297,7 +303,7 @@ mod tests {
             "command not allowed"
         );
         assert_eq!(name(299), "DM status");
-        assert_eq!(name(-23), "unknown error");
+        assert_eq!(name(-24), "unknown error");
         assert_eq!(name(c_int::MIN), "unknown error");
         assert_eq!(name(70_000), "unknown error");
         assert_eq!(name(42), "unknown error");

@@ -43,6 +43,21 @@ impl AuthScheme {
         .ok_or(AuthError::UnsupportedScheme)
     }
 
+    /// Whether credentials of this scheme protect at least as much as `other`'s: none,
+    /// then basic (the secret in clear), then the MD5 digest (the secret hashed with a
+    /// nonce), then the MAC (the digest over every message, which also protects the
+    /// message). A client never answers a challenge with a weaker scheme than its
+    /// account names.
+    pub fn at_least(self, other: AuthScheme) -> bool {
+        let rank = |s: AuthScheme| match s {
+            AuthScheme::None => 0,
+            AuthScheme::Basic => 1,
+            AuthScheme::Md5Digest => 2,
+            AuthScheme::Hmac => 3,
+        };
+        rank(self) >= rank(other)
+    }
+
     /// The Meta `Type` string for this scheme; `None` for [`AuthScheme::None`].
     pub fn meta_type(self) -> Option<&'static str> {
         match self {

@@ -72,7 +72,7 @@ impl<'a> Session<'a> {
             self.encoding = encoding;
         }
         self.check_header(&msg.header)?;
-        let deny = self.authenticate_server(&msg.header, reply, hmac)?;
+        let deny = self.authenticate_server(env, &msg.header, reply, hmac)?;
         if self.read_statuses(env, &msg)? == Statuses::Restart {
             self.queue_package1();
             self.held = Held::default();
@@ -244,8 +244,15 @@ impl<'a> Session<'a> {
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
     #[inline(never)]
-    fn authenticate_server(
+    fn authenticate_server<
+        F: NorFlash,
+        H: Handlers,
+        const N: usize,
+        const A: usize,
+        const R: usize,
+    >(
         &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
         hdr: &SyncHdr<'_>,
         body: &[u8],
         hmac: Option<&[u8]>,
@@ -299,6 +306,7 @@ impl<'a> Session<'a> {
         let (code, deny) = match result {
             Ok(()) => {
                 self.server.authenticated = true;
+                self.store_pending_nonce(env)?;
                 let code = if scheme == AuthScheme::Hmac {
                     StatusCode::Ok
                 } else {
@@ -365,6 +373,35 @@ impl<'a> Session<'a> {
         Ok(outcome)
     }
 
+    /// Whether the server has proved itself this session, or has nothing to prove it with
+    /// (the account holds no server credentials).
+    fn server_trusted(&self) -> bool {
+        self.account.server.is_none() || self.server.authenticated
+    }
+
+    /// Stores the client nonce a challenge gave, once it may be stored.
+    fn store_pending_nonce<
+        F: NorFlash,
+        H: Handlers,
+        const N: usize,
+        const A: usize,
+        const R: usize,
+    >(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+    ) -> Result<(), Error> {
+        if !self.client.nonce_pending {
+            return Ok(());
+        }
+        if let Some(client) = self.account.client.as_ref() {
+            self.account
+                .store_nonce(env.tree, client)
+                .map_err(Error::Account)?;
+        }
+        self.client.nonce_pending = false;
+        Ok(())
+    }
+
     /// The server's verdict on the client's credentials.
     #[inline(never)]
     fn header_status<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
@@ -373,8 +410,10 @@ impl<'a> Session<'a> {
         status: &Status<'_>,
         code: StatusCode,
     ) -> Result<Statuses, Error> {
-        // A challenge's nonce is taken even from a server not yet authenticated, so that
-        // two sides with stale nonces can resynchronise.
+        // A challenge's nonce is used even from a server not yet authenticated, so that two
+        // sides with stale nonces can resynchronise, but stored only once the server has
+        // authenticated (DM Security 1.2 §5.1.3.4): a peer that cannot prove itself must
+        // not replace a good nonce with one of its choosing.
         if let Some(meta) = status.chal.and_then(|c| c.meta) {
             let mut type_buf = [0u8; 32];
             let mut format_buf = [0u8; 16];
@@ -390,20 +429,20 @@ impl<'a> Session<'a> {
             let may_switch = self.phase == Phase::Setup;
             if let Some(client) = self.account.client.as_mut() {
                 if may_switch {
+                    if !chal.scheme.at_least(self.client.floor) {
+                        return Err(Error::AuthDowngrade(chal.scheme));
+                    }
                     // The scheme may change only before the server first accepts.
                     client.scheme = chal.scheme;
                     self.client.scheme = chal.scheme;
                 }
                 if let Some(nonce) = chal.nonce.clone() {
                     client.nonce = nonce;
+                    self.client.nonce_pending = true;
                 }
             }
-            if chal.nonce.is_some() {
-                if let Some(client) = self.account.client.as_ref() {
-                    self.account
-                        .store_nonce(env.tree, client)
-                        .map_err(Error::Account)?;
-                }
+            if self.server_trusted() {
+                self.store_pending_nonce(env)?;
             }
         }
         match code {

@@ -176,6 +176,11 @@ pub enum Error {
     Rejected(StatusCode),
     /// The server failed to authenticate too often.
     ServerNotAuthenticated,
+    /// The server challenged for a weaker scheme than the account names (the scheme it
+    /// asked for). DM Security 1.2 §5.1.4.1: a challenge not answered in its scheme ends
+    /// the session; the client does not send weaker credentials, such as a password in
+    /// clear where the account says digest.
+    AuthDowngrade(AuthScheme),
     /// The account cannot be used: missing, or a field too long.
     Account(StatusCode),
     /// The device's own information (`./DevInfo`, `./DevDetail`) is incomplete: it is set
@@ -237,6 +242,11 @@ impl core::fmt::Display for Error {
             Error::WrongSession => f.write_str("message of another session or protocol"),
             Error::Rejected(s) => write!(f, "server refused the credentials ({})", u16::from(*s)),
             Error::ServerNotAuthenticated => f.write_str("server failed to authenticate"),
+            Error::AuthDowngrade(s) => write!(
+                f,
+                "server asked for weaker credentials ({}) than the account's; not sent",
+                s.meta_type().unwrap_or("none")
+            ),
             Error::Account(s) => write!(f, "account unusable ({})", u16::from(*s)),
             Error::DeviceInfo(e) => write!(f, "device information: {e}"),
             Error::Auth(e) => write!(f, "authentication: {e}"),
@@ -259,6 +269,11 @@ const MAX_REF: usize = 16;
 struct ClientAuth {
     /// The scheme in use; a challenge may change it before the server accepts.
     scheme: AuthScheme,
+    /// The account's scheme: no challenge moves the client below it.
+    floor: AuthScheme,
+    /// A challenge's nonce is in use but not stored: it came from a server not (yet)
+    /// authenticated, and is stored only once the server is.
+    nonce_pending: bool,
     /// Status 212: no more credentials this session.
     accepted: bool,
     /// Package 1 resent after 401/407.
@@ -420,6 +435,8 @@ impl<'a> Session<'a> {
             server_max_obj: None,
             client: ClientAuth {
                 scheme: AuthScheme::None,
+                floor: AuthScheme::None,
+                nonce_pending: false,
                 accepted: false,
                 retries: 0,
             },
@@ -483,6 +500,7 @@ impl<'a> Session<'a> {
             .client
             .as_ref()
             .map_or(AuthScheme::None, |c| c.scheme);
+        self.client.floor = self.client.scheme;
         let _ = self.server_uri.push_str(&self.account.addr);
         for _ in self.alerts {
             let _ = self.alert_status.push(None);
