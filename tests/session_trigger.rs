@@ -575,3 +575,90 @@ fn a_bootstrapped_account_without_an_acl_belongs_to_its_own_server() {
     }
     assert_eq!(t.results_for("get")[0].data_str(), "srv1");
 }
+
+/// DM Notification 1.2 §6.2: a server that lost the device's nonce signs package 0 with
+/// the resynchronisation nonce `00 00 00 00`. That is honoured once per stored nonce: a
+/// replay is refused until the session the first one started has given the server a new
+/// nonce; a session in which the server fails to authenticate changes nothing.
+#[test]
+fn a_resynchronising_package_0_is_honoured_once_per_stored_nonce() {
+    let script = Script::new()
+        .package([Cmd::get("./DevInfo/Mod")])
+        .next_session()
+        .package([Cmd::get("./DevInfo/Mod")]);
+    let (server, mut tree) = notifying_server(script);
+    // The server starts a session after losing its nonce; it failed once with the stored
+    // one on the way (its own digest is refused once in the session), on purpose.
+    server.expect_violations();
+    let lose_nonce = |server: &TestServer| {
+        let mut a = server.account("srv1").unwrap();
+        a.server.nonce = vec![0, 0, 0, 0];
+        server.set_account(a);
+    };
+    lose_nonce(&server);
+    let resync = server.package0("srv1", UiMode::Background, 0x51).unwrap();
+    let trigger = accept_notification(&mut tree, &mut NoUi, &resync).unwrap();
+    assert!(trigger.nonce_resync);
+    // A replay, before or after a restart of the handset, is refused.
+    let replayed = accept_notification(&mut tree, &mut NoUi, &resync);
+    assert_eq!(
+        replayed,
+        Err(Error::Notification(NotificationError::ResyncReplayed))
+    );
+    let mut tree = common::device::mount(tree.into_parts().0, NoHandlers);
+    assert_eq!(
+        accept_notification(&mut tree, &mut NoUi, &resync),
+        Err(Error::Notification(NotificationError::ResyncReplayed))
+    );
+    // The session it started gives the server a new nonce...
+    let outcome = start(&mut tree, &trigger);
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let stored = value(&mut tree, "./DMAcc/srv1/AppAuth/Server/AAuthData").unwrap();
+    assert_eq!(stored, server.account("srv1").unwrap().server.nonce);
+    // ...after which the old resync is still refused (the digest does not depend on the
+    // stored nonce, the mark does), a package 0 with the new nonce is accepted, and a
+    // new loss of the nonce can be resynchronised once more.
+    let fresh = server.package0("srv1", UiMode::Background, 0x52).unwrap();
+    let trigger = accept_notification(&mut tree, &mut NoUi, &fresh).unwrap();
+    assert!(!trigger.nonce_resync);
+    lose_nonce(&server);
+    let again = server.package0("srv1", UiMode::Background, 0x53).unwrap();
+    assert!(
+        accept_notification(&mut tree, &mut NoUi, &again)
+            .unwrap()
+            .nonce_resync
+    );
+    assert_eq!(
+        accept_notification(&mut tree, &mut NoUi, &again),
+        Err(Error::Notification(NotificationError::ResyncReplayed))
+    );
+}
+
+/// An impostor who replays a resynchronising package 0 and then cannot authenticate
+/// gets nothing more: its failed session does not replace the stored nonce, so the resync
+/// stays spent.
+#[test]
+fn a_failed_session_does_not_reopen_a_spent_resync() {
+    let (server, mut tree) = notifying_server(Script::new().package([Cmd::get(".")]));
+    server.expect_violations();
+    let mut a = server.account("srv1").unwrap();
+    a.server.nonce = vec![0, 0, 0, 0];
+    a.server.secret = b"srvpw".to_vec();
+    server.set_account(a.clone());
+    let resync = server.package0("srv1", UiMode::Background, 0x61).unwrap();
+    // The impostor knows the package, not the secret.
+    a.server.secret = b"guess".to_vec();
+    server.set_account(a);
+    let before = value(&mut tree, "./DMAcc/srv1/AppAuth/Server/AAuthData").unwrap();
+    let trigger = accept_notification(&mut tree, &mut NoUi, &resync).unwrap();
+    assert!(start(&mut tree, &trigger).is_err());
+    assert_eq!(
+        value(&mut tree, "./DMAcc/srv1/AppAuth/Server/AAuthData").unwrap(),
+        before,
+        "the stored nonce did not move"
+    );
+    assert_eq!(
+        accept_notification(&mut tree, &mut NoUi, &resync),
+        Err(Error::Notification(NotificationError::ResyncReplayed))
+    );
+}

@@ -652,3 +652,37 @@ fn mount_in_place_formats_a_blank_region() {
     let mut t = mount(MemFlash::new(mem));
     assert!(get(&mut t, DEVICE, "./DMAcc").unwrap().contains("a1"));
 }
+
+/// The device's mark on a value: stored with it (a restart keeps it), invisible to
+/// servers (no VerNo or TStamp change), and gone when the value changes.
+#[test]
+fn a_value_mark_lives_as_long_as_its_value() {
+    let mut t = mount(blank());
+    bootstrap(&mut t, "a1", "srv1");
+    let leaf = "./DMAcc/a1/Name";
+    t.add(DEVICE, leaf, Some(b"one"), None, None).unwrap();
+    let verno = get(&mut t, DEVICE, &format!("{leaf}?prop=VerNo")).unwrap();
+    assert!(!t.value_marked(leaf));
+    t.mark_value(leaf).unwrap();
+    assert!(t.value_marked(leaf));
+    assert_eq!(
+        get(&mut t, DEVICE, &format!("{leaf}?prop=VerNo")).unwrap(),
+        verno
+    );
+    let (flash, _) = t.into_parts();
+    let mut t = mount(flash);
+    assert!(t.value_marked(leaf), "kept across a restart");
+    // The same value written again changes nothing, the mark included.
+    t.replace(SRV1, leaf, b"one", None, None).unwrap();
+    assert!(t.value_marked(leaf));
+    t.replace(SRV1, leaf, b"two", None, None).unwrap();
+    assert!(!t.value_marked(leaf), "a new value has no mark");
+    assert_eq!(
+        t.mark_value("./DMAcc/a1"),
+        Err(StatusCode::CommandNotAllowed)
+    );
+    assert_eq!(
+        t.mark_value("./DMAcc/a1/PrefConRef"),
+        Err(StatusCode::NotFound)
+    );
+}

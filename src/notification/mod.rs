@@ -118,6 +118,10 @@ pub enum NotificationError {
     UnexpectedContentType,
     /// The push is addressed to another application than the DM client.
     WrongApplication,
+    /// The digest matches only the resynchronisation nonce, which was already honoured
+    /// once for the nonce the device holds (a replay): the server must first receive a
+    /// new nonce in a session.
+    ResyncReplayed,
 }
 
 impl From<WspError> for NotificationError {
@@ -151,6 +155,9 @@ impl fmt::Display for NotificationError {
             NotificationError::WrongApplication => {
                 f.write_str("push is addressed to another application")
             }
+            NotificationError::ResyncReplayed => f.write_str(
+                "notification digest uses the resynchronisation nonce, already honoured once",
+            ),
         }
     }
 }

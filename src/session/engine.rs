@@ -543,7 +543,10 @@ impl<'a> Session<'a> {
         // A challenge's fresh nonce is made only for a message that carries it: the
         // server's last message gets no answer, and a nonce made for it anyway would be
         // one the server never saw, failing the next session. It is stored before it is
-        // sent, so that a restart keeps it.
+        // sent, so that a restart keeps it, but only for a server that authenticated: the
+        // nonce for one that failed is for its next try in this session, and a peer that
+        // cannot prove itself does not get to change the nonce that package 0 and the next
+        // session are checked with (nor to clear the mark of a spent resynchronisation).
         if self.header.as_ref().is_some_and(|h| h.chal && !h.no_resp) {
             if let Some(entry) = self
                 .account
@@ -557,7 +560,7 @@ impl<'a> Session<'a> {
                 .account
                 .server
                 .as_ref()
-                .filter(|e| e.scheme.uses_nonce())
+                .filter(|e| e.scheme.uses_nonce() && self.server.authenticated)
             {
                 self.account
                     .store_nonce(env.tree, entry)

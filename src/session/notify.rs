@@ -11,7 +11,7 @@ use super::{Error, Initiation};
 use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
 use crate::codec::{self, Command, Data, Text};
 use crate::codes::StatusCode;
-use crate::notification::{DigestCheck, Initiator, Notification, UiMode};
+use crate::notification::{DigestCheck, Initiator, Notification, NotificationError, UiMode};
 use crate::tree::schema::AccessSet;
 use crate::tree::{Format, Handlers, Principal, Tree};
 
@@ -58,6 +58,9 @@ pub fn accept_notification<
         .as_ref()
         .ok_or(Error::Account(StatusCode::MissingCredentials))?;
     let check = n.verify(&server.secret, server.nonce.as_bytes())?;
+    if check == DigestCheck::NonceResync {
+        spend_resync(tree, &account)?;
+    }
     let repr = n.repr();
     match repr.ui_mode {
         UiMode::UserInteraction => {
@@ -77,6 +80,45 @@ pub fn accept_notification<
         initiator: repr.initiator,
         nonce_resync: check == DigestCheck::NonceResync,
     })
+}
+
+/// The resynchronisation nonce (DM Notification 1.2 §6.2) lets a server that lost the
+/// nonce the device holds start a session, in which the device gives it a new one. Anyone
+/// who saw one such package 0 could replay it for ever, so it is honoured once per stored
+/// nonce: the stored nonce is marked when a resync is accepted, and the mark goes when the
+/// session replaces the nonce (the device's challenge to an authenticated server). A
+/// second resync against the same stored nonce is refused. The mark is stored before the
+/// session starts, so a power cut does not reopen the door.
+fn spend_resync<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    tree: &mut Tree<F, H, N, A, R>,
+    account: &Account,
+) -> Result<(), Error> {
+    let entry = account
+        .server
+        .as_ref()
+        .ok_or(Error::Account(StatusCode::MissingCredentials))?;
+    let mut uri: String<{ super::MAX_ADDR }> = String::new();
+    for part in [
+        "./DMAcc/",
+        &account.node,
+        "/AppAuth/",
+        &entry.node,
+        "/AAuthData",
+    ] {
+        uri.push_str(part)
+            .map_err(|_| Error::Account(StatusCode::UriTooLong))?;
+    }
+    if tree.value_marked(&uri) {
+        return Err(Error::Notification(NotificationError::ResyncReplayed));
+    }
+    let marked = match tree.mark_value(&uri) {
+        // No nonce stored yet: the empty one is what gets marked.
+        Err(StatusCode::NotFound) => tree
+            .add(Principal::Device, &uri, Some(b""), None, None)
+            .and_then(|()| tree.mark_value(&uri)),
+        other => other,
+    };
+    marked.map_err(Error::Account)
 }
 
 /// How a bootstrap reached the device, and so what proves it authentic.

@@ -127,6 +127,9 @@ const PRESENT: u8 = 1;
 const HAS_VALUE: u8 = 2;
 const HAS_ACL: u8 = 4;
 const HAS_TITLE: u8 = 8;
+/// The device's mark on the entry's current value ([`Tree::mark_value`]); any change of
+/// the value clears it.
+const MARKED: u8 = 16;
 
 /// A run-time entry. Its bytes (name, ACL, title, value) are contiguous in the arena.
 #[derive(Debug, Clone, Copy, Default)]
@@ -1222,6 +1225,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                     }
                 }
             };
+            if change.value.is_some() || change.staged.is_some() {
+                rec.flags &= !MARKED;
+            }
             rec.flags |= change.flags;
             if let Some(n) = change.rename {
                 rec.name = n;
@@ -1242,7 +1248,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 rec.value = state.arena.get(state.used..state.used + len).unwrap_or(&[]);
                 rec.flags |= HAS_VALUE;
             }
-            touch(&mut rec, now);
+            if !change.quiet {
+                touch(&mut rec, now);
+            }
             let room = Store::<F>::payload_room(R);
             let dst = self
                 .scratch
@@ -1366,6 +1374,34 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         };
         self.handler_for(def)
             .is_some_and(|handler| handler.stores_values(&node))
+    }
+
+    /// Puts the device's own mark on the current value of the leaf at `uri` (which the tree
+    /// keeps): a bit no server sees, stored with the value and cleared when the value
+    /// changes, whoever changes it. It records a fact about one value that must not
+    /// outlive it; package 0 uses it to honour the resynchronisation nonce once per
+    /// stored nonce.
+    pub fn mark_value(&mut self, uri: &str) -> Result<(), StatusCode> {
+        let parsed = self.parse_uri(uri)?;
+        let h = self.find(&parsed)?;
+        if h.node().is_interior() || self.handler_stores(h.def, parsed.path(), Principal::Device) {
+            return Err(StatusCode::CommandNotAllowed);
+        }
+        let change = Change {
+            create: Some(0),
+            flags: MARKED,
+            quiet: true,
+            ..Change::default()
+        };
+        self.change_node(h, &change, None)
+    }
+
+    /// Whether the current value of the leaf at `uri` carries the device's mark
+    /// ([`Tree::mark_value`]).
+    pub fn value_marked(&self, uri: &str) -> bool {
+        self.parse_uri(uri)
+            .and_then(|u| self.find(&u))
+            .is_ok_and(|h| self.entry(h).is_some_and(|e| e.flags & MARKED != 0))
     }
 
     /// `Replace`: sets a leaf's value (or a property, for `?prop=`).
@@ -2133,6 +2169,8 @@ struct Change<'c> {
     value: Option<&'c [u8]>,
     /// The new value is this many bytes staged at the free end of the arena.
     staged: Option<usize>,
+    /// Leave TStamp and VerNo: nothing a server sees changes.
+    quiet: bool,
 }
 
 /// Longest path a large-object write remembers for its handler.
