@@ -1431,3 +1431,87 @@ fn default_responses_are_url_decoded_for_the_user_and_the_server() {
     assert_eq!(status_items(&t, "phone"), ["+390523884182"]);
     assert_eq!(status_items(&t, "multi"), ["1", "3"]);
 }
+
+/// No server may ever act with another server's identity: a session acts as the account
+/// it authenticated with, whose `ServerID` no server can rewrite (its DDF access is Add and
+/// Get only) and no other account can share. Server B cannot take A's ServerID, neither by
+/// Replace nor through a new account, and in its next session it still cannot read or
+/// change A's account.
+#[test]
+fn a_server_cannot_take_another_servers_identity() {
+    let servers = vec![
+        Account::new("srvA").client_basic("devA", "pwA"),
+        Account::new("srvB").client_basic("devB", "pwB"),
+    ];
+    let script = Script::new()
+        .next_session()
+        .package([
+            Cmd::replace("./DMAcc/srvB/ServerID", "srvA").label("rename"),
+            Cmd::add("./DMAcc/evil/ServerID", "srvA").label("clone"),
+            Cmd::add("./DMAcc/fresh/ServerID", "srvC").label("new-identity"),
+        ])
+        .next_session()
+        .package([
+            Cmd::get("./DMAcc/srvA/AppAddr/1/Addr").label("read-a"),
+            Cmd::replace("./DMAcc/srvA/AppAuth/Client/AAuthSecret", "mine").label("steal-a"),
+            Cmd::get("./DMAcc/srvB/ServerID").label("own-id"),
+        ]);
+    let server = TestServer::start(servers, script).unwrap();
+    let mut tree = handset(NoHandlers);
+    for (id, name, pw) in [("srvA", "devA", "pwA"), ("srvB", "devB", "pwB")] {
+        provision(
+            &mut tree,
+            &account(
+                id,
+                &server.url(id),
+                Some(cred(AuthScheme::Basic, name, pw, b"")),
+                None,
+            ),
+        );
+    }
+    // The operator lets B create accounts, so that only the identity rule stands in the way.
+    tree.replace(
+        iotadm::tree::Principal::Device,
+        "./DMAcc?prop=ACL",
+        b"Add=srvB&Exec=*",
+        None,
+        None,
+    )
+    .unwrap();
+    for account in ["srvA", "srvB", "srvB"] {
+        let outcome = run_with(
+            &mut tree,
+            &mut NoUi,
+            Run {
+                account,
+                ..Run::default()
+            },
+        );
+        assert!(outcome.is_ok(), "{account}: {outcome:?}");
+    }
+    let t = server.finish();
+    assert_eq!(t.status("rename"), Some(405), "ServerID cannot be replaced");
+    assert_eq!(
+        t.status("clone"),
+        Some(403),
+        "no second account with A's ServerID"
+    );
+    assert_eq!(
+        t.status("new-identity"),
+        Some(200),
+        "a new identity is fine"
+    );
+    assert_eq!(value(&mut tree, "./DMAcc/srvB/ServerID").unwrap(), b"srvB");
+    assert_eq!(
+        value(&mut tree, "./DMAcc/evil"),
+        None,
+        "the refused Add left nothing"
+    );
+    assert_eq!(t.status("read-a"), Some(425));
+    assert_eq!(t.status("steal-a"), Some(425));
+    assert_eq!(result(&t, "own-id"), "srvB");
+    assert_eq!(
+        value(&mut tree, "./DMAcc/srvA/AppAuth/Client/AAuthSecret").unwrap(),
+        b"pwA"
+    );
+}

@@ -494,6 +494,8 @@ pub struct Tree<
     /// The nodes whose values are the engine's own (`./DevDetail/URI/*`, `LrgObj`),
     /// looked up once.
     engine_nodes: [NodeId; 4],
+    /// `./DMAcc/<x>` and its `ServerID`, looked up once: a server's identity.
+    identity: (NodeId, NodeId),
     txn: Option<u32>,
     next_txn: u32,
 }
@@ -543,6 +545,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             scratch: [0u8; R],
             limits,
             engine_nodes: engine_nodes(),
+            identity: identity_nodes(),
             txn: None,
             next_txn: 1,
         }
@@ -1331,6 +1334,28 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         self.commit_record(store::KIND_REMOVE, len)
     }
 
+    /// A `ServerID` is the identity ACLs and package 0 name a server by, and the one a
+    /// session acts as: two accounts with one would let either act as the other. A value
+    /// another account's `ServerID` holds is refused (403) for the leaf in account `ctx`.
+    fn check_identity(&self, def: NodeId, ctx: u16, value: &[u8]) -> Result<(), StatusCode> {
+        let (account, server_id) = self.identity;
+        if def != server_id || def == NO_NODE {
+            return Ok(());
+        }
+        let taken = self
+            .state
+            .entries
+            .iter()
+            .filter(|e| e.def == account && e.id != ctx)
+            .filter_map(|e| self.state.get(e.id, server_id, &[]))
+            .any(|s| s.flags & HAS_VALUE != 0 && self.state.value(s) == value);
+        if taken {
+            Err(StatusCode::Forbidden)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Checks a value for a leaf: its format and the handler's check.
     fn check_value(
         &mut self,
@@ -1343,6 +1368,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if !value::valid(def.format(), value) {
             return Err(StatusCode::BadRequest);
         }
+        self.check_identity(h.def, h.ctx, value)?;
         let node = NodeRef {
             def: h.def,
             path,
@@ -1624,6 +1650,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         }
         if def.is_leaf() && !value::valid(def.format(), value) {
             return Err(StatusCode::BadRequest);
+        }
+        if def.is_leaf() {
+            self.check_identity(def_id, parent.inner, value)?;
         }
         // A server that may not replace the parent's ACL gets Add, Delete and Replace on an
         // interior node it adds (TND §7.7.1.3; Get is not among them), so that it can
@@ -1925,6 +1954,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if !value::valid(ticket.h.node().format(), staged) {
             return Err(StatusCode::BadRequest);
         }
+        self.check_identity(ticket.h.def, ticket.h.ctx, staged)?;
         // A value that came in chunks gets the same check as one that came whole.
         let node = NodeRef {
             def: ticket.h.def,
@@ -2226,6 +2256,13 @@ fn engine_nodes() -> [NodeId; 4] {
         find(uri, "MaxSegLen"),
         find(detail, "LrgObj"),
     ]
+}
+
+/// `./DMAcc/<x>` and `./DMAcc/<x>/ServerID` ([`NO_NODE`] where a tree lacks them).
+fn identity_nodes() -> (NodeId, NodeId) {
+    let account = schema::child(0, "DMAcc").and_then(schema::placeholder_child);
+    let server_id = account.and_then(|a| schema::child(a, "ServerID"));
+    (account.unwrap_or(NO_NODE), server_id.unwrap_or(NO_NODE))
 }
 
 /// The root's ACL when none is stored: any server may add and get (TND §7.7.1).
