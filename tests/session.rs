@@ -1515,3 +1515,110 @@ fn a_server_cannot_take_another_servers_identity() {
         b"pwA"
     );
 }
+
+/// Client messages of a transcript, with their sizes.
+fn client_sizes(t: &Transcript) -> Vec<usize> {
+    t.records()
+        .iter()
+        .filter(|r| r.direction == iotadm::testserver::Direction::ClientToServer)
+        .map(|r| r.body.len())
+        .collect()
+}
+
+/// A session answers within the server's MaxMsgSize down to what its header and its
+/// largest command need (300 bytes in WBXML here, 1,000 in XML): statuses lose the
+/// references the DTD makes optional, DevInfo and listings spread over messages, values go
+/// in chunks. Below that it ends cleanly with an error naming the limit, never with a
+/// message over it.
+#[test]
+fn a_small_server_max_msg_size_is_honoured_or_the_session_ends_cleanly() {
+    let script = || {
+        Script::new().package([
+            Cmd::get("./DevInfo/Mod").label("mod"),
+            Cmd::get("./DMAcc/srv1?list=Struct").label("struct"),
+            Cmd::get("./DevDetail?list=StructData").label("data"),
+            Cmd::add(
+                "./DMAcc/srv1/Name",
+                "a name long enough to need a chunk of its own",
+            )
+            .label("name"),
+            Cmd::text_input("DR=Some+text", "Name?").label("ask"),
+            Cmd::get("./DMAcc/srv1/Name").label("read"),
+        ])
+    };
+    for (encoding, max) in [(Encoding::Wbxml, 300), (Encoding::Xml, 1000)] {
+        let options = ServerOptions {
+            max_msg_size: Some(max),
+            ..ServerOptions::default()
+        };
+        let cfg = Config {
+            encoding,
+            server_max_msg_size: max as u32,
+            ..Config::default()
+        };
+        let (t, _) = session_with(script(), options, cfg);
+        let sizes = client_sizes(&t);
+        assert!(sizes.iter().all(|&n| n <= max), "{encoding:?}: {sizes:?}");
+        assert!(sizes.len() > 4, "{encoding:?}: {sizes:?}");
+        for label in ["mod", "struct", "data", "name", "ask", "read"] {
+            assert_eq!(t.status(label), Some(200), "{encoding:?} {label}");
+        }
+        assert_eq!(
+            result(&t, "read"),
+            "a name long enough to need a chunk of its own"
+        );
+        assert_eq!(status_items(&t, "ask"), ["Some text"]);
+    }
+
+    // Declared with a challenge: the package 1 sent again fits.
+    let options = ServerOptions {
+        max_msg_size: Some(300),
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_md5("dev", "devpw", b"fresh")],
+        script(),
+        options,
+    )
+    .unwrap();
+    // The first message cannot know the limit, and its nonce is stale: both on purpose.
+    server.expect_violations();
+    let mut tree = handset(NoHandlers);
+    provision(
+        &mut tree,
+        &account(
+            "srv1",
+            &server.url("srv1"),
+            Some(cred(AuthScheme::Md5Digest, "dev", "devpw", b"stale")),
+            None,
+        ),
+    );
+    let outcome = run(&mut tree, Config::default(), Initiation::Client);
+    let t = server.finish();
+    assert!(outcome.is_ok(), "{outcome:?}\n{}", t.render());
+    let sizes = client_sizes(&t);
+    assert!(sizes[1..].iter().all(|&n| n <= 300), "{sizes:?}");
+    assert_eq!(t.violations().len(), 2, "{:#?}", t.violations());
+
+    // Below what a command needs: a clean end, nothing over the limit sent.
+    let options = ServerOptions {
+        max_msg_size: Some(200),
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(vec![srv1()], script(), options).unwrap();
+    let mut tree = handset_for(&server);
+    let cfg = Config {
+        server_max_msg_size: 200,
+        ..Config::default()
+    };
+    let outcome = run(&mut tree, cfg, Initiation::Client);
+    let t = server.finish();
+    match outcome {
+        Err(iotadm::session::ClientError::Session(iotadm::session::Error::ServerMaxMsgSize {
+            limit: 200,
+            header,
+        })) => assert!(header > 100, "{header}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(client_sizes(&t).iter().all(|&n| n <= 200));
+}

@@ -352,6 +352,11 @@
 #define IOTADM_ERR_AUTH_DOWNGRADE -23
 
 /**
+ * The server's MaxMsgSize cannot hold a message header and the next command.
+ */
+#define IOTADM_ERR_SERVER_MAX_MSG_SIZE -24
+
+/**
  * DM status 200: done. What a node handler returns on success.
  */
 #define IOTADM_STATUS_OK 200

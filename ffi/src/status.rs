@@ -69,6 +69,8 @@ pub const IOTADM_ERR_DEVICE_INFO: c_int = -22;
 /// The server challenged for a weaker authentication scheme than the account names; the
 /// session ended without sending such credentials.
 pub const IOTADM_ERR_AUTH_DOWNGRADE: c_int = -23;
+/// The server's MaxMsgSize cannot hold a message header and the next command.
+pub const IOTADM_ERR_SERVER_MAX_MSG_SIZE: c_int = -24;
 
 /// DM status 200: done. What a node handler returns on success.
 pub const IOTADM_STATUS_OK: c_int = 200;
@@ -109,6 +111,7 @@ pub(crate) fn session_error(e: &session::Error) -> c_int {
         E::Account(_) => IOTADM_ERR_ACCOUNT,
         E::DeviceInfo(_) => IOTADM_ERR_DEVICE_INFO,
         E::AuthDowngrade(_) => IOTADM_ERR_AUTH_DOWNGRADE,
+        E::ServerMaxMsgSize { .. } => IOTADM_ERR_SERVER_MAX_MSG_SIZE,
         E::Auth(_) => IOTADM_ERR_AUTH,
         E::Notification(_) => IOTADM_ERR_NOTIFICATION,
         E::Declined => IOTADM_ERR_DECLINED,
@@ -154,7 +157,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
 }
 
 /// The name of every negative result, by `-code`.
-const ERRORS: [&CStr; 24] = [
+const ERRORS: [&CStr; 25] = [
     c"success",
     c"invalid argument",
     c"device storage too small or misaligned",
@@ -179,6 +182,7 @@ const ERRORS: [&CStr; 24] = [
     c"firmware installer failed",
     c"device information missing or invalid",
     c"server asked for weaker authentication",
+    c"server's MaxMsgSize too small",
 ];
 
 /// The DM status codes with a name.
@@ -281,6 +285,7 @@ mod tests {
             IOTADM_ERR_INSTALLER,
             IOTADM_ERR_DEVICE_INFO,
             IOTADM_ERR_AUTH_DOWNGRADE,
+            IOTADM_ERR_SERVER_MAX_MSG_SIZE,
         ];
         // The codes run from 0 down without a gap, one name each.
         assert_eq!(codes.len(), ERRORS.len());
@@ -303,7 +308,7 @@ mod tests {
             "command not allowed"
         );
         assert_eq!(name(299), "DM status");
-        assert_eq!(name(-24), "unknown error");
+        assert_eq!(name(-25), "unknown error");
         assert_eq!(name(c_int::MIN), "unknown error");
         assert_eq!(name(70_000), "unknown error");
         assert_eq!(name(42), "unknown error");

@@ -401,10 +401,28 @@ pub enum Fill {
     AtLeastOne,
 }
 
+/// [`MessageWriter::trailer`] for an encoder where it stands.
+fn trailer_of(e: &Encoder<'_>) -> usize {
+    if e.wbxml {
+        let switch = if e.page == PAGE_SYNCML { 0 } else { 2 };
+        switch + 3
+    } else if e.indent {
+        // `<Final/>` two deep, `</SyncBody>` one deep, `</SyncML>`, each on a line of its
+        // own, and the last line's end.
+        28 + (1 + 4) + (1 + 2) + 1 + 1
+    } else {
+        28
+    }
+}
+
 impl<'b> MessageWriter<'b> {
-    /// Bytes the end of a message may take: `Final` (with a page switch) and the closing
-    /// tags, with indentation.
-    const TRAILER: usize = 48;
+    /// Bytes the end of the message takes from where the writer stands: `Final` (after a
+    /// page switch back to SyncML in WBXML) and the closing tags, with their indentation.
+    /// Exact, so that a small MaxMsgSize loses nothing to a guess: 3 to 5 bytes in WBXML,
+    /// 28 in compact XML.
+    fn trailer(&self) -> usize {
+        trailer_of(&self.e)
+    }
 
     fn start(
         options: &EncodeOptions,
@@ -454,7 +472,7 @@ impl<'b> MessageWriter<'b> {
         let limit = limit.min(buf.len());
         let mut w = MessageWriter::start(options, header, buf)?;
         w.limit = limit;
-        let required = w.e.out.len + Self::TRAILER;
+        let required = w.e.out.len + w.trailer();
         if required > limit {
             return Err(EncodeError::BufferTooSmall { required });
         }
@@ -466,7 +484,7 @@ impl<'b> MessageWriter<'b> {
     pub fn push(&mut self, cmd: &Command<'_>) -> core::result::Result<bool, EncodeError> {
         let mark = self.mark();
         match command(&mut self.e, cmd) {
-            Ok(()) if self.e.out.len + Self::TRAILER <= self.limit => Ok(true),
+            Ok(()) if self.e.out.len + self.trailer() <= self.limit => Ok(true),
             Ok(()) => {
                 self.rewind(mark);
                 Ok(false)
@@ -588,9 +606,8 @@ impl<'b> MessageWriter<'b> {
         self.e.end(cmd.tag());
         let close = self.e.out.len - open.len;
         self.rewind(open);
-        let room_to_close = close + Self::TRAILER;
         let limit = self.limit;
-        let fits = |e: &Encoder<'_>| e.out.len + room_to_close <= limit;
+        let fits = |e: &Encoder<'_>| e.out.len + close + trailer_of(e) <= limit;
         if !fits(&self.e) {
             return Ok(None);
         }
@@ -632,7 +649,7 @@ impl<'b> MessageWriter<'b> {
 
     /// Bytes a command may still take.
     pub fn room(&self) -> usize {
-        self.limit.saturating_sub(self.e.out.len + Self::TRAILER)
+        self.limit.saturating_sub(self.e.out.len + self.trailer())
     }
 
     /// Bytes written so far.
@@ -1190,6 +1207,23 @@ mod tests {
         buf[..n].to_vec()
     }
 
+    /// The trailer the writer counts is the end it writes, on either code page.
+    #[test]
+    fn the_trailer_is_what_finishing_writes() {
+        for (encoding, indent) in STYLES {
+            let opts = options(encoding, indent);
+            for cmds in [&kinds(&sample_items()[..1])[..], &[]] {
+                let mut buf = [0u8; 4096];
+                let mut w = MessageWriter::new(&opts, &header(), &mut buf, 4096).unwrap();
+                for c in cmds {
+                    w.push(c).unwrap();
+                }
+                let (before, trailer) = (w.written(), w.trailer());
+                assert_eq!(w.finish(true), before + trailer, "{encoding:?} {indent}");
+            }
+        }
+    }
+
     /// The smallest limit under which `push` takes `cmd` into an empty message.
     fn least_limit(options: &EncodeOptions, cmd: &Command<'_>) -> usize {
         let mut buf = [0u8; 4096];
@@ -1270,7 +1304,7 @@ mod tests {
             .len();
             let mut counts = Vec::new();
             let least = least_limit(&opts, &kinds(&all[..1])[0]);
-            for limit in least - 1..=full + MessageWriter::TRAILER {
+            for limit in least - 1..=full + 48 {
                 // `push` of the longest prefix that fits, then the Alert if it fits too.
                 let mut expect = None;
                 let pushed = message(&opts, limit, |w| {

@@ -27,8 +27,11 @@ const DEVINFO_LEAVES: usize = 16;
 /// Nodes of a Struct listing one walk of the tree finds. The nodes after them take a walk
 /// from the root again: fewer make more walks, more make a larger frame under the writer.
 const BATCH: usize = 8;
-/// Bytes a Results command may need beyond its data: `Meta/Size` and `MoreData`.
-const RESULTS_SLACK: usize = 40;
+/// Bytes a Results command may need beyond its data and what its form without data
+/// measures (which has `Meta/Size` and `MoreData` already): the data's own framing, a
+/// WBXML token and length. Data that grows when written (escaped in XML) is caught by
+/// trying again with less.
+const RESULTS_SLACK: usize = 8;
 
 /// A number as text, without a buffer to lend.
 pub(crate) struct Num {
@@ -123,7 +126,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                     self.alert(1225, Some(&uri), None)?
                 }
                 Entry::Generic(i) => self.generic(usize::from(i))?,
-                Entry::DevInfo => self.devinfo()?,
+                Entry::DevInfo { next } => self.devinfo(next)?,
             };
             if !done {
                 return Ok(false);
@@ -160,7 +163,20 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             num: Num::new(0),
         };
         // An answer means something only whole: all its items, or the Status waits.
-        let pushed = self.writer.push_items(&status, Fill::All, &mut answer)?;
+        let mut pushed = self.writer.push_items(&status, Fill::All, &mut answer)?;
+        if pushed.is_none() && self.written == 0 {
+            // Not even alone in a message: without the references it may fit (the DTD
+            // makes them optional; MsgRef and CmdRef name the command).
+            let Command::Status(mut bare) = status else {
+                return Ok(false);
+            };
+            bare.target_refs = List::empty();
+            bare.source_refs = List::empty();
+            answer.next = 0;
+            pushed = self
+                .writer
+                .push_items(&Command::Status(bare), Fill::All, &mut answer)?;
+        }
         Ok(self.count(pushed.is_some()))
     }
 
@@ -180,15 +196,24 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             ..Item::default()
         }];
         let has_item = target.is_some() || source.is_some();
-        let alert = Command::Alert(Alert {
+        let mut alert = Alert {
             cmd_id: Text::new(id.as_str()),
             no_resp: false,
             cred: None,
             data: Some(Text::new(code.as_str())),
             correlator: None,
             items: List::new(if has_item { &item } else { &[] }),
-        });
-        self.push(&alert)
+        };
+        if self.push(&Command::Alert(alert))? {
+            return Ok(true);
+        }
+        // Alert 1222 names the parties only for good measure: alone in a message that
+        // cannot hold them, it goes without.
+        if code.as_str() == "1222" && self.written == 0 {
+            alert.items = List::empty();
+            return self.push(&Command::Alert(alert));
+        }
+        Ok(false)
     }
 
     /// A Generic Alert (1226).
@@ -228,13 +253,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(fits)
     }
 
-    /// `Replace` of the `./DevInfo` leaves: the client's identity and capabilities, all in
-    /// one message.
+    /// `Replace` of the `./DevInfo` leaves, from leaf `next` on: the client's identity and
+    /// capabilities, all in one message, or when a small MaxMsgSize cannot hold them, in
+    /// as many messages as it takes.
     #[inline(never)]
-    fn devinfo(&mut self) -> Result<bool, Error> {
+    fn devinfo(&mut self, next: u8) -> Result<bool, Error> {
         let Some(leaves) = devinfo_leaves(self.tree) else {
             return Ok(true);
         };
+        let total = leaves.len();
         let id = Num::new(self.cmd_id + 1);
         let replace = Command::Replace(ItemCommand {
             cmd_id: Text::new(id.as_str()),
@@ -247,10 +274,30 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             tree: self.tree,
             scratch: self.scratch,
             leaves,
-            next: 0,
+            next: usize::from(next),
         };
-        let pushed = self.writer.push_items(&replace, Fill::All, &mut items)?;
-        Ok(self.count(pushed.is_some()))
+        let mut pushed = None;
+        if next == 0 {
+            pushed = self.writer.push_items(&replace, Fill::All, &mut items)?;
+        }
+        if pushed.is_none() && (next > 0 || self.written == 0) {
+            items.next = usize::from(next);
+            pushed = self
+                .writer
+                .push_items(&replace, Fill::AtLeastOne, &mut items)?;
+        }
+        let Some(sent) = pushed else {
+            return Ok(false);
+        };
+        self.count(true);
+        let done = usize::from(next) + sent;
+        if done < total {
+            if let Some(Entry::DevInfo { next }) = self.queue.front_mut() {
+                *next = u8::try_from(done).unwrap_or(u8::MAX);
+            }
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn results(&mut self, e: ResultsEntry) -> Result<bool, Error> {
@@ -938,7 +985,7 @@ mod tests {
     }
 
     #[test]
-    fn devinfo_goes_whole_or_waits_for_the_next_message() {
+    fn devinfo_goes_whole_or_in_parts_when_one_message_cannot_hold_it() {
         let mut tree = tree("test-handset");
         let leaves: StdVec<(String, Option<String>)> = [
             ("DevId", "IMEI:490154203237518"),
@@ -951,28 +998,50 @@ mod tests {
         .map(|(leaf, v)| (format!("./DevInfo/{leaf}"), Some(String::from(*v))))
         .collect();
         for encoding in [Encoding::Xml, Encoding::Wbxml] {
-            let mut gone = false;
-            for limit in 350..1200 {
+            let (mut whole, mut parts) = (false, false);
+            // From a limit that holds the header.
+            let least = if encoding == Encoding::Xml { 330 } else { 110 };
+            for limit in least..1200 {
                 let mut queue = Queue::new();
-                queue.push(Entry::DevInfo).unwrap();
-                let (done, sent) = message(&mut tree, &mut queue, encoding, limit);
-                if !done {
-                    assert!(!gone, "{encoding:?}: fits at a smaller limit than {limit}");
-                    assert!(sent.is_empty(), "{encoding:?} at {limit}: {sent:?}");
+                queue.push(Entry::DevInfo { next: 0 }).unwrap();
+                let mut got = StdVec::new();
+                let mut messages = 0;
+                loop {
+                    let (done, sent) = message(&mut tree, &mut queue, encoding, limit);
+                    messages += 1;
+                    if sent.is_empty() {
+                        // Not even one leaf fits: nothing is sent, the entry waits.
+                        assert!(!done && messages == 1, "{encoding:?} at {limit}");
+                        assert!(!whole && !parts, "{encoding:?}: fit a smaller limit");
+                        break;
+                    }
+                    let [(name, items)] = &sent[..] else {
+                        panic!("{encoding:?} at {limit}: {sent:?}")
+                    };
+                    assert_eq!(*name, "Replace");
+                    assert!(!items.is_empty());
+                    got.extend(items.iter().cloned());
+                    if done {
+                        break;
+                    }
+                    assert!(messages < 6, "{encoding:?} at {limit}: no progress");
+                }
+                if got.is_empty() {
                     continue;
                 }
-                gone = true;
-                let [(name, items)] = &sent[..] else {
-                    panic!("{encoding:?} at {limit}: {sent:?}")
-                };
-                assert_eq!(*name, "Replace");
-                let mut items = items.clone();
-                items.sort();
+                // Whole in one message as soon as it fits one.
+                if messages == 1 {
+                    whole = true;
+                } else {
+                    assert!(!whole, "{encoding:?} at {limit}: split though it fits");
+                    parts = true;
+                }
                 let mut expected = leaves.clone();
                 expected.sort();
-                assert_eq!(items, expected, "{encoding:?} at {limit}");
+                got.sort();
+                assert_eq!(got, expected, "{encoding:?} at {limit}");
             }
-            assert!(gone, "{encoding:?}: never fits");
+            assert!(whole && parts, "{encoding:?}: {whole} {parts}");
         }
     }
 

@@ -14,11 +14,15 @@ use crate::auth::{
     HmacHeader, Nonce,
 };
 use crate::codec::{
-    self, Chal, Command, Cred, EncodeOptions, List, Location, Message, MessageWriter, MetInf, Meta,
-    Status, SyncHdr, Text,
+    self, Chal, Command, Cred, EncodeError, EncodeOptions, List, Location, Message, MessageWriter,
+    MetInf, Meta, Status, SyncHdr, Text,
 };
 use crate::codes::StatusCode;
 use crate::tree::Handlers;
+
+/// Room a message keeps for commands beside the status of the server's header: below it,
+/// that status goes without the TargetRef and SourceRef that repeat the header.
+const ROOM_FOR_A_COMMAND: usize = 160;
 
 /// Whether the server's statuses send the session back to package 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +153,7 @@ impl<'a> Session<'a> {
             let _ = self.queue.push(Entry::Generic(i as u8));
             let _ = self.alert_refs.push((0, 0));
         }
-        let _ = self.queue.push(Entry::DevInfo);
+        let _ = self.queue.push(Entry::DevInfo { next: 0 });
     }
 
     /// Ends a session that cannot go on (the transport failed, or [`handle`](Self::handle)
@@ -224,9 +228,14 @@ impl<'a> Session<'a> {
             }
         }
         if let Some(meta) = hdr.meta {
-            if let Some(n) = meta.max_msg_size().and_then(|t| t.parse_u32()) {
-                // Below a few hundred bytes not even a header and one status fit.
-                self.server_max_msg = n.max(256);
+            // The server's limit is kept as it is: a message that cannot be made to fit it
+            // ends the session with an error saying so, instead of one the server refuses.
+            if let Some(n) = meta
+                .max_msg_size()
+                .and_then(|t| t.parse_u32())
+                .filter(|&n| n > 0)
+            {
+                self.server_max_msg = n;
             }
             if let Some(n) = meta.max_obj_size().and_then(|t| t.parse_u32()) {
                 self.server_max_obj = Some(n);
@@ -538,7 +547,13 @@ impl<'a> Session<'a> {
         };
         let limit = (self.server_max_msg as usize).min(tx.len());
         let options = EncodeOptions::new(self.encoding);
-        let mut writer = MessageWriter::new(&options, &header, tx, limit)?;
+        let tx_len = tx.len();
+        let mut writer = match MessageWriter::new(&options, &header, tx, limit) {
+            Err(EncodeError::BufferTooSmall { required }) => {
+                return Err(self.too_small(tx_len, required))
+            }
+            other => other?,
+        };
         let mut cmd_id = 0u32;
         // A challenge's fresh nonce is made only for a message that carries it: the
         // server's last message gets no answer, and a nonce made for it anyway would be
@@ -584,7 +599,7 @@ impl<'a> Session<'a> {
                 next_nonce: nonce_b64.as_deref().map(Text::new),
                 ..MetInf::default()
             };
-            let status = Command::Status(Status {
+            let mut status = Status {
                 cmd_id: Text::new(id.as_str()),
                 msg_ref: Some(Text::new(&h.msg_id)),
                 cmd_ref: Some(Text::new("0")),
@@ -597,9 +612,16 @@ impl<'a> Session<'a> {
                 }),
                 data: Some(Text::new(code.as_str())),
                 items: List::new(&[]),
-            });
-            if !writer.push(&status)? {
-                return Err(Error::MessageTooSmall);
+            };
+            // TargetRef and SourceRef only repeat the header (the DTD makes them
+            // optional): under a small MaxMsgSize they give way to the commands.
+            let with_refs = Command::Status(status).encoded_len(self.encoding)?;
+            if writer.room().saturating_sub(with_refs) < ROOM_FOR_A_COMMAND {
+                status.target_refs = List::empty();
+                status.source_refs = List::empty();
+            }
+            if !writer.push(&Command::Status(status))? {
+                return Err(self.too_small(tx_len, writer.written()));
             }
             cmd_id += 1;
             if let Some(h) = self.header.as_ref() {
@@ -643,6 +665,7 @@ impl<'a> Session<'a> {
         tx: &mut [u8],
         scratch: &mut [u8],
     ) -> Result<Step, Error> {
+        let tx_len = tx.len();
         let (mut writer, mut cmd_id) = self.begin_message(env, tx)?;
         let mut written = 0;
         let mut asked_next = false;
@@ -716,7 +739,7 @@ impl<'a> Session<'a> {
         }
         let complete = self.queue.is_empty() && self.held.cursor.is_none();
         if written == 0 && !self.queue.is_empty() {
-            return Err(Error::MessageTooSmall);
+            return Err(self.too_small(tx_len, writer.written()));
         }
         let len = writer.finish(complete && !asked_next);
         self.sign(tx.get(..len).unwrap_or(&[]))?;
@@ -725,6 +748,19 @@ impl<'a> Session<'a> {
             len,
             hold: self.held.cursor.is_some(),
         }))
+    }
+
+    /// The error for a message in which nothing fits after `header` bytes: the server's
+    /// MaxMsgSize is too small, or else the transmit buffer (`tx_len` bytes) is.
+    fn too_small(&self, tx_len: usize, header: usize) -> Error {
+        if (self.server_max_msg as usize) < tx_len {
+            Error::ServerMaxMsgSize {
+                limit: self.server_max_msg,
+                header: u32::try_from(header).unwrap_or(u32::MAX),
+            }
+        } else {
+            Error::MessageTooSmall
+        }
     }
 
     /// With HMAC, the `x-syncml-hmac` value for `body`. Out of line: the MAC's state and

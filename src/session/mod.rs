@@ -167,8 +167,17 @@ pub enum Error {
     Decode(DecodeError),
     /// A client message could not be written.
     Encode(EncodeError),
-    /// Not even one command fits the server's MaxMsgSize (or the transmit buffer).
+    /// Not even one command fits the transmit buffer (or the receive buffer is smaller
+    /// than the client's MaxMsgSize): the caller's buffers are too small.
     MessageTooSmall,
+    /// The server's MaxMsgSize cannot hold the message header and the next command; how
+    /// small a MaxMsgSize a session works with is in `docs/porting.md`.
+    ServerMaxMsgSize {
+        /// The server's MaxMsgSize.
+        limit: u32,
+        /// What the message header and the status of the server's header take.
+        header: u32,
+    },
     /// The server sent a message of another session, protocol or version.
     WrongSession,
     /// The server refused the client's credentials after every retry; holds its last
@@ -238,7 +247,12 @@ impl core::fmt::Display for Error {
         match self {
             Error::Decode(e) => write!(f, "server message: {e}"),
             Error::Encode(e) => write!(f, "client message: {e}"),
-            Error::MessageTooSmall => f.write_str("a command does not fit the message size"),
+            Error::MessageTooSmall => f.write_str("a command does not fit the message buffer"),
+            Error::ServerMaxMsgSize { limit, header } => write!(
+                f,
+                "the server's MaxMsgSize of {limit} bytes leaves no room for a command after \
+                 {header} bytes of header"
+            ),
             Error::WrongSession => f.write_str("message of another session or protocol"),
             Error::Rejected(s) => write!(f, "server refused the credentials ({})", u16::from(*s)),
             Error::ServerNotAuthenticated => f.write_str("server failed to authenticate"),

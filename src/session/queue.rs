@@ -113,8 +113,12 @@ pub(crate) enum Entry {
     Open(u16),
     /// A Generic Alert, by its index.
     Generic(u8),
-    /// `Replace` of `./DevInfo`.
-    DevInfo,
+    /// `Replace` of `./DevInfo`, from its leaf `next` on (a small MaxMsgSize spreads it
+    /// over several messages).
+    DevInfo {
+        /// The leaves sent so far.
+        next: u8,
+    },
     /// Alert 1222: the client wants the server's next message.
     NextMessage,
     /// Alert 1225: a large object ended without its last chunk; `target` is its node.
@@ -124,7 +128,7 @@ pub(crate) enum Entry {
 impl Entry {
     /// Whether writing the entry reads the tree, so that later changes must wait for it.
     pub(crate) fn reads_tree(&self) -> bool {
-        matches!(self, Entry::Results(_) | Entry::DevInfo)
+        matches!(self, Entry::Results(_) | Entry::DevInfo { .. })
     }
 }
 
