@@ -539,3 +539,79 @@ fn dev_detail_reports_every_leaf() {
         .unwrap();
     assert_eq!(&buf[..r.len], b"bool");
 }
+
+/// A clock that moves a minute every time it is read.
+struct Ticking(std::cell::Cell<u64>);
+
+impl iotadm::platform::Clock for Ticking {
+    fn unix_time(&self) -> Option<u64> {
+        let now = self.0.get();
+        self.0.set(now + 60);
+        Some(now)
+    }
+}
+
+/// Drives a session against a server that never ends it: each server message answers the
+/// client's last one and brings `more` (never `Final`). Returns how the session ended
+/// and how many messages the client sent.
+fn endless(cfg: Config, clock: &dyn iotadm::platform::Clock, more: &str) -> (Error, u32) {
+    let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
+    let mut rng = SeededRng::new(3);
+    let (mut tx, mut scratch) = (vec![0u8; 8192], vec![0u8; 2048]);
+    let mut env = Env {
+        tree: &mut tree,
+        ui: &mut NoUi,
+        rng: &mut rng,
+        clock,
+    };
+    let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client, &[]).unwrap();
+    session.start(&mut env, &mut tx, &mut scratch).unwrap();
+    let mut server = Server {
+        session_id: session.session_id().to_string(),
+        msg_id: 0,
+    };
+    let mut sent = 1;
+    loop {
+        let code = if sent == 1 { 212 } else { 200 };
+        let body =
+            status(1, sent, 0, "SyncHdr", code) + &more.replace("{id}", &(sent + 1).to_string());
+        let msg = server.message(&body, false);
+        match session.handle(&mut env, &msg, None, &[], &mut tx, &mut scratch) {
+            Ok(Step::Send(_)) => sent += 1,
+            Ok(Step::Done(o)) => panic!("the session ended: {o:?}"),
+            Err(e) => return (e, sent),
+        }
+        assert!(sent <= 10_000, "no bound");
+    }
+}
+
+/// A server that never sends `Final`, or only ever asks for the next message, cannot keep
+/// the handset in one session for ever: the session ends after `max_messages` messages,
+/// or after `max_session_secs` by the device's clock, with an error saying which.
+#[test]
+fn a_session_that_never_ends_is_ended_by_its_bounds() {
+    use iotadm::session::SessionLimit;
+    let get = "<Get><CmdID>{id}</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>";
+    let next = "<Alert><CmdID>{id}</CmdID><Data>1222</Data></Alert>";
+    for more in [get, next] {
+        let cfg = Config {
+            max_messages: 25,
+            ..Config::default()
+        };
+        let (e, sent) = endless(cfg, &NoClock, more);
+        assert_eq!(e, Error::Limit(SessionLimit::Messages(25)), "{more}");
+        assert_eq!(sent, 25, "{more}");
+    }
+    // The defaults bound it too.
+    let (e, sent) = endless(Config::default(), &NoClock, next);
+    assert_eq!(e, Error::Limit(SessionLimit::Messages(1000)));
+    assert_eq!(sent, 1000);
+    // By time: a minute goes by each time the clock is read.
+    let cfg = Config {
+        max_session_secs: 600,
+        ..Config::default()
+    };
+    let (e, sent) = endless(cfg, &Ticking(std::cell::Cell::new(1_700_000_000)), get);
+    assert_eq!(e, Error::Limit(SessionLimit::Seconds(600)));
+    assert!(sent < 10, "{sent}");
+}

@@ -357,6 +357,11 @@
 #define IOTADM_ERR_SERVER_MAX_MSG_SIZE -24
 
 /**
+ * The session reached its bound of messages or of time before the server ended it.
+ */
+#define IOTADM_ERR_SESSION_LIMIT -25
+
+/**
  * DM status 200: done. What a node handler returns on success.
  */
 #define IOTADM_STATUS_OK 200
@@ -1010,6 +1015,15 @@ typedef struct iotadm_session_params {
      * The largest object the client accepts (its MaxObjSize); 0 for 65,536.
      */
     uint32_t max_obj_size;
+    /**
+     * Most messages the client sends in the session before it ends it
+     * (`IOTADM_ERR_SESSION_LIMIT`); 0 for 1,000.
+     */
+    uint32_t max_messages;
+    /**
+     * Longest the session may last, in seconds by the platform's clock; 0 for 1,800.
+     */
+    uint32_t max_session_secs;
 } iotadm_session_params;
 
 /**

@@ -899,6 +899,8 @@ pub(crate) mod tests {
             encoding: IOTADM_ENCODING_XML,
             max_msg_size: 4096,
             max_obj_size: 0,
+            max_messages: 0,
+            max_session_secs: 0,
         };
         let transport = Transport {
             user: null_mut(),

@@ -142,6 +142,11 @@ pub struct SessionParams {
     pub max_msg_size: u32,
     /// The largest object the client accepts (its MaxObjSize); 0 for 65,536.
     pub max_obj_size: u32,
+    /// Most messages the client sends in the session before it ends it
+    /// (`IOTADM_ERR_SESSION_LIMIT`); 0 for 1,000.
+    pub max_messages: u32,
+    /// Longest the session may last, in seconds by the platform's clock; 0 for 1,800.
+    pub max_session_secs: u32,
 }
 
 /// How a session went.
@@ -330,6 +335,14 @@ pub unsafe extern "C" fn iotadm_session_run(
         max_msg_size: params.max_msg_size,
         max_obj_size: match params.max_obj_size {
             0 => Config::default().max_obj_size,
+            n => n,
+        },
+        max_messages: match params.max_messages {
+            0 => Config::default().max_messages,
+            n => n,
+        },
+        max_session_secs: match params.max_session_secs {
+            0 => Config::default().max_session_secs,
             n => n,
         },
         ..Config::default()

@@ -71,6 +71,8 @@ pub const IOTADM_ERR_DEVICE_INFO: c_int = -22;
 pub const IOTADM_ERR_AUTH_DOWNGRADE: c_int = -23;
 /// The server's MaxMsgSize cannot hold a message header and the next command.
 pub const IOTADM_ERR_SERVER_MAX_MSG_SIZE: c_int = -24;
+/// The session reached its bound of messages or of time before the server ended it.
+pub const IOTADM_ERR_SESSION_LIMIT: c_int = -25;
 
 /// DM status 200: done. What a node handler returns on success.
 pub const IOTADM_STATUS_OK: c_int = 200;
@@ -112,6 +114,7 @@ pub(crate) fn session_error(e: &session::Error) -> c_int {
         E::DeviceInfo(_) => IOTADM_ERR_DEVICE_INFO,
         E::AuthDowngrade(_) => IOTADM_ERR_AUTH_DOWNGRADE,
         E::ServerMaxMsgSize { .. } => IOTADM_ERR_SERVER_MAX_MSG_SIZE,
+        E::Limit(_) => IOTADM_ERR_SESSION_LIMIT,
         E::Auth(_) => IOTADM_ERR_AUTH,
         E::Notification(_) => IOTADM_ERR_NOTIFICATION,
         E::Declined => IOTADM_ERR_DECLINED,
@@ -157,7 +160,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
 }
 
 /// The name of every negative result, by `-code`.
-const ERRORS: [&CStr; 25] = [
+const ERRORS: [&CStr; 26] = [
     c"success",
     c"invalid argument",
     c"device storage too small or misaligned",
@@ -183,6 +186,7 @@ const ERRORS: [&CStr; 25] = [
     c"device information missing or invalid",
     c"server asked for weaker authentication",
     c"server's MaxMsgSize too small",
+    c"session went on too long",
 ];
 
 /// The DM status codes with a name.
@@ -286,6 +290,7 @@ mod tests {
             IOTADM_ERR_DEVICE_INFO,
             IOTADM_ERR_AUTH_DOWNGRADE,
             IOTADM_ERR_SERVER_MAX_MSG_SIZE,
+            IOTADM_ERR_SESSION_LIMIT,
         ];
         // The codes run from 0 down without a gap, one name each.
         assert_eq!(codes.len(), ERRORS.len());
@@ -308,7 +313,7 @@ mod tests {
             "command not allowed"
         );
         assert_eq!(name(299), "DM status");
-        assert_eq!(name(-25), "unknown error");
+        assert_eq!(name(-26), "unknown error");
         assert_eq!(name(c_int::MIN), "unknown error");
         assert_eq!(name(70_000), "unknown error");
         assert_eq!(name(42), "unknown error");

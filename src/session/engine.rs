@@ -8,7 +8,9 @@ use heapless::String;
 use super::emit::{Emit, Num};
 use super::exec::{Cursor, Exec};
 use super::queue::{Cmd, Entry};
-use super::{Env, Error, HeaderStatus, Held, Outcome, Phase, Session, Step, Transmit, MAX_REF};
+use super::{
+    Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit, MAX_REF,
+};
 use crate::auth::{
     self, build_cred, mac_b64, verify_cred, AuthError, AuthScheme, Challenge, Credentials,
     HmacHeader, Nonce,
@@ -45,6 +47,7 @@ impl<'a> Session<'a> {
         }
         self.queue_package1();
         self.phase = Phase::Setup;
+        self.started = env.clock.unix_time();
         match self.compose(env, None, None, tx, scratch)? {
             Step::Send(t) => Ok(t),
             Step::Done(_) => Err(Error::Finished),
@@ -71,6 +74,7 @@ impl<'a> Session<'a> {
             Phase::Start => return Err(Error::WrongSession),
             Phase::Setup | Phase::Running => {}
         }
+        self.check_bounds(env)?;
         let msg = codec::parse_with(reply, &self.cfg.limits)?;
         if let Some(encoding) = codec::detect(reply) {
             self.encoding = encoding;
@@ -138,6 +142,28 @@ impl<'a> Session<'a> {
             return Ok(self.finish(env));
         }
         self.compose(env, Some(&msg), deny, tx, scratch)
+    }
+
+    /// Whether the session may go on: it has sent fewer than `max_messages` messages and
+    /// lasted at most `max_session_secs`. Checked before each server message is handled,
+    /// so that a server that never ends the session gets no more answers.
+    fn check_bounds<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &self,
+        env: &Env<'_, F, H, N, A, R>,
+    ) -> Result<(), Error> {
+        if self.messages_sent >= self.cfg.max_messages {
+            return Err(Error::Limit(SessionLimit::Messages(self.cfg.max_messages)));
+        }
+        let elapsed = self
+            .started
+            .zip(env.clock.unix_time())
+            .map(|(start, now)| now.saturating_sub(start));
+        if elapsed.is_some_and(|s| s > u64::from(self.cfg.max_session_secs)) {
+            return Err(Error::Limit(SessionLimit::Seconds(
+                self.cfg.max_session_secs,
+            )));
+        }
+        Ok(())
     }
 
     /// Package 1's commands, in order.

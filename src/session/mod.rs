@@ -77,6 +77,15 @@ pub struct Config {
     pub auth_retries: u8,
     /// Times a server may fail to authenticate before the session ends.
     pub server_auth_failures: u8,
+    /// Most messages the client sends in one session: a server that never ends its
+    /// package (never sends `Final`, or only ever asks for the next message) cannot keep
+    /// the handset in one session for ever. The default, 1,000, carries an 8 MB large
+    /// object in 8 KiB messages.
+    pub max_messages: u32,
+    /// Longest a session may last, in seconds, measured with the environment's clock
+    /// (a device without one relies on `max_messages` and its transport's timeouts). The
+    /// default is 30 minutes.
+    pub max_session_secs: u32,
     /// Limits for decoding server messages.
     pub limits: Limits,
 }
@@ -90,6 +99,8 @@ impl Default for Config {
             server_max_msg_size: 8192,
             auth_retries: 3,
             server_auth_failures: 3,
+            max_messages: 1000,
+            max_session_secs: 30 * 60,
             limits: Limits::DEFAULT,
         }
     }
@@ -205,8 +216,21 @@ pub enum Error {
     Bootstrap(StatusCode),
     /// A bootstrap is not authentic (or not authenticated); nothing of it was stored.
     BootstrapAuth(BootstrapError),
+    /// The session reached a bound of [`Config`] (`max_messages` or `max_session_secs`)
+    /// before the server ended it.
+    Limit(SessionLimit),
     /// The session is over; nothing more to handle.
     Finished,
+}
+
+/// Which bound of a session was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SessionLimit {
+    /// This many messages were sent.
+    Messages(u32),
+    /// This many seconds went by.
+    Seconds(u32),
 }
 
 impl From<DecodeError> for Error {
@@ -268,6 +292,12 @@ impl core::fmt::Display for Error {
             Error::Declined => f.write_str("the user declined the session"),
             Error::Bootstrap(s) => write!(f, "bootstrap refused ({})", u16::from(*s)),
             Error::BootstrapAuth(e) => write!(f, "bootstrap not authentic: {e}"),
+            Error::Limit(SessionLimit::Messages(n)) => {
+                write!(f, "the server kept the session going past {n} messages")
+            }
+            Error::Limit(SessionLimit::Seconds(n)) => {
+                write!(f, "the server kept the session going past {n} seconds")
+            }
             Error::Finished => f.write_str("the session is over"),
         }
     }
@@ -377,6 +407,8 @@ pub struct Session<'a> {
     /// The `x-syncml-hmac` value of the last message, when the client uses HMAC.
     hmac: String<128>,
     messages_sent: u32,
+    /// When package 1 was written, by the environment's clock.
+    started: Option<u64>,
 }
 
 impl<'a> Session<'a> {
@@ -464,6 +496,7 @@ impl<'a> Session<'a> {
             cancelled: false,
             hmac: String::new(),
             messages_sent: 0,
+            started: None,
         }
     }
 
