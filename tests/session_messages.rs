@@ -615,3 +615,70 @@ fn a_session_that_never_ends_is_ended_by_its_bounds() {
     assert_eq!(e, Error::Limit(SessionLimit::Seconds(600)));
     assert!(sent < 10, "{sent}");
 }
+
+/// When the client's package runs over several messages and the server sends a new
+/// package of commands instead of Alert 1222, every one of those commands, nested ones
+/// included, gets exactly one Status naming it (400: the server broke the protocol), and
+/// the client's package goes on.
+#[test]
+fn commands_sent_during_the_clients_package_each_get_one_status() {
+    let (mut rig, mut s) = Rig::new();
+    // A listing larger than the server's MaxMsgSize: the client's package takes several
+    // messages.
+    let body = status(1, 1, 0, "SyncHdr", 212)
+        + "<Get><CmdID>2</CmdID><Item><Target><LocURI>.?list=TNDS+Value</LocURI></Target></Item></Get>";
+    let mut msg = rig.server.message(&body, true);
+    let meta = b"<Meta><MaxMsgSize xmlns=\"syncml:metinf\">2000</MaxMsgSize></Meta></SyncHdr>";
+    let at = msg.windows(10).position(|w| w == b"</SyncHdr>").unwrap();
+    msg.splice(at..at + 10, meta.iter().copied());
+    let reply = rig.handle(&mut s, &msg).unwrap().unwrap();
+    assert!(!reply.is_final, "the listing goes on");
+    assert_eq!(command_statuses(&reply), [("Get".into(), "2".into(), 200)]);
+    // The server breaks in with a new package.
+    let body = status(1, 2, 0, "SyncHdr", 200)
+        + "<Get><CmdID>3</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>\
+           <Replace><CmdID>4</CmdID><Item><Target><LocURI>./DMAcc/srv1/Name</LocURI></Target><Data>x</Data></Item></Replace>\
+           <Atomic><CmdID>5</CmdID>\
+             <Add><CmdID>6</CmdID><Item><Target><LocURI>./DMAcc/srv1/Name</LocURI></Target><Data>y</Data></Item></Add>\
+             <Delete><CmdID>7</CmdID><Item><Target><LocURI>./DMAcc/srv1/Name</LocURI></Target></Item></Delete>\
+           </Atomic>\
+           <Sequence><CmdID>8</CmdID>\
+             <Get><CmdID>9</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>\
+           </Sequence>\
+           <Exec><CmdID>10</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Exec>\
+           <Alert><CmdID>11</CmdID><Data>1100</Data><Item><Data></Data></Item><Item><Data>hi</Data></Item></Alert>\
+           <Get><CmdID>12</CmdID><NoResp/><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>";
+    let msg = rig.server.message(&body, true);
+    let reply = rig.handle(&mut s, &msg).unwrap().unwrap();
+    let mut got = command_statuses(&reply);
+    got.sort_by_key(|(_, id, _)| id.parse::<u32>().unwrap());
+    let expected: Vec<(String, String, u16)> = [
+        ("Get", 3),
+        ("Replace", 4),
+        ("Atomic", 5),
+        ("Add", 6),
+        ("Delete", 7),
+        ("Sequence", 8),
+        ("Get", 9),
+        ("Exec", 10),
+        ("Alert", 11),
+    ]
+    .iter()
+    .map(|(c, id)| (c.to_string(), id.to_string(), 400))
+    .collect();
+    assert_eq!(got, expected);
+    // Nothing of it ran, and the listing goes on.
+    assert_eq!(value(&mut rig.tree, "./DMAcc/srv1/Name"), None);
+    assert!(!reply.is_final);
+    // More commands than one message can answer: the session ends, saying why.
+    let many: String = (20..120)
+        .map(|id| format!("<Get><CmdID>{id}</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>"))
+        .collect();
+    let msg = rig
+        .server
+        .message(&(status(1, 3, 0, "SyncHdr", 200) + &many), true);
+    assert_eq!(
+        rig.handle(&mut s, &msg).err(),
+        Some(Error::PackageInterrupted)
+    );
+}

@@ -105,7 +105,7 @@ pub(crate) fn status_from_c(code: c_int) -> StatusCode {
 pub(crate) fn session_error(e: &session::Error) -> c_int {
     use session::Error as E;
     match e {
-        E::Decode(_) | E::WrongSession => IOTADM_ERR_PROTOCOL,
+        E::Decode(_) | E::WrongSession | E::PackageInterrupted => IOTADM_ERR_PROTOCOL,
         E::Encode(_) => IOTADM_ERR_ENCODE,
         E::MessageTooSmall => IOTADM_ERR_BUFFER_TOO_SMALL,
         E::Rejected(_) => IOTADM_ERR_CREDENTIALS_REJECTED,

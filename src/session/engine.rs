@@ -7,7 +7,7 @@ use heapless::String;
 
 use super::emit::{Emit, Num};
 use super::exec::{Cursor, Exec};
-use super::queue::{Cmd, Entry};
+use super::queue::Entry;
 use super::{
     Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit, MAX_REF,
 };
@@ -88,39 +88,26 @@ impl<'a> Session<'a> {
         }
         let continuing = self.held.cursor.is_some() || !self.queue.is_empty();
         if continuing {
-            // Our package goes on: the server only acknowledges and asks for more.
-            self.prelude.clear();
-            for cmd in msg.body.commands {
-                let code = match cmd {
-                    Command::Status(_) => continue,
-                    Command::Alert(a) => match a.data.and_then(|d| d.parse_u32()) {
-                        Some(1222) => StatusCode::Ok,
-                        Some(1223) => {
-                            self.aborted = true;
-                            StatusCode::Ok
-                        }
-                        _ => StatusCode::BadRequest,
-                    },
-                    _ => StatusCode::BadRequest,
-                };
-                let mut id: String<MAX_REF> = String::new();
-                for chunk in cmd.cmd_id().chunks() {
-                    let _ = id.push_str(core::str::from_utf8(chunk.as_bytes()).unwrap_or(""));
-                }
-                let cmd_kind = super::exec::cmd_of(&cmd) as u8;
-                let _ = self.prelude.push((id, code, cmd_kind));
-            }
+            // Our package goes on: the server only acknowledges and asks for more (Alert
+            // 1222, answered 200 in the next message), or ends the session (1223).
+            // Anything else it sends now breaks the protocol; each such command is
+            // answered 400.
+            self.aborted |= msg
+                .body
+                .commands
+                .iter()
+                .any(|c| alert_code(&c) == Some(1223));
             if self.aborted {
                 return Ok(self.finish(env));
             }
+            let interrupting = Some(&msg);
             if self.held.cursor.is_some() {
                 let held = codec::parse_with(held, &self.cfg.limits)?;
-                return self.compose(env, Some(&held), deny, tx, scratch);
+                return self.compose_with(env, Some(&held), interrupting, deny, tx, scratch);
             }
-            return self.compose(env, None, deny, tx, scratch);
+            return self.compose_with(env, None, interrupting, deny, tx, scratch);
         }
         // A new server message.
-        self.prelude.clear();
         if self.held.is_final {
             self.cancelled = false;
         }
@@ -519,6 +506,7 @@ impl<'a> Session<'a> {
     >(
         &mut self,
         env: &mut Env<'_, F, H, N, A, R>,
+        interrupting: Option<&Message<'_>>,
         tx: &'t mut [u8],
     ) -> Result<(MessageWriter<'t>, u32), Error> {
         self.msg_id += 1;
@@ -650,34 +638,17 @@ impl<'a> Session<'a> {
                 return Err(self.too_small(tx_len, writer.written()));
             }
             cmd_id += 1;
-            if let Some(h) = self.header.as_ref() {
-                for (id_text, code, kind) in &self.prelude {
-                    let id = Num::new(cmd_id + 1);
-                    let code = Num::new(u32::from(u16::from(*code)));
-                    let name = if *kind == Cmd::Alert as u8 {
-                        "Alert"
-                    } else {
-                        "Unknown"
-                    };
-                    let status = Command::Status(Status {
-                        cmd_id: Text::new(id.as_str()),
-                        msg_ref: Some(Text::new(&h.msg_id)),
-                        cmd_ref: Some(Text::new(id_text)),
-                        cmd: Some(Text::new(name)),
-                        target_refs: List::new(&[]),
-                        source_refs: List::new(&[]),
-                        cred: None,
-                        chal: None,
-                        data: Some(Text::new(code.as_str())),
-                        items: List::new(&[]),
-                    });
-                    if writer.push(&status)? {
-                        cmd_id += 1;
+            // The commands of a server message that came while our package was going on
+            // (Alert 1222, or a protocol error): one Status each, nested ones included,
+            // all in this message.
+            if let Some(msg) = interrupting {
+                for cmd in msg.body.commands {
+                    if !refuse(&mut writer, &h.msg_id, &cmd, &mut cmd_id)? {
+                        return Err(Error::PackageInterrupted);
                     }
                 }
             }
         }
-        self.prelude.clear();
         Ok((writer, cmd_id))
     }
 
@@ -691,8 +662,23 @@ impl<'a> Session<'a> {
         tx: &mut [u8],
         scratch: &mut [u8],
     ) -> Result<Step, Error> {
+        self.compose_with(env, held, None, deny, tx, scratch)
+    }
+
+    /// [`compose`](Self::compose), answering first the commands of `interrupting`, a
+    /// server message that came while the client's package was unfinished (normally just
+    /// Alert 1222).
+    fn compose_with<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+        &mut self,
+        env: &mut Env<'_, F, H, N, A, R>,
+        held: Option<&Message<'_>>,
+        interrupting: Option<&Message<'_>>,
+        deny: Option<StatusCode>,
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Step, Error> {
         let tx_len = tx.len();
-        let (mut writer, mut cmd_id) = self.begin_message(env, tx)?;
+        let (mut writer, mut cmd_id) = self.begin_message(env, interrupting, tx)?;
         let mut written = 0;
         let mut asked_next = false;
         let held_msg_id = self.held.msg_id.clone();
@@ -810,6 +796,69 @@ impl<'a> Session<'a> {
             .map_err(|_| Error::Auth(AuthError::TooLong))?;
         Ok(())
     }
+}
+
+/// The alert code of `cmd`, if it is an Alert with one.
+fn alert_code(cmd: &Command<'_>) -> Option<u32> {
+    match cmd {
+        Command::Alert(a) => a.data.and_then(|d| d.parse_u32()),
+        _ => None,
+    }
+}
+
+/// Writes the Status of a command of a server message that broke into the client's
+/// package, and those of the commands inside it: 200 for Alert 1222 (what the server
+/// should have sent alone), 400 for anything else, each naming its command. Whether every
+/// one of them fit.
+fn refuse(
+    writer: &mut MessageWriter<'_>,
+    msg_ref: &str,
+    cmd: &Command<'_>,
+    cmd_id: &mut u32,
+) -> Result<bool, Error> {
+    let (no_resp, inner) = match cmd {
+        Command::Status(_) => return Ok(true),
+        Command::Atomic(c) | Command::Sequence(c) => (c.no_resp, Some(c.commands)),
+        Command::Alert(a) => (a.no_resp, None),
+        Command::Add(c)
+        | Command::Copy(c)
+        | Command::Delete(c)
+        | Command::Get(c)
+        | Command::Replace(c) => (c.no_resp, None),
+        Command::Exec(e) => (e.no_resp, None),
+        Command::Sync(s) => (s.no_resp, None),
+        _ => (false, None),
+    };
+    if !no_resp {
+        let code = if alert_code(cmd) == Some(1222) {
+            "200"
+        } else {
+            "400"
+        };
+        let id = Num::new(*cmd_id + 1);
+        let status = Command::Status(Status {
+            cmd_id: Text::new(id.as_str()),
+            msg_ref: Some(Text::new(msg_ref)),
+            cmd_ref: Some(cmd.cmd_id()),
+            cmd: Some(Text::new(cmd.name())),
+            target_refs: List::empty(),
+            source_refs: List::empty(),
+            cred: None,
+            chal: None,
+            data: Some(Text::new(code)),
+            items: List::empty(),
+        });
+        if !writer.push(&status)? {
+            return Ok(false);
+        }
+        *cmd_id += 1;
+    }
+    for c in inner.into_iter().flatten() {
+        if !refuse(writer, msg_ref, &c, cmd_id)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// `Nonce::generate` wants an `impl Rng`; the environment holds a `dyn Rng`.

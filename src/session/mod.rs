@@ -219,6 +219,11 @@ pub enum Error {
     /// The session reached a bound of [`Config`] (`max_messages` or `max_session_secs`)
     /// before the server ended it.
     Limit(SessionLimit),
+    /// The server sent a new package of commands while the client's was unfinished (it
+    /// should have asked for the next message with Alert 1222), more than one message can
+    /// answer: each command gets a Status, 400, and the ones that did not fit end the
+    /// session.
+    PackageInterrupted,
     /// The session is over; nothing more to handle.
     Finished,
 }
@@ -298,6 +303,10 @@ impl core::fmt::Display for Error {
             Error::Limit(SessionLimit::Seconds(n)) => {
                 write!(f, "the server kept the session going past {n} seconds")
             }
+            Error::PackageInterrupted => f.write_str(
+                "the server sent more commands during the client's package than one message \
+                 can answer",
+            ),
             Error::Finished => f.write_str("the session is over"),
         }
     }
@@ -394,9 +403,6 @@ pub struct Session<'a> {
     client: ClientAuth,
     server: ServerAuth,
     header: Option<HeaderStatus>,
-    /// Statuses for the commands of a continuation message (Alert 1222), sent right after
-    /// the header status.
-    prelude: heapless::Vec<(String<MAX_REF>, StatusCode, u8), 4>,
     held: Held,
     queue: Queue,
     lo: Option<lo::Incoming>,
@@ -488,7 +494,7 @@ impl<'a> Session<'a> {
             },
             server: ServerAuth::default(),
             header: None,
-            prelude: heapless::Vec::new(),
+
             held: Held::default(),
             queue: Queue::new(),
             lo: None,
