@@ -1622,3 +1622,75 @@ fn a_small_server_max_msg_size_is_honoured_or_the_session_ends_cleanly() {
     }
     assert!(client_sizes(&t).iter().all(|&n| n <= 200));
 }
+
+/// An Atomic's statuses are answered in one message whatever their number, as long as the
+/// message holds them (DM RepPro 1.2: 517 is for an answer larger than a message, not for
+/// a queue): a hundred commands succeed with 200 each, or fail with 507, 216 for what had
+/// run, the failing code, and 215 for what never ran. One whose answer cannot fit even a
+/// message of its own gets 517; one that does not fit after other commands goes first in
+/// the next message.
+#[test]
+fn an_atomic_is_answered_whole_whatever_its_size() {
+    let adds = |prefix: &str, n: usize| -> Vec<Cmd> {
+        (0..n)
+            .map(|i| Cmd::add_node(&format!("./Test/{prefix}{i}")).label(&format!("{prefix}{i}")))
+            .collect()
+    };
+    let mut failing = adds("f", 100);
+    failing[40] = Cmd::replace("./DevInfo/Mod", "forbidden").label("f40");
+    let script = Script::new()
+        .package([Cmd::atomic(adds("a", 100)).label("ok")])
+        .package([Cmd::atomic(failing).label("failed")]);
+    let options = ServerOptions {
+        max_msg_size: Some(60_000),
+        ..ServerOptions::default()
+    };
+    let cfg = Config {
+        max_msg_size: 32 * 1024,
+        ..Config::default()
+    };
+    let (t, mut tree) = session_with(script, options, cfg);
+    assert_eq!(t.status("ok"), Some(200));
+    for i in 0..100 {
+        assert_eq!(t.status(&format!("a{i}")), Some(200), "a{i}");
+    }
+    assert!(value(&mut tree, "./Test/a99").is_some());
+    assert_eq!(t.status("failed"), Some(507));
+    for i in 0..100 {
+        let expect = match i {
+            0..40 => 216,
+            40 => 405,
+            _ => 215,
+        };
+        assert_eq!(t.status(&format!("f{i}")), Some(expect), "f{i}");
+    }
+    assert_eq!(value(&mut tree, "./Test/f0"), None, "rolled back");
+
+    // A server MaxMsgSize that cannot hold the answer: 517, and nothing of it stays.
+    let options = ServerOptions {
+        max_msg_size: Some(1500),
+        ..ServerOptions::default()
+    };
+    let cfg = Config {
+        server_max_msg_size: 1500,
+        ..Config::default()
+    };
+    let script = Script::new()
+        .package([
+            Cmd::get("./DevInfo/Mod").label("before"),
+            Cmd::atomic(adds("b", 60)).label("big"),
+        ])
+        .package([Cmd::atomic(adds("c", 8)).label("small")]);
+    let (t, mut tree) = session_with(script, options, cfg);
+    assert_eq!(t.status("before"), Some(200));
+    assert_eq!(t.status("big"), Some(517));
+    assert_eq!(t.status("b0"), None, "only the Atomic's own status");
+    assert_eq!(value(&mut tree, "./Test/b0"), None);
+    assert_eq!(t.status("small"), Some(200));
+    // Each client message kept to the limit, the Atomic's answer in one of them.
+    assert!(
+        client_sizes(&t).iter().all(|&n| n <= 1500),
+        "{:?}",
+        client_sizes(&t)
+    );
+}

@@ -363,9 +363,10 @@ pub struct MessageWriter<'b> {
     limit: usize,
 }
 
-/// A place in a message being written: its length and the encoder's state there.
-#[derive(Clone, Copy)]
-struct Mark {
+/// A place in a message being written ([`MessageWriter::mark`]), to take back what was
+/// written after it ([`MessageWriter::rewind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
     len: usize,
     page: u8,
     depth: u16,
@@ -631,8 +632,8 @@ impl<'b> MessageWriter<'b> {
         Ok(Some(count))
     }
 
-    /// Where the message stands, to go back to.
-    fn mark(&self) -> Mark {
+    /// Where the message stands, to go back to with [`rewind`](Self::rewind).
+    pub fn mark(&self) -> Mark {
         Mark {
             len: self.e.out.len,
             page: self.e.page,
@@ -640,8 +641,10 @@ impl<'b> MessageWriter<'b> {
         }
     }
 
-    /// Takes back everything written since `mark`.
-    fn rewind(&mut self, mark: Mark) {
+    /// Takes back everything written since `mark`, a mark of this writer: the commands
+    /// written after it are as if never pushed. (A command the writer refused is taken
+    /// back already.)
+    pub fn rewind(&mut self, mark: Mark) {
         self.e.out.len = mark.len;
         self.e.page = mark.page;
         self.e.depth = mark.depth;

@@ -43,7 +43,7 @@ pub(crate) mod wbxml;
 mod xml;
 
 pub use b64::B64Error;
-pub use encode::{EncodeOptions, Encoding, Fill, ItemSource, MessageWriter};
+pub use encode::{EncodeOptions, Encoding, Fill, ItemSource, Mark, MessageWriter};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use model::{
     Alert, Chal, Command, Container, Cred, Data, Embedded, EmbeddedEvents, Exec, Item, ItemCommand,

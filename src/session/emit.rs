@@ -17,7 +17,7 @@ use super::exec::MAX_CHOICES;
 use super::queue::{Answer, Entry, Queue, ResultsEntry, ResultsKind, StatusEntry};
 use super::{Error, GenericAlert};
 use crate::codec::{
-    Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location,
+    Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location, Mark,
     MessageWriter, MetInf, Meta, Results, Status, Text,
 };
 use crate::tree::{schema, Format, Handlers, NodeHandle, Principal, Tree};
@@ -57,6 +57,121 @@ impl Num {
 
     pub(crate) fn as_str(&self) -> &str {
         core::str::from_utf8(self.buf.get(self.start..).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+/// Where the command runner's responses go: the message being written. A trait object,
+/// so that the runner needs none of the lifetimes of what writing borrows from the
+/// session.
+pub(crate) trait Sink<F, H, const N: usize, const A: usize, const R: usize> {
+    /// Writes queue entries while they fit; whether the queue emptied (else the message
+    /// is full).
+    fn flush(
+        &mut self,
+        tree: &mut Tree<F, H, N, A, R>,
+        queue: &mut Queue,
+        scratch: &mut [u8],
+    ) -> Result<bool, Error>;
+
+    /// Where the message stands.
+    fn mark(&self) -> SinkMark;
+
+    /// Takes back what was written since `mark`.
+    fn rewind(&mut self, mark: SinkMark);
+
+    /// Bytes a command may still take.
+    fn room(&self) -> usize;
+
+    /// Commands written to this message so far.
+    fn written(&self) -> usize;
+}
+
+/// A place in the message being written, with the counts that go with it.
+#[derive(Clone, Copy)]
+pub(crate) struct SinkMark {
+    writer: Mark,
+    cmd_id: u32,
+    written: usize,
+    asked_next: bool,
+}
+
+/// The message being written and what writing queue entries into it takes from the
+/// session.
+pub(crate) struct MessageSink<'x, 'b> {
+    pub(crate) writer: &'x mut MessageWriter<'b>,
+    pub(crate) server_id: &'x str,
+    pub(crate) encoding: Encoding,
+    /// `MsgRef` of the statuses: the server message they answer.
+    pub(crate) msg_ref: &'x str,
+    /// Our `MsgID`.
+    pub(crate) msg_id: u32,
+    /// The last `CmdID` written.
+    pub(crate) cmd_id: u32,
+    pub(crate) alerts: &'x [GenericAlert<'x>],
+    pub(crate) alert_refs: &'x mut Vec<(u32, u32), { super::MAX_ALERTS }>,
+    pub(crate) server_uri: &'x str,
+    pub(crate) device_id: &'x str,
+    /// Commands written to this message.
+    pub(crate) written: usize,
+    /// Alert 1222 went into this message.
+    pub(crate) asked_next: bool,
+}
+
+impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Sink<F, H, N, A, R>
+    for MessageSink<'_, '_>
+{
+    fn flush(
+        &mut self,
+        tree: &mut Tree<F, H, N, A, R>,
+        queue: &mut Queue,
+        scratch: &mut [u8],
+    ) -> Result<bool, Error> {
+        let mut emit = Emit {
+            tree,
+            queue,
+            writer: &mut *self.writer,
+            server_id: self.server_id,
+            encoding: self.encoding,
+            msg_ref: self.msg_ref,
+            msg_id: self.msg_id,
+            cmd_id: self.cmd_id,
+            scratch,
+            alerts: self.alerts,
+            alert_refs: &mut *self.alert_refs,
+            server_uri: self.server_uri,
+            device_id: self.device_id,
+            written: self.written,
+            asked_next: self.asked_next,
+        };
+        let all = emit.all();
+        self.cmd_id = emit.cmd_id;
+        self.written = emit.written;
+        self.asked_next = emit.asked_next;
+        all
+    }
+
+    fn mark(&self) -> SinkMark {
+        SinkMark {
+            writer: self.writer.mark(),
+            cmd_id: self.cmd_id,
+            written: self.written,
+            asked_next: self.asked_next,
+        }
+    }
+
+    fn rewind(&mut self, mark: SinkMark) {
+        self.writer.rewind(mark.writer);
+        self.cmd_id = mark.cmd_id;
+        self.written = mark.written;
+        self.asked_next = mark.asked_next;
+    }
+
+    fn room(&self) -> usize {
+        self.writer.room()
+    }
+
+    fn written(&self) -> usize {
+        self.written
     }
 }
 

@@ -5,7 +5,7 @@
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
-use super::emit::{Emit, Num};
+use super::emit::{MessageSink, Num, Sink};
 use super::exec::{Cursor, Exec};
 use super::queue::Entry;
 use super::{
@@ -678,74 +678,49 @@ impl<'a> Session<'a> {
         scratch: &mut [u8],
     ) -> Result<Step, Error> {
         let tx_len = tx.len();
-        let (mut writer, mut cmd_id) = self.begin_message(env, interrupting, tx)?;
-        let mut written = 0;
-        let mut asked_next = false;
+        let (mut writer, cmd_id) = self.begin_message(env, interrupting, tx)?;
         let held_msg_id = self.held.msg_id.clone();
-        {
-            let server_id = &self.account.server_id;
-            let encoding = self.encoding;
-            let msg_id = self.msg_id;
-            let alerts = self.alerts;
-            let alert_refs = &mut self.alert_refs;
-            let server_uri = &self.server_uri;
-            let device_id = &self.device_id;
-            let writer = &mut writer;
-            let mut flush = |tree: &mut crate::tree::Tree<F, H, N, A, R>,
-                             queue: &mut super::queue::Queue,
-                             scratch: &mut [u8]|
-             -> Result<bool, Error> {
-                let mut emit = Emit {
-                    tree,
-                    queue,
-                    writer: &mut *writer,
-                    server_id,
-                    encoding,
-                    msg_ref: &held_msg_id,
-                    msg_id,
-                    cmd_id,
-                    scratch,
-                    alerts,
-                    alert_refs: &mut *alert_refs,
-                    server_uri,
-                    device_id,
-                    written,
-                    asked_next,
+        let mut sink = MessageSink {
+            writer: &mut writer,
+            server_id: &self.account.server_id,
+            encoding: self.encoding,
+            msg_ref: &held_msg_id,
+            msg_id: self.msg_id,
+            cmd_id,
+            alerts: self.alerts,
+            alert_refs: &mut self.alert_refs,
+            server_uri: &self.server_uri,
+            device_id: &self.device_id,
+            written: 0,
+            asked_next: false,
+        };
+        let room = Sink::<F, H, N, A, R>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
+        if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
+            let next = {
+                let mut exec = Exec {
+                    env: &mut *env,
+                    queue: &mut self.queue,
+                    lo: &mut self.lo,
+                    server_id: &self.account.server_id,
+                    cfg: &self.cfg,
+                    server_max_obj: self.server_max_obj,
+                    scratch: &mut *scratch,
+                    cancelled: &mut self.cancelled,
+                    aborted: &mut self.aborted,
+                    sink: &mut sink,
                 };
-                let all = emit.all();
-                cmd_id = emit.cmd_id;
-                written = emit.written;
-                asked_next = emit.asked_next;
-                all
+                exec.run(msg.body.commands, cur, deny)?
             };
-            let mut room = flush(env.tree, &mut self.queue, scratch)?;
-            if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
-                let next = {
-                    let mut exec = Exec {
-                        env: &mut *env,
-                        queue: &mut self.queue,
-                        lo: &mut self.lo,
-                        server_id,
-                        cfg: &self.cfg,
-                        server_max_obj: self.server_max_obj,
-                        scratch: &mut *scratch,
-                        cancelled: &mut self.cancelled,
-                        aborted: &mut self.aborted,
-                        flush: &mut flush,
-                    };
-                    exec.run(msg.body.commands, cur, deny)?
-                };
-                self.held.cursor = next;
-                if next.is_none() && !self.held.is_final && !self.aborted {
-                    // The server's package goes on: ask for its next message.
-                    let _ = self.queue.push(Entry::NextMessage);
-                }
-                room = flush(env.tree, &mut self.queue, scratch)?;
-            } else if held.is_none() {
-                self.held.cursor = None;
+            self.held.cursor = next;
+            if next.is_none() && !self.held.is_final && !self.aborted {
+                // The server's package goes on: ask for its next message.
+                let _ = self.queue.push(Entry::NextMessage);
             }
-            let _ = room;
+            Sink::<F, H, N, A, R>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
+        } else if held.is_none() {
+            self.held.cursor = None;
         }
+        let (written, asked_next) = (sink.written, sink.asked_next);
         if self.aborted {
             return Ok(self.finish(env));
         }

@@ -5,6 +5,7 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
+use super::emit::Sink;
 use super::lo::{self, Incoming};
 use super::queue::{
     Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry, ARENA_LEN, QUEUE_LEN,
@@ -14,7 +15,7 @@ use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
 use crate::codes::StatusCode;
 use crate::tree::uri::{List as ListQuery, Query};
-use crate::tree::{ExecOutcome, Format, Handlers, Principal, Tree};
+use crate::tree::{ExecOutcome, Format, Handlers, Principal};
 
 /// The `Format` of an item's (or its command's) `Meta`: `None` when it names none, 415
 /// when it names one the tree does not know.
@@ -91,16 +92,59 @@ impl Verdict {
         self.failed |= other.failed;
         self.declined |= other.declined;
     }
+
+    fn is_success(self) -> bool {
+        !self.failed && !self.declined
+    }
+}
+
+/// What became of the commands of an Atomic, counted in status units (one per item, one
+/// per container) in the order they ran, to write their statuses again after a failure.
+#[derive(Debug, Clone, Copy, Default)]
+struct AtomicRun {
+    /// Units run or answered so far.
+    units: usize,
+    /// The first failure: where, how many units it answers, and its code.
+    failure: Option<(usize, usize, StatusCode)>,
+    /// The failure is a user's No (a Sequence around the Atomic skips its rest).
+    declined: bool,
+    /// The rollback failed too (516).
+    rollback_failed: bool,
+}
+
+impl AtomicRun {
+    /// Notes a failure (the first one counts).
+    fn fail(&mut self, at: usize, span: usize, code: StatusCode) {
+        self.failure.get_or_insert((at, span, code));
+    }
+
+    /// The code of unit `unit` once the Atomic failed: what had run was rolled back (216;
+    /// a Sequence keeps 200: it has nothing of its own to roll back), the failure keeps
+    /// its code, and what came after it never ran (215).
+    fn code_at(&self, unit: usize, sequence: bool) -> StatusCode {
+        let (at, span, code) = self
+            .failure
+            .unwrap_or((self.units, 0, StatusCode::AtomicFailed));
+        if unit < at {
+            if sequence {
+                StatusCode::Ok
+            } else {
+                StatusCode::AtomicRollBackOk
+            }
+        } else if unit < at + span {
+            code
+        } else {
+            StatusCode::NotExecuted
+        }
+    }
 }
 
 /// Whether an Atomic can run now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Room {
     Fits,
-    /// After the queue is written out.
+    /// In the next message.
     Wait,
-    /// Never: answered 517.
-    Never,
 }
 
 /// How a command may run.
@@ -190,14 +234,9 @@ pub(crate) struct Exec<'s, 'e, F, H, const N: usize, const A: usize, const R: us
     pub(crate) cancelled: &'s mut bool,
     /// The server sent Alert 1223.
     pub(crate) aborted: &'s mut bool,
-    /// Writes the queue into the message being built; whether it emptied (else the
-    /// message is full).
-    pub(crate) flush: &'s mut Flush<'s, F, H, N, A, R>,
+    /// The message being built, which the queue is written into.
+    pub(crate) sink: &'s mut dyn Sink<F, H, N, A, R>,
 }
-
-/// Writes the queue out: see [`Exec::flush`].
-pub(crate) type Flush<'s, F, H, const N: usize, const A: usize, const R: usize> =
-    dyn FnMut(&mut Tree<F, H, N, A, R>, &mut Queue, &mut [u8]) -> Result<bool, Error> + 's;
 
 impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     Exec<'_, '_, F, H, N, A, R>
@@ -233,12 +272,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 }
                 Command::Sequence(seq) => self.sequence(&seq, &mut cur)?,
                 Command::Atomic(atomic) => match self.room_for(&cmd)? {
-                    Room::Fits => {
-                        self.atomic(&atomic)?;
-                        Flow::Done
-                    }
+                    Room::Fits => match self.atomic(&atomic)? {
+                        Some(_) => Flow::Done,
+                        None => Flow::Pause,
+                    },
                     Room::Wait => Flow::Pause,
-                    Room::Never => Flow::Done,
                 },
                 _ => {
                     let mut item = cur.item;
@@ -335,27 +373,19 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(Flow::Done)
     }
 
-    /// Whether the queue can take every Status of an Atomic now. One that could never fit
-    /// is answered 517 here.
+    /// Whether an Atomic can run now. Its statuses go straight into the message after
+    /// everything queued before it, so the queue is written out first; an Atomic whose
+    /// statuses would likely not fit in what is left of a message that holds other
+    /// commands waits for the next message (its answer must be one message, DM RepPro
+    /// 1.2 §6.6.2).
     fn room_for(&mut self, cmd: &Command<'_>) -> Result<Room, Error> {
-        let units = units(cmd);
-        let bytes = 64 * units.min(8);
-        if !self.make_room(units, bytes, false)? {
+        if !self.make_room(QUEUE_LEN, ARENA_LEN, true)? {
             return Ok(Room::Wait);
         }
-        if self.has_room(units, bytes) {
-            return Ok(Room::Fits);
+        if self.sink.written() > 0 && self.sink.room() < atomic_answer_bound(cmd) {
+            return Ok(Room::Wait);
         }
-        let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
-        let _ = self.push_status(
-            cmd_ref,
-            Cmd::Atomic,
-            StatusCode::AtomicResponseTooLarge,
-            Span::EMPTY,
-            Span::EMPTY,
-            Answer::None,
-        );
-        Ok(Room::Never)
+        Ok(Room::Fits)
     }
 
     /// A Sequence at the top level: in order, pausable, the rest skipped after a No.
@@ -384,13 +414,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             } else {
                 match cmd {
                     Command::Atomic(atomic) => match self.room_for(&cmd)? {
-                        Room::Fits => {
-                            let v = self.atomic(&atomic)?;
-                            skipping |= v.declined;
-                            Flow::Done
-                        }
+                        Room::Fits => match self.atomic(&atomic)? {
+                            Some(v) => {
+                                skipping |= v.declined;
+                                Flow::Done
+                            }
+                            None => Flow::Pause,
+                        },
                         Room::Wait => Flow::Pause,
-                        Room::Never => Flow::Done,
                     },
                     Command::Sequence(_) | Command::Sync(_) => {
                         self.answer_whole(&cmd, StatusCode::CommandNotAllowed, Mode::Pausable)?
@@ -416,70 +447,113 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         Ok(Flow::Done)
     }
 
-    /// An Atomic: every command inside, in one tree transaction; on any failure the tree
-    /// rolls back, the Atomic gets 507 and what had succeeded 216.
-    fn atomic(&mut self, atomic: &Container<'_>) -> Result<Verdict, Error> {
+    /// An Atomic: every command inside, in one tree transaction, its statuses written
+    /// straight into the message as they come (nothing of them waits in the queue, so an
+    /// Atomic of any size is answered as long as its statuses fit a message). On any
+    /// failure the tree rolls back and the statuses are written again by rule: the Atomic
+    /// 507, what had run 216, the command that failed its code, what never ran 215
+    /// (OMA-TS-DM_RepPro 1.2 §6.6.2). Statuses that do not fit the message: the Atomic is
+    /// rolled back and waits for the next message, or, alone in a message already, is
+    /// answered 517. `None`: it waits.
+    fn atomic(&mut self, atomic: &Container<'_>) -> Result<Option<Verdict>, Error> {
+        let start = self.sink.mark();
+        let alone = self.sink.written() == 0;
+        let mut run = AtomicRun::default();
+        // A large object in flight cannot share the transaction.
+        self.abort_lo();
+        let fit = if self.env.tree.begin_atomic().is_err() {
+            run.fail(0, 0, StatusCode::CommandFailed);
+            true
+        } else {
+            // The Atomic's own Status comes first: 200 unless the statuses are replayed.
+            let fit = self.own_status(atomic, StatusCode::Ok)?
+                && self.atomic_body(atomic.commands, &mut run)?;
+            let failed = run.failure.is_some() || *self.cancelled || *self.aborted || !fit;
+            let settled = if failed {
+                self.env.tree.rollback_atomic()
+            } else {
+                self.env.tree.commit_atomic()
+            };
+            match settled {
+                Ok(()) if !failed => return Ok(Some(Verdict::default())),
+                Ok(()) => {}
+                Err(_) if failed => run.rollback_failed = true,
+                Err(_) => run.fail(run.units, 0, StatusCode::AtomicFailed),
+            }
+            fit
+        };
+        // Answered again by rule, from the top of the Atomic's statuses.
+        self.queue.clear();
+        self.sink.rewind(start);
+        if fit {
+            let code = if run.rollback_failed {
+                StatusCode::AtomicRollBackFailed
+            } else {
+                StatusCode::AtomicFailed
+            };
+            let mut unit = 0;
+            if self.own_status(atomic, code)? && self.replay(atomic.commands, &run, &mut unit)? {
+                return Ok(Some(Verdict {
+                    failed: true,
+                    declined: run.declined,
+                }));
+            }
+            self.queue.clear();
+            self.sink.rewind(start);
+        }
+        if !alone {
+            // Not all of it fits after what this message holds: it runs again, first in
+            // the next message.
+            return Ok(None);
+        }
+        // Not even alone in a message.
+        self.own_status(atomic, StatusCode::AtomicResponseTooLarge)?;
+        Ok(Some(Verdict {
+            failed: true,
+            declined: false,
+        }))
+    }
+
+    /// Writes the Atomic's own Status with `code` (none with NoResp: its statuses inside
+    /// still go, they settle what happened); whether it fit.
+    fn own_status(&mut self, atomic: &Container<'_>, code: StatusCode) -> Result<bool, Error> {
+        if atomic.no_resp {
+            return Ok(true);
+        }
         let cmd_ref = self.queue.store_text(atomic.cmd_id).unwrap_or(Span::EMPTY);
-        let mark = self.queue.len();
-        // The Atomic's own Status comes first; its code is settled at the end.
         self.push_status(
             cmd_ref,
             Cmd::Atomic,
-            StatusCode::Ok,
+            code,
             Span::EMPTY,
             Span::EMPTY,
             Answer::None,
         )?;
-        // A large object in flight cannot share the transaction.
-        self.abort_lo();
-        if self.env.tree.begin_atomic().is_err() {
-            self.settle_atomic(mark, StatusCode::CommandFailed);
-            return Ok(Verdict {
-                failed: true,
-                declined: false,
-            });
-        }
-        let mut verdict = Verdict::default();
-        self.atomic_body(atomic.commands, &mut verdict)?;
-        let code = if verdict.failed || *self.cancelled || *self.aborted {
-            match self.env.tree.rollback_atomic() {
-                Ok(()) => StatusCode::AtomicFailed,
-                Err(_) => StatusCode::AtomicRollBackFailed,
-            }
-        } else {
-            match self.env.tree.commit_atomic() {
-                Ok(()) => StatusCode::Ok,
-                Err(_) => StatusCode::AtomicFailed,
-            }
-        };
-        if code != StatusCode::Ok {
-            verdict.failed = true;
-        }
-        self.settle_atomic(mark, code);
-        if atomic.no_resp {
-            // The statuses were needed to settle the outcome; NoResp drops the Atomic's own.
-            self.drop_status_at(mark);
-        }
-        Ok(verdict)
+        self.sink.flush(self.env.tree, self.queue, self.scratch)
     }
 
-    /// The commands inside an Atomic (and inside a Sequence within it).
+    /// The commands inside an Atomic (and inside a Sequence within it), each status
+    /// written out as soon as it is known; after the first failure nothing more runs.
+    /// Whether every status fit the message.
     fn atomic_body(
         &mut self,
         commands: List<'_, Command<'_>>,
-        verdict: &mut Verdict,
-    ) -> Result<(), Error> {
+        run: &mut AtomicRun,
+    ) -> Result<bool, Error> {
         for cmd in commands {
-            if verdict.failed || verdict.declined || *self.cancelled || *self.aborted {
-                self.answer_whole(&cmd, StatusCode::NotExecuted, Mode::Atomic)?;
-                continue;
-            }
+            let stopped = run.failure.is_some() || *self.cancelled || *self.aborted;
+            let at = run.units;
             match cmd {
+                _ if stopped => {
+                    self.answer_whole(&cmd, StatusCode::NotExecuted, Mode::Atomic)?;
+                    run.units += units(&cmd);
+                }
                 // Nested Atomics and Gets have no place in an Atomic (a Get's Results
                 // could not be rolled back).
                 Command::Atomic(_) | Command::Get(_) | Command::Sync(_) => {
                     self.answer_whole(&cmd, StatusCode::CommandFailed, Mode::Atomic)?;
-                    verdict.failed = true;
+                    run.units += units(&cmd);
+                    run.fail(at, units(&cmd), StatusCode::CommandFailed);
                 }
                 Command::Sequence(seq) => {
                     if !seq.no_resp {
@@ -493,45 +567,150 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                             Answer::None,
                         )?;
                     }
-                    let mut inner = Verdict::default();
-                    self.atomic_body(seq.commands, &mut inner)?;
-                    verdict.failed |= inner.failed || inner.declined;
+                    run.units += 1;
+                    if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
+                        return Ok(false);
+                    }
+                    if !self.atomic_body(seq.commands, run)? {
+                        return Ok(false);
+                    }
+                    continue;
                 }
-                _ => {
-                    let mut item = 0;
-                    let (_, v) = self.command(&cmd, &mut item, Mode::Atomic)?;
-                    verdict.failed |= v.failed || v.declined;
+                Command::Alert(alert) => {
+                    let code = self.alert(&alert)?;
+                    run.units += 1;
+                    let v = Verdict::of(code);
+                    if !v.is_success() || *self.cancelled {
+                        run.declined |= v.declined;
+                        run.fail(at, 1, code);
+                    } else if *self.aborted {
+                        // The server ended the session (1223): what follows never runs.
+                        run.fail(run.units, 0, code);
+                    }
                 }
+                _ => self.atomic_items(&cmd, run)?,
+            }
+            if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The items of one command inside an Atomic; after one fails the rest get 215.
+    fn atomic_items(&mut self, cmd: &Command<'_>, run: &mut AtomicRun) -> Result<(), Error> {
+        let Some(view) = View::of(cmd) else {
+            // Results and the like have no business in a server package to a DM client.
+            self.answer_whole(cmd, StatusCode::BadRequest, Mode::Atomic)?;
+            run.fail(run.units, 1, StatusCode::BadRequest);
+            run.units += 1;
+            return Ok(());
+        };
+        if view.items.is_empty() {
+            self.answer_whole(cmd, StatusCode::IncompleteCommand, Mode::Atomic)?;
+            run.fail(run.units, 1, StatusCode::IncompleteCommand);
+            run.units += 1;
+            return Ok(());
+        }
+        for it in view.items.iter() {
+            let code = if run.failure.is_some() {
+                let cmd_ref = self.queue.store_text(view.cmd_id).unwrap_or(Span::EMPTY);
+                if !view.no_resp {
+                    self.push_status(
+                        cmd_ref,
+                        view.cmd,
+                        StatusCode::NotExecuted,
+                        Span::EMPTY,
+                        Span::EMPTY,
+                        Answer::None,
+                    )?;
+                }
+                StatusCode::NotExecuted
+            } else {
+                self.item(&view, &it, Mode::Atomic)?
+            };
+            if run.failure.is_none() && !Verdict::of(code).is_success() {
+                run.fail(run.units, 1, code);
+            }
+            run.units += 1;
+            // One status at a time: the queue never holds an Atomic's statuses.
+            if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
+                return Ok(());
             }
         }
         Ok(())
     }
 
-    /// Gives a finished Atomic its code; after a failure, what had succeeded inside was
-    /// rolled back (216). Commands that never ran (215, after the failure) or that the
-    /// user cancelled (214) keep their code: there was nothing of theirs to roll back.
-    fn settle_atomic(&mut self, mark: usize, code: StatusCode) {
-        let failed = code != StatusCode::Ok;
-        let ran = |c: u16| {
-            (200..300).contains(&c)
-                && c != u16::from(StatusCode::NotExecuted)
-                && c != u16::from(StatusCode::OperationCancelled)
-        };
-        for (i, entry) in self.queue.tail_mut(mark).enumerate() {
-            if let Entry::Status(s) = entry {
-                if i == 0 {
-                    s.code = u16::from(code);
-                } else if failed && ran(s.code) && s.cmd != Cmd::Sequence {
-                    s.code = u16::from(StatusCode::AtomicRollBackOk);
+    /// Writes the statuses of a failed Atomic's commands again, by rule (see
+    /// [`Exec::atomic`]), walking them in the order they ran; whether they all fit.
+    fn replay(
+        &mut self,
+        commands: List<'_, Command<'_>>,
+        run: &AtomicRun,
+        unit: &mut usize,
+    ) -> Result<bool, Error> {
+        for cmd in commands {
+            let (no_resp, inner, items) = match cmd {
+                Command::Atomic(c) | Command::Sequence(c) => (c.no_resp, Some(c.commands), None),
+                Command::Sync(c) => (c.no_resp, None, None),
+                Command::Alert(a) => (a.no_resp, None, None),
+                ref other => match View::of(other) {
+                    Some(v) => (v.no_resp, None, Some(v.items)),
+                    None => (false, None, None),
+                },
+            };
+            let kind = cmd_of(&cmd);
+            match items.filter(|i| !i.is_empty()) {
+                Some(items) => {
+                    for it in items.iter() {
+                        let code = run.code_at(*unit, false);
+                        *unit += 1;
+                        if !no_resp {
+                            let cmd_ref =
+                                self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
+                            let target = it
+                                .target
+                                .and_then(|t| self.queue.store_text(t.uri))
+                                .unwrap_or(Span::EMPTY);
+                            let source = match (kind, it.source) {
+                                (Cmd::Copy, Some(s)) => {
+                                    self.queue.store_text(s.uri).unwrap_or(Span::EMPTY)
+                                }
+                                _ => Span::EMPTY,
+                            };
+                            self.push_status(cmd_ref, kind, code, target, source, Answer::None)?;
+                        }
+                        if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
+                            return Ok(false);
+                        }
+                    }
+                }
+                None => {
+                    let code = run.code_at(*unit, kind == Cmd::Sequence);
+                    *unit += 1;
+                    if !no_resp {
+                        let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
+                        self.push_status(
+                            cmd_ref,
+                            kind,
+                            code,
+                            Span::EMPTY,
+                            Span::EMPTY,
+                            Answer::None,
+                        )?;
+                    }
+                    if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
+                        return Ok(false);
+                    }
+                    if let Some(inner) = inner {
+                        if !self.replay(inner, run, unit)? {
+                            return Ok(false);
+                        }
+                    }
                 }
             }
         }
-    }
-
-    fn drop_status_at(&mut self, index: usize) {
-        if let Some(Entry::Status(s)) = self.queue.tail_mut(index).next() {
-            s.code = 0;
-        }
+        Ok(true)
     }
 
     /// One command (not a container): its items from `*item` on.
@@ -545,8 +724,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             if mode == Mode::Pausable && !self.make_room(2, 160, false)? {
                 return Ok((Flow::Pause, Verdict::default()));
             }
-            let v = self.alert(alert, mode)?;
-            return Ok((Flow::Done, v));
+            let code = self.alert(alert)?;
+            return Ok((Flow::Done, Verdict::of(code)));
         }
         let Some(view) = View::of(cmd) else {
             // Results, Sync and the like have no business in a server package to a DM client.
@@ -589,7 +768,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         if (!flush && self.has_room(entries, bytes)) || self.queue.is_empty() {
             return Ok(true);
         }
-        (self.flush)(self.env.tree, self.queue, self.scratch)
+        self.sink.flush(self.env.tree, self.queue, self.scratch)
     }
 
     /// One item of a command: runs it and queues its Status (and Results). Out of line, as
@@ -809,7 +988,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 
     /// An Alert from the server.
-    fn alert(&mut self, alert: &crate::codec::Alert<'_>, mode: Mode) -> Result<Verdict, Error> {
+    fn alert(&mut self, alert: &crate::codec::Alert<'_>) -> Result<StatusCode, Error> {
         let cmd_ref = self.queue.store_text(alert.cmd_id).unwrap_or(Span::EMPTY);
         let code = alert.data.and_then(|d| d.parse_u32()).unwrap_or(0);
         let (status, answer) = match code {
@@ -825,7 +1004,6 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         if status == StatusCode::OperationCancelled {
             *self.cancelled = true;
         }
-        let _ = mode;
         if !alert.no_resp {
             self.push_status(
                 cmd_ref,
@@ -836,7 +1014,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 answer,
             )?;
         }
-        Ok(Verdict::of(status))
+        Ok(status)
     }
 
     /// A user-interaction alert: options, text and choices from its items, then the UI.
@@ -935,6 +1113,33 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 answer,
             }))
             .map_err(|_| Error::MessageTooSmall)
+    }
+}
+
+/// Bytes the statuses of an Atomic may take in a message, counted generously: a Status
+/// per unit with its references. Only to tell whether to start it in this message or the
+/// next; what does not fit is found when written.
+fn atomic_answer_bound(cmd: &Command<'_>) -> usize {
+    /// A Status without its CmdRef and TargetRef: tags, CmdID, MsgRef, Cmd and code, as
+    /// XML (WBXML takes a third of it).
+    const STATUS: usize = 120;
+    units(cmd)
+        .saturating_mul(STATUS)
+        .saturating_add(ref_bytes(cmd))
+}
+
+/// About the message bytes of a command's CmdIDs and item URIs, counted through nesting.
+fn ref_bytes(cmd: &Command<'_>) -> usize {
+    match cmd {
+        Command::Atomic(c) | Command::Sequence(c) => c
+            .commands
+            .iter()
+            .fold(c.cmd_id.len(), |n, c| n.saturating_add(ref_bytes(&c))),
+        other => View::of(other).map_or(other.cmd_id().len(), |v| {
+            v.items.iter().fold(v.cmd_id.len(), |n, it| {
+                n.saturating_add(uri_len(&it) + v.cmd_id.len())
+            })
+        }),
     }
 }
 

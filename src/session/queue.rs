@@ -216,18 +216,9 @@ impl Queue {
         self.entries.is_empty()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// Whether a waiting entry reads the tree.
     pub(crate) fn reads_tree(&self) -> bool {
         self.entries.iter().any(Entry::reads_tree)
-    }
-
-    /// The entries from index `from` on, to rewrite (a failed Atomic's statuses).
-    pub(crate) fn tail_mut(&mut self, from: usize) -> impl Iterator<Item = &mut Entry> {
-        self.entries.iter_mut().skip(from)
     }
 
     /// Empties the queue.

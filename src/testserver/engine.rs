@@ -1073,28 +1073,39 @@ impl Engine {
     }
 
     fn check_statuses_complete(&mut self, si: usize) {
-        let missing: Vec<String> = self
-            .transcript
-            .commands
+        let commands = &self.transcript.commands;
+        // The commands inside an Atomic answered 517 have none: the answer to them could
+        // not fit a message (DM RepPro 1.2 §6.6.2).
+        let too_large = |c: &SentCommand| {
+            let mut parent = c.parent;
+            while let Some(p) = parent.and_then(|i| commands.get(i)) {
+                if p.name == "Atomic" && p.statuses.last() == Some(&517) {
+                    return true;
+                }
+                parent = p.parent;
+            }
+            false
+        };
+        let missing: Vec<(usize, String)> = commands
             .iter()
-            .filter(|c| c.session == si && !c.no_resp && c.statuses.len() < c.sends.len())
-            .map(|c| {
+            .enumerate()
+            .filter(|(_, c)| c.session == si && !c.no_resp && c.statuses.len() < c.sends.len())
+            .filter(|(_, c)| !too_large(c))
+            .map(|(i, c)| {
                 let (m, id) = c.sends.last().copied().unwrap_or((0, 0));
-                std::format!("no Status for {} (message {m}, CmdID {id})", c.name)
+                (
+                    i,
+                    std::format!("no Status for {} (message {m}, CmdID {id})", c.name),
+                )
             })
             .collect();
-        for w in missing {
-            self.violation(si, Party::Client, w);
-        }
-        // Reported once: count them as answered from here on.
-        for c in self
-            .transcript
-            .commands
-            .iter_mut()
-            .filter(|c| c.session == si)
-        {
-            while !c.no_resp && c.statuses.len() < c.sends.len() {
-                c.statuses.push(0);
+        for (i, what) in missing {
+            self.violation(si, Party::Client, what);
+            // Reported once: counted as answered from here on.
+            if let Some(c) = self.transcript.commands.get_mut(i) {
+                while c.statuses.len() < c.sends.len() {
+                    c.statuses.push(0);
+                }
             }
         }
     }
