@@ -23,6 +23,13 @@ fn iotadm(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `iotadm device --state STATE` with `args`.
+fn device(state: &str, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["device", "--state", state];
+    all.extend_from_slice(args);
+    iotadm(&all)
+}
+
 fn state_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("iotadm-cli-device-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -72,28 +79,22 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     std::fs::write(&boot, spec.bootstrap_message()).unwrap();
     let state = dir.to_str().unwrap();
 
-    let (ok, out) = iotadm(&[
-        "device",
-        "--state",
+    let (ok, out) = device(
         state,
-        "--bootstrap",
-        boot.to_str().unwrap(),
-        "--dev-id",
-        "IMEI:356938035643809",
-    ]);
+        &[
+            "--bootstrap",
+            boot.to_str().unwrap(),
+            "--dev-id",
+            "IMEI:356938035643809",
+        ],
+    );
     assert!(ok, "{out}");
     assert!(out.contains("bootstrap applied"), "{out}");
 
-    let (ok, out) = iotadm(&[
-        "device",
-        "--state",
+    let (ok, out) = device(
         state,
-        "--connect",
-        "--encoding",
-        "xml",
-        "--fw-version",
-        "9.9.1",
-    ]);
+        &["--connect", "--encoding", "xml", "--fw-version", "9.9.1"],
+    );
     assert!(ok, "{out}");
     assert!(
         out.contains("<Data>1201</Data>"),
@@ -106,7 +107,7 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     forged[3] ^= 1;
     let p0 = dir.with_extension("p0");
     std::fs::write(&p0, &forged).unwrap();
-    let (ok, out) = iotadm(&["device", "--state", state, "--notify", p0.to_str().unwrap()]);
+    let (ok, out) = device(state, &["--notify", p0.to_str().unwrap()]);
     assert!(!ok, "a forged notification must fail: {out}");
     assert!(out.contains("digest"), "{out}");
 
@@ -114,7 +115,7 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         .package0_push("srv1", UiMode::Background, 0x42)
         .unwrap();
     std::fs::write(&p0, &genuine).unwrap();
-    let (ok, out) = iotadm(&["device", "--state", state, "--notify", p0.to_str().unwrap()]);
+    let (ok, out) = device(state, &["--notify", p0.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(out.contains("package 0 verified"), "{out}");
 
@@ -188,15 +189,9 @@ fn a_tnds_bootstrap_with_a_b64_nonce_and_no_acl_gives_a_working_account() {
     let boot = dir.with_extension("tnds.xml");
     std::fs::write(&boot, tnds).unwrap();
     let state = dir.to_str().unwrap();
-    let (ok, out) = iotadm(&[
-        "device",
-        "--state",
-        state,
-        "--bootstrap",
-        boot.to_str().unwrap(),
-    ]);
+    let (ok, out) = device(state, &["--bootstrap", boot.to_str().unwrap()]);
     assert!(ok, "{out}");
-    let (ok, out) = iotadm(&["device", "--state", state, "--connect"]);
+    let (ok, out) = device(state, &["--connect"]);
     assert!(ok, "{out}");
     let t = server.finish();
     assert_eq!(t.status("add"), Some(200), "{}", t.render());

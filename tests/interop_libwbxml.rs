@@ -511,11 +511,10 @@ fn adjacent_string_tokens_from_libwbxml_concatenate() {
 #[cfg(feature = "std")]
 #[test]
 fn session_transcripts_read_alike_by_libwbxml() {
-    use common::device::{account, cred, handset, provision, run};
+    use common::device::{cred, device, run};
     use iotadm::auth::AuthScheme;
     use iotadm::session::{Config, Initiation};
     use iotadm::testserver::{Account, Cmd, Script, TestServer};
-    use iotadm::tree::NoHandlers;
 
     if !peers_available() {
         return;
@@ -545,15 +544,10 @@ fn session_transcripts_read_alike_by_libwbxml() {
         script,
     )
     .unwrap();
-    let mut tree = handset(NoHandlers);
-    provision(
-        &mut tree,
-        &account(
-            "srv1",
-            &server.url("srv1"),
-            Some(cred(AuthScheme::Md5Digest, "dev", "devpw", b"nonce-1")),
-            None,
-        ),
+    let mut tree = device(
+        &server.url("srv1"),
+        cred(AuthScheme::Md5Digest, "dev", "devpw", b"nonce-1"),
+        None,
     );
     let cfg = Config {
         encoding: Encoding::Wbxml,

@@ -77,6 +77,21 @@ fn assert_clean<E: std::fmt::Debug>(t: &Transcript, outcome: &Result<Outcome, E>
     );
 }
 
+/// Runs a session of each account in turn; each must end well.
+fn run_accounts(tree: &mut DmTree, accounts: &[&str]) {
+    for &account in accounts {
+        let outcome = run_with(
+            tree,
+            &mut NoUi,
+            Run {
+                account,
+                ..Run::default()
+            },
+        );
+        assert!(outcome.is_ok(), "{account}: {outcome:?}");
+    }
+}
+
 /// The data of the only result item of the command labelled `label`.
 fn result(t: &Transcript, label: &str) -> String {
     let items = t.results_for(label);
@@ -936,17 +951,7 @@ fn two_servers_each_with_its_credentials_and_its_acl() {
     );
     srv2.acl = Some("Get=srv1+srv2&Replace=srv2&Add=srv2&Delete=srv2");
     provision(&mut tree, &srv2);
-    for account in ["srv1", "srv2"] {
-        let outcome = run_with(
-            &mut tree,
-            &mut NoUi,
-            Run {
-                account,
-                ..Run::default()
-            },
-        );
-        assert!(outcome.is_ok(), "{account}: {outcome:?}");
-    }
+    run_accounts(&mut tree, &["srv1", "srv2"]);
     let t = server.finish();
     assert!(t.violations().is_empty(), "{:#?}", t.violations());
     let sessions = t.sessions();
@@ -1478,17 +1483,7 @@ fn a_server_cannot_take_another_servers_identity() {
         None,
     )
     .unwrap();
-    for account in ["srvA", "srvB", "srvB"] {
-        let outcome = run_with(
-            &mut tree,
-            &mut NoUi,
-            Run {
-                account,
-                ..Run::default()
-            },
-        );
-        assert!(outcome.is_ok(), "{account}: {outcome:?}");
-    }
+    run_accounts(&mut tree, &["srvA", "srvB", "srvB"]);
     let t = server.finish();
     assert_eq!(t.status("rename"), Some(405), "ServerID cannot be replaced");
     assert_eq!(
@@ -1583,15 +1578,10 @@ fn a_small_server_max_msg_size_is_honoured_or_the_session_ends_cleanly() {
     .unwrap();
     // The first message cannot know the limit, and its nonce is stale: both on purpose.
     server.expect_violations();
-    let mut tree = handset(NoHandlers);
-    provision(
-        &mut tree,
-        &account(
-            "srv1",
-            &server.url("srv1"),
-            Some(cred(AuthScheme::Md5Digest, "dev", "devpw", b"stale")),
-            None,
-        ),
+    let mut tree = common::device::device(
+        &server.url("srv1"),
+        cred(AuthScheme::Md5Digest, "dev", "devpw", b"stale"),
+        None,
     );
     let outcome = run(&mut tree, Config::default(), Initiation::Client);
     let t = server.finish();

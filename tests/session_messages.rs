@@ -455,6 +455,25 @@ fn a_session_set_up_in_place_sends_what_one_set_up_by_value_sends() {
     assert_eq!(in_place, by_value);
 }
 
+/// A session of `account` on `tree`, set up by value, or why it could not be.
+fn new_session(tree: &mut DmTree, account: &str) -> Result<(), Error> {
+    let mut rng = SeededRng::new(3);
+    let mut env = Env {
+        tree,
+        ui: &mut NoUi,
+        rng: &mut rng,
+        clock: &NoClock,
+    };
+    Session::new(
+        &mut env,
+        Config::default(),
+        account,
+        Initiation::Client,
+        &[],
+    )
+    .map(|_| ())
+}
+
 #[test]
 fn a_session_set_up_in_place_refuses_an_unknown_account() {
     let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
@@ -487,14 +506,7 @@ fn a_session_needs_the_whole_device_information() {
         let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
         tree.replace(Principal::Device, leaf, b"", None, None)
             .unwrap();
-        let mut rng = SeededRng::new(3);
-        let mut env = Env {
-            tree: &mut tree,
-            ui: &mut NoUi,
-            rng: &mut rng,
-            clock: &NoClock,
-        };
-        let r = Session::new(&mut env, Config::default(), "srv1", Initiation::Client, &[]);
+        let r = new_session(&mut tree, "srv1");
         assert!(
             matches!(r, Err(Error::DeviceInfo(DeviceInfoError::Missing(l))) if l == leaf),
             "{leaf}: {:?}",

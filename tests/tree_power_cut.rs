@@ -34,6 +34,14 @@ const PROBES: &[&str] = &[
 
 type Snapshot = Vec<Result<Vec<u8>, StatusCode>>;
 
+/// How an interrupted flash operation is left: every kind is tried at every cut.
+const TEARS: [Tear; 4] = [
+    Tear::NotStarted,
+    Tear::Completed,
+    Tear::Partial,
+    Tear::Garbage,
+];
+
 fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<F>) -> Snapshot {
     PROBES
         .iter()
@@ -133,12 +141,7 @@ fn every_cut_leaves_every_node_old_or_new() {
     let mut cuts = 0;
     let mut survived = 0;
     for k in 0..total {
-        for tear in [
-            Tear::NotStarted,
-            Tear::Completed,
-            Tear::Partial,
-            Tear::Garbage,
-        ] {
+        for tear in TEARS {
             cuts += 1;
             let mut faulty = FaultyFlash::new(blank(), FaultPlan::cut_at(k, tear).with_seed(k));
             // Run until power goes; `interrupted` is the update it went during (0 when it
@@ -275,12 +278,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
 
     let (mut cuts, mut survived) = (0u64, 0u64);
     for k in 0..total {
-        for tear in [
-            Tear::NotStarted,
-            Tear::Completed,
-            Tear::Partial,
-            Tear::Garbage,
-        ] {
+        for tear in TEARS {
             cuts += 1;
             let mut faulty: BigFaulty =
                 FaultyFlash::new(blank_big(), FaultPlan::cut_at(k, tear).with_seed(k));

@@ -126,28 +126,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> S
         queue: &mut Queue,
         scratch: &mut [u8],
     ) -> Result<bool, Error> {
-        let mut emit = Emit {
+        Emit {
             tree,
             queue,
-            writer: &mut *self.writer,
-            server_id: self.server_id,
-            encoding: self.encoding,
-            msg_ref: self.msg_ref,
-            msg_id: self.msg_id,
-            cmd_id: self.cmd_id,
             scratch,
-            alerts: self.alerts,
-            alert_refs: &mut *self.alert_refs,
-            server_uri: self.server_uri,
-            device_id: self.device_id,
-            written: self.written,
-            asked_next: self.asked_next,
-        };
-        let all = emit.all();
-        self.cmd_id = emit.cmd_id;
-        self.written = emit.written;
-        self.asked_next = emit.asked_next;
-        all
+            out: self,
+        }
+        .all()
     }
 
     fn mark(&self) -> SinkMark {
@@ -175,29 +160,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> S
     }
 }
 
-/// What writing one message needs.
-pub(crate) struct Emit<'s, 'e, 'w, 'b, F, H, const N: usize, const A: usize, const R: usize> {
+/// Writing queue entries into one message: the message and its counts (`out`), with the
+/// tree the entries read and the queue they come from.
+pub(crate) struct Emit<'s, 'e, 'x, 'b, F, H, const N: usize, const A: usize, const R: usize> {
     pub(crate) tree: &'e mut Tree<F, H, N, A, R>,
     pub(crate) queue: &'s mut Queue,
-    pub(crate) writer: &'w mut MessageWriter<'b>,
-    pub(crate) server_id: &'s str,
-    pub(crate) encoding: Encoding,
-    /// `MsgRef` of the statuses: the server message they answer.
-    pub(crate) msg_ref: &'s str,
-    /// Our `MsgID`.
-    pub(crate) msg_id: u32,
-    /// The last `CmdID` written.
-    pub(crate) cmd_id: u32,
     pub(crate) scratch: &'s mut [u8],
-    pub(crate) alerts: &'s [GenericAlert<'s>],
-    pub(crate) alert_refs: &'s mut Vec<(u32, u32), { super::MAX_ALERTS }>,
-    /// `Target` and `Source` of the client's alerts.
-    pub(crate) server_uri: &'s str,
-    pub(crate) device_id: &'s str,
-    /// Commands written to this message.
-    pub(crate) written: usize,
-    /// Alert 1222 went into this message.
-    pub(crate) asked_next: bool,
+    pub(crate) out: &'s mut MessageSink<'x, 'b>,
 }
 
 impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
@@ -205,15 +174,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 {
     /// Writes `cmd` if it fits.
     fn push(&mut self, cmd: &Command<'_>) -> Result<bool, Error> {
-        let fits = self.writer.push(cmd)?;
+        let fits = self.out.writer.push(cmd)?;
         Ok(self.count(fits))
     }
 
     /// Counts a command when it went in; returns whether it did.
     fn count(&mut self, written: bool) -> bool {
         if written {
-            self.cmd_id += 1;
-            self.written += 1;
+            self.out.cmd_id += 1;
+            self.out.written += 1;
         }
         written
     }
@@ -231,8 +200,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 Entry::Results(r) => self.results(r)?,
                 Entry::Open(code) => self.alert(code, None, None)?,
                 Entry::NextMessage => {
-                    let done = self.alert(1222, Some(self.server_uri), Some(self.device_id))?;
-                    self.asked_next |= done;
+                    let done =
+                        self.alert(1222, Some(self.out.server_uri), Some(self.out.device_id))?;
+                    self.out.asked_next |= done;
                     done
                 }
                 Entry::NoEndOfData(span) => {
@@ -255,13 +225,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     #[inline(never)]
     fn status(&mut self, e: &StatusEntry) -> Result<bool, Error> {
         let q = &*self.queue;
-        let id = Num::new(self.cmd_id + 1);
+        let id = Num::new(self.out.cmd_id + 1);
         let code = Num::new(u32::from(e.code));
         let targets = [Text::new(q.str(e.target))];
         let sources = [Text::new(q.str(e.source))];
         let status = Command::Status(Status {
             cmd_id: Text::new(id.as_str()),
-            msg_ref: Some(Text::new(self.msg_ref)),
+            msg_ref: Some(Text::new(self.out.msg_ref)),
             cmd_ref: Some(Text::new(q.str(e.cmd_ref))),
             cmd: Some(Text::new(e.cmd.name())),
             target_refs: List::new(if e.target.is_empty() { &[] } else { &targets }),
@@ -278,8 +248,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             num: Num::new(0),
         };
         // An answer means something only whole: all its items, or the Status waits.
-        let mut pushed = self.writer.push_items(&status, Fill::All, &mut answer)?;
-        if pushed.is_none() && self.written == 0 {
+        let mut pushed = self
+            .out
+            .writer
+            .push_items(&status, Fill::All, &mut answer)?;
+        if pushed.is_none() && self.out.written == 0 {
             // Not even alone in a message: without the references it may fit (the DTD
             // makes them optional; MsgRef and CmdRef name the command).
             let Command::Status(mut bare) = status else {
@@ -289,6 +262,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             bare.source_refs = List::empty();
             answer.next = 0;
             pushed = self
+                .out
                 .writer
                 .push_items(&Command::Status(bare), Fill::All, &mut answer)?;
         }
@@ -303,7 +277,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         target: Option<&str>,
         source: Option<&str>,
     ) -> Result<bool, Error> {
-        let id = Num::new(self.cmd_id + 1);
+        let id = Num::new(self.out.cmd_id + 1);
         let code = Num::new(u32::from(code));
         let item = [Item {
             target: target.map(Location::new),
@@ -324,7 +298,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         }
         // Alert 1222 names the parties only for good measure: alone in a message that
         // cannot hold them, it goes without.
-        if code.as_str() == "1222" && self.written == 0 {
+        if code.as_str() == "1222" && self.out.written == 0 {
             alert.items = List::empty();
             return self.push(&Command::Alert(alert));
         }
@@ -334,10 +308,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     /// A Generic Alert (1226).
     #[inline(never)]
     fn generic(&mut self, index: usize) -> Result<bool, Error> {
-        let Some(a) = self.alerts.get(index).copied() else {
+        let Some(a) = self.out.alerts.get(index).copied() else {
             return Ok(true);
         };
-        let id = Num::new(self.cmd_id + 1);
+        let id = Num::new(self.out.cmd_id + 1);
         let meta = MetInf {
             type_: Some(Text::new(a.alert_type)),
             format: Some(Text::new(a.format)),
@@ -361,8 +335,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         });
         let fits = self.push(&alert)?;
         if fits {
-            if let Some(slot) = self.alert_refs.get_mut(index) {
-                *slot = (self.msg_id, self.cmd_id);
+            if let Some(slot) = self.out.alert_refs.get_mut(index) {
+                *slot = (self.out.msg_id, self.out.cmd_id);
             }
         }
         Ok(fits)
@@ -377,7 +351,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             return Ok(true);
         };
         let total = leaves.len();
-        let id = Num::new(self.cmd_id + 1);
+        let id = Num::new(self.out.cmd_id + 1);
         let replace = Command::Replace(ItemCommand {
             cmd_id: Text::new(id.as_str()),
             no_resp: false,
@@ -393,11 +367,15 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         };
         let mut pushed = None;
         if next == 0 {
-            pushed = self.writer.push_items(&replace, Fill::All, &mut items)?;
+            pushed = self
+                .out
+                .writer
+                .push_items(&replace, Fill::All, &mut items)?;
         }
-        if pushed.is_none() && (next > 0 || self.written == 0) {
+        if pushed.is_none() && (next > 0 || self.out.written == 0) {
             items.next = usize::from(next);
             pushed = self
+                .out
                 .writer
                 .push_items(&replace, Fill::AtLeastOne, &mut items)?;
         }
@@ -425,12 +403,12 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     /// Results of a value or a listing, in chunks when it does not fit.
     #[inline(never)]
     fn results_value(&mut self, e: ResultsEntry) -> Result<bool, Error> {
-        let who = Principal::Server(self.server_id);
+        let who = Principal::Server(self.out.server_id);
         let listing = e.kind == ResultsKind::Listing;
         let q: &Queue = self.queue;
         let uri = q.str(e.uri);
         let cmd_ref = q.str(e.cmd_ref);
-        let id = Num::new(self.cmd_id + 1);
+        let id = Num::new(self.out.cmd_id + 1);
         let probe = if listing {
             self.tree.get_listing(who, uri, 0, &mut [])
         } else {
@@ -442,7 +420,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         };
         let total = probe.total;
         let start = e.progress as usize;
-        let b64 = self.encoding == Encoding::Xml && probe.format == Format::Bin;
+        let b64 = self.out.encoding == Encoding::Xml && probe.format == Format::Bin;
         let format = if b64 { "b64" } else { probe.format.as_str() };
         let sent_total = if b64 { total.div_ceil(3) * 4 } else { total };
         let size = Num::new(u32::try_from(sent_total).unwrap_or(u32::MAX));
@@ -461,9 +439,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 data: Some(Data::Text(Text::empty())),
                 more_data: true,
             }];
-            results_cmd(id.as_str(), self.msg_ref, cmd_ref, &item).encoded_len(self.encoding)?
+            results_cmd(id.as_str(), self.out.msg_ref, cmd_ref, &item)
+                .encoded_len(self.out.encoding)?
         };
-        let room = self.writer.room().saturating_sub(base + RESULTS_SLACK);
+        let room = self.out.writer.room().saturating_sub(base + RESULTS_SLACK);
         let remaining = total.saturating_sub(start);
         let (read_cap, out_cap) = if b64 {
             let half = self.scratch.len() / 2;
@@ -489,7 +468,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             let mut len = read.len;
             let mut raw = head.get(..len).unwrap_or(&[]);
             let more = start + len < total;
-            if !b64 && more && self.encoding == Encoding::Xml {
+            if !b64 && more && self.out.encoding == Encoding::Xml {
                 // Text chunks end on a character boundary.
                 if let Err(err) = core::str::from_utf8(raw) {
                     if err.error_len().is_none() && err.valid_up_to() > 0 {
@@ -520,11 +499,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                 data: Some(data_of(data)),
                 more_data: more,
             }];
-            let cmd = results_cmd(id.as_str(), self.msg_ref, cmd_ref, &item);
+            let cmd = results_cmd(id.as_str(), self.out.msg_ref, cmd_ref, &item);
             // Counted here rather than by `count`: `uri` still borrows the queue.
-            if self.writer.push(&cmd)? {
-                self.cmd_id += 1;
-                self.written += 1;
+            if self.out.writer.push(&cmd)? {
+                self.out.cmd_id += 1;
+                self.out.written += 1;
                 let progress = u32::try_from(start + len).unwrap_or(u32::MAX);
                 if let Some(Entry::Results(r)) = self.queue.front_mut() {
                     r.progress = progress;
@@ -547,11 +526,11 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         let Ok(root) = self.tree.parse_uri(path).and_then(|u| self.tree.find(&u)) else {
             return Ok(true);
         };
-        let id = Num::new(self.cmd_id + 1);
-        let cmd = results_cmd(id.as_str(), self.msg_ref, q.str(e.cmd_ref), &[]);
+        let id = Num::new(self.out.cmd_id + 1);
+        let cmd = results_cmd(id.as_str(), self.out.msg_ref, q.str(e.cmd_ref), &[]);
         let mut nodes = StructItems {
             tree: self.tree,
-            who: Principal::Server(self.server_id),
+            who: Principal::Server(self.out.server_id),
             root,
             data,
             scratch: self.scratch,
@@ -565,13 +544,19 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
             first_had_value: false,
             ended: false,
         };
-        let mut pushed = self.writer.push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
+        let mut pushed = self
+            .out
+            .writer
+            .push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
         // An item that does not fit even a message holding nothing else would stop the
         // listing for good: its value goes, as one too large for scratch does (the server
         // can Get it on its own, in chunks).
-        if pushed.is_none() && self.written == 0 && nodes.first_had_value {
+        if pushed.is_none() && self.out.written == 0 && nodes.first_had_value {
             nodes.restart_bare();
-            pushed = self.writer.push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
+            pushed = self
+                .out
+                .writer
+                .push_items(&cmd, Fill::AtLeastOne, &mut nodes)?;
         }
         // A source that ran dry ends the listing, whether or not it had items left for
         // this message (none, or a node whose URI is larger than scratch).
@@ -967,22 +952,25 @@ mod tests {
         let mut writer = MessageWriter::new(&options, &header, &mut buf, limit).unwrap();
         let mut scratch = [0u8; 1024];
         let mut alert_refs = Vec::new();
-        let mut emit = Emit {
-            tree,
-            queue,
+        let mut out = MessageSink {
             writer: &mut writer,
             server_id: "srv",
             encoding,
             msg_ref: "1",
             msg_id: 2,
             cmd_id: 0,
-            scratch: &mut scratch,
             alerts: &[],
             alert_refs: &mut alert_refs,
             server_uri: "http://127.0.0.1/dm",
             device_id: "IMEI:490154203237518",
             written: 0,
             asked_next: false,
+        };
+        let mut emit = Emit {
+            tree,
+            queue,
+            scratch: &mut scratch,
+            out: &mut out,
         };
         let done = emit.all().unwrap();
         let n = writer.finish(done);
