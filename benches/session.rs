@@ -11,10 +11,10 @@ use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::session::{Config, Env, Initiation, NoUi, Session, Step};
 use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
-use iotadm::tree::{NoHandlers, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 4096, 8>;
-type DmTree = Tree<Flash, NoHandlers, 256, 16_384, 512>;
+type DmTree = Tree<'static, Flash, NoHandlers>;
 
 const COMMANDS: usize = 1000;
 const SESSION_ID: u16 = 0x1A2B;
@@ -22,7 +22,8 @@ const SESSION_ID: u16 = 0x1A2B;
 fn device() -> DmTree {
     let mut f = MemFlash::new(vec![0u8; 4 << 20]);
     f.erase_all();
-    let mut tree: DmTree = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 512>::new()));
+    let mut tree: DmTree = Tree::mount(storage, f, NoHandlers, UriLimits::DEFAULT).unwrap();
     iotadm::sim::device_info("MEID:A0000012345678")
         .store(&mut tree)
         .unwrap();
@@ -88,6 +89,7 @@ fn bench(c: &mut Criterion) {
             ui: &mut ui,
             rng: &mut rng,
             clock: &clock,
+            alerts: &[],
         };
         let mut s = Session::new(
             &mut env,
@@ -96,7 +98,6 @@ fn bench(c: &mut Criterion) {
             Initiation::Server {
                 session_id: SESSION_ID,
             },
-            &[],
         )
         .unwrap();
         s.start(&mut env, &mut tx, &mut scratch).unwrap();
@@ -117,7 +118,7 @@ fn bench(c: &mut Criterion) {
             "package: {} bytes WBXML, reply {} bytes; size_of::<Session>() = {} bytes",
             pkg.len(),
             t.len,
-            std::mem::size_of::<Session<'static>>()
+            std::mem::size_of::<Session>()
         );
     }
 
@@ -132,6 +133,7 @@ fn bench(c: &mut Criterion) {
                     ui: &mut ui,
                     rng: &mut rng,
                     clock: &clock,
+                    alerts: &[],
                 };
                 let mut s = Session::new(
                     &mut env,
@@ -140,7 +142,6 @@ fn bench(c: &mut Criterion) {
                     Initiation::Server {
                         session_id: SESSION_ID,
                     },
-                    &[],
                 )
                 .unwrap();
                 s.start(&mut env, &mut tx, &mut scratch).unwrap();

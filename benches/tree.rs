@@ -5,10 +5,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use iotadm::flash::MemFlash;
-use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 4096, 8>;
-type Big = Tree<Flash, NoHandlers, 4096, 131_072, 512>;
+type Big = Tree<'static, Flash, NoHandlers>;
 
 const DEVICE: Principal<'static> = Principal::Device;
 const SRV: Principal<'static> = Principal::Server("srv1");
@@ -18,7 +18,8 @@ const SRV: Principal<'static> = Principal::Server("srv1");
 fn big_tree() -> (Big, usize) {
     let mut f = MemFlash::new(vec![0u8; 4 << 20]);
     f.erase_all();
-    let mut t: Big = Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let storage = Box::leak(Box::new(TreeStorage::<4096, 131_072, 512>::new()));
+    let mut t: Big = Tree::mount(storage, f, NoHandlers, UriLimits::DEFAULT).unwrap();
     for i in 0..180 {
         let acc = format!("./DMAcc/a{i}");
         t.add(DEVICE, &acc, None, None, None).unwrap();

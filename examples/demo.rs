@@ -30,13 +30,15 @@ use iotadm::session::{
 use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng, SystemClock};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Value};
 use iotadm::transport::HttpTransport;
-use iotadm::tree::{Principal, Tree, UriLimits};
+use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
 
 /// The handset's NOR part: 4 KiB sectors, 8-byte words.
 type Nor = MemFlash<Vec<u8>, 4096, 8>;
 type Part<'a> = Partition<'a, Nor>;
-type Handset<'a> =
-    Tree<Part<'a>, Fumo<Installer<Part<'a>, Part<'a>, Part<'a>>, Part<'a>>, 256, 16_384, 512>;
+type Handset<'a> = Tree<'a, Part<'a>, Fumo<Installer<Part<'a>, Part<'a>, Part<'a>>, Part<'a>>>;
+/// The tree's memory: 256 entries, 16 KiB of names and values, values up to a little
+/// under 512 bytes.
+type Storage = TreeStorage<256, 16_384, 512>;
 
 /// The part's layout: two firmware slots, the installer's state, the FUMO record, the tree.
 const SLOT_A: (u32, u32) = (0, 128 * 1024);
@@ -128,10 +130,11 @@ fn main() -> Res {
     nor.erase_all();
     let nor = RefCell::new(nor);
     let mut screen = Screen;
+    let mut storage = Box::new(Storage::new());
 
     // Running version 1: the management session that delivers the update.
     {
-        let mut tree = boot(&nor, 1)?;
+        let mut tree = boot(&nor, &mut storage, 1)?;
         provision(&mut tree, &url)?;
         let push = server.package0_push("operator", UiMode::Informative, 0x4D2)?;
         println!(
@@ -188,7 +191,7 @@ fn main() -> Res {
     println!("\n[bootloader] starting slot {:?} on trial", decision.slot);
 
     // Running version 2: it works, so it keeps itself and reports to the server.
-    let mut tree = boot(&nor, 2)?;
+    let mut tree = boot(&nor, &mut storage, 2)?;
     let fumo = tree.handlers_mut();
     fumo.confirm_update()?;
     let report = fumo
@@ -242,8 +245,8 @@ fn installer(nor: &RefCell<Nor>, version: u32) -> Res<Installer<Part<'_>, Part<'
 }
 
 /// What firmware `version` does at start: opens its installer and FUMO object and mounts
-/// the tree with FUMO as its handler.
-fn boot(nor: &RefCell<Nor>, version: u32) -> Res<Handset<'_>> {
+/// the tree, in `storage`, with FUMO as its handler.
+fn boot<'a>(nor: &'a RefCell<Nor>, storage: &'a mut Storage, version: u32) -> Res<Handset<'a>> {
     let fumo = Fumo::open(
         "fw",
         installer(nor, version)?,
@@ -251,7 +254,12 @@ fn boot(nor: &RefCell<Nor>, version: u32) -> Res<Handset<'_>> {
         Ungated,
         fumo::Config::default(),
     )?;
-    Ok(Tree::mount(part(nor, TREE)?, fumo, UriLimits::DEFAULT)?)
+    Ok(Tree::mount(
+        storage,
+        part(nor, TREE)?,
+        fumo,
+        UriLimits::DEFAULT,
+    )?)
 }
 
 /// The factory: DevInfo, the operator's account by bootstrap, the FUMO node, and ACLs that
@@ -322,6 +330,7 @@ fn session(
         ui: screen,
         rng: &mut rng,
         clock: &clock,
+        alerts,
     };
     let cfg = Config {
         encoding: Encoding::Wbxml,
@@ -333,7 +342,6 @@ fn session(
         cfg,
         account,
         initiation,
-        alerts,
         HttpTransport::new(),
         |event| {
             println!("\n== {}", sim::describe(&event));

@@ -15,7 +15,7 @@ use crate::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
 use crate::platform::{Clock, Rng};
 use crate::session::{
     self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Config, DeviceInfo, Env,
-    Event, GenericAlert, Initiation, Outcome, Session,
+    Event, Initiation, Outcome, Session,
 };
 use crate::transport::Transport;
 use crate::tree::{Handlers, Tree};
@@ -124,9 +124,9 @@ pub struct AccountSpec<'a> {
 impl AccountSpec<'_> {
     /// Provisions the account into `tree` as the factory does: its bootstrap message,
     /// applied as trusted. The number of nodes it set.
-    pub fn provision<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn provision<F: NorFlash, H: Handlers>(
         &self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
     ) -> Result<usize, session::Error> {
         let mut scratch = std::vec![0u8; 4096];
         apply_bootstrap(
@@ -253,14 +253,12 @@ impl HostBuffers {
 }
 
 /// Runs one session with the account at `./DMAcc/<account>` over `transport`, start to
-/// end; `observe` sees each message.
-#[allow(clippy::too_many_arguments)]
-pub fn run_session<F, H, T, const N: usize, const A: usize, const R: usize>(
-    env: &mut Env<'_, F, H, N, A, R>,
+/// end, with the environment's alerts; `observe` sees each message.
+pub fn run_session<F, H, T>(
+    env: &mut Env<'_, '_, F, H>,
     cfg: Config,
     account: &str,
     initiation: Initiation,
-    alerts: &[GenericAlert<'_>],
     transport: T,
     observe: impl FnMut(Event<'_>),
 ) -> Result<Outcome, ClientError<T::Error>>
@@ -269,7 +267,7 @@ where
     H: Handlers,
     T: Transport,
 {
-    let mut session = Session::new(env, cfg, account, initiation, alerts)?;
+    let mut session = Session::new(env, cfg, account, initiation)?;
     let mut buffers = HostBuffers::new(&cfg);
     let mut client = Client::new(transport, buffers.lend());
     client.run(&mut session, env, observe)

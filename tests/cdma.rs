@@ -16,11 +16,16 @@ use iotadm::flash::MemFlash;
 use iotadm::fumo::FirmwareGate;
 use iotadm::platform::{Clock, Rng};
 use iotadm::tree::schema;
-use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, UriLimits};
+use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+
+/// Tree storage that lives as long as the test process.
+fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R> {
+    Box::leak(Box::new(TreeStorage::new()))
+}
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
 type Lock = ServiceLock<Flash, HmacSpasm<TestRng>, TestClock>;
-type T<'h> = Tree<Flash, HandlerTable<'h, 1>, 128, 8192, 512>;
+type T<'h> = Tree<'h, Flash, HandlerTable<'h, 1>>;
 
 const DEVICE: Principal<'static> = Principal::Device;
 const SRV1: Principal<'static> = Principal::Server("srv1");
@@ -147,8 +152,13 @@ impl Handset {
         let mut cdma = Cdma::new(&lock, store, Limits::default());
         let result = {
             let table = HandlerTable::new([(id("./CDMA"), &mut cdma as &mut dyn NodeHandler)]);
-            let mut t: T<'_> =
-                Tree::mount(self.tree.take().unwrap(), table, UriLimits::DEFAULT).unwrap();
+            let mut t: T<'_> = Tree::mount(
+                storage::<128, 8192, 512>(),
+                self.tree.take().unwrap(),
+                table,
+                UriLimits::DEFAULT,
+            )
+            .unwrap();
             let r = f(&mut t, &lock);
             self.tree = Some(t.into_parts().0);
             r
@@ -485,7 +495,7 @@ fn secrets_and_the_spc_are_never_read_by_a_server() {
             );
             // Copying it elsewhere would read it.
             assert_eq!(
-                t.copy(SRV1, &uri, &nam("MDN"), None),
+                t.copy(SRV1, &uri, &nam("MDN"), None, &mut [0; 512]),
                 Err(StatusCode::CommandNotAllowed)
             );
             // The baseband reads what it needs to authenticate.

@@ -15,7 +15,7 @@ use iotadm::cdma::{
 use iotadm::codes::StatusCode;
 use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Partition, Tear};
 use iotadm::platform::{NoClock, Rng};
-use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, UriLimits};
+use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 
 type Mem = MemFlash<Vec<u8>, 256, 8>;
 type Faulty = FaultyFlash<Mem>;
@@ -51,7 +51,7 @@ fn copy(m: &Mem) -> Mem {
 
 // --- NAM parameters changed in Atomics ----------------------------------------------------
 
-type DmTree<'h, F> = Tree<F, HandlerTable<'h, 1>, 64, 4096, 512>;
+type DmTree<'h, F> = Tree<'h, F, HandlerTable<'h, 1>>;
 
 /// Mounts the tree on `flash` with the CDMA handler bound, and runs `f`; `None` when the
 /// tree does not mount (power went while a blank flash was being formatted).
@@ -71,7 +71,8 @@ fn with_tree<F: NorFlash, R>(flash: F, f: impl FnOnce(&mut DmTree<'_, F>) -> R) 
         schema::child(0, "CDMA").unwrap(),
         &mut cdma as &mut dyn NodeHandler,
     )]);
-    let mut t = Tree::mount(flash, table, UriLimits::DEFAULT).ok()?;
+    let mut storage = Box::new(TreeStorage::<64, 4096, 512>::new());
+    let mut t = Tree::mount(&mut storage, flash, table, UriLimits::DEFAULT).ok()?;
     Some(f(&mut t))
 }
 

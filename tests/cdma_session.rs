@@ -13,7 +13,12 @@ use iotadm::platform::{NoClock, Rng};
 use iotadm::session::{
     apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
-use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, UriLimits};
+use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+
+/// Tree storage that lives as long as the test process.
+fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R> {
+    Box::leak(Box::new(TreeStorage::new()))
+}
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
 
@@ -87,8 +92,13 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
     let mut cdma = Cdma::new(&lock, store, Limits::default());
     let cdma_node = schema::child(0, "CDMA").unwrap();
     let table = HandlerTable::new([(cdma_node, &mut cdma as &mut dyn NodeHandler)]);
-    let mut tree: Tree<Flash, _, 256, 16384, 512> =
-        Tree::mount(blank(64 * 1024), table, UriLimits::DEFAULT).unwrap();
+    let mut tree: Tree<Flash, _> = Tree::mount(
+        storage::<256, 16384, 512>(),
+        blank(64 * 1024),
+        table,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
 
     // The factory: device information, account, NAM 0, an ACL for srv1 and the SPC.
     let dev = Principal::Device;
@@ -126,12 +136,13 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
         ui: &mut ui,
         rng: &mut rng,
         clock: &clock,
+        alerts: &[],
     };
     let cfg = Config {
         encoding: Encoding::Xml,
         ..Config::default()
     };
-    let mut s = Session::new(&mut env, cfg, "srv1", Initiation::Client, &[]).unwrap();
+    let mut s = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
     let mut tx = vec![0u8; 8192];
     s.start(&mut env, &mut tx, &mut scratch).unwrap();
     let sid = s.session_id().to_string();

@@ -21,10 +21,7 @@ const SRV: Principal<'static> = Principal::Server("srv1");
 const URL: &str = "http://127.0.0.1:9/fw/v2.bin";
 
 /// The value of the node at `uri`, as the server reads it.
-fn value<F, H, const N: usize, const A: usize, const R: usize>(
-    tree: &mut iotadm::tree::Tree<F, H, N, A, R>,
-    uri: &str,
-) -> String
+fn value<F, H>(tree: &mut iotadm::tree::Tree<'_, F, H>, uri: &str) -> String
 where
     F: embedded_storage::nor_flash::NorFlash,
     H: iotadm::tree::Handlers,
@@ -917,7 +914,9 @@ fn opening_in_place_reads_what_opening_by_value_reads() {
     let mut slot = std::mem::MaybeUninit::uninit();
     let in_place = open_in(&mut slot, &flash, "fw").unwrap();
     assert_eq!(format!("{in_place:?}"), expected);
-    let mut tree = iotadm::tree::Tree::<_, _, 64, 4096, 1024>::mount(
+    let mut storage = Box::new(iotadm::tree::TreeStorage::<64, 4096, 1024>::new());
+    let mut tree = iotadm::tree::Tree::mount(
+        &mut storage,
         part(&flash, TREE),
         in_place,
         iotadm::tree::UriLimits::DEFAULT,

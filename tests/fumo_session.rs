@@ -27,7 +27,7 @@ use iotadm::session::{Config, DefaultAnswers, Env, GenericAlert, Initiation, Out
 use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Transcript, Value};
 use iotadm::transport::HttpTransport;
-use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, UriLimits};
+use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 
 /// The client's MaxMsgSize: small enough that the package arrives in several chunks.
 const MAX_MSG: u32 = 2048;
@@ -41,10 +41,7 @@ fn server(script: Script) -> TestServer {
 }
 
 /// Gives the device its account at the server, with the right to run firmware updates.
-fn provision<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
-    server: &TestServer,
-) {
+fn provision<F: NorFlash, H: Handlers>(tree: &mut Tree<'_, F, H>, server: &TestServer) {
     let url = server.url("srv1");
     let spec = AccountSpec {
         node: "srv1",
@@ -71,8 +68,8 @@ fn provision<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: 
 }
 
 /// One client-initiated WBXML session of `srv1`, reporting `alerts` in package 1.
-fn session<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn session<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     alerts: &[GenericAlert<'_>],
 ) -> Outcome {
     let mut ui = DefaultAnswers;
@@ -83,6 +80,7 @@ fn session<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: us
         ui: &mut ui,
         rng: &mut rng,
         clock: &clock,
+        alerts,
     };
     let cfg = Config {
         encoding: Encoding::Wbxml,
@@ -94,7 +92,6 @@ fn session<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: us
         cfg,
         "srv1",
         Initiation::Client,
-        alerts,
         HttpTransport::new(),
         |_| {},
     )
@@ -285,8 +282,9 @@ fn the_service_programming_lock_gates_a_firmware_update() {
             (node_id("./FUMO"), &mut fumo as &mut dyn NodeHandler),
             (node_id("./CDMA"), &mut cdma as &mut dyn NodeHandler),
         ]);
-        let mut tree: Tree<Part<'_>, _, 128, 8192, 512> =
-            Tree::mount(part(&flash, TREE), table, UriLimits::DEFAULT).unwrap();
+        let mut storage = Box::new(TreeStorage::<128, 8192, 512>::new());
+        let mut tree: Tree<Part<'_>, _> =
+            Tree::mount(&mut storage, part(&flash, TREE), table, UriLimits::DEFAULT).unwrap();
         let device = Principal::Device;
         tree.add(device, "./FUMO/fw", None, None, None).unwrap();
         iotadm::sim::device_info("MEID:A0000000000001")

@@ -116,7 +116,7 @@ struct Rig {
 }
 
 impl Rig {
-    fn new() -> (Rig, Session<'static>) {
+    fn new() -> (Rig, Session) {
         let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
         let mut rng = SeededRng::new(3);
         let mut tx = vec![0u8; 8192];
@@ -130,8 +130,9 @@ impl Rig {
             ui: &mut NoUi,
             rng: &mut rng,
             clock: &NoClock,
+            alerts: &[],
         };
-        let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client, &[]).unwrap();
+        let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
         let sent = session.start(&mut env, &mut tx, &mut scratch).unwrap();
         assert!(!sent.hold);
         let server = Server {
@@ -151,12 +152,13 @@ impl Rig {
     }
 
     /// Hands `msg` to the session; the reply it writes, or how it ended.
-    fn handle(&mut self, session: &mut Session<'_>, msg: &[u8]) -> Result<Option<Reply>, Error> {
+    fn handle(&mut self, session: &mut Session, msg: &[u8]) -> Result<Option<Reply>, Error> {
         let mut env = Env {
             tree: &mut self.tree,
             ui: &mut NoUi,
             rng: &mut self.rng,
             clock: &NoClock,
+            alerts: &[],
         };
         match session.handle(&mut env, msg, None, &[], &mut self.tx, &mut self.scratch)? {
             Step::Send(t) => {
@@ -393,28 +395,22 @@ fn an_add_of_a_large_object_refused_at_its_first_chunk_leaves_no_node_behind() {
 fn a_session_keeps_its_state_in_under_4_kib() {
     // Everything else it needs is the caller's: the message buffers and scratch.
     assert!(
-        std::mem::size_of::<Session<'static>>() <= 4096,
+        std::mem::size_of::<Session>() <= 4096,
         "{} bytes",
-        std::mem::size_of::<Session<'static>>()
+        std::mem::size_of::<Session>()
     );
 }
 
-/// Package 1 of a session set up by value and of one set up in place, from the same tree
-/// and random numbers.
+/// Package 1 of a session set up by value, or of one set up in place in a slot that held
+/// an earlier session of another kind (other alerts, encoding, initiation) which had sent
+/// its own package 1, from the same tree and random numbers.
 fn package_1(in_place: bool) -> Result<Vec<u8>, Error> {
     let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
-    let mut rng = SeededRng::new(3);
     let mut tx = vec![0u8; 8192];
     let mut scratch = vec![0u8; 2048];
     let cfg = Config {
         encoding: Encoding::Xml,
         ..Config::default()
-    };
-    let mut env = Env {
-        tree: &mut tree,
-        ui: &mut NoUi,
-        rng: &mut rng,
-        clock: &NoClock,
     };
     let alerts = [GenericAlert {
         alert_type: "org.example.alert",
@@ -425,19 +421,42 @@ fn package_1(in_place: bool) -> Result<Vec<u8>, Error> {
         correlator: None,
         data: "42",
     }];
-    let mut by_value;
-    let mut slot = std::mem::MaybeUninit::uninit();
-    let session = if in_place {
-        Session::new_in(
+    let mut slot = Box::new(std::mem::MaybeUninit::uninit());
+    if in_place {
+        let earlier = [GenericAlert {
+            data: "7",
+            ..alerts[0]
+        }; 3];
+        let mut rng = SeededRng::new(99);
+        let mut env = Env {
+            tree: &mut tree,
+            ui: &mut NoUi,
+            rng: &mut rng,
+            clock: &NoClock,
+            alerts: &earlier,
+        };
+        let before = Session::new_in(
             &mut slot,
             &mut env,
-            cfg,
+            Config::default(),
             "srv1",
-            Initiation::Client,
-            &alerts,
-        )?
+            Initiation::Server { session_id: 9 },
+        )?;
+        before.start(&mut env, &mut tx, &mut scratch)?;
+    }
+    let mut rng = SeededRng::new(3);
+    let mut env = Env {
+        tree: &mut tree,
+        ui: &mut NoUi,
+        rng: &mut rng,
+        clock: &NoClock,
+        alerts: &alerts,
+    };
+    let mut by_value;
+    let session = if in_place {
+        Session::new_in(&mut slot, &mut env, cfg, "srv1", Initiation::Client)?
     } else {
-        by_value = Session::new(&mut env, cfg, "srv1", Initiation::Client, &alerts)?;
+        by_value = Session::new(&mut env, cfg, "srv1", Initiation::Client)?;
         &mut by_value
     };
     let sent = session.start(&mut env, &mut tx, &mut scratch)?;
@@ -463,19 +482,13 @@ fn new_session(tree: &mut DmTree, account: &str) -> Result<(), Error> {
         ui: &mut NoUi,
         rng: &mut rng,
         clock: &NoClock,
+        alerts: &[],
     };
-    Session::new(
-        &mut env,
-        Config::default(),
-        account,
-        Initiation::Client,
-        &[],
-    )
-    .map(|_| ())
+    Session::new(&mut env, Config::default(), account, Initiation::Client).map(|_| ())
 }
 
 #[test]
-fn a_session_set_up_in_place_refuses_an_unknown_account() {
+fn a_session_set_up_in_place_refuses_an_unknown_account_and_has_nothing_to_do() {
     let mut tree = device(SERVER, cred(AuthScheme::Basic, "dev", "pw", b""), None);
     let mut rng = SeededRng::new(3);
     let mut env = Env {
@@ -483,17 +496,35 @@ fn a_session_set_up_in_place_refuses_an_unknown_account() {
         ui: &mut NoUi,
         rng: &mut rng,
         clock: &NoClock,
+        alerts: &[],
     };
-    let mut slot = std::mem::MaybeUninit::uninit();
+    let mut slot = Box::new(std::mem::MaybeUninit::uninit());
     let r = Session::new_in(
         &mut slot,
         &mut env,
         Config::default(),
         "nobody",
         Initiation::Client,
-        &[],
     );
     assert!(matches!(r, Err(Error::Account(_))), "{:?}", r.err());
+    // SAFETY: `new_in` leaves the slot holding a session, also when it fails.
+    let session = unsafe { slot.assume_init_mut() };
+    assert!(session.is_done());
+    let (mut tx, mut scratch) = (vec![0u8; 4096], vec![0u8; 1024]);
+    assert_eq!(
+        session.start(&mut env, &mut tx, &mut scratch).err(),
+        Some(Error::Finished)
+    );
+    let session = Session::new_in(
+        &mut slot,
+        &mut env,
+        Config::default(),
+        "srv1",
+        Initiation::Client,
+    )
+    .unwrap();
+    assert!(!session.is_done());
+    assert_eq!(session.server_id(), "srv1");
 }
 
 /// Every leaf of DevInfo and DevDetail has a value before a session starts: a device
@@ -575,8 +606,9 @@ fn endless(cfg: Config, clock: &dyn iotadm::platform::Clock, more: &str) -> (Err
         ui: &mut NoUi,
         rng: &mut rng,
         clock,
+        alerts: &[],
     };
-    let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client, &[]).unwrap();
+    let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
     session.start(&mut env, &mut tx, &mut scratch).unwrap();
     let mut server = Server {
         session_id: session.session_id().to_string(),

@@ -4,10 +4,16 @@
 
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
-use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
-type DmTree = Tree<Flash, NoHandlers, 256, 16384, 512>;
+type Storage = TreeStorage<256, 16384, 512>;
+type DmTree = Tree<'static, Flash, NoHandlers>;
+
+/// Storage for a tree that lives as long as the test.
+fn storage() -> &'static mut Storage {
+    Box::leak(Box::new(Storage::new()))
+}
 
 const DEVICE: Principal<'static> = Principal::Device;
 const SRV1: Principal<'static> = Principal::Server("srv1");
@@ -20,7 +26,7 @@ fn blank() -> Flash {
 }
 
 fn mount(flash: Flash) -> DmTree {
-    Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).expect("mount")
+    Tree::mount(storage(), flash, NoHandlers, UriLimits::DEFAULT).expect("mount")
 }
 
 fn get(t: &mut DmTree, who: Principal<'_>, uri: &str) -> Result<String, StatusCode> {
@@ -327,7 +333,7 @@ fn uris_are_normalised_and_limited() {
         max_tot_len: 40,
         max_seg_len: 10,
     };
-    let mut t: DmTree = Tree::mount(blank(), NoHandlers, limits).unwrap();
+    let mut t: DmTree = Tree::mount(storage(), blank(), NoHandlers, limits).unwrap();
     t.replace(DEVICE, "DevInfo/Mod", b"X1", None, None).unwrap();
     assert_eq!(get(&mut t, SRV1, "./DevInfo/Mod/").unwrap(), "X1");
     assert_eq!(get(&mut t, SRV1, "DevInfo/Mod").unwrap(), "X1");
@@ -592,6 +598,7 @@ fn copy_a_leaf() {
         "./DMAcc/a1/AppAddr/1/Addr",
         "./DMAcc/a1/AppAddr/9/Addr",
         None,
+        &mut [0; 512],
     )
     .unwrap();
     assert_eq!(
@@ -599,13 +606,19 @@ fn copy_a_leaf() {
         "http://127.0.0.1:8080/dm"
     );
     assert_eq!(
-        t.copy(SRV2, "./DMAcc/a1/AppAddr/1/Addr", "./DMAcc/a1/Name", None),
+        t.copy(
+            SRV2,
+            "./DMAcc/a1/AppAddr/1/Addr",
+            "./DMAcc/a1/Name",
+            None,
+            &mut [0; 512]
+        ),
         Err(StatusCode::PermissionDenied)
     );
 }
 
-/// A tree over flash the test keeps: a tree mounted in place is never moved out of its slot.
-type SliceTree<'m> = Tree<MemFlash<&'m mut [u8], 1024, 8>, NoHandlers, 256, 16384, 512>;
+/// A tree over flash and storage the test keeps, so that both outlive the tree.
+type SliceTree<'m> = Tree<'m, MemFlash<&'m mut [u8], 1024, 8>, NoHandlers>;
 
 fn get_in(t: &mut SliceTree<'_>, who: Principal<'_>, uri: &str) -> Result<String, StatusCode> {
     let mut buf = [0u8; 512];
@@ -613,44 +626,47 @@ fn get_in(t: &mut SliceTree<'_>, who: Principal<'_>, uri: &str) -> Result<String
     Ok(String::from_utf8(buf[..r.len].to_vec()).unwrap())
 }
 
-/// Runs `f` on the tree mounted in place (`Tree::mount_in`) over `mem`.
-fn mounted_in(mem: &mut [u8], f: impl FnOnce(&mut SliceTree<'_>)) {
-    let mut slot = Box::new(std::mem::MaybeUninit::<SliceTree<'_>>::uninit());
-    let t = Tree::mount_in(
-        &mut slot,
-        MemFlash::new(mem),
-        NoHandlers,
-        UriLimits::DEFAULT,
-    )
-    .expect("mount_in");
-    f(t);
+/// Runs `f` on the tree mounted over `mem` in `storage`.
+fn mounted_in(storage: &mut Storage, mem: &mut [u8], f: impl FnOnce(&mut SliceTree<'_>)) {
+    let mut t =
+        Tree::mount(storage, MemFlash::new(mem), NoHandlers, UriLimits::DEFAULT).expect("mount");
+    f(&mut t);
 }
 
+/// Storage the caller keeps serves one mount after another: what a mount leaves in it
+/// (entries, arena) is not taken for the next tree's state, which comes from flash alone.
 #[test]
-fn mount_in_place_restores_and_records_as_mount_by_value() {
+fn storage_serves_mount_after_mount() {
     let mut t = mount(blank());
     bootstrap(&mut t, "a1", "srv1");
-    t.replace(SRV1, "./DMAcc/a1/AppID", b"by-value", None, None)
+    t.replace(SRV1, "./DMAcc/a1/AppID", b"first", None, None)
         .unwrap();
     let (flash, _) = t.into_parts();
     let mut mem = flash.as_bytes().to_vec();
-    mounted_in(&mut mem, |t| {
-        assert_eq!(get_in(t, SRV1, "./DMAcc/a1/AppID").unwrap(), "by-value");
-        t.replace(SRV1, "./DMAcc/a1/AppID", b"in-place", None, None)
+    let mut storage = Box::new(Storage::new());
+    mounted_in(&mut storage, &mut mem, |t| {
+        assert_eq!(get_in(t, SRV1, "./DMAcc/a1/AppID").unwrap(), "first");
+        t.replace(SRV1, "./DMAcc/a1/AppID", b"second", None, None)
             .unwrap();
+        t.add(DEVICE, "./DMAcc/a2", None, None, None).unwrap();
     });
-    let mut t = mount(MemFlash::new(mem));
-    assert_eq!(get(&mut t, SRV1, "./DMAcc/a1/AppID").unwrap(), "in-place");
-}
-
-#[test]
-fn mount_in_place_formats_a_blank_region() {
-    let mut mem = blank().as_bytes().to_vec();
-    mounted_in(&mut mem, |t| {
-        t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
+    // The same storage over a blank region: nothing of the tree before is seen.
+    let mut other = blank().as_bytes().to_vec();
+    mounted_in(&mut storage, &mut other, |t| {
+        assert_eq!(
+            get_in(t, DEVICE, "./DMAcc/a1/AppID"),
+            Err(StatusCode::NotFound)
+        );
+        assert_eq!(t.entries_used(), 0);
+        t.add(DEVICE, "./DMAcc/b1", None, None, None).unwrap();
     });
-    let mut t = mount(MemFlash::new(mem));
-    assert!(get(&mut t, DEVICE, "./DMAcc").unwrap().contains("a1"));
+    mounted_in(&mut storage, &mut mem, |t| {
+        assert_eq!(get_in(t, SRV1, "./DMAcc/a1/AppID").unwrap(), "second");
+        assert!(get_in(t, DEVICE, "./DMAcc").unwrap().contains("a2"));
+        assert!(!get_in(t, DEVICE, "./DMAcc").unwrap().contains("b1"));
+    });
+    let mut t = mount(MemFlash::new(other));
+    assert!(get(&mut t, DEVICE, "./DMAcc").unwrap().contains("b1"));
 }
 
 /// The device's mark on a value: stored with it (a restart keeps it), invisible to

@@ -6,10 +6,15 @@ use iotadm::codec::{self, Command, Data};
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::tree::schema::{self, Format};
-use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
+
+/// Tree storage that lives as long as the test process.
+fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R> {
+    Box::leak(Box::new(TreeStorage::new()))
+}
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
-type DmTree = Tree<Flash, NoHandlers, 256, 16384, 512>;
+type DmTree = Tree<'static, Flash, NoHandlers>;
 
 const DEVICE: Principal<'static> = Principal::Device;
 const SRV1: Principal<'static> = Principal::Server("srv1");
@@ -17,7 +22,13 @@ const SRV1: Principal<'static> = Principal::Server("srv1");
 fn tree() -> DmTree {
     let mut f = MemFlash::new(vec![0u8; 16 * 1024]);
     f.erase_all();
-    Tree::mount(f, NoHandlers, UriLimits::DEFAULT).unwrap()
+    Tree::mount(
+        storage::<256, 16384, 512>(),
+        f,
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap()
 }
 
 /// A bootstrap message carrying an account as TNDS, the way a factory or smart card
@@ -49,7 +60,13 @@ fn provision(t: &mut DmTree) {
         panic!()
     };
     let n = t
-        .add_tnds(DEVICE, "./DMAcc", tnds.events(), Some(1_750_000_000))
+        .add_tnds(
+            DEVICE,
+            "./DMAcc",
+            tnds.events(),
+            Some(1_750_000_000),
+            &mut [0; 512],
+        )
         .unwrap();
     assert_eq!(n, 12);
 }
@@ -108,7 +125,7 @@ fn tnds_input_is_all_or_nothing() {
         panic!()
     };
     assert_eq!(
-        t.add_tnds(DEVICE, "./DMAcc", tnds.events(), None),
+        t.add_tnds(DEVICE, "./DMAcc", tnds.events(), None, &mut [0; 512]),
         Err(StatusCode::CommandNotAllowed)
     );
     assert_eq!(get(&mut t, DEVICE, "./DMAcc").unwrap(), "");
@@ -204,8 +221,14 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
         panic!()
     };
     let mut copy = tree();
-    copy.add_tnds(DEVICE, "./DMAcc", tnds.events(), Some(1_750_000_000))
-        .unwrap();
+    copy.add_tnds(
+        DEVICE,
+        "./DMAcc",
+        tnds.events(),
+        Some(1_750_000_000),
+        &mut [0; 512],
+    )
+    .unwrap();
     // Timestamps and version numbers record when and how often; the rest must agree.
     let strip = |s: String| {
         let mut out = s;
@@ -321,7 +344,7 @@ fn add_tnds_from(t: &mut DmTree, who: Principal<'_>, message: &[u8]) -> Result<u
     let Some(Data::Xml(tnds)) = add.items.first().unwrap().data else {
         panic!("no TNDS")
     };
-    t.add_tnds(who, ".", tnds.events(), None)
+    t.add_tnds(who, ".", tnds.events(), None, &mut [0; 512])
 }
 
 fn read_bytes(t: &mut DmTree, uri: &str) -> Result<Vec<u8>, StatusCode> {

@@ -6,7 +6,14 @@ use std::collections::HashMap;
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::tree::schema;
-use iotadm::tree::{ExecOutcome, HandlerTable, NodeHandler, NodeRef, Principal, Tree, UriLimits};
+use iotadm::tree::{
+    ExecOutcome, HandlerTable, NodeHandler, NodeRef, Principal, Tree, TreeStorage, UriLimits,
+};
+
+/// Tree storage that lives as long as the test process.
+fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R> {
+    Box::leak(Box::new(TreeStorage::new()))
+}
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
 
@@ -142,8 +149,13 @@ fn handlers_keep_check_gate_and_execute() {
             (id("./DevDetail"), &mut platform as &mut dyn NodeHandler),
             (id("./DMAcc/<x>"), &mut policy as &mut dyn NodeHandler),
         ]);
-        let mut t: Tree<Flash, _, 64, 4096, 512> =
-            Tree::mount(blank(), handlers, UriLimits::DEFAULT).unwrap();
+        let mut t: Tree<Flash, _> = Tree::mount(
+            storage::<64, 4096, 512>(),
+            blank(),
+            handlers,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
         let mut buf = [0u8; 64];
         // A value the platform keeps.
         let r = t.get(SRV1, "./DevDetail/FwV", 0, &mut buf).unwrap();
@@ -264,8 +276,13 @@ fn a_gate_refuses_every_change_while_closed() {
     let lock = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut gate = Gate(lock.clone());
     let handlers = HandlerTable::new([(id("./DMAcc/<x>"), &mut gate as &mut dyn NodeHandler)]);
-    let mut t: Tree<Flash, _, 64, 4096, 512> =
-        Tree::mount(blank(), handlers, UriLimits::DEFAULT).unwrap();
+    let mut t: Tree<Flash, _> = Tree::mount(
+        storage::<64, 4096, 512>(),
+        blank(),
+        handlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
     t.add(DEVICE, "./DMAcc/a1/AppID", Some(b"w7"), None, None)
         .unwrap();
     lock.set(true);
@@ -306,8 +323,13 @@ impl NodeHandler for Gate {
 
 #[test]
 fn large_values_the_tree_keeps_are_staged_then_stored() {
-    let mut t: Tree<Flash, iotadm::tree::NoHandlers, 64, 4096, 512> =
-        Tree::mount(blank(), iotadm::tree::NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut t: Tree<Flash, iotadm::tree::NoHandlers> = Tree::mount(
+        storage::<64, 4096, 512>(),
+        blank(),
+        iotadm::tree::NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
     t.add(
         DEVICE,
         "./DMAcc/a1/AppAuth/c/AAuthLevel",
@@ -355,8 +377,13 @@ fn large_values_the_tree_keeps_are_staged_then_stored() {
     );
     // Survives a restart.
     let (flash, _) = t.into_parts();
-    let mut t: Tree<Flash, iotadm::tree::NoHandlers, 64, 4096, 512> =
-        Tree::mount(flash, iotadm::tree::NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut t: Tree<Flash, iotadm::tree::NoHandlers> = Tree::mount(
+        storage::<64, 4096, 512>(),
+        flash,
+        iotadm::tree::NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
     let r = t
         .get(DEVICE, "./DMAcc/a1/AppAuth/c/AAuthData", 0, &mut buf)
         .unwrap();

@@ -7,7 +7,7 @@
 
 use iotadm::codes::StatusCode;
 use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Tear};
-use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Mem = MemFlash<Vec<u8>, 256, 8>;
 type Faulty = FaultyFlash<Mem>;
@@ -17,7 +17,8 @@ const SRV: Principal<'static> = Principal::Server("srv1");
 /// Two banks of 1 KiB: small, so the series moves the log between banks several times.
 const REGION: usize = 2048;
 
-type T<F> = Tree<F, NoHandlers, 64, 4096, 512>;
+type T<'s, F> = Tree<'s, F, NoHandlers>;
+type Storage = TreeStorage<64, 4096, 512>;
 
 /// What the test looks at after a restart.
 const PROBES: &[&str] = &[
@@ -42,7 +43,7 @@ const TEARS: [Tear; 4] = [
     Tear::Garbage,
 ];
 
-fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<F>) -> Snapshot {
+fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<'_, F>) -> Snapshot {
     PROBES
         .iter()
         .map(|uri| {
@@ -53,7 +54,7 @@ fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<F>) -> Snapshot 
         .collect()
 }
 
-type Op = fn(&mut T<&mut Faulty>) -> Result<(), StatusCode>;
+type Op = fn(&mut T<'_, &mut Faulty>) -> Result<(), StatusCode>;
 
 fn ops() -> Vec<Op> {
     let mut v: Vec<Op> = vec![
@@ -126,14 +127,14 @@ fn every_cut_leaves_every_node_old_or_new() {
     // The reference run: the state before and after each update, and how many flash
     // operations the whole series takes.
     let mut reference = FaultyFlash::new(blank(), FaultPlan::none());
+    let mut storage = Box::new(Storage::new());
     let mut t: T<&mut Faulty> =
-        Tree::mount(&mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+        Tree::mount(&mut storage, &mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
     let mut states = vec![snapshot(&mut t)];
     for (i, op) in ops.iter().enumerate() {
         op(&mut t).unwrap_or_else(|e| panic!("reference run: update {i} failed: {e:?}"));
         states.push(snapshot(&mut t));
     }
-    drop(t);
     let total = reference.mutations();
     assert!(total > 100, "only {total} flash operations");
     assert_ne!(states.first(), states.last());
@@ -146,14 +147,18 @@ fn every_cut_leaves_every_node_old_or_new() {
             let mut faulty = FaultyFlash::new(blank(), FaultPlan::cut_at(k, tear).with_seed(k));
             // Run until power goes; `interrupted` is the update it went during (0 when it
             // went while the blank flash was being formatted).
-            let interrupted =
-                match T::<&mut Faulty>::mount(&mut faulty, NoHandlers, UriLimits::DEFAULT) {
-                    Err(_) => 0,
-                    Ok(mut t) => ops
-                        .iter()
-                        .position(|op| op(&mut t).is_err())
-                        .unwrap_or(ops.len()),
-                };
+            let interrupted = match T::<&mut Faulty>::mount(
+                &mut storage,
+                &mut faulty,
+                NoHandlers,
+                UriLimits::DEFAULT,
+            ) {
+                Err(_) => 0,
+                Ok(mut t) => ops
+                    .iter()
+                    .position(|op| op(&mut t).is_err())
+                    .unwrap_or(ops.len()),
+            };
             // Operation k exists in every run (runs are the same until the cut).
             assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
             if interrupted < ops.len() {
@@ -163,11 +168,15 @@ fn every_cut_leaves_every_node_old_or_new() {
                 );
             }
             // Restart on what the flash holds.
-            let mut t: T<Mem> =
-                match Tree::mount(faulty.into_inner(), NoHandlers, UriLimits::DEFAULT) {
-                    Ok(t) => t,
-                    Err(e) => panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"),
-                };
+            let mut t: T<Mem> = match Tree::mount(
+                &mut storage,
+                faulty.into_inner(),
+                NoHandlers,
+                UriLimits::DEFAULT,
+            ) {
+                Ok(t) => t,
+                Err(e) => panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"),
+            };
             let after = snapshot(&mut t);
             let before = &states[interrupted];
             let after_op = states.get(interrupted + 1).unwrap_or(before);
@@ -186,11 +195,12 @@ fn every_cut_leaves_every_node_old_or_new() {
 }
 
 /// A tree on a larger region, for the sweep over Adds.
-type TB<F> = Tree<F, NoHandlers, 96, 8192, 512>;
+type TB<'s, F> = Tree<'s, F, NoHandlers>;
+type BigStorage = TreeStorage<96, 8192, 512>;
 
 /// What `uris` read as, as the device.
 fn snapshot_of<F: embedded_storage::nor_flash::NorFlash>(
-    t: &mut TB<F>,
+    t: &mut TB<'_, F>,
     uris: &[String],
 ) -> Snapshot {
     uris.iter()
@@ -234,7 +244,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
         })
         .collect();
     // Step 0 makes the account its server may add to; then node, leaf, node, leaf, ...
-    let step = |t: &mut TB<&mut BigFaulty>, i: usize| -> Result<(), StatusCode> {
+    let step = |t: &mut TB<'_, &mut BigFaulty>, i: usize| -> Result<(), StatusCode> {
         if i == 0 {
             t.add(DEVICE, "./DMAcc/a1/ServerID", Some(b"srv1"), None, Some(1))?;
             t.add(DEVICE, "./DMAcc/a1/ToConRef", None, None, Some(1))?;
@@ -262,11 +272,12 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
     };
     let steps = 1 + 2 * PAIRS;
 
+    let mut storage = Box::new(BigStorage::new());
     let mut reference: BigFaulty = FaultyFlash::new(blank_big(), FaultPlan::none());
     let mut states = Vec::new();
     {
         let mut t: TB<&mut BigFaulty> =
-            Tree::mount(&mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+            Tree::mount(&mut storage, &mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
         states.push(snapshot_of(&mut t, &probes));
         for i in 0..steps {
             step(&mut t, i).unwrap_or_else(|e| panic!("reference run: step {i}: {e:?}"));
@@ -282,16 +293,25 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
             cuts += 1;
             let mut faulty: BigFaulty =
                 FaultyFlash::new(blank_big(), FaultPlan::cut_at(k, tear).with_seed(k));
-            let interrupted =
-                match TB::<&mut BigFaulty>::mount(&mut faulty, NoHandlers, UriLimits::DEFAULT) {
-                    Err(_) => 0,
-                    Ok(mut t) => (0..steps)
-                        .position(|i| step(&mut t, i).is_err())
-                        .unwrap_or(steps),
-                };
+            let interrupted = match TB::<&mut BigFaulty>::mount(
+                &mut storage,
+                &mut faulty,
+                NoHandlers,
+                UriLimits::DEFAULT,
+            ) {
+                Err(_) => 0,
+                Ok(mut t) => (0..steps)
+                    .position(|i| step(&mut t, i).is_err())
+                    .unwrap_or(steps),
+            };
             assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
-            let mut t: TB<Big> = Tree::mount(faulty.into_inner(), NoHandlers, UriLimits::DEFAULT)
-                .unwrap_or_else(|e| panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"));
+            let mut t: TB<Big> = Tree::mount(
+                &mut storage,
+                faulty.into_inner(),
+                NoHandlers,
+                UriLimits::DEFAULT,
+            )
+            .unwrap_or_else(|e| panic!("cut {k} {tear:?}: the tree does not mount: {e:?}"));
             let after = snapshot_of(&mut t, &probes);
             let before = &states[interrupted];
             let next = states.get(interrupted + 1).unwrap_or(before);

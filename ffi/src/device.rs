@@ -11,7 +11,7 @@ use iotadm::notification::{Initiator, UiMode};
 use iotadm::platform::Clock;
 use iotadm::session::{self as dm, Initiation, Session};
 
-use iotadm::tree::{Principal, Tree, UriLimits};
+use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
 
 use crate::config::{
     FLASH_ERASE_SIZE, FLASH_WRITE_SIZE, NODE_HANDLERS, TREE_ARENA, TREE_ENTRIES, TREE_RECORD,
@@ -27,8 +27,22 @@ use crate::status::{
 };
 use crate::text::{bytes_in, bytes_out, copy_cstr, str_in};
 
-/// The management tree of a device.
-pub(crate) type DeviceTree = Tree<CFlash, DeviceHandlers, TREE_ENTRIES, TREE_ARENA, TREE_RECORD>;
+/// The management tree of a device. It borrows the [`Slot`]'s storage for as long as the
+/// device is open, which C cannot express as a lifetime: `'static` stands for "until
+/// `iotadm_device_close`", and the tree never leaves the device.
+pub(crate) type DeviceTree = Tree<'static, CFlash, DeviceHandlers>;
+
+/// The tree's memory, with the capacities the library was built with.
+type DeviceStorage = TreeStorage<TREE_ENTRIES, TREE_ARENA, TREE_RECORD>;
+
+/// What `iotadm_device_open` lays out in the caller's storage: the device, then the
+/// tree's memory. They are separate fields so that `&mut Device`, which every call
+/// takes, never covers the memory the tree holds a reference to.
+#[repr(C)]
+struct Slot {
+    device: Device,
+    storage: DeviceStorage,
+}
 
 /// An open device. C sees it only through pointers (`iotadm_device *`); it lives in the
 /// storage passed to `iotadm_device_open`.
@@ -39,7 +53,7 @@ pub struct Device {
     pub(crate) ui: CUi,
     /// Where a session's state lives while `iotadm_session_run` runs it: the device's
     /// storage rather than the stack. Never holds a value outside that call.
-    pub(crate) session: MaybeUninit<Session<'static>>,
+    pub(crate) session: MaybeUninit<Session>,
 }
 
 /// What a device is made of. Read during `iotadm_device_open` only: nothing in it needs
@@ -160,8 +174,8 @@ pub unsafe extern "C" fn iotadm_get_build_info(info: *mut BuildInfo) {
     // SAFETY: the caller promises a writable struct or NULL.
     if let Some(info) = unsafe { info.as_mut() } {
         *info = BuildInfo {
-            device_size: size_of::<Device>(),
-            device_align: align_of::<Device>(),
+            device_size: size_of::<Slot>(),
+            device_align: align_of::<Slot>(),
             flash_write_size: as_u32(FLASH_WRITE_SIZE),
             flash_erase_size: as_u32(FLASH_ERASE_SIZE),
             tree_entries: as_u32(TREE_ENTRIES),
@@ -212,14 +226,15 @@ pub unsafe extern "C" fn iotadm_device_open(
     let (Some(config), Some(out)) = (unsafe { config.as_ref() }, unsafe { device.as_mut() }) else {
         return IOTADM_ERR_INVALID_ARGUMENT;
     };
-    let slot = storage.cast::<Device>();
-    if slot.is_null() || !slot.is_aligned() || storage_len < size_of::<Device>() {
+    let slot = storage.cast::<Slot>();
+    if slot.is_null() || !slot.is_aligned() || storage_len < size_of::<Slot>() {
         return IOTADM_ERR_STORAGE;
     }
     // SAFETY: as promised by the caller.
     match unsafe { open(slot, config) } {
         Ok(()) => {
-            *out = slot;
+            // SAFETY: `slot` is valid (checked above); the device is its first field.
+            *out = unsafe { addr_of_mut!((*slot).device) };
             IOTADM_OK
         }
         Err(code) => code,
@@ -229,9 +244,9 @@ pub unsafe extern "C" fn iotadm_device_open(
 /// Builds the device into `slot`.
 ///
 /// # Safety
-/// `slot` is aligned, writable for a `Device` and used by nothing else; the config's
-/// pointers are valid.
-unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
+/// `slot` is aligned, writable for a `Slot` and used by nothing else until the device is
+/// closed; the config's pointers are valid.
+unsafe fn open(slot: *mut Slot, config: &DeviceConfig) -> Result<(), c_int> {
     // SAFETY: the caller promises valid strings in the config.
     let info = unsafe { config.info.read() }?;
     let (rng, clock) = config.platform.split()?;
@@ -256,13 +271,22 @@ unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
     };
     let handlers = DeviceHandlers::new(table, fumo)?;
     let flash = CFlash::new(&config.tree_flash)?;
-    // The tree is built where it stays: mounted by value it would need its whole size
-    // again on the caller's stack, and more while it is moved.
-    // SAFETY: `slot` is valid for writes (caller), so its `tree` field is; a
-    // `MaybeUninit` of the field's type has the same layout.
-    let tree_slot = unsafe { &mut *addr_of_mut!((*slot).tree).cast::<MaybeUninit<DeviceTree>>() };
-    let tree =
-        Tree::mount_in(tree_slot, flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
+    // The tree's memory is set up where it stays (empty storage is all zeros but for the
+    // lengths, written in place rather than built on the stack and copied).
+    // SAFETY: `slot` is valid for writes (caller), so its `storage` field is, and nothing
+    // else refers to it while the device is open: the reference lives in the tree only.
+    let storage: &'static mut DeviceStorage = unsafe {
+        let at = addr_of_mut!((*slot).storage);
+        at.write(DeviceStorage::new());
+        &mut *at
+    };
+    let tree = Tree::mount(storage, flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
+    // SAFETY: `slot` is valid for writes (caller).
+    let tree = unsafe {
+        let at = addr_of_mut!((*slot).device.tree);
+        at.write(tree);
+        &mut *at
+    };
     info.store(tree).map_err(|e| match e {
         dm::DeviceInfoError::Refused(_, s) => status(s),
         _ => IOTADM_ERR_DEVICE_INFO,
@@ -278,9 +302,9 @@ unsafe fn open(slot: *mut Device, config: &DeviceConfig) -> Result<(), c_int> {
     // SAFETY: `slot` is valid for writes (caller); each other field is written once, and
     // `session` stays uninitialised by design.
     unsafe {
-        addr_of_mut!((*slot).rng).write(rng);
-        addr_of_mut!((*slot).clock).write(clock);
-        addr_of_mut!((*slot).ui).write(CUi(config.ui));
+        addr_of_mut!((*slot).device.rng).write(rng);
+        addr_of_mut!((*slot).device.clock).write(clock);
+        addr_of_mut!((*slot).device.ui).write(CUi(config.ui));
     }
     Ok(())
 }
@@ -650,8 +674,8 @@ pub(crate) mod tests {
 
     /// Storage for one device, 8-aligned.
     pub(crate) fn storage() -> Vec<u64> {
-        assert!(align_of::<Device>() <= 8);
-        std::vec![0u64; size_of::<Device>() / 8 + 1]
+        assert!(align_of::<Slot>() <= 8);
+        std::vec![0u64; size_of::<Slot>() / 8 + 1]
     }
 
     pub(crate) fn config(part: &Part, seed: &mut u8, handlers: &[NodeHandler]) -> DeviceConfig {
@@ -706,15 +730,15 @@ pub(crate) mod tests {
         let base: *mut u8 = store.as_mut_ptr().cast();
         // SAFETY: valid pointers throughout; the lengths are within `store`.
         unsafe {
-            let too_small = size_of::<Device>() - 1;
+            let too_small = size_of::<Slot>() - 1;
             assert_eq!(
                 iotadm_device_open(base.cast(), too_small, &cfg, &mut dev),
                 IOTADM_ERR_STORAGE
             );
-            if align_of::<Device>() > 1 {
+            if align_of::<Slot>() > 1 {
                 let misaligned = base.add(1);
                 assert_eq!(
-                    iotadm_device_open(misaligned.cast(), size_of::<Device>(), &cfg, &mut dev),
+                    iotadm_device_open(misaligned.cast(), size_of::<Slot>(), &cfg, &mut dev),
                     IOTADM_ERR_STORAGE
                 );
             }

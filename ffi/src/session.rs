@@ -10,8 +10,7 @@ use core::mem::MaybeUninit;
 use iotadm::codec::Encoding;
 use iotadm::fumo::Report;
 use iotadm::session::{
-    self as dm, Client, ClientError, Config, Env, GenericAlert, Initiation, Session, MAX_ADDR,
-    MAX_ID,
+    self as dm, Client, ClientError, Config, Env, Initiation, Session, MAX_ADDR, MAX_ID,
 };
 use iotadm::transport;
 
@@ -251,31 +250,21 @@ unsafe fn lend<'b>(b: &Buffers) -> Result<dm::Buffers<'b>, c_int> {
     })
 }
 
-/// The session slot of a device, typed for a session that borrows for `'s`.
-fn slot<'s>(slot: &'s mut MaybeUninit<Session<'static>>) -> &'s mut MaybeUninit<Session<'s>> {
-    // SAFETY: `Session<'a>` differs from `Session<'static>` only in a lifetime, which does
-    // not change its layout, so the slot fits either. The value written through the result
-    // borrows for `'s` at most, and the slot is never read as a `Session<'static>`: it is
-    // only ever written through this function and used within the same borrow.
-    unsafe { &mut *(slot as *mut MaybeUninit<Session<'static>>).cast() }
-}
-
 /// Builds the session in its slot, in place. Kept out of line so that what setting it up
 /// takes on the stack is gone before the messages are exchanged.
 #[inline(never)]
-fn start<'s, F, H, const N: usize, const A: usize, const R: usize>(
-    slot: &'s mut MaybeUninit<Session<'s>>,
-    env: &mut Env<'_, F, H, N, A, R>,
+fn start<'s, F, H>(
+    slot: &'s mut MaybeUninit<Session>,
+    env: &mut Env<'_, '_, F, H>,
     cfg: Config,
     account: &str,
     initiation: Initiation,
-    alerts: &'s [GenericAlert<'s>],
-) -> Result<&'s mut Session<'s>, dm::Error>
+) -> Result<&'s mut Session, dm::Error>
 where
     F: embedded_storage::nor_flash::NorFlash,
     H: iotadm::tree::Handlers,
 {
-    Session::new_in(slot, env, cfg, account, initiation, alerts)
+    Session::new_in(slot, env, cfg, account, initiation)
 }
 
 /// Runs one management session with the server of `params->account`, from package 1 to
@@ -373,8 +362,9 @@ pub unsafe extern "C" fn iotadm_session_run(
         ui,
         rng,
         clock: &*clock,
+        alerts,
     };
-    let result = match start(slot(session), &mut env, cfg, account, initiation, alerts) {
+    let result = match start(session, &mut env, cfg, account, initiation) {
         Ok(session) => {
             let c = CTransport {
                 user: transport.user,

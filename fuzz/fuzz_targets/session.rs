@@ -14,7 +14,7 @@ use iotadm::session::{
     Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
 use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
-use iotadm::tree::{NoHandlers, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
 use libfuzzer_sys::fuzz_target;
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
@@ -24,7 +24,8 @@ const HEADER: &str = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</V
 </Target><Source><LocURI>http://127.0.0.1/dm</LocURI></Source><Meta><MaxMsgSize \
 xmlns=\"syncml:metinf\">2048</MaxMsgSize></Meta></SyncHdr><SyncBody>";
 
-type DmTree = Tree<Flash, NoHandlers, 128, 8192, 512>;
+type DmTree<'s> = Tree<'s, Flash, NoHandlers>;
+type Storage = TreeStorage<128, 8192, 512>;
 
 /// The provisioned device's flash, made once: each input mounts a copy.
 fn provisioned() -> &'static [u8] {
@@ -32,7 +33,8 @@ fn provisioned() -> &'static [u8] {
     IMAGE.get_or_init(|| {
         let mut flash: Flash = MemFlash::new(vec![0u8; 64 * 1024]);
         flash.erase_all();
-        let mut tree: DmTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
+        let mut storage = Box::new(Storage::new());
+        let mut tree: DmTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
         iotadm::sim::device_info("IMEI:1").store(&mut tree).expect("device information");
         let spec = AccountSpec {
             node: "srv",
@@ -54,12 +56,13 @@ fn provisioned() -> &'static [u8] {
 
 fuzz_target!(|data: &[u8]| {
     let flash: Flash = MemFlash::new(provisioned().to_vec());
-    let mut tree: DmTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
+    let mut storage = Box::new(Storage::new());
+    let mut tree: DmTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
     let mut scratch = [0u8; 1024];
     let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::new(1), NoClock);
-    let mut env = Env { tree: &mut tree, ui: &mut ui, rng: &mut rng, clock: &clock };
+    let mut env = Env { tree: &mut tree, ui: &mut ui, rng: &mut rng, clock: &clock, alerts: &[] };
     let cfg = Config { encoding: Encoding::Xml, max_obj_size: 4096, ..Config::default() };
-    let mut session = Session::new(&mut env, cfg, "srv", Initiation::Server { session_id: 0x1234 }, &[])
+    let mut session = Session::new(&mut env, cfg, "srv", Initiation::Server { session_id: 0x1234 })
         .expect("session");
     let mut tx = vec![0u8; 4096];
     let mut held: Vec<u8> = Vec::new();

@@ -169,7 +169,7 @@ fn serve(value: &[u8], offset: usize, out: &mut [u8]) -> (usize, usize) {
 /// use iotadm::flash::MemFlash;
 /// use iotadm::fumo::FirmwareGate;
 /// use iotadm::platform::{NoClock, Rng};
-/// use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, UriLimits};
+/// use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 ///
 /// # struct HwRng;
 /// # impl Rng for HwRng { fn fill_bytes(&mut self, d: &mut [u8]) { d.fill(7) } }
@@ -184,7 +184,8 @@ fn serve(value: &[u8], offset: usize, out: &mut [u8]) -> (usize, usize) {
 ///
 /// let node = schema::child(0, "CDMA").unwrap();
 /// let table = HandlerTable::new([(node, &mut cdma as &mut dyn NodeHandler)]);
-/// let mut tree: Tree<_, _, 128, 8192, 512> = Tree::mount(flash(32 * 1024), table, UriLimits::DEFAULT)?;
+/// let mut storage = TreeStorage::<128, 8192, 512>::new();
+/// let mut tree = Tree::mount(&mut storage, flash(32 * 1024), table, UriLimits::DEFAULT)?;
 ///
 /// // The factory creates NAM 0 and sets the SPC; the device is never gated.
 /// tree.add(Principal::Device, "./CDMA/NAM/0", None, None, None).unwrap();

@@ -73,8 +73,8 @@ pub struct Account {
 
 impl Account {
     /// Reads account `./DMAcc/<node>` from the tree.
-    pub fn load<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        tree: &mut Tree<F, H, N, A, R>,
+    pub fn load<F: NorFlash, H: Handlers>(
+        tree: &mut Tree<'_, F, H>,
         node: &str,
     ) -> Result<Account, StatusCode> {
         let mut acc = Account::default();
@@ -85,9 +85,9 @@ impl Account {
     /// [`Account::load`] into `self`, which it replaces: the account is read where it is
     /// kept (a session sets it up in place) instead of being built on the stack and moved.
     /// On error `self` holds part of the account.
-    pub fn load_in<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn load_in<F: NorFlash, H: Handlers>(
         &mut self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         node: &str,
     ) -> Result<(), StatusCode> {
         *self = Account::default();
@@ -96,7 +96,7 @@ impl Account {
             .map_err(|_| StatusCode::UriTooLong)?;
         let mut uri: String<MAX_ADDR> = String::new();
         let mut buf = [0u8; MAX_ADDR];
-        let read = |tree: &mut Tree<F, H, N, A, R>, uri: &str, buf: &mut [u8]| -> Option<usize> {
+        let read = |tree: &mut Tree<'_, F, H>, uri: &str, buf: &mut [u8]| -> Option<usize> {
             tree.get(Principal::Device, uri, 0, buf).ok().map(|r| r.len)
         };
         set_uri(&mut uri, &[node, "/ServerID"])?;
@@ -125,7 +125,7 @@ impl Account {
             .filter(|e| !e.is_empty())
         {
             let entry = core::str::from_utf8(entry).map_err(|_| StatusCode::BadRequest)?;
-            let mut field = |tree: &mut Tree<F, H, N, A, R>, leaf: &str, buf: &mut [u8]| {
+            let mut field = |tree: &mut Tree<'_, F, H>, leaf: &str, buf: &mut [u8]| {
                 set_uri(&mut uri, &[node, "/AppAuth/", entry, "/", leaf]).ok()?;
                 read(tree, &uri, buf)
             };
@@ -161,8 +161,8 @@ impl Account {
     }
 
     /// Finds the account whose `ServerID` is `server_id`.
-    pub fn find<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        tree: &mut Tree<F, H, N, A, R>,
+    pub fn find<F: NorFlash, H: Handlers>(
+        tree: &mut Tree<'_, F, H>,
         server_id: &[u8],
     ) -> Result<Account, StatusCode> {
         let mut names = [0u8; 512];
@@ -188,9 +188,9 @@ impl Account {
 
     /// Writes a direction's nonce back to its `AAuthData` (so the next session starts
     /// with it, also after a restart).
-    pub fn store_nonce<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn store_nonce<F: NorFlash, H: Handlers>(
         &self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         entry: &AuthEntry,
     ) -> Result<(), StatusCode> {
         let mut uri: String<MAX_ADDR> = String::new();

@@ -95,10 +95,10 @@ impl<'b, T: Transport> Client<'b, T> {
 
     /// Runs `session` from package 1 to its end; `observe` sees every message. A session
     /// that fails is abandoned ([`Session::abandon`]).
-    pub fn run<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn run<F: NorFlash, H: Handlers>(
         &mut self,
-        session: &mut Session<'_>,
-        env: &mut Env<'_, F, H, N, A, R>,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
         observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
         let result = self.drive(session, env, observe);
@@ -108,10 +108,10 @@ impl<'b, T: Transport> Client<'b, T> {
         result
     }
 
-    fn drive<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn drive<F: NorFlash, H: Handlers>(
         &mut self,
-        session: &mut Session<'_>,
-        env: &mut Env<'_, F, H, N, A, R>,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
         let Buffers {

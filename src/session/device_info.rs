@@ -152,9 +152,9 @@ impl<'a> DeviceInfo<'a> {
     /// nothing, so a device calls this at every start with what its build says (a firmware
     /// update changes `FwV` then). A leaf a node handler keeps is the handler's to serve
     /// and is not written.
-    pub fn store<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn store<F: NorFlash, H: Handlers>(
         &self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
     ) -> Result<(), DeviceInfoError> {
         self.check()?;
         for (leaf, value) in LEAVES.iter().zip(self.values()) {
@@ -182,14 +182,8 @@ fn check_dev_id(id: &str) -> Result<(), DeviceInfoError> {
 /// Checks that the tree holds a device information: every leaf set, `DevId` a URN.
 /// Out of line, as the session's other set-up steps are.
 #[inline(never)]
-pub(crate) fn check_tree<
-    F: NorFlash,
-    H: Handlers,
-    const N: usize,
-    const A: usize,
-    const R: usize,
->(
-    tree: &mut Tree<F, H, N, A, R>,
+pub(crate) fn check_tree<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
 ) -> Result<(), DeviceInfoError> {
     for leaf in LEAVES {
         let total = tree

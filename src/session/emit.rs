@@ -63,12 +63,12 @@ impl Num {
 /// Where the command runner's responses go: the message being written. A trait object,
 /// so that the runner needs none of the lifetimes of what writing borrows from the
 /// session.
-pub(crate) trait Sink<F, H, const N: usize, const A: usize, const R: usize> {
+pub(crate) trait Sink<F, H> {
     /// Writes queue entries while they fit; whether the queue emptied (else the message
     /// is full).
     fn flush(
         &mut self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         queue: &mut Queue,
         scratch: &mut [u8],
     ) -> Result<bool, Error>;
@@ -117,12 +117,10 @@ pub(crate) struct MessageSink<'x, 'b> {
     pub(crate) asked_next: bool,
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Sink<F, H, N, A, R>
-    for MessageSink<'_, '_>
-{
+impl<F: NorFlash, H: Handlers> Sink<F, H> for MessageSink<'_, '_> {
     fn flush(
         &mut self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         queue: &mut Queue,
         scratch: &mut [u8],
     ) -> Result<bool, Error> {
@@ -162,16 +160,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> S
 
 /// Writing queue entries into one message: the message and its counts (`out`), with the
 /// tree the entries read and the queue they come from.
-pub(crate) struct Emit<'s, 'e, 'x, 'b, F, H, const N: usize, const A: usize, const R: usize> {
-    pub(crate) tree: &'e mut Tree<F, H, N, A, R>,
+pub(crate) struct Emit<'s, 'e, 't, 'x, 'b, F, H> {
+    pub(crate) tree: &'e mut Tree<'t, F, H>,
     pub(crate) queue: &'s mut Queue,
     pub(crate) scratch: &'s mut [u8],
     pub(crate) out: &'s mut MessageSink<'x, 'b>,
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
-    Emit<'_, '_, '_, '_, F, H, N, A, R>
-{
+impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
     /// Writes `cmd` if it fits.
     fn push(&mut self, cmd: &Command<'_>) -> Result<bool, Error> {
         let fits = self.out.writer.push(cmd)?;
@@ -625,8 +621,8 @@ fn data_of(bytes: &[u8]) -> Data<'_> {
 
 /// Writes the URI of `h` at the start of `scratch`, then (with `value`) its value; returns
 /// the end of each and the node's format. `None` when the URI does not fit.
-fn lay_out<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn lay_out<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     who: Principal<'_>,
     h: NodeHandle,
     value: bool,
@@ -707,8 +703,8 @@ impl ItemSource for AnswerItems<'_> {
 
 /// The leaves right under `./DevInfo` the device may read; `None` without a DevInfo.
 #[inline(never)]
-fn devinfo_leaves<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &Tree<F, H, N, A, R>,
+fn devinfo_leaves<F: NorFlash, H: Handlers>(
+    tree: &Tree<'_, F, H>,
 ) -> Option<Vec<NodeHandle, DEVINFO_LEAVES>> {
     let root = tree
         .parse_uri("./DevInfo")
@@ -727,16 +723,14 @@ fn devinfo_leaves<F: NorFlash, H: Handlers, const N: usize, const A: usize, cons
 
 /// The items of the DevInfo `Replace`: each leaf's URI and value, read into scratch when
 /// the writer asks for the leaf.
-struct LeafItems<'x, F, H, const N: usize, const A: usize, const R: usize> {
-    tree: &'x mut Tree<F, H, N, A, R>,
+struct LeafItems<'x, 't, F, H> {
+    tree: &'x mut Tree<'t, F, H>,
     scratch: &'x mut [u8],
     leaves: Vec<NodeHandle, DEVINFO_LEAVES>,
     next: usize,
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> ItemSource
-    for LeafItems<'_, F, H, N, A, R>
-{
+impl<F: NorFlash, H: Handlers> ItemSource for LeafItems<'_, '_, F, H> {
     fn next_item(&mut self) -> Option<Item<'_>> {
         let (uri_end, value_end, format) = loop {
             let &h = self.leaves.get(self.next)?;
@@ -758,8 +752,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> I
 
 /// The items of a Struct listing from node `start` of the walk on: each node's URI (and
 /// with `data` a leaf's value) read into scratch when the writer asks for the node.
-struct StructItems<'x, 'w, F, H, const N: usize, const A: usize, const R: usize> {
-    tree: &'x mut Tree<F, H, N, A, R>,
+struct StructItems<'x, 't, 'w, F, H> {
+    tree: &'x mut Tree<'t, F, H>,
     who: Principal<'w>,
     root: NodeHandle,
     data: bool,
@@ -785,9 +779,7 @@ struct StructItems<'x, 'w, F, H, const N: usize, const A: usize, const R: usize>
     ended: bool,
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
-    StructItems<'_, '_, F, H, N, A, R>
-{
+impl<F: NorFlash, H: Handlers> StructItems<'_, '_, '_, F, H> {
     /// Starts the listing again at `start`, this time with the first item's value left out.
     fn restart_bare(&mut self) {
         self.next = self.start;
@@ -808,9 +800,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
     }
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> ItemSource
-    for StructItems<'_, '_, F, H, N, A, R>
-{
+impl<F: NorFlash, H: Handlers> ItemSource for StructItems<'_, '_, '_, F, H> {
     fn next_item(&mut self) -> Option<Item<'_>> {
         let first = self.next == self.start;
         let Some(h) = self.node() else {
@@ -852,8 +842,8 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> I
 /// Fills `batch` with the nodes of the walk of `root` from the `skip`th on; returns whether
 /// more follow. A walk cut short (too deep) gives what it found.
 #[inline(never)]
-fn struct_batch<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &Tree<F, H, N, A, R>,
+fn struct_batch<F: NorFlash, H: Handlers>(
+    tree: &Tree<'_, F, H>,
     who: Principal<'_>,
     root: NodeHandle,
     skip: usize,
@@ -898,18 +888,20 @@ mod tests {
     use super::*;
     use crate::codec::{EncodeOptions, SyncHdr};
     use crate::flash::MemFlash;
-    use crate::tree::{NoHandlers, UriLimits};
+    use crate::tree::{NoHandlers, TreeStorage, UriLimits};
     use std::string::{String, ToString};
     use std::vec::Vec as StdVec;
     use std::{format, vec};
 
-    type TestTree = Tree<MemFlash<StdVec<u8>, 4096, 8>, NoHandlers, 256, 16_384, 512>;
+    type TestTree = Tree<'static, MemFlash<StdVec<u8>, 4096, 8>, NoHandlers>;
 
     /// A tree with its DevInfo filled in, `./DevInfo/Mod` set to `model`.
     fn tree(model: &str) -> TestTree {
         let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
         flash.erase_all();
-        let mut tree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let storage =
+            std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
+        let mut tree = Tree::mount(storage, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
         for (leaf, value) in [
             ("DevId", "IMEI:490154203237518"),
             ("Man", "iotadm"),

@@ -33,12 +33,12 @@ enum Statuses {
     Restart,
 }
 
-impl<'a> Session<'a> {
+impl Session {
     /// Writes package 1 into `tx`: Alert 1200 or 1201, the Generic Alerts, and DevInfo,
     /// with the client's credentials. `scratch` holds values while they are written.
-    pub fn start<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn start<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         tx: &mut [u8],
         scratch: &mut [u8],
     ) -> Result<Transmit, Error> {
@@ -60,9 +60,9 @@ impl<'a> Session<'a> {
     /// When the last [`Transmit`] said `hold`, `held` must be the server message handled
     /// before (still in its buffer); its remaining commands run now. Otherwise `held` is
     /// not read.
-    pub fn handle<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    pub fn handle<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         reply: &[u8],
         hmac: Option<&[u8]>,
         held: &[u8],
@@ -134,10 +134,7 @@ impl<'a> Session<'a> {
     /// Whether the session may go on: it has sent fewer than `max_messages` messages and
     /// lasted at most `max_session_secs`. Checked before each server message is handled,
     /// so that a server that never ends the session gets no more answers.
-    fn check_bounds<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        &self,
-        env: &Env<'_, F, H, N, A, R>,
-    ) -> Result<(), Error> {
+    fn check_bounds<F: NorFlash, H: Handlers>(&self, env: &Env<'_, '_, F, H>) -> Result<(), Error> {
         if self.messages_sent >= self.cfg.max_messages {
             return Err(Error::Limit(SessionLimit::Messages(self.cfg.max_messages)));
         }
@@ -162,8 +159,8 @@ impl<'a> Session<'a> {
         };
         let _ = self.queue.push(Entry::Open(code));
         self.alert_refs.clear();
-        for i in 0..self.alerts.len() {
-            let _ = self.queue.push(Entry::Generic(i as u8));
+        for i in 0..self.alert_count {
+            let _ = self.queue.push(Entry::Generic(i));
             let _ = self.alert_refs.push((0, 0));
         }
         let _ = self.queue.push(Entry::DevInfo { next: 0 });
@@ -172,20 +169,14 @@ impl<'a> Session<'a> {
     /// Ends a session that cannot go on (the transport failed, or [`handle`](Self::handle)
     /// returned an error): an unfinished large object is dropped and the tree's handlers
     /// learn that the session is over.
-    pub fn abandon<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
-    ) {
+    pub fn abandon<F: NorFlash, H: Handlers>(&mut self, env: &mut Env<'_, '_, F, H>) {
         if self.phase != Phase::Done {
             let _ = self.finish(env);
         }
     }
 
     /// Ends the session.
-    fn finish<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-        &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
-    ) -> Step {
+    fn finish<F: NorFlash, H: Handlers>(&mut self, env: &mut Env<'_, '_, F, H>) -> Step {
         self.phase = Phase::Done;
         env.tree.handlers_mut().session_ended();
         if let Some(lo) = self.lo.take() {
@@ -266,15 +257,9 @@ impl<'a> Session<'a> {
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
     #[inline(never)]
-    fn authenticate_server<
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    fn authenticate_server<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         hdr: &SyncHdr<'_>,
         body: &[u8],
         hmac: Option<&[u8]>,
@@ -361,9 +346,9 @@ impl<'a> Session<'a> {
 
     /// The server's statuses for the client's commands: the header status settles the
     /// client's authentication; Generic Alert statuses are recorded.
-    fn read_statuses<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn read_statuses<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         msg: &Message<'_>,
     ) -> Result<Statuses, Error> {
         let mut outcome = Statuses::Go;
@@ -402,15 +387,9 @@ impl<'a> Session<'a> {
     }
 
     /// Stores the client nonce a challenge gave, once it may be stored.
-    fn store_pending_nonce<
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    fn store_pending_nonce<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
     ) -> Result<(), Error> {
         if !self.client.nonce_pending {
             return Ok(());
@@ -426,9 +405,9 @@ impl<'a> Session<'a> {
 
     /// The server's verdict on the client's credentials.
     #[inline(never)]
-    fn header_status<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn header_status<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         status: &Status<'_>,
         code: StatusCode,
     ) -> Result<Statuses, Error> {
@@ -496,16 +475,9 @@ impl<'a> Session<'a> {
     /// continuation's prelude. Returns the writer and the last `CmdID` used. Out of line:
     /// the header's parts are off the stack before commands run and responses are written.
     #[inline(never)]
-    fn begin_message<
-        't,
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    fn begin_message<'t, F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         interrupting: Option<&Message<'_>>,
         tx: &'t mut [u8],
     ) -> Result<(MessageWriter<'t>, u32), Error> {
@@ -654,9 +626,9 @@ impl<'a> Session<'a> {
 
     /// Writes the next message: the header status, then queued responses and the
     /// results of running commands, until the message is full or everything is answered.
-    fn compose<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn compose<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         held: Option<&Message<'_>>,
         deny: Option<StatusCode>,
         tx: &mut [u8],
@@ -668,9 +640,9 @@ impl<'a> Session<'a> {
     /// [`compose`](Self::compose), answering first the commands of `interrupting`, a
     /// server message that came while the client's package was unfinished (normally just
     /// Alert 1222).
-    fn compose_with<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn compose_with<F: NorFlash, H: Handlers>(
         &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         held: Option<&Message<'_>>,
         interrupting: Option<&Message<'_>>,
         deny: Option<StatusCode>,
@@ -687,14 +659,17 @@ impl<'a> Session<'a> {
             msg_ref: &held_msg_id,
             msg_id: self.msg_id,
             cmd_id,
-            alerts: self.alerts,
+            alerts: env
+                .alerts
+                .get(..usize::from(self.alert_count))
+                .unwrap_or(&[]),
             alert_refs: &mut self.alert_refs,
             server_uri: &self.server_uri,
             device_id: &self.device_id,
             written: 0,
             asked_next: false,
         };
-        let room = Sink::<F, H, N, A, R>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
+        let room = Sink::<F, H>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
         if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
             let next = {
                 let mut exec = Exec {
@@ -716,7 +691,7 @@ impl<'a> Session<'a> {
                 // The server's package goes on: ask for its next message.
                 let _ = self.queue.push(Entry::NextMessage);
             }
-            Sink::<F, H, N, A, R>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
+            Sink::<F, H>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
         } else if held.is_none() {
             self.held.cursor = None;
         }

@@ -222,8 +222,8 @@ pub(crate) fn cmd_of(cmd: &Command<'_>) -> Cmd {
 }
 
 /// Everything a command needs, borrowed from the session for one run.
-pub(crate) struct Exec<'s, 'e, F, H, const N: usize, const A: usize, const R: usize> {
-    pub(crate) env: &'s mut Env<'e, F, H, N, A, R>,
+pub(crate) struct Exec<'s, 'e, 't, F, H> {
+    pub(crate) env: &'s mut Env<'e, 't, F, H>,
     pub(crate) queue: &'s mut Queue,
     pub(crate) lo: &'s mut Option<Incoming>,
     pub(crate) server_id: &'s str,
@@ -235,12 +235,10 @@ pub(crate) struct Exec<'s, 'e, F, H, const N: usize, const A: usize, const R: us
     /// The server sent Alert 1223.
     pub(crate) aborted: &'s mut bool,
     /// The message being built, which the queue is written into.
-    pub(crate) sink: &'s mut dyn Sink<F, H, N, A, R>,
+    pub(crate) sink: &'s mut dyn Sink<F, H>,
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
-    Exec<'_, '_, F, H, N, A, R>
-{
+impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
     fn now(&self) -> Option<u64> {
         self.env.clock.unix_time()
     }
@@ -895,7 +893,9 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
                         if !create || !tnds {
                             return Err(StatusCode::UnsupportedMediaType);
                         }
-                        self.env.tree.add_tnds(who, uri, doc.events(), now)?;
+                        self.env
+                            .tree
+                            .add_tnds(who, uri, doc.events(), now, self.scratch)?;
                         Ok((StatusCode::Ok, None))
                     }
                     data => {
@@ -952,9 +952,13 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
         let mut src_buf = [0u8; MAX_URI];
         let src = uri_of(item.source, &mut src_buf)?;
         let now = self.now();
-        self.env
-            .tree
-            .copy(Principal::Server(self.server_id), src, uri, now)
+        self.env.tree.copy(
+            Principal::Server(self.server_id),
+            src,
+            uri,
+            now,
+            self.scratch,
+        )
     }
 
     /// Checks that a Get can be answered (the node exists and may be read, the value is

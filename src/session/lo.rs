@@ -46,15 +46,9 @@ impl Incoming {
     }
 
     /// Drops the object: nothing of it is stored.
-    pub(crate) fn abandon<
-        F: NorFlash,
-        H: Handlers,
-        const N: usize,
-        const A: usize,
-        const R: usize,
-    >(
+    pub(crate) fn abandon<F: NorFlash, H: Handlers>(
         self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         who: Principal<'_>,
         now: Option<u64>,
     ) {
@@ -72,9 +66,9 @@ impl Incoming {
     }
 
     /// Writes one chunk of data.
-    fn feed<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn feed<F: NorFlash, H: Handlers>(
         &mut self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         text: Text<'_>,
     ) -> Result<(), StatusCode> {
         self.received = self.received.saturating_add(text.len() as u64);
@@ -94,9 +88,9 @@ impl Incoming {
     }
 
     /// Stores the object after its last chunk: 424 if it is not the size announced.
-    fn finish<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn finish<F: NorFlash, H: Handlers>(
         mut self,
-        tree: &mut Tree<F, H, N, A, R>,
+        tree: &mut Tree<'_, F, H>,
         who: Principal<'_>,
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
@@ -127,8 +121,8 @@ const MAX_PATH: usize = 256;
 
 /// Removes the nodes an `Add` created for an object that was not stored: the chunked
 /// command is all or nothing. Done as the device, which any ACL lets undo a change.
-fn undo_create<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn undo_create<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     created: Option<&str>,
     now: Option<u64>,
 ) {
@@ -139,10 +133,7 @@ fn undo_create<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R
 
 /// The length of the path of the first node of `uri` that does not exist yet, or `None`
 /// when every node on the way does.
-fn first_missing<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &Tree<F, H, N, A, R>,
-    uri: &str,
-) -> Option<u16> {
+fn first_missing<F: NorFlash, H: Handlers>(tree: &Tree<'_, F, H>, uri: &str) -> Option<u16> {
     let parsed = Uri::parse(uri, tree.limits()).ok()?;
     let path = parsed.path();
     let mut end = 0usize;
@@ -164,8 +155,8 @@ fn first_missing<F: NorFlash, H: Handlers, const N: usize, const A: usize, const
 }
 
 /// Starts writing `uri`: the object's bytes as transmitted are `declared`.
-fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    x: &mut Exec<'_, '_, F, H, N, A, R>,
+fn begin<F: NorFlash, H: Handlers>(
+    x: &mut Exec<'_, '_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
@@ -206,8 +197,8 @@ fn begin<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
 
 /// One chunk of a large object (`MoreData` on all but the last): 213 while more is to
 /// come, then the outcome of storing the whole.
-pub(crate) fn chunk<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    x: &mut Exec<'_, '_, F, H, N, A, R>,
+pub(crate) fn chunk<F: NorFlash, H: Handlers>(
+    x: &mut Exec<'_, '_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
@@ -250,8 +241,8 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers, const N: usize, const A: usize, co
 /// line, as [`end`] is: the object is built and moved only in these frames, not in the
 /// frame of every chunk.
 #[inline(never)]
-fn start<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    x: &mut Exec<'_, '_, F, H, N, A, R>,
+fn start<F: NorFlash, H: Handlers>(
+    x: &mut Exec<'_, '_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
@@ -263,9 +254,9 @@ fn start<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usiz
 
 /// Ends the object in `slot`: stores it (`store`) or drops what was written of it.
 #[inline(never)]
-fn end<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+fn end<F: NorFlash, H: Handlers>(
     slot: &mut Option<Incoming>,
-    tree: &mut Tree<F, H, N, A, R>,
+    tree: &mut Tree<'_, F, H>,
     who: Principal<'_>,
     now: Option<u64>,
     store: bool,
@@ -282,8 +273,8 @@ fn end<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>
 /// A value in one item: stored straight from the message when it lies there in one piece,
 /// else copied to scratch, else streamed like a large object.
 #[inline(never)]
-pub(crate) fn whole<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    x: &mut Exec<'_, '_, F, H, N, A, R>,
+pub(crate) fn whole<F: NorFlash, H: Handlers>(
+    x: &mut Exec<'_, '_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,

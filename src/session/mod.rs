@@ -48,17 +48,23 @@ use queue::Queue;
 /// Generic alerts one session can carry.
 pub const MAX_ALERTS: usize = 8;
 
-/// What a session needs besides its own state: the tree, the user and the platform. Passed
-/// to every call, so a session holds no borrow between messages.
-pub struct Env<'e, F, H, const N: usize, const A: usize, const R: usize> {
+/// What a session needs besides its own state: the tree, the user, the platform and the
+/// reports it carries. Passed to every call, so a session holds no borrow between
+/// messages.
+pub struct Env<'e, 't, F, H> {
     /// The management tree the server manages.
-    pub tree: &'e mut Tree<F, H, N, A, R>,
+    pub tree: &'e mut Tree<'t, F, H>,
     /// The handset's UI, for alerts 1100-1104.
     pub ui: &'e mut dyn UserInteraction,
     /// Randomness for nonces and session ids.
     pub rng: &'e mut dyn Rng,
     /// Time, for node timestamps.
     pub clock: &'e dyn Clock,
+    /// Generic Alerts (1226) for package 1, e.g. a FUMO result report: the same ones at
+    /// every call of one session (they are resent with package 1 when the server
+    /// challenges, and the server's statuses are matched to them). At most
+    /// [`MAX_ALERTS`] are sent.
+    pub alerts: &'e [GenericAlert<'e>],
 }
 
 /// Settings of a session.
@@ -90,19 +96,25 @@ pub struct Config {
     pub limits: Limits,
 }
 
+impl Config {
+    /// The defaults: WBXML, 8 KiB messages both ways, 64 KiB objects, three tries at
+    /// authentication each way, at most 1,000 messages and 30 minutes a session.
+    pub const DEFAULT: Config = Config {
+        encoding: Encoding::Wbxml,
+        max_msg_size: 8192,
+        max_obj_size: 65_536,
+        server_max_msg_size: 8192,
+        auth_retries: 3,
+        server_auth_failures: 3,
+        max_messages: 1000,
+        max_session_secs: 30 * 60,
+        limits: Limits::DEFAULT,
+    };
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            encoding: Encoding::Wbxml,
-            max_msg_size: 8192,
-            max_obj_size: 65_536,
-            server_max_msg_size: 8192,
-            auth_retries: 3,
-            server_auth_failures: 3,
-            max_messages: 1000,
-            max_session_secs: 30 * 60,
-            limits: Limits::DEFAULT,
-        }
+        Config::DEFAULT
     }
 }
 
@@ -380,13 +392,15 @@ struct Held {
 }
 
 /// An OMA DM client session with one server account.
-pub struct Session<'a> {
+pub struct Session {
     cfg: Config,
     /// The account; its `addr` is where messages go, replaced by the server's `RespURI`
     /// when it gives one.
     account: Account,
     initiation: Initiation,
-    alerts: &'a [GenericAlert<'a>],
+    /// How many of the environment's alerts the session carries (fixed when it is set
+    /// up).
+    alert_count: u8,
     /// (our MsgID, our CmdID) of each Generic Alert sent, to match the server's Status.
     alert_refs: heapless::Vec<(u32, u32), MAX_ALERTS>,
     alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
@@ -417,57 +431,59 @@ pub struct Session<'a> {
     started: Option<u64>,
 }
 
-impl<'a> Session<'a> {
-    /// A session with the account at `./DMAcc/<account>`. `alerts` go in package 1 (they are
-    /// resent with it when the server challenges).
+impl Session {
+    /// A session with the account at `./DMAcc/<account>`, ready for
+    /// [`start`](Self::start). The environment's `alerts` go in package 1.
     ///
     /// The session (several kilobytes) is returned by value; a device short of stack sets
     /// it up where it is kept with [`Session::new_in`].
-    pub fn new<F, H, const N: usize, const A: usize, const R: usize>(
-        env: &mut Env<'_, F, H, N, A, R>,
+    pub fn new<F, H>(
+        env: &mut Env<'_, '_, F, H>,
         cfg: Config,
         account: &str,
         initiation: Initiation,
-        alerts: &'a [GenericAlert<'a>],
     ) -> Result<Self, Error>
     where
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
     {
-        let mut session = Self::blank(cfg, initiation, alerts);
-        session.open(env, account)?;
+        let mut session = Self::blank(cfg, initiation);
+        session.load(env, account)?;
         Ok(session)
     }
 
-    /// [`Session::new`] into `slot`: the session is set up where it stays instead of
-    /// being returned by value and moved, so that a caller short of stack holds one copy
-    /// of it. On error `slot` holds a session that must not be used.
-    pub fn new_in<'s, F, H, const N: usize, const A: usize, const R: usize>(
+    /// [`Session::new`] into `slot` (typically part of a `static`, taken once through a
+    /// cell): the session is set up where it stays instead of being returned by value and
+    /// moved, so that it needs no room on the stack. Whatever `slot` held before is
+    /// overwritten (a session needs no drop). On error `slot` holds a session with nothing
+    /// to do.
+    pub fn new_in<'s, F, H>(
         slot: &'s mut MaybeUninit<Self>,
-        env: &mut Env<'_, F, H, N, A, R>,
+        env: &mut Env<'_, '_, F, H>,
         cfg: Config,
         account: &str,
         initiation: Initiation,
-        alerts: &'a [GenericAlert<'a>],
     ) -> Result<&'s mut Self, Error>
     where
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
     {
-        let session = slot.write(Self::blank(cfg, initiation, alerts));
-        session.open(env, account)?;
+        let session = slot.write(Self::blank(cfg, initiation));
+        if let Err(e) = session.load(env, account) {
+            session.phase = Phase::Done;
+            return Err(e);
+        }
         Ok(session)
     }
 
     /// A session with no account yet: everything empty, nothing read from the tree.
     /// Always inlined, so that [`Session::new_in`] writes it straight into its slot.
     #[inline(always)]
-    fn blank(cfg: Config, initiation: Initiation, alerts: &'a [GenericAlert<'a>]) -> Self {
-        let alerts = alerts.get(..MAX_ALERTS.min(alerts.len())).unwrap_or(&[]);
+    fn blank(cfg: Config, initiation: Initiation) -> Self {
         Session {
             cfg,
             initiation,
-            alerts,
+            alert_count: 0,
             alert_refs: heapless::Vec::new(),
             alert_status: heapless::Vec::new(),
             session_id: String::new(),
@@ -494,7 +510,6 @@ impl<'a> Session<'a> {
             },
             server: ServerAuth::default(),
             header: None,
-
             held: Held::default(),
             queue: Queue::new(),
             lo: None,
@@ -510,11 +525,7 @@ impl<'a> Session<'a> {
     // Out of line, as the steps of `handle` are: its account and buffers are off the
     // stack before the session runs.
     #[inline(never)]
-    fn open<F, H, const N: usize, const A: usize, const R: usize>(
-        &mut self,
-        env: &mut Env<'_, F, H, N, A, R>,
-        account: &str,
-    ) -> Result<(), Error>
+    fn load<F, H>(&mut self, env: &mut Env<'_, '_, F, H>, account: &str) -> Result<(), Error>
     where
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
@@ -555,7 +566,8 @@ impl<'a> Session<'a> {
             .map_or(AuthScheme::None, |c| c.scheme);
         self.client.floor = self.client.scheme;
         let _ = self.server_uri.push_str(&self.account.addr);
-        for _ in self.alerts {
+        self.alert_count = u8::try_from(env.alerts.len().min(MAX_ALERTS)).unwrap_or(0);
+        for _ in 0..self.alert_count {
             let _ = self.alert_status.push(None);
         }
         Ok(())

@@ -35,14 +35,8 @@ pub struct Trigger {
 /// and asks or tells the user as its UI mode says. Nothing starts unless it returns `Ok`:
 /// a forged digest, a truncated message, an unknown server or a user who declines is an
 /// error.
-pub fn accept_notification<
-    F: NorFlash,
-    H: Handlers,
-    const N: usize,
-    const A: usize,
-    const R: usize,
->(
-    tree: &mut Tree<F, H, N, A, R>,
+pub fn accept_notification<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     ui: &mut dyn UserInteraction,
     bytes: &[u8],
 ) -> Result<Trigger, Error> {
@@ -89,8 +83,8 @@ pub fn accept_notification<
 /// session replaces the nonce (the device's challenge to an authenticated server). A
 /// second resync against the same stored nonce is refused. The mark is stored before the
 /// session starts, so a power cut does not reopen the door.
-fn spend_resync<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn spend_resync<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     account: &Account,
 ) -> Result<(), Error> {
     let entry = account
@@ -137,8 +131,8 @@ pub enum BootstrapSource<'k> {
 /// values or TNDS) provision accounts. The document is authenticated first (an over-the-air
 /// bootstrap must carry a `MAC` that verifies with the device's keys), then applied as the
 /// device, all or nothing. Returns the number of items applied.
-pub fn apply_bootstrap<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+pub fn apply_bootstrap<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     bytes: &[u8],
     source: BootstrapSource<'_>,
     now: Option<u64>,
@@ -175,8 +169,8 @@ pub fn apply_bootstrap<F: NorFlash, H: Handlers, const N: usize, const A: usize,
 const ACCOUNT_LIST: usize = 512;
 
 /// The names of the accounts under `./DMAcc`, `/`-separated, in `buf`.
-fn accounts<'b, F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn accounts<'b, F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     buf: &'b mut [u8],
 ) -> Result<&'b [u8], StatusCode> {
     let read = tree.get(Principal::Device, "./DMAcc", 0, buf)?;
@@ -193,8 +187,8 @@ fn accounts<'b, F: NorFlash, H: Handlers, const N: usize, const A: usize, const 
 /// and its server could not maintain it (OMA CP's rule for a `w7` account, Get, Replace and
 /// Delete, is the same idea; CP documents are not read by this library). Accounts that
 /// existed before the bootstrap, and accounts the bootstrap gives an ACL, keep theirs.
-fn grant_new_accounts<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn grant_new_accounts<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     before: &[u8],
     now: Option<u64>,
 ) -> Result<(), StatusCode> {
@@ -240,8 +234,8 @@ fn grant_new_accounts<F: NorFlash, H: Handlers, const N: usize, const A: usize, 
     Ok(())
 }
 
-fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
-    tree: &mut Tree<F, H, N, A, R>,
+fn apply_commands<F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
     commands: codec::List<'_, Command<'_>>,
     now: Option<u64>,
     scratch: &mut [u8],
@@ -264,7 +258,7 @@ fn apply_commands<F: NorFlash, H: Handlers, const N: usize, const A: usize, cons
             let format = super::exec::format_of(item.meta.or(c.meta))?;
             match item.data {
                 Some(Data::Xml(doc)) => {
-                    tree.add_tnds(who, uri, doc.events(), now)?;
+                    tree.add_tnds(who, uri, doc.events(), now, scratch)?;
                 }
                 data => {
                     let text = data.and_then(|d| d.content());

@@ -35,7 +35,9 @@ mod value;
 mod ddf_compiler;
 
 pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
-pub use runtime::{NodeHandle, Principal, Read, Tree, TreeError, WriteTicket, DDF_XML, TNDS_XML};
+pub use runtime::{
+    NodeHandle, Principal, Read, Tree, TreeError, TreeStorage, WriteTicket, DDF_XML, TNDS_XML,
+};
 pub use schema::{AccessSet, DdfDocument, Format, NodeDef, NodeId, Occurrence, Scope, NO_NODE};
 pub use store::StoreError;
 pub use uri::{Property, Uri, UriError, UriLimits};

@@ -18,7 +18,7 @@ use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::transport::{HttpError, HttpTransport};
 use iotadm::tree::{
     schema, ExecOutcome, Format, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree,
-    UriLimits,
+    TreeStorage, UriLimits,
 };
 
 /// The handset's `DevInfo/DevId`, its `Source/LocURI` in every message.
@@ -27,9 +27,18 @@ pub const DEVICE: &str = "IMEI:490154203237518";
 /// RAM flash with 4 KiB sectors.
 pub type Flash = MemFlash<Vec<u8>, 4096, 8>;
 
-/// The handset's tree: 256 entries, 16 KiB of names and values, values the tree keeps up to
-/// a little under 512 bytes (larger ones belong to a [`Platform`] handler).
-pub type DmTree<H = NoHandlers> = Tree<Flash, H, 256, 16_384, 512>;
+/// The handset's tree storage: 256 entries, 16 KiB of names and values, values the tree
+/// keeps up to a little under 512 bytes (larger ones belong to a [`Platform`] handler).
+pub type Storage = TreeStorage<256, 16_384, 512>;
+
+/// The handset's tree.
+pub type DmTree<H = NoHandlers> = Tree<'static, Flash, H>;
+
+/// Storage for one tree that lives as long as the test process (a test handset is
+/// mounted a few times per test).
+pub fn storage() -> &'static mut Storage {
+    Box::leak(Box::new(Storage::new()))
+}
 
 /// What a failed session run returns.
 pub type RunError = ClientError<HttpError>;
@@ -43,7 +52,7 @@ pub fn blank_flash() -> Flash {
 
 /// Mounts a tree on `flash` (a blank one, or the bytes of an earlier tree: a restart).
 pub fn mount<H: Handlers>(flash: Flash, handlers: H) -> DmTree<H> {
-    Tree::mount(flash, handlers, UriLimits::DEFAULT).expect("tree mounts")
+    Tree::mount(storage(), flash, handlers, UriLimits::DEFAULT).expect("tree mounts")
 }
 
 /// What the test handset reports in DevInfo and DevDetail.
@@ -185,9 +194,10 @@ pub fn run_with<H: Handlers>(
         ui,
         rng: &mut rng,
         clock: &clock,
+        alerts: run.alerts,
     };
-    let mut session = Session::new(&mut env, cfg, run.account, run.initiation, run.alerts)
-        .map_err(ClientError::Session)?;
+    let mut session =
+        Session::new(&mut env, cfg, run.account, run.initiation).map_err(ClientError::Session)?;
     let mut client = Client::new(
         HttpTransport::new(),
         Buffers {

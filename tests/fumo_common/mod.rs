@@ -13,9 +13,15 @@ use iotadm::fumo::{
     self, DownloadError, Downloader, FirmwareInstaller, Fumo, Opened, ResultCode, Ungated,
 };
 use iotadm::session::{UiAnswer, UiRequest, UserInteraction};
-use iotadm::tree::{schema, NodeId, Principal, Tree, UriLimits};
+use iotadm::tree::{schema, NodeId, Principal, Tree, TreeStorage, UriLimits};
 
 use crate::firmware_common::*;
+
+/// Tree storage that lives as long as the test process.
+pub fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R>
+{
+    Box::leak(Box::new(TreeStorage::new()))
+}
 
 pub const FUMO: (u32, u32) = (27 * 1024, 2 * 1024);
 pub const TREE: (u32, u32) = (29 * 1024, 16 * 1024);
@@ -83,7 +89,7 @@ impl FirmwareInstaller for Device<'_> {
 }
 
 pub type DevFumo<'a> = Fumo<Device<'a>, Part<'a>, Ungated>;
-pub type DmTree<'a> = Tree<Part<'a>, DevFumo<'a>, 128, 8192, 512>;
+pub type DmTree<'a> = Tree<'a, Part<'a>, DevFumo<'a>>;
 
 /// A factory-fresh part with room for the FUMO region and the tree: version 1 in slot A.
 pub fn big_factory(v1_len: usize) -> Mem {
@@ -132,8 +138,13 @@ pub fn reboot(flash: &RefCell<Dev>) -> (Slot, DevFumo<'_>) {
 
 /// Mounts the tree with the FUMO object as its handler; adds `./FUMO/fw` the first time.
 pub fn mount<'a>(flash: &'a RefCell<Dev>, fumo: DevFumo<'a>) -> DmTree<'a> {
-    let mut tree: DmTree<'a> =
-        Tree::mount(part(flash, TREE), fumo, UriLimits::DEFAULT).expect("mount");
+    let mut tree: DmTree<'a> = Tree::mount(
+        storage::<128, 8192, 512>(),
+        part(flash, TREE),
+        fumo,
+        UriLimits::DEFAULT,
+    )
+    .expect("mount");
     let mut buf = [0u8; 8];
     if tree
         .get(Principal::Device, "./FUMO/fw", 0, &mut buf)

@@ -19,13 +19,13 @@
 //! [`UartLink`] with 4 KiB messages, HMAC-authenticated both ways (the account's
 //! `syncml:auth-MAC` credentials come from the bootstrap).
 //!
-//! All of the DM client's memory is static (the `MEMORY`, `TREE`, `OBJECTS` and `LOCK`
-//! statics below), the session included: the stack holds only what each call needs. Before it resets or stops,
-//! the firmware reports its stack's high-water mark.
+//! All of the DM client's memory is static (the `MEMORY`, `TREE`, `OBJECTS`, `FUMO` and
+//! `LOCK` statics below, each taken once through a cell, without `unsafe`), the session
+//! included: the stack holds only what each call needs. Before it resets or stops, the
+//! firmware reports its stack's high-water mark.
 
 use core::cell::RefCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use cortex_m::peripheral::{SCB, SYST};
 use cortex_m_semihosting::debug;
@@ -41,7 +41,10 @@ use iotadm::session::{
     self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, DeviceInfo,
     DeviceInfoError, Env, GenericAlert, Initiation, NoUi, Outcome, Session,
 };
-use iotadm::tree::{schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, UriLimits};
+use iotadm::tree::{
+    schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, TreeStorage, UriLimits,
+};
+use static_cell::ConstStaticCell;
 
 use crate::layout::{self, IMAGE_OFFSET};
 use crate::link::{LinkError, UartLink};
@@ -84,9 +87,10 @@ const HMAC: usize = 128;
 /// How long to wait for each reply from the host.
 const REPLY_TIMEOUT_MS: u32 = 30_000;
 
-/// The management tree: run-time entries, arena bytes, record buffer. Its handlers live
-/// in their own static, so that mounting the tree does not move them.
-type DmTree = Tree<Nor, &'static mut Objects, 48, 1280, 512>;
+/// The management tree. Its memory ([`TREE`]: run-time entries, arena bytes, record
+/// buffer) and its handlers live in statics of their own, so the tree itself is small.
+type DmTree = Tree<'static, Nor, &'static mut Objects>;
+type DmStorage = TreeStorage<48, 1280, 512>;
 type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
 type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
 type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
@@ -132,8 +136,9 @@ impl Handlers for Objects {
 
 /// The session and its buffers.
 struct Memory {
-    /// The session of the moment (kilobytes, kept off the stack); see [`session_slot`].
-    session: MaybeUninit<Session<'static>>,
+    /// The session of the moment (kilobytes, kept off the stack), set up in place by
+    /// `Session::new_in` for each session.
+    session: MaybeUninit<Session>,
     rx: [u8; MSG],
     aux: [u8; AUX],
     tx: [u8; MSG],
@@ -141,51 +146,45 @@ struct Memory {
     hmac: [u8; HMAC],
 }
 
-static mut MEMORY: Memory = Memory {
+// Every static below is zeros or uninitialised: it takes RAM (`.bss`), no flash. A cell
+// hands each out once as `&'static mut`; the two objects that share the lock by reference
+// (not `Send`, which a cell asks of what it holds) are in `singleton!`s in [`statics`].
+static MEMORY: ConstStaticCell<Memory> = ConstStaticCell::new(Memory {
     session: MaybeUninit::uninit(),
     rx: [0; MSG],
     aux: [0; AUX],
     tx: [0; MSG],
     scratch: [0; SCRATCH],
     hmac: [0; HMAC],
-};
+});
 
-static mut TREE: MaybeUninit<DmTree> = MaybeUninit::uninit();
-
-/// The tree's handlers.
-static mut OBJECTS: MaybeUninit<Objects> = MaybeUninit::uninit();
-
-/// The FUMO object, opened in place (it holds the installer and a record of its own).
-static mut FUMO: MaybeUninit<DevFumo> = MaybeUninit::uninit();
+/// The tree's memory.
+static TREE: ConstStaticCell<DmStorage> = ConstStaticCell::new(DmStorage::new());
 
 /// The service programming lock, shared by the CDMA object and the FUMO object's gate.
-static mut LOCK: MaybeUninit<RefCell<Lock>> = MaybeUninit::uninit();
-
-static TAKEN: AtomicBool = AtomicBool::new(false);
+static LOCK: ConstStaticCell<MaybeUninit<RefCell<Lock>>> =
+    ConstStaticCell::new(MaybeUninit::uninit());
 
 /// The statics, once.
 struct Statics {
     memory: &'static mut Memory,
-    tree: &'static mut MaybeUninit<DmTree>,
+    tree: &'static mut DmStorage,
     objects: &'static mut MaybeUninit<Objects>,
     fumo: &'static mut MaybeUninit<DevFumo>,
     lock: &'static mut MaybeUninit<RefCell<Lock>>,
 }
 
 fn statics() -> Option<Statics> {
-    if TAKEN.swap(true, Ordering::AcqRel) {
-        return None;
-    }
-    // SAFETY: the flag above lets this run once, so these are the only references.
-    unsafe {
-        Some(Statics {
-            memory: &mut *core::ptr::addr_of_mut!(MEMORY),
-            tree: &mut *core::ptr::addr_of_mut!(TREE),
-            objects: &mut *core::ptr::addr_of_mut!(OBJECTS),
-            fumo: &mut *core::ptr::addr_of_mut!(FUMO),
-            lock: &mut *core::ptr::addr_of_mut!(LOCK),
-        })
-    }
+    Some(Statics {
+        memory: MEMORY.try_take()?,
+        tree: TREE.try_take()?,
+        // The tree's handlers.
+        objects: cortex_m::singleton!(: MaybeUninit<Objects> = MaybeUninit::uninit())?,
+        // The FUMO object, opened in place (it holds the installer and a record of its
+        // own).
+        fumo: cortex_m::singleton!(: MaybeUninit<DevFumo> = MaybeUninit::uninit())?,
+        lock: LOCK.try_take()?,
+    })
 }
 
 /// Why the firmware stopped.
@@ -332,14 +331,19 @@ fn report_stack() {
 /// What a boot has opened: the tree (holding the FUMO and CDMA objects) and the session
 /// buffers, both static.
 struct Booted {
-    tree: &'static mut DmTree,
+    tree: DmTree,
     memory: &'static mut Memory,
     me: Running,
 }
 
 fn run(slot: Slot) -> Result<Exit, Error> {
     let cp = cortex_m::Peripherals::take().ok_or(Error::Taken)?;
-    let Booted { tree, memory, me } = open(slot)?;
+    let Booted {
+        mut tree,
+        memory,
+        me,
+    } = open(slot)?;
+    let tree = &mut tree;
     let mut link = UartLink::new(Uart::new(cp.SYST), REPLY_TIMEOUT_MS);
     let mut rng = JitterRng::new();
     if account(tree).is_none() {
@@ -438,9 +442,9 @@ fn open(slot: Slot) -> Result<Booted, Error> {
     let installer = open_installer(&me, parts.slot_a, parts.slot_b, parts.state)?;
     let fumo = open_fumo(fumo, installer, parts.fumo, lock)?;
     let objects = open_objects(objects, fumo, parts.prl, lock)?;
-    let tree =
-        Tree::mount_in(tree, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
-    provision(tree, &me).map_err(Error::Provision)?;
+    let mut tree =
+        Tree::mount(tree, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
+    provision(&mut tree, &me).map_err(Error::Provision)?;
     Ok(Booted { tree, memory, me })
 }
 
@@ -587,6 +591,7 @@ fn run_session(
         ui: &mut NoUi,
         rng,
         clock: &NoClock,
+        alerts,
     };
     let cfg = session::Config {
         encoding: Encoding::Wbxml,
@@ -597,12 +602,11 @@ fn run_session(
     };
     // Set up where it stays: the session is kilobytes, and a move would copy it.
     let session = Session::new_in(
-        session_slot(&mut memory.session),
+        &mut memory.session,
         &mut env,
         cfg,
         &account,
         Initiation::Client,
-        alerts,
     )
     .map_err(|e| Error::Session(e.into()))?;
     let buffers = Buffers {
@@ -622,18 +626,6 @@ fn run_session(
         env.tree.arena_used()
     );
     Ok(outcome)
-}
-
-/// The static session slot, typed for a session that borrows for `'s` (the alerts it
-/// carries live on the stack of [`run`]).
-fn session_slot<'s>(
-    slot: &'s mut MaybeUninit<Session<'static>>,
-) -> &'s mut MaybeUninit<Session<'s>> {
-    // SAFETY: `Session<'s>` differs from `Session<'static>` only in a lifetime, which does
-    // not change its layout. The session written through the result is used within this
-    // borrow only: the slot is never read except through a fresh call of this function,
-    // which hands it out as uninitialised storage again.
-    unsafe { &mut *(slot as *mut MaybeUninit<Session<'static>>).cast() }
 }
 
 /// `PkgURL` downloads are not wired in this image: packages arrive as large objects.

@@ -13,13 +13,16 @@ use iotadm::session::{
 };
 use iotadm::sim::{self, SeededRng, SystemClock};
 use iotadm::transport::HttpTransport;
-use iotadm::tree::{NoHandlers, Principal, Tree, UriLimits};
+use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 /// The flash image: 256 KiB in 4 KiB sectors.
 const FLASH_BYTES: usize = 256 * 1024;
 
 type Flash = FileFlash<4096, 8>;
-type DeviceTree = Tree<Flash, NoHandlers, 512, 65_536, 1024>;
+/// The handset's tree memory: 512 entries, 64 KiB of names and values, values up to a
+/// little under 1 KiB.
+type Storage = TreeStorage<512, 65_536, 1024>;
+type DeviceTree<'s> = Tree<'s, Flash, NoHandlers>;
 
 /// Arguments of `iotadm device`.
 #[derive(clap::Args, Debug, Clone)]
@@ -131,7 +134,8 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
     let image = args.state.join("tree.flash");
     let flash =
         Flash::open(&image, FLASH_BYTES).map_err(|e| format!("{}: {e:?}", image.display()))?;
-    let mut tree: DeviceTree = Tree::mount(flash, NoHandlers, UriLimits::DEFAULT)
+    let mut storage = Box::new(Storage::new());
+    let mut tree: DeviceTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT)
         .map_err(|e| format!("{}: {e}", image.display()))?;
     args.info.store(&mut tree)?;
     if let Some(file) = &args.bootstrap {
@@ -170,13 +174,13 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         ui: &mut ui,
         rng: &mut rng,
         clock: &clock,
+        alerts: &[],
     };
     let outcome = sim::run_session(
         &mut env,
         cfg,
         &account,
         initiation,
-        &[],
         HttpTransport::new(),
         |event| {
             println!("\n== {}", sim::describe(&event));

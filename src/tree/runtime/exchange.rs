@@ -81,9 +81,9 @@ impl Walk {
     /// The next node `who` may read and its depth below the root. Nodes `who` may not read
     /// are left out; with `prune` so are their subtrees, otherwise their children are still
     /// visited (a child may grant what its parent does not).
-    fn next<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize>(
+    fn next<F: NorFlash, H: Handlers>(
         &mut self,
-        tree: &Tree<F, H, N, A, R>,
+        tree: &Tree<'_, F, H>,
         who: Principal<'_>,
     ) -> Result<Option<(NodeHandle, usize)>, StatusCode> {
         if let Some(root) = self.root.take() {
@@ -159,7 +159,7 @@ fn type_element(out: &mut impl Write, def: &NodeDef) -> fmt::Result {
     out.write_str("</Type>")
 }
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
+impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// Whether `who` may read `h` (access type and ACL).
     fn readable(&self, who: Principal<'_>, h: NodeHandle) -> bool {
         self.authorize(who, AccessSet::GET, h).is_ok()
@@ -388,19 +388,21 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Adds the nodes of a TNDS document under `base` (bulk provisioning), all or nothing.
     /// Each node is added as `Add` would add it, with its value and its ACL and title from
-    /// `RTProperties`.
+    /// `RTProperties`. Each value passes through `buf` on its way into the tree (decoded
+    /// from Base64 for a binary leaf), so a value larger than `buf` is refused (413).
     pub fn add_tnds<'e>(
         &mut self,
         who: Principal<'_>,
         base: &str,
         events: impl Iterator<Item = XmlEvent<'e>>,
         now: Option<u64>,
+        buf: &mut [u8],
     ) -> Result<usize, StatusCode> {
         let outer = self.in_atomic();
         if !outer {
             self.begin_atomic()?;
         }
-        let result = self.add_tnds_inner(who, base, events, now);
+        let result = self.add_tnds_inner(who, base, events, now, buf);
         if !outer {
             match result {
                 Ok(_) => self.commit_atomic()?,
@@ -418,6 +420,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         base: &str,
         events: impl Iterator<Item = XmlEvent<'e>>,
         now: Option<u64>,
+        buf: &mut [u8],
     ) -> Result<usize, StatusCode> {
         let base = self.parse_uri(base)?;
         // The URI being built, and where each open node's segment starts in it.
@@ -437,7 +440,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 } if !in_tree => in_tree = true,
                 XmlEvent::Start { name: "Node", .. } => {
                     if let Some(p) = pending.take() {
-                        self.add_pending(who, &mut uri, &mut starts, p, now)?;
+                        self.add_pending(who, &mut uri, &mut starts, p, now, buf)?;
                         added += 1;
                     }
                     inner.clear();
@@ -446,7 +449,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
                 XmlEvent::End if inner.is_empty() => {
                     // The end of a Node (or of MgmtTree).
                     if let Some(p) = pending.take() {
-                        self.add_pending(who, &mut uri, &mut starts, p, now)?;
+                        self.add_pending(who, &mut uri, &mut starts, p, now, buf)?;
                         added += 1;
                     }
                     if let Some(start) = starts.pop() {
@@ -499,6 +502,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         starts: &mut Vec<usize, MAX_WALK>,
         p: Pending<'_>,
         now: Option<u64>,
+        value_buf: &mut [u8],
     ) -> Result<(), StatusCode> {
         let start = uri.len();
         if let Some(path) = p.path {
@@ -528,11 +532,10 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         // Format says `b64` (how the value is written) or `bin` (what the node holds): the
         // tree keeps the bytes, as its own TNDS output writes them.
         let binary = self.format_at(uri) == Some(Format::Bin);
-        let mut value_buf = [0u8; R];
         let value = match p.value {
-            Some(v) if binary => Some(crate::codec::b64::decode_text(v, &mut value_buf)?),
+            Some(v) if binary => Some(crate::codec::b64::decode_text(v, value_buf)?),
             Some(v) => Some(
-                v.copy_to(&mut value_buf)
+                v.copy_to(value_buf)
                     .ok_or(StatusCode::RequestEntityTooLarge)?,
             ),
             None => None,

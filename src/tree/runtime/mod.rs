@@ -7,8 +7,10 @@
 //! (`./DMAcc/srv1`), and one per node with a value or property of its own. An entry is
 //! keyed by `(context, node, name)`, where the context is the id of the nearest enclosing
 //! instance, so a lookup is a binary search. Names, ACLs, titles and values live in one
-//! byte arena. Capacities are const generics: `N` entries, `A` arena bytes, `R` bytes of
-//! record buffer (the largest value the tree keeps is a little less).
+//! byte arena. The caller owns that memory: a [`TreeStorage`] of `N` entries, `A` arena
+//! bytes and `R` bytes of record buffer (the largest value the tree keeps is a little
+//! less), lent to the tree for its life, so that the tree's type and every function that
+//! takes one are the same whatever the capacities.
 //!
 //! Every change is first written to flash as a record and then applied to RAM by the same
 //! code that replays the records at start, so RAM is always what a restart would rebuild.
@@ -18,10 +20,8 @@ mod props;
 
 pub use exchange::{DDF_XML, TNDS_XML};
 
-use core::mem::MaybeUninit;
-
 use embedded_storage::nor_flash::NorFlash;
-use heapless::{String, Vec};
+use heapless::{String, Vec, VecView};
 use serde::{Deserialize, Serialize};
 
 use super::acl::{self, Acl};
@@ -179,31 +179,52 @@ struct RemoveRecord<'a> {
     name: &'a [u8],
 }
 
-/// The RAM half of the tree: entries and arena.
-struct State<const N: usize, const A: usize> {
+/// The memory a tree runs in, owned by the caller and lent to [`Tree::mount`]: `N`
+/// run-time entries, `A` arena bytes for their names, ACLs, titles and values, and an
+/// `R`-byte record buffer (a value the tree keeps is at most a little less than `R`).
+///
+/// `new` is a `const fn`, so the storage can sit in a `static` (through a cell that hands
+/// out one `&'static mut`) and take no stack. Only [`Tree::mount`] names the capacities;
+/// the tree it returns, and everything that takes a tree, does not.
+pub struct TreeStorage<const N: usize, const A: usize, const R: usize> {
     entries: Vec<Entry, N>,
-    /// `(instance id, index in entries)`, sorted by id: finds an instance's entry (and so
-    /// a node's parent) in logarithmic time.
     ids: Vec<(u16, u16), N>,
     arena: [u8; A],
+    scratch: [u8; R],
+}
+
+impl<const N: usize, const A: usize, const R: usize> TreeStorage<N, A, R> {
+    /// Empty storage.
+    pub const fn new() -> Self {
+        TreeStorage {
+            entries: Vec::new(),
+            ids: Vec::new(),
+            arena: [0; A],
+            scratch: [0; R],
+        }
+    }
+}
+
+impl<const N: usize, const A: usize, const R: usize> Default for TreeStorage<N, A, R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The RAM half of the tree: entries and arena, in the caller's storage.
+struct State<'s> {
+    entries: &'s mut VecView<Entry>,
+    /// `(instance id, index in entries)`, sorted by id: finds an instance's entry (and so
+    /// a node's parent) in logarithmic time.
+    ids: &'s mut VecView<(u16, u16)>,
+    arena: &'s mut [u8],
     used: usize,
     next_id: u16,
     /// Replaying: the id index is rebuilt once at the end, not after every record.
     bulk: bool,
 }
 
-impl<const N: usize, const A: usize> State<N, A> {
-    const fn new() -> Self {
-        State {
-            entries: Vec::new(),
-            ids: Vec::new(),
-            arena: [0; A],
-            used: 0,
-            next_id: 1,
-            bulk: false,
-        }
-    }
-
+impl<'s> State<'s> {
     fn clear(&mut self) {
         self.entries.clear();
         self.ids.clear();
@@ -309,11 +330,11 @@ impl<const N: usize, const A: usize> State<N, A> {
         if new_entry && self.entries.is_full() {
             return false;
         }
-        if self.used + bytes <= A {
+        if self.used + bytes <= self.arena.len() {
             return true;
         }
         self.compact_arena();
-        self.used + bytes <= A
+        self.used + bytes <= self.arena.len()
     }
 
     /// Inserts or replaces an entry.
@@ -479,17 +500,12 @@ impl<const N: usize, const A: usize> State<N, A> {
 }
 
 /// The management tree. See the module docs.
-pub struct Tree<
-    F,
-    H = NoHandlers,
-    const N: usize = 128,
-    const A: usize = 4096,
-    const R: usize = 512,
-> {
-    state: State<N, A>,
+pub struct Tree<'s, F, H = NoHandlers> {
+    state: State<'s>,
     store: Store<F>,
     handlers: H,
-    scratch: [u8; R],
+    /// The record buffer.
+    scratch: &'s mut [u8],
     limits: UriLimits,
     /// The nodes whose values are the engine's own (`./DevDetail/URI/*`, `LrgObj`),
     /// looked up once.
@@ -505,44 +521,50 @@ const MAX_ACL: usize = 255;
 /// Longest title (TND: 255 bytes).
 const MAX_TITLE: usize = 255;
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
+impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// Mounts the tree on its flash region (formatting it when empty) and restores every
-    /// change recorded there.
+    /// change recorded there, in `storage`, which the tree keeps for its life.
     ///
-    /// The tree is returned by value; a device short of stack mounts it where it is kept
-    /// with [`Tree::mount_in`].
-    pub fn mount(flash: F, handlers: H, limits: UriLimits) -> Result<Self, TreeError> {
-        let mut tree = Self::unmounted(flash, handlers, limits);
-        tree.open()?;
-        Ok(tree)
-    }
-
-    /// [`Tree::mount`] into `slot` (typically a `static`): the tree is built and restored
-    /// where it stays instead of being returned by value and moved, so that its arena,
-    /// entries and record buffer need no room on the stack.
-    ///
-    /// On error `slot` holds a tree that must not be used; it is left initialised but is
-    /// never dropped (the flash driver and handlers in it are not given back).
-    pub fn mount_in(
-        slot: &mut MaybeUninit<Self>,
+    /// The tree itself is small (its memory is `storage`); it is returned by value.
+    pub fn mount<const N: usize, const A: usize, const R: usize>(
+        storage: &'s mut TreeStorage<N, A, R>,
         flash: F,
         handlers: H,
         limits: UriLimits,
-    ) -> Result<&mut Self, TreeError> {
-        let tree = slot.write(Self::unmounted(flash, handlers, limits));
+    ) -> Result<Self, TreeError> {
+        let TreeStorage {
+            entries,
+            ids,
+            arena,
+            scratch,
+        } = storage;
+        let state = State {
+            entries: entries.as_mut_view(),
+            ids: ids.as_mut_view(),
+            arena,
+            used: 0,
+            next_id: 1,
+            bulk: false,
+        };
+        let mut tree = Self::unmounted(state, scratch, flash, handlers, limits);
         tree.open()?;
         Ok(tree)
     }
 
-    /// Empty RAM state over a store not yet opened. Always inlined, so that
-    /// [`Tree::mount_in`] writes it straight into its slot.
-    #[inline(always)]
-    fn unmounted(flash: F, handlers: H, limits: UriLimits) -> Self {
+    /// The tree over `state`, with a store not yet opened. Not generic over the
+    /// capacities, so that everything past [`Tree::mount`] is compiled once.
+    fn unmounted(
+        state: State<'s>,
+        scratch: &'s mut [u8],
+        flash: F,
+        handlers: H,
+        limits: UriLimits,
+    ) -> Self {
         Tree {
-            state: State::new(),
+            state,
             store: Store::closed(flash),
             handlers,
-            scratch: [0u8; R],
+            scratch,
             limits,
             engine_nodes: engine_nodes(),
             identity: identity_nodes(),
@@ -553,7 +575,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
 
     /// Opens the store and restores RAM from it.
     fn open(&mut self) -> Result<(), TreeError> {
-        self.store.open(&mut self.scratch)?;
+        self.store.open(self.scratch)?;
         let replayed = self.replay()?;
         self.next_txn = replayed.max_txn.wrapping_add(1).max(1);
         if replayed.damaged {
@@ -561,7 +583,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         } else if let Some(txn) = replayed.dangling {
             // Close the transaction power cut off, so that what follows is not taken as its.
             self.store
-                .append_marker(&mut self.scratch, store::KIND_ABORT, txn)
+                .append_marker(self.scratch, store::KIND_ABORT, txn)
                 .or_else(|_| self.compact_store())?;
         }
         Ok(())
@@ -573,7 +595,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         self.state.bulk = true;
         let state = &mut self.state;
         let mut capacity = Ok(());
-        let replayed = self.store.replay(&mut self.scratch, |rec| {
+        let replayed = self.store.replay(self.scratch, |rec| {
             if let Err(e) = state.apply(rec) {
                 capacity = Err(e);
             }
@@ -590,7 +612,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     fn compact_store(&mut self) -> Result<(), StoreError> {
         let state = &self.state;
         let mut index = 0usize;
-        self.store.compact(&mut self.scratch, |buf| {
+        self.store.compact(self.scratch, |buf| {
             let Some(e) = state.entries.get(index) else {
                 return Ok(None);
             };
@@ -621,14 +643,30 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         (self.store.into_flash(), self.handlers)
     }
 
-    /// Run-time entries in use, of `N`.
+    /// Run-time entries in use.
     pub fn entries_used(&self) -> usize {
         self.state.entries.len()
     }
 
-    /// Arena bytes in use, of `A` (names, ACLs, titles and values of the entries).
+    /// Run-time entries the storage holds (its `N`).
+    pub fn entries_capacity(&self) -> usize {
+        self.state.entries.capacity()
+    }
+
+    /// Arena bytes in use (names, ACLs, titles and values of the entries).
     pub fn arena_used(&self) -> usize {
         self.state.used
+    }
+
+    /// Arena bytes the storage holds (its `A`).
+    pub fn arena_capacity(&self) -> usize {
+        self.state.arena.len()
+    }
+
+    /// Bytes of the record buffer (the storage's `R`): a value the tree keeps is at most a
+    /// little less.
+    pub fn record_capacity(&self) -> usize {
+        self.scratch.len()
     }
 
     /// RAM an entry takes besides its bytes in the arena.
@@ -1191,7 +1229,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             return Err(StatusCode::RequestEntityTooLarge);
         }
         let payload = RECORD_FIXED + name_len + acl_len + title_len + value_len;
-        if payload > Store::<F>::payload_room(R) {
+        if payload > Store::<F>::payload_room(self.scratch.len()) {
             return Err(StatusCode::RequestEntityTooLarge);
         }
         if !self.state.make_room(
@@ -1254,7 +1292,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             if !change.quiet {
                 touch(&mut rec, now);
             }
-            let room = Store::<F>::payload_room(R);
+            let room = Store::<F>::payload_room(self.scratch.len());
             let dst = self
                 .scratch
                 .get_mut(start..start + room)
@@ -1285,7 +1323,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     /// Writes the record in the buffer to flash and applies it to RAM.
     fn commit_record(&mut self, kind: u8, len: usize) -> Result<(), StatusCode> {
         self.store
-            .append(&mut self.scratch, kind, len)
+            .append(self.scratch, kind, len)
             .map_err(store_status)?;
         let start = Store::<F>::payload_start();
         let payload = self.scratch.get(start..start + len).unwrap_or(&[]);
@@ -1323,7 +1361,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         let start = Store::<F>::payload_start();
         self.make_store_room(RECORD_FIXED + name.len())?;
         let rec = RemoveRecord { ctx, def, name };
-        let room = Store::<F>::payload_room(R);
+        let room = Store::<F>::payload_room(self.scratch.len());
         let dst = self
             .scratch
             .get_mut(start..start + room)
@@ -1852,12 +1890,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             let others = self
                 .entry(h)
                 .map_or(0, |e| e.blob_len() - e.value_len as usize);
-            if total > Store::<F>::payload_room(R).saturating_sub(RECORD_FIXED + others) {
+            if total
+                > Store::<F>::payload_room(self.scratch.len()).saturating_sub(RECORD_FIXED + others)
+            {
                 return Err(StatusCode::RequestEntityTooLarge);
             }
             // Make room now: nothing may move the staged bytes until they are stored.
             self.state.compact_arena();
-            if self.state.used + others + total > A {
+            if self.state.used + others + total > self.state.arena.len() {
                 return Err(StatusCode::DeviceFull);
             }
         }
@@ -1999,15 +2039,17 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         handler.exec(&node, data, correlator)
     }
 
-    /// `Copy` of a leaf: the target gets the source's value (created if missing).
+    /// `Copy` of a leaf: the target gets the source's value (created if missing). The
+    /// value passes through `buf`, so a value larger than it is refused (413).
     pub fn copy(
         &mut self,
         who: Principal<'_>,
         source: &str,
         target: &str,
         now: Option<u64>,
+        buf: &mut [u8],
     ) -> Result<(), StatusCode> {
-        self.transaction(|t| t.copy_inner(who, source, target, now))
+        self.transaction(|t| t.copy_inner(who, source, target, now, buf))
     }
 
     /// [`copy`](Self::copy), inside its transaction.
@@ -2017,6 +2059,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         source: &str,
         target: &str,
         now: Option<u64>,
+        value: &mut [u8],
     ) -> Result<(), StatusCode> {
         let src = self.parse_uri(source)?;
         if src.query().is_some() {
@@ -2027,8 +2070,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         if sh.node().is_interior() {
             return Err(StatusCode::CommandNotAllowed);
         }
-        let mut value = [0u8; R];
-        let read = self.read(who, sh, src.path(), 0, &mut value)?;
+        let read = self.read(who, sh, src.path(), 0, value)?;
         if read.total > read.len {
             return Err(StatusCode::RequestEntityTooLarge);
         }
@@ -2057,14 +2099,14 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
             return Err(StatusCode::CommandFailed);
         }
         // Start with room for a typical group of changes, if compacting can make it.
-        let want = (self.store.bank_size() / 2).min(R * 4);
+        let want = (self.store.bank_size() / 2).min(self.scratch.len() * 4);
         if self.store.free() < want {
             self.compact_store().map_err(store_status)?;
         }
         let txn = self.next_txn;
         self.next_txn = self.next_txn.wrapping_add(1);
         self.store
-            .append_marker(&mut self.scratch, store::KIND_BEGIN, txn)
+            .append_marker(self.scratch, store::KIND_BEGIN, txn)
             .map_err(store_status)?;
         self.txn = Some(txn);
         Ok(())
@@ -2105,7 +2147,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
     fn commit_txn(&mut self) -> Result<(), StatusCode> {
         let txn = self.txn.take().ok_or(StatusCode::CommandFailed)?;
         self.store
-            .append_marker(&mut self.scratch, store::KIND_COMMIT, txn)
+            .append_marker(self.scratch, store::KIND_COMMIT, txn)
             .map_err(store_status)
     }
 
@@ -2122,7 +2164,7 @@ impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> T
         // Without the marker, replay drops the group anyway; with it, it drops it at once.
         let _ = self
             .store
-            .append_marker(&mut self.scratch, store::KIND_ABORT, txn);
+            .append_marker(self.scratch, store::KIND_ABORT, txn);
         self.replay()
             .map_err(|_| StatusCode::AtomicRollBackFailed)?;
         Ok(())

@@ -12,7 +12,7 @@ use crate::tree::schema::{AccessSet, Format, Scope};
 use crate::tree::uri::Property;
 use embedded_storage::nor_flash::NorFlash;
 
-impl<F: NorFlash, H: Handlers, const N: usize, const A: usize, const R: usize> Tree<F, H, N, A, R> {
+impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// Reads a property into `out`.
     pub(crate) fn get_property(
         &mut self,
