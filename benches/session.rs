@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use iotadm::codec::{self, Encoding};
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
+use iotadm::schema::STANDARD;
 use iotadm::session::{Config, Env, Initiation, NoUi, Session, Step};
 use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
@@ -23,7 +24,8 @@ fn device() -> DmTree {
     let mut f = MemFlash::new(vec![0u8; 4 << 20]);
     f.erase_all();
     let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 512>::new()));
-    let mut tree: DmTree = Tree::mount(storage, f, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut tree: DmTree =
+        Tree::mount(storage, &STANDARD, f, NoHandlers, UriLimits::DEFAULT).unwrap();
     iotadm::sim::device_info("MEID:A0000012345678")
         .store(&mut tree)
         .unwrap();

@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use iotadm::flash::MemFlash;
+use iotadm::schema::STANDARD;
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 4096, 8>;
@@ -19,7 +20,7 @@ fn big_tree() -> (Big, usize) {
     let mut f = MemFlash::new(vec![0u8; 4 << 20]);
     f.erase_all();
     let storage = Box::leak(Box::new(TreeStorage::<4096, 131_072, 512>::new()));
-    let mut t: Big = Tree::mount(storage, f, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut t: Big = Tree::mount(storage, &STANDARD, f, NoHandlers, UriLimits::DEFAULT).unwrap();
     for i in 0..180 {
         let acc = format!("./DMAcc/a{i}");
         t.add(DEVICE, &acc, None, None, None).unwrap();

@@ -23,6 +23,7 @@ use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, Pack
 use iotadm::flash::{MemFlash, Partition};
 use iotadm::fumo::{self, Fumo, HttpDownloader, Io, Poll, Ungated};
 use iotadm::notification::UiMode;
+use iotadm::schema::STANDARD;
 use iotadm::session::{
     accept_notification, Config, DefaultAnswers, DeviceInfo, Env, Event, GenericAlert, Initiation,
     Outcome, UiAnswer, UiRequest, UserInteraction,
@@ -248,6 +249,7 @@ fn installer(nor: &RefCell<Nor>, version: u32) -> Res<Installer<Part<'_>, Part<'
 /// the tree, in `storage`, with FUMO as its handler.
 fn boot<'a>(nor: &'a RefCell<Nor>, storage: &'a mut Storage, version: u32) -> Res<Handset<'a>> {
     let fumo = Fumo::open(
+        &STANDARD,
         "fw",
         installer(nor, version)?,
         part(nor, FUMO_RECORD)?,
@@ -256,6 +258,7 @@ fn boot<'a>(nor: &'a RefCell<Nor>, storage: &'a mut Storage, version: u32) -> Re
     )?;
     Ok(Tree::mount(
         storage,
+        &STANDARD,
         part(nor, TREE)?,
         fumo,
         UriLimits::DEFAULT,

@@ -1,7 +1,8 @@
 //! Build script of the C interface: the capacities and the flash geometry the static
 //! library is built with, read from `IOTADM_FFI_*` environment variables (defaults below)
-//! into `$OUT_DIR/config.rs`. The header does not depend on them: a C program asks
-//! `iotadm_build_info` at run time.
+//! into `$OUT_DIR/config.rs`; and the device's schema, the standard objects plus the DDF
+//! documents in the directories `IOTADM_FFI_DDF_DIRS` names, into `$OUT_DIR/schema.rs`.
+//! The header does not depend on them: a C program asks `iotadm_build_info` at run time.
 
 use std::env;
 use std::fmt::Write as _;
@@ -51,10 +52,37 @@ const SETTINGS: &[(&str, &str, u64, &str)] = &[
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if let Err(message) = write_config() {
+    if let Err(message) = write_config().and_then(|()| write_schema()) {
         eprintln!("error: {message}");
         process::exit(1);
     }
+}
+
+/// The device's schema: the standard objects, plus the `*.xml` documents of each directory
+/// in `IOTADM_FFI_DDF_DIRS` (separated as in `PATH`; a relative one is taken from this
+/// package's directory). A directory that does not exist stops the build: vendor objects
+/// never drop out of it unnoticed.
+fn write_schema() -> Result<(), String> {
+    const VAR: &str = "IOTADM_FFI_DDF_DIRS";
+    println!("cargo:rerun-if-env-changed={VAR}");
+    let mut builder = iotadm_ddf::compiler::Builder::new();
+    if let Some(dirs) = env::var_os(VAR) {
+        for dir in env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(format!("{VAR}: {} is not a directory", dir.display()));
+            }
+            builder = builder.dir(dir);
+        }
+    }
+    let generate = iotadm_ddf::compiler::Generate {
+        runtime_path: "::iotadm::schema".to_owned(),
+        schema_name: "DEVICE_SCHEMA".to_owned(),
+        nodes_module: None,
+    };
+    let dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?;
+    builder
+        .generate(generate)
+        .write(PathBuf::from(dir).join("schema.rs"))
 }
 
 fn write_config() -> Result<(), String> {

@@ -34,14 +34,14 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, all features)"
-cargo clippy --all-targets --all-features -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo doc: every intra-doc link resolves, with and without the host features"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --all-features
 
-step "cargo test (all features; the libwbxml and QEMU peers are required)"
-cargo test --all-features
+step "cargo test (the workspace, all features; the libwbxml and QEMU peers are required)"
+cargo test --workspace --all-features
 
 step "the QEMU Cortex-M image: fmt and clippy"
 (

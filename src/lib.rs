@@ -16,7 +16,8 @@
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
-//! | [`tree`] | the management tree: its static shape compiled from the DDF documents |
+//! | [`schema`] | the tree's shape: node types, the schema value, the standard objects' schema |
+//! | [`tree`] | the management tree: nodes, values, ACLs and properties, persisted to flash |
 //! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply; the HTTP binding (`std`) |
@@ -57,6 +58,7 @@ pub mod flash;
 pub mod fumo;
 pub mod notification;
 pub mod platform;
+pub mod schema;
 pub mod session;
 #[cfg(feature = "std")]
 pub mod sim;
@@ -66,3 +68,9 @@ pub mod transport;
 pub mod tree;
 
 pub use codes::{AlertCode, StatusCode};
+
+// The porting guide's Rust examples are compiled and run with the crate's doctests, so
+// that the signatures it shows stay the crate's.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/porting.md")]
+mod porting_guide {}

@@ -15,7 +15,7 @@ use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::fumo::FirmwareGate;
 use iotadm::platform::{Clock, Rng};
-use iotadm::tree::schema;
+use iotadm::schema::STANDARD;
 use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 
 /// Tree storage that lives as long as the test process.
@@ -73,15 +73,9 @@ fn blank(size: usize) -> Flash {
 }
 
 fn id(uri: &str) -> u16 {
-    let mut node = 0;
-    for seg in uri.trim_start_matches("./").split('/') {
-        node = if seg == "<x>" {
-            schema::placeholder_child(node).unwrap()
-        } else {
-            schema::child(node, seg).unwrap()
-        };
-    }
-    node
+    STANDARD
+        .find(uri)
+        .unwrap_or_else(|| panic!("no node {uri}"))
 }
 
 /// The CRC of C.S0016 §3.5.5.1 computed bit by bit, independently of the library.
@@ -149,11 +143,12 @@ impl Handset {
             .unwrap(),
         );
         let store = FlashPrlStore::new(self.prl.take().unwrap(), 2).unwrap();
-        let mut cdma = Cdma::new(&lock, store, Limits::default());
+        let mut cdma = Cdma::new(&STANDARD, &lock, store, Limits::default());
         let result = {
             let table = HandlerTable::new([(id("./CDMA"), &mut cdma as &mut dyn NodeHandler)]);
             let mut t: T<'_> = Tree::mount(
                 storage::<128, 8192, 512>(),
+                &STANDARD,
                 self.tree.take().unwrap(),
                 table,
                 UriLimits::DEFAULT,

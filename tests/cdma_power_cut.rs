@@ -15,7 +15,8 @@ use iotadm::cdma::{
 use iotadm::codes::StatusCode;
 use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Partition, Tear};
 use iotadm::platform::{NoClock, Rng};
-use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+use iotadm::schema::STANDARD;
+use iotadm::tree::{HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 
 type Mem = MemFlash<Vec<u8>, 256, 8>;
 type Faulty = FaultyFlash<Mem>;
@@ -66,13 +67,13 @@ fn with_tree<F: NorFlash, R>(flash: F, f: impl FnOnce(&mut DmTree<'_, F>) -> R) 
         .unwrap(),
     );
     let store = FlashPrlStore::new(blank(4096), 1).unwrap();
-    let mut cdma = Cdma::new(&lock, store, Limits::default());
+    let mut cdma = Cdma::new(&STANDARD, &lock, store, Limits::default());
     let table = HandlerTable::new([(
-        schema::child(0, "CDMA").unwrap(),
+        STANDARD.find("./CDMA").unwrap(),
         &mut cdma as &mut dyn NodeHandler,
     )]);
     let mut storage = Box::new(TreeStorage::<64, 4096, 512>::new());
-    let mut t = Tree::mount(&mut storage, flash, table, UriLimits::DEFAULT).ok()?;
+    let mut t = Tree::mount(&mut storage, &STANDARD, flash, table, UriLimits::DEFAULT).ok()?;
     Some(f(&mut t))
 }
 

@@ -10,10 +10,11 @@ use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, LockState, Policy, Se
 use iotadm::codec::{self, Command, Encoding};
 use iotadm::flash::MemFlash;
 use iotadm::platform::{NoClock, Rng};
+use iotadm::schema::STANDARD;
 use iotadm::session::{
     apply_bootstrap, BootstrapSource, Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
-use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+use iotadm::tree::{HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 
 /// Tree storage that lives as long as the test process.
 fn storage<const N: usize, const A: usize, const R: usize>() -> &'static mut TreeStorage<N, A, R> {
@@ -89,11 +90,12 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
         .unwrap(),
     );
     let store = FlashPrlStore::new(blank(16 * 1024), 1).unwrap();
-    let mut cdma = Cdma::new(&lock, store, Limits::default());
-    let cdma_node = schema::child(0, "CDMA").unwrap();
+    let mut cdma = Cdma::new(&STANDARD, &lock, store, Limits::default());
+    let cdma_node = STANDARD.find("./CDMA").unwrap();
     let table = HandlerTable::new([(cdma_node, &mut cdma as &mut dyn NodeHandler)]);
     let mut tree: Tree<Flash, _> = Tree::mount(
         storage::<256, 16384, 512>(),
+        &STANDARD,
         blank(64 * 1024),
         table,
         UriLimits::DEFAULT,

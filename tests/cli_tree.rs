@@ -1,31 +1,48 @@
-//! `iotadm tree` and `iotadm ddf check`, through the functions the tool's `main` calls. The
-//! module is compiled into this test on its own, so it runs without the tool's argument
-//! parsing or the `cli` feature.
-
-#[path = "../src/bin/iotadm/tree.rs"]
-mod tree;
+//! `iotadm tree` (with and without vendor DDF documents given at run time) and
+//! `iotadm ddf check`, run as a user runs them.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use iotadm::tree::schema::NODES;
+use iotadm::schema::STANDARD;
 
 const COMMANDS: [&str; 6] = ["Add", "Copy", "Delete", "Exec", "Get", "Replace"];
 const FORMATS: [&str; 11] = [
     "b64", "bin", "bool", "chr", "int", "node", "null", "xml", "date", "time", "float",
 ];
 
+/// Runs the tool; its standard output if it succeeded, else its one-line error.
+fn iotadm(args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))
+        .args(args)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        let err = String::from_utf8(out.stderr).unwrap();
+        Err(err
+            .trim_end()
+            .strip_prefix("iotadm ")
+            .and_then(|e| e.split_once(": "))
+            .map_or(err.clone(), |(_, rest)| rest.to_owned()))
+    }
+}
+
 fn printed_tree() -> String {
-    let mut out = Vec::new();
-    tree::print_tree(&mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    iotadm(&["tree"]).unwrap()
+}
+
+fn ddf_check(path: &Path) -> Result<String, String> {
+    iotadm(&["ddf", "check", path.to_str().unwrap()]).map(|out| out.trim_end().to_owned())
 }
 
 #[test]
 fn tree_prints_one_node_a_line() {
     let text = printed_tree();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), NODES.len());
+    assert_eq!(lines.len(), STANDARD.len());
     assert!(text.ends_with('\n'));
     assert_eq!(lines[0], ". node Add,Get");
     for expected in [
@@ -156,7 +173,7 @@ const VENDOR: &str = r#"<MgmtTree>
 fn ddf_check_accepts_a_vendor_document() {
     let file = TempFile::new("vendor.xml", VENDOR);
     assert_eq!(
-        tree::ddf_check(&file.0),
+        ddf_check(&file.0),
         Ok(format!(
             "{}: OK: 3 nodes at ./DMAcc/<x>/Ext/Tag, ./DevInfo/Ext/Acme",
             file.0.display()
@@ -168,7 +185,7 @@ fn ddf_check_accepts_a_vendor_document() {
 fn ddf_check_gives_the_one_line_reason() {
     let file = TempFile::new("bad.xml", &VENDOR.replace("<chr/>", "<string/>"));
     assert_eq!(
-        tree::ddf_check(&file.0),
+        ddf_check(&file.0),
         Err(format!(
             "{}: node ./DevInfo/Ext/Acme/Color: unknown DFFormat \"string\" (line 16)",
             file.0.display()
@@ -182,18 +199,81 @@ fn ddf_check_gives_the_one_line_reason() {
             .replace("<NodeName>Acme", "<NodeName>Man"),
     );
     assert_eq!(
-        tree::ddf_check(&file.0),
+        ddf_check(&file.0),
         Err(format!(
-            "{}: node ./DevInfo/Man: already described by the compiled-in tree (line 3)",
+            "{}: node ./DevInfo/Man: already described by ddf/DevInfo.xml:44 (line 3)",
             file.0.display()
         ))
     );
 
     let missing = std::env::temp_dir().join("iotadm-no-such-file.xml");
-    let err = tree::ddf_check(&missing).unwrap_err();
+    let err = ddf_check(&missing).unwrap_err();
     assert!(
         err.starts_with(&format!("{}: ", missing.display())),
         "{err}"
     );
     assert!(!err.contains('\n'));
+}
+
+/// A directory of vendor DDF documents, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str, files: &[(&str, &str)]) -> TempDir {
+        let path = std::env::temp_dir().join(format!("iotadm-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        for (file, text) in files {
+            fs::write(path.join(file), text).unwrap();
+        }
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A root-level dynamic leaf of the kind a server's conformance scripts add and delete.
+const SCTS: &str = r#"<MgmtTree>
+  <VerDTD>1.2</VerDTD>
+  <Node>
+    <NodeName>SCTSValue</NodeName>
+    <Path>.</Path>
+    <DFProperties>
+      <AccessType><Add/><Delete/><Get/><Replace/></AccessType>
+      <DFFormat><chr/></DFFormat>
+      <Occurrence><ZeroOrOne/></Occurrence>
+      <Scope><Dynamic/></Scope>
+      <DFType><MIME>text/plain</MIME></DFType>
+    </DFProperties>
+  </Node>
+</MgmtTree>
+"#;
+
+#[test]
+fn tree_prints_the_vendor_objects_given_at_run_time() {
+    let dir = TempDir::new("ddf-dir", &[("vendor.xml", VENDOR), ("scts.xml", SCTS)]);
+    let text = iotadm(&["tree", "--ddf", dir.0.to_str().unwrap()]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The standard objects, and the vendor's on top.
+    assert_eq!(lines.len(), STANDARD.len() + 4);
+    for expected in [
+        "./DevInfo/DevId chr Get",
+        "./DevInfo/Ext/Acme node Get",
+        "./DevInfo/Ext/Acme/Color chr Get,Replace",
+        "./DMAcc/<x>/Ext/Tag chr Get",
+        "./SCTSValue chr Add,Delete,Get,Replace",
+    ] {
+        assert!(lines.contains(&expected), "missing {expected:?} in\n{text}");
+    }
+    // A broken document is refused with the compiler's reason.
+    let bad = TempDir::new(
+        "ddf-bad",
+        &[("bad.xml", &VENDOR.replace("<chr/>", "<string/>"))],
+    );
+    let err = iotadm(&["tree", "--ddf", bad.0.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("unknown DFFormat \"string\""), "{err}");
 }

@@ -1,38 +1,25 @@
-//! The compiled node table against the DDF documents it was compiled from, read here
-//! independently of the compiler: every node a DDF describes is in `NODES` with the same
-//! name, format, access types, occurrence, scope, case sense, MIME type or MO identifier,
-//! default value, title, description, default ACL and document, and `NODES` holds nothing
-//! else. So the table cannot drift from its source.
+//! The ready schema of the standard objects against the DDF documents it was compiled
+//! from, read here independently of the compiler: every node a DDF describes is in
+//! `schema::STANDARD` with the same name, format, access types, occurrence, scope, case
+//! sense, MIME type or MO identifier, default value, title, description, default ACL and
+//! document, and the schema holds nothing else. So the schema cannot drift from its
+//! source.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use iotadm::tree::schema::{
-    self, AccessSet, Format, NodeDef, NodeId, Occurrence, Scope, DOCUMENTS, NODES, NO_NODE,
-};
+use iotadm::schema::{AccessSet, Format, NodeId, Occurrence, Scope, NO_NODE, ROOT, STANDARD};
 use roxmltree::Node;
 
-/// The documents in the order `build.rs` reads them.
+/// The standard documents, in the order the build compiles them.
 fn ddf_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs = vec![root.join("ddf")];
-    // The tests' own object (feature `test-mo`, which the tests build with).
-    if schema::child(0, "Test").is_some() {
-        dirs.push(root.join("tests/ddf"));
-    }
-    if let Some(extra) = option_env!("IOTADM_DDF_DIRS") {
-        dirs.extend(std::env::split_paths(extra).filter(|d| !d.as_os_str().is_empty()));
-    }
-    let mut files = Vec::new();
-    for dir in dirs {
-        let mut in_dir: Vec<PathBuf> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-            .collect();
-        in_dir.sort();
-        files.extend(in_dir);
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("iotadm-ddf/ddf");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
     files
 }
 
@@ -69,14 +56,16 @@ fn collapsed(el: Option<Node<'_, '_>>) -> String {
 /// The child of `parent` with exactly this name, or its placeholder for an empty name.
 fn described_child(parent: NodeId, name: &str) -> Option<NodeId> {
     if name.is_empty() {
-        return schema::placeholder_child(parent);
+        return STANDARD.placeholder_child(parent);
     }
-    schema::children(parent).find(|&id| schema::node(id).unwrap().name() == name)
+    STANDARD
+        .children(parent)
+        .find(|&id| STANDARD.node(id).unwrap().name() == name)
 }
 
 fn uri(id: NodeId) -> String {
     let mut s = String::new();
-    schema::write_uri(id, &mut s).unwrap();
+    STANDARD.write_uri(id, &mut s).unwrap();
     s
 }
 
@@ -85,8 +74,8 @@ fn uri(id: NodeId) -> String {
 fn check_node(el: Node<'_, '_>, parent: NodeId, document: usize) -> usize {
     let name = text(element(el, "NodeName").unwrap()).trim().to_owned();
     let id = described_child(parent, &name)
-        .unwrap_or_else(|| panic!("{}/{name} is missing from NODES", uri(parent)));
-    let def: &NodeDef = schema::node(id).unwrap();
+        .unwrap_or_else(|| panic!("{}/{name} is missing from the schema", uri(parent)));
+    let def = STANDARD.node(id).unwrap();
     let at = uri(id);
     let df = element(el, "DFProperties").unwrap();
 
@@ -141,9 +130,9 @@ fn check_node(el: Node<'_, '_>, parent: NodeId, document: usize) -> usize {
         .map(text);
     assert_eq!(def.default_value().map(str::to_owned), default, "{at}");
 
-    // A build with IOTADM_DDF_DESCRIPTIONS=0 keeps neither.
+    // A schema built without descriptions keeps neither.
     let kept = |text: String| {
-        if schema::DESCRIPTIONS {
+        if STANDARD.descriptions() {
             text
         } else {
             String::new()
@@ -171,14 +160,15 @@ fn check_node(el: Node<'_, '_>, parent: NodeId, document: usize) -> usize {
         .iter()
         .map(|k| text(element(*k, "NodeName").unwrap()).trim().to_owned())
         .collect();
-    let table: Vec<&str> = schema::children(id)
-        .map(|k| schema::node(k).unwrap().name())
+    let table: Vec<&str> = STANDARD
+        .children(id)
+        .map(|k| STANDARD.node(k).unwrap().name())
         .filter(|n| names.iter().any(|m| m == n))
         .collect();
     assert_eq!(table, names, "children of {at}");
     if let Some(first) = names.first() {
         assert_eq!(
-            schema::node(def.first_child()).unwrap().name(),
+            STANDARD.node(def.first_child()).unwrap().name(),
             first,
             "{at}"
         );
@@ -197,7 +187,7 @@ fn path_node(path: Option<Node<'_, '_>>) -> NodeId {
     let text = text.strip_prefix('.').unwrap_or(text);
     text.split('/')
         .filter(|s| !s.is_empty())
-        .fold(0, |id, seg| {
+        .fold(ROOT, |id, seg| {
             let name = if seg.starts_with('<') { "" } else { seg };
             described_child(id, name).unwrap_or_else(|| panic!("Path segment {seg} not found"))
         })
@@ -207,7 +197,7 @@ fn path_node(path: Option<Node<'_, '_>>) -> NodeId {
 fn table_matches_every_ddf_document() {
     let files = ddf_files();
     assert!(files.len() >= 3, "{files:?}");
-    assert_eq!(DOCUMENTS.len(), files.len());
+    assert_eq!(STANDARD.documents().count(), files.len());
     let mut described = 0;
     for (document, file) in files.iter().enumerate() {
         let source = fs::read_to_string(file).unwrap();
@@ -217,10 +207,10 @@ fn table_matches_every_ddf_document() {
         };
         let xml = roxmltree::Document::parse_with_options(&source, options).unwrap();
         let tree = xml.root_element();
-        let doc = &DOCUMENTS[document];
-        assert_eq!(doc.ver_dtd, text(element(tree, "VerDTD").unwrap()).trim());
-        assert_eq!(doc.man, collapsed(element(tree, "Man")), "{file:?}");
-        assert_eq!(doc.model, collapsed(element(tree, "Mod")), "{file:?}");
+        let doc = STANDARD.document(u8::try_from(document).unwrap()).unwrap();
+        assert_eq!(doc.ver_dtd(), text(element(tree, "VerDTD").unwrap()).trim());
+        assert_eq!(doc.man(), collapsed(element(tree, "Man")), "{file:?}");
+        assert_eq!(doc.model(), collapsed(element(tree, "Mod")), "{file:?}");
 
         let tops: Vec<Node> = ddf_elements(tree)
             .filter(|c| c.tag_name().name() == "Node")
@@ -229,29 +219,32 @@ fn table_matches_every_ddf_document() {
             let parent = path_node(element(*top, "Path"));
             if i == 0 {
                 let name = text(element(*top, "NodeName").unwrap());
-                assert_eq!(Some(doc.root), described_child(parent, name.trim()));
+                assert_eq!(Some(doc.root()), described_child(parent, name.trim()));
             }
             described += check_node(*top, parent, document);
         }
     }
     // Nothing in the table that no document describes, apart from the root.
-    assert_eq!(NODES.len(), described + 1);
-    assert_eq!(NODES[0].parent(), NO_NODE);
+    assert_eq!(STANDARD.len(), described + 1);
+    assert_eq!(STANDARD.node(ROOT).unwrap().parent(), NO_NODE);
 }
 
 #[test]
 fn standard_objects_have_their_mo_identifiers() {
-    let find = |path: &[&str]| path.iter().try_fold(0, |id, seg| schema::child(id, seg));
-    let mime = |path: &[&str]| schema::node(find(path).unwrap()).unwrap().mime();
+    let find = |path: &[&str]| {
+        path.iter()
+            .try_fold(ROOT, |id, seg| STANDARD.child(id, seg))
+    };
+    let mime = |path: &[&str]| STANDARD.node(find(path).unwrap()).unwrap().mime();
     assert_eq!(mime(&["DevInfo"]), "urn:oma:mo:oma-dm-devinfo:1.0");
     assert_eq!(mime(&["DevDetail"]), "urn:oma:mo:oma-dm-devdetail:1.0");
     assert_eq!(mime(&["DMAcc", "srv"]), "urn:oma:mo:oma-dm-dmacc:1.0");
     // Secrets are never readable, and no server may read DMAcc by default.
     for leaf in ["AAuthSecret", "AAuthData"] {
         let id = find(&["DMAcc", "srv", "AppAuth", "a", leaf]).unwrap();
-        assert!(!schema::node(id).unwrap().access().contains(AccessSet::GET));
+        assert!(!STANDARD.node(id).unwrap().access().contains(AccessSet::GET));
     }
-    let dmacc = schema::node(find(&["DMAcc"]).unwrap()).unwrap();
+    let dmacc = STANDARD.node(find(&["DMAcc"]).unwrap()).unwrap();
     let acl = dmacc.acl().unwrap();
     assert!(!acl.split('&').any(|e| e.starts_with("Get=")
         || e.starts_with("Add=")

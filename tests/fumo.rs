@@ -14,8 +14,9 @@ use iotadm::fumo::{
     AlertTypes, Config, DownloadError, FirmwareGate, FirmwareInstaller, Fumo, Io, Op, Poll,
     Progress, ResultCode, State, Work,
 };
+use iotadm::schema::{Format, STANDARD};
 use iotadm::session::UiAnswer;
-use iotadm::tree::{ExecOutcome, Format, NodeHandler, NodeRef, Principal};
+use iotadm::tree::{ExecOutcome, NodeHandler, NodeRef, Principal};
 
 const SRV: Principal<'static> = Principal::Server("srv1");
 const URL: &str = "http://127.0.0.1:9/fw/v2.bin";
@@ -844,7 +845,15 @@ impl FirmwareGate for Locked {
 fn the_firmware_gate_refuses_an_exec_with_its_status() {
     let flash = big_wrap(big_factory(2000));
     let dev = fumo_device(&flash, 1).unwrap();
-    let mut fumo = Fumo::open("fw", dev, part(&flash, FUMO), Locked, Config::default()).unwrap();
+    let mut fumo = Fumo::open(
+        &STANDARD,
+        "fw",
+        dev,
+        part(&flash, FUMO),
+        Locked,
+        Config::default(),
+    )
+    .unwrap();
     fumo.write(
         &NodeRef {
             def: node_id("./FUMO/<x>/Download/PkgURL"),
@@ -892,6 +901,7 @@ fn open_in<'s, 'a>(
     let dev = fumo_device(flash, 1)?;
     Fumo::open_in(
         slot,
+        &STANDARD,
         name,
         dev,
         part(flash, FUMO),
@@ -917,6 +927,7 @@ fn opening_in_place_reads_what_opening_by_value_reads() {
     let mut storage = Box::new(iotadm::tree::TreeStorage::<64, 4096, 1024>::new());
     let mut tree = iotadm::tree::Tree::mount(
         &mut storage,
+        &STANDARD,
         part(&flash, TREE),
         in_place,
         iotadm::tree::UriLimits::DEFAULT,

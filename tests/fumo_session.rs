@@ -23,6 +23,7 @@ use iotadm::firmware::Slot;
 use iotadm::flash::MemFlash;
 use iotadm::fumo::{AlertTypes, Config as FumoConfig, FirmwareGate, Fumo, Io, Poll, State};
 use iotadm::platform::NoClock;
+use iotadm::schema::STANDARD;
 use iotadm::session::{Config, DefaultAnswers, Env, GenericAlert, Initiation, Outcome};
 use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng};
 use iotadm::testserver::{Account, Cmd, Script, TestServer, Transcript, Value};
@@ -246,12 +247,21 @@ fn the_service_programming_lock_gates_a_firmware_update() {
         .unwrap(),
     );
     let mut cdma = Cdma::new(
+        &STANDARD,
         &lock,
         FlashPrlStore::new(blank(16 * 1024), 1).unwrap(),
         Limits::default(),
     );
     let dev = fumo_device(&flash, 1).unwrap();
-    let mut fumo = Fumo::open("fw", dev, part(&flash, FUMO), &lock, FumoConfig::default()).unwrap();
+    let mut fumo = Fumo::open(
+        &STANDARD,
+        "fw",
+        dev,
+        part(&flash, FUMO),
+        &lock,
+        FumoConfig::default(),
+    )
+    .unwrap();
 
     let script = Script::new()
         .package([
@@ -283,8 +293,14 @@ fn the_service_programming_lock_gates_a_firmware_update() {
             (node_id("./CDMA"), &mut cdma as &mut dyn NodeHandler),
         ]);
         let mut storage = Box::new(TreeStorage::<128, 8192, 512>::new());
-        let mut tree: Tree<Part<'_>, _> =
-            Tree::mount(&mut storage, part(&flash, TREE), table, UriLimits::DEFAULT).unwrap();
+        let mut tree: Tree<Part<'_>, _> = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            part(&flash, TREE),
+            table,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
         let device = Principal::Device;
         tree.add(device, "./FUMO/fw", None, None, None).unwrap();
         iotadm::sim::device_info("MEID:A0000000000001")

@@ -4,6 +4,7 @@
 
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
+use iotadm::schema::STANDARD;
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Flash = MemFlash<Vec<u8>, 1024, 8>;
@@ -26,7 +27,7 @@ fn blank() -> Flash {
 }
 
 fn mount(flash: Flash) -> DmTree {
-    Tree::mount(storage(), flash, NoHandlers, UriLimits::DEFAULT).expect("mount")
+    Tree::mount(storage(), &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).expect("mount")
 }
 
 fn get(t: &mut DmTree, who: Principal<'_>, uri: &str) -> Result<String, StatusCode> {
@@ -319,7 +320,7 @@ fn access_types_and_formats_are_enforced() {
             SRV1,
             "./DMAcc/a1/AppID",
             b"x",
-            Some(iotadm::tree::Format::Int),
+            Some(iotadm::schema::Format::Int),
             None
         ),
         Err(StatusCode::UnsupportedMediaType)
@@ -333,7 +334,7 @@ fn uris_are_normalised_and_limited() {
         max_tot_len: 40,
         max_seg_len: 10,
     };
-    let mut t: DmTree = Tree::mount(storage(), blank(), NoHandlers, limits).unwrap();
+    let mut t: DmTree = Tree::mount(storage(), &STANDARD, blank(), NoHandlers, limits).unwrap();
     t.replace(DEVICE, "DevInfo/Mod", b"X1", None, None).unwrap();
     assert_eq!(get(&mut t, SRV1, "./DevInfo/Mod/").unwrap(), "X1");
     assert_eq!(get(&mut t, SRV1, "DevInfo/Mod").unwrap(), "X1");
@@ -628,8 +629,14 @@ fn get_in(t: &mut SliceTree<'_>, who: Principal<'_>, uri: &str) -> Result<String
 
 /// Runs `f` on the tree mounted over `mem` in `storage`.
 fn mounted_in(storage: &mut Storage, mem: &mut [u8], f: impl FnOnce(&mut SliceTree<'_>)) {
-    let mut t =
-        Tree::mount(storage, MemFlash::new(mem), NoHandlers, UriLimits::DEFAULT).expect("mount");
+    let mut t = Tree::mount(
+        storage,
+        &STANDARD,
+        MemFlash::new(mem),
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .expect("mount");
     f(&mut t);
 }
 

@@ -2,10 +2,13 @@
 //! against the DDF-compiled table, TNDS input for bulk provisioning, and the DDF served
 //! back, in chunks.
 
+mod common;
+
+use common::test_schema;
 use iotadm::codec::{self, Command, Data};
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
-use iotadm::tree::schema::{self, Format};
+use iotadm::schema::Format;
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 /// Tree storage that lives as long as the test process.
@@ -24,6 +27,7 @@ fn tree() -> DmTree {
     f.erase_all();
     Tree::mount(
         storage::<256, 16384, 512>(),
+        test_schema(),
         f,
         NoHandlers,
         UriLimits::DEFAULT,
@@ -152,7 +156,7 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
         };
         let name = child_text(node, "NodeName").unwrap_or_default();
         let here = format!("{uri}/{name}");
-        let table = schema::node(def).unwrap();
+        let table = test_schema().node(def).unwrap();
         let rt = node
             .children()
             .find(|c| c.has_tag_name("RTProperties"))
@@ -176,7 +180,8 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
         names.push(here.clone());
         for child in node.children().filter(|c| c.has_tag_name("Node")) {
             let child_name = child_text(child, "NodeName").unwrap();
-            let id = schema::child(def, &child_name)
+            let id = test_schema()
+                .child(def, &child_name)
                 .unwrap_or_else(|| panic!("{here}/{child_name} not in the DDF"));
             check(child, id, &here, names);
         }
@@ -188,7 +193,7 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
             .and_then(|p| p.text()),
         Some("./DMAcc")
     );
-    let acc = schema::placeholder_child(schema::child(0, "DMAcc").unwrap()).unwrap();
+    let acc = test_schema().find("./DMAcc/<x>").unwrap();
     check(top, acc, "./DMAcc", &mut names);
     assert!(
         names.contains(&"./DMAcc/op/AppAddr/1/Addr".to_string()),

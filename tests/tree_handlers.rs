@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
-use iotadm::tree::schema;
+use iotadm::schema::STANDARD;
 use iotadm::tree::{
     ExecOutcome, HandlerTable, NodeHandler, NodeRef, Principal, Tree, TreeStorage, UriLimits,
 };
@@ -27,15 +27,9 @@ fn blank() -> Flash {
 }
 
 fn id(uri: &str) -> u16 {
-    let mut node = 0;
-    for seg in uri.trim_start_matches("./").split('/') {
-        node = if seg == "<x>" {
-            schema::placeholder_child(node).unwrap()
-        } else {
-            schema::child(node, seg).unwrap()
-        };
-    }
-    node
+    STANDARD
+        .find(uri)
+        .unwrap_or_else(|| panic!("no node {uri}"))
 }
 
 /// Device details kept by the platform: the tree only passes them through.
@@ -151,6 +145,7 @@ fn handlers_keep_check_gate_and_execute() {
         ]);
         let mut t: Tree<Flash, _> = Tree::mount(
             storage::<64, 4096, 512>(),
+            &STANDARD,
             blank(),
             handlers,
             UriLimits::DEFAULT,
@@ -278,6 +273,7 @@ fn a_gate_refuses_every_change_while_closed() {
     let handlers = HandlerTable::new([(id("./DMAcc/<x>"), &mut gate as &mut dyn NodeHandler)]);
     let mut t: Tree<Flash, _> = Tree::mount(
         storage::<64, 4096, 512>(),
+        &STANDARD,
         blank(),
         handlers,
         UriLimits::DEFAULT,
@@ -325,6 +321,7 @@ impl NodeHandler for Gate {
 fn large_values_the_tree_keeps_are_staged_then_stored() {
     let mut t: Tree<Flash, iotadm::tree::NoHandlers> = Tree::mount(
         storage::<64, 4096, 512>(),
+        &STANDARD,
         blank(),
         iotadm::tree::NoHandlers,
         UriLimits::DEFAULT,
@@ -379,6 +376,7 @@ fn large_values_the_tree_keeps_are_staged_then_stored() {
     let (flash, _) = t.into_parts();
     let mut t: Tree<Flash, iotadm::tree::NoHandlers> = Tree::mount(
         storage::<64, 4096, 512>(),
+        &STANDARD,
         flash,
         iotadm::tree::NoHandlers,
         UriLimits::DEFAULT,

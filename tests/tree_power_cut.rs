@@ -7,6 +7,7 @@
 
 use iotadm::codes::StatusCode;
 use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash, Tear};
+use iotadm::schema::STANDARD;
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 
 type Mem = MemFlash<Vec<u8>, 256, 8>;
@@ -128,8 +129,14 @@ fn every_cut_leaves_every_node_old_or_new() {
     // operations the whole series takes.
     let mut reference = FaultyFlash::new(blank(), FaultPlan::none());
     let mut storage = Box::new(Storage::new());
-    let mut t: T<&mut Faulty> =
-        Tree::mount(&mut storage, &mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+    let mut t: T<&mut Faulty> = Tree::mount(
+        &mut storage,
+        &STANDARD,
+        &mut reference,
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
     let mut states = vec![snapshot(&mut t)];
     for (i, op) in ops.iter().enumerate() {
         op(&mut t).unwrap_or_else(|e| panic!("reference run: update {i} failed: {e:?}"));
@@ -149,6 +156,7 @@ fn every_cut_leaves_every_node_old_or_new() {
             // went while the blank flash was being formatted).
             let interrupted = match T::<&mut Faulty>::mount(
                 &mut storage,
+                &STANDARD,
                 &mut faulty,
                 NoHandlers,
                 UriLimits::DEFAULT,
@@ -170,6 +178,7 @@ fn every_cut_leaves_every_node_old_or_new() {
             // Restart on what the flash holds.
             let mut t: T<Mem> = match Tree::mount(
                 &mut storage,
+                &STANDARD,
                 faulty.into_inner(),
                 NoHandlers,
                 UriLimits::DEFAULT,
@@ -276,8 +285,14 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
     let mut reference: BigFaulty = FaultyFlash::new(blank_big(), FaultPlan::none());
     let mut states = Vec::new();
     {
-        let mut t: TB<&mut BigFaulty> =
-            Tree::mount(&mut storage, &mut reference, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let mut t: TB<&mut BigFaulty> = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut reference,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
         states.push(snapshot_of(&mut t, &probes));
         for i in 0..steps {
             step(&mut t, i).unwrap_or_else(|e| panic!("reference run: step {i}: {e:?}"));
@@ -295,6 +310,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
                 FaultyFlash::new(blank_big(), FaultPlan::cut_at(k, tear).with_seed(k));
             let interrupted = match TB::<&mut BigFaulty>::mount(
                 &mut storage,
+                &STANDARD,
                 &mut faulty,
                 NoHandlers,
                 UriLimits::DEFAULT,
@@ -307,6 +323,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
             assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
             let mut t: TB<Big> = Tree::mount(
                 &mut storage,
+                &STANDARD,
                 faulty.into_inner(),
                 NoHandlers,
                 UriLimits::DEFAULT,

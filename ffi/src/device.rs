@@ -11,6 +11,7 @@ use iotadm::notification::{Initiator, UiMode};
 use iotadm::platform::Clock;
 use iotadm::session::{self as dm, Initiation, Session};
 
+use crate::schema::DEVICE_SCHEMA;
 use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
 
 use crate::config::{
@@ -280,7 +281,8 @@ unsafe fn open(slot: *mut Slot, config: &DeviceConfig) -> Result<(), c_int> {
         at.write(DeviceStorage::new());
         &mut *at
     };
-    let tree = Tree::mount(storage, flash, handlers, UriLimits::DEFAULT).map_err(tree_error)?;
+    let tree = Tree::mount(storage, &DEVICE_SCHEMA, flash, handlers, UriLimits::DEFAULT)
+        .map_err(tree_error)?;
     // SAFETY: `slot` is valid for writes (caller).
     let tree = unsafe {
         let at = addr_of_mut!((*slot).device.tree);

@@ -7,6 +7,7 @@
 
 use core::ffi::{c_char, c_int, c_void};
 
+use crate::schema::DEVICE_SCHEMA;
 use iotadm::firmware::{self, BootReason, DeviceIdentity, HmacSha256Verifier, Installer, Slot};
 use iotadm::fumo::{
     self as core_fumo, AlertTypes, DownloadError, Fumo, Io, Opened, Poll, Progress, Ungated,
@@ -115,6 +116,7 @@ pub(crate) unsafe fn open(c: &FumoConfig) -> Result<DevFumo, c_int> {
         ..core_fumo::Config::default()
     };
     Fumo::open(
+        &DEVICE_SCHEMA,
         name,
         installer,
         CFlash::new(&c.fumo_state)?,

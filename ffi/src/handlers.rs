@@ -9,8 +9,10 @@
 
 use core::ffi::{c_char, c_int, c_void};
 
+use crate::schema::DEVICE_SCHEMA;
 use iotadm::codes::StatusCode;
-use iotadm::tree::{self, schema, ExecOutcome, Handlers, NodeId, NodeRef as CoreRef};
+use iotadm::schema::{NodeId, ROOT};
+use iotadm::tree::{self, ExecOutcome, Handlers, NodeRef as CoreRef};
 
 use crate::config::NODE_HANDLERS;
 use crate::fumo::DevFumo;
@@ -171,17 +173,18 @@ impl tree::NodeHandler for CNode {
     }
 }
 
-/// The static-tree node a handler names.
+/// The node of the standard schema (the one a C device mounts) a handler names.
 fn resolve(uri: &str) -> Option<NodeId> {
     let path = uri.strip_prefix("./").or((uri == ".").then_some(""))?;
-    let mut node: NodeId = 0;
+    let mut node: NodeId = ROOT;
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         node = if segment == "<x>" {
-            schema::placeholder_child(node)?
+            DEVICE_SCHEMA.placeholder_child(node)?
         } else {
             // Only the node of that name: `child` would fall back to a placeholder.
-            schema::children(node)
-                .find(|&c| schema::node(c).is_some_and(|d| d.name() == segment))?
+            DEVICE_SCHEMA
+                .children(node)
+                .find(|&c| DEVICE_SCHEMA.node(c).is_some_and(|d| d.name() == segment))?
         };
     }
     Some(node)
@@ -243,14 +246,12 @@ mod tests {
 
     #[test]
     fn uris_name_nodes_of_the_static_tree() {
-        let devinfo = schema::child(0, "DevInfo").unwrap();
-        assert_eq!(resolve("./DevInfo"), Some(devinfo));
-        assert_eq!(resolve("."), Some(0));
-        let acc = schema::placeholder_child(schema::child(0, "DMAcc").unwrap()).unwrap();
-        assert_eq!(resolve("./DMAcc/<x>"), Some(acc));
+        assert_eq!(resolve("./DevInfo"), DEVICE_SCHEMA.find("./DevInfo"));
+        assert_eq!(resolve("."), Some(ROOT));
+        assert_eq!(resolve("./DMAcc/<x>"), DEVICE_SCHEMA.find("./DMAcc/<x>"));
         assert_eq!(
             resolve("./DMAcc/<x>/AppID"),
-            Some(schema::child(acc, "AppID").unwrap())
+            DEVICE_SCHEMA.find("./DMAcc/<x>/AppID")
         );
         // An instance name is not the placeholder, and unknown nodes are refused.
         assert_eq!(resolve("./DMAcc/srv1"), None);

@@ -52,6 +52,12 @@ mod config {
     include!(concat!(env!("OUT_DIR"), "/config.rs"));
 }
 
+/// The device's schema: the standard objects and those of `IOTADM_FFI_DDF_DIRS`.
+#[allow(unreachable_pub)]
+mod schema {
+    include!(concat!(env!("OUT_DIR"), "/schema.rs"));
+}
+
 // In the order the header presents them: results, the platform the C side supplies, the
 // device, sessions, firmware updates.
 mod device;

@@ -155,6 +155,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
         E::Layout => IOTADM_ERR_FLASH_LAYOUT,
         E::Installer(e) => installer_error(e),
         E::BadState => IOTADM_ERR_BAD_STATE,
+        E::Schema => IOTADM_ERR_UNKNOWN_NODE,
         _ => IOTADM_ERR_INSTALLER,
     }
 }

@@ -7,6 +7,7 @@
 //! that the fuzzer reaches the commands without having to guess the session id.
 #![no_main]
 
+use iotadm::schema::STANDARD;
 use iotadm::codec::Encoding;
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
@@ -34,7 +35,7 @@ fn provisioned() -> &'static [u8] {
         let mut flash: Flash = MemFlash::new(vec![0u8; 64 * 1024]);
         flash.erase_all();
         let mut storage = Box::new(Storage::new());
-        let mut tree: DmTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
+        let mut tree: DmTree = Tree::mount(&mut storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
         iotadm::sim::device_info("IMEI:1").store(&mut tree).expect("device information");
         let spec = AccountSpec {
             node: "srv",
@@ -57,7 +58,7 @@ fn provisioned() -> &'static [u8] {
 fuzz_target!(|data: &[u8]| {
     let flash: Flash = MemFlash::new(provisioned().to_vec());
     let mut storage = Box::new(Storage::new());
-    let mut tree: DmTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
+    let mut tree: DmTree = Tree::mount(&mut storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
     let mut scratch = [0u8; 1024];
     let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::new(1), NoClock);
     let mut env = Env { tree: &mut tree, ui: &mut ui, rng: &mut rng, clock: &clock, alerts: &[] };

@@ -54,8 +54,13 @@ enum Cmd {
         /// Input file (`-` for standard input), XML or WBXML.
         input: PathBuf,
     },
-    /// Print the compiled management tree: `URI FORMAT ACCESS`, one node a line.
-    Tree,
+    /// Print the management tree's schema: `URI FORMAT ACCESS`, one node a line.
+    Tree {
+        /// A directory of vendor DDF documents (`*.xml`) to compile with the standard
+        /// objects, as a vendor's build would; may be given more than once.
+        #[arg(long = "ddf", value_name = "DIR")]
+        ddf: Vec<PathBuf>,
+    },
     /// Build a firmware update package (see docs/update-package.md).
     Package(package::PackageArgs),
     /// A simulated handset: provision it, connect to its server, or answer a package 0.
@@ -166,8 +171,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Package(args) => package::run(args),
         Cmd::Device(args) => device::run(*args),
-        Cmd::Tree => {
-            tree::print_tree(&mut io::stdout().lock()).map_err(|e| format!("standard output: {e}"))
+        Cmd::Tree { ddf } => {
+            let schema = tree::schema(&ddf)?;
+            tree::print_tree(schema, &mut io::stdout().lock())
+                .map_err(|e| format!("standard output: {e}"))
         }
         Cmd::Ddf {
             command: DdfCmd::Check { file },
@@ -360,7 +367,7 @@ fn main() -> ExitCode {
         Cmd::Wbxml2xml { .. } => "wbxml2xml",
         Cmd::Xml2wbxml { .. } => "xml2wbxml",
         Cmd::Inspect { .. } => "inspect",
-        Cmd::Tree => "tree",
+        Cmd::Tree { .. } => "tree",
         Cmd::Package(_) => "package",
         Cmd::Device(_) => "device",
         Cmd::Ddf { .. } => "ddf check",

@@ -12,7 +12,7 @@ use super::spasm::SpasmAuthenticator;
 use super::store::{PrlList, PrlStore};
 use crate::codes::StatusCode;
 use crate::platform::Clock;
-use crate::tree::schema::{self, NodeId, NO_NODE};
+use crate::schema::{NodeId, Schema, NO_NODE, ROOT};
 use crate::tree::{ExecOutcome, NodeHandler, NodeRef};
 
 /// Leaves under `./CDMA/NAM/<x>` whose values the tree keeps, and their checks.
@@ -47,13 +47,13 @@ const NAM_PARAMS: [(&str, Param); 27] = [
 ];
 
 /// The node at `path` below `from` (`<x>` names a placeholder), or [`NO_NODE`].
-fn resolve(from: NodeId, path: &str) -> NodeId {
+fn resolve(schema: &Schema, from: NodeId, path: &str) -> NodeId {
     let mut id = from;
     for seg in path.split('/') {
         let next = if seg == "<x>" {
-            schema::placeholder_child(id)
+            schema.placeholder_child(id)
         } else {
-            schema::child(id, seg)
+            schema.child(id, seg)
         };
         match next {
             Some(n) => id = n,
@@ -81,10 +81,11 @@ struct Nodes {
 }
 
 impl Nodes {
-    fn find() -> Nodes {
-        let cdma = resolve(0, "CDMA");
+    fn find(schema: &Schema) -> Nodes {
+        let resolve = |from, path| resolve(schema, from, path);
+        let cdma = resolve(ROOT, "CDMA");
         let nam = resolve(cdma, "NAM/<x>");
-        let nam_end = schema::node(nam).map_or(NO_NODE, |n| n.subtree_end());
+        let nam_end = schema.node(nam).map_or(NO_NODE, |n| n.subtree_end());
         let mut params = [(NO_NODE, Param::Flag); NAM_PARAMS.len()];
         for (slot, (path, param)) in params.iter_mut().zip(NAM_PARAMS) {
             *slot = (resolve(nam, path), param);
@@ -169,7 +170,8 @@ fn serve(value: &[u8], offset: usize, out: &mut [u8]) -> (usize, usize) {
 /// use iotadm::flash::MemFlash;
 /// use iotadm::fumo::FirmwareGate;
 /// use iotadm::platform::{NoClock, Rng};
-/// use iotadm::tree::{schema, HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+/// use iotadm::schema::STANDARD;
+/// use iotadm::tree::{HandlerTable, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
 ///
 /// # struct HwRng;
 /// # impl Rng for HwRng { fn fill_bytes(&mut self, d: &mut [u8]) { d.fill(7) } }
@@ -180,12 +182,12 @@ fn serve(value: &[u8], offset: usize, out: &mut [u8]) -> (usize, usize) {
 /// let auth = HmacSpasm::new([0x42; 32], HwRng);
 /// let lock = RefCell::new(ServiceLock::mount(flash(2048), auth, NoClock, Policy::default())?);
 /// let lists = FlashPrlStore::new(flash(16 * 1024), 1)?;
-/// let mut cdma = Cdma::new(&lock, lists, Limits::default());
+/// let mut cdma = Cdma::new(&STANDARD, &lock, lists, Limits::default());
 ///
-/// let node = schema::child(0, "CDMA").unwrap();
+/// let node = STANDARD.find("./CDMA").unwrap();
 /// let table = HandlerTable::new([(node, &mut cdma as &mut dyn NodeHandler)]);
 /// let mut storage = TreeStorage::<128, 8192, 512>::new();
-/// let mut tree = Tree::mount(&mut storage, flash(32 * 1024), table, UriLimits::DEFAULT)?;
+/// let mut tree = Tree::mount(&mut storage, &STANDARD, flash(32 * 1024), table, UriLimits::DEFAULT)?;
 ///
 /// // The factory creates NAM 0 and sets the SPC; the device is never gated.
 /// tree.add(Principal::Device, "./CDMA/NAM/0", None, None, None).unwrap();
@@ -220,13 +222,20 @@ impl<F, A, C, P> core::fmt::Debug for Cdma<'_, F, A, C, P> {
 }
 
 impl<'l, F: NorFlash, A: SpasmAuthenticator, C: Clock, P: PrlStore> Cdma<'l, F, A, C, P> {
-    /// A handler over the shared `lock` and the roaming list store `prl`.
-    pub fn new(lock: &'l RefCell<ServiceLock<F, A, C>>, prl: P, limits: Limits) -> Self {
+    /// A handler over the shared `lock` and the roaming list store `prl`, for the `./CDMA`
+    /// object of `schema` (the one the tree is mounted with; a schema without the object
+    /// leaves the handler bound to no node).
+    pub fn new(
+        schema: &Schema,
+        lock: &'l RefCell<ServiceLock<F, A, C>>,
+        prl: P,
+        limits: Limits,
+    ) -> Self {
         Cdma {
             lock,
             prl,
             limits,
-            nodes: Nodes::find(),
+            nodes: Nodes::find(schema),
             in_atomic: false,
             incoming: None,
         }

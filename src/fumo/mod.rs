@@ -313,6 +313,8 @@ pub enum Error {
     /// The call does not fit the current state (e.g. confirming an update that is not on
     /// trial); nothing changed.
     BadState,
+    /// The schema has no FUMO object (`./FUMO/<x>` with its standard nodes).
+    Schema,
 }
 
 #[cfg(feature = "defmt")]
@@ -324,6 +326,7 @@ impl defmt::Format for Error {
             Self::Layout => defmt::write!(f, "Layout"),
             Self::Installer(e) => defmt::write!(f, "Installer({})", e),
             Self::BadState => defmt::write!(f, "BadState"),
+            Self::Schema => defmt::write!(f, "Schema"),
         }
     }
 }
@@ -347,6 +350,7 @@ impl core::fmt::Display for Error {
             Self::Layout => f.write_str("FUMO state region or instance name unusable"),
             Self::Installer(e) => write!(f, "installer: {e}"),
             Self::BadState => f.write_str("not allowed in the current FUMO state"),
+            Self::Schema => f.write_str("the schema has no FUMO object"),
         }
     }
 }

@@ -15,8 +15,8 @@ use super::{
 use crate::codec::Text;
 use crate::codes::StatusCode;
 use crate::firmware::{self, Outcome, Phase};
+use crate::schema::{NodeId, Schema, ROOT};
 use crate::session::{GenericAlert, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
-use crate::tree::schema::{self, NodeId};
 use crate::tree::{ExecOutcome, Handlers, NodeHandler, NodeRef};
 
 /// Longest instance name (the `<x>` of `./FUMO/<x>`).
@@ -118,23 +118,23 @@ struct Ids {
 }
 
 impl Ids {
-    fn lookup() -> Option<Self> {
-        let instance = schema::placeholder_child(schema::child(0, "FUMO")?)?;
-        let download = schema::child(instance, "Download")?;
-        let update = schema::child(instance, "Update")?;
-        let dau = schema::child(instance, "DownloadAndUpdate")?;
+    fn lookup(schema: &Schema) -> Option<Self> {
+        let instance = schema.placeholder_child(schema.child(ROOT, "FUMO")?)?;
+        let download = schema.child(instance, "Download")?;
+        let update = schema.child(instance, "Update")?;
+        let dau = schema.child(instance, "DownloadAndUpdate")?;
         Some(Self {
             instance,
-            pkg_name: schema::child(instance, "PkgName")?,
-            pkg_version: schema::child(instance, "PkgVersion")?,
+            pkg_name: schema.child(instance, "PkgName")?,
+            pkg_version: schema.child(instance, "PkgVersion")?,
             download,
-            download_url: schema::child(download, "PkgURL")?,
+            download_url: schema.child(download, "PkgURL")?,
             update,
-            update_data: schema::child(update, "PkgData")?,
+            update_data: schema.child(update, "PkgData")?,
             dau,
-            dau_url: schema::child(dau, "PkgURL")?,
-            dau_data: schema::child(dau, "PkgData")?,
-            state: schema::child(instance, "State")?,
+            dau_url: schema.child(dau, "PkgURL")?,
+            dau_data: schema.child(dau, "PkgData")?,
+            state: schema.child(instance, "State")?,
         })
     }
 
@@ -194,15 +194,17 @@ where
     /// Opens the FUMO node `./FUMO/<name>` (the device adds that node to the tree once):
     /// reads its record from `store` (at least two sectors, each holding one record of
     /// up to 647 bytes) and settles it with what the installer says happened meanwhile,
-    /// e.g. an update confirmed or rolled back across the reboot.
+    /// e.g. an update confirmed or rolled back across the reboot. `schema` is the one the
+    /// tree is mounted with: the object serves its FUMO nodes.
     pub fn open(
+        schema: &Schema,
         name: &str,
         installer: I,
         store: S,
         gate: G,
         config: Config,
     ) -> Result<Self, Error> {
-        let mut fumo = Self::unopened(name, installer, store, gate, config)?;
+        let mut fumo = Self::unopened(schema, name, installer, store, gate, config)?;
         fumo.settle()?;
         Ok(fumo)
     }
@@ -212,13 +214,16 @@ where
     /// error `slot` holds an object that must not be used.
     pub fn open_in<'s>(
         slot: &'s mut MaybeUninit<Self>,
+        schema: &Schema,
         name: &str,
         installer: I,
         store: S,
         gate: G,
         config: Config,
     ) -> Result<&'s mut Self, Error> {
-        let fumo = slot.write(Self::unopened(name, installer, store, gate, config)?);
+        let fumo = slot.write(Self::unopened(
+            schema, name, installer, store, gate, config,
+        )?);
         fumo.settle()?;
         Ok(fumo)
     }
@@ -227,6 +232,7 @@ where
     /// writes it straight into its slot.
     #[inline(always)]
     fn unopened(
+        schema: &Schema,
         name: &str,
         installer: I,
         store: S,
@@ -246,7 +252,7 @@ where
             rec: Record::default(),
             name: String::try_from(name).map_err(|_| Error::Layout)?,
             uri,
-            ids: Ids::lookup().ok_or(Error::Layout)?,
+            ids: Ids::lookup(schema).ok_or(Error::Schema)?,
             streaming: false,
         })
     }

@@ -20,7 +20,8 @@ use crate::codec::{
     Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location, Mark,
     MessageWriter, MetInf, Meta, Results, Status, Text,
 };
-use crate::tree::{schema, Format, Handlers, NodeHandle, Principal, Tree};
+use crate::schema::Format;
+use crate::tree::{Handlers, NodeHandle, Principal, Tree};
 
 /// DevInfo leaves the client sends.
 const DEVINFO_LEAVES: usize = 16;
@@ -628,7 +629,7 @@ fn lay_out<F: NorFlash, H: Handlers>(
     value: bool,
     scratch: &mut [u8],
 ) -> Option<(usize, usize, Format)> {
-    let format = schema::node(h.def()).map_or(Format::Node, |n| {
+    let format = tree.schema().node(h.def()).map_or(Format::Node, |n| {
         if n.is_interior() {
             Format::Node
         } else {
@@ -711,8 +712,9 @@ fn devinfo_leaves<F: NorFlash, H: Handlers>(
         .and_then(|u| tree.find(&u))
         .ok()?;
     let mut leaves = Vec::new();
+    let schema = tree.schema();
     let _ = tree.walk(Principal::Device, root, true, |h, depth| {
-        let leaf = schema::node(h.def()).is_some_and(|n| n.is_leaf());
+        let leaf = schema.node(h.def()).is_some_and(|n| n.is_leaf());
         if depth == 1 && leaf {
             let _ = leaves.push(h);
         }
@@ -807,7 +809,7 @@ impl<F: NorFlash, H: Handlers> ItemSource for StructItems<'_, '_, '_, F, H> {
             self.ended = true;
             return None;
         };
-        let def = schema::node(h.def());
+        let def = self.tree.schema().node(h.def());
         let leaf = def.is_some_and(|n| n.is_leaf());
         let bare = first && self.bare_first;
         let value = self.data && leaf && !bare;
@@ -888,6 +890,7 @@ mod tests {
     use super::*;
     use crate::codec::{EncodeOptions, SyncHdr};
     use crate::flash::MemFlash;
+    use crate::schema::STANDARD;
     use crate::tree::{NoHandlers, TreeStorage, UriLimits};
     use std::string::{String, ToString};
     use std::vec::Vec as StdVec;
@@ -901,7 +904,8 @@ mod tests {
         flash.erase_all();
         let storage =
             std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
-        let mut tree = Tree::mount(storage, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let mut tree =
+            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
         for (leaf, value) in [
             ("DevId", "IMEI:490154203237518"),
             ("Man", "iotadm"),

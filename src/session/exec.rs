@@ -14,8 +14,9 @@ use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
 use crate::codes::StatusCode;
+use crate::schema::Format;
 use crate::tree::uri::{List as ListQuery, Query};
-use crate::tree::{ExecOutcome, Format, Handlers, Principal};
+use crate::tree::{ExecOutcome, Handlers, Principal};
 
 /// The `Format` of an item's (or its command's) `Meta`: `None` when it names none, 415
 /// when it names one the tree does not know.

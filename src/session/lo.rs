@@ -10,7 +10,8 @@ use super::exec::Exec;
 use crate::codec::b64::B64Stream;
 use crate::codec::{Item, Meta, Text};
 use crate::codes::StatusCode;
-use crate::tree::{Format, Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
+use crate::schema::Format;
+use crate::tree::{Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
 
 /// A large object being received.
 pub(crate) struct Incoming {

@@ -12,8 +12,9 @@ use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
 use crate::codec::{self, Command, Data, Text};
 use crate::codes::StatusCode;
 use crate::notification::{DigestCheck, Initiator, Notification, NotificationError, UiMode};
-use crate::tree::schema::AccessSet;
-use crate::tree::{Format, Handlers, Principal, Tree};
+use crate::schema::AccessSet;
+use crate::schema::Format;
+use crate::tree::{Handlers, Principal, Tree};
 
 /// What a verified package 0 asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

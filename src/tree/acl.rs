@@ -4,7 +4,7 @@
 //! server. A node whose ACL is empty inherits its parent's; the root always has one. There
 //! is no entry for `Copy`, which needs the rights of the commands it amounts to.
 
-use super::schema::AccessSet;
+use crate::schema::AccessSet;
 
 /// Why an ACL text is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

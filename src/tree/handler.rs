@@ -12,8 +12,8 @@
 //! [`read`]: NodeHandler::read
 //! [`write`]: NodeHandler::write
 
-use super::schema::NodeId;
 use crate::codes::StatusCode;
+use crate::schema::NodeId;
 
 /// The node a handler is asked about.
 #[derive(Debug, Clone, Copy)]

@@ -1,43 +1,33 @@
-//! The management tree.
-//!
-//! The DDF documents in `ddf/` are the source of truth for the tree's shape: `build.rs`
-//! compiles them (with any vendor documents in the directories named by the
-//! `IOTADM_DDF_DIRS` environment variable) into the static node table of [`schema`], so the
-//! firmware carries no XML and spends no RAM on the tree's shape. A malformed DDF fails the
-//! build with a message naming the file and the node.
-//!
-//! The same DDF compiler (`ddf_compiler.rs` in this directory, plain `std` Rust) runs inside
-//! `build.rs` and behind `iotadm ddf check`; it is part of the library only for its tests.
+//! The management tree: the nodes that exist at run time over a [`schema`](crate::schema)
+//! (its static shape), their values, ACLs and properties, the commands a server may run
+//! on them with the checks in front of each, and their record in flash.
 //!
 //! This module never touches wire formats: commands arrive here already decoded.
 //!
 //! ```
-//! use iotadm::tree::schema::{self, Format};
+//! use iotadm::flash::MemFlash;
+//! use iotadm::schema::{Format, STANDARD};
+//! use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 //!
-//! let devinfo = schema::child(0, "DevInfo").unwrap();
-//! let devid = schema::child(devinfo, "DevId").unwrap();
-//! assert_eq!(schema::node(devid).unwrap().format(), Format::Chr);
-//!
-//! let mut uri = String::new();
-//! schema::write_uri(devid, &mut uri).unwrap();
-//! assert_eq!(uri, "./DevInfo/DevId");
+//! let mut flash: MemFlash<[u8; 8192], 1024, 8> = MemFlash::new([0; 8192]);
+//! flash.erase_all();
+//! let mut storage = TreeStorage::<32, 2048, 512>::new();
+//! let mut tree = Tree::mount(&mut storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT)?;
+//! tree.replace(Principal::Device, "./DevInfo/Mod", b"EH-100", None, None).unwrap();
+//! assert_eq!(tree.format_at("./DevInfo/Mod"), Some(Format::Chr));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod acl;
 mod handler;
 mod runtime;
-pub mod schema;
 pub(crate) mod store;
 pub mod uri;
 mod value;
-
-#[cfg(test)]
-mod ddf_compiler;
 
 pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
 pub use runtime::{
     NodeHandle, Principal, Read, Tree, TreeError, TreeStorage, WriteTicket, DDF_XML, TNDS_XML,
 };
-pub use schema::{AccessSet, DdfDocument, Format, NodeDef, NodeId, Occurrence, Scope, NO_NODE};
 pub use store::StoreError;
 pub use uri::{Property, Uri, UriError, UriLimits};

@@ -1,6 +1,6 @@
 //! Checks that a value is well-formed for its node's format, before anything is stored.
 
-use super::schema::Format;
+use crate::schema::Format;
 
 /// Whether `value` is a valid value of `format`. `bin` and `xml` take any bytes (the XML
 /// is the server's business); text formats must be UTF-8.

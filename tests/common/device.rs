@@ -9,6 +9,7 @@ use iotadm::auth::AuthScheme;
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
+use iotadm::schema::Format;
 use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{
     Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env, Event,
@@ -17,8 +18,8 @@ use iotadm::session::{
 use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::transport::{HttpError, HttpTransport};
 use iotadm::tree::{
-    schema, ExecOutcome, Format, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree,
-    TreeStorage, UriLimits,
+    ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree, TreeStorage,
+    UriLimits,
 };
 
 /// The handset's `DevInfo/DevId`, its `Source/LocURI` in every message.
@@ -52,7 +53,14 @@ pub fn blank_flash() -> Flash {
 
 /// Mounts a tree on `flash` (a blank one, or the bytes of an earlier tree: a restart).
 pub fn mount<H: Handlers>(flash: Flash, handlers: H) -> DmTree<H> {
-    Tree::mount(storage(), flash, handlers, UriLimits::DEFAULT).expect("tree mounts")
+    Tree::mount(
+        storage(),
+        super::test_schema(),
+        flash,
+        handlers,
+        UriLimits::DEFAULT,
+    )
+    .expect("tree mounts")
 }
 
 /// What the test handset reports in DevInfo and DevDetail.
@@ -225,16 +233,9 @@ pub fn run_with<H: Handlers>(
 
 /// The static node at `uri`, `<x>` standing for a placeholder: where a handler binds.
 pub fn node_id(uri: &str) -> u16 {
-    let mut node = 0;
-    for seg in uri.trim_start_matches("./").split('/') {
-        node = if seg == "<x>" {
-            schema::placeholder_child(node)
-        } else {
-            schema::child(node, seg)
-        }
-        .unwrap_or_else(|| panic!("{uri}: no node {seg}"));
-    }
-    node
+    super::test_schema()
+        .find(uri)
+        .unwrap_or_else(|| panic!("no node {uri}"))
 }
 
 /// The platform's side of a subtree: it keeps the values of its leaves (written whole or in

@@ -8,6 +8,22 @@ pub mod device;
 pub mod gen;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use iotadm::schema::Schema;
+
+/// The schema the tests mount: the standard objects plus `./Test` (`tests/ddf/`), an
+/// object with a leaf of every format, compiled once per test process.
+pub fn test_schema() -> &'static Schema {
+    static SCHEMA: OnceLock<&'static Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        iotadm_ddf::compiler::Builder::new()
+            .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ddf"))
+            .build()
+            .expect("the test DDF compiles")
+            .leak()
+    })
+}
 
 /// The corpus of real SyncML DM messages: `$IOTADM_CORPUS`, or `../shared/corpus/real`
 /// beside the project.

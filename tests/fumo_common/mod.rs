@@ -12,8 +12,9 @@ use iotadm::flash::{FaultPlan, FaultyFlash, MemFlash};
 use iotadm::fumo::{
     self, DownloadError, Downloader, FirmwareInstaller, Fumo, Opened, ResultCode, Ungated,
 };
+use iotadm::schema::{NodeId, STANDARD};
 use iotadm::session::{UiAnswer, UiRequest, UserInteraction};
-use iotadm::tree::{schema, NodeId, Principal, Tree, TreeStorage, UriLimits};
+use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
 
 use crate::firmware_common::*;
 
@@ -123,7 +124,7 @@ pub fn open_fumo<'a>(
     config: fumo::Config,
 ) -> Result<DevFumo<'a>, fumo::Error> {
     let dev = fumo_device(flash, version)?;
-    Fumo::open("fw", dev, part(flash, FUMO), Ungated, config)
+    Fumo::open(&STANDARD, "fw", dev, part(flash, FUMO), Ungated, config)
 }
 
 /// Boots the part: the bootloader's decision, then the FUMO object of the image it picked.
@@ -140,6 +141,7 @@ pub fn reboot(flash: &RefCell<Dev>) -> (Slot, DevFumo<'_>) {
 pub fn mount<'a>(flash: &'a RefCell<Dev>, fumo: DevFumo<'a>) -> DmTree<'a> {
     let mut tree: DmTree<'a> = Tree::mount(
         storage::<128, 8192, 512>(),
+        &STANDARD,
         part(flash, TREE),
         fumo,
         UriLimits::DEFAULT,
@@ -160,15 +162,9 @@ pub fn mount<'a>(flash: &'a RefCell<Dev>, fumo: DevFumo<'a>) -> DmTree<'a> {
 }
 
 pub fn node_id(uri: &str) -> NodeId {
-    let mut node = 0;
-    for seg in uri.trim_start_matches("./").split('/') {
-        node = if seg == "<x>" {
-            schema::placeholder_child(node).unwrap()
-        } else {
-            schema::child(node, seg).unwrap()
-        };
-    }
-    node
+    STANDARD
+        .find(uri)
+        .unwrap_or_else(|| panic!("no node {uri}"))
 }
 
 /// Packages served from memory, with ranges; can drop a connection after some bytes, ignore

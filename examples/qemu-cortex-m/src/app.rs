@@ -37,13 +37,12 @@ use iotadm::firmware::package::MAX_HEADER_LEN;
 use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot};
 use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll};
 use iotadm::platform::{NoClock, Rng};
+use iotadm::schema::{NodeId, Schema, STANDARD};
 use iotadm::session::{
     self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, DeviceInfo,
     DeviceInfoError, Env, GenericAlert, Initiation, NoUi, Outcome, Session,
 };
-use iotadm::tree::{
-    schema, Handlers, NodeHandler, NodeId, Principal, Tree, TreeError, TreeStorage, UriLimits,
-};
+use iotadm::tree::{Handlers, NodeHandler, Principal, Tree, TreeError, TreeStorage, UriLimits};
 use static_cell::ConstStaticCell;
 
 use crate::layout::{self, IMAGE_OFFSET};
@@ -91,6 +90,10 @@ const REPLY_TIMEOUT_MS: u32 = 30_000;
 /// buffer) and its handlers live in statics of their own, so the tree itself is small.
 type DmTree = Tree<'static, Nor, &'static mut Objects>;
 type DmStorage = TreeStorage<48, 1280, 512>;
+
+/// The tree's shape: the standard objects (DevInfo, DevDetail, DMAcc, FUMO, CDMA), which
+/// is all this device has.
+const SCHEMA: &Schema = &STANDARD;
 type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
 type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
 type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
@@ -443,7 +446,7 @@ fn open(slot: Slot) -> Result<Booted, Error> {
     let fumo = open_fumo(fumo, installer, parts.fumo, lock)?;
     let objects = open_objects(objects, fumo, parts.prl, lock)?;
     let mut tree =
-        Tree::mount(tree, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
+        Tree::mount(tree, SCHEMA, parts.tree, objects, UriLimits::DEFAULT).map_err(Error::Tree)?;
     provision(&mut tree, &me).map_err(Error::Provision)?;
     Ok(Booted { tree, memory, me })
 }
@@ -478,7 +481,15 @@ fn open_fumo(
     store: Nor,
     lock: &'static RefCell<Lock>,
 ) -> Result<&'static mut DevFumo, Error> {
-    let fumo = Fumo::open_in(slot, "fw", installer, store, lock, fumo::Config::default())?;
+    let fumo = Fumo::open_in(
+        slot,
+        SCHEMA,
+        "fw",
+        installer,
+        store,
+        lock,
+        fumo::Config::default(),
+    )?;
     log!("FUMO state {}", u8::from(fumo.state()));
     Ok(fumo)
 }
@@ -494,8 +505,8 @@ fn open_objects(
     let prl = FlashPrlStore::new(prl, 1).map_err(|_| Error::Cdma)?;
     Ok(slot.write(Objects {
         fumo,
-        cdma: Cdma::new(lock, prl, Limits::default()),
-        cdma_node: schema::child(0, "CDMA").ok_or(Error::Cdma)?,
+        cdma: Cdma::new(SCHEMA, lock, prl, Limits::default()),
+        cdma_node: SCHEMA.find("./CDMA").ok_or(Error::Cdma)?,
     }))
 }
 

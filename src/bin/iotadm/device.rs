@@ -47,6 +47,11 @@ pub(crate) struct DeviceArgs {
     /// Encoding of package 1.
     #[arg(long, value_parser = ["wbxml", "xml"], default_value = "wbxml")]
     encoding: String,
+    /// A directory of vendor DDF documents (`*.xml`) whose objects the handset also has,
+    /// compiled with the standard ones; their values are kept in the handset's state like
+    /// any node's. May be given more than once; give the same ones at every run.
+    #[arg(long = "ddf", value_name = "DIR")]
+    ddf: Vec<PathBuf>,
     #[command(flatten)]
     info: InfoArgs,
 }
@@ -135,8 +140,10 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
     let flash =
         Flash::open(&image, FLASH_BYTES).map_err(|e| format!("{}: {e:?}", image.display()))?;
     let mut storage = Box::new(Storage::new());
-    let mut tree: DeviceTree = Tree::mount(&mut storage, flash, NoHandlers, UriLimits::DEFAULT)
-        .map_err(|e| format!("{}: {e}", image.display()))?;
+    let schema = crate::tree::schema(&args.ddf)?;
+    let mut tree: DeviceTree =
+        Tree::mount(&mut storage, schema, flash, NoHandlers, UriLimits::DEFAULT)
+            .map_err(|e| format!("{}: {e}", image.display()))?;
     args.info.store(&mut tree)?;
     if let Some(file) = &args.bootstrap {
         return bootstrap(&mut tree, file);

@@ -14,8 +14,8 @@ use heapless::{String, Vec};
 use super::{NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
 use crate::codec::{Text, XmlEvent};
 use crate::codes::StatusCode;
+use crate::schema::{AccessSet, Format, Node, NodeId, Occurrence, Schema, ROOT};
 use crate::tree::handler::Handlers;
-use crate::tree::schema::{self, AccessSet, Format, NodeDef, NodeId, Occurrence, DOCUMENTS};
 use crate::tree::uri::{List, Property, Query, TndsFields};
 
 /// The MIME type of TNDS in XML.
@@ -105,7 +105,7 @@ impl Walk {
             let depth = self.stack.len();
             let readable = tree.readable(who, child);
             if (readable || !self.prune)
-                && child.node().is_interior()
+                && tree.node(child).is_interior()
                 && self.stack.push((child, 0)).is_err()
             {
                 return Err(StatusCode::CommandFailed);
@@ -146,7 +146,7 @@ fn format_element(out: &mut impl Write, format: Format) -> fmt::Result {
     write!(out, "<{}/>", format.as_str())
 }
 
-fn type_element(out: &mut impl Write, def: &NodeDef) -> fmt::Result {
+fn type_element(out: &mut impl Write, def: Node<'_>) -> fmt::Result {
     if def.mime().is_empty() {
         return Ok(());
     }
@@ -211,7 +211,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
                 TNDS_XML
             }
             Some(Query::List(List::Ddf)) => {
-                write_ddf(h.def, &mut w).map_err(|_| StatusCode::CommandFailed)?;
+                write_ddf(self.schema, h.def, &mut w).map_err(|_| StatusCode::CommandFailed)?;
                 DDF_XML
             }
             _ => return Err(StatusCode::OptionalFeatureNotSupported),
@@ -258,7 +258,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         fields: TndsFields,
         w: &mut impl Write,
     ) -> fmt::Result {
-        let def = h.node();
+        let def = self.node(h);
         let name = core::str::from_utf8(self.name(h)).map_err(|_| fmt::Error)?;
         w.write_str("<Node>")?;
         if h.def == 0 {
@@ -598,30 +598,36 @@ fn push_text<const M: usize>(s: &mut String<M>, t: &Text<'_>) -> Result<(), Stat
 
 /// Writes the DDF of the static subtree at `root` (the document's header from the DDF
 /// the node came from). For the root, every top-level object is a top-level node.
-pub(crate) fn write_ddf(root: NodeId, w: &mut impl Write) -> fmt::Result {
-    let def = schema::node(root).ok_or(fmt::Error)?;
-    let first = if root == 0 { def.first_child() } else { root };
-    let doc = schema::node(first).and_then(|d| DOCUMENTS.get(usize::from(d.document())));
+pub(crate) fn write_ddf(schema: &Schema, root: NodeId, w: &mut impl Write) -> fmt::Result {
+    let def = schema.node(root).ok_or(fmt::Error)?;
+    let first = if root == ROOT {
+        def.first_child()
+    } else {
+        root
+    };
+    let doc = schema
+        .node(first)
+        .and_then(|d| schema.document(d.document()));
     w.write_str("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>")?;
     if let Some(doc) = doc {
-        leaf(w, "Man", doc.man)?;
-        leaf(w, "Mod", doc.model)?;
+        leaf(w, "Man", doc.man())?;
+        leaf(w, "Mod", doc.model())?;
     }
-    if root == 0 {
-        for top in schema::children(0) {
-            write_ddf_subtree(top, w)?;
+    if root == ROOT {
+        for top in schema.children(ROOT) {
+            write_ddf_subtree(schema, top, w)?;
         }
     } else {
-        write_ddf_subtree(root, w)?;
+        write_ddf_subtree(schema, root, w)?;
     }
     w.write_str("</MgmtTree>")
 }
 
-fn write_ddf_subtree(top: NodeId, w: &mut impl Write) -> fmt::Result {
-    let end = schema::node(top).ok_or(fmt::Error)?.subtree_end();
+fn write_ddf_subtree(schema: &Schema, top: NodeId, w: &mut impl Write) -> fmt::Result {
+    let end = schema.node(top).ok_or(fmt::Error)?.subtree_end();
     let mut open: Vec<NodeId, MAX_WALK> = Vec::new();
     for id in top..end {
-        let node = schema::node(id).ok_or(fmt::Error)?;
+        let node = schema.node(id).ok_or(fmt::Error)?;
         while open.last().is_some_and(|&o| node.parent() != o) {
             open.pop();
             w.write_str("</Node>")?;
@@ -634,7 +640,7 @@ fn write_ddf_subtree(top: NodeId, w: &mut impl Write) -> fmt::Result {
         }
         if id == top {
             let mut parent: String<256> = String::new();
-            schema::write_uri(node.parent(), &mut parent)?;
+            schema.write_uri(node.parent(), &mut parent)?;
             leaf(w, "Path", &parent)?;
         }
         if let Some(acl) = node.acl() {
@@ -724,36 +730,32 @@ mod tests {
 
     #[test]
     fn the_ddf_served_compiles_back_to_the_same_table() {
+        use crate::schema::STANDARD;
         let mut xml = std::string::String::new();
-        write_ddf(0, &mut xml).unwrap();
-        let mut compiler = crate::tree::ddf_compiler::Compiler::new();
-        compiler
-            .add_document("served.xml", &xml)
-            .unwrap_or_else(|e| panic!("{e}\n{xml}"));
-        let table = compiler.finish().unwrap();
-        assert_eq!(table.nodes.len(), schema::NODES.len());
-        for (built, (id, node)) in table.nodes.iter().zip(schema::NODES.iter().enumerate()) {
-            let p = &built.props;
-            assert_eq!(built.name, node.name(), "node {id}");
-            assert_eq!(p.format.name(), node.format().as_str(), "node {id}");
-            assert!(p.access.names().eq(node.access().names()), "node {id}");
-            assert_eq!(p.occurrence.name(), node.occurrence().name(), "node {id}");
-            assert_eq!(p.scope.name(), node.scope().name(), "node {id}");
-            assert_eq!(p.case_sensitive, node.case_sensitive(), "node {id}");
-            assert_eq!(
-                p.default_value.as_deref(),
-                node.default_value(),
-                "node {id}"
-            );
-            assert_eq!(p.mime, node.mime(), "node {id}");
-            assert_eq!(p.title, node.title(), "node {id}");
-            assert_eq!(p.description, node.description(), "node {id}");
-            assert_eq!(p.acl.as_deref(), node.acl(), "node {id}");
+        write_ddf(&STANDARD, ROOT, &mut xml).unwrap();
+        let served = iotadm_ddf::compiler::compile(&[("served.xml", xml.as_str())])
+            .unwrap_or_else(|e| panic!("{e}\n{xml}"))
+            .leak();
+        assert_eq!(served.len(), STANDARD.len());
+        for id in STANDARD.ids() {
+            let (built, node) = (served.node(id).unwrap(), STANDARD.node(id).unwrap());
+            assert_eq!(built.name(), node.name(), "node {id}");
+            assert_eq!(built.key(), node.key(), "node {id}");
+            assert_eq!(built.format(), node.format(), "node {id}");
+            assert_eq!(built.access(), node.access(), "node {id}");
+            assert_eq!(built.occurrence(), node.occurrence(), "node {id}");
+            assert_eq!(built.scope(), node.scope(), "node {id}");
+            assert_eq!(built.case_sensitive(), node.case_sensitive(), "node {id}");
+            assert_eq!(built.default_value(), node.default_value(), "node {id}");
+            assert_eq!(built.mime(), node.mime(), "node {id}");
+            assert_eq!(built.title(), node.title(), "node {id}");
+            assert_eq!(built.description(), node.description(), "node {id}");
+            assert_eq!(built.acl(), node.acl(), "node {id}");
         }
         // And a subtree on its own, placed by its Path.
         let mut sub = std::string::String::new();
-        let devid = schema::child(schema::child(0, "DevInfo").unwrap(), "DevId").unwrap();
-        write_ddf(devid, &mut sub).unwrap();
+        let devid = STANDARD.find("./DevInfo/DevId").unwrap();
+        write_ddf(&STANDARD, devid, &mut sub).unwrap();
         assert!(sub.contains("<Path>./DevInfo</Path>"), "{sub}");
     }
 }

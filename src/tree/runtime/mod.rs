@@ -2,7 +2,7 @@
 //! server may run on them and the checks in front of each, and the record of every change
 //! in flash.
 //!
-//! The tree's shape is the static table of [`schema`](super::schema). What exists at run
+//! The tree's shape is the static table of [`schema`](crate::schema). What exists at run
 //! time beyond it is a sorted table of entries: one per instance of a placeholder
 //! (`./DMAcc/srv1`), and one per node with a value or property of its own. An entry is
 //! keyed by `(context, node, name)`, where the context is the id of the nearest enclosing
@@ -26,11 +26,11 @@ use serde::{Deserialize, Serialize};
 
 use super::acl::{self, Acl};
 use super::handler::{ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef};
-use super::schema::{self, AccessSet, Format, NodeDef, NodeId, Scope, NO_NODE};
 use super::store::{self, Store, StoreError};
 use super::uri::{Query, Segment, Uri, UriError, UriLimits};
 use super::value;
 use crate::codes::StatusCode;
+use crate::schema::{AccessSet, Format, Node, NodeId, Schema, Scope, NO_NODE, ROOT};
 
 /// Who runs a command: a DM server (by its ServerID) or the device itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub enum TreeError {
     Store(StoreError),
     /// The stored state does not fit the tree's RAM capacities.
     Capacity,
+    /// The schema has no root node.
+    Schema,
 }
 
 impl From<StoreError> for TreeError {
@@ -75,6 +77,7 @@ impl core::fmt::Display for TreeError {
             TreeError::Capacity => {
                 f.write_str("stored tree does not fit the configured capacities")
             }
+            TreeError::Schema => f.write_str("the schema has no root node"),
         }
     }
 }
@@ -93,21 +96,11 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    /// The node's entry in the static table.
+    /// The node's id in the tree's schema.
     pub fn def(&self) -> NodeId {
         self.def
     }
-
-    fn node(&self) -> &'static NodeDef {
-        schema::node(self.def).unwrap_or(ROOT_FALLBACK)
-    }
 }
-
-/// The root, standing in for an id that cannot occur, so accessors need not panic.
-static ROOT_FALLBACK: &NodeDef = match schema::NODES.first() {
-    Some(n) => n,
-    None => panic!("the static tree has a root"),
-};
 
 /// What a read returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +206,7 @@ impl<const N: usize, const A: usize, const R: usize> Default for TreeStorage<N, 
 
 /// The RAM half of the tree: entries and arena, in the caller's storage.
 struct State<'s> {
+    schema: &'static Schema,
     entries: &'s mut VecView<Entry>,
     /// `(instance id, index in entries)`, sorted by id: finds an instance's entry (and so
     /// a node's parent) in logarithmic time.
@@ -400,7 +394,7 @@ impl<'s> State<'s> {
     /// Removes an entry, the entries of its static subtree in its context, and every
     /// instance (with its entries) that no longer has a parent.
     fn remove(&mut self, ctx: u16, def: NodeId, name: &[u8]) {
-        let end = schema::node(def).map_or(def, |d| d.subtree_end());
+        let end = self.schema.node(def).map_or(def, |d| d.subtree_end());
         if let Ok(i) = self.search(ctx, def, name) {
             self.entries.remove(i);
         }
@@ -501,6 +495,11 @@ impl<'s> State<'s> {
 
 /// The management tree. See the module docs.
 pub struct Tree<'s, F, H = NoHandlers> {
+    /// The tree's shape.
+    schema: &'static Schema,
+    /// The schema's root: what a node id that cannot occur reads as, so that accessors
+    /// need not panic.
+    root: Node<'static>,
     state: State<'s>,
     store: Store<F>,
     handlers: H,
@@ -528,6 +527,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// The tree itself is small (its memory is `storage`); it is returned by value.
     pub fn mount<const N: usize, const A: usize, const R: usize>(
         storage: &'s mut TreeStorage<N, A, R>,
+        schema: &'static Schema,
         flash: F,
         handlers: H,
         limits: UriLimits,
@@ -538,7 +538,9 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             arena,
             scratch,
         } = storage;
+        let root = schema.node(ROOT).ok_or(TreeError::Schema)?;
         let state = State {
+            schema,
             entries: entries.as_mut_view(),
             ids: ids.as_mut_view(),
             arena,
@@ -546,7 +548,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             next_id: 1,
             bulk: false,
         };
-        let mut tree = Self::unmounted(state, scratch, flash, handlers, limits);
+        let mut tree = Self::unmounted(root, state, scratch, flash, handlers, limits);
         tree.open()?;
         Ok(tree)
     }
@@ -554,20 +556,24 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// The tree over `state`, with a store not yet opened. Not generic over the
     /// capacities, so that everything past [`Tree::mount`] is compiled once.
     fn unmounted(
+        root: Node<'static>,
         state: State<'s>,
         scratch: &'s mut [u8],
         flash: F,
         handlers: H,
         limits: UriLimits,
     ) -> Self {
+        let schema = state.schema;
         Tree {
+            schema,
+            root,
             state,
             store: Store::closed(flash),
             handlers,
             scratch,
             limits,
-            engine_nodes: engine_nodes(),
-            identity: identity_nodes(),
+            engine_nodes: engine_nodes(schema),
+            identity: identity_nodes(schema),
             txn: None,
             next_txn: 1,
         }
@@ -626,6 +632,16 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
                 .len();
             Ok(Some((store::KIND_PUT, used)))
         })
+    }
+
+    /// The schema the tree was mounted with: its shape.
+    pub fn schema(&self) -> &'static Schema {
+        self.schema
+    }
+
+    /// The schema's node behind a handle.
+    pub(crate) fn node(&self, h: NodeHandle) -> Node<'static> {
+        self.schema.node(h.def).unwrap_or(self.root)
     }
 
     /// The URI limits.
@@ -723,9 +739,12 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         let mut buf = [0u8; 64];
         for segment in parsed.segments() {
             let name = segment.decode_into(&mut buf)?;
-            id = schema::child(id, name).or_else(|| schema::placeholder_child(id))?;
+            id = self
+                .schema
+                .child(id, name)
+                .or_else(|| self.schema.placeholder_child(id))?;
         }
-        schema::node(id).map(NodeDef::format)
+        self.schema.node(id).map(|n| n.format())
     }
 
     fn child(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<NodeHandle> {
@@ -735,8 +754,8 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// [`child`](Self::child), with what the lookup learnt of the child's entry.
     fn child_step(&self, parent: NodeHandle, segment: Segment<'_>) -> Option<(NodeHandle, Lookup)> {
         let mut placeholder = None;
-        for id in schema::children(parent.def) {
-            let def = schema::node(id)?;
+        for id in self.schema.children(parent.def) {
+            let def = self.schema.node(id)?;
             let name = def.name_bytes();
             if name.is_empty() {
                 placeholder = Some((id, def));
@@ -796,8 +815,8 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     fn resolve_step(&self, step: &mut (NodeHandle, Lookup)) {
         if let Lookup::Unknown = step.1 {
             step.1 = match self.state.search(step.0.ctx, step.0.def, &[]) {
-                Ok(i) if !step.0.node().is_placeholder() => Lookup::At(i),
-                _ if step.0.node().is_placeholder() => Lookup::Unknown,
+                Ok(i) if !self.node(step.0).is_placeholder() => Lookup::At(i),
+                _ if self.node(step.0).is_placeholder() => Lookup::Unknown,
                 _ => Lookup::Absent,
             };
         }
@@ -819,7 +838,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
                         .map(Acl::trusted)
                 }
                 // Checked by the DDF compiler.
-                _ => h.node().acl().map(Acl::trusted),
+                _ => self.node(h).acl().map(Acl::trusted),
             };
             if let Some(acl) = own.filter(|a| !a.is_empty()) {
                 return acl;
@@ -838,7 +857,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         let Principal::Server(server) = who else {
             return Ok(());
         };
-        if !found.leaf().node().access().contains(command) {
+        if !self.node(found.leaf()).access().contains(command) {
             return Err(StatusCode::CommandNotAllowed);
         }
         if !self.path_acl(found).allows(command, server) {
@@ -849,7 +868,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 
     /// Whether a named node exists under an existing parent.
     fn exists(&self, h: NodeHandle) -> bool {
-        self.implied(h.def, h.node())
+        self.implied(h.def, self.node(h))
             || self
                 .state
                 .get(h.ctx, h.def, &[])
@@ -861,7 +880,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// never missing (a DDF default, a handler's). A mandatory leaf without one exists
     /// once it is added or given its value, so that a value is absent or whole, never an
     /// empty stand-in (an interior node added, the power cut before its leaf).
-    fn implied(&self, id: NodeId, def: &NodeDef) -> bool {
+    fn implied(&self, id: NodeId, def: Node<'static>) -> bool {
         if def.scope() == Scope::Permanent {
             return true;
         }
@@ -872,7 +891,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             return true;
         }
         let mut d = id;
-        while let Some(node) = schema::node(d) {
+        while let Some(node) = self.schema.node(d) {
             if self.handlers.is_bound(d) {
                 return true;
             }
@@ -882,7 +901,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     }
 
     fn entry(&self, h: NodeHandle) -> Option<&Entry> {
-        if h.node().is_placeholder() {
+        if self.node(h).is_placeholder() {
             self.state.instance_by_id(h.inner)
         } else {
             self.state.get(h.ctx, h.def, &[])
@@ -891,19 +910,22 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 
     fn entry_name(&self, h: NodeHandle) -> &[u8] {
         match self.entry(h) {
-            Some(e) if h.node().is_placeholder() => self.state.name(e),
+            Some(e) if self.node(h).is_placeholder() => self.state.name(e),
             _ => &[],
         }
     }
 
     /// The parent of a node (the root is its own parent).
     fn parent(&self, h: NodeHandle) -> NodeHandle {
-        let def = h.node();
+        let def = self.node(h);
         if def.parent() == NO_NODE {
             return h;
         }
         let parent_def = def.parent();
-        let parent_is_instance = schema::node(parent_def).is_some_and(NodeDef::is_placeholder);
+        let parent_is_instance = self
+            .schema
+            .node(parent_def)
+            .is_some_and(|n| n.is_placeholder());
         if parent_is_instance {
             // The parent is the instance `h.ctx`; its own key context is its entry's.
             let ctx = self.state.instance_by_id(h.ctx).map_or(0, |e| e.ctx);
@@ -946,7 +968,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
                 Some(Acl::trusted(text))
             }
             // Checked by the DDF compiler.
-            _ => h.node().acl().map(Acl::trusted),
+            _ => self.node(h).acl().map(Acl::trusted),
         }
     }
 
@@ -968,7 +990,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         if who == Principal::Device {
             return Ok(());
         }
-        if !h.node().access().contains(command) {
+        if !self.node(h).access().contains(command) {
             return Err(StatusCode::CommandNotAllowed);
         }
         if !self.permits(who, command, h) {
@@ -979,7 +1001,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 
     /// The handler nearest to `def` (itself or an ancestor).
     fn handler_for(&mut self, def: NodeId) -> Option<&mut dyn NodeHandler> {
-        nearest_handler(&mut self.handlers, def)
+        nearest_handler(self.schema, &mut self.handlers, def)
     }
 
     // --- Reading ------------------------------------------------------------------------
@@ -1030,7 +1052,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         offset: usize,
         out: &mut [u8],
     ) -> Result<Read, StatusCode> {
-        let def = h.node();
+        let def = self.node(h);
         if def.is_interior() {
             let total = self.write_child_names(h, 0, &mut []);
             let len = self.write_child_names(h, offset, out);
@@ -1099,8 +1121,8 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 
     /// The existing children of an interior node, in tree order.
     pub(crate) fn children(&self, parent: NodeHandle) -> impl Iterator<Item = NodeHandle> + '_ {
-        schema::children(parent.def).flat_map(move |id| {
-            let def = schema::node(id);
+        self.schema.children(parent.def).flat_map(move |id| {
+            let def = self.schema.node(id);
             let instances = def
                 .filter(|d| d.is_placeholder())
                 .map(|_| {
@@ -1136,10 +1158,10 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 
     /// A node's name (the instance name for an instance).
     pub fn name(&self, h: NodeHandle) -> &[u8] {
-        if h.node().is_placeholder() {
+        if self.node(h).is_placeholder() {
             self.entry_name(h)
         } else {
-            h.node().name().as_bytes()
+            self.node(h).name().as_bytes()
         }
     }
 
@@ -1402,7 +1424,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         path: &str,
         value: &[u8],
     ) -> Result<(), StatusCode> {
-        let def = h.node();
+        let def = self.node(h);
         if !value::valid(def.format(), value) {
             return Err(StatusCode::BadRequest);
         }
@@ -1448,7 +1470,9 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     pub fn mark_value(&mut self, uri: &str) -> Result<(), StatusCode> {
         let parsed = self.parse_uri(uri)?;
         let h = self.find(&parsed)?;
-        if h.node().is_interior() || self.handler_stores(h.def, parsed.path(), Principal::Device) {
+        if self.node(h).is_interior()
+            || self.handler_stores(h.def, parsed.path(), Principal::Device)
+        {
             return Err(StatusCode::CommandNotAllowed);
         }
         let change = Change {
@@ -1485,7 +1509,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             None => {}
         }
         self.authorize(who, AccessSet::REPLACE, h)?;
-        let def = h.node();
+        let def = self.node(h);
         if def.is_interior() {
             return Err(StatusCode::CommandNotAllowed);
         }
@@ -1610,7 +1634,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// Whether an existing node may still be added: a named node of a dynamic object that
     /// exists only because it is mandatory, not because anyone added it.
     fn addable(&self, h: NodeHandle) -> bool {
-        let def = h.node();
+        let def = self.node(h);
         !def.is_placeholder()
             && def.scope() == Scope::Dynamic
             && self.entry(h).is_none_or(|e| e.flags & PRESENT == 0)
@@ -1631,7 +1655,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         let (def_id, def) = self
             .schema_child(parent.def, segment)
             .ok_or(StatusCode::CommandNotAllowed)?;
-        if parent.node().is_leaf() {
+        if self.node(parent).is_leaf() {
             return Err(StatusCode::CommandNotAllowed);
         }
         // Access type of the new node, ACL of the parent.
@@ -1754,10 +1778,10 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         &self,
         parent: NodeId,
         segment: Segment<'_>,
-    ) -> Option<(NodeId, &'static NodeDef)> {
+    ) -> Option<(NodeId, Node<'static>)> {
         let mut placeholder = None;
-        for id in schema::children(parent) {
-            let def = schema::node(id)?;
+        for id in self.schema.children(parent) {
+            let def = self.schema.node(id)?;
             if def.is_placeholder() {
                 placeholder = Some((id, def));
             } else if (def.case_sensitive() && segment.is(def.name().as_bytes()))
@@ -1806,7 +1830,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         }
         let h = self.find(&parsed)?;
         self.authorize(who, AccessSet::DELETE, h)?;
-        let def = h.node();
+        let def = self.node(h);
         if h.def == 0
             || def.scope() == Scope::Permanent
             || (!def.is_placeholder() && def.occurrence().min() >= 1)
@@ -1864,7 +1888,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
                 self.find(&parsed)?
             }
         };
-        let def = h.node();
+        let def = self.node(h);
         if def.is_interior() {
             return Err(StatusCode::CommandNotAllowed);
         }
@@ -1991,7 +2015,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         let start = self.state.used;
         let len = ticket.written as usize;
         let staged = self.state.arena.get(start..start + len).unwrap_or(&[]);
-        if !value::valid(ticket.h.node().format(), staged) {
+        if !value::valid(self.node(ticket.h).format(), staged) {
             return Err(StatusCode::BadRequest);
         }
         self.check_identity(ticket.h.def, ticket.h.ctx, staged)?;
@@ -2001,7 +2025,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             path: &ticket.path,
             server: who.server(),
         };
-        if let Some(handler) = nearest_handler(&mut self.handlers, ticket.h.def) {
+        if let Some(handler) = nearest_handler(self.schema, &mut self.handlers, ticket.h.def) {
             handler.check(&node, staged)?;
         }
         let change = Change {
@@ -2067,7 +2091,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         }
         let sh = self.find(&src)?;
         self.authorize(who, AccessSet::GET, sh)?;
-        if sh.node().is_interior() {
+        if self.node(sh).is_interior() {
             return Err(StatusCode::CommandNotAllowed);
         }
         let read = self.read(who, sh, src.path(), 0, value)?;
@@ -2177,7 +2201,11 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
 }
 
 /// The handler nearest to `def` (itself or an ancestor).
-fn nearest_handler<H: Handlers>(handlers: &mut H, def: NodeId) -> Option<&mut dyn NodeHandler> {
+fn nearest_handler<'h, H: Handlers>(
+    schema: &Schema,
+    handlers: &'h mut H,
+    def: NodeId,
+) -> Option<&'h mut dyn NodeHandler> {
     let mut d = def;
     let mut found = NO_NODE;
     while d != NO_NODE {
@@ -2185,7 +2213,7 @@ fn nearest_handler<H: Handlers>(handlers: &mut H, def: NodeId) -> Option<&mut dy
             found = d;
             break;
         }
-        d = schema::node(d).map_or(NO_NODE, NodeDef::parent);
+        d = schema.node(d).map_or(NO_NODE, |n| n.parent());
     }
     if found == NO_NODE {
         None
@@ -2283,13 +2311,13 @@ const RECORD_FIXED: usize = 3 + 3 + 3 + 1 + 5 + 3 + 4 * 5;
 /// The nodes `./DevDetail/URI/MaxDepth`, `MaxTotLen`, `MaxSegLen` and
 /// `./DevDetail/LrgObj`, whose values are the engine's own ([`NO_NODE`] where a vendor tree
 /// lacks them).
-fn engine_nodes() -> [NodeId; 4] {
-    let detail = schema::child(0, "DevDetail");
-    let uri = detail.and_then(|d| schema::child(d, "URI"));
+fn engine_nodes(schema: &Schema) -> [NodeId; 4] {
+    let detail = schema.child(ROOT, "DevDetail");
+    let uri = detail.and_then(|d| schema.child(d, "URI"));
     let find = |parent: Option<NodeId>, name| {
         parent
-            .and_then(|u| schema::child(u, name))
-            .filter(|&id| schema::node(id).is_some_and(|n| !n.is_placeholder()))
+            .and_then(|u| schema.child(u, name))
+            .filter(|&id| schema.node(id).is_some_and(|n| !n.is_placeholder()))
             .unwrap_or(NO_NODE)
     };
     [
@@ -2301,9 +2329,11 @@ fn engine_nodes() -> [NodeId; 4] {
 }
 
 /// `./DMAcc/<x>` and `./DMAcc/<x>/ServerID` ([`NO_NODE`] where a tree lacks them).
-fn identity_nodes() -> (NodeId, NodeId) {
-    let account = schema::child(0, "DMAcc").and_then(schema::placeholder_child);
-    let server_id = account.and_then(|a| schema::child(a, "ServerID"));
+fn identity_nodes(schema: &Schema) -> (NodeId, NodeId) {
+    let account = schema
+        .child(ROOT, "DMAcc")
+        .and_then(|d| schema.placeholder_child(d));
+    let server_id = account.and_then(|a| schema.child(a, "ServerID"));
     (account.unwrap_or(NO_NODE), server_id.unwrap_or(NO_NODE))
 }
 

@@ -6,9 +6,9 @@
 
 use super::{Change, NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
 use crate::codes::StatusCode;
+use crate::schema::{AccessSet, Format, Scope};
 use crate::tree::acl::Acl;
 use crate::tree::handler::Handlers;
-use crate::tree::schema::{AccessSet, Format, Scope};
 use crate::tree::uri::Property;
 use embedded_storage::nor_flash::NorFlash;
 
@@ -26,7 +26,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         if !self.permits(who, AccessSet::GET, h) {
             return Err(StatusCode::PermissionDenied);
         }
-        let def = h.node();
+        let def = self.node(h);
         let mut num = NumBuf::new();
         let text: &[u8] = match property {
             Property::Acl => match self.entry(h) {
@@ -79,7 +79,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         value: &[u8],
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
-        let def = h.node();
+        let def = self.node(h);
         match property {
             Property::Acl => {
                 // Who may change an ACL: Replace on the node for an interior node, Replace
