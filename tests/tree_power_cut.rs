@@ -350,3 +350,155 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
     assert_eq!(cuts, survived);
     assert!(cuts >= 800, "only {cuts} cut points");
 }
+
+/// The storage a tree is first written with, and a smaller one it is later mounted in (a
+/// firmware update that changes the configuration): the final state fits, the log's peak
+/// does not, so that first mount drops early what the log removes later and rewrites the
+/// log as the state it holds.
+type Before = TreeStorage<64, 4096, 512>;
+type After = TreeStorage<16, 2048, 512>;
+
+/// A log with churn: twenty accounts added and deleted, then the account that stays.
+fn churned() -> (Vec<u8>, Vec<String>) {
+    let mut flash = MemFlash::<Vec<u8>, 256, 8>::new(vec![0u8; 16 * 1024]);
+    flash.erase_all();
+    let mut storage = Box::new(Before::new());
+    let mut t = Tree::mount(
+        &mut storage,
+        &STANDARD,
+        flash,
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .unwrap();
+    for i in 0..20 {
+        let acc = format!("./DMAcc/tmp{i}");
+        t.add(DEVICE, &acc, None, None, None).unwrap();
+        t.add(DEVICE, &format!("{acc}/AppID"), Some(b"tmp"), None, None)
+            .unwrap();
+    }
+    assert!(
+        t.entries_used() > 16,
+        "the log's peak exceeds the smaller storage"
+    );
+    for i in 0..20 {
+        t.delete(DEVICE, &format!("./DMAcc/tmp{i}"), None).unwrap();
+    }
+    t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
+    t.replace(
+        DEVICE,
+        "./DMAcc/a1?prop=ACL",
+        b"Get=srv1&Replace=srv1",
+        None,
+        None,
+    )
+    .unwrap();
+    t.add(DEVICE, "./DMAcc/a1/ServerID", Some(b"srv1"), None, None)
+        .unwrap();
+    t.add(
+        DEVICE,
+        "./DMAcc/a1/AppAuth/c/AAuthData",
+        Some(b"\x00nonce\xff"),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(t.entries_used() <= 16);
+    let probes = [
+        "./DMAcc",
+        "./DMAcc/a1?prop=ACL",
+        "./DMAcc/a1/ServerID",
+        "./DMAcc/a1/AppAuth/c/AAuthData",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (flash, _) = t.into_parts();
+    (flash.as_bytes().to_vec(), probes)
+}
+
+#[test]
+fn every_cut_of_the_first_mount_in_a_smaller_storage_keeps_the_tree() {
+    let (log, probes) = churned();
+    let read = |t: &mut Tree<'_, Mem>| -> Snapshot {
+        probes
+            .iter()
+            .map(|uri| {
+                let mut buf = [0u8; 64];
+                t.get(DEVICE, uri, 0, &mut buf)
+                    .map(|r| buf[..r.len].to_vec())
+            })
+            .collect()
+    };
+    let mut small = Box::new(After::new());
+    let mut big = Box::new(Before::new());
+    // The reference: the state, and how many flash operations the first mount takes.
+    let mut reference: Faulty = FaultyFlash::new(MemFlash::new(log.clone()), FaultPlan::none());
+    let expected = {
+        let mut t = Tree::mount(
+            &mut big,
+            &STANDARD,
+            MemFlash::new(log.clone()),
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
+        read(&mut t)
+    };
+    assert!(expected.iter().all(Result::is_ok), "{expected:?}");
+    Tree::mount(
+        &mut small,
+        &STANDARD,
+        &mut reference,
+        NoHandlers,
+        UriLimits::DEFAULT,
+    )
+    .expect("the state fits the smaller storage");
+    let total = reference.mutations();
+    assert!(
+        total >= 5,
+        "the first mount rewrote the log: {total} flash operations"
+    );
+
+    let (mut cuts, mut survived) = (0u64, 0u64);
+    for k in 0..total {
+        for tear in TEARS {
+            cuts += 1;
+            let mut faulty: Faulty = FaultyFlash::new(
+                MemFlash::new(log.clone()),
+                FaultPlan::cut_at(k, tear).with_seed(k),
+            );
+            let _ = Tree::mount(
+                &mut small,
+                &STANDARD,
+                &mut faulty,
+                NoHandlers,
+                UriLimits::DEFAULT,
+            );
+            assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
+            let after = faulty.into_inner();
+            // Restarted in the new configuration, and (rolled back) in the old one.
+            let mut t = Tree::mount(
+                &mut small,
+                &STANDARD,
+                MemFlash::new(after.as_bytes().to_vec()),
+                NoHandlers,
+                UriLimits::DEFAULT,
+            )
+            .unwrap_or_else(|e| panic!("cut {k} {tear:?}: does not mount again: {e:?}"));
+            assert_eq!(
+                read(&mut t),
+                expected,
+                "cut {k} ({tear:?}), smaller storage"
+            );
+            let mut t = Tree::mount(&mut big, &STANDARD, after, NoHandlers, UriLimits::DEFAULT)
+                .unwrap_or_else(|e| {
+                    panic!("cut {k} {tear:?}: does not mount in the old storage: {e:?}")
+                });
+            assert_eq!(read(&mut t), expected, "cut {k} ({tear:?}), larger storage");
+            survived += 1;
+        }
+    }
+    println!("power-cut sweep: {cuts} cut points, {survived} survived (first mount in a smaller storage)");
+    assert_eq!(cuts, survived);
+    assert!(cuts >= 20);
+}

@@ -362,6 +362,12 @@
 #define IOTADM_ERR_SESSION_LIMIT -25
 
 /**
+ * The tree's store was written by a newer library, or holds a record that cannot be
+ * read; it was left as it is.
+ */
+#define IOTADM_ERR_STORE_FORMAT -26
+
+/**
  * DM status 200: done. What a node handler returns on success.
  */
 #define IOTADM_STATUS_OK 200

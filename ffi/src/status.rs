@@ -73,6 +73,9 @@ pub const IOTADM_ERR_AUTH_DOWNGRADE: c_int = -23;
 pub const IOTADM_ERR_SERVER_MAX_MSG_SIZE: c_int = -24;
 /// The session reached its bound of messages or of time before the server ended it.
 pub const IOTADM_ERR_SESSION_LIMIT: c_int = -25;
+/// The tree's store was written by a newer library, or holds a record that cannot be
+/// read; it was left as it is.
+pub const IOTADM_ERR_STORE_FORMAT: c_int = -26;
 
 /// DM status 200: done. What a node handler returns on success.
 pub const IOTADM_STATUS_OK: c_int = 200;
@@ -131,7 +134,8 @@ pub(crate) fn tree_error(e: TreeError) -> c_int {
     match e {
         TreeError::Store(StoreError::Flash(_)) => IOTADM_ERR_FLASH,
         TreeError::Store(StoreError::Layout) => IOTADM_ERR_FLASH_LAYOUT,
-        TreeError::Store(StoreError::Full) | TreeError::Capacity => IOTADM_ERR_CAPACITY,
+        TreeError::Store(StoreError::Full) | TreeError::Capacity(_) => IOTADM_ERR_CAPACITY,
+        TreeError::Format(_) | TreeError::Corrupt => IOTADM_ERR_STORE_FORMAT,
         _ => IOTADM_ERR_FLASH,
     }
 }
@@ -161,7 +165,7 @@ pub(crate) fn fumo_error(e: iotadm::fumo::Error) -> c_int {
 }
 
 /// The name of every negative result, by `-code`.
-const ERRORS: [&CStr; 26] = [
+const ERRORS: [&CStr; 27] = [
     c"success",
     c"invalid argument",
     c"device storage too small or misaligned",
@@ -188,6 +192,7 @@ const ERRORS: [&CStr; 26] = [
     c"server asked for weaker authentication",
     c"server's MaxMsgSize too small",
     c"session went on too long",
+    c"tree store of a newer format or unreadable",
 ];
 
 /// The DM status codes with a name.
@@ -292,6 +297,7 @@ mod tests {
             IOTADM_ERR_AUTH_DOWNGRADE,
             IOTADM_ERR_SERVER_MAX_MSG_SIZE,
             IOTADM_ERR_SESSION_LIMIT,
+            IOTADM_ERR_STORE_FORMAT,
         ];
         // The codes run from 0 down without a gap, one name each.
         assert_eq!(codes.len(), ERRORS.len());
@@ -314,7 +320,7 @@ mod tests {
             "command not allowed"
         );
         assert_eq!(name(299), "DM status");
-        assert_eq!(name(-26), "unknown error");
+        assert_eq!(name(-27), "unknown error");
         assert_eq!(name(c_int::MIN), "unknown error");
         assert_eq!(name(70_000), "unknown error");
         assert_eq!(name(42), "unknown error");

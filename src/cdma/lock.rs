@@ -38,6 +38,8 @@ pub const MAX_SERVER_ID: usize = 64;
 
 /// The record kind of the lock's state in its store.
 const KIND_STATE: u8 = 0x21;
+/// The payload format of the lock's log (its state records).
+const LOCK_FORMAT: u16 = 1;
 /// Record buffer: the state record with room for flash write units up to 128 bytes.
 const SCRATCH: usize = 256;
 
@@ -238,7 +240,7 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
     /// `000000`, no failures and the NAM lock off.
     pub fn mount(flash: F, auth: A, clock: C, policy: Policy) -> Result<Self, LockError> {
         let mut scratch = [0u8; SCRATCH];
-        let mut store = Store::closed(flash);
+        let mut store = Store::closed(flash, LOCK_FORMAT);
         store.open(&mut scratch)?;
         let mut state = Persisted::default();
         let replayed = store.replay(&mut scratch, |rec| {

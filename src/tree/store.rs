@@ -15,15 +15,19 @@
 //! | 0 | header: format version, generation |
 //! | then | data records: put an entry, remove an entry, begin/commit/abort a transaction |
 //!
-//! Payloads are `postcard`; this module only frames them.
+//! Payloads are `postcard`; this module only frames them. The framing depends on nothing
+//! but the flash's write size: a record is as long as its payload, whatever the record
+//! buffer it was written from. A record longer than the buffer that reads it back is
+//! recognised (its checksum is taken piece by piece) and reported, never taken for a torn
+//! tail, so a smaller buffer refuses the log and leaves it as it is. Each user of a store
+//! names its payload format; a bank of an older format of the same user is read (and
+//! reported, for the user to migrate), a newer one is refused and left alone.
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};
 
 const MAGIC: u8 = 0x1D;
 const HEAD: usize = 8;
 const CRC: usize = 4;
-/// The store layout version, in the bank header.
-const FORMAT: u16 = 1;
 
 pub(crate) const KIND_HEADER: u8 = 1;
 pub(crate) const KIND_PUT: u8 = 2;
@@ -47,6 +51,12 @@ pub enum StoreError {
     Full,
     /// The region is too small or not aligned to the flash's erase size.
     Layout,
+    /// A record is longer than the record buffer reading it: the log was written with a
+    /// larger one. Nothing was changed.
+    RecordTooLarge,
+    /// The active bank was written in this payload format, newer than the one read.
+    /// Nothing was changed.
+    Format(u16),
 }
 
 impl<E: NorFlashError> From<E> for StoreError {
@@ -61,6 +71,10 @@ impl core::fmt::Display for StoreError {
             StoreError::Flash(kind) => write!(f, "flash error: {kind:?}"),
             StoreError::Full => f.write_str("tree store full"),
             StoreError::Layout => f.write_str("tree store region too small or misaligned"),
+            StoreError::RecordTooLarge => {
+                f.write_str("a stored record is larger than the record buffer")
+            }
+            StoreError::Format(v) => write!(f, "store written in format {v}, newer than this one"),
         }
     }
 }
@@ -77,14 +91,28 @@ pub(crate) struct Record<'b> {
 enum Read {
     /// A valid record and the position after it.
     Record { kind: u8, len: usize, next: u32 },
+    /// A valid record longer than the buffer: its kind, and the position after it.
+    TooLarge { next: u32 },
     /// Erased flash: the end of the log.
     End,
     /// Anything else: a torn or foreign record.
     Garbage,
 }
 
+/// A position in the active bank's log, for reading its records one by one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cursor {
+    pos: u32,
+    /// Inside an aborted or unfinished transaction: records before this are skipped.
+    skip_until: Option<u32>,
+}
+
 pub(crate) struct Store<F> {
     flash: F,
+    /// The payload format this store writes (its user's).
+    format: u16,
+    /// The payload format of the active bank: `format`, or an older one to migrate.
+    stored_format: u16,
     bank_size: u32,
     active: u32,
     generation: u32,
@@ -100,10 +128,13 @@ impl<F: NorFlash> Store<F> {
     /// The unit records are padded to.
     const UNIT: usize = if F::WRITE_SIZE > 4 { F::WRITE_SIZE } else { 4 };
 
-    /// The store on `flash`, not yet opened: [`Store::open`] finds its active bank.
-    pub(crate) const fn closed(flash: F) -> Self {
+    /// The store on `flash`, not yet opened, for payloads of `format` (1 or more):
+    /// [`Store::open`] finds its active bank.
+    pub(crate) const fn closed(flash: F, format: u16) -> Self {
         Store {
             flash,
+            format,
+            stored_format: format,
             bank_size: 0,
             active: 0,
             generation: 0,
@@ -123,12 +154,19 @@ impl<F: NorFlash> Store<F> {
         {
             return Err(StoreError::Layout);
         }
-        let mut best: Option<(u32, u32)> = None;
+        let mut best: Option<(u32, u32, u16)> = None;
         for bank in 0..2u32 {
-            if let Some(generation) = Self::header(&mut self.flash, bank * bank_size, scratch)? {
-                if best.is_none_or(|(_, g)| generation > g) {
-                    best = Some((bank, generation));
+            if let Some((format, generation)) =
+                Self::header(&mut self.flash, bank * bank_size, scratch)?
+            {
+                if best.is_none_or(|(_, g, _)| generation > g) {
+                    best = Some((bank, generation, format));
                 }
+            }
+        }
+        if let Some((_, _, format)) = best {
+            if format > self.format || format == 0 {
+                return Err(StoreError::Format(format));
             }
         }
         self.bank_size = bank_size;
@@ -136,10 +174,12 @@ impl<F: NorFlash> Store<F> {
         self.generation = 0;
         self.pos = 0;
         self.seq = 0;
+        self.stored_format = self.format;
         match best {
-            Some((bank, generation)) => {
+            Some((bank, generation, format)) => {
                 self.active = bank;
                 self.generation = generation;
+                self.stored_format = format;
                 self.pos = self.header_len() as u32;
             }
             None => self.format(scratch, 1)?,
@@ -147,21 +187,29 @@ impl<F: NorFlash> Store<F> {
         Ok(())
     }
 
+    /// The payload format of the active bank: older than the store's own when the log
+    /// was written by an earlier layout, and then to be rewritten
+    /// ([`compact`](Self::compact) writes the store's own).
+    pub(crate) fn stored_format(&self) -> u16 {
+        self.stored_format
+    }
+
     fn header_len(&self) -> usize {
         align(HEAD + 6 + CRC, Self::UNIT)
     }
 
-    fn header(flash: &mut F, base: u32, scratch: &mut [u8]) -> Result<Option<u32>, StoreError> {
+    /// The bank header at `base`: its payload format and generation.
+    fn header(
+        flash: &mut F,
+        base: u32,
+        scratch: &mut [u8],
+    ) -> Result<Option<(u16, u32)>, StoreError> {
         match Self::read_at(flash, base, base, scratch)? {
             Read::Record {
                 kind: KIND_HEADER,
                 len: 6,
                 ..
-            } => {
-                let format = le_u16(scratch, HEAD);
-                let generation = le_u32(scratch, HEAD + 2);
-                Ok((format == Some(FORMAT)).then_some(generation).flatten())
-            }
+            } => Ok(le_u16(scratch, HEAD).zip(le_u32(scratch, HEAD + 2))),
             _ => Ok(None),
         }
     }
@@ -178,7 +226,7 @@ impl<F: NorFlash> Store<F> {
     }
 
     fn write_header(&mut self, scratch: &mut [u8]) -> Result<(), StoreError> {
-        let [f0, f1] = FORMAT.to_le_bytes();
+        let [f0, f1] = self.format.to_le_bytes();
         let [g0, g1, g2, g3] = self.generation.to_le_bytes();
         let payload = [f0, f1, g0, g1, g2, g3];
         let base = self.active * self.bank_size;
@@ -236,8 +284,11 @@ impl<F: NorFlash> Store<F> {
         let len = usize::from(len);
         let total = align(HEAD + len + CRC, Self::UNIT);
         let read_len = align(HEAD + len + CRC, F::READ_SIZE.max(1));
-        if pos as usize + total > bank_end as usize || read_len > scratch.len() {
+        if pos as usize + total > bank_end as usize {
             return Ok(Read::Garbage);
+        }
+        if read_len > scratch.len() {
+            return Self::check_large(flash, pos, len, total, scratch);
         }
         let rest = scratch.get_mut(HEAD..read_len).ok_or(StoreError::Full)?;
         flash.read(pos + HEAD as u32, rest)?;
@@ -253,36 +304,92 @@ impl<F: NorFlash> Store<F> {
         })
     }
 
-    /// Replays the active bank: `apply` gets every data record of committed transactions
-    /// (and every record outside a transaction), in order.
-    pub(crate) fn replay(
-        &mut self,
+    /// A valid record of `len` payload bytes at `pos` that does not fit `scratch`: its
+    /// checksum is taken through `scratch` piece by piece, so that a long record is told
+    /// from a torn one.
+    fn check_large(
+        flash: &mut F,
+        pos: u32,
+        len: usize,
+        total: usize,
         scratch: &mut [u8],
-        mut apply: impl FnMut(Record<'_>) -> Result<(), StoreError>,
-    ) -> Result<Replayed, StoreError> {
+    ) -> Result<Read, StoreError> {
+        // Whole read units per piece.
+        let unit = F::READ_SIZE.max(1);
+        let piece = scratch.len() / unit * unit;
+        if piece < unit.max(CRC) {
+            return Ok(Read::Garbage);
+        }
+        let body = HEAD + len;
+        let mut digest = CRC32.digest();
+        let mut at = 0usize;
+        let mut stored = [0u8; CRC];
+        while at < body + CRC {
+            let want = align((body + CRC - at).min(piece), unit).min(piece);
+            let buf = scratch.get_mut(..want).ok_or(StoreError::Full)?;
+            flash.read(pos + at as u32, buf)?;
+            // The piece's bytes of the body go to the checksum, those of the stored CRC
+            // are kept (a piece may hold part of both).
+            let split = body.saturating_sub(at).min(want);
+            let (covered, rest) = buf.split_at(split);
+            digest.update(covered);
+            let crc_at = (at + split).saturating_sub(body);
+            for (slot, &b) in stored.iter_mut().skip(crc_at).zip(rest) {
+                *slot = b;
+            }
+            at += want;
+        }
+        if digest.finalize() == u32::from_le_bytes(stored) {
+            Ok(Read::TooLarge {
+                next: pos + total as u32,
+            })
+        } else {
+            Ok(Read::Garbage)
+        }
+    }
+
+    /// A cursor at the first record of the active bank.
+    pub(crate) fn cursor(&self) -> Cursor {
+        Cursor {
+            pos: self.active * self.bank_size + self.header_len() as u32,
+            skip_until: None,
+        }
+    }
+
+    /// The next data record at or after `cur` that a replay applies (of a committed
+    /// transaction, or outside one), read into `scratch`; `None` at the end of the log
+    /// (then `out` says whether the tail is torn). `out` also collects what the records
+    /// read on the way say of transactions. A record longer than `scratch` is an error
+    /// ([`StoreError::RecordTooLarge`]). Cursors are independent: another may read ahead
+    /// and this one goes on where it was.
+    pub(crate) fn next<'b>(
+        &mut self,
+        cur: &mut Cursor,
+        scratch: &'b mut [u8],
+        out: &mut Replayed,
+    ) -> Result<Option<Record<'b>>, StoreError> {
         let base = self.active * self.bank_size;
-        let mut pos = base + self.header_len() as u32;
-        let mut skip_until: Option<u32> = None;
-        let mut out = Replayed::default();
         loop {
+            let pos = cur.pos;
             match Self::read_at(&mut self.flash, base, pos, scratch)? {
                 Read::End => {
                     self.pos = pos - base;
-                    return Ok(out);
+                    return Ok(None);
                 }
                 Read::Garbage => {
                     self.pos = pos - base;
                     out.damaged = true;
-                    return Ok(out);
+                    return Ok(None);
                 }
+                Read::TooLarge { .. } => return Err(StoreError::RecordTooLarge),
                 Read::Record { kind, len, next } => {
                     self.seq = self.seq.max(read_seq(scratch).wrapping_add(1));
-                    if let Some(end) = skip_until {
+                    cur.pos = next;
+                    if let Some(end) = cur.skip_until {
                         if pos < end {
-                            pos = next;
                             continue;
                         }
-                        skip_until = None;
+                        cur.skip_until = None;
                     }
                     match kind {
                         KIND_BEGIN => {
@@ -290,9 +397,9 @@ impl<F: NorFlash> Store<F> {
                             out.max_txn = out.max_txn.max(txn);
                             match self.transaction_fate(scratch, base, next, txn)? {
                                 Fate::Committed => {}
-                                Fate::Aborted(end) => skip_until = Some(end),
+                                Fate::Aborted(end) => cur.skip_until = Some(end),
                                 Fate::Open(end) => {
-                                    skip_until = Some(end);
+                                    cur.skip_until = Some(end);
                                     out.dangling = Some(txn);
                                 }
                             }
@@ -300,13 +407,27 @@ impl<F: NorFlash> Store<F> {
                         KIND_COMMIT | KIND_ABORT | KIND_HEADER => {}
                         _ => {
                             let payload = scratch.get(HEAD..HEAD + len).ok_or(StoreError::Full)?;
-                            apply(Record { kind, payload })?;
+                            return Ok(Some(Record { kind, payload }));
                         }
                     }
-                    pos = next;
                 }
             }
         }
+    }
+
+    /// Replays the active bank: `apply` gets every data record of committed transactions
+    /// (and every record outside a transaction), in order.
+    pub(crate) fn replay(
+        &mut self,
+        scratch: &mut [u8],
+        mut apply: impl FnMut(Record<'_>) -> Result<(), StoreError>,
+    ) -> Result<Replayed, StoreError> {
+        let mut cur = self.cursor();
+        let mut out = Replayed::default();
+        while let Some(rec) = self.next(&mut cur, scratch, &mut out)? {
+            apply(rec)?;
+        }
+        Ok(out)
     }
 
     /// Looks ahead from `pos` for the end of transaction `txn`.
@@ -329,6 +450,8 @@ impl<F: NorFlash> Store<F> {
                     }
                     pos = next;
                 }
+                // A record too long to read cannot end the transaction: it is one of its.
+                Read::TooLarge { next } => pos = next,
                 Read::End | Read::Garbage => return Ok(Fate::Open(pos)),
             }
         }
@@ -489,4 +612,65 @@ fn read_txn(scratch: &[u8], len: usize) -> u32 {
         return u32::MAX;
     }
     le_u32(scratch, HEAD).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flash::MemFlash;
+
+    type Flash = MemFlash<std::vec::Vec<u8>, 1024, 8>;
+
+    /// A store holding one record with a 300-byte payload, written through a 512-byte
+    /// buffer.
+    fn one_long_record() -> Flash {
+        let mut flash = MemFlash::new(std::vec![0u8; 4096]);
+        flash.erase_all();
+        let mut store = Store::closed(&mut flash, 1);
+        let mut scratch = [0u8; 512];
+        store.open(&mut scratch).unwrap();
+        for (i, b) in scratch[HEAD..HEAD + 300].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        store.append(&mut scratch, KIND_PUT, 300).unwrap();
+        flash
+    }
+
+    fn replay_with(flash: &mut Flash, scratch: &mut [u8]) -> Result<(usize, bool), StoreError> {
+        let mut store = Store::closed(flash, 1);
+        store.open(scratch)?;
+        let mut n = 0;
+        let out = store.replay(scratch, |_| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok((n, out.damaged))
+    }
+
+    #[test]
+    fn a_record_longer_than_the_buffer_is_reported_not_taken_for_a_torn_tail() {
+        let mut flash = one_long_record();
+        assert_eq!(replay_with(&mut flash, &mut [0u8; 512]), Ok((1, false)));
+        // Read through a buffer shorter than the record (in pieces of several sizes).
+        for len in [64, 100, 256, 311] {
+            assert_eq!(
+                replay_with(&mut flash, &mut std::vec![0u8; len]),
+                Err(StoreError::RecordTooLarge),
+                "buffer of {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_record_that_fails_its_checksum_is_a_torn_tail() {
+        let flash = one_long_record();
+        // One bit of the payload flipped, as a cut write leaves it. The record follows the
+        // bank header (24 bytes with 8-byte writes).
+        let at = 24 + HEAD + 200;
+        let mut bytes = flash.as_bytes().to_vec();
+        bytes[at] ^= 0x01;
+        let mut torn = MemFlash::<std::vec::Vec<u8>, 1024, 8>::new(bytes);
+        assert_eq!(replay_with(&mut torn, &mut [0u8; 128]), Ok((0, true)));
+        assert_eq!(replay_with(&mut torn, &mut [0u8; 512]), Ok((0, true)));
+    }
 }

@@ -60,7 +60,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
                     let id = change.create.unwrap_or(0);
                     PutRecord {
                         ctx,
-                        def,
+                        node: state.schema.node(def).map_or(0, |n| n.key()),
                         id,
                         flags: 0,
                         tstamp: 0,
@@ -133,9 +133,11 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             .map_err(store_status)?;
         let start = Store::<F>::payload_start();
         let payload = self.scratch.get(start..start + len).unwrap_or(&[]);
-        self.state
-            .apply(store::Record { kind, payload })
-            .map_err(|_| StatusCode::DeviceFull)
+        let op = self
+            .state
+            .decode(state::FORMAT, store::Record { kind, payload })
+            .map_err(|_| StatusCode::CommandFailed)?;
+        self.state.apply(op).map_err(|_| StatusCode::DeviceFull)
     }
 
     /// Makes sure a record with a `payload`-byte payload fits in the store, compacting it
@@ -171,7 +173,11 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     ) -> Result<(), StatusCode> {
         let start = Store::<F>::payload_start();
         self.make_store_room(RECORD_FIXED + name.len())?;
-        let rec = RemoveRecord { ctx, def, name };
+        let rec = RemoveRecord {
+            ctx,
+            node: self.schema.node(def).map_or(0, |n| n.key()),
+            name,
+        };
         let room = Store::<F>::payload_room(self.scratch.len());
         let dst = self
             .scratch
@@ -670,4 +676,4 @@ pub(super) struct Change<'c> {
 
 /// Bytes of a put record besides its name, ACL, title and value (postcard varints at
 /// their widest).
-pub(super) const RECORD_FIXED: usize = 3 + 3 + 3 + 1 + 5 + 3 + 4 * 5;
+pub(super) const RECORD_FIXED: usize = 3 + 5 + 3 + 1 + 5 + 3 + 4 * 5;

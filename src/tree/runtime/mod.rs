@@ -30,7 +30,7 @@ pub use write::WriteTicket;
 use change::{Change, RECORD_FIXED};
 use lookup::{nearest_handler, Lookup};
 use state::{
-    Entry, PutRecord, RemoveRecord, State, HAS_ACL, HAS_TITLE, HAS_VALUE, MARKED, PRESENT,
+    Entry, Op, PutRecord, RemoveRecord, State, HAS_ACL, HAS_TITLE, HAS_VALUE, MARKED, PRESENT,
 };
 
 use embedded_storage::nor_flash::NorFlash;
@@ -71,10 +71,30 @@ impl<'a> Principal<'a> {
 pub enum TreeError {
     /// The flash store failed.
     Store(StoreError),
-    /// The stored state does not fit the tree's RAM capacities.
-    Capacity,
+    /// The stored tree does not fit this storage: too many entries, too many bytes of
+    /// names, ACLs and values, or a record longer than the record buffer. Nothing on flash
+    /// was changed: an image whose storage it fits mounts it.
+    Capacity(Shortfall),
+    /// The store was written in a newer format than this library reads; it was left as
+    /// it is.
+    Format(u16),
+    /// A stored record passes its checksum but cannot be read; the store was left as it
+    /// is.
+    Corrupt,
     /// The schema has no root node.
     Schema,
+}
+
+/// What a stored tree needs more of than the storage mounting it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Shortfall {
+    /// Run-time entries (the storage's `N`).
+    Entries,
+    /// Arena bytes (`A`).
+    Arena,
+    /// Record buffer bytes (`R`): a stored value is larger than this storage keeps.
+    Record,
 }
 
 impl From<StoreError> for TreeError {
@@ -87,9 +107,20 @@ impl core::fmt::Display for TreeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             TreeError::Store(e) => write!(f, "tree store: {e}"),
-            TreeError::Capacity => {
-                f.write_str("stored tree does not fit the configured capacities")
-            }
+            TreeError::Capacity(s) => write!(
+                f,
+                "the stored tree needs more {} than this storage has; left on flash as it is",
+                match s {
+                    Shortfall::Entries => "run-time entries",
+                    Shortfall::Arena => "arena bytes",
+                    Shortfall::Record => "record buffer",
+                }
+            ),
+            TreeError::Format(v) => write!(
+                f,
+                "tree store written in format {v}, newer than this library reads"
+            ),
+            TreeError::Corrupt => f.write_str("a stored tree record cannot be read"),
             TreeError::Schema => f.write_str("the schema has no root node"),
         }
     }
@@ -236,7 +267,7 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             schema,
             root,
             state,
-            store: Store::closed(flash),
+            store: Store::closed(flash, state::FORMAT),
             handlers,
             scratch,
             limits,
@@ -247,12 +278,16 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         }
     }
 
-    /// Opens the store and restores RAM from it.
+    /// Opens the store and restores RAM from it. Nothing is written before the whole log
+    /// has been read and fits: a log that does not fit this storage is left as it is.
     fn open(&mut self) -> Result<(), TreeError> {
-        self.store.open(self.scratch)?;
-        let replayed = self.replay()?;
+        self.store.open(self.scratch).map_err(stored)?;
+        let (replayed, evicted) = self.replay()?;
         self.next_txn = replayed.max_txn.wrapping_add(1).max(1);
-        if replayed.damaged {
+        // A log of the first format is rewritten in the current one; a log that only fit
+        // by dropping early what it removes later is rewritten as the state it holds, so
+        // that the next mount reads no more than fits.
+        if replayed.damaged || evicted || self.store.stored_format() != state::FORMAT {
             self.compact_store()?;
         } else if let Some(txn) = replayed.dangling {
             // Close the transaction power cut off, so that what follows is not taken as its.
@@ -263,23 +298,20 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         Ok(())
     }
 
-    /// Rebuilds RAM from flash.
-    fn replay(&mut self) -> Result<store::Replayed, TreeError> {
+    /// Rebuilds RAM from flash; whether entries had to be dropped early to fit.
+    ///
+    /// A log holds the history since its last compaction, so an entry may be put and
+    /// removed again later: the log can need more room along the way than its final
+    /// state. When a record does not fit, the rest of the log is read ahead for entries it
+    /// removes anyway; those go now, and the record is tried again. Only when nothing can
+    /// go does the mount fail, and then the log does not fit this storage.
+    fn replay(&mut self) -> Result<(store::Replayed, bool), TreeError> {
         self.state.clear();
         self.state.bulk = true;
-        let state = &mut self.state;
-        let mut capacity = Ok(());
-        let replayed = self.store.replay(self.scratch, |rec| {
-            if let Err(e) = state.apply(rec) {
-                capacity = Err(e);
-            }
-            Ok(())
-        });
+        let result = replay_log(&mut self.store, self.scratch, &mut self.state);
         self.state.bulk = false;
         self.state.reindex();
-        let replayed = replayed?;
-        capacity?;
-        Ok(replayed)
+        result
     }
 
     /// Rewrites the store with just the current state.
@@ -391,6 +423,71 @@ fn identity_nodes(schema: &Schema) -> (NodeId, NodeId) {
     (account.unwrap_or(NO_NODE), server_id.unwrap_or(NO_NODE))
 }
 
+/// See [`Tree::replay`]: reads the log into `state`.
+fn replay_log<F: NorFlash>(
+    store: &mut Store<F>,
+    scratch: &mut [u8],
+    state: &mut State<'_>,
+) -> Result<(store::Replayed, bool), TreeError> {
+    let format = store.stored_format();
+    let mut out = store::Replayed::default();
+    let mut cur = store.cursor();
+    let (mut evicted, mut skipped) = (false, false);
+    loop {
+        let at = cur;
+        let Some(rec) = store.next(&mut cur, scratch, &mut out).map_err(stored)? else {
+            break;
+        };
+        let op = state.decode(format, rec)?;
+        skipped |= matches!(op, Op::Skip);
+        match state.apply(op) {
+            Err(TreeError::Capacity(Shortfall::Entries | Shortfall::Arena)) => {}
+            other => {
+                other?;
+                continue;
+            }
+        }
+        // Read ahead (this cursor's record is read again after) and drop what the rest
+        // of the log removes.
+        state.clear_marks();
+        let mut ahead = cur;
+        let mut ignored = store::Replayed::default();
+        while let Some(later) = store
+            .next(&mut ahead, scratch, &mut ignored)
+            .map_err(stored)?
+        {
+            let later = state.decode(format, later)?;
+            state.look_ahead(later);
+        }
+        if state.evict_doomed() == 0 {
+            state.clear_marks();
+            return Err(state.shortfall());
+        }
+        evicted = true;
+        let mut again = at;
+        let rec = store
+            .next(&mut again, scratch, &mut ignored)
+            .map_err(stored)?
+            .ok_or(TreeError::Corrupt)?;
+        let op = state.decode(format, rec)?;
+        state.apply(op)?;
+    }
+    // Entries of instances the schema no longer has are orphans now.
+    if skipped {
+        state.sweep_orphans();
+    }
+    Ok((out, evicted))
+}
+
+/// A store error while mounting, as the tree reports it.
+fn stored(e: StoreError) -> TreeError {
+    match e {
+        StoreError::RecordTooLarge => TreeError::Capacity(Shortfall::Record),
+        StoreError::Format(v) => TreeError::Format(v),
+        e => TreeError::Store(e),
+    }
+}
+
 /// The root's ACL when none is stored: any server may add and get (TND §7.7.1).
 pub(crate) const ROOT_ACL: &str = "Add=*&Get=*";
 
@@ -422,4 +519,135 @@ fn format_u16(v: u16, buf: &mut [u8; 5]) -> &[u8] {
         }
     }
     buf.get(i..).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::state::{PutRecordV1, RemoveRecordV1, FORMAT, FORMAT_NODE_IDS};
+    use super::*;
+    use crate::flash::MemFlash;
+    use crate::schema::STANDARD;
+
+    type Flash = MemFlash<std::vec::Vec<u8>, 1024, 8>;
+
+    fn blank() -> Flash {
+        let mut f = MemFlash::new(std::vec![0u8; 8192]);
+        f.erase_all();
+        f
+    }
+
+    fn id(uri: &str) -> NodeId {
+        STANDARD.find(uri).unwrap()
+    }
+
+    /// Appends one record of `kind` whose payload is `value` in postcard.
+    fn append(store: &mut Store<&mut Flash>, kind: u8, value: &impl Serialize) {
+        let mut scratch = [0u8; 512];
+        let start = Store::<&mut Flash>::payload_start();
+        let len = postcard::to_slice(value, &mut scratch[start..])
+            .unwrap()
+            .len();
+        store.append(&mut scratch, kind, len).unwrap();
+    }
+
+    fn get(t: &mut Tree<'_, &mut Flash>, uri: &str) -> std::vec::Vec<u8> {
+        let mut buf = [0u8; 64];
+        let r = t.get(Principal::Device, uri, 0, &mut buf).unwrap();
+        buf[..r.len].to_vec()
+    }
+
+    /// A log of the first format (nodes named by id), as an earlier image wrote it: an
+    /// account with its ACL and ServerID, a second account removed again.
+    fn first_format_log(flash: &mut Flash) {
+        let mut store = Store::closed(flash, FORMAT_NODE_IDS);
+        store.open(&mut [0u8; 512]).unwrap();
+        let put = |ctx, def, id, flags, name, acl, value| PutRecordV1 {
+            ctx,
+            def,
+            id,
+            flags,
+            tstamp: 1_700_000_000,
+            verno: 1,
+            name,
+            acl,
+            title: &[],
+            value,
+        };
+        let account = id("./DMAcc/<x>");
+        let server_id = id("./DMAcc/<x>/ServerID");
+        append(
+            &mut store,
+            store::KIND_PUT,
+            &put(0, account, 1, PRESENT | HAS_ACL, b"a1", b"Get=srv1", b""),
+        );
+        append(
+            &mut store,
+            store::KIND_PUT,
+            &put(1, server_id, 0, HAS_VALUE, b"", b"", b"srv1"),
+        );
+        append(
+            &mut store,
+            store::KIND_PUT,
+            &put(0, account, 2, PRESENT, b"a2", b"", b""),
+        );
+        append(
+            &mut store,
+            store::KIND_REMOVE,
+            &RemoveRecordV1 {
+                ctx: 0,
+                def: account,
+                name: b"a2",
+            },
+        );
+    }
+
+    #[test]
+    fn a_log_of_the_first_format_is_read_and_rewritten_in_the_current_one() {
+        let mut flash = blank();
+        first_format_log(&mut flash);
+        let mut storage = TreeStorage::<32, 2048, 512>::new();
+        let mut t = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
+        assert_eq!(get(&mut t, "./DMAcc"), b"a1");
+        assert_eq!(get(&mut t, "./DMAcc/a1?prop=ACL"), b"Get=srv1");
+        assert_eq!(get(&mut t, "./DMAcc/a1/ServerID"), b"srv1");
+        // The log is in the current format now, with the same state.
+        let mut store = Store::closed(&mut flash, FORMAT);
+        store.open(&mut [0u8; 512]).unwrap();
+        assert_eq!(store.stored_format(), FORMAT);
+        let mut t = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .unwrap();
+        assert_eq!(get(&mut t, "./DMAcc/a1/ServerID"), b"srv1");
+    }
+
+    #[test]
+    fn a_log_of_a_newer_format_is_refused_and_left_as_it_is() {
+        let mut flash = blank();
+        Store::closed(&mut flash, FORMAT + 1)
+            .open(&mut [0u8; 512])
+            .unwrap();
+        let before = flash.as_bytes().to_vec();
+        let mut storage = TreeStorage::<32, 2048, 512>::new();
+        let result = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        );
+        assert_eq!(result.err(), Some(TreeError::Format(FORMAT + 1)));
+        assert!(flash.as_bytes() == &before[..]);
+    }
 }

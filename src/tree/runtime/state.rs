@@ -11,6 +11,18 @@ pub(super) const HAS_TITLE: u8 = 8;
 /// The device's mark on the entry's current value ([`Tree::mark_value`]); any change of
 /// the value clears it.
 pub(super) const MARKED: u8 = 16;
+/// The flags a record stores; the others are marks of a replay, kept in RAM only.
+const STORED: u8 = PRESENT | HAS_VALUE | HAS_ACL | HAS_TITLE | MARKED;
+/// Replay's look-ahead: a later record removes the entry.
+const DOOMED: u8 = 64;
+/// Replay's look-ahead: a later record decided the entry's fate (removed, or renamed).
+const DECIDED: u8 = 128;
+
+/// The payload format of the tree's log: records name nodes by their schema key.
+pub(super) const FORMAT: u16 = 2;
+/// The first format, whose records named nodes by their id in the schema that wrote
+/// them: read (with the mounting schema's ids) and rewritten.
+pub(super) const FORMAT_NODE_IDS: u16 = 1;
 
 /// A run-time entry. Its bytes (name, ACL, title, value) are contiguous in the arena.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,11 +49,13 @@ impl Entry {
     }
 }
 
-/// An entry as a store record.
+/// An entry as a store record. The node is named by its schema key, which does not move
+/// when a later schema adds or drops other nodes; instance ids (`ctx`, `id`) are the
+/// tree's own.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub(super) struct PutRecord<'a> {
     pub(super) ctx: u16,
-    pub(super) def: u16,
+    pub(super) node: u32,
     pub(super) id: u16,
     pub(super) flags: u8,
     pub(super) tstamp: u32,
@@ -56,8 +70,51 @@ pub(super) struct PutRecord<'a> {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct RemoveRecord<'a> {
     pub(super) ctx: u16,
+    pub(super) node: u32,
+    pub(super) name: &'a [u8],
+}
+
+/// [`PutRecord`] of the first format, naming the node by its id.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct PutRecordV1<'a> {
+    pub(super) ctx: u16,
+    pub(super) def: u16,
+    pub(super) id: u16,
+    pub(super) flags: u8,
+    pub(super) tstamp: u32,
+    pub(super) verno: u16,
+    pub(super) name: &'a [u8],
+    pub(super) acl: &'a [u8],
+    pub(super) title: &'a [u8],
+    pub(super) value: &'a [u8],
+}
+
+/// [`RemoveRecord`] of the first format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct RemoveRecordV1<'a> {
+    pub(super) ctx: u16,
     pub(super) def: u16,
     pub(super) name: &'a [u8],
+}
+
+/// A record read back, its node found in the schema.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Op<'a> {
+    /// Put an entry for node `def` (renaming `(ctx, def, old)` when `old` is given).
+    Put {
+        def: NodeId,
+        rec: PutRecord<'a>,
+        old: Option<&'a [u8]>,
+    },
+    /// Remove an entry of node `def` and everything under it.
+    Remove {
+        ctx: u16,
+        def: NodeId,
+        name: &'a [u8],
+    },
+    /// A record of a node the schema does not have, or of a kind this layout does not
+    /// know: nothing to do.
+    Skip,
 }
 
 /// The RAM half of the tree: entries and arena, in the caller's storage.
@@ -187,12 +244,15 @@ impl<'s> State<'s> {
         self.used + bytes <= self.arena.len()
     }
 
-    /// Inserts or replaces an entry.
-    pub(super) fn put(&mut self, rec: &PutRecord<'_>) -> Result<(), TreeError> {
-        let exists = self.search(rec.ctx, rec.def, rec.name).is_ok();
+    /// Inserts or replaces the entry of node `def`.
+    pub(super) fn put(&mut self, def: NodeId, rec: &PutRecord<'_>) -> Result<(), TreeError> {
+        let exists = self.search(rec.ctx, def, rec.name).is_ok();
+        if !exists && self.entries.is_full() {
+            return Err(TreeError::Capacity(Shortfall::Entries));
+        }
         let bytes = rec.name.len() + rec.acl.len() + rec.title.len() + rec.value.len();
         if !self.make_room(!exists, bytes) {
-            return Err(TreeError::Capacity);
+            return Err(TreeError::Capacity(Shortfall::Arena));
         }
         let (Ok(name_len), Ok(acl_len), Ok(title_len), Ok(value_len)) = (
             u8::try_from(rec.name.len()),
@@ -200,7 +260,7 @@ impl<'s> State<'s> {
             u8::try_from(rec.title.len()),
             u32::try_from(rec.value.len()),
         ) else {
-            return Err(TreeError::Capacity);
+            return Err(TreeError::Corrupt);
         };
         let off = self.used;
         let mut at = off;
@@ -208,16 +268,16 @@ impl<'s> State<'s> {
             let dst = self
                 .arena
                 .get_mut(at..at + part.len())
-                .ok_or(TreeError::Capacity)?;
+                .ok_or(TreeError::Capacity(Shortfall::Arena))?;
             dst.copy_from_slice(part);
             at += part.len();
         }
         self.used = at;
         let entry = Entry {
             ctx: rec.ctx,
-            def: rec.def,
+            def,
             id: rec.id,
-            flags: rec.flags,
+            flags: rec.flags & STORED,
             name_len,
             title_len,
             acl_len,
@@ -226,7 +286,7 @@ impl<'s> State<'s> {
             tstamp: rec.tstamp,
             verno: rec.verno,
         };
-        match self.search(rec.ctx, rec.def, rec.name) {
+        match self.search(rec.ctx, def, rec.name) {
             Ok(i) => {
                 if let Some(slot) = self.entries.get_mut(i) {
                     *slot = entry;
@@ -235,7 +295,7 @@ impl<'s> State<'s> {
             Err(i) => self
                 .entries
                 .insert(i, entry)
-                .map_err(|_| TreeError::Capacity)?,
+                .map_err(|_| TreeError::Capacity(Shortfall::Entries))?,
         }
         if rec.id != 0 {
             self.next_id = self.next_id.max(rec.id.saturating_add(1));
@@ -257,7 +317,12 @@ impl<'s> State<'s> {
         // Named descendants share the context.
         self.entries
             .retain(|e| !(e.ctx == ctx && e.def > def && e.def < end));
-        // Then whatever lived in a removed instance, level by level.
+        self.sweep_orphans();
+    }
+
+    /// Removes every instance (with its entries) that no longer has a parent, level by
+    /// level.
+    pub(super) fn sweep_orphans(&mut self) {
         loop {
             let before = self.entries.len();
             let mut i = 0;
@@ -277,11 +342,16 @@ impl<'s> State<'s> {
     }
 
     /// Renames an entry, keeping its id (so its children stay).
-    pub(super) fn rename(&mut self, rec: &PutRecord<'_>, old: &[u8]) -> Result<(), TreeError> {
-        if let Ok(i) = self.search(rec.ctx, rec.def, old) {
+    pub(super) fn rename(
+        &mut self,
+        def: NodeId,
+        rec: &PutRecord<'_>,
+        old: &[u8],
+    ) -> Result<(), TreeError> {
+        if let Ok(i) = self.search(rec.ctx, def, old) {
             self.entries.remove(i);
         }
-        self.put(rec)
+        self.put(def, rec)
     }
 
     /// Moves every entry's bytes to the front of the arena.
@@ -309,12 +379,13 @@ impl<'s> State<'s> {
         self.used = write;
     }
 
+    /// The entry as the record that restores it.
     pub(super) fn record(&self, e: &Entry) -> PutRecord<'_> {
         PutRecord {
             ctx: e.ctx,
-            def: e.def,
+            node: self.schema.node(e.def).map_or(0, |n| n.key()),
             id: e.id,
-            flags: e.flags,
+            flags: e.flags & STORED,
             tstamp: e.tstamp,
             verno: e.verno,
             name: self.name(e),
@@ -324,27 +395,181 @@ impl<'s> State<'s> {
         }
     }
 
-    pub(super) fn apply(&mut self, rec: store::Record<'_>) -> Result<(), TreeError> {
-        match rec.kind {
-            store::KIND_PUT => {
-                let put: PutRecord<'_> =
-                    postcard::from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
-                self.put(&put)
-            }
-            store::KIND_RENAME => {
-                let (put, rest): (PutRecord<'_>, _) =
-                    postcard::take_from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
-                let old: &[u8] = postcard::from_bytes(rest).map_err(|_| TreeError::Capacity)?;
-                self.rename(&put, old)
+    /// The node a record names: by key, or (`format` 1) by id.
+    fn node_of(&self, format: u16, key_or_id: u32) -> Option<NodeId> {
+        if format == FORMAT_NODE_IDS {
+            let id = NodeId::try_from(key_or_id).ok()?;
+            self.schema.node(id).map(|n| n.id())
+        } else {
+            self.schema.by_key(key_or_id)
+        }
+    }
+
+    /// Reads a record of the log, written in `format`.
+    pub(super) fn decode<'r>(
+        &self,
+        format: u16,
+        rec: store::Record<'r>,
+    ) -> Result<Op<'r>, TreeError> {
+        let bad = |_| TreeError::Corrupt;
+        let (put, old) = match rec.kind {
+            store::KIND_PUT | store::KIND_RENAME => {
+                let (put, rest) = if format == FORMAT_NODE_IDS {
+                    let (v1, rest): (PutRecordV1<'_>, _) =
+                        postcard::take_from_bytes(rec.payload).map_err(bad)?;
+                    let put = PutRecord {
+                        ctx: v1.ctx,
+                        node: u32::from(v1.def),
+                        id: v1.id,
+                        flags: v1.flags,
+                        tstamp: v1.tstamp,
+                        verno: v1.verno,
+                        name: v1.name,
+                        acl: v1.acl,
+                        title: v1.title,
+                        value: v1.value,
+                    };
+                    (put, rest)
+                } else {
+                    postcard::take_from_bytes(rec.payload).map_err(bad)?
+                };
+                let old = if rec.kind == store::KIND_RENAME {
+                    Some(postcard::from_bytes::<&[u8]>(rest).map_err(bad)?)
+                } else {
+                    None
+                };
+                (put, old)
             }
             store::KIND_REMOVE => {
-                let r: RemoveRecord<'_> =
-                    postcard::from_bytes(rec.payload).map_err(|_| TreeError::Capacity)?;
-                self.remove(r.ctx, r.def, r.name);
-                Ok(())
+                let (ctx, node, name) = if format == FORMAT_NODE_IDS {
+                    let r: RemoveRecordV1<'_> = postcard::from_bytes(rec.payload).map_err(bad)?;
+                    (r.ctx, u32::from(r.def), r.name)
+                } else {
+                    let r: RemoveRecord<'_> = postcard::from_bytes(rec.payload).map_err(bad)?;
+                    (r.ctx, r.node, r.name)
+                };
+                return Ok(match self.node_of(format, node) {
+                    Some(def) => Op::Remove { ctx, def, name },
+                    None => Op::Skip,
+                });
             }
             // Unknown kinds come from a newer layout; skipping them keeps what is known.
-            _ => Ok(()),
+            _ => return Ok(Op::Skip),
+        };
+        Ok(match self.node_of(format, put.node) {
+            Some(def) => Op::Put { def, rec: put, old },
+            None => Op::Skip,
+        })
+    }
+
+    /// Applies a record read back from the log.
+    pub(super) fn apply(&mut self, op: Op<'_>) -> Result<(), TreeError> {
+        match op {
+            Op::Put {
+                def,
+                rec,
+                old: Some(old),
+            } => self.rename(def, &rec, old),
+            Op::Put {
+                def,
+                rec,
+                old: None,
+            } => self.put(def, &rec),
+            Op::Remove { ctx, def, name } => {
+                self.remove(ctx, def, name);
+                Ok(())
+            }
+            Op::Skip => Ok(()),
         }
+    }
+
+    // --- Replay's look-ahead ----------------------------------------------------------
+
+    /// Clears the look-ahead's marks.
+    pub(super) fn clear_marks(&mut self) {
+        for e in self.entries.iter_mut() {
+            e.flags &= STORED;
+        }
+    }
+
+    /// Reads a later record of the log: entries it removes, directly or through a removed
+    /// parent, and that nothing before it renamed, are doomed.
+    pub(super) fn look_ahead(&mut self, op: Op<'_>) {
+        match op {
+            Op::Remove { ctx, def, name } => {
+                let end = self.schema.node(def).map_or(def, |n| n.subtree_end());
+                for i in 0..self.entries.len() {
+                    let Some(e) = self.entries.get(i).copied() else {
+                        break;
+                    };
+                    if e.flags & DECIDED == 0 && self.removed_by(&e, ctx, def, end, name) {
+                        if let Some(slot) = self.entries.get_mut(i) {
+                            slot.flags |= DOOMED | DECIDED;
+                        }
+                    }
+                }
+            }
+            Op::Put {
+                def,
+                rec,
+                old: Some(old),
+            } => {
+                // A renamed entry lives on under its new name (its children with it).
+                if let Ok(i) = self.search(rec.ctx, def, old) {
+                    if let Some(slot) = self.entries.get_mut(i) {
+                        slot.flags |= DECIDED;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether removing `(ctx, def, name)` (whose static subtree ends at `end`) removes
+    /// `e`: as the entry itself, a named descendant in its context, or through the removal
+    /// of an instance it lives in. An entry whose instance is already gone is swept by any
+    /// removal.
+    fn removed_by(&self, e: &Entry, ctx: u16, def: NodeId, end: NodeId, name: &[u8]) -> bool {
+        let hits = |x: &Entry| {
+            x.ctx == ctx && ((x.def == def && self.name(x) == name) || (x.def > def && x.def < end))
+        };
+        if hits(e) {
+            return true;
+        }
+        let mut inner = e.ctx;
+        // Instances nest no deeper than the schema, and ids never cycle; the bound keeps a
+        // damaged table from looping.
+        for _ in 0..self.entries.len() {
+            if inner == 0 {
+                return false;
+            }
+            let Some(instance) = self.entries.iter().find(|x| x.id == inner) else {
+                return true;
+            };
+            if hits(instance) {
+                return true;
+            }
+            inner = instance.ctx;
+        }
+        false
+    }
+
+    /// What a stored state that did not fit lacked: entries when they are all in use,
+    /// else arena bytes.
+    pub(super) fn shortfall(&self) -> TreeError {
+        TreeError::Capacity(if self.entries.is_full() {
+            Shortfall::Entries
+        } else {
+            Shortfall::Arena
+        })
+    }
+
+    /// Drops the doomed entries (their bytes go with the next arena compaction); how many.
+    pub(super) fn evict_doomed(&mut self) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.flags & DOOMED == 0);
+        self.clear_marks();
+        self.reindex();
+        before - self.entries.len()
     }
 }
