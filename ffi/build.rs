@@ -1,6 +1,7 @@
-//! Build script of the C interface: the capacities and the flash geometry the static
+//! Build script of the C interface: the flash geometry and the handler count the static
 //! library is built with, read from `IOTADM_FFI_*` environment variables (defaults below)
-//! into `$OUT_DIR/config.rs`; and the device's schema, the standard objects plus the DDF
+//! into `$OUT_DIR/config.rs` (the library's own limits, the tree's capacities among them,
+//! are the core's `IOTADM_*` settings, `iotadm::limits`); and the device's schema, the standard objects plus the DDF
 //! documents in the directories `IOTADM_FFI_DDF_DIRS` names, into `$OUT_DIR/schema.rs`.
 //! The header does not depend on them: a C program asks `iotadm_build_info` at run time.
 
@@ -12,24 +13,6 @@ use std::process;
 
 /// (variable, constant, default, what it sizes)
 const SETTINGS: &[(&str, &str, u64, &str)] = &[
-    (
-        "IOTADM_FFI_TREE_ENTRIES",
-        "TREE_ENTRIES",
-        128,
-        "Run-time tree entries (`N` of `Tree`).",
-    ),
-    (
-        "IOTADM_FFI_TREE_ARENA",
-        "TREE_ARENA",
-        8192,
-        "Tree arena bytes for names, ACLs and values (`A` of `Tree`).",
-    ),
-    (
-        "IOTADM_FFI_TREE_RECORD",
-        "TREE_RECORD",
-        512,
-        "The tree's record buffer (`R` of `Tree`): the largest value it keeps is a little less.",
-    ),
     (
         "IOTADM_FFI_FLASH_WRITE_SIZE",
         "FLASH_WRITE_SIZE",

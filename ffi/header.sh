@@ -13,6 +13,19 @@ fi
 generate() {
     # cbindgen warns about every private item it skips; its errors still fail the script.
     cbindgen --quiet --config cbindgen.toml --crate iotadm-ffi --output "$1"
+    # The library's limits as macros, with the values of the IOTADM_* settings in effect
+    # (the same as the library's build, when both run in one environment). They follow
+    # the standard includes.
+    local limits
+    limits="$(mktemp)"
+    {
+        printf '\n/* The build'"'"'s limits (iotadm::limits; set by the IOTADM_* variables). */\n'
+        cargo run --quiet --manifest-path ../Cargo.toml --features cli --bin iotadm -- limits --c
+    } >"$limits"
+    awk -v file="$limits" '{ print } /^#include <stdint.h>$/ { while ((getline line < file) > 0) print line }' \
+        "$1" >"$1.tmp"
+    mv "$1.tmp" "$1"
+    rm -f "$limits"
 }
 
 case "${1:-}" in

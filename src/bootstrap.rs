@@ -45,6 +45,7 @@
 //! # Ok::<(), iotadm::bootstrap::BootstrapError>(())
 //! ```
 
+use crate::limits::BOOTSTRAP_KEY_LEN;
 use crate::notification::wsp::{
     ParamValue, PushPdu, WspError, CT_SYNCML_DM_WBXML, PARAM_MAC, PARAM_SEC,
 };
@@ -59,9 +60,6 @@ type HmacSha1 = Hmac<Sha1>;
 
 /// Length of an HMAC-SHA1 value.
 pub const MAC_LEN: usize = 20;
-
-/// Largest key accepted (network secret and PIN together, separator included).
-pub const KEY_CAPACITY: usize = 128;
 
 /// The only content type a DM bootstrap may have (WBXML; XML is not allowed).
 pub const CONTENT_TYPE: &str = "application/vnd.syncml.dm+wbxml";
@@ -89,7 +87,7 @@ pub enum BootstrapError {
     MissingNetworkSecret,
     /// The method needs the user PIN and none was entered.
     MissingUserPin,
-    /// The key is longer than [`KEY_CAPACITY`].
+    /// The key is longer than [`BOOTSTRAP_KEY_LEN`].
     KeyTooLong,
     /// A `USERPINMAC` PIN is not two equal halves with a decimal second half.
     InvalidUserPin,
@@ -331,7 +329,7 @@ fn text_param(i: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
 fn key<'k>(
     method: SecMethod,
     keys: &BootstrapKeys<'_>,
-    buf: &'k mut [u8; KEY_CAPACITY],
+    buf: &'k mut [u8; BOOTSTRAP_KEY_LEN],
 ) -> Result<&'k [u8], BootstrapError> {
     let net = || {
         keys.network_secret
@@ -386,7 +384,7 @@ pub fn compute_mac(
     document: &[u8],
     keys: &BootstrapKeys<'_>,
 ) -> Result<[u8; MAC_LEN], BootstrapError> {
-    let mut buf = [0u8; KEY_CAPACITY];
+    let mut buf = [0u8; BOOTSTRAP_KEY_LEN];
     hmac_sha1(key(method, keys, &mut buf)?, document)
 }
 
@@ -464,7 +462,7 @@ pub fn verify(
         };
     }
     let received = parse_hex_mac(security.mac.ok_or(BootstrapError::MissingMac)?)?;
-    let mut buf = [0u8; KEY_CAPACITY];
+    let mut buf = [0u8; BOOTSTRAP_KEY_LEN];
     let mut mac = HmacSha1::new_from_slice(key(security.method, keys, &mut buf)?)
         .map_err(|_| BootstrapError::KeyTooLong)?;
     mac.update(document);
@@ -574,7 +572,7 @@ mod tests {
             network_secret: Some(b"NET"),
             user_pin: Some(b"1234"),
         };
-        let mut buf = [0u8; KEY_CAPACITY];
+        let mut buf = [0u8; BOOTSTRAP_KEY_LEN];
         for (m, k) in [
             (SecMethod::NetworkPin, &b"NET"[..]),
             (SecMethod::UserPin, b"1234"),
@@ -593,7 +591,7 @@ mod tests {
             key(SecMethod::UserPin, &none, &mut buf),
             Err(BootstrapError::MissingUserPin)
         );
-        let long = [b'1'; KEY_CAPACITY];
+        let long = [b'1'; BOOTSTRAP_KEY_LEN];
         let too_long = BootstrapKeys {
             network_secret: Some(&long),
             user_pin: Some(b"1"),

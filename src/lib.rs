@@ -13,6 +13,7 @@
 //! | [`auth`] | credentials, nonces, digests and MACs |
 //! | [`notification`] | the package 0 trigger and its WAP Push wrapping |
 //! | [`bootstrap`] | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |
+//! | [`limits`] | every capacity and limit, with the build's `IOTADM_*` settings |
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
@@ -56,6 +57,7 @@ pub mod codes;
 pub mod firmware;
 pub mod flash;
 pub mod fumo;
+pub mod limits;
 pub mod notification;
 pub mod platform;
 pub mod schema;

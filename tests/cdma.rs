@@ -904,7 +904,7 @@ fn an_atomic_nam_change_applies_all_or_nothing() {
 fn the_challenge_comes_from_the_authenticator_once_per_session() {
     struct Fixed(u32);
     impl SpasmAuthenticator for Fixed {
-        fn challenge(&mut self, out: &mut [u8; iotadm::cdma::MAX_CHALLENGE]) -> usize {
+        fn challenge(&mut self, out: &mut [u8; iotadm::limits::SPASM_CHALLENGE_LEN]) -> usize {
             self.0 += 1;
             out[..4].copy_from_slice(&self.0.to_be_bytes());
             4

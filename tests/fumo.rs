@@ -104,7 +104,10 @@ fn the_ddf_describes_fumo_1_0() {
         .unwrap();
     assert_eq!(&buf[..r.len], b"bin");
     // A URL too long to keep is refused and changes nothing.
-    let long = format!("http://127.0.0.1/{}", "a".repeat(iotadm::fumo::MAX_URL));
+    let long = format!(
+        "http://127.0.0.1/{}",
+        "a".repeat(iotadm::limits::FUMO_URL_LEN)
+    );
     assert_eq!(
         tree.replace(
             SRV,

@@ -4,13 +4,13 @@
 //! Expected digests were computed independently with Python:
 //! `md5(b64(md5(b"srv1:secret")) + b":" + nonce + b":" + b64(md5(trigger))).hexdigest()`.
 
+use iotadm::limits::PACKAGE0_LEN;
 use iotadm::notification::wsp::{
     AppId, MediaType, Param, ParamName, ParamValue, PushPdu, PushRepr, WspError, APP_SYNCML_DM,
     CT_SYNCML_DM_WBXML, CT_SYNCML_NOTIFICATION,
 };
 use iotadm::notification::{
     unwrap_push, DigestCheck, Initiator, Notification, NotificationError, NotificationRepr, UiMode,
-    MAX_LEN,
 };
 
 const WORKED: NotificationRepr<'static> = NotificationRepr {
@@ -135,18 +135,18 @@ fn every_truncation_is_refused() {
 
 #[test]
 fn oversized_message_is_refused_before_hashing() {
-    let vendor = vec![0u8; MAX_LEN];
+    let vendor = vec![0u8; PACKAGE0_LEN];
     let repr = NotificationRepr {
         vendor_specific: &vendor,
         ..WORKED
     };
-    let mut buf = vec![0u8; 2 * MAX_LEN];
+    let mut buf = vec![0u8; 2 * PACKAGE0_LEN];
     assert_eq!(
         repr.emit(b"", b"", &mut buf),
         Err(NotificationError::FieldOutOfRange)
     );
     let mut msg = emit(&WORKED, b"secret", b"");
-    msg.resize(MAX_LEN + 1, 0);
+    msg.resize(PACKAGE0_LEN + 1, 0);
     assert_eq!(Notification::parse(&msg), Err(NotificationError::TooLong));
 }
 

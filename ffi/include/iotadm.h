@@ -12,6 +12,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The build's limits (iotadm::limits; set by the IOTADM_* variables). */
+/** Run-time tree entries of `tree::DefaultTreeStorage`: one per node created at run time and one per node whose value or properties changed. */
+#define IOTADM_TREE_ENTRIES 128
+/** Arena bytes of `tree::DefaultTreeStorage`: the names, ACLs, titles and values of the entries. */
+#define IOTADM_TREE_ARENA 8192
+/** Record buffer bytes of `tree::DefaultTreeStorage`: a value the tree keeps itself is a little shorter. */
+#define IOTADM_TREE_RECORD 512
+/** Deepest node the tree resolves, walks and serializes, in URI segments below the root; a schema deeper than this is refused at mount. The DDF compiler allows 24. */
+#define IOTADM_TREE_DEPTH 24
+/** Longest URI (a command's target or source, a TNDS node's path), in bytes; a longer one is answered 414. */
+#define IOTADM_URI_LEN 512
+/** Deepest element nesting the codec reads (it keeps a stack entry per level); a message's own `Limits::max_depth` is capped by it. */
+#define IOTADM_XML_DEPTH 64
+/** Deepest nesting of Atomic, Sequence and Sync inside one another. */
+#define IOTADM_NESTED_COMMANDS 8
+/** Replies (statuses, results, alerts) a session holds while they wait for room in a message. */
+#define IOTADM_QUEUE_LEN 32
+/** Bytes for the references and URIs of the replies a session holds. */
+#define IOTADM_QUEUE_ARENA 768
+/** Generic Alerts (1226) one session carries; more are not sent. */
+#define IOTADM_ALERTS 8
+/** Choices of a user-interaction alert (1103, 1104) the user is offered. */
+#define IOTADM_UI_MAX_CHOICES 16
+/** Longest options string (`MINDT=10&MAXDT=30&...`) of a user-interaction alert, in bytes. */
+#define IOTADM_UI_OPTIONS_LEN 128
+/** Longest `ServerID` or device id a session keeps, in bytes. */
+#define IOTADM_SERVER_ID_LEN 64
+/** Longest DM account node name (`./DMAcc/<name>`), in bytes. */
+#define IOTADM_ACCOUNT_NAME_LEN 24
+/** Longest server address (the account's `Addr`, or a `RespURI`), in bytes. */
+#define IOTADM_SERVER_ADDR_LEN 256
+/** Longest authentication name or secret of an account, in bytes. */
+#define IOTADM_SECRET_LEN 64
+/** Longest nonce kept or sent, in bytes. */
+#define IOTADM_NONCE_LEN 64
+/** Longest URI of a large object being received (kept across messages), in bytes. */
+#define IOTADM_LO_PATH_LEN 256
+
 /**
  * `iotadm_bootstrap_source.kind`: written at the factory or read from the smart card;
  * the channel is trusted and no MAC is checked.
@@ -195,11 +233,6 @@
  * This handset cannot ask: status 406. Also what any other return value means.
  */
 #define IOTADM_UI_NOT_SUPPORTED 6
-
-/**
- * Most choices shown for one alert; later ones are left out.
- */
-#define IOTADM_UI_MAX_CHOICES 16
 
 /**
  * Bytes of text (and choices, and the default response) one question shows, NULs
@@ -405,7 +438,7 @@
 typedef struct iotadm_device iotadm_device;
 
 /**
- * What the library was built with (the `IOTADM_FFI_*` build settings).
+ * What the library was built with (the `IOTADM_FFI_*` and `IOTADM_*` build settings).
  */
 typedef struct iotadm_build_info {
     /**

@@ -12,11 +12,10 @@ use iotadm::platform::Clock;
 use iotadm::session::{self as dm, Initiation, Session};
 
 use crate::schema::DEVICE_SCHEMA;
-use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
+use iotadm::limits;
+use iotadm::tree::{Principal, Tree, UriLimits};
 
-use crate::config::{
-    FLASH_ERASE_SIZE, FLASH_WRITE_SIZE, NODE_HANDLERS, TREE_ARENA, TREE_ENTRIES, TREE_RECORD,
-};
+use crate::config::{FLASH_ERASE_SIZE, FLASH_WRITE_SIZE, NODE_HANDLERS};
 use crate::flash::{CFlash, Flash};
 use crate::fumo::{self, FumoConfig};
 use crate::handlers::{DeviceHandlers, NodeHandler};
@@ -33,8 +32,8 @@ use crate::text::{bytes_in, bytes_out, copy_cstr, str_in};
 /// `iotadm_device_close`", and the tree never leaves the device.
 pub(crate) type DeviceTree = Tree<'static, CFlash, DeviceHandlers>;
 
-/// The tree's memory, with the capacities the library was built with.
-type DeviceStorage = TreeStorage<TREE_ENTRIES, TREE_ARENA, TREE_RECORD>;
+/// The tree's memory, with the capacities the library was built with (`IOTADM_TREE_*`).
+type DeviceStorage = iotadm::tree::DefaultTreeStorage;
 
 /// What `iotadm_device_open` lays out in the caller's storage: the device, then the
 /// tree's memory. They are separate fields so that `&mut Device`, which every call
@@ -140,7 +139,7 @@ impl DeviceInfo {
     }
 }
 
-/// What the library was built with (the `IOTADM_FFI_*` build settings).
+/// What the library was built with (the `IOTADM_FFI_*` and `IOTADM_*` build settings).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuildInfo {
@@ -179,9 +178,9 @@ pub unsafe extern "C" fn iotadm_get_build_info(info: *mut BuildInfo) {
             device_align: align_of::<Slot>(),
             flash_write_size: as_u32(FLASH_WRITE_SIZE),
             flash_erase_size: as_u32(FLASH_ERASE_SIZE),
-            tree_entries: as_u32(TREE_ENTRIES),
-            tree_arena: as_u32(TREE_ARENA),
-            tree_record: as_u32(TREE_RECORD),
+            tree_entries: as_u32(limits::TREE_ENTRIES),
+            tree_arena: as_u32(limits::TREE_ARENA),
+            tree_record: as_u32(limits::TREE_RECORD),
             node_handlers: as_u32(NODE_HANDLERS),
         };
     }

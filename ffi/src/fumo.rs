@@ -11,8 +11,8 @@ use crate::schema::DEVICE_SCHEMA;
 use iotadm::firmware::{self, BootReason, DeviceIdentity, HmacSha256Verifier, Installer, Slot};
 use iotadm::fumo::{
     self as core_fumo, AlertTypes, DownloadError, Fumo, Io, Opened, Poll, Progress, Ungated,
-    MAX_PKG_VERSION, MAX_URL,
 };
+use iotadm::limits::{FUMO_PKG_VERSION_LEN, FUMO_URL_LEN};
 use iotadm::session::UserInteraction;
 
 use crate::device::{device_mut, Device};
@@ -31,7 +31,7 @@ pub(crate) type DevFumo = Fumo<DevInstaller, CFlash, Ungated>;
 /// Bytes of `iotadm_fumo_info.pkg_version`: the longest version name (16 bytes) and its
 /// NUL.
 pub const IOTADM_PKG_VERSION_SPACE: usize = 17;
-const _: () = assert!(IOTADM_PKG_VERSION_SPACE == MAX_PKG_VERSION + 1);
+const _: () = assert!(IOTADM_PKG_VERSION_SPACE == FUMO_PKG_VERSION_LEN + 1);
 
 /// `./FUMO/` and the longest instance name.
 const MAX_NODE_URI: usize = 40;
@@ -217,7 +217,7 @@ impl core_fumo::Downloader for CDownloader {
         // A device without a downloader has no way to fetch a URL.
         let d = self.0.ok_or(DownloadError::BadUrl)?;
         let open = d.open.ok_or(DownloadError::BadUrl)?;
-        let url = CText::<{ MAX_URL + 1 }>::new(url);
+        let url = CText::<{ FUMO_URL_LEN + 1 }>::new(url);
         let mut opened = DownloadOpened::default();
         // SAFETY: the URL and `opened` outlive the call.
         match unsafe { open(d.user, url.as_ptr(), offset, &mut opened) } {

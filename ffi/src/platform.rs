@@ -100,8 +100,9 @@ pub const IOTADM_UI_TIMEOUT: c_int = 5;
 /// This handset cannot ask: status 406. Also what any other return value means.
 pub const IOTADM_UI_NOT_SUPPORTED: c_int = 6;
 
-/// Most choices shown for one alert; later ones are left out.
-pub const IOTADM_UI_MAX_CHOICES: usize = 16;
+/// Most choices shown for one alert (`IOTADM_UI_MAX_CHOICES` in the header, the
+/// library's limit); later ones are left out.
+const IOTADM_UI_MAX_CHOICES: usize = iotadm::limits::UI_MAX_CHOICES;
 
 /// What the user is asked. Every string is NUL-terminated and valid only during the call.
 #[repr(C)]

@@ -9,9 +9,8 @@ use core::mem::MaybeUninit;
 
 use iotadm::codec::Encoding;
 use iotadm::fumo::Report;
-use iotadm::session::{
-    self as dm, Client, ClientError, Config, Env, Initiation, Session, MAX_ADDR, MAX_ID,
-};
+use iotadm::limits::{SERVER_ADDR_LEN, SERVER_ID_LEN};
+use iotadm::session::{self as dm, Client, ClientError, Config, Env, Initiation, Session};
 use iotadm::transport;
 
 use crate::device::{device_mut, Device};
@@ -24,11 +23,11 @@ use crate::text::{bytes_out, str_in, CText};
 /// Bytes of `iotadm_trigger.account`: the longest account name or server id (64 bytes)
 /// and its NUL.
 pub const IOTADM_ACCOUNT_SPACE: usize = 65;
-const _: () = assert!(IOTADM_ACCOUNT_SPACE == MAX_ID + 1);
+const _: () = assert!(IOTADM_ACCOUNT_SPACE == SERVER_ID_LEN + 1);
 /// Room for an account or server id and its NUL.
 pub(crate) const MAX_ID_Z: usize = IOTADM_ACCOUNT_SPACE;
 /// Room for a server address and its NUL.
-const MAX_ADDR_Z: usize = MAX_ADDR + 1;
+const MAX_ADDR_Z: usize = SERVER_ADDR_LEN + 1;
 /// Room for an `x-syncml-hmac` header value and its NUL.
 const MAX_HMAC_Z: usize = 256;
 

@@ -48,7 +48,7 @@ pub use digest::{
     package0_digest, Base64Digest, MacHasher, DIGEST_B64_LEN, DIGEST_LEN,
 };
 pub use header::{HmacHeader, HMAC_HEADER_NAME};
-pub use nonce::{Nonce, NONCE_B64_CAPACITY, NONCE_CAPACITY, NONCE_GENERATED_LEN};
+pub use nonce::{Nonce, NONCE_B64_CAPACITY, NONCE_GENERATED_LEN};
 pub use scheme::{AAuthType, AuthScheme};
 pub use secret::{Credentials, Secret};
 
@@ -86,7 +86,7 @@ pub enum AuthError {
     BadCredentials,
     /// A Base64 value does not decode, or decodes to the wrong length.
     InvalidBase64,
-    /// A nonce is longer than [`NONCE_CAPACITY`] bytes.
+    /// A nonce is longer than [`NONCE_LEN`](crate::limits::NONCE_LEN) bytes.
     NonceTooLong,
     /// The `x-syncml-hmac` header value does not follow its grammar.
     MalformedHeader,

@@ -2,23 +2,20 @@
 //! and direction in the DMAcc `AAuthData` node.
 
 use super::{b64, AuthError};
+use crate::limits::NONCE_LEN;
 use crate::platform::Rng;
 use heapless::{String, Vec};
-
-/// Largest nonce kept, in bytes. DM recommends 16 random bytes; 64 leaves room for servers
-/// that send longer ones.
-pub const NONCE_CAPACITY: usize = 64;
 
 /// Length of the nonces [`Nonce::generate`] makes: 128 bits, as DM Security recommends.
 pub const NONCE_GENERATED_LEN: usize = 16;
 
-/// Base64 characters for a nonce of [`NONCE_CAPACITY`] bytes (the size of [`Nonce::to_b64`]).
-pub const NONCE_B64_CAPACITY: usize = 88;
+/// Base64 characters for a nonce of [`NONCE_LEN`] bytes (the size of [`Nonce::to_b64`]).
+pub const NONCE_B64_CAPACITY: usize = NONCE_LEN.div_ceil(3) * 4;
 
-/// A nonce in its decoded (hashed) form, up to [`NONCE_CAPACITY`] bytes.
+/// A nonce in its decoded (hashed) form, up to [`NONCE_LEN`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Nonce(Vec<u8, NONCE_CAPACITY>);
+pub struct Nonce(Vec<u8, NONCE_LEN>);
 
 impl Nonce {
     /// The four zero bytes a server uses after a lost nonce to resynchronise a package 0
@@ -39,7 +36,7 @@ impl Nonce {
     /// `NextNonce` despite declaring `b64` (the DM 1.2 protocol example uses the literal
     /// nonce `Nonce`), and refusing it would leave both sides unable to authenticate.
     pub fn from_b64_or_raw(text: &[u8]) -> Result<Self, AuthError> {
-        let mut buf = [0u8; NONCE_CAPACITY];
+        let mut buf = [0u8; NONCE_LEN];
         match b64::decode_strict(text, &mut buf) {
             Some(Ok(n)) => Self::new(buf.get(..n).unwrap_or(&[])),
             Some(Err(e)) => Err(e),
@@ -52,7 +49,7 @@ impl Nonce {
         let mut bytes = [0u8; NONCE_GENERATED_LEN];
         rng.fill_bytes(&mut bytes);
         let mut v = Vec::new();
-        // Cannot fail: NONCE_GENERATED_LEN <= NONCE_CAPACITY, checked at compile time below.
+        // Cannot fail: NONCE_GENERATED_LEN <= NONCE_LEN, checked at compile time below.
         let _ = v.extend_from_slice(&bytes);
         Nonce(v)
     }
@@ -98,8 +95,8 @@ impl AsRef<[u8]> for Nonce {
     }
 }
 
-const _: () = assert!(NONCE_GENERATED_LEN <= NONCE_CAPACITY);
-const _: () = assert!(NONCE_B64_CAPACITY == NONCE_CAPACITY.div_ceil(3) * 4);
+const _: () = assert!(NONCE_GENERATED_LEN <= NONCE_LEN);
+const _: () = assert!(NONCE_B64_CAPACITY == NONCE_LEN.div_ceil(3) * 4);
 
 #[cfg(test)]
 mod tests {
@@ -136,9 +133,9 @@ mod tests {
     fn too_long_nonces_are_refused() {
         let long = [b'A'; 92];
         assert_eq!(Nonce::from_b64_or_raw(&long), Err(AuthError::NonceTooLong));
-        let raw = [b'*'; NONCE_CAPACITY + 1];
+        let raw = [b'*'; NONCE_LEN + 1];
         assert_eq!(Nonce::from_b64_or_raw(&raw), Err(AuthError::NonceTooLong));
-        assert!(Nonce::new(&[0; NONCE_CAPACITY]).is_ok());
+        assert!(Nonce::new(&[0; NONCE_LEN]).is_ok());
     }
 
     #[test]

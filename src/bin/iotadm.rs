@@ -61,6 +61,12 @@ enum Cmd {
         #[arg(long = "ddf", value_name = "DIR")]
         ddf: Vec<PathBuf>,
     },
+    /// Print the build's limits (`src/limits.rs`): `VARIABLE VALUE`, one a line.
+    Limits {
+        /// Print them as C macros (`#define IOTADM_URI_LEN 512`) for `iotadm.h`.
+        #[arg(long)]
+        c: bool,
+    },
     /// Build a firmware update package (see docs/update-package.md).
     Package(package::PackageArgs),
     /// A simulated handset: provision it, connect to its server, or answer a package 0.
@@ -171,6 +177,20 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Package(args) => package::run(args),
         Cmd::Device(args) => device::run(*args),
+        Cmd::Limits { c } => {
+            let mut text = String::new();
+            for s in iotadm::limits::SETTINGS {
+                if c {
+                    text.push_str(&format!(
+                        "/** {} */\n#define {} {}\n",
+                        s.doc, s.var, s.value
+                    ));
+                } else {
+                    text.push_str(&format!("{} {}\n", s.var, s.value));
+                }
+            }
+            write_output(Path::new("-"), text.as_bytes())
+        }
         Cmd::Tree { ddf } => {
             let schema = tree::schema(&ddf)?;
             tree::print_tree(schema, &mut io::stdout().lock())
@@ -368,6 +388,7 @@ fn main() -> ExitCode {
         Cmd::Xml2wbxml { .. } => "xml2wbxml",
         Cmd::Inspect { .. } => "inspect",
         Cmd::Tree { .. } => "tree",
+        Cmd::Limits { .. } => "limits",
         Cmd::Package(_) => "package",
         Cmd::Device(_) => "device",
         Cmd::Ddf { .. } => "ddf check",

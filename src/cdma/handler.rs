@@ -11,6 +11,7 @@ use super::prl::{PrlCheck, PrlKind, MAX_PRL_LEN};
 use super::spasm::SpasmAuthenticator;
 use super::store::{PrlList, PrlStore};
 use crate::codes::StatusCode;
+use crate::limits::SPASM_CHALLENGE_LEN;
 use crate::platform::Clock;
 use crate::schema::{NodeId, Schema, NO_NODE, ROOT};
 use crate::tree::{ExecOutcome, NodeHandler, NodeRef};
@@ -318,7 +319,7 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock, P: PrlStore> NodeHandler
         }
         if def == self.nodes.challenge {
             let server = node.server.ok_or(StatusCode::CommandNotAllowed)?;
-            let mut hex = [0u8; 2 * super::spasm::MAX_CHALLENGE];
+            let mut hex = [0u8; 2 * SPASM_CHALLENGE_LEN];
             let len = self.with_lock(|l| {
                 let challenge = l.challenge(server)?;
                 for (pair, b) in hex.chunks_exact_mut(2).zip(challenge) {

@@ -27,14 +27,12 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::params::Spc;
-use super::spasm::{SpasmAuthenticator, MAX_CHALLENGE};
+use super::spasm::SpasmAuthenticator;
 use crate::codes::StatusCode;
 use crate::fumo::FirmwareGate;
+use crate::limits::{LOCK_SERVER_ID_LEN, SPASM_CHALLENGE_LEN};
 use crate::platform::Clock;
 use crate::tree::store::{Store, StoreError};
-
-/// The longest server id the lock remembers (as long as a DM account's `ServerID`).
-pub const MAX_SERVER_ID: usize = 64;
 
 /// The record kind of the lock's state in its store.
 const KIND_STATE: u8 = 0x21;
@@ -122,7 +120,7 @@ pub enum LockError {
     NoChallenge,
     /// The SPASM answer is wrong (counted).
     InvalidSpasm,
-    /// The server id is longer than [`MAX_SERVER_ID`].
+    /// The server id is longer than [`LOCK_SERVER_ID_LEN`].
     ServerId,
     /// The lock is in use (a re-entrant call through a shared reference).
     Busy,
@@ -201,10 +199,10 @@ impl Default for Persisted {
 /// What one server was granted in this session.
 #[derive(Default)]
 struct Grant {
-    server: String<MAX_SERVER_ID>,
+    server: String<LOCK_SERVER_ID_LEN>,
     spl: bool,
     spasm: bool,
-    challenge: Vec<u8, MAX_CHALLENGE>,
+    challenge: Vec<u8, SPASM_CHALLENGE_LEN>,
 }
 
 /// The service programming lock and SPASM state of a handset. See the module docs.
@@ -388,8 +386,8 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
     pub fn challenge(&mut self, server: &str) -> Result<&[u8], LockError> {
         self.grant_for(server)?;
         if self.grant.challenge.is_empty() {
-            let mut buf = [0u8; MAX_CHALLENGE];
-            let n = self.auth.challenge(&mut buf).min(MAX_CHALLENGE);
+            let mut buf = [0u8; SPASM_CHALLENGE_LEN];
+            let n = self.auth.challenge(&mut buf).min(SPASM_CHALLENGE_LEN);
             self.grant.challenge.clear();
             // At most the capacity.
             let _ = self
@@ -694,7 +692,7 @@ mod tests {
         assert_eq!(lock.may_program(None), Ok(()));
         // An empty or overlong id is no server.
         assert_eq!(lock.unlock("", b"000000"), Err(LockError::ServerId));
-        let long = "x".repeat(MAX_SERVER_ID + 1);
+        let long = "x".repeat(LOCK_SERVER_ID_LEN + 1);
         assert_eq!(lock.unlock(&long, b"000000"), Err(LockError::ServerId));
         assert_eq!(lock.may_program(Some("srv1")), Ok(()));
         lock.session_ended();

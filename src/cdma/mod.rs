@@ -46,8 +46,8 @@ mod spasm;
 pub mod store;
 
 pub use handler::Cdma;
-pub use lock::{LockError, LockState, Policy, ServiceLock, MAX_SERVER_ID};
+pub use lock::{LockError, LockState, Policy, ServiceLock};
 pub use params::{Limits, Param, ParamError};
 pub use prl::{PrlError, PrlKind};
-pub use spasm::{HmacSpasm, SpasmAuthenticator, HMAC_CHALLENGE_LEN, MAX_CHALLENGE};
+pub use spasm::{HmacSpasm, SpasmAuthenticator, HMAC_CHALLENGE_LEN};
 pub use store::{FlashPrlStore, PrlList, PrlStore, PrlStoreError};

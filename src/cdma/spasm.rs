@@ -13,16 +13,14 @@ use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::limits::SPASM_CHALLENGE_LEN;
 use crate::platform::Rng;
-
-/// The longest challenge an authenticator may issue, in bytes.
-pub const MAX_CHALLENGE: usize = 32;
 
 /// The operator's SPASM algorithm: issues challenges and checks answers.
 pub trait SpasmAuthenticator {
     /// Writes a fresh, unpredictable challenge into `out`; returns its length (at most
-    /// [`MAX_CHALLENGE`]). Called once per session, when a server first asks for it.
-    fn challenge(&mut self, out: &mut [u8; MAX_CHALLENGE]) -> usize;
+    /// [`SPASM_CHALLENGE_LEN`]). Called once per session, when a server first asks for it.
+    fn challenge(&mut self, out: &mut [u8; SPASM_CHALLENGE_LEN]) -> usize;
 
     /// Whether `answer` (the data of the server's `Exec`) answers `challenge` for
     /// `server`. Compare in constant time.
@@ -30,7 +28,7 @@ pub trait SpasmAuthenticator {
 }
 
 impl<T: SpasmAuthenticator + ?Sized> SpasmAuthenticator for &mut T {
-    fn challenge(&mut self, out: &mut [u8; MAX_CHALLENGE]) -> usize {
+    fn challenge(&mut self, out: &mut [u8; SPASM_CHALLENGE_LEN]) -> usize {
         (**self).challenge(out)
     }
 
@@ -99,7 +97,7 @@ fn unhex(text: &[u8]) -> Option<[u8; 32]> {
 }
 
 impl<G: Rng> SpasmAuthenticator for HmacSpasm<G> {
-    fn challenge(&mut self, out: &mut [u8; MAX_CHALLENGE]) -> usize {
+    fn challenge(&mut self, out: &mut [u8; SPASM_CHALLENGE_LEN]) -> usize {
         let n = HMAC_CHALLENGE_LEN;
         if let Some(head) = out.get_mut(..n) {
             self.rng.fill_bytes(head);
@@ -139,7 +137,7 @@ mod tests {
     fn answers_verify_for_their_server_and_challenge_only() {
         let key = [7u8; 32];
         let mut auth = HmacSpasm::new(key, Counter(0));
-        let mut ch = [0u8; MAX_CHALLENGE];
+        let mut ch = [0u8; SPASM_CHALLENGE_LEN];
         let n = auth.challenge(&mut ch);
         assert_eq!(n, HMAC_CHALLENGE_LEN);
         let ch = &ch[..n];

@@ -19,6 +19,7 @@ use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
 use super::tokens::{Tag, PAGE_METINF, PAGE_SYNCML};
 use super::{Content, Cursor};
+use crate::limits::NESTED_COMMANDS;
 
 fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
@@ -228,10 +229,6 @@ struct Found<'a> {
     is_final: bool,
 }
 
-/// How deeply Atomic, Sequence and Sync may nest inside one another. DM 1.2 itself allows
-/// one level (a Sequence inside an Atomic or the reverse); the margin is for DS messages.
-pub(crate) const MAX_NESTED_COMMANDS: usize = 8;
-
 /// Checks the children of a `kind` element whose start tag was just read, and returns the
 /// commands among them (SyncBody's, or a container's nested ones, not yet checked).
 /// `missing_at` is the offset a missing required child is reported at.
@@ -335,7 +332,7 @@ fn check_command<'a>(
     if !is_container(tag) {
         return Ok(());
     }
-    if level > MAX_NESTED_COMMANDS {
+    if level > NESTED_COMMANDS {
         return Err(err(K::DepthLimit, top));
     }
     let (Some(mut list), mut left) = (nested.first, nested.len) else {
@@ -777,6 +774,7 @@ pub(crate) const DDF_PUBLIC_ID: &[u8] = b"-//OMA//DTD-DM-DDF 1.2//EN";
 #[cfg(test)]
 mod tests {
     use crate::codec::{self, DecodeErrorKind as K};
+    use crate::limits::NESTED_COMMANDS;
     use std::format;
     use std::string::String;
 
@@ -862,8 +860,8 @@ mod tests {
             body.push_str(&"</Atomic>".repeat(depth));
             body
         };
-        assert!(codec::parse(message(&nest(super::MAX_NESTED_COMMANDS)).as_bytes()).is_ok());
-        let deep = nest(super::MAX_NESTED_COMMANDS + 1);
+        assert!(codec::parse(message(&nest(NESTED_COMMANDS)).as_bytes()).is_ok());
+        let deep = nest(NESTED_COMMANDS + 1);
         // Reported at the outermost command.
         assert_eq!(refused(&deep, "<Atomic>"), (K::DepthLimit, 0));
     }

@@ -17,6 +17,7 @@ use super::tokens::{
     global, namespace_page, public_id, Tag, CHARSET_UTF8, METINF_NAMESPACE, PAGE_METINF,
     PAGE_SYNCML,
 };
+use crate::limits::EMBEDDED_DEPTH;
 
 /// A message encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +64,6 @@ impl EncodeOptions {
         }
     }
 }
-
-/// Deepest embedded XML the XML encoder can close again.
-const MAX_EMBEDDED_DEPTH: usize = 32;
 
 /// Output that writes while the buffer lasts and counts always.
 struct Out<'b> {
@@ -1013,8 +1011,8 @@ fn nested_document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
 
 fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
     // Open elements: their names (for XML end tags) and code pages (for WBXML lookups).
-    let mut names: [&str; MAX_EMBEDDED_DEPTH] = [""; MAX_EMBEDDED_DEPTH];
-    let mut pages = [PAGE_SYNCML; MAX_EMBEDDED_DEPTH];
+    let mut names: [&str; EMBEDDED_DEPTH] = [""; EMBEDDED_DEPTH];
+    let mut pages = [PAGE_SYNCML; EMBEDDED_DEPTH];
     let mut depth = 0usize;
     let mut events = x.events().peekable();
     // Indentation never goes next to text: it would become part of it.

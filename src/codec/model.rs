@@ -16,8 +16,8 @@ use super::text::Text;
 use super::tokens::{namespace_page, page_namespace, Tag, PAGE_METINF, PAGE_SYNCML};
 #[allow(unused_imports)] // for the doc links
 use super::tokens::{DDF_NAMESPACE, METINF_NAMESPACE, SYNCML_NAMESPACE};
-use super::xml::MAX_DEPTH;
 use super::{Content, Cursor, Name};
+use crate::limits::XML_DEPTH;
 
 /// A SyncML DM message: header and body.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -392,7 +392,7 @@ impl<'a> Embedded<'a> {
                     cursor,
                     depth: 0,
                     pending_end: false,
-                    vocabularies: [PAGE_SYNCML; MAX_DEPTH],
+                    vocabularies: [PAGE_SYNCML; XML_DEPTH],
                 },
                 EmbeddedRepr::Events(events) => EventsRepr::Slice(events.iter()),
             },
@@ -423,7 +423,7 @@ enum EventsRepr<'a> {
         depth: u32,
         /// The vocabulary (WBXML code page, or [`OTHER_VOCABULARY`]) of each open
         /// element, to tell where an element changes namespace.
-        vocabularies: [u8; MAX_DEPTH],
+        vocabularies: [u8; XML_DEPTH],
         /// An empty element was started; its End is the next event.
         pending_end: bool,
     },

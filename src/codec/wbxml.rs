@@ -9,6 +9,7 @@ use super::error::{DecodeError, DecodeErrorKind as K};
 use super::text::{is_utf8, is_xml_name, table_string, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
 use super::{Content, Limits, Name};
+use crate::limits::XML_DEPTH;
 
 /// Reads a WBXML multi-byte unsigned integer at `pos`: the value and the bytes it took.
 /// `None` when it is truncated or does not fit in 32 bits.
@@ -371,7 +372,7 @@ pub(crate) fn validate<'a>(
                 if elements > limits.max_elements {
                     return Err(err(K::ElementLimit, pos));
                 }
-                if depth >= u32::from(limits.max_depth).min(super::xml::MAX_DEPTH as u32) {
+                if depth >= u32::from(limits.max_depth).min(XML_DEPTH as u32) {
                     return Err(err(K::DepthLimit, pos));
                 }
                 if content {

@@ -11,9 +11,7 @@ use super::text::{
     find, find_byte, is_name_byte, is_ws, is_xml_name, parse_reference, Reference, Text,
 };
 use super::{Limits, Name};
-
-/// Deepest nesting the validating pass can track; [`Limits::max_depth`] is capped to it.
-pub(crate) const MAX_DEPTH: usize = 64;
+use crate::limits::XML_DEPTH;
 
 fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
@@ -314,9 +312,9 @@ pub(crate) fn validate(input: &[u8], limits: &Limits) -> Result<usize, DecodeErr
             return Err(err(K::Syntax("content before the root element"), pos));
         }
     };
-    let max_depth = usize::from(limits.max_depth).min(MAX_DEPTH);
+    let max_depth = usize::from(limits.max_depth).min(XML_DEPTH);
     // Open elements, as (name start, name end) positions.
-    let mut stack = [(0u32, 0u32); MAX_DEPTH];
+    let mut stack = [(0u32, 0u32); XML_DEPTH];
     let mut depth = 0usize;
     let mut elements: u32 = 0;
     loop {
@@ -670,7 +668,7 @@ mod tests {
             K::StringLimit
         );
         // Nesting deeper than the validator can track is refused, not overflowed.
-        let deep = "<a>".repeat(MAX_DEPTH + 1);
+        let deep = "<a>".repeat(XML_DEPTH + 1);
         let unlimited = Limits {
             max_depth: u16::MAX,
             ..Limits::DEFAULT

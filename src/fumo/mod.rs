@@ -52,7 +52,6 @@ pub use download::{DownloadError, Downloader, Opened, Progress};
 #[cfg(feature = "std")]
 pub use http::HttpDownloader;
 pub use object::{Fumo, Io, Poll, Report};
-pub use store::{MAX_CORRELATOR, MAX_PKG_NAME, MAX_PKG_VERSION, MAX_URL};
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};
 

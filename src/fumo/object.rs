@@ -8,21 +8,20 @@ use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::download::{DownloadError, Progress};
-use super::store::{Record, RecordLog, MAX_CORRELATOR, MAX_PKG_NAME, MAX_URL};
+use super::store::{Record, RecordLog};
 use super::{
     Config, Downloader, Error, FirmwareGate, FirmwareInstaller, Op, ResultCode, State, Work,
 };
 use crate::codec::Text;
 use crate::codes::StatusCode;
 use crate::firmware::{self, Outcome, Phase};
+use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_NAME_LEN, FUMO_PKG_NAME_LEN, FUMO_URL_LEN};
 use crate::schema::{NodeId, Schema, ROOT};
 use crate::session::{GenericAlert, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
 use crate::tree::{ExecOutcome, Handlers, NodeHandler, NodeRef};
 
-/// Longest instance name (the `<x>` of `./FUMO/<x>`).
-const MAX_NAME: usize = 32;
 /// `./FUMO/` and the instance name.
-const MAX_NODE_URI: usize = 7 + MAX_NAME;
+const MAX_NODE_URI: usize = 7 + FUMO_NAME_LEN;
 
 /// What [`Fumo::poll`] needs from the device.
 pub struct Io<'a> {
@@ -65,7 +64,7 @@ pub struct Report {
     alert_type: &'static str,
     data: String<5>,
     source: String<MAX_NODE_URI>,
-    correlator: Option<String<MAX_CORRELATOR>>,
+    correlator: Option<String<FUMO_CORRELATOR_LEN>>,
 }
 
 impl Report {
@@ -166,7 +165,7 @@ pub struct Fumo<I, S, G = super::Ungated> {
     gate: G,
     config: Config,
     rec: Record,
-    name: String<MAX_NAME>,
+    name: String<FUMO_NAME_LEN>,
     uri: String<MAX_NODE_URI>,
     ids: Ids,
     /// A large object is streaming into a `PkgData`.
@@ -644,7 +643,7 @@ where
 
     fn download(&mut self, io: &mut Io<'_>) -> Result<Poll, Error> {
         let which = usize::from(self.rec.op == Op::DownloadAndUpdate);
-        let url: String<MAX_URL> = self.rec.urls.get(which).cloned().unwrap_or_default();
+        let url: String<FUMO_URL_LEN> = self.rec.urls.get(which).cloned().unwrap_or_default();
         if url.is_empty() {
             return self.fail_download(ResultCode::BadUrl);
         }
@@ -725,7 +724,7 @@ where
             let model = trimmed(h.model());
             next.pkg_version.clear();
             let _ = next.pkg_version.push_str(version);
-            let mut name: String<MAX_PKG_NAME> = String::new();
+            let mut name: String<FUMO_PKG_NAME_LEN> = String::new();
             if write!(name, "{model} {version}").is_ok() {
                 next.pkg_name = name;
             }

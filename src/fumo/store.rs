@@ -34,23 +34,21 @@ use heapless::String;
 
 use super::{Error, Op, ResultCode, State, Work};
 use crate::flash::ring::{Ring, Slot};
-
-/// Longest `PkgURL` kept, in bytes.
-pub const MAX_URL: usize = 240;
-/// Longest `Exec` correlator kept, in bytes.
-pub const MAX_CORRELATOR: usize = 64;
-/// Longest `PkgName` kept, in bytes.
-pub const MAX_PKG_NAME: usize = 48;
-/// Longest `PkgVersion` kept, in bytes.
-pub const MAX_PKG_VERSION: usize = 16;
+use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_PKG_NAME_LEN, FUMO_PKG_VERSION_LEN, FUMO_URL_LEN};
 
 const MAGIC: [u8; 4] = *b"FUMO";
 const FORMAT: u8 = 1;
 const HEAD: usize = 12;
 const FIXED: usize = 16;
 /// Largest payload: the fixed part and every string at its capacity.
-const MAX_PAYLOAD: usize =
-    FIXED + 1 + MAX_CORRELATOR + 1 + MAX_PKG_NAME + 1 + MAX_PKG_VERSION + 2 * (2 + MAX_URL);
+const MAX_PAYLOAD: usize = FIXED
+    + 1
+    + FUMO_CORRELATOR_LEN
+    + 1
+    + FUMO_PKG_NAME_LEN
+    + 1
+    + FUMO_PKG_VERSION_LEN
+    + 2 * (2 + FUMO_URL_LEN);
 /// Largest record before padding.
 pub(crate) const MAX_RECORD: usize = HEAD + MAX_PAYLOAD + 4;
 /// Largest write word the log supports (the padded record must fit its buffer).
@@ -77,11 +75,11 @@ pub(crate) struct Record {
     pub(crate) failure: Option<ResultCode>,
     pub(crate) deferrals: u8,
     pub(crate) retries: u8,
-    pub(crate) correlator: Option<String<MAX_CORRELATOR>>,
-    pub(crate) pkg_name: String<MAX_PKG_NAME>,
-    pub(crate) pkg_version: String<MAX_PKG_VERSION>,
+    pub(crate) correlator: Option<String<FUMO_CORRELATOR_LEN>>,
+    pub(crate) pkg_name: String<FUMO_PKG_NAME_LEN>,
+    pub(crate) pkg_version: String<FUMO_PKG_VERSION_LEN>,
     /// `Download/PkgURL` and `DownloadAndUpdate/PkgURL`.
-    pub(crate) urls: [String<MAX_URL>; 2],
+    pub(crate) urls: [String<FUMO_URL_LEN>; 2],
 }
 
 impl Default for Record {
@@ -225,15 +223,15 @@ impl Record {
         let report_id = t.u32()?;
         t.bytes(1)?;
         let n = usize::from(t.u8()?);
-        let correlator = t.text::<MAX_CORRELATOR>(n)?;
+        let correlator = t.text::<FUMO_CORRELATOR_LEN>(n)?;
         let n = usize::from(t.u8()?);
-        let pkg_name = t.text::<MAX_PKG_NAME>(n)?;
+        let pkg_name = t.text::<FUMO_PKG_NAME_LEN>(n)?;
         let n = usize::from(t.u8()?);
-        let pkg_version = t.text::<MAX_PKG_VERSION>(n)?;
+        let pkg_version = t.text::<FUMO_PKG_VERSION_LEN>(n)?;
         let n = usize::from(t.u16()?);
-        let url0 = t.text::<MAX_URL>(n)?;
+        let url0 = t.text::<FUMO_URL_LEN>(n)?;
         let n = usize::from(t.u16()?);
-        let url1 = t.text::<MAX_URL>(n)?;
+        let url1 = t.text::<FUMO_URL_LEN>(n)?;
         let Some(r) = out else {
             return Some(());
         };
@@ -441,12 +439,12 @@ mod tests {
     #[test]
     fn largest_record_fits_and_strings_keep_their_bounds() {
         let mut r = record(3);
-        r.correlator = Some(String::try_from("c".repeat(MAX_CORRELATOR).as_str()).unwrap());
-        r.pkg_name = String::try_from("n".repeat(MAX_PKG_NAME).as_str()).unwrap();
-        r.pkg_version = String::try_from("v".repeat(MAX_PKG_VERSION).as_str()).unwrap();
+        r.correlator = Some(String::try_from("c".repeat(FUMO_CORRELATOR_LEN).as_str()).unwrap());
+        r.pkg_name = String::try_from("n".repeat(FUMO_PKG_NAME_LEN).as_str()).unwrap();
+        r.pkg_version = String::try_from("v".repeat(FUMO_PKG_VERSION_LEN).as_str()).unwrap();
         r.urls = [
-            String::try_from("a".repeat(MAX_URL).as_str()).unwrap(),
-            String::try_from("b".repeat(MAX_URL).as_str()).unwrap(),
+            String::try_from("a".repeat(FUMO_URL_LEN).as_str()).unwrap(),
+            String::try_from("b".repeat(FUMO_URL_LEN).as_str()).unwrap(),
         ];
         assert_eq!(r.encode(&mut [0u8; MAX_PAYLOAD]), Some(MAX_PAYLOAD));
         let (mut log, _) = RecordLog::open(blank()).unwrap();

@@ -30,7 +30,7 @@
 //!   means a format this code does not know. (The digest covers them, so this is about
 //!   correctness, not security.)
 //! * A session id of 0 (outside 1–0xFFFF) and an empty server identifier are refused.
-//! * Messages above [`MAX_LEN`] are refused before any hashing, bounding the work an
+//! * Messages above [`PACKAGE0_LEN`] are refused before any hashing, bounding the work an
 //!   unauthenticated sender can cause.
 //!
 //! ```
@@ -53,6 +53,8 @@
 //! # Ok::<(), iotadm::notification::NotificationError>(())
 //! ```
 
+use crate::limits::PACKAGE0_LEN;
+
 pub mod wsp;
 
 use crate::auth::{package0_digest, DIGEST_LEN};
@@ -68,10 +70,6 @@ const HEADER_LEN: usize = 8;
 
 /// Smallest valid message: digest, header and a one-octet server identifier.
 pub const MIN_LEN: usize = DIGEST_LEN + HEADER_LEN + 1;
-
-/// Largest message accepted. A notification fits a few SMS; anything longer is refused
-/// before it is hashed.
-pub const MAX_LEN: usize = 1024;
 
 /// The version DM 1.2 notifications carry (1.1 × 10).
 pub const VERSION_1_2: u16 = 11;
@@ -92,7 +90,7 @@ pub enum NotificationError {
         /// Octets the message would need.
         needed: usize,
     },
-    /// Longer than [`MAX_LEN`].
+    /// Longer than [`PACKAGE0_LEN`].
     TooLong,
     /// A version this code does not read (the value found).
     UnsupportedVersion(u16),
@@ -105,7 +103,7 @@ pub enum NotificationError {
     /// The digest matches neither the stored nor the resynchronisation nonce.
     DigestMismatch,
     /// A field to encode is out of range (version above 1023, server id above 255 octets,
-    /// or a message above [`MAX_LEN`]).
+    /// or a message above [`PACKAGE0_LEN`]).
     FieldOutOfRange,
     /// The output buffer is too small; `required` bytes would fit.
     BufferTooSmall {
@@ -136,7 +134,9 @@ impl fmt::Display for NotificationError {
             NotificationError::Truncated { needed } => {
                 write!(f, "notification truncated: {needed} octets needed")
             }
-            NotificationError::TooLong => write!(f, "notification longer than {MAX_LEN} octets"),
+            NotificationError::TooLong => {
+                write!(f, "notification longer than {PACKAGE0_LEN} octets")
+            }
             NotificationError::UnsupportedVersion(v) => {
                 write!(f, "unsupported notification version {v}")
             }
@@ -237,7 +237,7 @@ impl NotificationRepr<'_> {
     /// (its `SRVCRED` `AAuthSecret` and `AAuthData`).
     ///
     /// Only what cannot be represented is refused (a version above 10 bits, a server id
-    /// above 255 octets, a message above [`MAX_LEN`]); a session id of 0, an empty server id
+    /// above 255 octets, a message above [`PACKAGE0_LEN`]); a session id of 0, an empty server id
     /// or another version are written as given, so tests can build messages that
     /// [`Notification::parse`] must refuse.
     pub fn emit(
@@ -248,7 +248,7 @@ impl NotificationRepr<'_> {
     ) -> Result<usize, NotificationError> {
         let id_len =
             u8::try_from(self.server_id.len()).map_err(|_| NotificationError::FieldOutOfRange)?;
-        if self.version > 0x3FF || self.buffer_len() > MAX_LEN {
+        if self.version > 0x3FF || self.buffer_len() > PACKAGE0_LEN {
             return Err(NotificationError::FieldOutOfRange);
         }
         let required = self.buffer_len();
@@ -304,7 +304,7 @@ pub struct Notification<'a> {
 impl<'a> Notification<'a> {
     /// Parses a raw package 0 (the body of the push).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, NotificationError> {
-        if bytes.len() > MAX_LEN {
+        if bytes.len() > PACKAGE0_LEN {
             return Err(NotificationError::TooLong);
         }
         let (digest, trigger) = bytes
@@ -569,7 +569,7 @@ mod tests {
             Err(NotificationError::Truncated { needed: 25 })
         );
         assert_eq!(
-            with(&|m| m.resize(MAX_LEN + 1, 0)),
+            with(&|m| m.resize(PACKAGE0_LEN + 1, 0)),
             Err(NotificationError::TooLong)
         );
         // Version 10 reads like 11; the vendor part is the rest.

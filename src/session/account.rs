@@ -7,28 +7,20 @@ use heapless::String;
 
 use crate::auth::{AuthScheme, Nonce};
 use crate::codes::StatusCode;
+use crate::limits::{ACCOUNT_NAME_LEN, SECRET_LEN, SERVER_ADDR_LEN, SERVER_ID_LEN};
 use crate::tree::{Handlers, Principal, Tree};
-
-/// Longest ServerID, auth name or account name kept.
-pub const MAX_ID: usize = 64;
-/// Longest `AppAuth/<x>` node name kept.
-pub const MAX_NODE: usize = 24;
-/// Longest server address kept.
-pub const MAX_ADDR: usize = 256;
-/// Longest secret kept.
-pub const MAX_SECRET: usize = 64;
 
 /// One direction's credentials: an `AppAuth/<x>` entry.
 #[derive(Clone)]
 pub struct AuthEntry {
     /// The `AppAuth/<x>` name, to write the nonce back.
-    pub node: String<MAX_NODE>,
+    pub node: String<ACCOUNT_NAME_LEN>,
     /// The scheme (`AAuthType`).
     pub scheme: AuthScheme,
     /// `AAuthName`.
-    pub name: String<MAX_ID>,
+    pub name: String<SERVER_ID_LEN>,
     /// `AAuthSecret`.
-    pub secret: heapless::Vec<u8, MAX_SECRET>,
+    pub secret: heapless::Vec<u8, SECRET_LEN>,
     /// `AAuthData`: the nonce to use next.
     pub nonce: Nonce,
 }
@@ -60,11 +52,11 @@ impl core::fmt::Debug for AuthEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Account {
     /// The account's node name: `./DMAcc/<name>`.
-    pub node: String<MAX_ID>,
+    pub node: String<SERVER_ID_LEN>,
     /// `ServerID`: the server's identity in ACLs and notifications.
-    pub server_id: String<MAX_ID>,
+    pub server_id: String<SERVER_ID_LEN>,
     /// The server's address (the first `AppAddr/<x>/Addr`).
-    pub addr: String<MAX_ADDR>,
+    pub addr: String<SERVER_ADDR_LEN>,
     /// The client's credentials for the server (`AAuthLevel` `CLCRED`).
     pub client: Option<AuthEntry>,
     /// The server's credentials for the client (`SRVCRED`).
@@ -94,8 +86,8 @@ impl Account {
         self.node
             .push_str(node)
             .map_err(|_| StatusCode::UriTooLong)?;
-        let mut uri: String<MAX_ADDR> = String::new();
-        let mut buf = [0u8; MAX_ADDR];
+        let mut uri: String<SERVER_ADDR_LEN> = String::new();
+        let mut buf = [0u8; SERVER_ADDR_LEN];
         let read = |tree: &mut Tree<'_, F, H>, uri: &str, buf: &mut [u8]| -> Option<usize> {
             tree.get(Principal::Device, uri, 0, buf).ok().map(|r| r.len)
         };
@@ -108,7 +100,7 @@ impl Account {
             let list = buf.get(..n).unwrap_or(&[]);
             let first = list.split(|&b| b == b'/').next().unwrap_or(&[]);
             let first = core::str::from_utf8(first).map_err(|_| StatusCode::BadRequest)?;
-            let mut addr: String<MAX_ADDR> = String::new();
+            let mut addr: String<SERVER_ADDR_LEN> = String::new();
             set_uri(&mut addr, &[node, "/AppAddr/", first, "/Addr"])?;
             if let Some(n) = read(tree, &addr, &mut buf) {
                 push(&mut self.addr, buf.get(..n).unwrap_or(&[]))?;
@@ -116,7 +108,7 @@ impl Account {
         }
         // Credentials: each AppAuth entry by its level.
         set_uri(&mut uri, &[node, "/AppAuth"])?;
-        let mut names = [0u8; MAX_ADDR];
+        let mut names = [0u8; SERVER_ADDR_LEN];
         let n = read(tree, &uri, &mut names).unwrap_or(0);
         for entry in names
             .get(..n)
@@ -167,8 +159,8 @@ impl Account {
     ) -> Result<Account, StatusCode> {
         let mut names = [0u8; 512];
         let n = tree.get(Principal::Device, "./DMAcc", 0, &mut names)?.len;
-        let mut uri: String<MAX_ADDR> = String::new();
-        let mut buf = [0u8; MAX_ID];
+        let mut uri: String<SERVER_ADDR_LEN> = String::new();
+        let mut buf = [0u8; SERVER_ID_LEN];
         for name in names
             .get(..n)
             .unwrap_or(&[])
@@ -193,7 +185,7 @@ impl Account {
         tree: &mut Tree<'_, F, H>,
         entry: &AuthEntry,
     ) -> Result<(), StatusCode> {
-        let mut uri: String<MAX_ADDR> = String::new();
+        let mut uri: String<SERVER_ADDR_LEN> = String::new();
         set_uri(
             &mut uri,
             &[&self.node, "/AppAuth/", &entry.node, "/AAuthData"],
@@ -212,7 +204,7 @@ impl Account {
 }
 
 /// `./DMAcc/` followed by `parts`.
-fn set_uri(uri: &mut String<MAX_ADDR>, parts: &[&str]) -> Result<(), StatusCode> {
+fn set_uri(uri: &mut String<SERVER_ADDR_LEN>, parts: &[&str]) -> Result<(), StatusCode> {
     uri.clear();
     uri.push_str("./DMAcc/")
         .map_err(|_| StatusCode::UriTooLong)?;

@@ -10,9 +10,8 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::codes::StatusCode;
+use crate::limits::SERVER_ID_LEN;
 use crate::tree::{Handlers, Principal, Tree};
-
-use super::account::MAX_ID;
 
 /// The device's identity and versions, as `./DevInfo` and `./DevDetail` report them.
 ///
@@ -91,7 +90,7 @@ impl core::fmt::Display for DeviceInfoError {
             Self::Missing(leaf) => write!(f, "{leaf} has no value (set it with DeviceInfo)"),
             Self::BadDevId => write!(
                 f,
-                "./DevInfo/DevId must be a URN such as IMEI:... or MEID:..., at most {MAX_ID} bytes"
+                "./DevInfo/DevId must be a URN such as IMEI:... or MEID:..., at most {SERVER_ID_LEN} bytes"
             ),
             Self::Refused(leaf, s) => write!(f, "{leaf} refused ({})", u16::from(*s)),
         }
@@ -172,7 +171,7 @@ fn check_dev_id(id: &str) -> Result<(), DeviceInfoError> {
     let urn = id
         .split_once(':')
         .is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty());
-    if urn && id.len() <= MAX_ID {
+    if urn && id.len() <= SERVER_ID_LEN {
         Ok(())
     } else {
         Err(DeviceInfoError::BadDevId)

@@ -9,19 +9,18 @@
 //! writer asks for it: no list of items sits on the stack, and a listing fills the message
 //! item by item.
 
-use base64::Engine as _;
-use embedded_storage::nor_flash::NorFlash;
-use heapless::Vec;
-
-use super::exec::MAX_CHOICES;
 use super::queue::{Answer, Entry, Queue, ResultsEntry, ResultsKind, StatusEntry};
 use super::{Error, GenericAlert};
 use crate::codec::{
     Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location, Mark,
     MessageWriter, MetInf, Meta, Results, Status, Text,
 };
+use crate::limits::{ALERTS, UI_MAX_CHOICES};
 use crate::schema::Format;
 use crate::tree::{Handlers, NodeHandle, Principal, Tree};
+use base64::Engine as _;
+use embedded_storage::nor_flash::NorFlash;
+use heapless::Vec;
 
 /// DevInfo leaves the client sends.
 const DEVINFO_LEAVES: usize = 16;
@@ -109,7 +108,7 @@ pub(crate) struct MessageSink<'x, 'b> {
     /// The last `CmdID` written.
     pub(crate) cmd_id: u32,
     pub(crate) alerts: &'x [GenericAlert<'x>],
-    pub(crate) alert_refs: &'x mut Vec<(u32, u32), { super::MAX_ALERTS }>,
+    pub(crate) alert_refs: &'x mut Vec<(u32, u32), { ALERTS }>,
     pub(crate) server_uri: &'x str,
     pub(crate) device_id: &'x str,
     /// Commands written to this message.
@@ -687,7 +686,7 @@ impl ItemSource for AnswerItems<'_> {
                 let n = loop {
                     let n = *self.queue.get(span).get(self.next)?;
                     self.next += 1;
-                    if (1..=MAX_CHOICES).contains(&usize::from(n)) {
+                    if (1..=UI_MAX_CHOICES).contains(&usize::from(n)) {
                         break n;
                     }
                 };

@@ -9,7 +9,7 @@ use super::emit::{MessageSink, Num, Sink};
 use super::exec::{Cursor, Exec};
 use super::queue::Entry;
 use super::{
-    Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit, MAX_REF,
+    Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit,
 };
 use crate::auth::{
     self, build_cred, mac_b64, verify_cred, AuthError, AuthScheme, Challenge, Credentials,
@@ -20,6 +20,7 @@ use crate::codec::{
     MetInf, Meta, Status, SyncHdr, Text,
 };
 use crate::codes::StatusCode;
+use crate::limits::{REF_LEN, SERVER_ADDR_LEN};
 use crate::tree::Handlers;
 
 /// Room a message keeps for commands beside the status of the server's header: below it,
@@ -209,13 +210,13 @@ impl Session {
         {
             return Err(Error::WrongSession);
         }
-        let mut msg_id: String<MAX_REF> = String::new();
+        let mut msg_id: String<REF_LEN> = String::new();
         let text = hdr.msg_id.trim();
-        let mut buf = [0u8; MAX_REF];
+        let mut buf = [0u8; REF_LEN];
         msg_id
             .push_str(text.to_str(&mut buf).ok_or(Error::WrongSession)?)
             .map_err(|_| Error::WrongSession)?;
-        let mut uri = [0u8; super::MAX_ADDR];
+        let mut uri = [0u8; SERVER_ADDR_LEN];
         if let Some(source) = hdr.source.uri.trim().to_str(&mut uri) {
             self.server_uri.clear();
             let _ = self.server_uri.push_str(source);

@@ -7,13 +7,12 @@ use embedded_storage::nor_flash::NorFlash;
 
 use super::emit::Sink;
 use super::lo::{self, Incoming};
-use super::queue::{
-    Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry, ARENA_LEN, QUEUE_LEN,
-};
+use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
 use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
 use crate::codes::StatusCode;
+use crate::limits::{QUEUE_ARENA, QUEUE_LEN, UI_MAX_CHOICES, UI_OPTIONS_LEN, URI_LEN};
 use crate::schema::Format;
 use crate::tree::uri::{List as ListQuery, Query};
 use crate::tree::{ExecOutcome, Handlers, Principal};
@@ -36,20 +35,13 @@ pub(crate) fn format_of(meta: Option<Meta<'_>>) -> Result<Option<Format>, Status
 /// none, 414 when it does not fit.
 pub(crate) fn uri_of<'b>(
     loc: Option<Location<'_>>,
-    buf: &'b mut [u8; MAX_URI],
+    buf: &'b mut [u8; URI_LEN],
 ) -> Result<&'b str, StatusCode> {
     loc.ok_or(StatusCode::IncompleteCommand)?
         .uri
         .to_str(buf)
         .ok_or(StatusCode::UriTooLong)
 }
-
-/// Longest URI handled; longer ones get 414 without reaching the tree.
-pub(crate) const MAX_URI: usize = 512;
-/// Most choices of a 1103/1104 alert.
-pub(crate) const MAX_CHOICES: usize = 16;
-/// Longest UI option string read.
-const MAX_OPTIONS: usize = 128;
 
 /// Where execution of a held message resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -310,7 +302,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
             return Ok(Flow::Pause);
         }
         // A container whose statuses could never be queued together keeps only its own.
-        let whole = units <= QUEUE_LEN && bytes <= ARENA_LEN;
+        let whole = units <= QUEUE_LEN && bytes <= QUEUE_ARENA;
         self.answer_tree(cmd, code, whole)?;
         Ok(Flow::Done)
     }
@@ -378,7 +370,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
     /// commands waits for the next message (its answer must be one message, DM RepPro
     /// 1.2 §6.6.2).
     fn room_for(&mut self, cmd: &Command<'_>) -> Result<Room, Error> {
-        if !self.make_room(QUEUE_LEN, ARENA_LEN, true)? {
+        if !self.make_room(QUEUE_LEN, QUEUE_ARENA, true)? {
             return Ok(Room::Wait);
         }
         if self.sink.written() > 0 && self.sink.room() < atomic_answer_bound(cmd) {
@@ -817,7 +809,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
     fn abort_lo(&mut self) {
         if let Some(lo) = self.lo.take() {
             let now = self.now();
-            let mut uri: heapless::String<{ MAX_URI }> = heapless::String::new();
+            let mut uri: heapless::String<{ URI_LEN }> = heapless::String::new();
             let _ = uri.push_str("./");
             let _ = uri.push_str(lo.path());
             let target = self.queue.store(uri.as_bytes()).unwrap_or(Span::EMPTY);
@@ -841,7 +833,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
             .map(|t| t.uri)
             .ok_or(StatusCode::IncompleteCommand)?;
         match target.as_str() {
-            Some(uri) if uri.len() > MAX_URI => Err(StatusCode::UriTooLong),
+            Some(uri) if uri.len() > URI_LEN => Err(StatusCode::UriTooLong),
             Some(uri) => self.run_item_at(view, item, mode, uri, continues),
             None => self.run_item_decoded(view, item, mode, target, continues),
         }
@@ -857,7 +849,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
         target: Text<'_>,
         continues: bool,
     ) -> Result<(StatusCode, Option<ResultsKind>), StatusCode> {
-        let mut uri_buf = [0u8; MAX_URI];
+        let mut uri_buf = [0u8; URI_LEN];
         let uri = target.to_str(&mut uri_buf).ok_or(StatusCode::UriTooLong)?;
         self.run_item_at(view, item, mode, uri, continues)
     }
@@ -950,7 +942,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
     /// the stack only for a Copy.
     #[inline(never)]
     fn copy(&mut self, item: &Item<'_>, uri: &str) -> Result<(), StatusCode> {
-        let mut src_buf = [0u8; MAX_URI];
+        let mut src_buf = [0u8; URI_LEN];
         let src = uri_of(item.source, &mut src_buf)?;
         let now = self.now();
         self.env.tree.copy(
@@ -1033,7 +1025,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
             return (StatusCode::OptionalFeatureNotSupported, Answer::None);
         };
         let mut items = alert.items.iter();
-        let mut opt_buf = [0u8; MAX_OPTIONS];
+        let mut opt_buf = [0u8; UI_OPTIONS_LEN];
         let options_len = items
             .next()
             .and_then(|i| i.data)
@@ -1048,7 +1040,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
             .and_then(|i| i.data)
             .and_then(|d| d.content())
             .unwrap_or_default();
-        let mut choices: heapless::Vec<Text<'_>, MAX_CHOICES> = heapless::Vec::new();
+        let mut choices: heapless::Vec<Text<'_>, UI_MAX_CHOICES> = heapless::Vec::new();
         for item in items {
             let choice = item.data.and_then(|d| d.content()).unwrap_or_default();
             if choices.push(choice).is_err() {
@@ -1079,7 +1071,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
             }
             UiAnswer::Choices(c) if is_choice => {
                 // Only choices that exist; one for a single choice. Kept as their numbers.
-                let mut picked: heapless::Vec<u8, MAX_CHOICES> = heapless::Vec::new();
+                let mut picked: heapless::Vec<u8, UI_MAX_CHOICES> = heapless::Vec::new();
                 for n in c.iter().filter(|&n| usize::from(n) <= choices.len()) {
                     let _ = picked.push(n);
                     if kind == UiKind::SingleChoice {

@@ -10,6 +10,7 @@ use super::exec::Exec;
 use crate::codec::b64::B64Stream;
 use crate::codec::{Item, Meta, Text};
 use crate::codes::StatusCode;
+use crate::limits::{LO_PATH_LEN, URI_LEN};
 use crate::schema::Format;
 use crate::tree::{Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
 
@@ -33,7 +34,7 @@ impl Incoming {
     /// line: its URI buffer stays off the stack of the command that asks.
     #[inline(never)]
     pub(crate) fn continues(&self, create: bool, target: Text<'_>, limits: &UriLimits) -> bool {
-        let mut buf = [0u8; super::exec::MAX_URI];
+        let mut buf = [0u8; URI_LEN];
         let same = target
             .to_str(&mut buf)
             .and_then(|t| Uri::parse(t, limits).ok())
@@ -59,7 +60,7 @@ impl Incoming {
     }
 
     /// The path of the topmost node the `Add` created, to remove if the object fails.
-    fn created_path(&self) -> Option<String<MAX_PATH>> {
+    fn created_path(&self) -> Option<String<LO_PATH_LEN>> {
         let top = self.ticket.path().get(..usize::from(self.created?))?;
         let mut path = String::new();
         path.push_str(top).ok()?;
@@ -116,9 +117,6 @@ impl Incoming {
         stored
     }
 }
-
-/// Longest path a large object is written to (as long as a write ticket keeps).
-const MAX_PATH: usize = 256;
 
 /// Removes the nodes an `Add` created for an object that was not stored: the chunked
 /// command is all or nothing. Done as the device, which any ACL lets undo a change.

@@ -13,6 +13,8 @@
 //! asks for the next message (Alert 1222). So a package of any size is answered within
 //! any MaxMsgSize with RAM for one message each way, whatever the server sends.
 
+use crate::limits::{ALERTS, REF_LEN, SERVER_ADDR_LEN, SERVER_ID_LEN};
+
 mod account;
 mod client;
 mod device_info;
@@ -28,7 +30,7 @@ use core::mem::MaybeUninit;
 
 use heapless::String;
 
-pub use account::{Account, AuthEntry, MAX_ADDR, MAX_ID, MAX_NODE, MAX_SECRET};
+pub use account::{Account, AuthEntry};
 pub use client::{Buffers, Client, ClientError, Event};
 pub use device_info::{DeviceInfo, DeviceInfoError};
 pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
@@ -45,9 +47,6 @@ use crate::platform::{Clock, Rng};
 use crate::tree::Tree;
 use queue::Queue;
 
-/// Generic alerts one session can carry.
-pub const MAX_ALERTS: usize = 8;
-
 /// What a session needs besides its own state: the tree, the user, the platform and the
 /// reports it carries. Passed to every call, so a session holds no borrow between
 /// messages.
@@ -63,7 +62,7 @@ pub struct Env<'e, 't, F, H> {
     /// Generic Alerts (1226) for package 1, e.g. a FUMO result report: the same ones at
     /// every call of one session (they are resent with package 1 when the server
     /// challenges, and the server's statuses are matched to them). At most
-    /// [`MAX_ALERTS`] are sent.
+    /// [`ALERTS`] are sent.
     pub alerts: &'e [GenericAlert<'e>],
 }
 
@@ -159,7 +158,7 @@ pub struct Outcome {
     pub messages_sent: u32,
     /// The server's Status for each Generic Alert, in the order given (`None`: no Status
     /// came, e.g. the server asked for no response).
-    pub alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
+    pub alert_status: heapless::Vec<Option<StatusCode>, ALERTS>,
 }
 
 /// What to do after [`Session::handle`].
@@ -326,9 +325,6 @@ impl core::fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-/// Longest server `MsgID`/`CmdID` kept.
-const MAX_REF: usize = 16;
-
 /// The client's side of authentication: the credentials it sends.
 #[derive(Debug, Clone, Copy)]
 struct ClientAuth {
@@ -371,7 +367,7 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct HeaderStatus {
     /// The server's `MsgID`.
-    msg_id: String<MAX_REF>,
+    msg_id: String<REF_LEN>,
     /// 200, 212, 401 or 407.
     code: StatusCode,
     /// Send a challenge with it (the scheme the account requires, a fresh nonce).
@@ -384,7 +380,7 @@ struct HeaderStatus {
 #[derive(Debug, Clone, Default)]
 struct Held {
     /// Its `MsgID`, the `MsgRef` of every Status for it.
-    msg_id: String<MAX_REF>,
+    msg_id: String<REF_LEN>,
     /// Commands still to run: the position to resume at.
     cursor: Option<exec::Cursor>,
     /// Its `Final`.
@@ -402,12 +398,12 @@ pub struct Session {
     /// up).
     alert_count: u8,
     /// (our MsgID, our CmdID) of each Generic Alert sent, to match the server's Status.
-    alert_refs: heapless::Vec<(u32, u32), MAX_ALERTS>,
-    alert_status: heapless::Vec<Option<StatusCode>, MAX_ALERTS>,
+    alert_refs: heapless::Vec<(u32, u32), ALERTS>,
+    alert_status: heapless::Vec<Option<StatusCode>, ALERTS>,
     session_id: String<8>,
-    device_id: String<MAX_ID>,
+    device_id: String<SERVER_ID_LEN>,
     /// The server's `Source/LocURI`, the `SourceRef` of header statuses.
-    server_uri: String<MAX_ADDR>,
+    server_uri: String<SERVER_ADDR_LEN>,
     phase: Phase,
     encoding: Encoding,
     /// Our last `MsgID`.
@@ -534,7 +530,7 @@ impl Session {
             .load_in(env.tree, account)
             .map_err(Error::Account)?;
         device_info::check_tree(env.tree).map_err(Error::DeviceInfo)?;
-        let mut buf = [0u8; MAX_ID];
+        let mut buf = [0u8; SERVER_ID_LEN];
         let n = env
             .tree
             .get(
@@ -566,7 +562,7 @@ impl Session {
             .map_or(AuthScheme::None, |c| c.scheme);
         self.client.floor = self.client.scheme;
         let _ = self.server_uri.push_str(&self.account.addr);
-        self.alert_count = u8::try_from(env.alerts.len().min(MAX_ALERTS)).unwrap_or(0);
+        self.alert_count = u8::try_from(env.alerts.len().min(ALERTS)).unwrap_or(0);
         for _ in 0..self.alert_count {
             let _ = self.alert_status.push(None);
         }

@@ -5,12 +5,13 @@
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
-use super::account::{Account, MAX_ID};
+use super::account::Account;
 use super::ui::UserInteraction;
 use super::{Error, Initiation};
 use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
 use crate::codec::{self, Command, Data, Text};
 use crate::codes::StatusCode;
+use crate::limits::{SERVER_ADDR_LEN, SERVER_ID_LEN, URI_LEN};
 use crate::notification::{DigestCheck, Initiator, Notification, NotificationError, UiMode};
 use crate::schema::AccessSet;
 use crate::schema::Format;
@@ -20,7 +21,7 @@ use crate::tree::{Handlers, Principal, Tree};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
     /// The account of the server that sent it: `./DMAcc/<account>`.
-    pub account: String<MAX_ID>,
+    pub account: String<SERVER_ID_LEN>,
     /// The session to start.
     pub initiation: Initiation,
     /// The server's UI advice (already acted on: the user was told or asked).
@@ -92,7 +93,7 @@ fn spend_resync<F: NorFlash, H: Handlers>(
         .server
         .as_ref()
         .ok_or(Error::Account(StatusCode::MissingCredentials))?;
-    let mut uri: String<{ super::MAX_ADDR }> = String::new();
+    let mut uri: String<{ SERVER_ADDR_LEN }> = String::new();
     for part in [
         "./DMAcc/",
         &account.node,
@@ -201,8 +202,8 @@ fn grant_new_accounts<F: NorFlash, H: Handlers>(
         .filter(|n| !n.is_empty() && !old(n))
     {
         let name = core::str::from_utf8(name).map_err(|_| StatusCode::BadRequest)?;
-        let mut uri: String<{ super::MAX_ADDR }> = String::new();
-        let set = |uri: &mut String<{ super::MAX_ADDR }>, tail: &str| -> Result<(), StatusCode> {
+        let mut uri: String<{ SERVER_ADDR_LEN }> = String::new();
+        let set = |uri: &mut String<{ SERVER_ADDR_LEN }>, tail: &str| -> Result<(), StatusCode> {
             uri.clear();
             uri.push_str("./DMAcc/")
                 .and_then(|()| uri.push_str(name))
@@ -214,7 +215,7 @@ fn grant_new_accounts<F: NorFlash, H: Handlers>(
             continue;
         }
         set(&mut uri, "/ServerID")?;
-        let mut id = [0u8; MAX_ID];
+        let mut id = [0u8; SERVER_ID_LEN];
         let n = tree.get(Principal::Device, &uri, 0, &mut id)?.len;
         let id =
             core::str::from_utf8(id.get(..n).unwrap_or(&[])).map_err(|_| StatusCode::BadRequest)?;
@@ -222,7 +223,7 @@ fn grant_new_accounts<F: NorFlash, H: Handlers>(
             // An account without a server identity grants nobody anything.
             continue;
         }
-        let mut grant: String<{ 4 * (MAX_ID + 9) }> = String::new();
+        let mut grant: String<{ 4 * (SERVER_ID_LEN + 9) }> = String::new();
         let rights = AccessSet::ADD
             .union(AccessSet::DELETE)
             .union(AccessSet::GET)
@@ -254,7 +255,7 @@ fn apply_commands<F: NorFlash, H: Handlers>(
             _ => return Err(StatusCode::CommandNotAllowed),
         };
         for item in c.items {
-            let mut uri_buf = [0u8; super::exec::MAX_URI];
+            let mut uri_buf = [0u8; URI_LEN];
             let uri = super::exec::uri_of(item.target, &mut uri_buf)?;
             let format = super::exec::format_of(item.meta.or(c.meta))?;
             match item.data {

@@ -4,12 +4,8 @@
 //! Results hold no data: it is read from the tree when the entry is written, a window at a
 //! time, so a large value costs no RAM here.
 
+use crate::limits::{QUEUE_ARENA, QUEUE_LEN};
 use heapless::{Deque, Vec};
-
-/// Entries a queue holds: enough for a Sequence or Atomic of this many items.
-pub(crate) const QUEUE_LEN: usize = 32;
-/// Bytes of the arena.
-pub(crate) const ARENA_LEN: usize = 768;
 
 /// Bytes in the arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,7 +131,7 @@ impl Entry {
 /// The queue and its arena.
 pub(crate) struct Queue {
     entries: Deque<Entry, QUEUE_LEN>,
-    arena: Vec<u8, ARENA_LEN>,
+    arena: Vec<u8, QUEUE_ARENA>,
 }
 
 impl Queue {
@@ -184,7 +180,7 @@ impl Queue {
 
     /// Arena bytes left.
     pub(crate) fn arena_free(&self) -> usize {
-        ARENA_LEN - self.arena.len()
+        QUEUE_ARENA - self.arena.len()
     }
 
     /// Entries left.
@@ -240,15 +236,15 @@ mod tests {
         q.push(Entry::NoEndOfData(span)).unwrap();
         q.push(Entry::NextMessage).unwrap();
         q.pop();
-        assert_eq!(q.arena_free(), ARENA_LEN - 15, "an entry still waits");
+        assert_eq!(q.arena_free(), QUEUE_ARENA - 15, "an entry still waits");
         q.pop();
-        assert_eq!(q.arena_free(), ARENA_LEN);
+        assert_eq!(q.arena_free(), QUEUE_ARENA);
     }
 
     #[test]
     fn arena_refuses_what_does_not_fit_and_keeps_what_it_has() {
         let mut q = Queue::new();
-        let big = [b'x'; ARENA_LEN - 4];
+        let big = [b'x'; QUEUE_ARENA - 4];
         q.store(&big).unwrap();
         assert!(q.store(b"12345").is_none());
         assert_eq!(q.arena_free(), 4);

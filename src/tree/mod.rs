@@ -27,8 +27,8 @@ mod value;
 
 pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
 pub use runtime::{
-    NodeHandle, Principal, Read, Shortfall, Tree, TreeError, TreeStorage, WriteTicket, DDF_XML,
-    TNDS_XML,
+    DefaultTreeStorage, NodeHandle, Principal, Read, Shortfall, Tree, TreeError, TreeStorage,
+    WriteTicket, DDF_XML, TNDS_XML,
 };
 pub use store::StoreError;
 pub use uri::{Property, Uri, UriError, UriLimits};

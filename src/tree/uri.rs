@@ -21,10 +21,20 @@ pub struct UriLimits {
 }
 
 impl UriLimits {
-    /// Limits that fit the node names of the standard objects with room to spare.
+    /// Limits that fit the node names of the standard objects with room to spare (and
+    /// within what the build's [`TREE_DEPTH`](crate::limits::TREE_DEPTH) and
+    /// [`URI_LEN`](crate::limits::URI_LEN) resolve).
     pub const DEFAULT: UriLimits = UriLimits {
-        max_depth: 16,
-        max_tot_len: 255,
+        max_depth: if crate::limits::TREE_DEPTH < 16 {
+            crate::limits::TREE_DEPTH as u16
+        } else {
+            16
+        },
+        max_tot_len: if crate::limits::URI_LEN < 255 {
+            crate::limits::URI_LEN as u16
+        } else {
+            255
+        },
         max_seg_len: 64,
     };
 }

@@ -574,7 +574,7 @@ fn provision(tree: &mut DmTree, me: &Running) -> Result<(), StatusCode> {
 }
 
 /// The name of the first DM account, if any.
-fn account(tree: &mut DmTree) -> Option<heapless::String<{ session::MAX_ID }>> {
+fn account(tree: &mut DmTree) -> Option<heapless::String<{ iotadm::limits::SERVER_ID_LEN }>> {
     let mut list = [0u8; 64];
     let n = tree
         .get(Principal::Device, "./DMAcc", 0, &mut list)

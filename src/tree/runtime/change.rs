@@ -3,6 +3,7 @@
 //! record and applied to RAM from it.
 
 use super::*;
+use crate::limits::{ACL_LEN, TITLE_LEN};
 
 impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// Applies `change` to the entry `(ctx, def, name)` (creating it if `change.create` says
@@ -31,7 +32,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         let value_len = change
             .staged
             .unwrap_or(size(change.value, cur.value_len as usize));
-        if name_len > 255 || acl_len > MAX_ACL || title_len > MAX_TITLE {
+        if name_len > 255 || acl_len > ACL_LEN || title_len > TITLE_LEN {
             return Err(StatusCode::RequestEntityTooLarge);
         }
         let payload = RECORD_FIXED + name_len + acl_len + title_len + value_len;
@@ -519,7 +520,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         // A server that may not replace the parent's ACL gets Add, Delete and Replace on an
         // interior node it adds (TND §7.7.1.3; Get is not among them), so that it can
         // manage what it created: with Replace it may give itself more.
-        let mut acl_buf: heapless::String<MAX_ACL> = heapless::String::new();
+        let mut acl_buf: heapless::String<ACL_LEN> = heapless::String::new();
         let mut flags = PRESENT;
         if let Principal::Server(server) = who {
             if def.is_interior() && !self.permits(who, AccessSet::REPLACE, parent) {

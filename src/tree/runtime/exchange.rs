@@ -14,6 +14,7 @@ use heapless::{String, Vec};
 use super::{NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
 use crate::codec::{Text, XmlEvent};
 use crate::codes::StatusCode;
+use crate::limits::{TREE_DEPTH, URI_LEN};
 use crate::schema::{AccessSet, Format, Node, NodeId, Occurrence, Schema, ROOT};
 use crate::tree::handler::Handlers;
 use crate::tree::uri::{List, Property, Query, TndsFields};
@@ -22,11 +23,6 @@ use crate::tree::uri::{List, Property, Query, TndsFields};
 pub const TNDS_XML: &str = "application/vnd.syncml.dmtnds+xml";
 /// The MIME type of a DDF document in XML.
 pub const DDF_XML: &str = "application/vnd.syncml.dmddf+xml";
-
-/// Deepest subtree the tree walks (the URI depth limit is smaller in practice).
-const MAX_WALK: usize = 24;
-/// Longest URI built while walking or reading TNDS.
-const MAX_URI: usize = 512;
 
 /// Copies the window `[offset, offset + out.len())` of a text written through it, and
 /// counts the whole length.
@@ -64,7 +60,7 @@ impl Write for Window<'_> {
 /// the caller may read values (which takes the tree mutably: handlers) at each node.
 struct Walk {
     /// The node and how many of its children were visited; empty before the root.
-    stack: Vec<(NodeHandle, usize), MAX_WALK>,
+    stack: Vec<(NodeHandle, usize), TREE_DEPTH>,
     root: Option<NodeHandle>,
     prune: bool,
 }
@@ -274,7 +270,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         // A leaf's value is read as Get reads it (the tree's, a handler's, a limit's), so it
         // is the same here as through Get and StructData; a value the reader may not see
         // (a handler refuses) is left out with its size.
-        let mut path: String<MAX_URI> = String::new();
+        let mut path: String<URI_LEN> = String::new();
         let value = if def.is_leaf() && (fields.has(Property::Size) || fields.has_value()) {
             self.write_uri(h, &mut path)?;
             self.read(who, h, path.trim_start_matches("./"), 0, &mut [])
@@ -424,10 +420,10 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     ) -> Result<usize, StatusCode> {
         let base = self.parse_uri(base)?;
         // The URI being built, and where each open node's segment starts in it.
-        let mut uri: String<MAX_URI> = String::new();
+        let mut uri: String<URI_LEN> = String::new();
         push_str(&mut uri, "./")?;
         push_str(&mut uri, base.path())?;
-        let mut starts: Vec<usize, MAX_WALK> = Vec::new();
+        let mut starts: Vec<usize, TREE_DEPTH> = Vec::new();
         let mut pending: Option<Pending<'e>> = None;
         // The element path inside the current node (RTProperties/Format/...).
         let mut inner: Vec<&'e str, 4> = Vec::new();
@@ -498,8 +494,8 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     fn add_pending(
         &mut self,
         who: Principal<'_>,
-        uri: &mut String<MAX_URI>,
-        starts: &mut Vec<usize, MAX_WALK>,
+        uri: &mut String<URI_LEN>,
+        starts: &mut Vec<usize, TREE_DEPTH>,
         p: Pending<'_>,
         now: Option<u64>,
         value_buf: &mut [u8],
@@ -625,7 +621,7 @@ pub(crate) fn write_ddf(schema: &Schema, root: NodeId, w: &mut impl Write) -> fm
 
 fn write_ddf_subtree(schema: &Schema, top: NodeId, w: &mut impl Write) -> fmt::Result {
     let end = schema.node(top).ok_or(fmt::Error)?.subtree_end();
-    let mut open: Vec<NodeId, MAX_WALK> = Vec::new();
+    let mut open: Vec<NodeId, TREE_DEPTH> = Vec::new();
     for id in top..end {
         let node = schema.node(id).ok_or(fmt::Error)?;
         while open.last().is_some_and(|&o| node.parent() != o) {

@@ -2,6 +2,7 @@
 //! that applies on the way, and the handler a node belongs to.
 
 use super::*;
+use crate::limits::TREE_DEPTH;
 
 impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// Parses a URI with the tree's limits.
@@ -353,7 +354,7 @@ pub(super) enum Lookup {
 
 /// A node found by URI, with the nodes on the way (the root first).
 pub(super) struct Found {
-    pub(super) steps: Vec<(NodeHandle, Lookup), MAX_PATH>,
+    pub(super) steps: Vec<(NodeHandle, Lookup), { TREE_DEPTH + 1 }>,
 }
 
 impl Found {
@@ -368,7 +369,3 @@ impl Found {
         )
     }
 }
-
-/// Deepest URI the tree resolves with its path: the root and 24 segments, as deep as a
-/// DDF may go.
-pub(super) const MAX_PATH: usize = 25;

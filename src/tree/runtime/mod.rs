@@ -81,7 +81,8 @@ pub enum TreeError {
     /// A stored record passes its checksum but cannot be read; the store was left as it
     /// is.
     Corrupt,
-    /// The schema has no root node.
+    /// The schema has no root node, or it is deeper than the build resolves
+    /// ([`TREE_DEPTH`](crate::limits::TREE_DEPTH)).
     Schema,
 }
 
@@ -121,7 +122,9 @@ impl core::fmt::Display for TreeError {
                 "tree store written in format {v}, newer than this library reads"
             ),
             TreeError::Corrupt => f.write_str("a stored tree record cannot be read"),
-            TreeError::Schema => f.write_str("the schema has no root node"),
+            TreeError::Schema => {
+                f.write_str("the schema has no root node, or is deeper than IOTADM_TREE_DEPTH")
+            }
         }
     }
 }
@@ -186,6 +189,15 @@ impl<const N: usize, const A: usize, const R: usize> TreeStorage<N, A, R> {
     }
 }
 
+/// A [`TreeStorage`] with the build's capacities: [`TREE_ENTRIES`](crate::limits::TREE_ENTRIES),
+/// [`TREE_ARENA`](crate::limits::TREE_ARENA) and [`TREE_RECORD`](crate::limits::TREE_RECORD),
+/// which `IOTADM_TREE_ENTRIES`, `IOTADM_TREE_ARENA` and `IOTADM_TREE_RECORD` set.
+pub type DefaultTreeStorage = TreeStorage<
+    { crate::limits::TREE_ENTRIES },
+    { crate::limits::TREE_ARENA },
+    { crate::limits::TREE_RECORD },
+>;
+
 impl<const N: usize, const A: usize, const R: usize> Default for TreeStorage<N, A, R> {
     fn default() -> Self {
         Self::new()
@@ -214,11 +226,6 @@ pub struct Tree<'s, F, H = NoHandlers> {
     next_txn: u32,
 }
 
-/// Largest ACL the tree keeps.
-const MAX_ACL: usize = 255;
-/// Longest title (TND: 255 bytes).
-const MAX_TITLE: usize = 255;
-
 impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
     /// Mounts the tree on its flash region (formatting it when empty) and restores every
     /// change recorded there, in `storage`, which the tree keeps for its life.
@@ -238,6 +245,9 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
             scratch,
         } = storage;
         let root = schema.node(ROOT).ok_or(TreeError::Schema)?;
+        if schema.max_depth() > crate::limits::TREE_DEPTH {
+            return Err(TreeError::Schema);
+        }
         let state = State {
             schema,
             entries: entries.as_mut_view(),

@@ -6,6 +6,7 @@
 
 use super::{Change, NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
 use crate::codes::StatusCode;
+use crate::limits::TITLE_LEN;
 use crate::schema::{AccessSet, Format, Scope};
 use crate::tree::acl::Acl;
 use crate::tree::handler::Handlers;
@@ -109,7 +110,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
                 if !self.permits(who, AccessSet::REPLACE, h) {
                     return Err(StatusCode::PermissionDenied);
                 }
-                if value.len() > super::MAX_TITLE || core::str::from_utf8(value).is_err() {
+                if value.len() > TITLE_LEN || core::str::from_utf8(value).is_err() {
                     return Err(StatusCode::BadRequest);
                 }
                 let change = Change {

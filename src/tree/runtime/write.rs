@@ -2,6 +2,7 @@
 //! handler), Exec, and Copy.
 
 use super::*;
+use crate::limits::LO_PATH_LEN;
 
 impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// Starts a large-object write of `total` bytes (when known) into the leaf at `uri`,
@@ -19,7 +20,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         if parsed.query().is_some() {
             return Err(StatusCode::CommandNotAllowed);
         }
-        let mut path: String<WRITE_PATH> = String::new();
+        let mut path: String<LO_PATH_LEN> = String::new();
         path.push_str(parsed.path())
             .map_err(|_| StatusCode::UriTooLong)?;
         let existing = self.find(&parsed);
@@ -256,14 +257,11 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     }
 }
 
-/// Longest path a large-object write remembers for its handler.
-pub(super) const WRITE_PATH: usize = 256;
-
 /// A large-object write in progress; see [`Tree::begin_write`].
 #[derive(Debug)]
 pub struct WriteTicket {
     h: NodeHandle,
-    path: String<WRITE_PATH>,
+    path: String<LO_PATH_LEN>,
     server_len: usize,
     to_handler: bool,
     written: u64,
