@@ -11,8 +11,8 @@ use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::schema::STANDARD;
 use iotadm::session::{Config, Env, Initiation, NoUi, Session, Step};
-use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
+use iotadm_host::sim::{AccountSpec, CredSpec, SeededRng};
 
 type Flash = MemFlash<Vec<u8>, 4096, 8>;
 type DmTree = Tree<'static, Flash, NoHandlers>;
@@ -26,7 +26,7 @@ fn device() -> DmTree {
     let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 512>::new()));
     let mut tree: DmTree =
         Tree::mount(storage, &STANDARD, f, NoHandlers, UriLimits::DEFAULT).unwrap();
-    iotadm::sim::device_info("MEID:A0000012345678")
+    iotadm_host::sim::device_info("MEID:A0000012345678")
         .store(&mut tree)
         .unwrap();
     let spec = AccountSpec {

@@ -20,7 +20,7 @@ generate() {
     limits="$(mktemp)"
     {
         printf '\n/* The build'"'"'s limits (iotadm::limits; set by the IOTADM_* variables). */\n'
-        cargo run --quiet --manifest-path ../Cargo.toml --features cli --bin iotadm -- limits --c
+        cargo run --quiet --manifest-path ../Cargo.toml -p iotadm-host --bin iotadm -- limits --c
     } >"$limits"
     awk -v file="$limits" '{ print } /^#include <stdint.h>$/ { while ((getline line < file) > 0) print line }' \
         "$1" >"$1.tmp"

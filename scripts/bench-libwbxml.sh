@@ -35,7 +35,7 @@ if ((${#missing[@]})); then
 fi
 
 echo "building the iotadm tool and the message generator (release)..."
-(cd "$root" && cargo build -q --release --features cli --bin iotadm --example gen_message)
+(cd "$root" && cargo build -q --release -p iotadm-host --bin iotadm && cargo build -q --release --example gen_message)
 iotadm=$root/target/release/iotadm
 gen=$root/target/release/examples/gen_message
 

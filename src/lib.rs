@@ -21,9 +21,7 @@
 //! | [`tree`] | the management tree: nodes, values, ACLs and properties, persisted to flash |
 //! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
-//! | [`transport`] | the session's only I/O, one request and its reply; the HTTP binding (`std`) |
-//! | `sim` | (`std`) a simulated handset for the host: the demo, tests, benchmarks |
-//! | `testserver` | (`std`) a scripted DM server on loopback for tests and the demo |
+//! | [`transport`] | the session's only I/O, one request and its reply |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -41,7 +39,7 @@
     )
 )]
 
-#[cfg(any(feature = "std", test))]
+#[cfg(test)]
 extern crate std;
 
 #[macro_use]
@@ -62,10 +60,6 @@ pub mod notification;
 pub mod platform;
 pub mod schema;
 pub mod session;
-#[cfg(feature = "std")]
-pub mod sim;
-#[cfg(feature = "std")]
-pub mod testserver;
 pub mod transport;
 pub mod tree;
 

@@ -3,7 +3,6 @@
 //! and runs it against the test server on 127.0.0.1. The program reaches iotadm only
 //! through `iotadm.h`: its own flash, handlers, user and HTTP client. The server's
 //! transcript judges the sessions; the program's output shows what its callbacks saw.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -14,7 +13,7 @@ use std::sync::OnceLock;
 use common::device::{account, cred};
 use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
-use iotadm::testserver::{Account, Cmd, Script, SessionState, TestServer, Transcript};
+use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer, Transcript};
 
 /// The ffi crate.
 fn ffi_dir() -> PathBuf {

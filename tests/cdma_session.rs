@@ -104,7 +104,7 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
 
     // The factory: device information, account, NAM 0, an ACL for srv1 and the SPC.
     let dev = Principal::Device;
-    iotadm::sim::device_info("MEID:A0000000000001")
+    iotadm_host::sim::device_info("MEID:A0000000000001")
         .store(&mut tree)
         .unwrap();
     let mut scratch = [0u8; 4096];

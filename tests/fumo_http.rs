@@ -1,7 +1,6 @@
 //! The std HTTP downloader against a tiny server on 127.0.0.1: a whole download through
 //! the FUMO object, a connection cut mid-body and resumed with a `Range` request, and the
 //! server's refusals mapped to FUMO result codes.
-#![cfg(feature = "std")]
 
 mod firmware_common;
 mod fumo_common;
@@ -14,11 +13,10 @@ use std::time::Duration;
 
 use firmware_common::*;
 use fumo_common::*;
-use iotadm::fumo::{
-    Config, DownloadError, Downloader, HttpDownloader, Io, Poll, Progress, ResultCode, State,
-};
+use iotadm::fumo::{Config, DownloadError, Downloader, Io, Poll, Progress, ResultCode, State};
 use iotadm::session::NoUi;
 use iotadm::tree::Principal;
+use iotadm_host::HttpDownloader;
 
 /// Serves `body` at `/fw.bin` (404 elsewhere) for `connections` requests. The first
 /// response is cut after `cut_first` body bytes. Returns the port and the Range header

@@ -5,7 +5,6 @@
 //! correlator. The same again with an image that is never confirmed: the bootloader goes
 //! back to the old slot and the report says the update failed. And with the CDMA service
 //! lock as the firmware gate, an `Exec` waits for the SPC (FOTA-2).
-#![cfg(feature = "std")]
 
 mod firmware_common;
 mod fumo_common;
@@ -25,10 +24,10 @@ use iotadm::fumo::{AlertTypes, Config as FumoConfig, FirmwareGate, Fumo, Io, Pol
 use iotadm::platform::NoClock;
 use iotadm::schema::STANDARD;
 use iotadm::session::{Config, DefaultAnswers, Env, GenericAlert, Initiation, Outcome};
-use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng};
-use iotadm::testserver::{Account, Cmd, Script, TestServer, Transcript, Value};
-use iotadm::transport::HttpTransport;
 use iotadm::tree::{HandlerTable, Handlers, NodeHandler, Principal, Tree, TreeStorage, UriLimits};
+use iotadm_host::sim::{self, AccountSpec, CredSpec, SeededRng};
+use iotadm_host::testserver::{Account, Cmd, Script, TestServer, Transcript, Value};
+use iotadm_host::HttpTransport;
 
 /// The client's MaxMsgSize: small enough that the package arrives in several chunks.
 const MAX_MSG: u32 = 2048;
@@ -303,7 +302,7 @@ fn the_service_programming_lock_gates_a_firmware_update() {
         .unwrap();
         let device = Principal::Device;
         tree.add(device, "./FUMO/fw", None, None, None).unwrap();
-        iotadm::sim::device_info("MEID:A0000000000001")
+        iotadm_host::sim::device_info("MEID:A0000000000001")
             .store(&mut tree)
             .unwrap();
         tree.add(device, "./CDMA/NAM/0", None, None, None).unwrap();

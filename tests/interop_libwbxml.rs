@@ -508,13 +508,12 @@ fn adjacent_string_tokens_from_libwbxml_concatenate() {
 /// (d) Every message of a WBXML session, both ways, reads alike with libwbxml and with
 /// iotadm: the session's own encoder and decoder share their token tables, so a wrong token
 /// would pass every session test; libwbxml's tables are the independent reading.
-#[cfg(feature = "std")]
 #[test]
 fn session_transcripts_read_alike_by_libwbxml() {
     use common::device::{cred, device, run};
     use iotadm::auth::AuthScheme;
     use iotadm::session::{Config, Initiation};
-    use iotadm::testserver::{Account, Cmd, Script, TestServer};
+    use iotadm_host::testserver::{Account, Cmd, Script, TestServer};
 
     if !peers_available() {
         return;

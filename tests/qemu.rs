@@ -22,7 +22,6 @@
 //! Without `qemu-system-arm`, the Arm binutils or the `thumbv7em-none-eabihf` target these
 //! tests fail, unless `IOTADM_ALLOW_MISSING_PEERS` is set (then they print why and pass).
 //! Every wait is bounded; QEMU is killed when a test fails.
-#![cfg(feature = "std")]
 
 #[path = "common/qemu.rs"]
 mod rig;
@@ -30,7 +29,7 @@ mod rig;
 use rig::{check_confirmed, check_update, fota, package, run_device, rust_images, rust_owner};
 use rig::{peers_available, Share};
 
-use iotadm::testserver::Cmd;
+use iotadm_host::testserver::Cmd;
 
 /// The last bytes of an image's payload that make its health check fail
 /// (`examples/qemu-cortex-m/src/app.rs`).

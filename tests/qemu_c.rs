@@ -17,7 +17,6 @@
 //! Without `qemu-system-arm`, the Arm binutils and C compiler, `make` or the
 //! `thumbv7em-none-eabihf` target the test fails, unless `IOTADM_ALLOW_MISSING_PEERS` is
 //! set (then it prints why and passes).
-#![cfg(feature = "std")]
 
 #[path = "common/qemu.rs"]
 mod rig;

@@ -2,7 +2,6 @@
 //! simulated handset over HTTP on 127.0.0.1 against the scripted test server, which records
 //! the status the handset gave every command, the results it sent and every protocol rule
 //! it broke. Each test checks one family of commands and the status codes they must get.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -14,10 +13,10 @@ use iotadm::auth::AuthScheme;
 use iotadm::codec::Encoding;
 use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{Config, GenericAlert, Initiation, NoUi, Outcome, UiKind};
-use iotadm::testserver::{
+use iotadm::tree::{HandlerTable, NoHandlers, NodeHandler};
+use iotadm_host::testserver::{
     Account, Cmd, Script, ServerOptions, SessionState, TestServer, Transcript,
 };
-use iotadm::tree::{HandlerTable, NoHandlers, NodeHandler};
 
 /// The test server's account for `srv1`, which asks basic credentials of the handset.
 fn srv1() -> Account {
@@ -811,7 +810,7 @@ fn the_session_moves_to_the_servers_resp_uri() {
     let paths: Vec<&str> = t
         .records()
         .iter()
-        .filter(|r| r.direction == iotadm::testserver::Direction::ClientToServer)
+        .filter(|r| r.direction == iotadm_host::testserver::Direction::ClientToServer)
         .map(|r| r.path.as_str())
         .collect();
     assert!(paths.len() >= 3, "{paths:?}");
@@ -979,7 +978,9 @@ fn two_servers_each_with_its_credentials_and_its_acl() {
     let names: Vec<String> = t
         .records()
         .iter()
-        .filter(|r| r.direction == iotadm::testserver::Direction::ClientToServer && r.msg_id == 1)
+        .filter(|r| {
+            r.direction == iotadm_host::testserver::Direction::ClientToServer && r.msg_id == 1
+        })
         .map(|r| {
             let m = r.message().unwrap();
             let mut v = Vec::new();
@@ -1038,7 +1039,7 @@ fn client_messages(t: &Transcript) -> (Vec<usize>, usize) {
     let mut sizes = Vec::new();
     let mut chunked = 0;
     for r in t.records() {
-        if r.direction != iotadm::testserver::Direction::ClientToServer {
+        if r.direction != iotadm_host::testserver::Direction::ClientToServer {
             continue;
         }
         sizes.push(r.body.len());
@@ -1233,7 +1234,7 @@ fn a_large_object_streams_into_the_platform_213_per_chunk_then_200() {
         let cmd = match encoding {
             Encoding::Wbxml => Cmd::replace_value(
                 "./FUMO/fw1/Update/PkgData",
-                iotadm::testserver::Value::Bytes(package.clone()),
+                iotadm_host::testserver::Value::Bytes(package.clone()),
             )
             .format("bin"),
             // Binary data travels in XML as Base64, decoded on its way into the node.
@@ -1307,7 +1308,7 @@ fn a_large_object_over_max_obj_size_is_refused_413() {
     let script = Script::new().package([
         Cmd::replace_value(
             "./FUMO/fw1/Update/PkgData",
-            iotadm::testserver::Value::Bytes(binary(8000)),
+            iotadm_host::testserver::Value::Bytes(binary(8000)),
         )
         .format("bin")
         .label("pkg"),
@@ -1515,7 +1516,7 @@ fn a_server_cannot_take_another_servers_identity() {
 fn client_sizes(t: &Transcript) -> Vec<usize> {
     t.records()
         .iter()
-        .filter(|r| r.direction == iotadm::testserver::Direction::ClientToServer)
+        .filter(|r| r.direction == iotadm_host::testserver::Direction::ClientToServer)
         .map(|r| r.body.len())
         .collect()
 }

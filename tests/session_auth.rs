@@ -3,7 +3,6 @@
 //! another scheme), the server's credentials checked by the handset (accepted, wrong,
 //! missing, replayed, a bad MAC), and nonces kept in `AAuthData` across sessions and a
 //! restart of the handset.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -14,11 +13,11 @@ use iotadm::auth::{AuthScheme, Challenge};
 use iotadm::codec::{Command, Message};
 use iotadm::codes::StatusCode;
 use iotadm::session::{ClientError, Config, Error, Initiation, NoUi, Outcome};
-use iotadm::testserver::{
+use iotadm::tree::NoHandlers;
+use iotadm_host::testserver::{
     Account, Cmd, Direction, Party, Record, Script, ServerOptions, SessionState, TestServer,
     Transcript,
 };
-use iotadm::tree::NoHandlers;
 
 fn text(t: &iotadm::codec::Text<'_>) -> String {
     let mut v = Vec::new();
@@ -452,6 +451,16 @@ fn the_handset_accepts_a_server_with_the_right_credentials() {
     assert_eq!(t.header_statuses().next().map(|s| s.code), Some(212));
     assert_eq!(t.status("set"), Some(200));
     assert_eq!(value(&mut tree, "./DMAcc/srv1/AppID").unwrap(), b"w8");
+    // Basic has no nonce: accepting a server's basic credentials challenges nothing.
+    let accepted: Vec<_> = client_records(&t)
+        .iter()
+        .filter_map(|r| header_status(&r.message().unwrap()))
+        .collect();
+    assert!(!accepted.is_empty());
+    assert!(
+        accepted.iter().all(|(_, chal)| chal.is_none()),
+        "{accepted:?}"
+    );
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! The session engine driven in process, sans I/O, by server messages written by hand:
 //! the cases a well-behaved server never produces (a large object whose size does not add
 //! up, one broken off by another command) and messages the engine must refuse.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -10,7 +9,7 @@ use iotadm::auth::AuthScheme;
 use iotadm::codec::{self, Command, Encoding};
 use iotadm::platform::NoClock;
 use iotadm::session::{Config, Env, Error, GenericAlert, Initiation, NoUi, Session, Step};
-use iotadm::sim::SeededRng;
+use iotadm_host::sim::SeededRng;
 
 const SERVER: &str = "http://127.0.0.1:9/dm";
 

@@ -3,7 +3,6 @@
 //! or of another version: refused, and no session follows), its UI mode is honoured, and a
 //! valid one, raw or in a WAP Push, starts the session it names. A bootstrap is applied
 //! only when authentic, and all or nothing.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -21,9 +20,9 @@ use iotadm::notification::{Initiator, NotificationError, NotificationRepr, UiMod
 use iotadm::session::{
     accept_notification, apply_bootstrap, BootstrapSource, Error, Initiation, NoUi, Trigger,
 };
-use iotadm::sim::AccountSpec;
-use iotadm::testserver::{Account, Cmd, Script, SessionState, TestServer};
 use iotadm::tree::NoHandlers;
+use iotadm_host::sim::AccountSpec;
+use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer};
 
 /// A server that signs its package 0 (and its messages) with MD5 credentials, and a
 /// handset provisioned for it.
@@ -548,7 +547,7 @@ fn a_bootstrapped_account_without_an_acl_belongs_to_its_own_server() {
     let first_reply = t
         .records()
         .iter()
-        .find(|r| r.direction == iotadm::testserver::Direction::ServerToClient)
+        .find(|r| r.direction == iotadm_host::testserver::Direction::ServerToClient)
         .unwrap();
     let verdict = first_reply
         .message()

@@ -1,7 +1,6 @@
 //! The scripted DM test server, driven through the HTTP binding on 127.0.0.1 by client
 //! messages built by hand with the codec model: authentication in every scheme, package
 //! flow, MaxMsgSize splitting, large objects, package 0 and the transcript.
-#![cfg(feature = "std")]
 
 mod common;
 
@@ -11,10 +10,11 @@ use iotadm::codec::{
     Meta, Results, Status, SyncBody, SyncHdr, Text,
 };
 use iotadm::notification::{DigestCheck, Notification, UiMode};
-use iotadm::testserver::{
+use iotadm::transport::{Request, Transport};
+use iotadm_host::testserver::{
     Account, Cmd, Decision, Party, Script, ServerOptions, SessionState, TestServer, Value,
 };
-use iotadm::transport::{HttpError, HttpTransport, Request, Transport};
+use iotadm_host::{HttpError, HttpTransport};
 
 use common::device::DEVICE;
 
@@ -868,7 +868,7 @@ fn a_large_package_is_split_to_the_clients_max_msg_size_with_1222_between_parts(
         let finals = t
             .records()
             .iter()
-            .filter(|r| r.direction == iotadm::testserver::Direction::ServerToClient)
+            .filter(|r| r.direction == iotadm_host::testserver::Direction::ServerToClient)
             .filter(|r| r.message().unwrap().body.is_final)
             .count();
         assert_eq!(finals, 2, "package 2 and the closing package 4");
@@ -1355,7 +1355,7 @@ fn the_transcript_records_both_ways_and_renders_readable_xml() {
         .iter()
         .map(|r| (r.direction, r.msg_id))
         .collect();
-    use iotadm::testserver::Direction::*;
+    use iotadm_host::testserver::Direction::*;
     assert_eq!(
         directions,
         [
@@ -1578,7 +1578,7 @@ mod with_the_session_engine {
     use super::*;
     use crate::common::device::{device, run};
     use iotadm::session::{Config, Initiation};
-    use iotadm::sim::CredSpec;
+    use iotadm_host::sim::CredSpec;
 
     #[test]
     fn a_whole_session_runs_clean_in_every_encoding_and_scheme() {
@@ -1640,7 +1640,7 @@ mod with_the_session_engine {
             let server_messages = t
                 .records()
                 .iter()
-                .filter(|r| r.direction == iotadm::testserver::Direction::ServerToClient);
+                .filter(|r| r.direction == iotadm_host::testserver::Direction::ServerToClient);
             assert!(
                 server_messages
                     .clone()

@@ -14,7 +14,7 @@ use iotadm::platform::NoClock;
 use iotadm::session::{
     Config, DefaultAnswers, Env, Initiation, Session, Step,
 };
-use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
+use iotadm_host::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
 use libfuzzer_sys::fuzz_target;
 
@@ -36,7 +36,7 @@ fn provisioned() -> &'static [u8] {
         flash.erase_all();
         let mut storage = Box::new(Storage::new());
         let mut tree: DmTree = Tree::mount(&mut storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).expect("mount");
-        iotadm::sim::device_info("IMEI:1").store(&mut tree).expect("device information");
+        iotadm_host::sim::device_info("IMEI:1").store(&mut tree).expect("device information");
         let spec = AccountSpec {
             node: "srv",
             server_id: "srv",

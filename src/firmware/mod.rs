@@ -68,7 +68,6 @@
 //! download erases again only the sector it was in when it stopped.
 //!
 //! ```
-//! # #[cfg(feature = "std")] {
 //! use core::cell::RefCell;
 //! use iotadm::firmware::{Config, DeviceIdentity, HmacSha256Verifier, Installer, PackageBuilder, Slot};
 //! use iotadm::flash::{MemFlash, Partition};
@@ -82,10 +81,12 @@
 //! let mut inst = Installer::new(part(0, 6144), part(6144, 6144), part(12288, 2048),
 //!     device, verifier, Config::default()).unwrap();
 //!
-//! let package = PackageBuilder::new("Phone", "rev-a").to_version(2, "2.0")
-//!     .build_hmac(&[0x42; 3000], key).unwrap();
+//! let payload = [0x42; 3000];
+//! let header = PackageBuilder::new("Phone", "rev-a").to_version(2, "2.0")
+//!     .header_hmac(&payload, key).unwrap();
 //! inst.begin().unwrap();
-//! for chunk in package.chunks(500) {
+//! inst.write_chunk(&header).unwrap();
+//! for chunk in payload.chunks(500) {
 //!     inst.write_chunk(chunk).unwrap();
 //! }
 //! assert_eq!(inst.finish().unwrap(), 2);
@@ -93,7 +94,6 @@
 //! assert_eq!(inst.boot_decision().unwrap().slot, Slot::B);
 //! inst.confirm().unwrap();
 //! assert_eq!(inst.active_slot(), Slot::B);
-//! # }
 //! ```
 
 mod backup;

@@ -556,40 +556,6 @@ impl<'a> PackageBuilder<'a> {
     }
 }
 
-#[cfg(feature = "std")]
-impl PackageBuilder<'_> {
-    /// The whole package, authenticated with HMAC-SHA256 under `key`.
-    pub fn build_hmac(&self, payload: &[u8], key: &[u8]) -> Result<std::vec::Vec<u8>, BuildError> {
-        let header = self.header_hmac(payload, key)?;
-        let mut out = std::vec::Vec::with_capacity(header.len() + payload.len());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(payload);
-        Ok(out)
-    }
-
-    /// The whole package, authenticated by `sign`, which receives the signed bytes and
-    /// must return exactly `auth_len` bytes of kind `kind`.
-    pub fn build_signed(
-        &self,
-        payload: &[u8],
-        kind: AuthKind,
-        auth_len: usize,
-        sign: impl FnOnce(&[u8]) -> std::vec::Vec<u8>,
-    ) -> Result<std::vec::Vec<u8>, BuildError> {
-        let len = u32::try_from(payload.len()).map_err(|_| BuildError::PayloadTooLarge)?;
-        let signed = self.signed_part(len, &payload_digest(payload), kind, auth_len)?;
-        let auth = sign(&signed);
-        if auth.len() != auth_len {
-            return Err(BuildError::BadAuthenticator);
-        }
-        let mut out = std::vec::Vec::with_capacity(SIGNED_LEN + auth_len + payload.len());
-        out.extend_from_slice(&signed);
-        out.extend_from_slice(&auth);
-        out.extend_from_slice(payload);
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,14 +25,10 @@
 //! ```
 
 mod faulty;
-#[cfg(feature = "std")]
-mod file;
 mod mem;
 mod partition;
 pub(crate) mod ring;
 
 pub use faulty::{FaultPlan, FaultyError, FaultyFlash, Tear};
-#[cfg(feature = "std")]
-pub use file::{FileFlash, FileFlashError};
 pub use mem::{FlashStats, MemFlash, MemFlashError};
 pub use partition::{Partition, PartitionError};

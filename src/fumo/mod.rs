@@ -42,15 +42,11 @@
 
 mod codes;
 mod download;
-#[cfg(feature = "std")]
-mod http;
 mod object;
 mod store;
 
 pub use codes::{ResultCode, State};
 pub use download::{DownloadError, Downloader, Opened, Progress};
-#[cfg(feature = "std")]
-pub use http::HttpDownloader;
 pub use object::{Fumo, Io, Poll, Report};
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};

@@ -1,7 +1,7 @@
 //! The engine's only I/O: one request (a client message) and its reply (the server's next
 //! message), as DM over HTTP works. The vendor's binding (HTTP, OBEX, SMS, a UART) lives
-//! behind this trait; with the `std` feature the crate ships an HTTP binding,
-//! `HttpTransport`.
+//! behind this trait; the host crate `iotadm-host` has an HTTP binding for hosts and
+//! tests.
 
 use crate::codec::Encoding;
 
@@ -44,9 +44,3 @@ pub trait Transport {
         hmac: &mut [u8],
     ) -> Result<Reply, Self::Error>;
 }
-
-#[cfg(feature = "std")]
-pub(crate) mod http;
-
-#[cfg(feature = "std")]
-pub use http::{HttpConfig, HttpError, HttpTransport, ACCEPT};

@@ -15,12 +15,12 @@ use iotadm::session::{
     Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env, Event,
     GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
 };
-use iotadm::sim::{AccountSpec, CredSpec, SeededRng};
-use iotadm::transport::{HttpError, HttpTransport};
 use iotadm::tree::{
     ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree, TreeStorage,
     UriLimits,
 };
+use iotadm_host::sim::{AccountSpec, CredSpec, SeededRng};
+use iotadm_host::{HttpError, HttpTransport};
 
 /// The handset's `DevInfo/DevId`, its `Source/LocURI` in every message.
 pub const DEVICE: &str = "IMEI:490154203237518";
@@ -67,7 +67,7 @@ pub fn mount<H: Handlers>(flash: Flash, handlers: H) -> DmTree<H> {
 pub fn device_info() -> DeviceInfo<'static> {
     DeviceInfo {
         model: "test-handset",
-        ..iotadm::sim::device_info(DEVICE)
+        ..iotadm_host::sim::device_info(DEVICE)
     }
 }
 

@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 use iotadm::auth::AuthScheme;
 use iotadm::codec::Encoding;
 use iotadm::firmware::PackageBuilder;
-use iotadm::sim::{AccountSpec, CredSpec};
-use iotadm::testserver::{
+use iotadm::transport::{Request, Transport};
+use iotadm_host::sim::{AccountSpec, CredSpec};
+use iotadm_host::testserver::{
     Account, Cmd, Script, ServerOptions, SessionState, TestServer, Transcript, Value,
 };
-use iotadm::transport::{HttpError, HttpTransport, Request, Transport};
+use iotadm_host::{HttpError, HttpTransport};
 
 // What both images are built with (`examples/qemu-cortex-m/src/app.rs`,
 // `examples/c-firmware/main.c`). A package that does not match is refused by the device,
@@ -484,11 +485,10 @@ impl Share {
 
 /// An update package to version 2 of the slot B image, for devices running version 1.
 pub fn package(payload: &[u8]) -> Vec<u8> {
-    PackageBuilder::new(MODEL, HARDWARE_ID)
+    let builder = PackageBuilder::new(MODEL, HARDWARE_ID)
         .from_versions(1, 1)
-        .to_version(2, "2.0.0")
-        .build_hmac(payload, PACKAGE_KEY)
-        .expect("build the package")
+        .to_version(2, "2.0.0");
+    iotadm_host::package::build_hmac(&builder, payload, PACKAGE_KEY).expect("build the package")
 }
 
 // ---- the UART framing (examples/qemu-cortex-m/src/link.rs, docs/qemu.md) ----------------

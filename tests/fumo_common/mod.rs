@@ -154,7 +154,7 @@ pub fn mount<'a>(flash: &'a RefCell<Dev>, fumo: DevFumo<'a>) -> DmTree<'a> {
     {
         tree.add(Principal::Device, "./FUMO/fw", None, None, None)
             .expect("add ./FUMO/fw");
-        iotadm::sim::device_info("IMEI:1")
+        iotadm_host::sim::device_info("IMEI:1")
             .store(&mut tree)
             .expect("device information");
     }

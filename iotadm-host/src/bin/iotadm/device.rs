@@ -6,14 +6,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use iotadm::codec::Encoding;
-use iotadm::flash::FileFlash;
 use iotadm::session::{
     accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, DeviceInfo, Env,
     Initiation, Trigger,
 };
-use iotadm::sim::{self, SeededRng, SystemClock};
-use iotadm::transport::HttpTransport;
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
+use iotadm_host::sim::{self, SeededRng, SystemClock};
+use iotadm_host::FileFlash;
+use iotadm_host::HttpTransport;
 
 /// The flash image: 256 KiB in 4 KiB sectors.
 const FLASH_BYTES: usize = 256 * 1024;

@@ -21,17 +21,18 @@ use iotadm::auth::AuthScheme;
 use iotadm::codec::Encoding;
 use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageBuilder};
 use iotadm::flash::{MemFlash, Partition};
-use iotadm::fumo::{self, Fumo, HttpDownloader, Io, Poll, Ungated};
+use iotadm::fumo::{self, Fumo, Io, Poll, Ungated};
 use iotadm::notification::UiMode;
 use iotadm::schema::STANDARD;
 use iotadm::session::{
     accept_notification, Config, DefaultAnswers, DeviceInfo, Env, Event, GenericAlert, Initiation,
     Outcome, UiAnswer, UiRequest, UserInteraction,
 };
-use iotadm::sim::{self, AccountSpec, CredSpec, SeededRng, SystemClock};
-use iotadm::testserver::{Account, Cmd, Script, TestServer, Value};
-use iotadm::transport::HttpTransport;
 use iotadm::tree::{Principal, Tree, TreeStorage, UriLimits};
+use iotadm_host::sim::{self, AccountSpec, CredSpec, SeededRng, SystemClock};
+use iotadm_host::testserver::{Account, Cmd, Script, TestServer, Value};
+use iotadm_host::HttpDownloader;
+use iotadm_host::HttpTransport;
 
 /// The handset's NOR part: 4 KiB sectors, 8-byte words.
 type Nor = MemFlash<Vec<u8>, 4096, 8>;

@@ -24,9 +24,9 @@ use std::io::{self, Read};
 use std::string::String;
 use std::time::Duration;
 
-use super::{Reply, Request, Transport};
-use crate::auth::HMAC_HEADER_NAME;
-use crate::codec::Encoding;
+use iotadm::auth::HMAC_HEADER_NAME;
+use iotadm::codec::Encoding;
+use iotadm::transport::{Reply, Request, Transport};
 
 /// The `Accept` header sent with every request: both DM message types.
 pub const ACCEPT: &str = "application/vnd.syncml.dm+wbxml, application/vnd.syncml.dm+xml";
@@ -137,7 +137,8 @@ fn is_timeout(e: &io::Error) -> bool {
 ///
 /// ```no_run
 /// use iotadm::codec::Encoding;
-/// use iotadm::transport::{HttpTransport, Request, Transport};
+/// use iotadm::transport::{Request, Transport};
+/// use iotadm_host::HttpTransport;
 ///
 /// let mut http = HttpTransport::new();
 /// let body = b"<SyncML>...</SyncML>";
@@ -146,7 +147,7 @@ fn is_timeout(e: &io::Error) -> bool {
 /// let reply = http.exchange(&request, &mut rx, &mut hmac)?;
 /// let message = &rx[..reply.len];
 /// # let _ = message;
-/// # Ok::<(), iotadm::transport::HttpError>(())
+/// # Ok::<(), iotadm_host::HttpError>(())
 /// ```
 pub struct HttpTransport {
     agent: ureq::Agent,

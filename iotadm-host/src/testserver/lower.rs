@@ -8,7 +8,7 @@ use std::vec::Vec;
 use bumpalo::Bump;
 
 use super::script::{Cmd, CmdKind, ItemSpec, MetaSpec, Value, XmlPiece};
-use crate::codec::{
+use iotadm::codec::{
     Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, Location,
     Message, MetInf, Meta, Status, SyncBody, SyncHdr, Text, XmlEvent,
 };

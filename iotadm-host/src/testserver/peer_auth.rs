@@ -1,6 +1,6 @@
 //! The server's side of DM authentication, written from the formulas of OMA-TS-DM_Security
 //! 1.2 §5.1.3-5.1.4 and OMA-TS-DM_Notification 1.2 §6.2.2.2 with nothing of the client's
-//! [`auth`](crate::auth) or [`notification`](crate::notification) code: a mistake in the
+//! [`auth`](iotadm::auth) or [`notification`](iotadm::notification) code: a mistake in the
 //! client's formulas then shows as a failed session instead of being shared by both sides.
 //!
 //! Notation as in the specification: `H` is MD5, `B64` standard Base64 with padding, `:` the
@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 
-use crate::auth::AuthScheme;
+use iotadm::auth::AuthScheme;
 
 /// The `Meta/Type` of each scheme in `Cred` and `Chal`.
 pub(crate) fn meta_type(scheme: AuthScheme) -> &'static str {

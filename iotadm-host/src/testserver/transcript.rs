@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::codec::{self, Data, DecodeError, Encoding, Item, Message, Text, XmlEvent};
+use iotadm::codec::{self, Data, DecodeError, Encoding, Item, Message, Text, XmlEvent};
 
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +290,7 @@ impl Transcript {
     pub fn generic_alerts(&self) -> impl Iterator<Item = &ClientCommand> {
         self.client_commands
             .iter()
-            .filter(|c| c.alert == Some(crate::AlertCode::GenericAlert.into()))
+            .filter(|c| c.alert == Some(iotadm::AlertCode::GenericAlert.into()))
     }
 
     /// Rules the client broke and commands the script could not send.

@@ -16,13 +16,13 @@ use super::transcript::{
     Violation,
 };
 use super::{Account, ServerOptions};
-use crate::auth::AuthScheme;
-use crate::codec::{self, Command, Encoding, Message, Text};
-use crate::notification::SessionIdHex;
-use crate::platform::Rng as _;
+use crate::http::encoding_of;
 use crate::sim::SeededRng;
-use crate::transport::http::encoding_of;
-use crate::{AlertCode, StatusCode};
+use iotadm::auth::AuthScheme;
+use iotadm::codec::{self, Command, Encoding, Message, Text};
+use iotadm::notification::SessionIdHex;
+use iotadm::platform::Rng as _;
+use iotadm::{AlertCode, StatusCode};
 
 /// An HTTP request, as far as the engine cares.
 pub(crate) struct Inbound<'a> {

@@ -10,11 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[path = "iotadm/device.rs"]
 mod device;
-#[path = "iotadm/package.rs"]
 mod package;
-#[path = "iotadm/tree.rs"]
 mod tree;
 use iotadm::codec::{self, Command, Data, EncodeError, EncodeOptions, Encoding, Item, Message};
 

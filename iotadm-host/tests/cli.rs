@@ -1,8 +1,8 @@
 //! The `iotadm` host tool, run as a user would: conversions both ways through files and
 //! standard streams, the summary, and a one-line reason with a failing exit on bad input.
-#![cfg(feature = "cli")]
 
-mod common;
+#[path = "../../tests/common/corpus.rs"]
+mod corpus;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -24,7 +24,7 @@ fn iotadm(args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
 
 #[test]
 fn wbxml_to_xml_gives_xml_a_standard_parser_reads() {
-    let path = common::corpus_dir().join("aosp-omadm-dm12-testreplace.wbxml");
+    let path = corpus::corpus_dir().join("aosp-omadm-dm12-testreplace.wbxml");
     let out = iotadm(&["wbxml2xml", path.to_str().unwrap()], None);
     assert!(
         out.status.success(),
@@ -48,7 +48,7 @@ fn wbxml_to_xml_gives_xml_a_standard_parser_reads() {
 
 #[test]
 fn xml_to_wbxml_through_standard_streams_writes_wbxml_1_2() {
-    let xml = common::corpus_file("omaspec-dm12-s2.6.2.2-pkg2-server-alert1100-get.xml");
+    let xml = corpus::corpus_file("omaspec-dm12-s2.6.2.2-pkg2-server-alert1100-get.xml");
     let out = iotadm(&["xml2wbxml", "-o", "-", "-"], Some(&xml));
     assert!(
         out.status.success(),
@@ -72,7 +72,7 @@ fn files_in_and_out() {
     std::fs::create_dir_all(&dir).unwrap();
     let wbxml = dir.join("m.wbxml");
     let xml = dir.join("m.xml");
-    let src = common::corpus_dir().join("msmdm-s4-pkg3-client-status-results.xml");
+    let src = corpus::corpus_dir().join("msmdm-s4-pkg3-client-status-results.xml");
     assert!(iotadm(
         &[
             "xml2wbxml",
@@ -106,7 +106,7 @@ fn files_in_and_out() {
 
 #[test]
 fn inspect_lists_the_header_and_every_command() {
-    let path = common::corpus_dir().join("capture-android-fumo-pkg1-alert1201-1226-cred-md5.xml");
+    let path = corpus::corpus_dir().join("capture-android-fumo-pkg1-alert1201-1226-cred-md5.xml");
     let out = iotadm(&["inspect", path.to_str().unwrap()], None);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -120,7 +120,7 @@ fn inspect_lists_the_header_and_every_command() {
 
 #[test]
 fn bad_input_fails_with_one_line_naming_the_offset() {
-    let path = common::corpus_dir().join("msdocs-unenroll-pkg1-generic-alert-1226-MALFORMED.xml");
+    let path = corpus::corpus_dir().join("msdocs-unenroll-pkg1-generic-alert-1226-MALFORMED.xml");
     let out = iotadm(&["xml2wbxml", path.to_str().unwrap()], None);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());

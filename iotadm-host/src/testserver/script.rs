@@ -8,8 +8,8 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::transcript::ClientPackage;
-use crate::codec::{self, Command, Data, Message, XmlEvent};
-use crate::AlertCode;
+use iotadm::codec::{self, Command, Data, Message, XmlEvent};
+use iotadm::AlertCode;
 
 /// MetInf properties of a command or item to send.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -143,7 +143,7 @@ impl CmdKind {
 /// chained setters. The server numbers it (`CmdID`) when it sends it.
 ///
 /// ```
-/// use iotadm::testserver::Cmd;
+/// use iotadm_host::testserver::Cmd;
 ///
 /// let get = Cmd::get("./DevInfo/Mod").label("model");
 /// let set = Cmd::replace("./Vendor/Volume", "7").format("int");
@@ -482,7 +482,7 @@ pub(crate) type Hook = Box<dyn FnMut(&ClientPackage<'_>) -> Decision + Send>;
 /// a session's packages run out the server ends the session.
 ///
 /// ```
-/// use iotadm::testserver::{Cmd, Decision, Script};
+/// use iotadm_host::testserver::{Cmd, Decision, Script};
 ///
 /// let script = Script::new()
 ///     .package([Cmd::get("./DevInfo/Mod").label("model")])

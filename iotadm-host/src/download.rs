@@ -10,7 +10,7 @@ use std::string::String;
 use std::time::Duration;
 use std::vec::Vec;
 
-use super::download::{DownloadError, Downloader, Opened};
+use iotadm::fumo::{DownloadError, Downloader, Opened};
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 8192;

@@ -1,14 +1,13 @@
 //! `iotadm device`, run as a user would against the scripted server on loopback: provision
 //! from a bootstrap file, connect, answer a package 0, and refuse a forged one; the state
 //! directory keeps the handset between runs.
-#![cfg(feature = "cli")]
 
 use std::process::Command;
 
 use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
-use iotadm::sim::{AccountSpec, CredSpec};
-use iotadm::testserver::{Account, Cmd, Script, SessionState, TestServer};
+use iotadm_host::sim::{AccountSpec, CredSpec};
+use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer};
 
 fn iotadm(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))

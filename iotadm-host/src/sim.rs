@@ -8,17 +8,17 @@ use std::vec::Vec;
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::auth::AuthScheme;
 use core::fmt::Write as _;
+use iotadm::auth::AuthScheme;
 
-use crate::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
-use crate::platform::{Clock, Rng};
-use crate::session::{
+use iotadm::codec::{self, Data, EncodeOptions, Encoding, Item, Message, Text};
+use iotadm::platform::{Clock, Rng};
+use iotadm::session::{
     self, apply_bootstrap, BootstrapSource, Buffers, Client, ClientError, Config, DeviceInfo, Env,
     Event, Initiation, Outcome, Session,
 };
-use crate::transport::Transport;
-use crate::tree::{Handlers, Tree};
+use iotadm::transport::Transport;
+use iotadm::tree::{Handlers, Tree};
 
 /// A deterministic generator (SplitMix64): the same seed gives the same nonces and session
 /// ids, so runs repeat.

@@ -7,7 +7,7 @@
 //! so a test can judge the client against the protocol, not only against its own output.
 //!
 //! ```
-//! use iotadm::testserver::{Account, Cmd, Script, TestServer};
+//! use iotadm_host::testserver::{Account, Cmd, Script, TestServer};
 //!
 //! let script = Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]);
 //! let server = TestServer::start(std::vec![Account::new("srv1").client_basic("dev", "pw")], script)?;
@@ -87,7 +87,7 @@
 //!
 //! The server shares no protocol logic with the client beyond the message codec: its
 //! credentials, digests, MACs and package 0 are computed from the specification's formulas
-//! in `peer_auth` (never with [`crate::auth`]), and every client message is also read by a
+//! in `peer_auth` (never with [`iotadm::auth`]), and every client message is also read by a
 //! reader of its own (XML by `roxmltree`, WBXML with its own token tables) and checked
 //! against the SyncML 1.2 content models: required elements (`MsgRef`, `CmdRef`, `Cmd` of
 //! a Status, ...) and their order. A Status without `MsgRef` or `CmdRef` answers nothing:
@@ -123,10 +123,12 @@ pub use transcript::{
     Record, SentCommand, SessionInfo, SessionState, Transcript, Violation,
 };
 
-use crate::auth::{AuthScheme, HMAC_HEADER_NAME};
-use crate::notification::wsp::{AppId, MediaType, PushRepr, APP_SYNCML_DM, CT_SYNCML_NOTIFICATION};
-use crate::notification::{NotificationError, UiMode};
 use engine::{Engine, Inbound};
+use iotadm::auth::{AuthScheme, HMAC_HEADER_NAME};
+use iotadm::notification::wsp::{
+    AppId, MediaType, PushRepr, APP_SYNCML_DM, CT_SYNCML_NOTIFICATION,
+};
+use iotadm::notification::{NotificationError, UiMode};
 
 /// A name, a secret and the current nonce for one direction of an account.
 #[derive(Clone, PartialEq, Eq)]

@@ -8,13 +8,13 @@ use embedded_storage::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 
-use super::{FlashStats, MemFlashError};
+use iotadm::flash::{FlashStats, MemFlashError};
 
 /// An error from a [`FileFlash`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FileFlashError {
-    /// The operation broke a flash rule (same rules as [`MemFlash`](super::MemFlash)).
+    /// The operation broke a flash rule (same rules as [`MemFlash`](iotadm::flash::MemFlash)).
     Rule(MemFlashError),
     /// The file could not be read or written.
     Io(std::io::Error),
@@ -47,7 +47,7 @@ impl From<std::io::Error> for FileFlashError {
 }
 
 /// A NOR flash of a fixed capacity backed by a file, with the semantics of
-/// [`MemFlash`](super::MemFlash): erase to `0xFF`, `WRITE`-aligned writes to erased words
+/// [`MemFlash`](iotadm::flash::MemFlash): erase to `0xFF`, `WRITE`-aligned writes to erased words
 /// only.
 #[derive(Debug)]
 pub struct FileFlash<const ERASE: usize, const WRITE: usize> {
