@@ -192,11 +192,12 @@ pub fn package0_digest(
 /// Decodes the Base64 text of a 16-byte digest (whitespace and missing padding tolerated).
 pub(crate) fn decode_digest(text: &[u8]) -> Result<[u8; DIGEST_LEN], AuthError> {
     let mut scratch = [0u8; DIGEST_B64_LEN];
-    // One spare byte so that a 17-byte value is seen as too long, not silently cut.
-    let mut out = [0u8; DIGEST_LEN + 1];
-    let n = b64::decode_lenient(text, &mut scratch, &mut out)?;
-    let digest = out.get(..n).ok_or(AuthError::InvalidBase64)?;
-    digest.try_into().map_err(|_| AuthError::InvalidBase64)
+    // A longer value does not fit `out` and fails to decode; a shorter one is caught here.
+    let mut out = [0u8; DIGEST_LEN];
+    match b64::decode_lenient(text, &mut scratch, &mut out)? {
+        DIGEST_LEN => Ok(out),
+        _ => Err(AuthError::InvalidBase64),
+    }
 }
 
 /// Constant-time equality of two digests, as a result.
@@ -214,6 +215,23 @@ pub(crate) fn ct_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_is_sixteen_bytes_exactly() {
+        let sixteen = Base64Digest::encode(&[9; 16]);
+        assert_eq!(decode_digest(sixteen.as_bytes()), Ok([9; 16]));
+        // Wrapped, indented and unpadded forms are the same digest.
+        assert_eq!(decode_digest(b" CQkJCQkJ\n CQkJCQkJCQkJCQ"), Ok([9; 16]));
+        // 15 and 17 bytes.
+        assert_eq!(
+            decode_digest(b"CQkJCQkJCQkJCQkJCQkJ"),
+            Err(AuthError::InvalidBase64)
+        );
+        assert_eq!(
+            decode_digest(b"CQkJCQkJCQkJCQkJCQkJCQk="),
+            Err(AuthError::InvalidBase64)
+        );
+    }
 
     #[test]
     fn inner_hash_matches_known_value() {

@@ -50,11 +50,9 @@ fn quoted(i: &[u8]) -> PResult<'_, Value<'_>> {
         match rest.get(pos) {
             Some(b'"') => break,
             Some(b'\\') => {
+                // Skipping the escaped byte keeps `\"` inside the value; a `\` with nothing
+                // after it runs off the end, which the `None` arm refuses.
                 escaped = true;
-                // The escaped byte must exist; skipping it keeps `\"` inside the value.
-                if rest.get(pos + 1).is_none() {
-                    return Err(nom::Err::Error(()));
-                }
                 pos += 2;
             }
             Some(c) if c.is_ascii_control() && *c != b'\t' => return Err(nom::Err::Error(())),
@@ -286,6 +284,8 @@ mod tests {
             (b"username=a; mac=QUJD", MalformedHeader),
             (b"=a, mac=QUJD", MalformedHeader),
             (b"username=\"a\nb\", mac=QUJD", MalformedHeader),
+            (b"username=\"a\\", MalformedHeader),
+            (b"username=\"\\", MalformedHeader),
         ] {
             assert_eq!(
                 HmacHeader::parse(v),
@@ -315,6 +315,12 @@ mod tests {
         );
         assert_eq!(
             HmacHeader::emit(b"srv", &mac, &mut out[..10]),
+            Err(AuthError::BufferTooSmall { required: 59 })
+        );
+        // A buffer of exactly the required size is enough.
+        assert_eq!(HmacHeader::emit(b"srv", &mac, &mut out[..59]), Ok(59));
+        assert_eq!(
+            HmacHeader::emit(b"srv", &mac, &mut out[..58]),
             Err(AuthError::BufferTooSmall { required: 59 })
         );
     }

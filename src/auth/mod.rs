@@ -147,3 +147,39 @@ impl fmt::Display for AuthError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn errors_map_to_the_header_status_a_peer_expects() {
+        use AuthError::*;
+        for (e, code) in [
+            (MissingCredentials, StatusCode::MissingCredentials),
+            (MissingHeaderParameter, StatusCode::MissingCredentials),
+            (BufferTooSmall { required: 9 }, StatusCode::CommandFailed),
+            (TooLong, StatusCode::CommandFailed),
+            (BadCredentials, StatusCode::InvalidCredentials),
+            (InvalidBase64, StatusCode::InvalidCredentials),
+            (UnsupportedAlgorithm, StatusCode::InvalidCredentials),
+        ] {
+            assert_eq!(e.status(), code, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn errors_and_schemes_read_as_text() {
+        let mismatch = AuthError::SchemeMismatch {
+            expected: AuthScheme::Hmac,
+            received: AuthScheme::Basic,
+        };
+        assert_eq!(
+            format!("{mismatch}"),
+            "authentication scheme mismatch: expected syncml:auth-MAC, received syncml:auth-basic"
+        );
+        assert_eq!(format!("{}", AuthScheme::None), "none");
+        assert_eq!(format!("{}", AAuthType::Digest), "DIGEST");
+    }
+}

@@ -116,6 +116,8 @@ mod tests {
     fn b64_nonce_is_decoded() {
         let n = Nonce::from_b64_or_raw(b"LG3iZQhhdmKNHg==").unwrap();
         assert_eq!(n.len(), 10);
+        assert!(!n.is_empty());
+        assert!(Nonce::from_b64_or_raw(b"").unwrap().is_empty());
         assert_eq!(n.to_b64().as_str(), "LG3iZQhhdmKNHg==");
     }
 

@@ -188,6 +188,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_digest_and_the_mac_carry_nonces() {
+        assert!(!AuthScheme::None.uses_nonce());
+        assert!(!AuthScheme::Basic.uses_nonce());
+        assert!(AuthScheme::Md5Digest.uses_nonce());
+        assert!(AuthScheme::Hmac.uses_nonce());
+    }
+
+    #[test]
     fn meta_types_round_trip_and_ignore_case() {
         for scheme in [AuthScheme::Basic, AuthScheme::Md5Digest, AuthScheme::Hmac] {
             let name = scheme.meta_type().unwrap();

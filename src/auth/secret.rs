@@ -107,6 +107,12 @@ mod tests {
     use std::format;
 
     #[test]
+    fn empty_means_no_password() {
+        assert!(Secret::new(b"").is_empty());
+        assert!(!Secret::new(b"pw").is_empty());
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
         let creds = Credentials::new(b"srv", b"hunter2");
         let shown = format!("{creds:?}");
