@@ -50,6 +50,15 @@ step "the QEMU Cortex-M image: fmt and clippy"
     cargo clippy --release --bins -- -D warnings
 )
 
+step "the vendor example (examples/vendor-mo, its own workspace): fmt, clippy, firmware build, tests"
+(
+    cd examples/vendor-mo
+    cargo fmt -- --check
+    cargo clippy --all-targets -- -D warnings
+    cargo build --target thumbv7em-none-eabihf
+    cargo test
+)
+
 step "the demo (the README's main command)"
 cargo run --quiet -p iotadm-host --example demo >target/demo.log 2>&1 || { tail -n 40 target/demo.log; exit 1; }
 grep -E '^(report acknowledged|the server saw)' target/demo.log
