@@ -70,7 +70,7 @@ fn update_confirm_and_one_erase_per_sector() {
     assert_eq!(fw.active_slot(), Slot::B);
     assert_eq!(fw.last_outcome(), Some(Outcome::Updated { version: 2 }));
     assert_eq!(
-        fw.last_outcome().unwrap().result_code(),
+        ResultCode::from(fw.last_outcome().unwrap()),
         ResultCode::Successful
     );
     assert_eq!(fw.device().version(), 2);
@@ -116,7 +116,10 @@ fn out_of_order_calls_are_refused_and_change_nothing() {
         assert_eq!(inst.confirm(), Err(Error::BadState));
         assert_eq!(inst.rollback(), Err(Error::BadState));
         assert_eq!(inst.resume(), Err(Error::BadState));
-        assert_eq!(inst.abort(ResultCode::UserCancelled), Err(Error::BadState));
+        assert_eq!(
+            inst.abort(ResultCode::UserCancelled.into()),
+            Err(Error::BadState)
+        );
         assert_eq!(inst.backup(bk, user), Err(Error::BadState));
         assert_eq!(inst.restore(bk, user), Err(Error::BadState));
         assert_eq!(inst.state(), before);
@@ -149,9 +152,12 @@ fn out_of_order_calls_are_refused_and_change_nothing() {
     assert_eq!(inst.arm_trial(), Err(Error::BadState));
     assert_eq!(inst.backup(&mut bk, &mut user), Err(Error::BadState));
     assert_eq!(inst.confirm(), Err(Error::BadState), "not booted yet");
-    assert_eq!(inst.abort(ResultCode::UserCancelled), Err(Error::BadState));
+    assert_eq!(
+        inst.abort(ResultCode::UserCancelled.into()),
+        Err(Error::BadState)
+    );
     assert_eq!(inst.state(), before);
-    assert_eq!(Error::BadState.result_code(), ResultCode::ClientError);
+    assert_eq!(ResultCode::from(Error::BadState), ResultCode::ClientError);
 }
 
 /// Streams `pkg` and finishes; returns the first error.
@@ -163,13 +169,16 @@ fn try_install(flash: &RefCell<Dev>, pkg: &[u8], running: u32) -> Result<u32, Er
 }
 
 fn assert_refused(flash: &RefCell<Dev>, err: Error, code: u16) {
-    assert_eq!(u16::from(err.result_code()), code, "{err:?}");
+    let Error::Package(refusal) = err else {
+        panic!("not a refusal: {err:?}")
+    };
+    assert_eq!(u16::from(ResultCode::from(err)), code, "{err:?}");
     let mut inst = installer(flash, 5).unwrap();
     assert_eq!(inst.phase(), Phase::Idle);
     assert_eq!(
         inst.last_outcome(),
         Some(Outcome::Failed {
-            code: err.result_code()
+            reason: refusal.failure()
         })
     );
     assert_eq!(
@@ -328,7 +337,7 @@ fn a_bit_flip_anywhere_is_refused() {
                 "payload byte {pos}"
             );
         }
-        seen.insert(u16::from(err.result_code()));
+        seen.insert(u16::from(ResultCode::from(err)));
         let inst = installer(&flash, 5).unwrap();
         assert_eq!(inst.phase(), Phase::Idle);
         assert!(matches!(inst.last_outcome(), Some(Outcome::Failed { .. })));
@@ -409,7 +418,7 @@ fn a_failed_write_leaves_the_download_resumable() {
             continue;
         }
         assert!(matches!(r, Err(Error::Flash(_))), "{r:?}");
-        assert_eq!(r.unwrap_err().result_code(), ResultCode::UpdateFailed);
+        assert_eq!(ResultCode::from(r.unwrap_err()), ResultCode::UpdateFailed);
         assert_eq!(inst.write_chunk(b"x"), Err(Error::BadState), "resume first");
         let off = match inst.resume() {
             Ok(off) => off,
@@ -444,7 +453,7 @@ fn unconfirmed_trial_rolls_back_after_max_boots() {
     assert_eq!(boot.active_slot(), Slot::A);
     let outcome = boot.last_outcome().unwrap();
     assert_eq!(outcome, Outcome::RolledBack { version: 2 });
-    assert_eq!(outcome.result_code(), ResultCode::UpdateFailed);
+    assert_eq!(ResultCode::from(outcome), ResultCode::UpdateFailed);
     assert!(boot.restore_pending());
     assert_eq!(boot.confirm(), Err(Error::BadState), "too late to confirm");
     let d = boot.boot_decision().unwrap();
@@ -531,11 +540,11 @@ fn abort_records_the_given_code_and_a_second_update_uses_the_other_slot() {
     let mut inst = installer(&flash, 1).unwrap();
     inst.begin().unwrap();
     stream(&mut inst, &package(2, &payload(2, 900))[..500], 0).unwrap();
-    inst.abort(ResultCode::UserCancelled).unwrap();
+    inst.abort(ResultCode::UserCancelled.into()).unwrap();
     assert_eq!(
         inst.last_outcome(),
         Some(Outcome::Failed {
-            code: ResultCode::UserCancelled
+            reason: ResultCode::UserCancelled.into()
         })
     );
     assert_eq!(inst.phase(), Phase::Idle);

@@ -11,10 +11,9 @@ use super::package::{
 };
 use super::record::{BootState, StateLog};
 use super::{
-    BootDecision, BootReason, Config, Error, ImageInfo, Outcome, Phase, Slot, IMAGE_OFFSET,
-    MAX_WRITE_SIZE,
+    BootDecision, BootReason, Config, Error, Failure, ImageInfo, Outcome, Phase, Slot,
+    IMAGE_OFFSET, MAX_WRITE_SIZE,
 };
-use crate::fumo::ResultCode;
 
 /// Bytes read per flash read while hashing or copying.
 const READ_CHUNK: usize = 512;
@@ -519,28 +518,30 @@ where
         Ok(info.version_code)
     }
 
-    /// Abandons a download or a ready image, recording `code` as the outcome (e.g. 401
-    /// when the user declines).
-    pub fn abort(&mut self, code: ResultCode) -> Result<(), Error> {
+    /// Abandons a download or a ready image, recording `reason` as the outcome (e.g. the
+    /// FUMO layer's "user cancelled" when the user declines).
+    pub fn abort(&mut self, reason: Failure) -> Result<(), Error> {
         if !matches!(self.state.phase, Phase::Downloading | Phase::Ready) {
             return Err(Error::BadState);
         }
-        self.record_failure(code)
+        self.record_failure(reason)
     }
 
     fn fail<T>(&mut self, e: PackageError) -> Result<T, Error> {
         warn!("installer: package refused");
-        self.record_failure(e.result_code())?;
+        self.record_failure(e.failure())?;
         Err(Error::Package(e))
     }
 
-    fn record_failure(&mut self, code: ResultCode) -> Result<(), Error> {
+    fn record_failure(&mut self, reason: Failure) -> Result<(), Error> {
+        // Kept as a restart would read it back, so the outcome is the same before and after.
+        let reason = Failure::from_code(reason.code());
         self.stream.open = false;
         let mut next = self.state;
         next.phase = Phase::Idle;
         next.progress = 0;
         next.backup_valid = false;
-        next.outcome = Some(Outcome::Failed { code });
+        next.outcome = Some(Outcome::Failed { reason });
         self.persist(next)
     }
 

@@ -12,10 +12,10 @@
 //! A package is a little-endian header (magic, format, device model and hardware id,
 //! from-version range, target version, payload length and SHA-256, and an authenticator
 //! over all of that) followed by the payload; see [`package`] and
-//! `docs/update-package.md`. Refusals map to FUMO result codes through
-//! [`PackageError::result_code`]: 402 for a corrupted package, 403 for a package meant for
-//! another device or version, 404 for a bad authenticator, 405 for a downgrade, 501 when
-//! it does not fit.
+//! `docs/update-package.md`. A refusal is recorded as a [`Failure`]
+//! ([`PackageError::failure`]), which the FUMO layer reports as its result code: 402 for a
+//! corrupted package, 403 for a package meant for another device or version, 404 for a
+//! bad authenticator, 405 for a downgrade, 501 when it does not fit.
 //!
 //! # Slot layout
 //!
@@ -110,8 +110,6 @@ pub use package::{
 };
 pub use record::BootState;
 
-use crate::fumo::ResultCode;
-
 /// Where the payload (the executable image) starts in a slot: after the header, aligned
 /// for a Cortex-M vector table.
 pub const IMAGE_OFFSET: u32 = 512;
@@ -174,6 +172,27 @@ impl Phase {
     }
 }
 
+/// Why an update attempt failed, as the installer records it in [`Outcome::Failed`]. The
+/// installer knows nothing of FUMO: the FUMO layer turns this into its result code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Failure {
+    /// The package is damaged: bad framing, header length or payload digest.
+    Corrupted,
+    /// The package is for another model, hardware revision or running version.
+    Mismatch,
+    /// The package's authenticator does not verify.
+    Unauthentic,
+    /// The package is of an unsupported format, or would not move the version forward.
+    NotAcceptable,
+    /// The payload does not fit in the update slot.
+    TooLarge,
+    /// The caller gave the attempt up ([`Installer::abort`]) for a reason of its own, a
+    /// code the installer keeps without reading it (the FUMO layer's result code).
+    Abandoned(u16),
+}
+
 /// How the last update attempt ended; the FUMO layer reports it in its Generic Alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -189,22 +208,11 @@ pub enum Outcome {
         /// The version code that was rolled back.
         version: u32,
     },
-    /// The package was refused or the download abandoned, with this result.
+    /// The package was refused or the download abandoned, for this reason.
     Failed {
-        /// The FUMO result code.
-        code: ResultCode,
+        /// Why.
+        reason: Failure,
     },
-}
-
-impl Outcome {
-    /// The FUMO result code for this outcome.
-    pub fn result_code(&self) -> ResultCode {
-        match self {
-            Self::Updated { .. } => ResultCode::Successful,
-            Self::RolledBack { .. } => ResultCode::UpdateFailed,
-            Self::Failed { code } => *code,
-        }
-    }
 }
 
 /// Which slot the bootloader should start, and why.
@@ -281,7 +289,7 @@ impl ImageInfo {
     }
 }
 
-/// An installer error. [`result_code`](Self::result_code) gives the FUMO result.
+/// An installer error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -297,18 +305,6 @@ pub enum Error {
     BackupTooSmall,
     /// The backup does not match its digest; nothing was restored.
     BackupCorrupt,
-}
-
-impl Error {
-    /// The FUMO result code to report for this error.
-    pub fn result_code(&self) -> ResultCode {
-        match self {
-            Self::BadState => ResultCode::ClientError,
-            Self::Package(e) => e.result_code(),
-            Self::BackupTooSmall => ResultCode::UpdateOutOfMemory,
-            Self::Flash(_) | Self::Layout | Self::BackupCorrupt => ResultCode::UpdateFailed,
-        }
-    }
 }
 
 #[cfg(feature = "defmt")]

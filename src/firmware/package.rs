@@ -5,7 +5,7 @@
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::fumo::ResultCode;
+use super::Failure;
 
 /// First four bytes of every package.
 pub const MAGIC: [u8; 4] = *b"IOTF";
@@ -57,7 +57,7 @@ enum_with_unknown! {
     }
 }
 
-/// Why a package was refused. [`result_code`](Self::result_code) gives the FUMO result.
+/// Why a package was refused. [`failure`](Self::failure) gives what the installer records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -89,20 +89,18 @@ pub enum PackageError {
 }
 
 impl PackageError {
-    /// The FUMO result code reported for this refusal.
-    pub fn result_code(self) -> ResultCode {
+    /// The failure the installer records for this refusal.
+    pub fn failure(self) -> Failure {
         match self {
             Self::BadMagic
             | Self::BadHeaderLength
             | Self::Truncated
             | Self::TooLong
-            | Self::HashMismatch => ResultCode::CorruptedPackage,
-            Self::WrongModel | Self::WrongHardware | Self::WrongFromVersion => {
-                ResultCode::PackageMismatch
-            }
-            Self::BadAuthenticator => ResultCode::FailedValidation,
-            Self::UnsupportedFormat(_) | Self::Downgrade => ResultCode::PackageNotAcceptable,
-            Self::TooLarge => ResultCode::DownloadOutOfMemory,
+            | Self::HashMismatch => Failure::Corrupted,
+            Self::WrongModel | Self::WrongHardware | Self::WrongFromVersion => Failure::Mismatch,
+            Self::BadAuthenticator => Failure::Unauthentic,
+            Self::UnsupportedFormat(_) | Self::Downgrade => Failure::NotAcceptable,
+            Self::TooLarge => Failure::TooLarge,
         }
     }
 }
@@ -626,7 +624,7 @@ mod tests {
             let h = PackageHeader::parse(&p).unwrap();
             let max = if i == 0 { 12 } else { 1000 };
             assert_eq!(h.validate(&device(), &v, max), Err(err));
-            assert_eq!(u16::from(err.result_code()), code);
+            assert_eq!(err.failure().code(), code);
         }
         // An empty hardware id matches any hardware of the model.
         let p = package(PackageBuilder::new("PhoneX", "").to_version(101, ""));
@@ -655,8 +653,8 @@ mod tests {
             Err(PackageError::BadAuthenticator)
         );
         assert_eq!(
-            PackageError::BadAuthenticator.result_code(),
-            ResultCode::FailedValidation
+            PackageError::BadAuthenticator.failure(),
+            Failure::Unauthentic
         );
     }
 
@@ -698,11 +696,11 @@ mod tests {
             PackageError::HashMismatch,
             PackageError::BadHeaderLength,
         ] {
-            assert_eq!(e.result_code(), ResultCode::CorruptedPackage);
+            assert_eq!(e.failure(), Failure::Corrupted);
         }
         assert_eq!(
-            PackageError::UnsupportedFormat(2).result_code(),
-            ResultCode::PackageNotAcceptable
+            PackageError::UnsupportedFormat(2).failure(),
+            Failure::NotAcceptable
         );
     }
 

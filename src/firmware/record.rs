@@ -9,14 +9,48 @@
 use embedded_storage::nor_flash::NorFlash;
 use sha2::{Digest, Sha256};
 
-use super::{Error, Outcome, Phase, Slot};
+use super::{Error, Failure, Outcome, Phase, Slot};
 use crate::flash::ring::{Ring, Slot as RingSlot};
-use crate::fumo::ResultCode;
 
 /// Bytes of a record before padding to whole write words.
 pub(crate) const RECORD_LEN: usize = 32;
 const MAGIC: [u8; 4] = *b"IBST";
 const CHECKED: usize = 28;
+
+// The numbers a failure is kept as in the record. They are the FUMO result codes for the
+// same failures, which records have always held, so records written earlier read the same.
+const CORRUPTED: u16 = 402;
+const MISMATCH: u16 = 403;
+const UNAUTHENTIC: u16 = 404;
+const NOT_ACCEPTABLE: u16 = 405;
+const TOO_LARGE: u16 = 501;
+
+impl Failure {
+    /// The number the record keeps for this failure.
+    pub(crate) fn code(self) -> u16 {
+        match self {
+            Self::Corrupted => CORRUPTED,
+            Self::Mismatch => MISMATCH,
+            Self::Unauthentic => UNAUTHENTIC,
+            Self::NotAcceptable => NOT_ACCEPTABLE,
+            Self::TooLarge => TOO_LARGE,
+            Self::Abandoned(code) => code,
+        }
+    }
+
+    /// The failure a record's number stands for; a number of the caller's own stays as
+    /// it was given.
+    pub(crate) fn from_code(code: u16) -> Self {
+        match code {
+            CORRUPTED => Self::Corrupted,
+            MISMATCH => Self::Mismatch,
+            UNAUTHENTIC => Self::Unauthentic,
+            NOT_ACCEPTABLE => Self::NotAcceptable,
+            TOO_LARGE => Self::TooLarge,
+            code => Self::Abandoned(code),
+        }
+    }
+}
 
 /// The persisted installer state: what the bootloader and the firmware agree on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +131,7 @@ impl BootState {
             None => (0u8, 0u16, 0u32),
             Some(Outcome::Updated { version }) => (1, 200, version),
             Some(Outcome::RolledBack { version }) => (2, 0, version),
-            Some(Outcome::Failed { code }) => (3, u16::from(code), 0),
+            Some(Outcome::Failed { reason }) => (3, reason.code(), 0),
         };
         let flags = u8::from(self.backup_valid) | (u8::from(self.restore_pending) << 1);
         let fields: [(&mut [u8], &[u8]); 11] = {
@@ -149,7 +183,7 @@ impl BootState {
             1 => Some(Outcome::Updated { version }),
             2 => Some(Outcome::RolledBack { version }),
             3 => Some(Outcome::Failed {
-                code: ResultCode::from(u16::from_le_bytes([c0, c1])),
+                reason: Failure::from_code(u16::from_le_bytes([c0, c1])),
             }),
             _ => return None,
         };
@@ -269,7 +303,7 @@ mod tests {
             progress: seq * 1000,
             target_version: 7,
             outcome: Some(Outcome::Failed {
-                code: ResultCode::CorruptedPackage,
+                reason: Failure::Corrupted,
             }),
         }
     }

@@ -1,4 +1,8 @@
-//! FUMO `State` node values and the result codes sent in the Generic Alert.
+//! FUMO `State` node values and the result codes sent in the Generic Alert, with the
+//! mapping from the installer's failures and errors to those codes (the installer knows
+//! nothing of FUMO).
+
+use crate::firmware::{self, Failure, Outcome, PackageError};
 
 enum_with_unknown! {
     /// Value of the FUMO `<x>/State` node.
@@ -72,5 +76,57 @@ impl ResultCode {
     /// Any 2xx result counts as success (200 and the vendor range 250-299).
     pub fn is_success(self) -> bool {
         (200..300).contains(&u16::from(self))
+    }
+}
+
+impl From<Failure> for ResultCode {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Corrupted => Self::CorruptedPackage,
+            Failure::Mismatch => Self::PackageMismatch,
+            Failure::Unauthentic => Self::FailedValidation,
+            Failure::NotAcceptable => Self::PackageNotAcceptable,
+            Failure::TooLarge => Self::DownloadOutOfMemory,
+            Failure::Abandoned(code) => Self::from(code),
+        }
+    }
+}
+
+/// A FUMO result code given to [`Installer::abort`](firmware::Installer::abort): the
+/// installer keeps it as the caller's reason and hands it back.
+impl From<ResultCode> for Failure {
+    fn from(code: ResultCode) -> Self {
+        Failure::from_code(u16::from(code))
+    }
+}
+
+impl From<PackageError> for ResultCode {
+    fn from(e: PackageError) -> Self {
+        Self::from(e.failure())
+    }
+}
+
+/// The result code to report for an installer error.
+impl From<firmware::Error> for ResultCode {
+    fn from(e: firmware::Error) -> Self {
+        match e {
+            firmware::Error::BadState => Self::ClientError,
+            firmware::Error::Package(e) => Self::from(e),
+            firmware::Error::BackupTooSmall => Self::UpdateOutOfMemory,
+            firmware::Error::Flash(_)
+            | firmware::Error::Layout
+            | firmware::Error::BackupCorrupt => Self::UpdateFailed,
+        }
+    }
+}
+
+/// The result code to report for how the last update attempt ended.
+impl From<Outcome> for ResultCode {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Updated { .. } => Self::Successful,
+            Outcome::RolledBack { .. } => Self::UpdateFailed,
+            Outcome::Failed { reason } => Self::from(reason),
+        }
     }
 }

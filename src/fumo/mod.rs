@@ -148,7 +148,7 @@ where
         Installer::finish(self)
     }
     fn abort(&mut self, code: ResultCode) -> Result<(), firmware::Error> {
-        Installer::abort(self, code)
+        Installer::abort(self, code.into())
     }
     fn arm_trial(&mut self) -> Result<(), firmware::Error> {
         Installer::arm_trial(self)

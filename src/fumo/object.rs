@@ -488,7 +488,7 @@ where
                 Phase::Ready => work = Some(Work::Install),
                 _ => {
                     let code = match self.installer.last_outcome() {
-                        Some(o) => o.result_code(),
+                        Some(o) => ResultCode::from(o),
                         None => ResultCode::UpdateFailed,
                     };
                     state = Some(if code.is_success() {
@@ -500,11 +500,11 @@ where
                 }
             },
             (Work::Download, _) => {
-                if let (Phase::Idle, Some(Outcome::Failed { code })) =
+                if let (Phase::Idle, Some(Outcome::Failed { reason })) =
                     (phase, self.installer.last_outcome())
                 {
                     state = Some(State::DownloadFailed);
-                    report = Some(code);
+                    report = Some(ResultCode::from(reason));
                 }
             }
             (Work::ConfirmUpdate, _) if phase != Phase::Ready => {
@@ -627,7 +627,7 @@ where
     fn download_refused(&mut self, e: firmware::Error) -> Result<Poll, Error> {
         match e {
             firmware::Error::Flash(_) => Err(Error::Installer(e)),
-            e => self.fail_download(e.result_code()),
+            e => self.fail_download(ResultCode::from(e)),
         }
     }
 
@@ -775,7 +775,7 @@ where
                 match armed {
                     Ok(()) => {}
                     Err(e @ firmware::Error::Flash(_)) => return Err(Error::Installer(e)),
-                    Err(e) => return self.update_failed(e.result_code()),
+                    Err(e) => return self.update_failed(ResultCode::from(e)),
                 }
             }
             _ => return self.update_failed(ResultCode::UpdateFailed),
@@ -876,10 +876,10 @@ where
     fn push_failed(&mut self, e: firmware::Error) -> StatusCode {
         self.streaming = false;
         if matches!(self.installer.phase(), Phase::Downloading) {
-            let _ = self.installer.abort(e.result_code());
+            let _ = self.installer.abort(ResultCode::from(e));
         }
         self.rec.state = State::DownloadFailed;
-        self.rec.failure = Some(e.result_code());
+        self.rec.failure = Some(ResultCode::from(e));
         if self.commit().is_err() {
             return StatusCode::DataStoreFailure;
         }

@@ -63,7 +63,7 @@ impl FirmwareInstaller for Device<'_> {
         self.inst.finish()
     }
     fn abort(&mut self, code: ResultCode) -> Result<(), firmware::Error> {
-        self.inst.abort(code)
+        self.inst.abort(code.into())
     }
     fn prepare_update(&mut self) -> Result<(), firmware::Error> {
         if self.inst.state().backup_valid() {
