@@ -22,6 +22,8 @@
 //! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply |
+//! | [`ui`] | user-interaction alerts: their options, and the trait the handset's UI answers through |
+//! | [`alert`] | the Generic Alert a management object raises for the session to send |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
@@ -47,6 +49,7 @@ mod macros;
 #[macro_use]
 mod fmt;
 
+pub mod alert;
 pub mod auth;
 pub mod bootstrap;
 pub mod cdma;
@@ -62,6 +65,7 @@ pub mod schema;
 pub mod session;
 pub mod transport;
 pub mod tree;
+pub mod ui;
 
 pub use codes::{AlertCode, StatusCode};
 

@@ -11,9 +11,9 @@ use common::device::{
 };
 use iotadm::auth::AuthScheme;
 use iotadm::codec::Encoding;
-use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{Config, GenericAlert, Initiation, NoUi, Outcome, UiKind};
 use iotadm::tree::{HandlerTable, NoHandlers, NodeHandler};
+use iotadm::ui::{EchoType, InputType};
 use iotadm_host::testserver::{
     Account, Cmd, Script, ServerOptions, SessionState, TestServer, Transcript,
 };

@@ -6,8 +6,8 @@
 use core::ffi::{c_char, c_int, c_void};
 
 use iotadm::platform::{Clock, Rng};
-use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{self as dm, Choices, UiKind};
+use iotadm::ui::{EchoType, InputType};
 
 use crate::session::MAX_ID_Z;
 use crate::status::IOTADM_ERR_INVALID_ARGUMENT;

@@ -12,13 +12,14 @@ use super::store::{Record, RecordLog};
 use super::{
     Config, Downloader, Error, FirmwareGate, FirmwareInstaller, Op, ResultCode, State, Work,
 };
+use crate::alert::GenericAlert;
 use crate::codec::Text;
 use crate::codes::StatusCode;
 use crate::firmware::{self, Outcome, Phase};
 use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_NAME_LEN, FUMO_PKG_NAME_LEN, FUMO_URL_LEN};
 use crate::schema::{NodeId, Schema, ROOT};
-use crate::session::{GenericAlert, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
 use crate::tree::{ExecOutcome, Handlers, NodeHandler, NodeRef};
+use crate::ui::{UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
 
 /// `./FUMO/` and the instance name.
 const MAX_NODE_URI: usize = 7 + FUMO_NAME_LEN;

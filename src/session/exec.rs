@@ -8,7 +8,6 @@ use embedded_storage::nor_flash::NorFlash;
 use super::emit::Sink;
 use super::lo::{self, Incoming};
 use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
-use super::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
 use crate::codes::StatusCode;
@@ -16,6 +15,7 @@ use crate::limits::{QUEUE_ARENA, QUEUE_LEN, UI_MAX_CHOICES, UI_OPTIONS_LEN, URI_
 use crate::schema::Format;
 use crate::tree::uri::{List as ListQuery, Query};
 use crate::tree::{ExecOutcome, Handlers, Principal};
+use crate::ui::{UiAnswer, UiKind, UiOptions, UiRequest};
 
 /// The `Format` of an item's (or its command's) `Meta`: `None` when it names none, 415
 /// when it names one the tree does not know.

@@ -24,19 +24,19 @@ mod exec;
 mod lo;
 mod notify;
 mod queue;
-pub mod ui;
 
 use core::mem::MaybeUninit;
 
 use heapless::String;
 
+pub use crate::alert::GenericAlert;
+pub use crate::ui::{
+    Choices, DefaultAnswers, NoUi, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction,
+};
 pub use account::{Account, AuthEntry};
 pub use client::{Buffers, Client, ClientError, Event};
 pub use device_info::{DeviceInfo, DeviceInfoError};
 pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
-pub use ui::{
-    Choices, DefaultAnswers, NoUi, UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction,
-};
 
 use crate::auth::{AuthError, AuthScheme};
 use crate::bootstrap::BootstrapError;
@@ -115,25 +115,6 @@ impl Default for Config {
     fn default() -> Self {
         Config::DEFAULT
     }
-}
-
-/// A Generic Alert (1226) the client sends in package 1, e.g. a FUMO result report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GenericAlert<'a> {
-    /// The `Correlator` of the command that caused it (the server's `Exec`).
-    pub correlator: Option<&'a str>,
-    /// `Source/LocURI`: the management object node it is about.
-    pub source: Option<&'a str>,
-    /// `Target/LocURI`, when the alert is addressed to a server-side node.
-    pub target: Option<&'a str>,
-    /// `Meta/Type`: the alert type, e.g. `urn:oma:at:fumo:1.0:downloadandupdate`.
-    pub alert_type: &'a str,
-    /// `Meta/Format` of the data, e.g. `int`.
-    pub format: &'a str,
-    /// `Meta/Mark`: the severity, e.g. `critical`.
-    pub mark: Option<&'a str>,
-    /// `Data`: the report, e.g. a FUMO result code.
-    pub data: &'a str,
 }
 
 /// How a session started.

@@ -6,7 +6,6 @@ use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::account::Account;
-use super::ui::UserInteraction;
 use super::{Error, Initiation};
 use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
 use crate::codec::{self, Command, Data, Text};
@@ -16,6 +15,7 @@ use crate::notification::{DigestCheck, Initiator, Notification, NotificationErro
 use crate::schema::AccessSet;
 use crate::schema::Format;
 use crate::tree::{Handlers, Principal, Tree};
+use crate::ui::UserInteraction;
 
 /// What a verified package 0 asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

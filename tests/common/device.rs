@@ -10,7 +10,6 @@ use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::schema::Format;
-use iotadm::session::ui::{EchoType, InputType};
 use iotadm::session::{
     Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env, Event,
     GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
@@ -19,6 +18,7 @@ use iotadm::tree::{
     ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree, TreeStorage,
     UriLimits,
 };
+use iotadm::ui::{EchoType, InputType};
 use iotadm_host::sim::{AccountSpec, CredSpec, SeededRng};
 use iotadm_host::{HttpError, HttpTransport};
 

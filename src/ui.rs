@@ -1,10 +1,12 @@
-//! User interaction alerts (OMA-TS-DM_Protocol 1.2 §5.x, Alerts 1100-1104): the option
+//! User interaction alerts (OMA-TS-DM_Protocol 1.2, Alerts 1100-1104): the option
 //! string the server sends with them (`MINDT=5&MAXDT=30&DR=1&MAXLEN=20&IT=N&ET=P`), and the
 //! [`UserInteraction`] trait through which the handset's UI answers.
 //!
 //! The session calls the trait and waits for its answer; an implementation that cannot
 //! ask the user returns [`UiAnswer::NotSupported`] (status 406), and one whose user does
-//! not answer in time returns [`UiAnswer::Timeout`] (408).
+//! not answer in time returns [`UiAnswer::Timeout`] (408). Management objects ask the
+//! user too (FUMO, before a download or an update), so these types sit below both the
+//! session and the objects.
 
 use crate::codec::Text;
 
