@@ -40,6 +40,7 @@ mod model;
 mod text;
 mod tokens;
 pub(crate) mod wbxml;
+mod wbxml_bytes;
 mod xml;
 
 pub use b64::B64Error;

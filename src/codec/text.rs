@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use super::wbxml::read_mb_u32;
+use super::wbxml_bytes::{read_mb_u32, skip_attributes, string_table, table_string};
 use crate::codec::tokens::global;
 
 /// A run of character data (or, for opaque data, bytes) borrowed from a message.
@@ -129,7 +129,7 @@ impl<'a> Text<'a> {
             Repr::Wbxml { doc, start, trim } => (
                 ChunkState::Wbxml {
                     run: doc.get(start as usize..).unwrap_or(&[]),
-                    strtbl: super::wbxml::string_table(doc).unwrap_or(&[]),
+                    strtbl: string_table(doc).unwrap_or(&[]),
                     pos: 0,
                 },
                 trim,
@@ -597,7 +597,7 @@ fn next_wbxml_piece<'a>(run: &'a [u8], strtbl: &'a [u8], pos: usize) -> Option<(
         // A page switch or a processing instruction inside text adds nothing to it.
         global::SWITCH_PAGE => Some((Chunk::Borrowed(&[]), 2)),
         global::PI => {
-            let end = super::wbxml::skip_attributes(run, strtbl, after).ok()?;
+            let end = skip_attributes(run, strtbl, after).ok()?;
             Some((Chunk::Borrowed(&[]), end - pos))
         }
         global::OPAQUE => {
@@ -608,17 +608,6 @@ fn next_wbxml_piece<'a>(run: &'a [u8], strtbl: &'a [u8], pos: usize) -> Option<(
         }
         _ => None,
     }
-}
-
-/// The string at `index` of a WBXML string table: up to its NUL, or to the end of the table
-/// when the NUL is missing (some encoders count the public-id string without it).
-pub(crate) fn table_string(strtbl: &[u8], index: u32) -> Option<&[u8]> {
-    let rest = strtbl.get(index as usize..)?;
-    if rest.is_empty() {
-        return None;
-    }
-    let end = memchr::memchr(0, rest).unwrap_or(rest.len());
-    rest.get(..end)
 }
 
 /// Iterator over the decoded bytes of a [`Text`].
@@ -838,16 +827,6 @@ mod tests {
         assert_eq!(Text::from_wbxml(&blank, header.len(), false).len(), 2);
         // A Text is small: it is copied into every field of the model.
         assert!(core::mem::size_of::<Text<'_>>() <= 3 * core::mem::size_of::<usize>());
-    }
-
-    #[test]
-    fn missing_nul_in_string_table_reads_to_its_end() {
-        assert_eq!(
-            table_string(b"-//SYNCML//DTD SyncML 1.1//EN", 0),
-            Some(&b"-//SYNCML//DTD SyncML 1.1//EN"[..])
-        );
-        assert_eq!(table_string(b"ab\0cd\0", 3), Some(&b"cd"[..]));
-        assert_eq!(table_string(b"ab\0", 3), None);
     }
 
     #[test]

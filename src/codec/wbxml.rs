@@ -6,24 +6,11 @@
 //! limits kept), so the typed decoder never meets malformed input it did not see first.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{is_utf8, is_xml_name, table_string, Text};
+use super::text::{is_utf8, is_xml_name, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
+use super::wbxml_bytes::{mb, skip_attributes, table_string};
 use super::{Content, Limits, Name};
 use crate::limits::XML_DEPTH;
-
-/// Reads a WBXML multi-byte unsigned integer at `pos`: the value and the bytes it took.
-/// `None` when it is truncated or does not fit in 32 bits.
-pub(crate) fn read_mb_u32(input: &[u8], pos: usize) -> Option<(u32, usize)> {
-    let mut value: u32 = 0;
-    for i in 0..5 {
-        let b = *input.get(pos.checked_add(i)?)?;
-        value = value.checked_mul(128)?.checked_add(u32::from(b & 0x7F))?;
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
 
 /// The public identifier of a WBXML document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,17 +32,6 @@ pub(crate) struct Header<'a> {
 
 fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
-}
-
-fn mb(input: &[u8], pos: usize) -> Result<(u32, usize), DecodeError> {
-    read_mb_u32(input, pos).ok_or_else(|| {
-        let rest = input.get(pos..).unwrap_or(&[]);
-        if rest.len() < 5 && rest.iter().all(|b| b & 0x80 != 0) {
-            err(K::Truncated, input.len())
-        } else {
-            err(K::Syntax("multi-byte integer over 32 bits"), pos)
-        }
-    })
 }
 
 /// Parses the document header: version, public id, charset and string table.
@@ -100,19 +76,6 @@ pub(crate) fn parse_header(doc: &[u8]) -> Result<Header<'_>, DecodeError> {
         strtbl,
         body: end,
     })
-}
-
-/// The string table of a document whose header has been read before, found again.
-pub(crate) fn string_table(doc: &[u8]) -> Option<&[u8]> {
-    let (public_id, n) = read_mb_u32(doc, 1)?;
-    let mut pos = 1 + n;
-    if public_id == public_id::LITERAL {
-        pos += read_mb_u32(doc, pos)?.1;
-    }
-    pos += read_mb_u32(doc, pos)?.1;
-    let (len, n) = read_mb_u32(doc, pos)?;
-    pos += n;
-    doc.get(pos..pos.checked_add(len as usize)?)
 }
 
 /// Refuses documents whose public id is not a SyncML DTD (or "unknown", which leaves the
@@ -280,48 +243,6 @@ pub(crate) fn next_token<'a>(
             )
         }
     })
-}
-
-/// Skips an attribute list (or the body of a PI) up to and including its END.
-pub(crate) fn skip_attributes(
-    doc: &[u8],
-    strtbl: &[u8],
-    mut pos: usize,
-) -> Result<usize, DecodeError> {
-    loop {
-        let token = *doc.get(pos).ok_or(err(K::Truncated, pos))?;
-        let after = pos + 1;
-        pos = match token {
-            global::END => return Ok(after),
-            global::SWITCH_PAGE => after + 1,
-            global::STR_I | global::EXT_I_0 | global::EXT_I_1 | global::EXT_I_2 => {
-                let rest = doc.get(after..).unwrap_or(&[]);
-                after
-                    + rest
-                        .iter()
-                        .position(|&b| b == 0)
-                        .ok_or(err(K::Truncated, doc.len()))?
-                    + 1
-            }
-            global::STR_T | global::LITERAL => {
-                let (index, n) = mb(doc, after)?;
-                if table_string(strtbl, index).is_none() {
-                    return Err(err(K::StringTableIndex(index), after));
-                }
-                after + n
-            }
-            global::ENTITY | global::EXT_T_0 | global::EXT_T_1 | global::EXT_T_2 => {
-                after + mb(doc, after)?.1
-            }
-            global::OPAQUE => {
-                let (len, n) = mb(doc, after)?;
-                (after + n)
-                    .checked_add(len as usize)
-                    .ok_or(err(K::Truncated, after))?
-            }
-            _ => after,
-        };
-    }
 }
 
 /// The validating pass over the whole body: afterwards the cursor can trust the structure.
@@ -560,20 +481,6 @@ fn is_text_token(byte: Option<&u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn multibyte_integers() {
-        assert_eq!(read_mb_u32(&[0xA4, 0x01], 0), Some((0x1201, 2)));
-        assert_eq!(read_mb_u32(&[0x9F, 0x53], 0), Some((0x0FD3, 2)));
-        assert_eq!(read_mb_u32(&[0x82, 0x2C], 0), Some((300, 2)));
-        assert_eq!(
-            read_mb_u32(&[0x8F, 0xFF, 0xFF, 0xFF, 0x7F], 0),
-            Some((u32::MAX, 5))
-        );
-        assert_eq!(read_mb_u32(&[0x90, 0x80, 0x80, 0x80, 0x00], 0), None);
-        assert_eq!(read_mb_u32(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 0), None);
-        assert_eq!(read_mb_u32(&[0x81], 0), None);
-    }
 
     /// The text at the start of `body`, in a document with the string table `strtbl`.
     fn text_at(body: &[u8], strtbl: &[u8], trim: bool) -> (std::string::String, Cursor<'static>) {
