@@ -12,8 +12,8 @@
 
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::model::{
-    Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand, List, Location,
-    Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
+    is_command, Alert, Chal, Command, Container, Cred, Data, Embedded, Exec, Item, ItemCommand,
+    List, ListIter, Location, Message, Meta, Results, Select, Status, Sync, SyncBody, SyncHdr,
 };
 use super::model::{TNDS_WBXML, TNDS_XML};
 use super::text::Text;
@@ -37,25 +37,6 @@ fn is_ignored(tag: Tag) -> bool {
             | Tag::SOURCE_PARENT
             | Tag::TARGET_PARENT
             | Tag::FILTER
-    )
-}
-
-/// Whether `tag` is a command this model holds.
-pub(crate) fn is_command(tag: Tag) -> bool {
-    matches!(
-        tag,
-        Tag::ADD
-            | Tag::ALERT
-            | Tag::ATOMIC
-            | Tag::COPY
-            | Tag::DELETE
-            | Tag::EXEC
-            | Tag::GET
-            | Tag::REPLACE
-            | Tag::RESULTS
-            | Tag::SEQUENCE
-            | Tag::STATUS
-            | Tag::SYNC
     )
 }
 
@@ -770,6 +751,24 @@ fn nested_tnds<'a>(text: &Text<'a>) -> Option<Cursor<'a>> {
 
 /// The formal public identifier of DDF and TNDS documents.
 pub(crate) const DDF_PUBLIC_ID: &[u8] = b"-//OMA//DTD-DM-DDF 1.2//EN";
+
+// A parsed list decodes its elements as it is walked, with the decoder's functions; the
+// model holds the list, the decoder what is in it.
+macro_rules! list_iterator {
+    ($ty:ident, $decode:path) => {
+        impl<'a> Iterator for ListIter<'a, $ty<'a>> {
+            type Item = $ty<'a>;
+
+            fn next(&mut self) -> Option<$ty<'a>> {
+                self.next_with($decode)
+            }
+        }
+    };
+}
+
+list_iterator!(Command, command);
+list_iterator!(Item, item);
+list_iterator!(Text, text_element);
 
 #[cfg(test)]
 mod tests {

@@ -732,6 +732,25 @@ impl fmt::Debug for Meta<'_> {
     }
 }
 
+/// Whether `tag` is a command this model holds.
+pub(crate) fn is_command(tag: Tag) -> bool {
+    matches!(
+        tag,
+        Tag::ADD
+            | Tag::ALERT
+            | Tag::ATOMIC
+            | Tag::COPY
+            | Tag::DELETE
+            | Tag::EXEC
+            | Tag::GET
+            | Tag::REPLACE
+            | Tag::RESULTS
+            | Tag::SEQUENCE
+            | Tag::STATUS
+            | Tag::SYNC
+    )
+}
+
 /// Which children of an element a parsed list holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Select {
@@ -750,7 +769,7 @@ impl Select {
         })?;
         match self {
             Select::Tag(t) => (t == tag).then_some(tag),
-            Select::Commands => super::decode::is_command(tag).then_some(tag),
+            Select::Commands => is_command(tag).then_some(tag),
         }
     }
 }
@@ -924,7 +943,7 @@ impl<'a, T: Copy> ListIter<'a, T> {
         }
     }
 
-    fn next_with(
+    pub(super) fn next_with(
         &mut self,
         decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
     ) -> Option<T> {
@@ -933,22 +952,6 @@ impl<'a, T: Copy> ListIter<'a, T> {
         self.try_next_with(decode).ok().flatten()
     }
 }
-
-macro_rules! list_iterator {
-    ($ty:ident, $decode:path) => {
-        impl<'a> Iterator for ListIter<'a, $ty<'a>> {
-            type Item = $ty<'a>;
-
-            fn next(&mut self) -> Option<$ty<'a>> {
-                self.next_with($decode)
-            }
-        }
-    };
-}
-
-list_iterator!(Command, super::decode::command);
-list_iterator!(Item, super::decode::item);
-list_iterator!(Text, super::decode::text_element);
 
 #[cfg(test)]
 mod tests {
