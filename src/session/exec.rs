@@ -6,7 +6,7 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use super::emit::Sink;
-use super::lo::{self, Incoming};
+use super::lo::{self, Incoming, Intake};
 use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
@@ -229,6 +229,20 @@ pub(crate) struct Exec<'s, 'e, 't, F, H> {
     pub(crate) aborted: &'s mut bool,
     /// The message being built, which the queue is written into.
     pub(crate) sink: &'s mut dyn Sink<F, H>,
+}
+
+impl<'t, F: NorFlash, H: Handlers> Exec<'_, '_, 't, F, H> {
+    /// What storing a value takes from this runner's state.
+    fn intake(&mut self) -> Intake<'_, 't, F, H> {
+        Intake {
+            tree: self.env.tree,
+            clock: self.env.clock,
+            server_id: self.server_id,
+            max_obj_size: self.cfg.max_obj_size,
+            lo: self.lo,
+            scratch: self.scratch,
+        }
+    }
 }
 
 impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
@@ -875,7 +889,15 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
                     if mode == Mode::Atomic {
                         return Err(StatusCode::OptionalFeatureNotSupported);
                     }
-                    let code = lo::chunk(self, uri, create, format, meta, item, continues)?;
+                    let code = lo::chunk(
+                        &mut self.intake(),
+                        uri,
+                        create,
+                        format,
+                        meta,
+                        item,
+                        continues,
+                    )?;
                     return Ok((code, None));
                 }
                 match item.data {
@@ -901,7 +923,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
                         if text.len() as u64 > u64::from(self.cfg.max_obj_size) {
                             return Err(StatusCode::RequestEntityTooLarge);
                         }
-                        lo::whole(self, uri, create, format, text)?;
+                        lo::whole(&mut self.intake(), uri, create, format, text)?;
                         Ok((StatusCode::Ok, None))
                     }
                 }

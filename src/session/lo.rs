@@ -6,13 +6,30 @@
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
-use super::exec::Exec;
 use crate::codec::b64::B64Stream;
 use crate::codec::{Item, Meta, Text};
 use crate::codes::StatusCode;
 use crate::limits::{LO_PATH_LEN, URI_LEN};
+use crate::platform::Clock;
 use crate::schema::Format;
 use crate::tree::{Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
+
+/// What storing a value needs from the command that carries it. The command runner
+/// lends these from its own state, so that this module does not depend on the runner.
+pub(crate) struct Intake<'a, 't, F, H> {
+    /// The tree the value goes into.
+    pub(crate) tree: &'a mut Tree<'t, F, H>,
+    /// Time, for node timestamps.
+    pub(crate) clock: &'a dyn Clock,
+    /// The server that sends the value.
+    pub(crate) server_id: &'a str,
+    /// The largest object the session accepts.
+    pub(crate) max_obj_size: u32,
+    /// The session's slot for a large object being received.
+    pub(crate) lo: &'a mut Option<Incoming>,
+    /// Room to copy or decode a value into.
+    pub(crate) scratch: &'a mut [u8],
+}
 
 /// A large object being received.
 pub(crate) struct Incoming {
@@ -155,13 +172,13 @@ fn first_missing<F: NorFlash, H: Handlers>(tree: &Tree<'_, F, H>, uri: &str) -> 
 
 /// Starts writing `uri`: the object's bytes as transmitted are `declared`.
 fn begin<F: NorFlash, H: Handlers>(
-    x: &mut Exec<'_, '_, '_, F, H>,
+    x: &mut Intake<'_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
     declared: u64,
 ) -> Result<Incoming, StatusCode> {
-    let decode = format == Some(Format::B64) && x.env.tree.format_at(uri) == Some(Format::Bin);
+    let decode = format == Some(Format::B64) && x.tree.format_at(uri) == Some(Format::Bin);
     // Decoded, the size is known only at the end; the session checks the transmitted size.
     let (total, format) = if decode {
         (None, Some(Format::Bin))
@@ -169,18 +186,18 @@ fn begin<F: NorFlash, H: Handlers>(
         (Some(declared), format)
     };
     let missing = if create {
-        first_missing(x.env.tree, uri)
+        first_missing(x.tree, uri)
     } else {
         None
     };
     let who = Principal::Server(x.server_id);
-    let ticket = match x.env.tree.begin_write(who, uri, create, total, format) {
+    let ticket = match x.tree.begin_write(who, uri, create, total, format) {
         Ok(ticket) => ticket,
         Err(code) => {
             // The node may have been created before the write was refused.
-            let path = Uri::parse(uri, x.env.tree.limits()).map(|u| u.path());
+            let path = Uri::parse(uri, x.tree.limits()).map(|u| u.path());
             let top = missing.and_then(|n| path.ok()?.get(..usize::from(n)));
-            undo_create(x.env.tree, top, x.env.clock.unix_time());
+            undo_create(x.tree, top, x.clock.unix_time());
             return Err(code);
         }
     };
@@ -197,7 +214,7 @@ fn begin<F: NorFlash, H: Handlers>(
 /// One chunk of a large object (`MoreData` on all but the last): 213 while more is to
 /// come, then the outcome of storing the whole.
 pub(crate) fn chunk<F: NorFlash, H: Handlers>(
-    x: &mut Exec<'_, '_, '_, F, H>,
+    x: &mut Intake<'_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
@@ -215,24 +232,24 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers>(
             .and_then(|m| m.size())
             .and_then(|s| s.parse_u64())
             .ok_or(StatusCode::IncompleteCommand)?;
-        if size > u64::from(x.cfg.max_obj_size) {
+        if size > u64::from(x.max_obj_size) {
             return Err(StatusCode::RequestEntityTooLarge);
         }
         start(x, uri, create, format, size)?;
     }
-    let now = x.env.clock.unix_time();
+    let now = x.clock.unix_time();
     let who = Principal::Server(x.server_id);
     let Some(lo) = x.lo.as_mut() else {
         return Err(StatusCode::CommandFailed);
     };
-    if let Err(code) = lo.feed(x.env.tree, text) {
-        end(x.lo, x.env.tree, who, now, false)?;
+    if let Err(code) = lo.feed(x.tree, text) {
+        end(x.lo, x.tree, who, now, false)?;
         return Err(code);
     }
     if item.more_data {
         return Ok(StatusCode::ChunkedItemAccepted);
     }
-    end(x.lo, x.env.tree, who, now, true)?;
+    end(x.lo, x.tree, who, now, true)?;
     Ok(StatusCode::Ok)
 }
 
@@ -241,7 +258,7 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers>(
 /// frame of every chunk.
 #[inline(never)]
 fn start<F: NorFlash, H: Handlers>(
-    x: &mut Exec<'_, '_, '_, F, H>,
+    x: &mut Intake<'_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
@@ -273,15 +290,15 @@ fn end<F: NorFlash, H: Handlers>(
 /// else copied to scratch, else streamed like a large object.
 #[inline(never)]
 pub(crate) fn whole<F: NorFlash, H: Handlers>(
-    x: &mut Exec<'_, '_, '_, F, H>,
+    x: &mut Intake<'_, '_, F, H>,
     uri: &str,
     create: bool,
     format: Option<Format>,
     text: Text<'_>,
 ) -> Result<(), StatusCode> {
     let who = Principal::Server(x.server_id);
-    let now = x.env.clock.unix_time();
-    let decode = format == Some(Format::B64) && x.env.tree.format_at(uri) == Some(Format::Bin);
+    let now = x.clock.unix_time();
+    let decode = format == Some(Format::B64) && x.tree.format_at(uri) == Some(Format::Bin);
     // Base64 for a binary node is stored decoded (TND §7.7.2); one that decodes into
     // scratch is stored whole like any value, a larger one streams.
     let (bytes, format) = if decode {
@@ -296,14 +313,14 @@ pub(crate) fn whole<F: NorFlash, H: Handlers>(
         (text.copy_to(x.scratch).map(|b| -> &[u8] { b }), format)
     };
     match bytes {
-        Some(value) if create => x.env.tree.add(who, uri, Some(value), format, now),
-        Some(value) => x.env.tree.replace(who, uri, value, format, now),
+        Some(value) if create => x.tree.add(who, uri, Some(value), format, now),
+        Some(value) => x.tree.replace(who, uri, value, format, now),
         None => {
             let mut lo = begin(x, uri, create, format, text.len() as u64)?;
-            match lo.feed(x.env.tree, text) {
-                Ok(()) => lo.finish(x.env.tree, who, now),
+            match lo.feed(x.tree, text) {
+                Ok(()) => lo.finish(x.tree, who, now),
                 Err(code) => {
-                    lo.abandon(x.env.tree, who, now);
+                    lo.abandon(x.tree, who, now);
                     Err(code)
                 }
             }
