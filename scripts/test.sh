@@ -33,6 +33,9 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "no import circle among the core's modules"
+python3 scripts/module-deps.py
+
 step "cargo clippy (all targets, all features)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
