@@ -6,8 +6,8 @@ use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::emit::{MessageSink, Num, Sink};
-use super::exec::{Cursor, Exec};
 use super::queue::Entry;
+use super::runner::{Cursor, Runner};
 use super::{
     Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit,
 };
@@ -673,7 +673,7 @@ impl Session {
         let room = Sink::<F, H>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
         if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
             let next = {
-                let mut exec = Exec {
+                let mut runner = Runner {
                     env: &mut *env,
                     queue: &mut self.queue,
                     lo: &mut self.lo,
@@ -685,7 +685,7 @@ impl Session {
                     aborted: &mut self.aborted,
                     sink: &mut sink,
                 };
-                exec.run(msg.body.commands, cur, deny)?
+                runner.run(msg.body.commands, cur, deny)?
             };
             self.held.cursor = next;
             if next.is_none() && !self.held.is_final && !self.aborted {

@@ -20,10 +20,10 @@ mod client;
 mod device_info;
 mod emit;
 mod engine;
-mod exec;
 mod lo;
 mod notify;
 mod queue;
+mod runner;
 
 use core::mem::MaybeUninit;
 
@@ -363,7 +363,7 @@ struct Held {
     /// Its `MsgID`, the `MsgRef` of every Status for it.
     msg_id: String<REF_LEN>,
     /// Commands still to run: the position to resume at.
-    cursor: Option<exec::Cursor>,
+    cursor: Option<runner::Cursor>,
     /// Its `Final`.
     is_final: bool,
 }

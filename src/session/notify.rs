@@ -256,8 +256,8 @@ fn apply_commands<F: NorFlash, H: Handlers>(
         };
         for item in c.items {
             let mut uri_buf = [0u8; URI_LEN];
-            let uri = super::exec::uri_of(item.target, &mut uri_buf)?;
-            let format = super::exec::format_of(item.meta.or(c.meta))?;
+            let uri = super::runner::uri_of(item.target, &mut uri_buf)?;
+            let format = super::runner::format_of(item.meta.or(c.meta))?;
             match item.data {
                 Some(Data::Xml(doc)) => {
                     tree.add_tnds(who, uri, doc.events(), now, scratch)?;

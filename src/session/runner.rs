@@ -215,7 +215,7 @@ pub(crate) fn cmd_of(cmd: &Command<'_>) -> Cmd {
 }
 
 /// Everything a command needs, borrowed from the session for one run.
-pub(crate) struct Exec<'s, 'e, 't, F, H> {
+pub(crate) struct Runner<'s, 'e, 't, F, H> {
     pub(crate) env: &'s mut Env<'e, 't, F, H>,
     pub(crate) queue: &'s mut Queue,
     pub(crate) lo: &'s mut Option<Incoming>,
@@ -231,7 +231,7 @@ pub(crate) struct Exec<'s, 'e, 't, F, H> {
     pub(crate) sink: &'s mut dyn Sink<F, H>,
 }
 
-impl<'t, F: NorFlash, H: Handlers> Exec<'_, '_, 't, F, H> {
+impl<'t, F: NorFlash, H: Handlers> Runner<'_, '_, 't, F, H> {
     /// What storing a value takes from this runner's state.
     fn intake(&mut self) -> Intake<'_, 't, F, H> {
         Intake {
@@ -245,7 +245,7 @@ impl<'t, F: NorFlash, H: Handlers> Exec<'_, '_, 't, F, H> {
     }
 }
 
-impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
+impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
     fn now(&self) -> Option<u64> {
         self.env.clock.unix_time()
     }
@@ -647,7 +647,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
     }
 
     /// Writes the statuses of a failed Atomic's commands again, by rule (see
-    /// [`Exec::atomic`]), walking them in the order they ran; whether they all fit.
+    /// [`Runner::atomic`]), walking them in the order they ran; whether they all fit.
     fn replay(
         &mut self,
         commands: List<'_, Command<'_>>,
@@ -853,7 +853,7 @@ impl<F: NorFlash, H: Handlers> Exec<'_, '_, '_, F, H> {
         }
     }
 
-    /// [`Exec::run_item`] for a target URI that needs decoding (entities, WBXML runs).
+    /// [`Runner::run_item`] for a target URI that needs decoding (entities, WBXML runs).
     #[inline(never)]
     fn run_item_decoded(
         &mut self,
