@@ -9,6 +9,7 @@
 //! session and the objects.
 
 use crate::codec::Text;
+use crate::codes::AlertCode;
 
 /// The kind of a user-interaction alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +30,12 @@ pub enum UiKind {
 impl UiKind {
     /// The kind of alert code `code`, if it is a user-interaction alert.
     pub fn from_code(code: u16) -> Option<UiKind> {
-        Some(match code {
-            1100 => UiKind::Display,
-            1101 => UiKind::Confirm,
-            1102 => UiKind::TextInput,
-            1103 => UiKind::SingleChoice,
-            1104 => UiKind::MultipleChoice,
+        Some(match AlertCode::from(code) {
+            AlertCode::Display => UiKind::Display,
+            AlertCode::ConfirmOrReject => UiKind::Confirm,
+            AlertCode::TextInput => UiKind::TextInput,
+            AlertCode::SingleChoice => UiKind::SingleChoice,
+            AlertCode::MultipleChoice => UiKind::MultipleChoice,
             _ => return None,
         })
     }

@@ -15,6 +15,7 @@ use crate::codec::{
     Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location, Mark,
     MessageWriter, MetInf, Meta, Results, Status, Text,
 };
+use crate::codes::AlertCode;
 use crate::limits::{ALERTS, UI_MAX_CHOICES};
 use crate::schema::Format;
 use crate::tree::{Handlers, NodeHandle, Principal, Tree};
@@ -194,17 +195,20 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
                 Entry::Status(s) if s.code == 0 => true,
                 Entry::Status(s) => self.status(&s)?,
                 Entry::Results(r) => self.results(r)?,
-                Entry::Open(code) => self.alert(code, None, None)?,
+                Entry::Open(code) => self.alert(AlertCode::from(code), None, None)?,
                 Entry::NextMessage => {
-                    let done =
-                        self.alert(1222, Some(self.out.server_uri), Some(self.out.device_id))?;
+                    let done = self.alert(
+                        AlertCode::NextMessage,
+                        Some(self.out.server_uri),
+                        Some(self.out.device_id),
+                    )?;
                     self.out.asked_next |= done;
                     done
                 }
                 Entry::NoEndOfData(span) => {
                     let mut uri = heapless::String::<256>::new();
                     let _ = uri.push_str(self.queue.str(span));
-                    self.alert(1225, Some(&uri), None)?
+                    self.alert(AlertCode::NoEndOfData, Some(&uri), None)?
                 }
                 Entry::Generic(i) => self.generic(usize::from(i))?,
                 Entry::DevInfo { next } => self.devinfo(next)?,
@@ -269,12 +273,12 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
     #[inline(never)]
     fn alert(
         &mut self,
-        code: u16,
+        code: AlertCode,
         target: Option<&str>,
         source: Option<&str>,
     ) -> Result<bool, Error> {
         let id = Num::new(self.out.cmd_id + 1);
-        let code = Num::new(u32::from(code));
+        let number = Num::new(u32::from(u16::from(code)));
         let item = [Item {
             target: target.map(Location::new),
             source: source.map(Location::new),
@@ -285,7 +289,7 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
             cmd_id: Text::new(id.as_str()),
             no_resp: false,
             cred: None,
-            data: Some(Text::new(code.as_str())),
+            data: Some(Text::new(number.as_str())),
             correlator: None,
             items: List::new(if has_item { &item } else { &[] }),
         };
@@ -294,7 +298,7 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
         }
         // Alert 1222 names the parties only for good measure: alone in a message that
         // cannot hold them, it goes without.
-        if code.as_str() == "1222" && self.out.written == 0 {
+        if code == AlertCode::NextMessage && self.out.written == 0 {
             alert.items = List::empty();
             return self.push(&Command::Alert(alert));
         }

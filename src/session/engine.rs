@@ -19,7 +19,7 @@ use crate::codec::{
     self, Chal, Command, Cred, EncodeError, EncodeOptions, List, Location, Message, MessageWriter,
     MetInf, Meta, Status, SyncHdr, Text,
 };
-use crate::codes::StatusCode;
+use crate::codes::{AlertCode, StatusCode};
 use crate::limits::{REF_LEN, SERVER_ADDR_LEN};
 use crate::tree::Handlers;
 
@@ -97,7 +97,7 @@ impl Session {
                 .body
                 .commands
                 .iter()
-                .any(|c| alert_code(&c) == Some(1223));
+                .any(|c| alert_code(&c) == Some(AlertCode::SessionAbort));
             if self.aborted {
                 return Ok(self.finish(env));
             }
@@ -155,10 +155,10 @@ impl Session {
     fn queue_package1(&mut self) {
         self.queue.clear();
         let code = match self.initiation {
-            super::Initiation::Server { .. } => 1200,
-            super::Initiation::Client => 1201,
+            super::Initiation::Server { .. } => AlertCode::ServerInitiatedMgmt,
+            super::Initiation::Client => AlertCode::ClientInitiatedMgmt,
         };
-        let _ = self.queue.push(Entry::Open(code));
+        let _ = self.queue.push(Entry::Open(u16::from(code)));
         self.alert_refs.clear();
         for i in 0..self.alert_count {
             let _ = self.queue.push(Entry::Generic(i));
@@ -750,9 +750,13 @@ impl Session {
 }
 
 /// The alert code of `cmd`, if it is an Alert with one.
-fn alert_code(cmd: &Command<'_>) -> Option<u32> {
+fn alert_code(cmd: &Command<'_>) -> Option<AlertCode> {
     match cmd {
-        Command::Alert(a) => a.data.and_then(|d| d.parse_u32()),
+        Command::Alert(a) => a
+            .data
+            .and_then(|d| d.parse_u32())
+            .and_then(|n| u16::try_from(n).ok())
+            .map(AlertCode::from),
         _ => None,
     }
 }
@@ -781,7 +785,7 @@ fn refuse(
         _ => (false, None),
     };
     if !no_resp {
-        let code = if alert_code(cmd) == Some(1222) {
+        let code = if alert_code(cmd) == Some(AlertCode::NextMessage) {
             "200"
         } else {
             "400"

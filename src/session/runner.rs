@@ -10,7 +10,7 @@ use super::lo::{self, Incoming, Intake};
 use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
-use crate::codes::StatusCode;
+use crate::codes::{AlertCode, StatusCode};
 use crate::limits::{QUEUE_ARENA, QUEUE_LEN, UI_MAX_CHOICES, UI_OPTIONS_LEN, URI_LEN};
 use crate::schema::Format;
 use crate::tree::uri::{List as ListQuery, Query};
@@ -74,9 +74,8 @@ struct Verdict {
 
 impl Verdict {
     fn of(code: StatusCode) -> Verdict {
-        let c = u16::from(code);
         Verdict {
-            failed: !(200..300).contains(&c),
+            failed: !code.is_success(),
             declined: code == StatusCode::NotModified,
         }
     }
@@ -1010,14 +1009,15 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
     fn alert(&mut self, alert: &crate::codec::Alert<'_>) -> Result<StatusCode, Error> {
         let cmd_ref = self.queue.store_text(alert.cmd_id).unwrap_or(Span::EMPTY);
         let code = alert.data.and_then(|d| d.parse_u32()).unwrap_or(0);
-        let (status, answer) = match code {
-            1222 => (StatusCode::Ok, Answer::None),
-            1223 => {
+        // A number past any alert code's range is as unknown as one in range.
+        let (status, answer) = match u16::try_from(code).map(AlertCode::from) {
+            _ if code == 0 => (StatusCode::IncompleteCommand, Answer::None),
+            Ok(AlertCode::NextMessage) => (StatusCode::Ok, Answer::None),
+            Ok(AlertCode::SessionAbort) => {
                 *self.aborted = true;
                 (StatusCode::Ok, Answer::None)
             }
-            1100..=1104 => self.ask(alert),
-            0 => (StatusCode::IncompleteCommand, Answer::None),
+            Ok(a) if a.is_user_interaction() => self.ask(alert),
             _ => (StatusCode::OptionalFeatureNotSupported, Answer::None),
         };
         if status == StatusCode::OperationCancelled {
