@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
             },
         )
         .unwrap();
-        s.start(&mut env, &mut tx, &mut scratch).unwrap();
+        let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
         let Step::Send(t) = s
             .handle(&mut env, &pkg, None, &[], &mut tx, &mut scratch)
             .unwrap()
@@ -146,11 +146,11 @@ fn bench(c: &mut Criterion) {
                     },
                 )
                 .unwrap();
-                s.start(&mut env, &mut tx, &mut scratch).unwrap();
+                let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
                 let start = Instant::now();
                 let step = s.handle(&mut env, black_box(&pkg), None, &[], &mut tx, &mut scratch);
                 total += start.elapsed();
-                black_box(step.unwrap());
+                let _ = black_box(step.unwrap());
             }
             total
         })

@@ -287,6 +287,7 @@ impl Choices {
     pub const NONE: Choices = Choices(0);
 
     /// The set with choice `n` (1-64) added; other numbers are ignored.
+    #[must_use]
     pub fn with(self, n: u8) -> Choices {
         match n.checked_sub(1).filter(|b| *b < 64) {
             Some(bit) => Choices(self.0 | 1 << bit),

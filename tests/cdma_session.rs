@@ -146,7 +146,7 @@ fn a_server_unlocks_with_the_spc_then_changes_a_nam_in_an_atomic() {
     };
     let mut s = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
     let mut tx = vec![0u8; 8192];
-    s.start(&mut env, &mut tx, &mut scratch).unwrap();
+    let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
     let sid = s.session_id().to_string();
 
     let n = "./CDMA/NAM/0";

@@ -441,7 +441,7 @@ fn package_1(in_place: bool) -> Result<Vec<u8>, Error> {
             "srv1",
             Initiation::Server { session_id: 9 },
         )?;
-        before.start(&mut env, &mut tx, &mut scratch)?;
+        let _ = before.start(&mut env, &mut tx, &mut scratch)?;
     }
     let mut rng = SeededRng::new(3);
     let mut env = Env {
@@ -608,7 +608,7 @@ fn endless(cfg: Config, clock: &dyn iotadm::platform::Clock, more: &str) -> (Err
         alerts: &[],
     };
     let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
-    session.start(&mut env, &mut tx, &mut scratch).unwrap();
+    let _ = session.start(&mut env, &mut tx, &mut scratch).unwrap();
     let mut server = Server {
         session_id: session.session_id().to_string(),
         msg_id: 0,

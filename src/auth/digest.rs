@@ -130,6 +130,7 @@ impl MacHasher {
     }
 
     /// The raw MAC `H(B64(H(name ":" secret)) ":" nonce ":" B64(H(body)))`.
+    #[must_use]
     pub fn finalize(self, creds: &Credentials<'_>, nonce: &[u8]) -> [u8; DIGEST_LEN] {
         let body: [u8; DIGEST_LEN] = self.body.finalize().into();
         md5_of(&[
@@ -142,6 +143,7 @@ impl MacHasher {
     }
 
     /// The MAC as sent in the `x-syncml-hmac` header.
+    #[must_use]
     pub fn finalize_b64(self, creds: &Credentials<'_>, nonce: &[u8]) -> Base64Digest {
         Base64Digest::encode(&self.finalize(creds, nonce))
     }

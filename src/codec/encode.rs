@@ -659,6 +659,7 @@ impl<'b> MessageWriter<'b> {
     }
 
     /// Closes the message (with `Final` if it ends its package) and returns its length.
+    #[must_use]
     pub fn finish(self, is_final: bool) -> usize {
         self.end(is_final)
     }

@@ -129,6 +129,7 @@ pub enum Slot {
 
 impl Slot {
     /// The other slot.
+    #[must_use]
     pub fn other(self) -> Self {
         match self {
             Self::A => Self::B,
@@ -197,6 +198,7 @@ pub enum Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
+#[must_use]
 pub enum Outcome {
     /// The device now runs `version`, confirmed.
     Updated {

@@ -491,6 +491,7 @@ impl<'a> PackageBuilder<'a> {
     }
 
     /// Applies only to running version codes `min..=max`.
+    #[must_use]
     pub fn from_versions(mut self, min: u32, max: u32) -> Self {
         self.from_min = min;
         self.from_max = max;
@@ -498,6 +499,7 @@ impl<'a> PackageBuilder<'a> {
     }
 
     /// Updates to version code `code`, shown as `name` (FUMO `PkgVersion`).
+    #[must_use]
     pub fn to_version(mut self, code: u32, name: &'a str) -> Self {
         self.to_code = code;
         self.to_name = name;

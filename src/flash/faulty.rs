@@ -57,18 +57,21 @@ impl FaultPlan {
 
     /// The `n`th write (counting writes only, from 0) fails with
     /// [`FaultyError::Injected`] and changes nothing; later ones work.
+    #[must_use]
     pub const fn fail_write(mut self, n: u64) -> Self {
         self.fail_write = Some(n);
         self
     }
 
     /// The `n`th erase call fails with [`FaultyError::Injected`] and changes nothing.
+    #[must_use]
     pub const fn fail_erase(mut self, n: u64) -> Self {
         self.fail_erase = Some(n);
         self
     }
 
     /// Seeds the choice of which words or bytes a tear affects.
+    #[must_use]
     pub const fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self

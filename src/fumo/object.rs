@@ -40,6 +40,7 @@ pub struct Io<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
+#[must_use = "the device has to act on what the FUMO object asks"]
 pub enum Poll {
     /// Nothing to do.
     Idle,
@@ -58,6 +59,7 @@ pub enum Poll {
 /// A result to report to the server, as a Generic Alert (1226). Owned, so it can be
 /// handed to a session while the FUMO object sits in the tree as its handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a report is sent in a session"]
 pub struct Report {
     id: u32,
     result: ResultCode,

@@ -144,6 +144,7 @@ pub struct Outcome {
 
 /// What to do after [`Session::handle`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "send the message, or stop: the session is over"]
 pub enum Step {
     /// Send the message written into the transmit buffer.
     Send(Transmit),
@@ -153,6 +154,7 @@ pub enum Step {
 
 /// A message ready to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the message waits in the transmit buffer to be sent"]
 pub struct Transmit {
     /// Its length in the transmit buffer.
     pub len: usize,

@@ -259,6 +259,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
 
 /// A large-object write in progress; see [`Tree::begin_write`].
 #[derive(Debug)]
+#[must_use = "a write in progress is ended with Tree::end_write"]
 pub struct WriteTicket {
     h: NodeHandle,
     path: String<LO_PATH_LEN>,
