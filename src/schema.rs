@@ -18,6 +18,8 @@ pub use iotadm_ddf::{
     uri_key, AccessSet, Document, Format, Node, NodeDef, NodeId, Occurrence, Schema, Scope,
     UnknownFormat, NO_DOCUMENT, NO_NODE, ROOT,
 };
+// Named by the schema tables that build.rs generates into this crate (and that the DDF
+// compiler generates for a firmware's own schema), not by hand: hidden from the docs.
 #[doc(hidden)]
 pub use iotadm_ddf::{DocumentDef, NodeSpec, StrId, StringOffsets, NO_STRING};
 

@@ -6,7 +6,8 @@
 //! - [`params`]: each parameter as a newtype whose `TryFrom` accepts only values that fit
 //!   its C.S0016 field, with the over-the-air encoding the baseband keeps.
 //! - [`prl`]: roaming list checks: `PR_LIST_SIZE`, `PR_LIST_CRC`, the extended revision.
-//! - [`store`]: where roaming lists live ([`PrlStore`]), with a power-safe flash store.
+//! - [`PrlStore`]: where roaming lists live, with [`FlashPrlStore`], a power-safe flash
+//!   store.
 //! - [`ServiceLock`]: the SPL and SPASM state, persisted across reboots; it is also the
 //!   [`FirmwareGate`](crate::fumo::FirmwareGate) that holds FUMO to FOTA-2 and FOTA-3.
 //! - [`SpasmAuthenticator`]: the operator's SPASM algorithm, with [`HmacSpasm`] as a
@@ -43,7 +44,7 @@ mod lock;
 pub mod params;
 pub mod prl;
 mod spasm;
-pub mod store;
+mod store;
 
 pub use handler::Cdma;
 pub use lock::{LockError, LockState, Policy, ServiceLock};
