@@ -15,6 +15,8 @@
 //! | [`bootstrap`] | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |
 //! | [`limits`] | every capacity and limit, with the build's `IOTADM_*` settings |
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
+//! | [`ui`] | user-interaction alerts: their options, and the trait the handset's UI answers through |
+//! | [`alert`] | the Generic Alert a management object raises for the session to send |
 //! | [`firmware`] | the A/B firmware installer and the update package format |
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`schema`] | the tree's shape: node types, the schema value, the standard objects' schema |
@@ -22,8 +24,6 @@
 //! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply |
-//! | [`ui`] | user-interaction alerts: their options, and the trait the handset's UI answers through |
-//! | [`alert`] | the Generic Alert a management object raises for the session to send |
 //!
 //! Nothing in the core allocates or panics on any input: every failure is a value.
 #![no_std]
