@@ -44,3 +44,18 @@ pub trait Transport {
         hmac: &mut [u8],
     ) -> Result<Reply, Self::Error>;
 }
+
+/// A borrowed transport is a transport: a firmware keeps its link and lends it to each
+/// session's [`Client`](crate::session::Client).
+impl<T: Transport + ?Sized> Transport for &mut T {
+    type Error = T::Error;
+
+    fn exchange(
+        &mut self,
+        request: &Request<'_>,
+        rx: &mut [u8],
+        hmac: &mut [u8],
+    ) -> Result<Reply, Self::Error> {
+        (**self).exchange(request, rx, hmac)
+    }
+}

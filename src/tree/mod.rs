@@ -32,3 +32,4 @@ pub use runtime::{
 };
 pub use store::StoreError;
 pub use uri::{Property, Uri, UriError, UriLimits};
+pub use value::{is_valid_value, parse_int};

@@ -2,9 +2,10 @@
 
 use crate::schema::Format;
 
-/// Whether `value` is a valid value of `format`. `bin` and `xml` take any bytes (the XML
-/// is the server's business); text formats must be UTF-8.
-pub(crate) fn valid(format: Format, value: &[u8]) -> bool {
+/// Whether `value` is a valid value of `format`, as the tree checks every value before it
+/// stores it or hands it to a node handler. `bin` and `xml` take any bytes (the XML is the
+/// server's business); text formats must be UTF-8.
+pub fn is_valid_value(format: Format, value: &[u8]) -> bool {
     let Ok(text) = core::str::from_utf8(value) else {
         return matches!(format, Format::Bin);
     };
@@ -12,7 +13,7 @@ pub(crate) fn valid(format: Format, value: &[u8]) -> bool {
         Format::Bin | Format::Chr | Format::Xml => true,
         Format::Node | Format::Null => value.is_empty(),
         Format::Bool => text == "true" || text == "false",
-        Format::Int => parse_int(text).is_some(),
+        Format::Int => parse_int(value).is_some(),
         Format::Float => float(text),
         Format::B64 => b64(text),
         Format::Date => date(text),
@@ -20,8 +21,10 @@ pub(crate) fn valid(format: Format, value: &[u8]) -> bool {
     }
 }
 
-/// A DM `int`: a signed 32-bit decimal.
-pub(crate) fn parse_int(text: &str) -> Option<i32> {
+/// A DM `int` value: a signed 32-bit decimal, with an optional sign; `None` for anything
+/// else (a handler that keeps a number reads the value the tree has checked with this).
+pub fn parse_int(value: &[u8]) -> Option<i32> {
+    let text = core::str::from_utf8(value).ok()?;
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -134,18 +137,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ints_read_as_numbers() {
+        assert_eq!(parse_int(b"-42"), Some(-42));
+        assert_eq!(parse_int(b"+7"), Some(7));
+        assert_eq!(parse_int(b"2147483647"), Some(i32::MAX));
+        for bad in [&b"2147483648"[..], b"4x", b"", b"-", b" 1", b"\xff"] {
+            assert_eq!(parse_int(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn formats() {
-        assert!(valid(Format::Int, b"-2147483648") && valid(Format::Int, b"42"));
+        assert!(is_valid_value(Format::Int, b"-2147483648") && is_valid_value(Format::Int, b"42"));
         assert!(
-            !valid(Format::Int, b"2147483648")
-                && !valid(Format::Int, b"4x")
-                && !valid(Format::Int, b"")
+            !is_valid_value(Format::Int, b"2147483648")
+                && !is_valid_value(Format::Int, b"4x")
+                && !is_valid_value(Format::Int, b"")
         );
-        assert!(valid(Format::Bool, b"true") && !valid(Format::Bool, b"TRUE"));
+        assert!(is_valid_value(Format::Bool, b"true") && !is_valid_value(Format::Bool, b"TRUE"));
         assert!(
-            valid(Format::Float, b"1.5e3")
-                && valid(Format::Float, b"NaN")
-                && !valid(Format::Float, b"abc")
+            is_valid_value(Format::Float, b"1.5e3")
+                && is_valid_value(Format::Float, b"NaN")
+                && !is_valid_value(Format::Float, b"abc")
         );
         for text in [
             "0", "-1", "+1", "1.", ".5", "-.5", "1.5e3", "1E-3", "2e+38", "1e99999", "00.00", "",
@@ -156,19 +169,34 @@ mod tests {
                 && text
                     .bytes()
                     .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-            assert_eq!(valid(Format::Float, text.as_bytes()), parsed, "{text:?}");
+            assert_eq!(
+                is_valid_value(Format::Float, text.as_bytes()),
+                parsed,
+                "{text:?}"
+            );
         }
-        assert!(valid(Format::Float, b"-INF") && !valid(Format::Float, b"Infinity"));
-        assert!(valid(Format::B64, b"dXNlcjpwYXNz") && !valid(Format::B64, b"dXNlcjpwYXN"));
-        assert!(valid(Format::Date, b"2026-11-23") && valid(Format::Date, b"20261123"));
-        assert!(!valid(Format::Date, b"2026-13-01") && !valid(Format::Date, b"26-11-23"));
         assert!(
-            valid(Format::Time, b"16:38:17")
-                && valid(Format::Time, b"163817Z")
-                && valid(Format::Time, b"16:38:17+02:00")
+            is_valid_value(Format::Float, b"-INF") && !is_valid_value(Format::Float, b"Infinity")
         );
-        assert!(!valid(Format::Time, b"25:00:00"));
-        assert!(valid(Format::Null, b"") && !valid(Format::Null, b"x"));
-        assert!(valid(Format::Bin, &[0xff, 0]) && !valid(Format::Chr, &[0xff]));
+        assert!(
+            is_valid_value(Format::B64, b"dXNlcjpwYXNz")
+                && !is_valid_value(Format::B64, b"dXNlcjpwYXN")
+        );
+        assert!(
+            is_valid_value(Format::Date, b"2026-11-23")
+                && is_valid_value(Format::Date, b"20261123")
+        );
+        assert!(
+            !is_valid_value(Format::Date, b"2026-13-01")
+                && !is_valid_value(Format::Date, b"26-11-23")
+        );
+        assert!(
+            is_valid_value(Format::Time, b"16:38:17")
+                && is_valid_value(Format::Time, b"163817Z")
+                && is_valid_value(Format::Time, b"16:38:17+02:00")
+        );
+        assert!(!is_valid_value(Format::Time, b"25:00:00"));
+        assert!(is_valid_value(Format::Null, b"") && !is_valid_value(Format::Null, b"x"));
+        assert!(is_valid_value(Format::Bin, &[0xff, 0]) && !is_valid_value(Format::Chr, &[0xff]));
     }
 }

@@ -240,21 +240,8 @@ fn encoding_code(e: Encoding) -> u8 {
     }
 }
 
-/// The session's [`Client`](iotadm::session::Client) borrows the link, which outlives
-/// sessions.
-impl Transport for &mut UartLink {
-    type Error = LinkError;
-
-    fn exchange(
-        &mut self,
-        request: &Request<'_>,
-        rx: &mut [u8],
-        hmac: &mut [u8],
-    ) -> Result<Reply, LinkError> {
-        UartLink::exchange(self, request, rx, hmac)
-    }
-}
-
+/// The link outlives sessions: each session's [`Client`](iotadm::session::Client) borrows
+/// it (`&mut UartLink` is a transport too).
 impl Transport for UartLink {
     type Error = LinkError;
 

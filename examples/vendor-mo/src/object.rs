@@ -8,7 +8,7 @@
 use core::fmt::Write as _;
 
 use iotadm::codes::StatusCode;
-use iotadm::tree::{ExecOutcome, NodeHandler, NodeRef};
+use iotadm::tree::{parse_int, ExecOutcome, NodeHandler, NodeRef};
 
 use crate::dm::nodes::vendor;
 
@@ -75,16 +75,6 @@ impl Default for VendorObject {
     fn default() -> Self {
         VendorObject::new(0)
     }
-}
-
-/// A DM `int`: a signed 32-bit decimal, optionally signed.
-fn parse_int(value: &[u8]) -> Option<i32> {
-    let text = core::str::from_utf8(value).ok()?;
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 impl NodeHandler for VendorObject {

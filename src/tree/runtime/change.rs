@@ -226,7 +226,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         value: &[u8],
     ) -> Result<(), StatusCode> {
         let def = self.node(h);
-        if !value::valid(def.format(), value) {
+        if !value::is_valid_value(def.format(), value) {
             return Err(StatusCode::BadRequest);
         }
         self.check_identity(h.def, h.ctx, value)?;
@@ -511,7 +511,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
                 handler.check(&node, value)?;
             }
         }
-        if def.is_leaf() && !value::valid(def.format(), value) {
+        if def.is_leaf() && !value::is_valid_value(def.format(), value) {
             return Err(StatusCode::BadRequest);
         }
         if def.is_leaf() {

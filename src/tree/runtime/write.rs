@@ -165,7 +165,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         let start = self.state.used;
         let len = ticket.written as usize;
         let staged = self.state.arena.get(start..start + len).unwrap_or(&[]);
-        if !value::valid(self.node(ticket.h).format(), staged) {
+        if !value::is_valid_value(self.node(ticket.h).format(), staged) {
             return Err(StatusCode::BadRequest);
         }
         self.check_identity(ticket.h.def, ticket.h.ctx, staged)?;
