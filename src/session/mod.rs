@@ -583,3 +583,21 @@ impl Session {
         self.phase == Phase::Done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let c = Config::DEFAULT;
+        assert_eq!(c.encoding, Encoding::Wbxml);
+        assert_eq!(
+            (c.max_msg_size, c.max_obj_size, c.server_max_msg_size),
+            (8192, 65_536, 8192)
+        );
+        assert_eq!((c.auth_retries, c.server_auth_failures), (3, 3));
+        // 1,000 messages and 30 minutes.
+        assert_eq!((c.max_messages, c.max_session_secs), (1000, 1800));
+    }
+}
