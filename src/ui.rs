@@ -316,6 +316,7 @@ impl Choices {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::format;
 
     fn parse(text: &str, f: impl FnOnce(UiOptions<'_>)) {
         let mut buf = text.as_bytes().to_vec();
@@ -335,6 +336,23 @@ mod tests {
             assert_eq!((o.min_display_secs, o.max_display_secs), (Some(5), None));
         });
         parse("", |o| assert_eq!(o, UiOptions::default()));
+    }
+
+    /// Every input type the protocol names, and the default for an unknown one.
+    #[test]
+    fn input_types() {
+        for (it, want) in [
+            ("A", InputType::Alphanumeric),
+            ("N", InputType::Numeric),
+            ("D", InputType::Date),
+            ("T", InputType::Time),
+            ("P", InputType::Phone),
+            ("I", InputType::Ip),
+            ("X", InputType::Alphanumeric),
+        ] {
+            parse(&format!("IT={it}"), |o| assert_eq!(o.input_type, want, "IT={it}"));
+        }
+        parse("ET=A", |o| assert_eq!(o.echo_type, EchoType::Text));
     }
 
     /// DM Protocol 1.2 §2.5.3: values are URL-encoded.
