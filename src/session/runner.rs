@@ -333,15 +333,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
             _ => (View::of(cmd).is_some_and(|v| v.no_resp), None),
         };
         if !no_resp {
-            let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
-            self.push_status(
-                cmd_ref,
-                cmd_of(cmd),
-                code,
-                Span::EMPTY,
-                Span::EMPTY,
-                Answer::None,
-            )?;
+            self.answer_plain(cmd.cmd_id(), cmd_of(cmd), code)?;
         }
         for c in inner.into_iter().flatten().filter(|_| nested) {
             self.answer_tree(&c, code, nested)?;
@@ -363,8 +355,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 return Ok(Flow::Pause);
             }
             if !c.no_resp {
-                let cmd_ref = self.queue.store_text(c.cmd_id).unwrap_or(Span::EMPTY);
-                self.push_status(cmd_ref, kind, code, Span::EMPTY, Span::EMPTY, Answer::None)?;
+                self.answer_plain(c.cmd_id, kind, code)?;
             }
             cur.opened = true;
         }
@@ -399,15 +390,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 return Ok(Flow::Pause);
             }
             if !seq.no_resp {
-                let cmd_ref = self.queue.store_text(seq.cmd_id).unwrap_or(Span::EMPTY);
-                self.push_status(
-                    cmd_ref,
-                    Cmd::Sequence,
-                    StatusCode::Ok,
-                    Span::EMPTY,
-                    Span::EMPTY,
-                    Answer::None,
-                )?;
+                self.answer_plain(seq.cmd_id, Cmd::Sequence, StatusCode::Ok)?;
             }
             cur.opened = true;
         }
@@ -524,15 +507,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         if atomic.no_resp {
             return Ok(true);
         }
-        let cmd_ref = self.queue.store_text(atomic.cmd_id).unwrap_or(Span::EMPTY);
-        self.push_status(
-            cmd_ref,
-            Cmd::Atomic,
-            code,
-            Span::EMPTY,
-            Span::EMPTY,
-            Answer::None,
-        )?;
+        self.answer_plain(atomic.cmd_id, Cmd::Atomic, code)?;
         self.sink.flush(self.env.tree, self.queue, self.scratch)
     }
 
@@ -561,15 +536,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 }
                 Command::Sequence(seq) => {
                     if !seq.no_resp {
-                        let cmd_ref = self.queue.store_text(seq.cmd_id).unwrap_or(Span::EMPTY);
-                        self.push_status(
-                            cmd_ref,
-                            Cmd::Sequence,
-                            StatusCode::Ok,
-                            Span::EMPTY,
-                            Span::EMPTY,
-                            Answer::None,
-                        )?;
+                        self.answer_plain(seq.cmd_id, Cmd::Sequence, StatusCode::Ok)?;
                     }
                     run.units += 1;
                     if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
@@ -618,16 +585,8 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         }
         for it in view.items.iter() {
             let code = if run.failure.is_some() {
-                let cmd_ref = self.queue.store_text(view.cmd_id).unwrap_or(Span::EMPTY);
                 if !view.no_resp {
-                    self.push_status(
-                        cmd_ref,
-                        view.cmd,
-                        StatusCode::NotExecuted,
-                        Span::EMPTY,
-                        Span::EMPTY,
-                        Answer::None,
-                    )?;
+                    self.answer_plain(view.cmd_id, view.cmd, StatusCode::NotExecuted)?;
                 }
                 StatusCode::NotExecuted
             } else {
@@ -693,15 +652,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                     let code = run.code_at(*unit, kind == Cmd::Sequence);
                     *unit += 1;
                     if !no_resp {
-                        let cmd_ref = self.queue.store_text(cmd.cmd_id()).unwrap_or(Span::EMPTY);
-                        self.push_status(
-                            cmd_ref,
-                            kind,
-                            code,
-                            Span::EMPTY,
-                            Span::EMPTY,
-                            Answer::None,
-                        )?;
+                        self.answer_plain(cmd.cmd_id(), kind, code)?;
                     }
                     if !self.sink.flush(self.env.tree, self.queue, self.scratch)? {
                         return Ok(false);
@@ -1111,6 +1062,13 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
             // An answer of the wrong kind: the UI did not do what was asked.
             UiAnswer::Text(_) | UiAnswer::Choices(_) => (StatusCode::CommandFailed, Answer::None),
         }
+    }
+
+    /// Queues `code` for the command `cmd_id`, with no target, source or answer of its own:
+    /// the status of a container, or of a command that did not run.
+    fn answer_plain(&mut self, cmd_id: Text<'_>, cmd: Cmd, code: StatusCode) -> Result<(), Error> {
+        let cmd_ref = self.queue.store_text(cmd_id).unwrap_or(Span::EMPTY);
+        self.push_status(cmd_ref, cmd, code, Span::EMPTY, Span::EMPTY, Answer::None)
     }
 
     pub(crate) fn push_status(
