@@ -350,7 +350,9 @@ mod tests {
             ("I", InputType::Ip),
             ("X", InputType::Alphanumeric),
         ] {
-            parse(&format!("IT={it}"), |o| assert_eq!(o.input_type, want, "IT={it}"));
+            parse(&format!("IT={it}"), |o| {
+                assert_eq!(o.input_type, want, "IT={it}")
+            });
         }
         parse("ET=A", |o| assert_eq!(o.echo_type, EchoType::Text));
     }

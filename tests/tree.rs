@@ -412,6 +412,9 @@ fn add_and_delete_interior_nodes_with_their_subtrees() {
     );
     // Deleting the account removes everything under it, persistently.
     let used = t.entries_used();
+    // The names of the nodes added take arena bytes (`a1`, `AppAddr`, `1`, `2`, ...).
+    let arena = t.arena_used();
+    assert!(arena >= 12 && arena <= t.arena_capacity(), "{arena}");
     t.delete(DEVICE, "./DMAcc/a1", None).unwrap();
     assert!(t.entries_used() < used);
     // Only ./DMAcc's own entry is left: its TStamp and VerNo record the change.

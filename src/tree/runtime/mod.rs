@@ -379,7 +379,8 @@ impl<'s, F: NorFlash, H: Handlers> Tree<'s, F, H> {
         self.state.entries.capacity()
     }
 
-    /// Arena bytes in use (names, ACLs, titles and values of the entries).
+    /// Arena bytes taken: the names, ACLs, titles and values of the entries, and those of
+    /// entries removed since the arena was last compacted (which happens when it fills).
     pub fn arena_used(&self) -> usize {
         self.state.used
     }
