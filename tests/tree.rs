@@ -482,6 +482,16 @@ fn properties() {
         p(&mut t, "./DMAcc/a1?prop=Title").unwrap(),
         "Operator account"
     );
+    // A node the DDF describes and nothing has changed yet takes a title too.
+    t.replace(
+        DEVICE,
+        "./DevInfo/Mod?prop=Title",
+        b"Model name",
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(p(&mut t, "./DevInfo/Mod?prop=Title").unwrap(), "Model name");
     // Name: rename a dynamic node; its subtree follows.
     t.replace(
         SRV1,

@@ -251,6 +251,28 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
     );
 }
 
+/// A node's ACL in TNDS is its own when one was set, else its DDF's, also when the node
+/// has a run-time entry for another reason (`./DMAcc` records the accounts added under it).
+#[test]
+fn tnds_gives_the_ddf_acl_of_a_node_without_its_own() {
+    let mut t = tree();
+    provision(&mut t);
+    assert!(t.entries_used() > 0);
+    let xml = get(&mut t, DEVICE, "./DMAcc?list=TNDS+ACL").unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let top = doc
+        .root_element()
+        .children()
+        .find(|c| c.has_tag_name("Node"))
+        .unwrap();
+    let acl = top
+        .children()
+        .find(|c| c.has_tag_name("RTProperties"))
+        .and_then(|rt| rt.children().find(|c| c.has_tag_name("ACL")))
+        .and_then(|a| a.text());
+    assert_eq!(acl, Some("Exec=*"), "{xml}");
+}
+
 #[test]
 fn struct_walks_list_what_the_server_may_read() {
     let mut t = tree();

@@ -466,7 +466,17 @@ mod tests {
         assert!(parse(".").unwrap().is_root());
         assert!(parse("./").unwrap().is_root());
         for bad in [
-            "/DMAcc", "./a//b", "./a/./b", "./a/../b", "a/..", "./a/%4", "./a/%zz", "//",
+            "/DMAcc",
+            "./a//b",
+            "./a/./b",
+            "./a/../b",
+            "a/..",
+            "./a/%4",
+            "./a/%zz",
+            "//",
+            // A bad escape after a good one.
+            "./ab%41%zz",
+            "./%41%4",
         ] {
             assert_eq!(parse(bad), Err(UriError::Malformed), "{bad}");
         }
