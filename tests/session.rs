@@ -540,6 +540,29 @@ fn atomic_commits_all_or_rolls_back_with_507_and_216() {
     assert_eq!(value(&mut tree, "./DMAcc/srv1/PrefConRef"), None);
 }
 
+/// An Alert counts as one command of an Atomic: the statuses after a failure fall on the
+/// commands they belong to whether or not an Alert came first.
+#[test]
+fn an_alert_inside_a_failed_atomic_keeps_the_statuses_in_place() {
+    let script = Script::new().package([Cmd::atomic([
+        Cmd::display("", "Updating").label("display"),
+        Cmd::replace("./DMAcc/srv1/AppID", "lost").label("rb-replace"),
+        Cmd::replace("./DevInfo/Mod", "forbidden").label("rb-fail"),
+        Cmd::replace("./DMAcc/srv1/AppAddr/1/Addr", "never").label("rb-after"),
+    ])
+    .label("atomic")]);
+    let (t, mut tree) = session(script);
+    assert_eq!(t.status("atomic"), Some(507));
+    assert_eq!(t.status("display"), Some(216));
+    assert_eq!(t.status("rb-replace"), Some(216));
+    assert_eq!(t.status("rb-fail"), Some(405));
+    assert_eq!(t.status("rb-after"), Some(215));
+    assert_ne!(
+        value(&mut tree, "./DMAcc/srv1/AppID").as_deref(),
+        Some(&b"lost"[..])
+    );
+}
+
 #[test]
 fn atomic_fails_on_a_no_a_get_or_a_nested_atomic() {
     let script = Script::new()

@@ -661,6 +661,28 @@ mod tests {
         }
     }
 
+    /// The room a record buffer leaves for a payload is the largest whose record still fits
+    /// the buffer (to within one write unit, which alignment may take).
+    #[test]
+    fn payload_room_is_the_most_a_buffer_holds() {
+        type S<'a> = Store<&'a mut Flash>;
+        for len in [64usize, 100, 128, 311, 512] {
+            let room = S::payload_room(len);
+            assert!(S::record_size(room) <= len, "{len}");
+            assert!(S::record_size(room + S::UNIT + 1) > len, "{len}");
+        }
+        // And a payload of exactly that room is appended through a buffer of that size.
+        let mut flash: Flash = MemFlash::new(std::vec![0u8; 4096]);
+        flash.erase_all();
+        let mut store = Store::closed(&mut flash, 1);
+        let mut scratch = [0u8; 128];
+        store.open(&mut scratch).unwrap();
+        assert_eq!(
+            store.append(&mut scratch, KIND_PUT, S::payload_room(128)),
+            Ok(())
+        );
+    }
+
     /// After a compaction both banks hold a valid header (the old bank is erased only when
     /// the next compaction reuses it): a restart must take the newer generation, in
     /// either bank, or it loses what was written since.
