@@ -722,3 +722,26 @@ fn a_value_mark_lives_as_long_as_its_value() {
         Err(StatusCode::NotFound)
     );
 }
+
+/// A value the tree keeps travels in one record of its record buffer (512 bytes here): a
+/// longer one is refused with 413, whatever its length, and the value before stays.
+#[test]
+fn a_value_longer_than_a_record_is_refused_and_the_old_one_kept() {
+    let mut t = mount(blank());
+    t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
+    t.add(DEVICE, "./DMAcc/a1/Name", Some(b"old"), None, None)
+        .unwrap();
+    let name = "./DMAcc/a1/Name";
+    let fits = |t: &mut DmTree, n: usize| t.replace(DEVICE, name, &vec![b'n'; n], None, None);
+    let longest = (1..512).find(|&n| fits(&mut t, n + 1).is_err()).unwrap();
+    assert!(longest > 400, "{longest}");
+    fits(&mut t, longest).unwrap();
+    for n in [longest + 1, longest + 2, longest + 40, 512, 4096] {
+        assert_eq!(
+            fits(&mut t, n),
+            Err(StatusCode::RequestEntityTooLarge),
+            "{n} bytes"
+        );
+        assert_eq!(get(&mut t, DEVICE, name).unwrap().len(), longest);
+    }
+}
