@@ -745,3 +745,18 @@ fn a_value_longer_than_a_record_is_refused_and_the_old_one_kept() {
         assert_eq!(get(&mut t, DEVICE, name).unwrap().len(), longest);
     }
 }
+
+/// An empty value is a value: set on a leaf with a DDF default, it is what a Get reads,
+/// also when the leaf had a run-time entry without a value (its ACL set before).
+#[test]
+fn an_empty_value_replaces_the_default() {
+    let mut t = mount(blank());
+    t.add(DEVICE, "./DMAcc/a1", None, None, None).unwrap();
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc/a1/AppID").unwrap(), "w7");
+    t.replace(DEVICE, "./DMAcc/a1/AppID?prop=ACL", b"Get=*", None, None)
+        .unwrap();
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc/a1/AppID").unwrap(), "w7");
+    t.replace(DEVICE, "./DMAcc/a1/AppID", b"", None, None)
+        .unwrap();
+    assert_eq!(get(&mut t, DEVICE, "./DMAcc/a1/AppID").unwrap(), "");
+}
