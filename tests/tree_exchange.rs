@@ -251,6 +251,26 @@ fn tnds_output_matches_the_ddf_and_respects_access() {
     );
 }
 
+/// A node's title is its own when one was set, else its DDF's, also once the node has a
+/// run-time entry (its value).
+#[test]
+fn the_ddf_title_shows_until_the_node_has_its_own() {
+    let mut t = tree();
+    t.add(DEVICE, "./Test/t", None, None, None).unwrap();
+    t.add(DEVICE, "./Test/t/Chr", Some(b"x"), None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, DEVICE, "./Test/t/Chr?prop=Title").unwrap(),
+        "A text value"
+    );
+    t.replace(DEVICE, "./Test/t/Chr?prop=Title", b"Mine", None, None)
+        .unwrap();
+    assert_eq!(
+        get(&mut t, DEVICE, "./Test/t/Chr?prop=Title").unwrap(),
+        "Mine"
+    );
+}
+
 /// A node's ACL in TNDS is its own when one was set, else its DDF's, also when the node
 /// has a run-time entry for another reason (`./DMAcc` records the accounts added under it).
 #[test]
