@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process;
 
-use iotadm_ddf::compiler::{Builder, Generate};
+use iotadm_ddf::compiler::{standard_documents, Builder, Generate};
 
 /// One limit a build may set: its constant, default, bounds and what it limits. The
 /// variable is `IOTADM_` and the constant's name.
@@ -226,14 +226,24 @@ fn write_limits(out_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `$OUT_DIR/standard_schema.rs`: `schema::STANDARD`.
+/// `$OUT_DIR/standard_schema.rs`: `schema::STANDARD`, of the standard documents the
+/// build's features take (the CDMA object only with `cdma`), with titles and descriptions
+/// only with `ddf-descriptions`.
 fn write_schema(out_dir: &Path) -> Result<(), String> {
     let generate = Generate {
         runtime_path: "crate::schema".to_owned(),
         schema_name: "STANDARD".to_owned(),
         nodes_module: None,
     };
-    Builder::new()
+    let feature = |name: &str| env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    let builder = standard_documents()
+        .iter()
+        .filter(|(file, _)| feature("CDMA") || !file.ends_with("/CDMA.xml"))
+        .fold(Builder::new().without_standard(), |b, (file, text)| {
+            b.document(*file, *text)
+        });
+    builder
+        .descriptions(feature("DDF_DESCRIPTIONS"))
         .generate(generate)
         .write(out_dir.join("standard_schema.rs"))
 }

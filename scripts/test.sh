@@ -68,7 +68,13 @@ grep -E '^(report acknowledged|the server saw)' target/demo.log
 
 step "no_std library for thumbv7em-none-eabihf, no default features"
 cargo build --lib --no-default-features --target thumbv7em-none-eabihf
+# Each optional feature on its own (the default has them all; the tests run with all).
+for feature in cdma ddf-descriptions; do
+    cargo check --lib --no-default-features --features "$feature" --target thumbv7em-none-eabihf
+done
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi
+# The unit tests without the optional features: the standard schema follows them.
+cargo test --quiet -p iotadm --lib --no-default-features
 
 # The C interface is its own crate (not built by the steps above); tests/c_api.rs, run by
 # `cargo test`, builds it for the host and runs the C host program against the test server.

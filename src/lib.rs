@@ -21,7 +21,7 @@
 //! | [`fumo`] | the FUMO management object and its codes |
 //! | [`schema`] | the tree's shape: node types, the schema value, the standard objects' schema |
 //! | [`tree`] | the management tree: nodes, values, ACLs and properties, persisted to flash |
-//! | [`cdma`] | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
+//! | `cdma` (feature `cdma`) | C.S0016 provisioning objects: NAM parameter checks, roaming lists, SPL and SPASM |
 //! | [`session`] | DM sessions: packages 1 to 4, every command, authentication, large objects |
 //! | [`transport`] | the session's only I/O, one request and its reply |
 //!
@@ -52,6 +52,7 @@ mod fmt;
 pub mod alert;
 pub mod auth;
 pub mod bootstrap;
+#[cfg(feature = "cdma")]
 pub mod cdma;
 pub mod codec;
 pub mod codes;

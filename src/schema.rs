@@ -36,6 +36,7 @@ mod tests {
             "./DevDetail/URI/MaxDepth",
             "./DMAcc/<x>/AppAuth/<x>/AAuthData",
             "./FUMO/<x>/State",
+            #[cfg(feature = "cdma")]
             "./CDMA/NAM/<x>/IMSI_M",
         ] {
             let id = STANDARD.find(uri);
@@ -46,6 +47,11 @@ mod tests {
                 .unwrap();
             assert_eq!(back, uri);
         }
-        assert!(STANDARD.descriptions());
+        assert_eq!(STANDARD.descriptions(), cfg!(feature = "ddf-descriptions"));
+        assert_eq!(
+            STANDARD.find("./CDMA").is_some(),
+            cfg!(feature = "cdma"),
+            "the CDMA object is in the schema exactly when the feature is on"
+        );
     }
 }

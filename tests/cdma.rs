@@ -2,6 +2,7 @@
 //! and store, write-only secrets, the service programming lock (lockout and back-off
 //! across a reboot, re-lock at session end, SPC changes), SPASM, the firmware gate, and
 //! what an Atomic may hold.
+#![cfg(feature = "cdma")]
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -4,6 +4,7 @@
 //! list store. After each cut everything is mounted again and must hold the state from
 //! before the interrupted change or from after it, never a mix (a counted unlock attempt
 //! may stay counted: that is the point of counting first).
+#![cfg(feature = "cdma")]
 
 use std::cell::RefCell;
 

@@ -2,6 +2,7 @@
 //! service programming with the SPC by `Exec`, then changes NAM parameters in an Atomic;
 //! a second Atomic with one bad value changes nothing; when the session ends the lock
 //! engages again.
+#![cfg(feature = "cdma")]
 
 use std::cell::RefCell;
 use std::collections::HashMap;

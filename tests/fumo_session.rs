@@ -15,6 +15,7 @@ use embedded_storage::nor_flash::NorFlash;
 use firmware_common::*;
 use fumo_common::*;
 use iotadm::auth::AuthScheme;
+#[cfg(feature = "cdma")]
 use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, Policy, ServiceLock};
 use iotadm::codec::Encoding;
 use iotadm::codes::StatusCode;
@@ -228,6 +229,7 @@ fn an_image_never_confirmed_rolls_back_and_the_failure_is_reported() {
 /// `Exec` is refused (425) until it unlocks service programming with the SPC in the same
 /// session; a wrong SPC unlocks nothing, and the lock engages again when the session ends.
 #[test]
+#[cfg(feature = "cdma")]
 fn the_service_programming_lock_gates_a_firmware_update() {
     let pkg = package(2, &payload(2, 2500));
     let flash = big_wrap(big_factory(2000));

@@ -416,7 +416,9 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Replays the active bank: `apply` gets every data record of committed transactions
-    /// (and every record outside a transaction), in order.
+    /// (and every record outside a transaction), in order. The tree reads its log through
+    /// [`next`](Self::next); the CDMA lock's small log is read whole.
+    #[cfg(any(test, feature = "cdma"))]
     pub(crate) fn replay(
         &mut self,
         scratch: &mut [u8],
