@@ -250,6 +250,37 @@ fn tnds_travels_in_wbxml_as_a_nested_document_typed_as_such() {
     assert_eq!(events.iter().filter(|e| **e == XmlEvent::End).count(), 7);
 }
 
+/// Media types are case-insensitive: a TNDS item typed in another case is TNDS, reads in
+/// the canonical spelling, and reads the same through both encodings.
+#[test]
+fn a_tnds_type_in_another_case_is_tnds_in_both_encodings() {
+    let xml = TNDS.replace(
+        "application/vnd.syncml.dmtnds+xml",
+        "application/VND.SyncML.dmtnds+XML",
+    );
+    assert_ne!(xml, TNDS);
+    let msg = codec::parse(xml.as_bytes()).unwrap();
+    let type_of = |m: &codec::Message<'_>| {
+        let Some(Command::Add(add)) = m.body.commands.first() else {
+            panic!()
+        };
+        add.items
+            .first()
+            .unwrap()
+            .meta
+            .unwrap()
+            .type_()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(type_of(&msg), "application/vnd.syncml.dmtnds+xml");
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let bytes = encode(&msg, encoding);
+        let back = codec::parse(&bytes).unwrap();
+        assert_eq!(back, msg, "{encoding:?}");
+    }
+}
+
 #[test]
 fn embedded_xml_without_a_namespace_stays_in_syncml() {
     // MgmtTree without xmlns inherits the SyncML namespace of Data, where it has no token.

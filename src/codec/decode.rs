@@ -690,13 +690,18 @@ pub(crate) fn item<'a>(
             }
         }
     }
-    if nested_tnds {
-        // The model holds TNDS as XML whatever the wire form, so it is typed as XML.
-        item.meta = item.meta.map(|m| match m.type_() {
-            Some(t) if t.eq_ignore_ascii_case(TNDS_WBXML) => m.with_type(TNDS_XML),
-            _ => m,
-        });
-    }
+    // The model holds TNDS as XML whatever the wire form, so it is typed as XML; and in
+    // one spelling, since media types are case-insensitive (RFC 2045 §5.1) and the WBXML
+    // form cannot carry the XML type's own case back.
+    item.meta = item.meta.map(|m| match m.type_() {
+        Some(t)
+            if t.eq_ignore_ascii_case(TNDS_XML)
+                || (nested_tnds && t.eq_ignore_ascii_case(TNDS_WBXML)) =>
+        {
+            m.with_type(TNDS_XML)
+        }
+        _ => m,
+    });
     Ok(item)
 }
 
