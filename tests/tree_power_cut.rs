@@ -45,11 +45,18 @@ const TEARS: [Tear; 4] = [
 ];
 
 fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut T<'_, F>) -> Snapshot {
-    PROBES
-        .iter()
+    snapshot_of(t, PROBES)
+}
+
+/// What `uris` read as, as the device.
+fn snapshot_of<F: embedded_storage::nor_flash::NorFlash>(
+    t: &mut T<'_, F>,
+    uris: &[impl AsRef<str>],
+) -> Snapshot {
+    uris.iter()
         .map(|uri| {
             let mut buf = [0u8; 256];
-            t.get(DEVICE, uri, 0, &mut buf)
+            t.get(DEVICE, uri.as_ref(), 0, &mut buf)
                 .map(|r| buf[..r.len].to_vec())
         })
         .collect()
@@ -204,22 +211,7 @@ fn every_cut_leaves_every_node_old_or_new() {
 }
 
 /// A tree on a larger region, for the sweep over Adds.
-type TB<'s, F> = Tree<'s, F, NoHandlers>;
 type BigStorage = TreeStorage<96, 8192, 512>;
-
-/// What `uris` read as, as the device.
-fn snapshot_of<F: embedded_storage::nor_flash::NorFlash>(
-    t: &mut TB<'_, F>,
-    uris: &[String],
-) -> Snapshot {
-    uris.iter()
-        .map(|uri| {
-            let mut buf = [0u8; 256];
-            t.get(DEVICE, uri, 0, &mut buf)
-                .map(|r| buf[..r.len].to_vec())
-        })
-        .collect()
-}
 
 /// The value each `Add` of a leaf gives `./DMAcc/a1/ToConRef/g<n>/ConRef`: 20 to 150 bytes.
 fn con_ref(n: usize) -> Vec<u8> {
@@ -253,7 +245,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
         })
         .collect();
     // Step 0 makes the account its server may add to; then node, leaf, node, leaf, ...
-    let step = |t: &mut TB<'_, &mut BigFaulty>, i: usize| -> Result<(), StatusCode> {
+    let step = |t: &mut T<'_, &mut BigFaulty>, i: usize| -> Result<(), StatusCode> {
         if i == 0 {
             t.add(DEVICE, "./DMAcc/a1/ServerID", Some(b"srv1"), None, Some(1))?;
             t.add(DEVICE, "./DMAcc/a1/ToConRef", None, None, Some(1))?;
@@ -285,7 +277,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
     let mut reference: BigFaulty = FaultyFlash::new(blank_big(), FaultPlan::none());
     let mut states = Vec::new();
     {
-        let mut t: TB<&mut BigFaulty> = Tree::mount(
+        let mut t: T<&mut BigFaulty> = Tree::mount(
             &mut storage,
             &STANDARD,
             &mut reference,
@@ -308,7 +300,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
             cuts += 1;
             let mut faulty: BigFaulty =
                 FaultyFlash::new(blank_big(), FaultPlan::cut_at(k, tear).with_seed(k));
-            let interrupted = match TB::<&mut BigFaulty>::mount(
+            let interrupted = match T::<&mut BigFaulty>::mount(
                 &mut storage,
                 &STANDARD,
                 &mut faulty,
@@ -321,7 +313,7 @@ fn adds_of_nodes_and_valued_leaves_leave_values_absent_or_whole() {
                     .unwrap_or(steps),
             };
             assert!(faulty.is_cut(), "cut {k} ({tear:?}) never happened");
-            let mut t: TB<Big> = Tree::mount(
+            let mut t: T<Big> = Tree::mount(
                 &mut storage,
                 &STANDARD,
                 faulty.into_inner(),
@@ -419,16 +411,6 @@ fn churned() -> (Vec<u8>, Vec<String>) {
 #[test]
 fn every_cut_of_the_first_mount_in_a_smaller_storage_keeps_the_tree() {
     let (log, probes) = churned();
-    let read = |t: &mut Tree<'_, Mem>| -> Snapshot {
-        probes
-            .iter()
-            .map(|uri| {
-                let mut buf = [0u8; 64];
-                t.get(DEVICE, uri, 0, &mut buf)
-                    .map(|r| buf[..r.len].to_vec())
-            })
-            .collect()
-    };
     let mut small = Box::new(After::new());
     let mut big = Box::new(Before::new());
     // The reference: the state, and how many flash operations the first mount takes.
@@ -437,12 +419,12 @@ fn every_cut_of_the_first_mount_in_a_smaller_storage_keeps_the_tree() {
         let mut t = Tree::mount(
             &mut big,
             &STANDARD,
-            MemFlash::new(log.clone()),
+            Mem::new(log.clone()),
             NoHandlers,
             UriLimits::DEFAULT,
         )
         .unwrap();
-        read(&mut t)
+        snapshot_of(&mut t, &probes)
     };
     assert!(expected.iter().all(Result::is_ok), "{expected:?}");
     Tree::mount(
@@ -480,13 +462,13 @@ fn every_cut_of_the_first_mount_in_a_smaller_storage_keeps_the_tree() {
             let mut t = Tree::mount(
                 &mut small,
                 &STANDARD,
-                MemFlash::new(after.as_bytes().to_vec()),
+                Mem::new(after.as_bytes().to_vec()),
                 NoHandlers,
                 UriLimits::DEFAULT,
             )
             .unwrap_or_else(|e| panic!("cut {k} {tear:?}: does not mount again: {e:?}"));
             assert_eq!(
-                read(&mut t),
+                snapshot_of(&mut t, &probes),
                 expected,
                 "cut {k} ({tear:?}), smaller storage"
             );
@@ -494,7 +476,11 @@ fn every_cut_of_the_first_mount_in_a_smaller_storage_keeps_the_tree() {
                 .unwrap_or_else(|e| {
                     panic!("cut {k} {tear:?}: does not mount in the old storage: {e:?}")
                 });
-            assert_eq!(read(&mut t), expected, "cut {k} ({tear:?}), larger storage");
+            assert_eq!(
+                snapshot_of(&mut t, &probes),
+                expected,
+                "cut {k} ({tear:?}), larger storage"
+            );
             survived += 1;
         }
     }
