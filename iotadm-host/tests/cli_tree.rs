@@ -120,20 +120,31 @@ fn tree_lines_follow_the_format() {
     }
 }
 
-/// A file in the temporary directory, removed when dropped.
-struct TempFile(PathBuf);
+/// A directory of DDF documents in the temporary directory, removed when dropped.
+struct TempDir(PathBuf);
 
-impl TempFile {
-    fn new(name: &str, text: &str) -> TempFile {
+impl TempDir {
+    fn new(name: &str, files: &[(&str, &str)]) -> TempDir {
         let path = std::env::temp_dir().join(format!("iotadm-{}-{name}", std::process::id()));
-        fs::write(&path, text).unwrap();
-        TempFile(path)
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        for (file, text) in files {
+            fs::write(path.join(file), text).unwrap();
+        }
+        TempDir(path)
+    }
+
+    /// A directory holding the one document `file`, and that document's path.
+    fn with(file: &str, text: &str) -> (TempDir, PathBuf) {
+        let dir = TempDir::new(file, &[(file, text)]);
+        let path = dir.0.join(file);
+        (dir, path)
     }
 }
 
-impl Drop for TempFile {
+impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        let _ = fs::remove_dir_all(&self.0);
     }
 }
 
@@ -171,38 +182,38 @@ const VENDOR: &str = r#"<MgmtTree>
 
 #[test]
 fn ddf_check_accepts_a_vendor_document() {
-    let file = TempFile::new("vendor.xml", VENDOR);
+    let (_dir, file) = TempDir::with("vendor.xml", VENDOR);
     assert_eq!(
-        ddf_check(&file.0),
+        ddf_check(&file),
         Ok(format!(
             "{}: OK: 3 nodes at ./DMAcc/<x>/Ext/Tag, ./DevInfo/Ext/Acme",
-            file.0.display()
+            file.display()
         ))
     );
 }
 
 #[test]
 fn ddf_check_gives_the_one_line_reason() {
-    let file = TempFile::new("bad.xml", &VENDOR.replace("<chr/>", "<string/>"));
+    let (_bad, file) = TempDir::with("bad.xml", &VENDOR.replace("<chr/>", "<string/>"));
     assert_eq!(
-        ddf_check(&file.0),
+        ddf_check(&file),
         Err(format!(
             "{}: node ./DevInfo/Ext/Acme/Color: unknown DFFormat \"string\" (line 16)",
-            file.0.display()
+            file.display()
         ))
     );
 
-    let file = TempFile::new(
+    let (_dup, file) = TempDir::with(
         "dup.xml",
         &VENDOR
             .replace("./DevInfo/Ext", "./DevInfo")
             .replace("<NodeName>Acme", "<NodeName>Man"),
     );
     assert_eq!(
-        ddf_check(&file.0),
+        ddf_check(&file),
         Err(format!(
             "{}: node ./DevInfo/Man: already described by ddf/DevInfo.xml:44 (line 3)",
-            file.0.display()
+            file.display()
         ))
     );
 
@@ -213,27 +224,6 @@ fn ddf_check_gives_the_one_line_reason() {
         "{err}"
     );
     assert!(!err.contains('\n'));
-}
-
-/// A directory of vendor DDF documents, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str, files: &[(&str, &str)]) -> TempDir {
-        let path = std::env::temp_dir().join(format!("iotadm-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        for (file, text) in files {
-            fs::write(path.join(file), text).unwrap();
-        }
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A root-level dynamic leaf of the kind a server's conformance scripts add and delete.
