@@ -2,6 +2,8 @@
 //! server, inheritance and ACL changes, access types, URIs and their limits, Add and Delete
 //! of interior nodes with their subtrees, properties, Atomic, and persistence.
 
+mod common;
+
 use iotadm::codes::StatusCode;
 use iotadm::flash::MemFlash;
 use iotadm::schema::STANDARD;
@@ -37,28 +39,10 @@ fn get(t: &mut DmTree, who: Principal<'_>, uri: &str) -> Result<String, StatusCo
     Ok(String::from_utf8(buf[..r.len].to_vec()).unwrap())
 }
 
-/// A DM account for `server`, as bootstrap creates it, owned by that server.
+/// A DM account for `server`, as bootstrap creates it, owned by that server, with its
+/// AppID and address.
 fn bootstrap(t: &mut DmTree, name: &str, server: &str) {
-    let acc = format!("./DMAcc/{name}");
-    t.add(DEVICE, &acc, None, None, Some(1_700_000_000))
-        .unwrap();
-    let acl = format!("Add={server}&Delete={server}&Get={server}&Replace={server}");
-    t.replace(
-        DEVICE,
-        &format!("{acc}?prop=ACL"),
-        acl.as_bytes(),
-        None,
-        None,
-    )
-    .unwrap();
-    t.add(
-        DEVICE,
-        &format!("{acc}/ServerID"),
-        Some(server.as_bytes()),
-        None,
-        None,
-    )
-    .unwrap();
+    let acc = common::owned_account(t, name, server);
     t.add(DEVICE, &format!("{acc}/AppID"), Some(b"w7"), None, None)
         .unwrap();
     t.add(

@@ -5,6 +5,8 @@
 //! (which moves every node id after them) reads it too. The power-cut sweep of the first
 //! mount under a new storage is in `tree_power_cut.rs`.
 
+mod common;
+
 use iotadm::flash::MemFlash;
 use iotadm::schema::{Schema, STANDARD};
 use iotadm::tree::{NoHandlers, Principal, Shortfall, Tree, TreeError, TreeStorage, UriLimits};
@@ -63,26 +65,7 @@ fn snapshot<F: embedded_storage::nor_flash::NorFlash>(t: &mut Tree<'_, F>) -> Sn
 }
 
 fn account(t: &mut Tree<'_, Flash>, name: &str, server: &str, auth: &str) {
-    let acc = format!("./DMAcc/{name}");
-    t.add(DEVICE, &acc, None, None, Some(1_700_000_000))
-        .unwrap();
-    let acl = format!("Add={server}&Delete={server}&Get={server}&Replace={server}");
-    t.replace(
-        DEVICE,
-        &format!("{acc}?prop=ACL"),
-        acl.as_bytes(),
-        None,
-        None,
-    )
-    .unwrap();
-    t.add(
-        DEVICE,
-        &format!("{acc}/ServerID"),
-        Some(server.as_bytes()),
-        None,
-        None,
-    )
-    .unwrap();
+    let acc = common::owned_account(t, name, server);
     let auth_node = format!("{acc}/AppAuth/{auth}");
     for (leaf, value) in [
         ("AAuthType", &b"DIGEST"[..]),
