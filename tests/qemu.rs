@@ -17,7 +17,9 @@
 //!   goes back to slot A, and the old image reports result 410.
 //! * The budgets: iotadm's share of the image's flash and static RAM, and the peak stack
 //!   the guest measured, printed as `iotadm flash: N bytes, static RAM: N bytes, peak
-//!   stack: N bytes` (method in `docs/qemu.md`).
+//!   stack: N bytes` (method in `docs/qemu.md`) for the handset profile the example links,
+//!   and `iotadm flash (all features): N bytes` for the same firmware linked with every
+//!   feature of the library.
 //!
 //! Without `qemu-system-arm`, the Arm binutils or the `thumbv7em-none-eabihf` target these
 //! tests fail, unless `IOTADM_ALLOW_MISSING_PEERS` is set (then they print why and pass).
@@ -80,6 +82,8 @@ fn an_update_is_installed_confirmed_and_reported() {
         println!("{}", run.lines.join("\n"));
     }
     Share::of(&images.slot_a, rust_owner).report(run.peak_stack());
+    let all = Share::of(&rig::all_features_image(), rust_owner);
+    println!("iotadm flash (all features): {} bytes", all.iotadm_flash);
 }
 
 #[test]

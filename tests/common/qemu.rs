@@ -183,12 +183,13 @@ pub fn rust_images() -> &'static Images {
     }
 }
 
-fn build_rust_images() -> Result<Images, String> {
-    let dir = example_dir();
+/// Builds the example's programs with `args` added to `cargo build --release`.
+fn build_example(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&dir)
-        .args(["build", "--release", "--bins"])
+    cmd.current_dir(example_dir())
+        .args(["build", "--release"])
+        .args(args)
         // The image has its own target and flags (its .cargo/config.toml); flags meant for
         // the host build must not reach it.
         .env_remove("RUSTFLAGS")
@@ -197,9 +198,32 @@ fn build_rust_images() -> Result<Images, String> {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET_DIR");
     let (status, output) = run_bounded(cmd, BUILD_TIMEOUT)?;
-    if !status.success() {
-        return Err(output);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(output)
     }
+}
+
+/// The example's DM client linked with every feature of iotadm (its default) rather than
+/// the handset profile the example names: the image the all-features budget is about.
+/// Built in a target directory of its own, so the profile's images stay as they are.
+pub fn all_features_image() -> PathBuf {
+    build_example(&[
+        "--bin",
+        "iotadm-qemu",
+        "--features",
+        "iotadm/default",
+        "--target-dir",
+        "target/all-features",
+    ])
+    .unwrap_or_else(|e| panic!("building the all-features image failed:\n{e}"));
+    example_dir().join("target/all-features/thumbv7em-none-eabihf/release/iotadm-qemu")
+}
+
+fn build_rust_images() -> Result<Images, String> {
+    let dir = example_dir();
+    build_example(&["--bins"])?;
     let out = dir.join("target/thumbv7em-none-eabihf/release");
     let slot_a = out.join("iotadm-qemu");
     // Loaded raw rather than as an ELF: QEMU would also load the image's zero-filled RAM

@@ -78,9 +78,10 @@ const SPASM_KEY: [u8; 32] = *b"iotadm-qemu example SPASM key 32";
 /// Maximum message size, both ways.
 const MSG: usize = 4096;
 /// Replies received while a server message is held: statuses and Alert 1222.
-const AUX: usize = 1024;
-/// Values on their way into and out of messages.
-const SCRATCH: usize = 1024;
+const AUX: usize = 512;
+/// Values on their way into and out of messages: the longest this device's objects read
+/// or write whole is a FUMO `PkgURL` (240 bytes); package data and roaming lists stream.
+const SCRATCH: usize = 512;
 /// The `x-syncml-hmac` header of a reply.
 const HMAC: usize = 128;
 /// How long to wait for each reply from the host.
@@ -89,7 +90,11 @@ const REPLY_TIMEOUT_MS: u32 = 30_000;
 /// The management tree. Its memory ([`TREE`]: run-time entries, arena bytes, record
 /// buffer) and its handlers live in statics of their own, so the tree itself is small.
 type DmTree = Tree<'static, Nor, &'static mut Objects>;
-type DmStorage = TreeStorage<48, 1280, 512>;
+type DmStorage = TreeStorage<40, 1024, 384>;
+
+// The handset's limits, set in .cargo/config.toml, took (Cargo reads that file only when
+// it builds from this directory).
+const _: () = assert!(iotadm::limits::SERVER_ADDR_LEN == 128 && iotadm::limits::QUEUE_LEN == 16);
 
 /// The tree's shape: the standard objects (DevInfo, DevDetail, DMAcc, FUMO, CDMA), which
 /// is all this device has.
