@@ -52,12 +52,12 @@ static const uint8_t package_key[] = "iotadm-qemu example package key";
 
 /* Message size both ways, and the other session buffers. */
 #define MSG 4096u
-#define AUX 1024u
-#define SCRATCH 1024u
-#define HMAC 256u
-/* Bytes for the open device: iotadm_build_info.device_size (9,616 with the Makefile's
+#define AUX 512u
+#define SCRATCH 512u
+#define HMAC 128u
+/* Bytes for the open device: iotadm_build_info.device_size (6,584 with the Makefile's
  * settings) rounded up; checked at boot. */
-#define DEVICE_SPACE 9728u
+#define DEVICE_SPACE 6656u
 
 /* The update package header (docs/update-package.md), in front of the image in a slot. */
 #define HEADER_MAGIC "IOTF"
