@@ -5,6 +5,8 @@
 //! DDF) is decided by where it appears, the way libwbxml does, so MetInf elements are
 //! understood with or without their `syncml:metinf` namespace. Namespace declarations are
 //! parsed and kept where the model needs them (the root of embedded XML).
+//!
+//! The module is the `xml` feature's: a build without it reads WBXML only.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::text::{
