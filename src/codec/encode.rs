@@ -3,7 +3,9 @@
 //! Writing past the end of the buffer is not an error until the walk ends: the encoder
 //! keeps counting, so a too-small buffer reports the exact size it needed, and
 //! [`Message::encoded_len`] is the same walk over an empty buffer. Elements are written
-//! in the order the SyncML DTD gives, whatever order they were decoded in.
+//! in the order the SyncML DTD gives, whatever order they were decoded in. The XML side
+//! (markup, escaping, indentation) is the `xml` feature's; without it the encoder writes
+//! WBXML and refuses XML before it writes anything.
 
 use super::decode::DDF_PUBLIC_ID;
 use super::error::EncodeError;
