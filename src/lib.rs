@@ -9,7 +9,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`codec`] | SyncML DM messages in XML and WBXML, both directions |
+//! | [`codec`] | SyncML DM messages in WBXML and (feature `xml`) XML, both directions |
 //! | [`auth`] | credentials, nonces, digests and MACs |
 //! | [`notification`] | the package 0 trigger and its WAP Push wrapping |
 //! | [`bootstrap`] | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |

@@ -775,7 +775,8 @@ list_iterator!(Command, command);
 list_iterator!(Item, item);
 list_iterator!(Text, text_element);
 
-#[cfg(test)]
+// The messages of these tests are written in XML, which is easiest to read.
+#[cfg(all(test, feature = "xml"))]
 mod tests {
     use crate::codec::{self, DecodeErrorKind as K};
     use crate::limits::NESTED_COMMANDS;

@@ -3,7 +3,9 @@
 //! Writing past the end of the buffer is not an error until the walk ends: the encoder
 //! keeps counting, so a too-small buffer reports the exact size it needed, and
 //! [`Message::encoded_len`] is the same walk over an empty buffer. Elements are written
-//! in the order the SyncML DTD gives, whatever order they were decoded in.
+//! in the order the SyncML DTD gives, whatever order they were decoded in. The XML side
+//! (markup, escaping, indentation) is the `xml` feature's; without it the encoder writes
+//! WBXML and refuses XML before it writes anything.
 
 use super::decode::DDF_PUBLIC_ID;
 use super::error::EncodeError;
@@ -12,11 +14,12 @@ use super::model::{
     XmlEvent,
 };
 use super::model::{TNDS_WBXML, TNDS_XML};
-use super::text::{find_byte, Text};
-use super::tokens::{
-    global, namespace_page, public_id, Tag, CHARSET_UTF8, METINF_NAMESPACE, PAGE_METINF,
-    PAGE_SYNCML,
-};
+#[cfg(feature = "xml")]
+use super::text::find_byte;
+use super::text::Text;
+use super::tokens::{global, namespace_page, public_id, Tag, CHARSET_UTF8, PAGE_SYNCML};
+#[cfg(feature = "xml")]
+use super::tokens::{METINF_NAMESPACE, PAGE_METINF};
 use crate::limits::EMBEDDED_DEPTH;
 
 /// A message encoding.
@@ -30,6 +33,14 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// The encoding's name: `XML` or `WBXML`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Xml => "XML",
+            Encoding::Wbxml => "WBXML",
+        }
+    }
+
     /// The HTTP content type of a DM message in this encoding.
     pub fn content_type(self) -> &'static str {
         match self {
@@ -107,14 +118,64 @@ impl Out<'_> {
 
 struct Encoder<'b> {
     out: Out<'b>,
-    wbxml: bool,
     page: u8,
+    /// WBXML, or XML; a build without XML writes WBXML only.
+    #[cfg(feature = "xml")]
+    wbxml: bool,
+    /// Indent XML, `depth` levels at this point.
+    #[cfg(feature = "xml")]
     indent: bool,
+    #[cfg(feature = "xml")]
     depth: u16,
 }
 
 type Result<T = ()> = core::result::Result<T, EncodeError>;
 
+impl<'b> Encoder<'b> {
+    /// An encoder writing into `buf` in `options`' encoding; an encoding the build leaves
+    /// out is refused here, before anything is written.
+    fn new(buf: &'b mut [u8], options: &EncodeOptions) -> Result<Self> {
+        let out = Out { buf, len: 0 };
+        match options.encoding {
+            Encoding::Wbxml => Ok(Encoder {
+                out,
+                page: PAGE_SYNCML,
+                #[cfg(feature = "xml")]
+                wbxml: true,
+                #[cfg(feature = "xml")]
+                indent: false,
+                #[cfg(feature = "xml")]
+                depth: 0,
+            }),
+            #[cfg(feature = "xml")]
+            Encoding::Xml => Ok(Encoder {
+                out,
+                page: PAGE_SYNCML,
+                wbxml: false,
+                indent: options.indent,
+                depth: 0,
+            }),
+            #[cfg(not(feature = "xml"))]
+            Encoding::Xml => Err(EncodeError::EncodingLeftOut(Encoding::Xml)),
+        }
+    }
+
+    /// Whether the output is WBXML.
+    #[cfg(feature = "xml")]
+    fn wbxml(&self) -> bool {
+        self.wbxml
+    }
+
+    /// Whether the output is WBXML: the only encoding of a build without XML.
+    #[cfg(not(feature = "xml"))]
+    fn wbxml(&self) -> bool {
+        true
+    }
+}
+
+// The XML side of the encoder: each element writer below goes here first when the output
+// is XML, and writes WBXML otherwise.
+#[cfg(feature = "xml")]
 impl Encoder<'_> {
     fn newline(&mut self) {
         if self.indent && self.out.len > 0 {
@@ -122,13 +183,6 @@ impl Encoder<'_> {
             for _ in 0..self.depth {
                 self.out.put(b"  ");
             }
-        }
-    }
-
-    fn switch_page(&mut self, page: u8) {
-        if self.page != page {
-            self.out.put(&[global::SWITCH_PAGE, page]);
-            self.page = page;
         }
     }
 
@@ -142,49 +196,102 @@ impl Encoder<'_> {
         }
     }
 
+    fn xml_close(&mut self, name: &str) {
+        self.out.put(b"</");
+        self.out.put(name.as_bytes());
+        self.out.byte(b'>');
+    }
+
     fn namespace_of(tag: Tag) -> Option<&'static str> {
         (tag.page() == PAGE_METINF).then_some(METINF_NAMESPACE)
     }
 
-    /// Starts an element with content.
-    fn start(&mut self, tag: Tag) {
-        self.start_ns(tag, Self::namespace_of(tag));
+    /// Escaped XML character data.
+    fn xml_text(&mut self, text: &Text<'_>) -> Result {
+        for chunk in text.chunks() {
+            let bytes = chunk.as_bytes();
+            if core::str::from_utf8(bytes).is_err() {
+                return Err(EncodeError::Unrepresentable(
+                    "binary data in XML (send it as b64)",
+                ));
+            }
+            let mut from = 0;
+            // Jump from one byte that may need escaping to the next, a block at a time.
+            let special = |b: u8| (b < 0x20) | (b == b'&') | (b == b'<') | (b == b'>');
+            while let Some(i) = find_byte(bytes.get(from..).unwrap_or(&[]), special) {
+                let at = from + i;
+                let escape: &[u8] = match bytes.get(at).copied().unwrap_or(0) {
+                    b'&' => b"&amp;",
+                    b'<' => b"&lt;",
+                    b'>' => b"&gt;",
+                    b'\r' => b"&#13;",
+                    b'\t' | b'\n' => {
+                        self.out.put(bytes.get(from..=at).unwrap_or(&[]));
+                        from = at + 1;
+                        continue;
+                    }
+                    _ => {
+                        return Err(EncodeError::Unrepresentable(
+                            "control character in XML text",
+                        ))
+                    }
+                };
+                self.out.put(bytes.get(from..at).unwrap_or(&[]));
+                self.out.put(escape);
+                from = at + 1;
+            }
+            self.out.put(bytes.get(from..).unwrap_or(&[]));
+        }
+        Ok(())
+    }
+}
+
+impl Encoder<'_> {
+    fn switch_page(&mut self, page: u8) {
+        if self.page != page {
+            self.out.put(&[global::SWITCH_PAGE, page]);
+            self.page = page;
+        }
     }
 
-    fn start_ns(&mut self, tag: Tag, namespace: Option<&str>) {
-        if self.wbxml {
-            self.switch_page(tag.page());
-            self.out.byte(tag.token() | global::HAS_CONTENT);
-        } else {
+    /// Starts an element with content.
+    fn start(&mut self, tag: Tag) {
+        #[cfg(feature = "xml")]
+        if !self.wbxml {
             self.newline();
-            self.xml_open(tag.name(), namespace);
+            self.xml_open(tag.name(), Self::namespace_of(tag));
             self.out.byte(b'>');
+            self.depth = self.depth.saturating_add(1);
+            return;
         }
-        self.depth = self.depth.saturating_add(1);
+        self.switch_page(tag.page());
+        self.out.byte(tag.token() | global::HAS_CONTENT);
     }
 
     fn end(&mut self, tag: Tag) {
-        self.depth = self.depth.saturating_sub(1);
-        if self.wbxml {
-            self.out.byte(global::END);
-        } else {
+        #[cfg(feature = "xml")]
+        if !self.wbxml {
+            self.depth = self.depth.saturating_sub(1);
             self.newline();
-            self.out.put(b"</");
-            self.out.put(tag.name().as_bytes());
-            self.out.byte(b'>');
+            self.xml_close(tag.name());
+            return;
         }
+        // In WBXML an end names no element.
+        let _ = tag;
+        self.out.byte(global::END);
     }
 
     /// An element without content.
     fn empty(&mut self, tag: Tag) {
-        if self.wbxml {
-            self.switch_page(tag.page());
-            self.out.byte(tag.token());
-        } else {
+        #[cfg(feature = "xml")]
+        if !self.wbxml {
             self.newline();
             self.xml_open(tag.name(), Self::namespace_of(tag));
             self.out.put(b"/>");
+            return;
         }
+        self.switch_page(tag.page());
+        self.out.byte(tag.token());
     }
 
     fn flag(&mut self, tag: Tag, on: bool) {
@@ -210,20 +317,19 @@ impl Encoder<'_> {
             self.empty(tag);
             return Ok(());
         }
-        if self.wbxml {
-            self.switch_page(tag.page());
-            self.out.byte(tag.token() | global::HAS_CONTENT);
-            self.wbxml_text(text, opaque);
-            self.out.byte(global::END);
-        } else {
+        #[cfg(feature = "xml")]
+        if !self.wbxml {
             self.newline();
             self.xml_open(tag.name(), Self::namespace_of(tag));
             self.out.byte(b'>');
             self.xml_text(text)?;
-            self.out.put(b"</");
-            self.out.put(tag.name().as_bytes());
-            self.out.byte(b'>');
+            self.xml_close(tag.name());
+            return Ok(());
         }
+        self.switch_page(tag.page());
+        self.out.byte(tag.token() | global::HAS_CONTENT);
+        self.wbxml_text(text, opaque);
+        self.out.byte(global::END);
         Ok(())
     }
 
@@ -265,45 +371,6 @@ impl Encoder<'_> {
             self.out.put(b.get(skip..).unwrap_or(&[]));
             skip = skip.saturating_sub(b.len());
         }
-    }
-
-    /// Escaped XML character data.
-    fn xml_text(&mut self, text: &Text<'_>) -> Result {
-        for chunk in text.chunks() {
-            let bytes = chunk.as_bytes();
-            if core::str::from_utf8(bytes).is_err() {
-                return Err(EncodeError::Unrepresentable(
-                    "binary data in XML (send it as b64)",
-                ));
-            }
-            let mut from = 0;
-            // Jump from one byte that may need escaping to the next, a block at a time.
-            let special = |b: u8| (b < 0x20) | (b == b'&') | (b == b'<') | (b == b'>');
-            while let Some(i) = find_byte(bytes.get(from..).unwrap_or(&[]), special) {
-                let at = from + i;
-                let escape: &[u8] = match bytes.get(at).copied().unwrap_or(0) {
-                    b'&' => b"&amp;",
-                    b'<' => b"&lt;",
-                    b'>' => b"&gt;",
-                    b'\r' => b"&#13;",
-                    b'\t' | b'\n' => {
-                        self.out.put(bytes.get(from..=at).unwrap_or(&[]));
-                        from = at + 1;
-                        continue;
-                    }
-                    _ => {
-                        return Err(EncodeError::Unrepresentable(
-                            "control character in XML text",
-                        ))
-                    }
-                };
-                self.out.put(bytes.get(from..at).unwrap_or(&[]));
-                self.out.put(escape);
-                from = at + 1;
-            }
-            self.out.put(bytes.get(from..).unwrap_or(&[]));
-        }
-        Ok(())
     }
 }
 
@@ -367,6 +434,7 @@ pub struct MessageWriter<'b> {
 pub struct Mark {
     len: usize,
     page: u8,
+    #[cfg(feature = "xml")]
     depth: u16,
 }
 
@@ -402,16 +470,18 @@ pub enum Fill {
 
 /// [`MessageWriter::trailer`] for an encoder where it stands.
 fn trailer_of(e: &Encoder<'_>) -> usize {
-    if e.wbxml {
-        let switch = if e.page == PAGE_SYNCML { 0 } else { 2 };
-        switch + 3
-    } else if e.indent {
-        // `<Final/>` two deep, `</SyncBody>` one deep, `</SyncML>`, each on a line of its
-        // own, and the last line's end.
-        28 + (1 + 4) + (1 + 2) + 1 + 1
-    } else {
-        28
+    #[cfg(feature = "xml")]
+    if !e.wbxml {
+        return if e.indent {
+            // `<Final/>` two deep, `</SyncBody>` one deep, `</SyncML>`, each on a line of
+            // its own, and the last line's end.
+            28 + (1 + 4) + (1 + 2) + 1 + 1
+        } else {
+            28
+        };
     }
+    let switch = if e.page == PAGE_SYNCML { 0 } else { 2 };
+    switch + 3
 }
 
 impl<'b> MessageWriter<'b> {
@@ -428,22 +498,18 @@ impl<'b> MessageWriter<'b> {
         header: &SyncHdr<'_>,
         buf: &'b mut [u8],
     ) -> core::result::Result<Self, EncodeError> {
-        let mut e = Encoder {
-            out: Out { buf, len: 0 },
-            wbxml: options.encoding == Encoding::Wbxml,
-            page: PAGE_SYNCML,
-            indent: options.indent && options.encoding == Encoding::Xml,
-            depth: 0,
-        };
+        let mut e = Encoder::new(buf, options)?;
         let dtd = DtdVersion::of(header);
-        if e.wbxml {
+        if e.wbxml() {
             let version = options.wbxml_version.clamp(0x01, 0x03);
             e.out.byte(version);
             e.out.mb_u32(dtd.public_id());
             e.out.mb_u32(CHARSET_UTF8);
             e.out.byte(0); // no string table
             e.start(Tag::SYNC_ML);
-        } else {
+        }
+        #[cfg(feature = "xml")]
+        if !e.wbxml {
             if options.xml_declaration {
                 e.out.put(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
             }
@@ -635,6 +701,7 @@ impl<'b> MessageWriter<'b> {
         Mark {
             len: self.e.out.len,
             page: self.e.page,
+            #[cfg(feature = "xml")]
             depth: self.e.depth,
         }
     }
@@ -645,7 +712,10 @@ impl<'b> MessageWriter<'b> {
     pub fn rewind(&mut self, mark: Mark) {
         self.e.out.len = mark.len;
         self.e.page = mark.page;
-        self.e.depth = mark.depth;
+        #[cfg(feature = "xml")]
+        {
+            self.e.depth = mark.depth;
+        }
     }
 
     /// Bytes a command may still take.
@@ -669,6 +739,7 @@ impl<'b> MessageWriter<'b> {
         e.flag(Tag::FINAL, is_final);
         e.end(Tag::SYNC_BODY);
         e.end(Tag::SYNC_ML);
+        #[cfg(feature = "xml")]
         if e.indent {
             e.out.byte(b'\n');
         }
@@ -680,16 +751,7 @@ impl Command<'_> {
     /// The bytes this command takes in a message of `encoding` (give or take a code-page
     /// switch of two bytes in WBXML).
     pub fn encoded_len(&self, encoding: Encoding) -> core::result::Result<usize, EncodeError> {
-        let mut e = Encoder {
-            out: Out {
-                buf: &mut [],
-                len: 0,
-            },
-            wbxml: encoding == Encoding::Wbxml,
-            page: PAGE_SYNCML,
-            indent: false,
-            depth: 0,
-        };
+        let mut e = Encoder::new(&mut [], &EncodeOptions::new(encoding))?;
         command(&mut e, self)?;
         Ok(e.out.len)
     }
@@ -714,6 +776,7 @@ impl DtdVersion {
         }
     }
 
+    #[cfg(feature = "xml")]
     fn namespace(self) -> &'static str {
         match self {
             DtdVersion::V10 => "SYNCML:SYNCML1.0",
@@ -926,7 +989,7 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
     opt_location(e, Tag::SOURCE, it.source)?;
     // TNDS in a WBXML message travels as a WBXML document, and is typed so.
     let nested = match &it.data {
-        Some(Data::Xml(x)) => e.wbxml && is_document(x),
+        Some(Data::Xml(x)) => e.wbxml() && is_document(x),
         _ => false,
     };
     let tnds_as_wbxml = nested
@@ -990,16 +1053,7 @@ fn nested_document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
         e.page = PAGE_SYNCML;
         embedded(e, x)
     }
-    let mut counter = Encoder {
-        out: Out {
-            buf: &mut [],
-            len: 0,
-        },
-        wbxml: true,
-        page: PAGE_SYNCML,
-        indent: false,
-        depth: 0,
-    };
+    let mut counter = Encoder::new(&mut [], &EncodeOptions::new(Encoding::Wbxml))?;
     document(&mut counter, x)?;
     e.out.byte(global::OPAQUE);
     e.out
@@ -1011,15 +1065,20 @@ fn nested_document(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
 }
 
 fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
-    // Open elements: their names (for XML end tags) and code pages (for WBXML lookups).
-    let mut names: [&str; EMBEDDED_DEPTH] = [""; EMBEDDED_DEPTH];
+    #[cfg(feature = "xml")]
+    if !e.wbxml {
+        return embedded_xml(e, x);
+    }
+    embedded_wbxml(e, x)
+}
+
+/// Embedded XML as WBXML tokens, on the code pages of its elements.
+fn embedded_wbxml(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
+    // The code pages of the open elements, for the token lookups of their children.
     let mut pages = [PAGE_SYNCML; EMBEDDED_DEPTH];
     let mut depth = 0usize;
     let mut events = x.events().peekable();
-    // Indentation never goes next to text: it would become part of it.
-    let mut after_text = false;
     while let Some(event) = events.next() {
-        let text = matches!(event, XmlEvent::Text(_));
         match event {
             XmlEvent::Start { name, namespace } => {
                 let empty = events.next_if(|ev| *ev == XmlEvent::End).is_some();
@@ -1033,56 +1092,76 @@ fn embedded(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
                     Some(ns) => namespace_page(ns.as_bytes()),
                     None => Some(inherited),
                 };
-                if e.wbxml {
-                    let tag = page.and_then(|p| Tag::from_token_name(p, name)).ok_or(
-                        EncodeError::Unrepresentable("embedded element without a WBXML token"),
-                    )?;
-                    e.switch_page(tag.page());
-                    e.out.byte(if empty {
-                        tag.token()
-                    } else {
-                        tag.token() | global::HAS_CONTENT
-                    });
+                let tag = page.and_then(|p| Tag::from_token_name(p, name)).ok_or(
+                    EncodeError::Unrepresentable("embedded element without a WBXML token"),
+                )?;
+                e.switch_page(tag.page());
+                e.out.byte(if empty {
+                    tag.token()
                 } else {
-                    if !after_text {
-                        e.newline();
-                    }
-                    e.xml_open(name, namespace);
-                    e.out.put(if empty { b"/>" } else { b">" });
-                }
+                    tag.token() | global::HAS_CONTENT
+                });
                 if !empty {
-                    let (Some(n), Some(p)) = (names.get_mut(depth), pages.get_mut(depth)) else {
+                    let Some(p) = pages.get_mut(depth) else {
+                        return Err(EncodeError::Unrepresentable("embedded XML nested too deep"));
+                    };
+                    *p = page.unwrap_or(inherited);
+                    depth += 1;
+                }
+            }
+            XmlEvent::Text(t) => e.wbxml_text(&t, false),
+            XmlEvent::End => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or(EncodeError::Unrepresentable("unbalanced embedded XML"))?;
+                e.out.byte(global::END);
+            }
+        }
+    }
+    if depth != 0 {
+        return Err(EncodeError::Unrepresentable("unbalanced embedded XML"));
+    }
+    Ok(())
+}
+
+/// Embedded XML as XML, laid out as the rest of the message.
+#[cfg(feature = "xml")]
+fn embedded_xml(e: &mut Encoder<'_>, x: &Embedded<'_>) -> Result {
+    // The names of the open elements, for their end tags.
+    let mut names: [&str; EMBEDDED_DEPTH] = [""; EMBEDDED_DEPTH];
+    let mut depth = 0usize;
+    let mut events = x.events().peekable();
+    // Indentation never goes next to text: it would become part of it.
+    let mut after_text = false;
+    while let Some(event) = events.next() {
+        let text = matches!(event, XmlEvent::Text(_));
+        match event {
+            XmlEvent::Start { name, namespace } => {
+                let empty = events.next_if(|ev| *ev == XmlEvent::End).is_some();
+                if !after_text {
+                    e.newline();
+                }
+                e.xml_open(name, namespace);
+                e.out.put(if empty { b"/>" } else { b">" });
+                if !empty {
+                    let Some(n) = names.get_mut(depth) else {
                         return Err(EncodeError::Unrepresentable("embedded XML nested too deep"));
                     };
                     *n = name;
-                    *p = page.unwrap_or(inherited);
                     depth += 1;
                     e.depth = e.depth.saturating_add(1);
                 }
             }
-            XmlEvent::Text(t) => {
-                if e.wbxml {
-                    e.wbxml_text(&t, false);
-                } else {
-                    e.xml_text(&t)?;
-                }
-            }
+            XmlEvent::Text(t) => e.xml_text(&t)?,
             XmlEvent::End => {
                 depth = depth
                     .checked_sub(1)
                     .ok_or(EncodeError::Unrepresentable("unbalanced embedded XML"))?;
                 e.depth = e.depth.saturating_sub(1);
-                if e.wbxml {
-                    e.out.byte(global::END);
-                } else {
-                    if !after_text {
-                        e.newline();
-                    }
-                    e.out.put(b"</");
-                    e.out
-                        .put(names.get(depth).copied().unwrap_or("").as_bytes());
-                    e.out.byte(b'>');
+                if !after_text {
+                    e.newline();
                 }
+                e.xml_close(names.get(depth).copied().unwrap_or(""));
             }
         }
         after_text = text;
@@ -1189,8 +1268,11 @@ mod tests {
         }
     }
 
-    const STYLES: [(Encoding, bool); 3] = [
+    /// Every encoding and layout the build writes.
+    const STYLES: [(Encoding, bool); 1 + 2 * cfg!(feature = "xml") as usize] = [
+        #[cfg(feature = "xml")]
         (Encoding::Xml, false),
+        #[cfg(feature = "xml")]
         (Encoding::Xml, true),
         (Encoding::Wbxml, false),
     ];
@@ -1392,6 +1474,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn a_command_that_fails_to_encode_leaves_the_message_as_it_was() {
         let binary = [Item {
@@ -1461,20 +1544,12 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn xml_text_escapes_what_it_must_and_refuses_controls() {
         fn escaped(text: &str) -> core::result::Result<std::string::String, EncodeError> {
             let mut buf = [0u8; 256];
-            let mut e = Encoder {
-                out: Out {
-                    buf: &mut buf,
-                    len: 0,
-                },
-                wbxml: false,
-                page: PAGE_SYNCML,
-                indent: false,
-                depth: 0,
-            };
+            let mut e = Encoder::new(&mut buf, &EncodeOptions::new(Encoding::Xml))?;
             e.xml_text(&Text::new(text))?;
             let n = e.out.len;
             Ok(std::string::String::from_utf8(buf[..n].to_vec()).unwrap())
@@ -1497,6 +1572,46 @@ mod tests {
             escaped("0123456789abcdef0123\u{1}"),
             Err(EncodeError::Unrepresentable(_))
         ));
+    }
+
+    /// Without XML, every way to write a message or measure a command in XML is refused
+    /// with the encoding named, before a byte is written.
+    #[cfg(not(feature = "xml"))]
+    #[test]
+    fn xml_is_refused_by_a_build_without_xml() {
+        let refused = Err(EncodeError::EncodingLeftOut(Encoding::Xml));
+        let xml = EncodeOptions {
+            indent: true,
+            ..EncodeOptions::new(Encoding::Xml)
+        };
+        let mut buf = [0u8; 4096];
+        assert_eq!(
+            MessageWriter::new(&xml, &header(), &mut buf, 4096).map(|w| w.written()),
+            refused
+        );
+        assert_eq!(buf, [0u8; 4096]);
+        let items = sample_items();
+        let cmds = kinds(&items);
+        let msg = Message {
+            header: header(),
+            body: super::super::model::SyncBody {
+                commands: List::new(&cmds),
+                is_final: true,
+            },
+        };
+        assert_eq!(msg.encode(Encoding::Xml, &mut buf), refused);
+        assert_eq!(msg.encode_with(&xml, &mut buf), refused);
+        assert_eq!(msg.encoded_len(Encoding::Xml), refused);
+        assert_eq!(buf, [0u8; 4096]);
+        for cmd in cmds {
+            assert_eq!(cmd.encoded_len(Encoding::Xml), refused);
+        }
+        // WBXML is written as ever.
+        assert!(msg.encode(Encoding::Wbxml, &mut buf).is_ok());
+        assert_eq!(
+            std::format!("{}", EncodeError::EncodingLeftOut(Encoding::Xml)),
+            "cannot encode XML: left out of this build"
+        );
     }
 
     #[test]

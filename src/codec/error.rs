@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+use super::Encoding;
+
 /// Why a message could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -20,6 +22,9 @@ pub enum DecodeErrorKind {
     InvalidReference,
     /// The XML declaration names an encoding other than UTF-8.
     UnsupportedEncoding,
+    /// The message is in an encoding this build leaves out: XML, in a build without the
+    /// `xml` feature.
+    EncodingLeftOut(Encoding),
     /// A WBXML version other than 1.1, 1.2 or 1.3.
     UnsupportedVersion(u8),
     /// A WBXML charset other than UTF-8 or US-ASCII.
@@ -92,6 +97,9 @@ impl fmt::Display for DecodeErrorKind {
                 f.write_str("undefined entity or invalid character reference")
             }
             DecodeErrorKind::UnsupportedEncoding => f.write_str("XML encoding other than UTF-8"),
+            DecodeErrorKind::EncodingLeftOut(e) => {
+                write!(f, "{} messages are left out of this build", e.name())
+            }
             DecodeErrorKind::UnsupportedVersion(v) => {
                 write!(f, "unsupported WBXML version 0x{v:02x}")
             }
@@ -141,6 +149,9 @@ pub enum EncodeError {
     /// A value the target encoding cannot carry: binary data in XML, or an embedded element
     /// with no WBXML token. The text says which.
     Unrepresentable(&'static str),
+    /// The encoding asked for is left out of this build: XML, in a build without the
+    /// `xml` feature.
+    EncodingLeftOut(Encoding),
 }
 
 impl fmt::Display for EncodeError {
@@ -150,6 +161,9 @@ impl fmt::Display for EncodeError {
                 write!(f, "output buffer too small: {required} bytes needed")
             }
             EncodeError::Unrepresentable(what) => write!(f, "cannot encode {what}"),
+            EncodeError::EncodingLeftOut(e) => {
+                write!(f, "cannot encode {}: left out of this build", e.name())
+            }
         }
     }
 }

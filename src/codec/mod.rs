@@ -1,10 +1,14 @@
 //! SyncML DM messages in XML and WBXML, both directions.
 //!
-//! [`parse`] (or [`parse_xml`] / [`parse_wbxml`]) validates a whole message once and returns
+//! [`parse`] (or `parse_xml` / [`parse_wbxml`]) validates a whole message once and returns
 //! a [`Message`] that borrows from the input: nothing is copied and nothing is allocated.
 //! [`Message::encode`] writes a message into the caller's buffer in either encoding and
 //! [`Message::encoded_len`] gives the exact size without writing, so a session can plan a
 //! message within the peer's MaxMsgSize.
+//!
+//! XML is the `xml` feature's: a build without it reads and writes WBXML only, and answers
+//! an XML message, or a request to write one, with
+//! [`DecodeErrorKind::EncodingLeftOut`] or [`EncodeError::EncodingLeftOut`].
 //!
 //! Guarantees: no input makes the decoder panic, recurse without bound or read out of
 //! bounds; every failure is a [`DecodeError`] naming the byte offset. Limits on nesting,
@@ -41,6 +45,7 @@ mod text;
 mod tokens;
 pub(crate) mod wbxml;
 mod wbxml_bytes;
+#[cfg(feature = "xml")]
 mod xml;
 
 pub use b64::B64Error;
@@ -89,7 +94,8 @@ impl Default for Limits {
 }
 
 /// Decodes a message in either encoding: WBXML when the first byte is a WBXML version
-/// (0x01-0x03), XML otherwise.
+/// (0x01-0x03), XML otherwise (without the `xml` feature, an XML message is refused with
+/// [`DecodeErrorKind::EncodingLeftOut`]).
 pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
     parse_with(input, &Limits::DEFAULT)
 }
@@ -98,7 +104,13 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, DecodeError> {
 pub fn parse_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
     match detect(input) {
         Some(Encoding::Wbxml) => parse_wbxml_with(input, limits),
+        #[cfg(feature = "xml")]
         _ => parse_xml_with(input, limits),
+        #[cfg(not(feature = "xml"))]
+        Some(Encoding::Xml) => Err(DecodeError::new(K::EncodingLeftOut(Encoding::Xml), 0)),
+        // Empty input: the WBXML reader says it is cut short.
+        #[cfg(not(feature = "xml"))]
+        None => parse_wbxml_with(input, limits),
     }
 }
 
@@ -111,11 +123,13 @@ pub fn detect(input: &[u8]) -> Option<Encoding> {
 }
 
 /// Decodes an XML message.
+#[cfg(feature = "xml")]
 pub fn parse_xml(input: &[u8]) -> Result<Message<'_>, DecodeError> {
     parse_xml_with(input, &Limits::DEFAULT)
 }
 
 /// Decodes an XML message with explicit limits.
+#[cfg(feature = "xml")]
 pub fn parse_xml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
     if input.len() > u32::MAX as usize {
         return Err(DecodeError::new(K::StringLimit, 0));
@@ -216,6 +230,7 @@ pub(crate) enum Content<'a> {
 /// A position in a validated message, in either encoding.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Cursor<'a> {
+    #[cfg(feature = "xml")]
     Xml(xml::Cursor<'a>),
     Wbxml(wbxml::Cursor<'a>),
 }
@@ -223,6 +238,7 @@ pub(crate) enum Cursor<'a> {
 impl<'a> Cursor<'a> {
     pub(crate) fn offset(&self) -> usize {
         match self {
+            #[cfg(feature = "xml")]
             Cursor::Xml(c) => c.offset(),
             Cursor::Wbxml(c) => c.offset(),
         }
@@ -231,6 +247,7 @@ impl<'a> Cursor<'a> {
     /// The next child element, text run or end of the current element.
     pub(crate) fn next_content(&mut self, trim: bool) -> Result<Content<'a>, DecodeError> {
         match self {
+            #[cfg(feature = "xml")]
             Cursor::Xml(c) => c.next_content(trim),
             Cursor::Wbxml(c) => c.next_content(trim),
         }
@@ -242,6 +259,7 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         match self {
+            #[cfg(feature = "xml")]
             Cursor::Xml(c) => c.skip(),
             Cursor::Wbxml(c) => c.skip(),
         }
@@ -268,5 +286,59 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WBXML message: SyncML 1.2, a header and an empty body.
+    fn wbxml_message() -> [u8; 128] {
+        let header = SyncHdr {
+            ver_dtd: Text::new("1.2"),
+            ver_proto: Text::new("DM/1.2"),
+            session_id: Text::new("1"),
+            msg_id: Text::new("1"),
+            target: Location::new("IMEI:1"),
+            source: Location::new("srv"),
+            resp_uri: None,
+            no_resp: false,
+            cred: None,
+            meta: None,
+        };
+        let mut buf = [0u8; 128];
+        let options = EncodeOptions::new(Encoding::Wbxml);
+        let writer = MessageWriter::new(&options, &header, &mut buf, 128).unwrap();
+        let _ = writer.finish(true);
+        buf
+    }
+
+    #[test]
+    fn either_encoding_is_told_by_its_first_byte() {
+        assert_eq!(detect(&wbxml_message()), Some(Encoding::Wbxml));
+        assert_eq!(detect(b"<SyncML/>"), Some(Encoding::Xml));
+        assert_eq!(detect(b""), None);
+        assert!(parse(&wbxml_message()).is_ok());
+    }
+
+    /// Without XML, an XML message gets an answer that names its encoding, and input
+    /// that is no message still gets the WBXML reader's.
+    #[cfg(not(feature = "xml"))]
+    #[test]
+    fn an_xml_message_is_refused_by_a_build_without_xml() {
+        let xml = b"<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr/><SyncBody/></SyncML>";
+        let e = parse(xml).unwrap_err();
+        assert_eq!(e.kind(), DecodeErrorKind::EncodingLeftOut(Encoding::Xml));
+        assert_eq!(e.offset(), 0);
+        assert_eq!(
+            std::format!("{e}"),
+            "XML messages are left out of this build at byte 0"
+        );
+        assert_eq!(
+            parse_with(b" ", &Limits::DEFAULT).unwrap_err().kind(),
+            DecodeErrorKind::EncodingLeftOut(Encoding::Xml)
+        );
+        assert_eq!(parse(b"").unwrap_err().kind(), DecodeErrorKind::Truncated);
     }
 }

@@ -704,7 +704,7 @@ impl<'a> Meta<'a> {
         inf
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, feature = "xml"))]
     fn metinf_by_field(&self) -> MetInf<'a> {
         MetInf {
             format: self.format(),
@@ -953,7 +953,8 @@ impl<'a, T: Copy> ListIter<'a, T> {
     }
 }
 
-#[cfg(test)]
+// The messages of these tests are written in XML, which is easiest to read.
+#[cfg(all(test, feature = "xml"))]
 mod tests {
     use crate::codec::{self, Encoding};
 

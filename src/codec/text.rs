@@ -1,7 +1,8 @@
 //! Zero-copy text. A [`Text`] borrows the message it was decoded from and resolves XML
 //! entity and character references, CDATA sections, line-end normalisation and WBXML
 //! string-table references as it is read, so nothing is copied or allocated until the
-//! caller asks for bytes in a buffer of its own.
+//! caller asks for bytes in a buffer of its own. XML character data, and the scanning
+//! helpers only the XML reader and writer use, are the `xml` feature's.
 
 use core::fmt;
 
@@ -29,6 +30,7 @@ enum Repr<'a> {
     /// `trim` drops white space at the ends of the decoded content, which the raw span's
     /// own trimming cannot see when it comes from a reference, a CDATA section or the far
     /// side of a comment.
+    #[cfg(feature = "xml")]
     Xml { raw: &'a [u8], trim: bool },
     /// Several WBXML text tokens (rare: a string and an entity, say): the run starts at
     /// `start` of `doc`, which is the document up to the run's end. The string table is
@@ -60,6 +62,7 @@ impl<'a> Text<'a> {
 
     /// Wraps XML character data (`raw` is the exact span between two tags), choosing the
     /// cheapest representation and trimming XML white space when `trim` is set.
+    #[cfg(feature = "xml")]
     pub(crate) fn from_xml(raw: &'a [u8], trim: bool) -> Self {
         let raw = if trim { trim_ws(raw) } else { raw };
         if memchr::memchr3(b'&', b'<', b'\r', raw).is_none() {
@@ -118,6 +121,7 @@ impl<'a> Text<'a> {
     pub fn chunks(&self) -> Chunks<'a> {
         let (state, trim) = match self.0 {
             Repr::Raw(b) => (ChunkState::Raw(b), false),
+            #[cfg(feature = "xml")]
             Repr::Xml { raw, trim } => (
                 ChunkState::Xml {
                     raw,
@@ -234,6 +238,7 @@ impl<'a> Text<'a> {
                 let end = from.checked_add(len as usize)?;
                 Some((doc.get(from..end)?, Text::from_wbxml(doc, end, false)))
             }
+            #[cfg(feature = "xml")]
             Repr::Xml { .. } => None,
         }
     }
@@ -242,6 +247,7 @@ impl<'a> Text<'a> {
     pub fn trim(&self) -> Text<'a> {
         match self.0 {
             Repr::Raw(b) => Text(Repr::Raw(trim_ws(b))),
+            #[cfg(feature = "xml")]
             Repr::Xml { raw, .. } => Text::from_xml(raw, true),
             Repr::Wbxml { doc, start, .. } => Text::from_wbxml(doc, start as usize, true),
         }
@@ -412,6 +418,7 @@ struct Window {
 #[derive(Clone)]
 enum ChunkState<'a> {
     Raw(&'a [u8]),
+    #[cfg(feature = "xml")]
     Xml {
         raw: &'a [u8],
         pos: usize,
@@ -434,6 +441,7 @@ impl<'a> ChunkState<'a> {
                 *self = ChunkState::Done;
                 Some(Chunk::Borrowed(b))
             }
+            #[cfg(feature = "xml")]
             ChunkState::Xml { raw, pos, cdata } => {
                 let rest = raw.get(*pos..).unwrap_or(&[]);
                 if rest.is_empty() {
@@ -527,6 +535,7 @@ impl<'a> Iterator for Chunks<'a> {
 
 /// Decodes the next piece of XML character data. Returns the piece (if any), the number
 /// of raw bytes consumed and whether a CDATA section is open afterwards.
+#[cfg(feature = "xml")]
 fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) {
     if cdata {
         let end = find(rest, b"]]>").unwrap_or(rest.len());
@@ -568,6 +577,7 @@ fn next_xml_piece(rest: &[u8], cdata: bool) -> (Option<Chunk<'_>>, usize, bool) 
     }
 }
 
+#[cfg(feature = "xml")]
 fn crlf_len(rest: &[u8]) -> usize {
     if rest.starts_with(b"\r\n") {
         2
@@ -634,6 +644,7 @@ impl Iterator for Bytes<'_> {
 }
 
 /// What follows a `&` in XML character data.
+#[cfg(feature = "xml")]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Reference {
     /// A valid reference to this character, `usize` bytes long including `&` and `;`.
@@ -645,6 +656,7 @@ pub(crate) enum Reference {
 }
 
 /// Parses the reference at the start of `s` (which starts with `&`).
+#[cfg(feature = "xml")]
 pub(crate) fn parse_reference(s: &[u8]) -> Reference {
     let body = s.get(1..).unwrap_or(&[]);
     let Some(semi) = body.iter().take(32).position(|&b| b == b';') else {
@@ -671,6 +683,7 @@ pub(crate) fn parse_reference(s: &[u8]) -> Reference {
     }
 }
 
+#[cfg(feature = "xml")]
 fn parse_radix(digits: &[u8], radix: u32) -> Option<u32> {
     digits.iter().try_fold(0u32, |acc, &b| {
         let d = char::from(b).to_digit(radix)?;
@@ -679,6 +692,7 @@ fn parse_radix(digits: &[u8], radix: u32) -> Option<u32> {
 }
 
 /// Whether `c` may appear in an XML 1.0 document.
+#[cfg(feature = "xml")]
 pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
@@ -704,6 +718,15 @@ pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The local part of a qualified name. Both readers match elements by it: an XML tag and a
+/// WBXML literal name (which may carry a prefix, `syncml:metinf`) read alike.
+pub(crate) fn local_name(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b':') {
+        Some(i) => name.get(i + 1..).unwrap_or(name),
+        None => name,
+    }
+}
+
 /// `s` without leading and trailing XML white space.
 pub(crate) fn trim_ws(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| !is_ws(b)).unwrap_or(s.len());
@@ -716,6 +739,7 @@ pub(crate) fn trim_ws(s: &[u8]) -> &[u8] {
 /// Text is nearly all ordinary characters, so it is tested in blocks with a branch-free
 /// test per byte (`special` should use `|`, not `||`) that the compiler turns into vector
 /// compares; only a block that holds a special byte is searched byte by byte.
+#[cfg(feature = "xml")]
 #[inline(always)]
 pub(crate) fn find_byte(s: &[u8], special: impl Fn(u8) -> bool) -> Option<usize> {
     const BLOCK: usize = 16;
@@ -741,6 +765,7 @@ pub(crate) fn is_utf8(s: &[u8]) -> bool {
 }
 
 /// Position of `needle` in `hay`.
+#[cfg(feature = "xml")]
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut from = 0;
@@ -764,6 +789,7 @@ mod tests {
         String::from_utf8(t.bytes().collect()).unwrap()
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn xml_references_cdata_comments_and_line_ends_decode() {
         let t = Text::from_xml(
@@ -775,12 +801,14 @@ mod tests {
         assert!(t.as_bytes().is_none());
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn plain_xml_text_is_borrowed() {
         let t = Text::from_xml(b"  ./DevInfo/Mod \n", true);
         assert_eq!(t.as_str(), Some("./DevInfo/Mod"));
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn bare_ampersand_stands_for_itself() {
         let t = Text::from_xml(b"MAXDT=15&DR=1", false);
@@ -788,6 +816,7 @@ mod tests {
         assert_eq!(t.len(), 13);
     }
 
+    #[cfg(feature = "xml")]
     #[test]
     fn references_are_classified() {
         assert_eq!(parse_reference(b"&amp;x"), Reference::Char('&', 5));
@@ -831,10 +860,13 @@ mod tests {
 
     #[test]
     fn equality_compares_decoded_content() {
-        let a = Text::from_xml(b"x&amp;y", false);
-        assert_eq!(a, Text::new("x&y"));
-        assert_eq!(a, "x&y");
-        assert_ne!(a, Text::new("x&amp;y"));
+        #[cfg(feature = "xml")]
+        {
+            let a = Text::from_xml(b"x&amp;y", false);
+            assert_eq!(a, Text::new("x&y"));
+            assert_eq!(a, "x&y");
+            assert_ne!(a, Text::new("x&amp;y"));
+        }
         assert!(Text::new("SyncHdr").eq_ignore_ascii_case("synchdr"));
     }
 
@@ -849,9 +881,12 @@ mod tests {
 
     #[test]
     fn display_and_debug_show_the_content() {
-        let t = Text::from_xml(b"a&lt;b", false);
-        assert_eq!(std::format!("{t}"), "a<b");
-        assert_eq!(std::format!("{t:?}"), "\"a<b\"");
+        #[cfg(feature = "xml")]
+        {
+            let t = Text::from_xml(b"a&lt;b", false);
+            assert_eq!(std::format!("{t}"), "a<b");
+            assert_eq!(std::format!("{t:?}"), "\"a<b\"");
+        }
         let bin = Text::from_bytes(&[0xff, b'a']);
         assert_eq!(std::format!("{bin:?}"), "\"\\xffa\"");
         let _: Vec<u8> = bin.bytes().collect();

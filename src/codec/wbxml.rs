@@ -6,7 +6,7 @@
 //! limits kept), so the typed decoder never meets malformed input it did not see first.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::text::{is_utf8, is_xml_name, Text};
+use super::text::{is_utf8, is_xml_name, local_name, Text};
 use super::tokens::{global, public_id, Tag, CHARSET_US_ASCII, CHARSET_UTF8};
 use super::wbxml_bytes::{mb, skip_attributes, table_string};
 use super::{Content, Limits, Name};
@@ -194,7 +194,7 @@ pub(crate) fn next_token<'a>(
         global::LITERAL | global::LITERAL_A | global::LITERAL_C | global::LITERAL_AC => {
             let (index, n) = mb(doc, after)?;
             let name = table_string(strtbl, index).ok_or(err(K::StringTableIndex(index), after))?;
-            let local = super::xml::local_name(name);
+            let local = local_name(name);
             if !is_xml_name(name) || !is_xml_name(local) {
                 return Err(err(
                     K::Syntax("literal element name is not an XML name"),

@@ -5,10 +5,12 @@
 //! DDF) is decided by where it appears, the way libwbxml does, so MetInf elements are
 //! understood with or without their `syncml:metinf` namespace. Namespace declarations are
 //! parsed and kept where the model needs them (the root of embedded XML).
+//!
+//! The module is the `xml` feature's: a build without it reads WBXML only.
 
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::text::{
-    find, find_byte, is_name_byte, is_ws, is_xml_name, parse_reference, Reference, Text,
+    find, find_byte, is_name_byte, is_ws, is_xml_name, local_name, parse_reference, Reference, Text,
 };
 use super::{Limits, Name};
 use crate::limits::XML_DEPTH;
@@ -28,15 +30,6 @@ pub(crate) struct StartTag<'a> {
     pub(crate) empty: bool,
     /// Position after the closing `>`.
     pub(crate) end: usize,
-}
-
-/// The local part of a qualified name. Both readers match elements by it: an XML tag and a
-/// WBXML literal name (which may carry a prefix, `syncml:metinf`) read alike.
-pub(crate) fn local_name(name: &[u8]) -> &[u8] {
-    match name.iter().rposition(|&b| b == b':') {
-        Some(i) => name.get(i + 1..).unwrap_or(name),
-        None => name,
-    }
 }
 
 fn name_end(input: &[u8], pos: usize) -> Result<usize, DecodeError> {

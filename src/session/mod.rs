@@ -69,7 +69,9 @@ pub struct Env<'e, 't, F, H> {
 /// Settings of a session.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
-    /// The encoding of package 1; later messages answer in the server's encoding.
+    /// The encoding of package 1; later messages answer in the server's encoding. A build
+    /// without the `xml` feature writes WBXML only, and a session set up for XML is
+    /// refused with [`EncodeError::EncodingLeftOut`].
     pub encoding: Encoding,
     /// The largest message this client accepts (its `MaxMsgSize`): at most the receive
     /// buffer.
@@ -500,7 +502,8 @@ impl Session {
         }
     }
 
-    /// Loads the account and the device's identity, and picks the session id.
+    /// Checks the configuration, loads the account and the device's identity, and picks
+    /// the session id.
     // Out of line, as the steps of `handle` are: its account and buffers are off the
     // stack before the session runs.
     #[inline(never)]
@@ -509,6 +512,11 @@ impl Session {
         F: embedded_storage::nor_flash::NorFlash,
         H: crate::tree::Handlers,
     {
+        // Package 1 could not be written: refused before anything is read.
+        #[cfg(not(feature = "xml"))]
+        if self.cfg.encoding == Encoding::Xml {
+            return Err(Error::Encode(EncodeError::EncodingLeftOut(Encoding::Xml)));
+        }
         self.account
             .load_in(env.tree, account)
             .map_err(Error::Account)?;
@@ -599,5 +607,136 @@ mod tests {
         assert_eq!((c.auth_retries, c.server_auth_failures), (3, 3));
         // 1,000 messages and 30 minutes.
         assert_eq!((c.max_messages, c.max_session_secs), (1000, 1800));
+    }
+
+    /// A handset without XML: its DevInfo, and the account `srv` at `http://srv/dm`
+    /// without credentials.
+    #[cfg(not(feature = "xml"))]
+    mod without_xml {
+        use super::*;
+        use crate::codec::DecodeErrorKind;
+        use crate::flash::MemFlash;
+        use crate::platform::NoClock;
+        use crate::schema::{Format, STANDARD};
+        use crate::tree::{NoHandlers, Principal, TreeStorage, UriLimits};
+        use crate::ui::NoUi;
+        use std::vec::Vec;
+
+        type TestTree = Tree<'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>;
+
+        struct Counter(u8);
+
+        impl Rng for Counter {
+            fn fill_bytes(&mut self, dest: &mut [u8]) {
+                for b in dest {
+                    self.0 = self.0.wrapping_add(1);
+                    *b = self.0;
+                }
+            }
+        }
+
+        fn handset() -> TestTree {
+            let mut flash = MemFlash::new(std::vec![0u8; 1 << 20]);
+            flash.erase_all();
+            let storage =
+                std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
+            let mut tree =
+                Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+            DeviceInfo {
+                dev_id: "IMEI:490154203237518",
+                man: "iotadm",
+                model: "test",
+                dm_version: "1.2",
+                lang: "en-US",
+                dev_type: "phone",
+                oem: "iotadm",
+                fw_version: "1",
+                sw_version: "1",
+                hw_version: "1",
+            }
+            .store(&mut tree)
+            .unwrap();
+            for (uri, value) in [
+                ("./DMAcc/srv", None),
+                ("./DMAcc/srv/ServerID", Some("srv")),
+                ("./DMAcc/srv/AppAddr", None),
+                ("./DMAcc/srv/AppAddr/1", None),
+                ("./DMAcc/srv/AppAddr/1/Addr", Some("http://srv/dm")),
+            ] {
+                let format = value.map_or(Format::Node, |_| Format::Chr);
+                tree.add(
+                    Principal::Device,
+                    uri,
+                    value.map(str::as_bytes),
+                    Some(format),
+                    None,
+                )
+                .unwrap();
+            }
+            tree
+        }
+
+        fn run<T>(
+            tree: &mut TestTree,
+            body: impl FnOnce(&mut Env<'_, 'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>) -> T,
+        ) -> T {
+            let mut env = Env {
+                tree,
+                ui: &mut NoUi,
+                rng: &mut Counter(0),
+                clock: &NoClock,
+                alerts: &[],
+            };
+            body(&mut env)
+        }
+
+        /// A session set up for XML is refused before anything is read: package 1 could
+        /// not be written.
+        #[test]
+        fn a_session_set_up_for_xml_is_refused() {
+            let mut tree = handset();
+            let xml = Config {
+                encoding: Encoding::Xml,
+                ..Config::DEFAULT
+            };
+            let refused = Error::Encode(EncodeError::EncodingLeftOut(Encoding::Xml));
+            run(&mut tree, |env| {
+                let new = Session::new(env, xml, "srv", Initiation::Client);
+                assert_eq!(new.err(), Some(refused));
+                let mut slot = MaybeUninit::uninit();
+                let new_in = Session::new_in(&mut slot, env, xml, "srv", Initiation::Client);
+                assert_eq!(new_in.err(), Some(refused));
+                // The same account in WBXML starts.
+                let mut session =
+                    Session::new(env, Config::DEFAULT, "srv", Initiation::Client).unwrap();
+                let (mut tx, mut scratch) = ([0u8; 8192], [0u8; 1024]);
+                let sent = session.start(env, &mut tx, &mut scratch).unwrap();
+                assert_eq!(crate::codec::detect(&tx[..sent.len]), Some(Encoding::Wbxml));
+            });
+        }
+
+        /// A server that answers in XML ends the session with the decode error that names
+        /// the encoding; the client never switches to XML.
+        #[test]
+        fn a_server_message_in_xml_ends_the_session() {
+            let mut tree = handset();
+            run(&mut tree, |env| {
+                let mut session =
+                    Session::new(env, Config::DEFAULT, "srv", Initiation::Client).unwrap();
+                let (mut tx, mut scratch) = ([0u8; 8192], [0u8; 1024]);
+                let _ = session.start(env, &mut tx, &mut scratch).unwrap();
+                let reply = b"<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+                    <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
+                    <Target><LocURI>IMEI:490154203237518</LocURI></Target>\
+                    <Source><LocURI>http://srv/dm</LocURI></Source></SyncHdr>\
+                    <SyncBody><Final/></SyncBody></SyncML>";
+                let got = session.handle(env, reply, None, &[], &mut tx, &mut scratch);
+                let Err(Error::Decode(e)) = got else {
+                    panic!("{got:?}");
+                };
+                assert_eq!(e.kind(), DecodeErrorKind::EncodingLeftOut(Encoding::Xml));
+                assert_eq!(session.encoding(), Encoding::Wbxml);
+            });
+        }
     }
 }
