@@ -43,6 +43,18 @@ pub(crate) fn uri_of<'b>(
         .ok_or(StatusCode::UriTooLong)
 }
 
+/// Whether an item's `Meta/Type` is TNDS, in either form: without the feature `tnds` no
+/// TNDS is read, and one that came as a nested WBXML document is opaque data, which must
+/// not become a node's value (415, OMA-TS-DM_RepPro 1.2: unsupported media type).
+#[cfg(not(feature = "tnds"))]
+fn is_tnds(meta: Option<Meta<'_>>) -> bool {
+    meta.and_then(|m| m.type_()).is_some_and(|t| {
+        let t = t.trim();
+        t.eq_ignore_ascii_case(crate::tree::TNDS_XML)
+            || t.eq_ignore_ascii_case(crate::tree::TNDS_WBXML)
+    })
+}
+
 /// Where execution of a held message resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Cursor {
@@ -835,6 +847,10 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         match view.cmd {
             Cmd::Add | Cmd::Replace => {
                 let create = view.cmd == Cmd::Add;
+                #[cfg(not(feature = "tnds"))]
+                if is_tnds(meta) {
+                    return Err(StatusCode::UnsupportedMediaType);
+                }
                 if continues || item.more_data {
                     if mode == Mode::Atomic {
                         return Err(StatusCode::OptionalFeatureNotSupported);
@@ -851,6 +867,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                     return Ok((code, None));
                 }
                 match item.data {
+                    #[cfg(feature = "tnds")]
                     Some(Data::Xml(doc)) => {
                         let tnds = meta
                             .and_then(|m| m.type_())
@@ -863,6 +880,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                             .add_tnds(who, uri, doc.events(), now, self.scratch)?;
                         Ok((StatusCode::Ok, None))
                     }
+                    // Embedded XML is TNDS or nothing the tree takes.
+                    #[cfg(not(feature = "tnds"))]
+                    Some(Data::Xml(_)) => Err(StatusCode::UnsupportedMediaType),
                     data => {
                         let text = data.and_then(|d| d.content());
                         if create && (format == Some(Format::Node) || text.is_none()) {
@@ -1157,4 +1177,212 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, Env, Initiation, Session, Step};
+    use crate::codec::{self, Command, Encoding};
+    use crate::flash::MemFlash;
+    use crate::platform::{NoClock, Rng};
+    use crate::schema::STANDARD;
+    use crate::session::DeviceInfo;
+    use crate::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
+    use crate::ui::NoUi;
+    use std::boxed::Box;
+    use std::format;
+    use std::string::{String, ToString};
+    use std::vec;
+    use std::vec::Vec;
+
+    pub(super) type TestTree = Tree<'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>;
+
+    struct Counter(u8);
+
+    impl Rng for Counter {
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+    }
+
+    /// A handset with its DevInfo and the account `srv`, whose server proves nothing.
+    pub(super) fn handset() -> TestTree {
+        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
+        flash.erase_all();
+        let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 1024>::new()));
+        let mut tree =
+            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let info = DeviceInfo {
+            dev_id: "IMEI:490154203237518",
+            man: "iotadm",
+            model: "test",
+            dm_version: "1.2",
+            lang: "en-US",
+            dev_type: "phone",
+            oem: "iotadm",
+            fw_version: "1",
+            sw_version: "1",
+            hw_version: "1",
+        };
+        info.store(&mut tree).unwrap();
+        let d = Principal::Device;
+        tree.add(d, "./DMAcc/srv", None, None, None).unwrap();
+        tree.add(d, "./DMAcc/srv/ServerID", Some(b"srv"), None, None)
+            .unwrap();
+        tree
+    }
+
+    /// The client's package 1 and its answer to one server message whose body holds
+    /// `commands` (XML), the server declaring a MaxMsgSize of `server_max_msg`: the
+    /// statuses of the answer as (command, code), and the answer.
+    pub(super) fn answer(
+        tree: &mut TestTree,
+        commands: &str,
+        server_max_msg: u32,
+    ) -> (String, Vec<(String, u16)>, String) {
+        let mut ui = NoUi;
+        let mut rng = Counter(0);
+        let clock = NoClock;
+        let mut env = Env {
+            tree,
+            ui: &mut ui,
+            rng: &mut rng,
+            clock: &clock,
+            alerts: &[],
+        };
+        let cfg = Config {
+            encoding: Encoding::Xml,
+            ..Config::DEFAULT
+        };
+        let initiation = Initiation::Server { session_id: 0x12 };
+        let mut session = Session::new(&mut env, cfg, "srv", initiation).unwrap();
+        let (mut tx, mut scratch) = (vec![0u8; 16 * 1024], vec![0u8; 1024]);
+        let sent = session.start(&mut env, &mut tx, &mut scratch).unwrap();
+        let package1 = String::from_utf8(tx[..sent.len].to_vec()).unwrap();
+        let server = format!(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+             <VerProto>DM/1.2</VerProto><SessionID>{}</SessionID><MsgID>1</MsgID>\
+             <Target><LocURI>IMEI:490154203237518</LocURI></Target>\
+             <Source><LocURI>http://127.0.0.1/dm</LocURI></Source>\
+             <Meta><MaxMsgSize xmlns='syncml:metinf'>{server_max_msg}</MaxMsgSize></Meta>\
+             </SyncHdr><SyncBody>\
+             <Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>\
+             <TargetRef>http://127.0.0.1/dm</TargetRef><SourceRef>IMEI:490154203237518</SourceRef>\
+             <Data>200</Data></Status>{commands}<Final/></SyncBody></SyncML>",
+            session.session_id()
+        );
+        let step = session
+            .handle(
+                &mut env,
+                server.as_bytes(),
+                None,
+                &[],
+                &mut tx,
+                &mut scratch,
+            )
+            .unwrap();
+        let Step::Send(reply) = step else {
+            panic!("the session ended: {step:?}")
+        };
+        let reply = &tx[..reply.len];
+        let statuses = codec::parse(reply)
+            .unwrap()
+            .body
+            .commands
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Status(s) => Some((
+                    s.cmd.map(|t| t.to_string()).unwrap_or_default(),
+                    s.data.and_then(|d| d.parse_u32()).unwrap_or(0) as u16,
+                )),
+                _ => None,
+            })
+            .collect();
+        (
+            package1,
+            statuses,
+            String::from_utf8(reply.to_vec()).unwrap(),
+        )
+    }
+
+    /// The status of the one command (not the header) of `commands`.
+    pub(super) fn status_of(tree: &mut TestTree, commands: &str) -> u16 {
+        let (_, statuses, reply) = answer(tree, commands, 8192);
+        let codes: Vec<u16> = statuses
+            .iter()
+            .filter(|(cmd, _)| cmd != "SyncHdr")
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(codes.len(), 1, "{reply}");
+        codes[0]
+    }
+
+    #[test]
+    fn the_harness_answers_a_get() {
+        let mut tree = handset();
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target>\
+                   </Item></Get>";
+        assert_eq!(status_of(&mut tree, get), 200);
+    }
+
+    /// An Add of a TNDS document: a subtree with the feature `tnds`, 415 (OMA-TS-DM_RepPro
+    /// 1.2: unsupported media type) without it, nothing added.
+    #[test]
+    fn a_tnds_add_is_applied_only_with_tnds() {
+        for (type_, data) in [
+            (
+                crate::tree::TNDS_XML,
+                "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node>\
+                 <NodeName>two</NodeName><Node><NodeName>ServerID</NodeName>\
+                 <Value>two</Value></Node></Node></MgmtTree>",
+            ),
+            // As a WBXML message carries it, when nothing reads it as TNDS: opaque data.
+            (crate::tree::TNDS_WBXML, "AgAAag"),
+        ] {
+            let mut tree = handset();
+            tree.replace(
+                Principal::Device,
+                "./DMAcc?prop=ACL",
+                b"Add=*&Get=*",
+                None,
+                None,
+            )
+            .unwrap();
+            let add = format!(
+                "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc</LocURI></Target>\
+                 <Meta><Type xmlns='syncml:metinf'>{type_}</Type></Meta>\
+                 <Data>{data}</Data></Item></Add>"
+            );
+            let code = status_of(&mut tree, &add);
+            let mut buf = [0u8; 64];
+            let added = tree.get(Principal::Device, "./DMAcc/two/ServerID", 0, &mut buf);
+            if cfg!(feature = "tnds") {
+                if type_ == crate::tree::TNDS_XML {
+                    assert_eq!((code, added.is_ok()), (200, true), "{type_}");
+                }
+            } else {
+                assert_eq!(code, 415, "{type_}");
+                assert!(added.is_err(), "{type_}");
+            }
+        }
+    }
+
+    /// `?list=TNDS` is served with the feature `tnds`, and answered 406 (TND tree
+    /// exchange: optional feature not supported) without it; `StructData` is served either
+    /// way.
+    #[test]
+    fn a_tnds_listing_is_served_only_with_tnds() {
+        let mut tree = handset();
+        let get = |uri: &str| {
+            format!(
+                "<Get><CmdID>2</CmdID><Item><Target><LocURI>{uri}</LocURI></Target></Item></Get>"
+            )
+        };
+        let tnds = status_of(&mut tree, &get("./DevInfo?list=TNDS+Value"));
+        assert_eq!(tnds, if cfg!(feature = "tnds") { 200 } else { 406 });
+        assert_eq!(status_of(&mut tree, &get("./DevInfo?list=StructData")), 200);
+    }
 }
