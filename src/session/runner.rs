@@ -6,7 +6,9 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use super::emit::Sink;
-use super::lo::{self, Incoming, Intake};
+#[cfg(feature = "large-objects")]
+use super::lo::Incoming;
+use super::lo::{self, Intake};
 use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
@@ -229,6 +231,7 @@ pub(crate) fn cmd_of(cmd: &Command<'_>) -> Cmd {
 pub(crate) struct Runner<'s, 'e, 't, F, H> {
     pub(crate) env: &'s mut Env<'e, 't, F, H>,
     pub(crate) queue: &'s mut Queue,
+    #[cfg(feature = "large-objects")]
     pub(crate) lo: &'s mut Option<Incoming>,
     pub(crate) server_id: &'s str,
     pub(crate) cfg: &'s Config,
@@ -249,7 +252,9 @@ impl<'t, F: NorFlash, H: Handlers> Runner<'_, '_, 't, F, H> {
             tree: self.env.tree,
             clock: self.env.clock,
             server_id: self.server_id,
+            #[cfg(feature = "large-objects")]
             max_obj_size: self.cfg.max_obj_size,
+            #[cfg(feature = "large-objects")]
             lo: self.lo,
             scratch: self.scratch,
         }
@@ -459,6 +464,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         let alone = self.sink.written() == 0;
         let mut run = AtomicRun::default();
         // A large object in flight cannot share the transaction.
+        #[cfg(feature = "large-objects")]
         self.abort_lo();
         let fit = if self.env.tree.begin_atomic().is_err() {
             run.fail(0, 0, StatusCode::CommandFailed);
@@ -752,14 +758,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
             (Cmd::Copy, Some(s)) => self.queue.store_text(s.uri).unwrap_or(Span::EMPTY),
             _ => Span::EMPTY,
         };
-        // A large object in progress ends unless this item continues it.
-        let limits = *self.env.tree.limits();
-        let continues = self.lo.as_ref().is_some_and(|lo| {
-            target_text.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
-        });
-        if self.lo.is_some() && !continues {
-            self.abort_lo();
-        }
+        let continues = self.continues_lo(view, target_text);
         let (code, results) = match self.run_item(view, item, mode, continues) {
             Ok(r) => r,
             Err(code) => (code, None),
@@ -779,8 +778,31 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(code)
     }
 
+    /// Whether this item continues the large object being received; one it does not
+    /// continue ends (1225). Without the feature `large-objects` nothing is received in
+    /// chunks, so nothing continues.
+    fn continues_lo(&mut self, view: &View<'_>, target: Option<Text<'_>>) -> bool {
+        #[cfg(feature = "large-objects")]
+        {
+            let limits = *self.env.tree.limits();
+            let continues = self.lo.as_ref().is_some_and(|lo| {
+                target.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
+            });
+            if self.lo.is_some() && !continues {
+                self.abort_lo();
+            }
+            continues
+        }
+        #[cfg(not(feature = "large-objects"))]
+        {
+            let _ = (view, target);
+            false
+        }
+    }
+
     /// Ends an unfinished large object: it is dropped, and the server told so (1225).
     // Out of line, as `copy` is: its URI buffer stays off the stack of every command.
+    #[cfg(feature = "large-objects")]
     #[inline(never)]
     fn abort_lo(&mut self) {
         if let Some(lo) = self.lo.take() {
@@ -851,6 +873,17 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 if is_tnds(meta) {
                     return Err(StatusCode::UnsupportedMediaType);
                 }
+                // Without large objects a chunk is an optional feature the client does not
+                // support (406), refused before anything is written.
+                #[cfg(not(feature = "large-objects"))]
+                {
+                    if item.more_data {
+                        return Err(StatusCode::OptionalFeatureNotSupported);
+                    }
+                    // Nothing continues, and nothing here depends on an Atomic.
+                    let _ = (mode, continues);
+                }
+                #[cfg(feature = "large-objects")]
                 if continues || item.more_data {
                     if mode == Mode::Atomic {
                         return Err(StatusCode::OptionalFeatureNotSupported);
@@ -960,7 +993,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 Ok(ResultsKind::Struct { data })
             }
             Some(Query::List(_)) => {
-                self.env.tree.get_listing(who, uri, 0, &mut [])?;
+                let _read = self.env.tree.get_listing(who, uri, 0, &mut [])?;
+                #[cfg(not(feature = "large-objects"))]
+                self.fits_one_message(uri, &_read)?;
                 Ok(ResultsKind::Listing)
             }
             _ => {
@@ -971,8 +1006,25 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 {
                     return Err(StatusCode::RequestEntityTooLarge);
                 }
+                #[cfg(not(feature = "large-objects"))]
+                self.fits_one_message(uri, &read)?;
                 Ok(ResultsKind::Value)
             }
+        }
+    }
+
+    /// Without large objects a value (or listing) goes out whole in one Results or not at
+    /// all: one that cannot is refused to the Get as too large (413), as one over the
+    /// server's MaxObjSize is.
+    #[cfg(not(feature = "large-objects"))]
+    fn fits_one_message(&self, uri: &str, read: &crate::tree::Read) -> Result<(), StatusCode> {
+        if self
+            .sink
+            .fits_alone(uri, read.total, read.format, self.scratch.len())
+        {
+            Ok(())
+        } else {
+            Err(StatusCode::RequestEntityTooLarge)
         }
     }
 
@@ -1212,7 +1264,7 @@ mod tests {
     pub(super) fn handset() -> TestTree {
         let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
         flash.erase_all();
-        let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 1024>::new()));
+        let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 4096>::new()));
         let mut tree =
             Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
         let info = DeviceInfo {
@@ -1384,5 +1436,92 @@ mod tests {
         let tnds = status_of(&mut tree, &get("./DevInfo?list=TNDS+Value"));
         assert_eq!(tnds, if cfg!(feature = "tnds") { 200 } else { 406 });
         assert_eq!(status_of(&mut tree, &get("./DevInfo?list=StructData")), 200);
+    }
+
+    /// `./DevDetail/LrgObj` and the MaxObjSize of the client's header say large objects
+    /// only with the feature `large-objects` (OMA-TS-DM_Protocol 1.2 §7).
+    #[test]
+    fn large_objects_are_announced_only_with_their_feature() {
+        let lo = cfg!(feature = "large-objects");
+        let mut tree = handset();
+        let mut buf = [0u8; 8];
+        let n = tree
+            .get(Principal::Device, "./DevDetail/LrgObj", 0, &mut buf)
+            .unwrap()
+            .len;
+        assert_eq!(&buf[..n], if lo { &b"true"[..] } else { b"false" });
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI>\
+                   </Target></Item></Get>";
+        let (package1, _, _) = answer(&mut tree, get, 8192);
+        assert!(package1.contains("MaxMsgSize"), "{package1}");
+        assert_eq!(package1.contains("MaxObjSize"), lo, "{package1}");
+    }
+
+    /// A chunk of a large object: taken (213) with the feature `large-objects`; without it
+    /// refused as an optional feature not supported (406), nothing written.
+    #[test]
+    fn a_chunk_is_taken_only_with_large_objects() {
+        let mut tree = handset();
+        tree.replace(
+            Principal::Device,
+            "./DMAcc?prop=ACL",
+            b"Add=*&Get=*",
+            None,
+            None,
+        )
+        .unwrap();
+        let add = "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/two</LocURI></Target>\
+                   <Meta><Format xmlns='syncml:metinf'>node</Format></Meta></Item>\
+                   <Item><Target><LocURI>./DMAcc/two/Name</LocURI></Target>\
+                   <Meta><Size xmlns='syncml:metinf'>10</Size></Meta>\
+                   <Data>first</Data><MoreData/></Item></Add>";
+        let (_, statuses, reply) = answer(&mut tree, add, 8192);
+        let codes: Vec<u16> = statuses.iter().skip(1).map(|s| s.1).collect();
+        let chunk = if cfg!(feature = "large-objects") {
+            213
+        } else {
+            406
+        };
+        assert_eq!(codes, [200, chunk], "{reply}");
+        let mut buf = [0u8; 16];
+        let read = tree.get(Principal::Device, "./DMAcc/two/Name", 0, &mut buf);
+        if !cfg!(feature = "large-objects") {
+            assert!(read.is_err(), "nothing of the chunk is written");
+        }
+    }
+
+    /// A value larger than a message: sent in chunks with the feature `large-objects`;
+    /// without it the Get is refused as too large (413), since nothing else can carry it.
+    #[test]
+    fn a_value_larger_than_a_message_needs_large_objects() {
+        let mut tree = handset();
+        tree.replace(
+            Principal::Device,
+            "./DMAcc?prop=ACL",
+            b"Add=*&Get=*",
+            None,
+            None,
+        )
+        .unwrap();
+        let large = "n".repeat(3000);
+        tree.add(
+            Principal::Device,
+            "./DMAcc/srv/Name",
+            Some(large.as_bytes()),
+            None,
+            None,
+        )
+        .unwrap();
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/srv/Name</LocURI>\
+                   </Target></Item></Get>";
+        let (_, statuses, reply) = answer(&mut tree, get, 2000);
+        let code = statuses.iter().find(|s| s.0 == "Get").map(|s| s.1);
+        if cfg!(feature = "large-objects") {
+            assert_eq!(code, Some(200), "{reply}");
+            assert!(reply.contains("<MoreData/>"), "{reply}");
+        } else {
+            assert_eq!(code, Some(413), "{reply}");
+            assert!(!reply.contains("<Results>"), "{reply}");
+        }
     }
 }
