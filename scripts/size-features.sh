@@ -18,7 +18,7 @@ example=examples/qemu-cortex-m
 target_dir=$PWD/target/size-features
 
 # The features the profile leaves out, each measured on top of it.
-extras=(ddf-descriptions xml)
+extras=(ddf-descriptions xml tnds)
 
 flash() {
     arm-none-eabi-size -A "$1" |

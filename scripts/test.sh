@@ -69,13 +69,18 @@ grep -E '^(report acknowledged|the server saw)' target/demo.log
 step "no_std library for thumbv7em-none-eabihf, no default features"
 cargo build --lib --no-default-features --target thumbv7em-none-eabihf
 # Each optional feature on its own (the default has them all; the tests run with all).
-for feature in cdma ddf-descriptions xml; do
+for feature in cdma ddf-descriptions large-objects tnds xml; do
     cargo check --lib --no-default-features --features "$feature" --target thumbv7em-none-eabihf
 done
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi
 # The unit tests without the optional features, where each part left out answers with
 # its status code (a manifest without the dev-dependency that would turn them on).
 python3 scripts/lib-tests.py ""
+# With the XML codec alone (the session tests that write the server's messages in XML,
+# run against every other part left out), and with the handset profile of
+# examples/qemu-cortex-m.
+python3 scripts/lib-tests.py xml
+python3 scripts/lib-tests.py "$(python3 scripts/profile-features.py)"
 
 # The C interface is its own crate (not built by the steps above); tests/c_api.rs, run by
 # `cargo test`, builds it for the host and runs the C host program against the test server.

@@ -738,6 +738,11 @@ fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<(Data<'a>, bool), DecodeE
 /// holds, if it holds one: the form libwbxml and DM servers give TNDS in WBXML messages.
 /// White space after the document (which libwbxml writes as a second token) is allowed.
 fn nested_tnds<'a>(text: &Text<'a>) -> Option<Cursor<'a>> {
+    // Without the feature `tnds` nothing reads TNDS: the document stays opaque data, and
+    // the WBXML document reader is left out.
+    if !cfg!(feature = "tnds") {
+        return None;
+    }
     let (doc, rest) = text.first_opaque_token()?;
     if !rest.bytes().all(super::text::is_ws) {
         return None;
@@ -869,5 +874,58 @@ mod tests {
         let deep = nest(NESTED_COMMANDS + 1);
         // Reported at the outermost command.
         assert_eq!(refused(&deep, "<Atomic>"), (K::DepthLimit, 0));
+    }
+
+    /// A WBXML message whose item holds a nested DDF document in OPAQUE, the form TNDS
+    /// takes in WBXML: read as TNDS (typed as XML) with the feature `tnds`, and as opaque
+    /// data with its own type without it.
+    #[test]
+    fn a_nested_ddf_document_is_tnds_only_with_its_feature() {
+        use crate::codec::tokens::{Tag, PAGE_DDF};
+        use crate::codec::{Command, Data, Encoding};
+        let mut doc = std::vec![0x02, 0x00, 0x00, 0x6A, super::DDF_PUBLIC_ID.len() as u8 + 1];
+        doc.extend_from_slice(super::DDF_PUBLIC_ID);
+        doc.push(0);
+        // SWITCH_PAGE to the DDF page, then an empty MgmtTree.
+        let tree = Tag::from_token_name(PAGE_DDF, "MgmtTree").unwrap();
+        doc.extend_from_slice(&[0x00, PAGE_DDF, tree.token()]);
+        // The message is written with text of the document's length in its place, and the
+        // inline string (STR_I, text, NUL) swapped for OPAQUE: the same number of bytes.
+        let filler = "Z".repeat(doc.len());
+        let xml = message(&format!(
+            "<Add><CmdID>1</CmdID><Item><Target><LocURI>./DMAcc</LocURI></Target>\
+             <Meta><Type xmlns='syncml:metinf'>application/vnd.syncml.dmtnds+wbxml</Type></Meta>\
+             <Data>{filler}</Data></Item></Add>"
+        ));
+        let mut wbxml = std::vec![0u8; 1024];
+        let n = codec::parse(xml.as_bytes())
+            .unwrap()
+            .encode(Encoding::Wbxml, &mut wbxml)
+            .unwrap();
+        wbxml.truncate(n);
+        let mut inline = std::vec![0x03];
+        inline.extend_from_slice(filler.as_bytes());
+        inline.push(0);
+        let at = wbxml
+            .windows(inline.len())
+            .position(|w| w == inline)
+            .unwrap();
+        let mut opaque = std::vec![0xC3, doc.len() as u8];
+        opaque.extend_from_slice(&doc);
+        wbxml.splice(at..at + inline.len(), opaque);
+
+        let msg = codec::parse(&wbxml).unwrap();
+        let Some(Command::Add(add)) = msg.body.commands.first() else {
+            panic!()
+        };
+        let item = add.items.first().unwrap();
+        let type_ = item.meta.unwrap().type_().unwrap();
+        if cfg!(feature = "tnds") {
+            assert!(matches!(item.data, Some(Data::Xml(_))));
+            assert_eq!(type_, "application/vnd.syncml.dmtnds+xml");
+        } else {
+            assert!(matches!(item.data, Some(Data::Opaque(_))));
+            assert_eq!(type_, "application/vnd.syncml.dmtnds+wbxml");
+        }
     }
 }

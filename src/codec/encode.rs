@@ -987,9 +987,10 @@ fn item(e: &mut Encoder<'_>, it: &Item<'_>) -> Result {
     e.start(Tag::ITEM);
     opt_location(e, Tag::TARGET, it.target)?;
     opt_location(e, Tag::SOURCE, it.source)?;
-    // TNDS in a WBXML message travels as a WBXML document, and is typed so.
+    // TNDS in a WBXML message travels as a WBXML document, and is typed so (with the
+    // feature `tnds`; without it the client has no TNDS to send).
     let nested = match &it.data {
-        Some(Data::Xml(x)) => e.wbxml() && is_document(x),
+        Some(Data::Xml(x)) => cfg!(feature = "tnds") && e.wbxml() && is_document(x),
         _ => false,
     };
     let tnds_as_wbxml = nested
@@ -1612,6 +1613,27 @@ mod tests {
             std::format!("{}", EncodeError::EncodingLeftOut(Encoding::Xml)),
             "cannot encode XML: left out of this build"
         );
+    }
+
+    /// TNDS goes into a WBXML message as a nested document typed `+wbxml` with the
+    /// feature `tnds`; without it, embedded XML is written inline like any other.
+    #[cfg(feature = "xml")]
+    #[test]
+    fn tnds_is_a_nested_document_only_with_its_feature() {
+        let xml = "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+            <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
+            <Target><LocURI>a</LocURI></Target><Source><LocURI>b</LocURI></Source></SyncHdr>\
+            <SyncBody><Add><CmdID>1</CmdID><Item><Target><LocURI>./DMAcc</LocURI></Target>\
+            <Meta><Type xmlns='syncml:metinf'>application/vnd.syncml.dmtnds+xml</Type></Meta>\
+            <Data><MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD></MgmtTree></Data>\
+            </Item></Add><Final/></SyncBody></SyncML>";
+        let msg = crate::codec::parse(xml.as_bytes()).unwrap();
+        let mut buf = [0u8; 512];
+        let n = msg.encode(Encoding::Wbxml, &mut buf).unwrap();
+        let out = &buf[..n];
+        let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+        assert_eq!(has(DDF_PUBLIC_ID), cfg!(feature = "tnds"));
+        assert_eq!(has(TNDS_WBXML.as_bytes()), cfg!(feature = "tnds"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! The other DevDetail leaves are the engine's own and need nothing from the integrator:
 //! `URI/MaxDepth`, `URI/MaxTotLen` and `URI/MaxSegLen` are the tree's limits, and `LrgObj`
-//! is `true` because the session receives and sends large objects.
+//! is `true` when the session receives and sends large objects (the feature
+//! `large-objects`), `false` without.
 
 use embedded_storage::nor_flash::NorFlash;
 

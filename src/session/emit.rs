@@ -1,7 +1,9 @@
 //! Writing the queue into a client message: each entry becomes a command if it fits the
 //! room left under the server's MaxMsgSize. Results read their data from the tree only
 //! now, in windows the size of that room; a value larger than the room goes out in
-//! chunks (`MoreData`, `Meta/Size` on the first), one chunk to a message.
+//! chunks (`MoreData`, `Meta/Size` on the first), one chunk to a message. Without the
+//! feature `large-objects` a value goes whole or not at all, and a Get of one that cannot
+//! is refused (413).
 //!
 //! Commands of many items (a Struct listing, the DevInfo `Replace`, a Status with the
 //! choices a user made) give the writer their items one at a time through
@@ -33,6 +35,13 @@ const BATCH: usize = 8;
 /// WBXML token and length. Data that grows when written (escaped in XML) is caught by
 /// trying again with less.
 const RESULTS_SLACK: usize = 8;
+/// Sizes a Results chunk is tried at, each half the last, before the message ends without
+/// it; without large objects the value is tried whole only.
+const RESULTS_TRIES: usize = if cfg!(feature = "large-objects") {
+    6
+} else {
+    1
+};
 
 /// A number as text, without a buffer to lend.
 pub(crate) struct Num {
@@ -83,6 +92,12 @@ pub(crate) trait Sink<F, H> {
     /// Bytes a command may still take.
     fn room(&self) -> usize;
 
+    /// Whether a value of `total` bytes read as `format` goes whole into one Results at
+    /// `uri` in a message that holds nothing else, through `scratch` bytes: without large
+    /// objects nothing larger can be sent (OMA-TS-DM_Protocol 1.2 §7).
+    #[cfg(not(feature = "large-objects"))]
+    fn fits_alone(&self, uri: &str, total: usize, format: Format, scratch: usize) -> bool;
+
     /// Commands written to this message so far.
     fn written(&self) -> usize;
 }
@@ -116,7 +131,17 @@ pub(crate) struct MessageSink<'x, 'b> {
     pub(crate) written: usize,
     /// Alert 1222 went into this message.
     pub(crate) asked_next: bool,
+    /// Bytes a command may take in a message that holds nothing else: this message's room
+    /// when it began, its header written.
+    #[cfg(not(feature = "large-objects"))]
+    pub(crate) alone_room: usize,
 }
+
+/// Bytes a Results takes besides its data and its URI, counted generously (tags, CmdID,
+/// MsgRef, CmdRef, Meta with Format, Type and Size, in XML): only to refuse a Get whose
+/// value cannot go out without large objects.
+#[cfg(not(feature = "large-objects"))]
+const RESULTS_FRAME: usize = 320;
 
 impl<F: NorFlash, H: Handlers> Sink<F, H> for MessageSink<'_, '_> {
     fn flush(
@@ -152,6 +177,19 @@ impl<F: NorFlash, H: Handlers> Sink<F, H> for MessageSink<'_, '_> {
 
     fn room(&self) -> usize {
         self.writer.room()
+    }
+
+    #[cfg(not(feature = "large-objects"))]
+    fn fits_alone(&self, uri: &str, total: usize, format: Format, scratch: usize) -> bool {
+        // Binary goes as Base64 in XML, through half of scratch (see `results_value`).
+        let b64 = self.encoding == Encoding::Xml && format == Format::Bin;
+        let (sent, read_room) = if b64 {
+            (total.div_ceil(3).saturating_mul(4), scratch / 2 / 4 * 3)
+        } else {
+            (total, scratch)
+        };
+        let frame = RESULTS_FRAME.saturating_add(uri.len());
+        total <= read_room && sent.saturating_add(frame) <= self.alone_room
     }
 
     fn written(&self) -> usize {
@@ -205,6 +243,7 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
                     self.out.asked_next |= done;
                     done
                 }
+                #[cfg(feature = "large-objects")]
                 Entry::NoEndOfData(span) => {
                     let mut uri = heapless::String::<256>::new();
                     let _ = uri.push_str(self.queue.str(span));
@@ -453,7 +492,14 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
             (self.scratch.len().min(room), 0)
         };
         let mut want = remaining.min(read_cap);
-        for _ in 0..6 {
+        // Without large objects a value goes whole or not at all: in the next message, or,
+        // when it does not fit a message of its own either (the Get checked that it did;
+        // it grew since), never.
+        #[cfg(not(feature = "large-objects"))]
+        if want < remaining {
+            return Ok(self.out.written == 0);
+        }
+        for _ in 0..RESULTS_TRIES {
             if want == 0 && remaining > 0 {
                 return Ok(false);
             }
@@ -515,7 +561,7 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
             }
             want /= 2;
         }
-        Ok(false)
+        Ok(!cfg!(feature = "large-objects") && self.out.written == 0)
     }
 
     /// `?list=Struct` / `StructData`: an item per node, as many as the message takes,
@@ -973,6 +1019,8 @@ mod tests {
             device_id: "IMEI:490154203237518",
             written: 0,
             asked_next: false,
+            #[cfg(not(feature = "large-objects"))]
+            alone_room: limit,
         };
         let mut emit = Emit {
             tree,

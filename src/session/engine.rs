@@ -126,7 +126,7 @@ impl Session {
             .commands
             .iter()
             .any(|c| !matches!(c, Command::Status(_)));
-        if !has_commands && msg.body.is_final && self.lo.is_none() && deny.is_none() {
+        if !has_commands && msg.body.is_final && !self.receiving_lo() && deny.is_none() {
             return Ok(self.finish(env));
         }
         self.compose(env, Some(&msg), deny, tx, scratch)
@@ -176,10 +176,19 @@ impl Session {
         }
     }
 
+    /// Whether a large object is being received: the session waits for its next chunk.
+    fn receiving_lo(&self) -> bool {
+        #[cfg(feature = "large-objects")]
+        return self.lo.is_some();
+        #[cfg(not(feature = "large-objects"))]
+        return false;
+    }
+
     /// Ends the session.
     fn finish<F: NorFlash, H: Handlers>(&mut self, env: &mut Env<'_, '_, F, H>) -> Step {
         self.phase = Phase::Done;
         env.tree.handlers_mut().session_ended();
+        #[cfg(feature = "large-objects")]
         if let Some(lo) = self.lo.take() {
             lo.abandon(
                 env.tree,
@@ -488,7 +497,9 @@ impl Session {
         let max_obj = Num::new(self.cfg.max_obj_size);
         let meta = MetInf {
             max_msg_size: Some(Text::new(max_msg.as_str())),
-            max_obj_size: Some(Text::new(max_obj.as_str())),
+            // MaxObjSize belongs to large objects (OMA-TS-DM_Protocol 1.2 §7): without
+            // them no object is larger than a message, which MaxMsgSize bounds already.
+            max_obj_size: cfg!(feature = "large-objects").then(|| Text::new(max_obj.as_str())),
             ..MetInf::default()
         };
         // The client's credentials, until the server accepts them for the session.
@@ -653,6 +664,8 @@ impl Session {
         let tx_len = tx.len();
         let (mut writer, cmd_id) = self.begin_message(env, interrupting, tx)?;
         let held_msg_id = self.held.msg_id.clone();
+        #[cfg(not(feature = "large-objects"))]
+        let alone_room = writer.room();
         let mut sink = MessageSink {
             writer: &mut writer,
             server_id: &self.account.server_id,
@@ -669,6 +682,8 @@ impl Session {
             device_id: &self.device_id,
             written: 0,
             asked_next: false,
+            #[cfg(not(feature = "large-objects"))]
+            alone_room,
         };
         let room = Sink::<F, H>::flush(&mut sink, env.tree, &mut self.queue, scratch)?;
         if let (true, Some(cur), Some(msg)) = (room, self.held.cursor, held) {
@@ -676,6 +691,7 @@ impl Session {
                 let mut runner = Runner {
                     env: &mut *env,
                     queue: &mut self.queue,
+                    #[cfg(feature = "large-objects")]
                     lo: &mut self.lo,
                     server_id: &self.account.server_id,
                     cfg: &self.cfg,

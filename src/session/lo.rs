@@ -1,18 +1,26 @@
 //! Values arriving from the server: whole, or as a large object in chunks over several
-//! messages (OMA-TS-DM_Protocol 1.2 §7, `MoreData`). Chunks stream into the tree (or the
-//! node's handler) as they come; nothing holds the whole object. A value sent as `b64`
-//! to a `bin` node is decoded on the way, chunk boundaries and line breaks included.
+//! messages (OMA-TS-DM_Protocol 1.2 §7, `MoreData`; the feature `large-objects`). Chunks
+//! stream into the tree (or the node's handler) as they come; nothing holds the whole
+//! object. A value sent as `b64` to a `bin` node is decoded on the way, chunk boundaries
+//! and line breaks included. A whole value too large for scratch streams the same way,
+//! with or without the feature: that is the tree's streamed write, not the protocol's.
 
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use crate::codec::b64::B64Stream;
-use crate::codec::{Item, Meta, Text};
+use crate::codec::Text;
+#[cfg(feature = "large-objects")]
+use crate::codec::{Item, Meta};
 use crate::codes::StatusCode;
-use crate::limits::{LO_PATH_LEN, URI_LEN};
+use crate::limits::LO_PATH_LEN;
+#[cfg(feature = "large-objects")]
+use crate::limits::URI_LEN;
 use crate::platform::Clock;
 use crate::schema::Format;
-use crate::tree::{Handlers, Principal, Tree, Uri, UriLimits, WriteTicket};
+#[cfg(feature = "large-objects")]
+use crate::tree::UriLimits;
+use crate::tree::{Handlers, Principal, Tree, Uri, WriteTicket};
 
 /// What storing a value needs from the command that carries it. The command runner
 /// lends these from its own state, so that this module does not depend on the runner.
@@ -24,16 +32,20 @@ pub(crate) struct Intake<'a, 't, F, H> {
     /// The server that sends the value.
     pub(crate) server_id: &'a str,
     /// The largest object the session accepts.
+    #[cfg(feature = "large-objects")]
     pub(crate) max_obj_size: u32,
     /// The session's slot for a large object being received.
+    #[cfg(feature = "large-objects")]
     pub(crate) lo: &'a mut Option<Incoming>,
     /// Room to copy or decode a value into.
     pub(crate) scratch: &'a mut [u8],
 }
 
-/// A large object being received.
+/// A value being written in pieces: a large object, or a whole value streamed.
 pub(crate) struct Incoming {
     ticket: WriteTicket,
+    /// An `Add` (else a `Replace`): a chunk of the other kind does not continue it.
+    #[cfg(feature = "large-objects")]
     create: bool,
     /// `Meta/Size` of the first chunk: bytes as transmitted.
     declared: u64,
@@ -49,6 +61,7 @@ pub(crate) struct Incoming {
 impl Incoming {
     /// Whether an item of this command kind and target continues this object. Out of
     /// line: its URI buffer stays off the stack of the command that asks.
+    #[cfg(feature = "large-objects")]
     #[inline(never)]
     pub(crate) fn continues(&self, create: bool, target: Text<'_>, limits: &UriLimits) -> bool {
         let mut buf = [0u8; URI_LEN];
@@ -60,6 +73,7 @@ impl Incoming {
     }
 
     /// The node being written, normalised (without `./`).
+    #[cfg(feature = "large-objects")]
     pub(crate) fn path(&self) -> &str {
         self.ticket.path()
     }
@@ -203,6 +217,7 @@ fn begin<F: NorFlash, H: Handlers>(
     };
     Ok(Incoming {
         ticket,
+        #[cfg(feature = "large-objects")]
         create,
         declared,
         received: 0,
@@ -213,6 +228,7 @@ fn begin<F: NorFlash, H: Handlers>(
 
 /// One chunk of a large object (`MoreData` on all but the last): 213 while more is to
 /// come, then the outcome of storing the whole.
+#[cfg(feature = "large-objects")]
 pub(crate) fn chunk<F: NorFlash, H: Handlers>(
     x: &mut Intake<'_, '_, F, H>,
     uri: &str,
@@ -256,6 +272,7 @@ pub(crate) fn chunk<F: NorFlash, H: Handlers>(
 /// Starts the object the first chunk announces, in the session's slot for it. Out of
 /// line, as [`end`] is: the object is built and moved only in these frames, not in the
 /// frame of every chunk.
+#[cfg(feature = "large-objects")]
 #[inline(never)]
 fn start<F: NorFlash, H: Handlers>(
     x: &mut Intake<'_, '_, F, H>,
@@ -269,6 +286,7 @@ fn start<F: NorFlash, H: Handlers>(
 }
 
 /// Ends the object in `slot`: stores it (`store`) or drops what was written of it.
+#[cfg(feature = "large-objects")]
 #[inline(never)]
 fn end<F: NorFlash, H: Handlers>(
     slot: &mut Option<Incoming>,

@@ -400,6 +400,7 @@ pub struct Session {
     header: Option<HeaderStatus>,
     held: Held,
     queue: Queue,
+    #[cfg(feature = "large-objects")]
     lo: Option<lo::Incoming>,
     /// The server ended the session.
     aborted: bool,
@@ -493,6 +494,7 @@ impl Session {
             header: None,
             held: Held::default(),
             queue: Queue::new(),
+            #[cfg(feature = "large-objects")]
             lo: None,
             aborted: false,
             cancelled: false,

@@ -259,9 +259,12 @@ fn apply_commands<F: NorFlash, H: Handlers>(
             let uri = super::runner::uri_of(item.target, &mut uri_buf)?;
             let format = super::runner::format_of(item.meta.or(c.meta))?;
             match item.data {
+                #[cfg(feature = "tnds")]
                 Some(Data::Xml(doc)) => {
                     tree.add_tnds(who, uri, doc.events(), now, scratch)?;
                 }
+                #[cfg(not(feature = "tnds"))]
+                Some(Data::Xml(_)) => return Err(StatusCode::UnsupportedMediaType),
                 data => {
                     let text = data.and_then(|d| d.content());
                     // Binary values travel as Base64 in XML.

@@ -118,6 +118,7 @@ pub(crate) enum Entry {
     /// Alert 1222: the client wants the server's next message.
     NextMessage,
     /// Alert 1225: a large object ended without its last chunk; `target` is its node.
+    #[cfg(feature = "large-objects")]
     NoEndOfData(Span),
 }
 
@@ -233,7 +234,13 @@ mod tests {
         let mut q = Queue::new();
         let span = q.store(b"./DevInfo/DevId").unwrap();
         assert_eq!(q.get(span), b"./DevInfo/DevId");
-        q.push(Entry::NoEndOfData(span)).unwrap();
+        let results = ResultsEntry {
+            cmd_ref: Span::EMPTY,
+            uri: span,
+            kind: ResultsKind::Value,
+            progress: 0,
+        };
+        q.push(Entry::Results(results)).unwrap();
         q.push(Entry::NextMessage).unwrap();
         q.pop();
         assert_eq!(q.arena_free(), QUEUE_ARENA - 15, "an entry still waits");

@@ -6,7 +6,9 @@
 use embedded_storage::nor_flash::NorFlash;
 
 use super::emit::Sink;
-use super::lo::{self, Incoming, Intake};
+#[cfg(feature = "large-objects")]
+use super::lo::Incoming;
+use super::lo::{self, Intake};
 use super::queue::{Answer, Cmd, Entry, Queue, ResultsEntry, ResultsKind, Span, StatusEntry};
 use super::{Config, Env, Error};
 use crate::codec::{Command, Container, Data, Item, List, Location, Meta, Text};
@@ -41,6 +43,18 @@ pub(crate) fn uri_of<'b>(
         .uri
         .to_str(buf)
         .ok_or(StatusCode::UriTooLong)
+}
+
+/// Whether an item's `Meta/Type` is TNDS, in either form: without the feature `tnds` no
+/// TNDS is read, and one that came as a nested WBXML document is opaque data, which must
+/// not become a node's value (415, OMA-TS-DM_RepPro 1.2: unsupported media type).
+#[cfg(not(feature = "tnds"))]
+fn is_tnds(meta: Option<Meta<'_>>) -> bool {
+    meta.and_then(|m| m.type_()).is_some_and(|t| {
+        let t = t.trim();
+        t.eq_ignore_ascii_case(crate::tree::TNDS_XML)
+            || t.eq_ignore_ascii_case(crate::tree::TNDS_WBXML)
+    })
 }
 
 /// Where execution of a held message resumes.
@@ -217,6 +231,7 @@ pub(crate) fn cmd_of(cmd: &Command<'_>) -> Cmd {
 pub(crate) struct Runner<'s, 'e, 't, F, H> {
     pub(crate) env: &'s mut Env<'e, 't, F, H>,
     pub(crate) queue: &'s mut Queue,
+    #[cfg(feature = "large-objects")]
     pub(crate) lo: &'s mut Option<Incoming>,
     pub(crate) server_id: &'s str,
     pub(crate) cfg: &'s Config,
@@ -237,7 +252,9 @@ impl<'t, F: NorFlash, H: Handlers> Runner<'_, '_, 't, F, H> {
             tree: self.env.tree,
             clock: self.env.clock,
             server_id: self.server_id,
+            #[cfg(feature = "large-objects")]
             max_obj_size: self.cfg.max_obj_size,
+            #[cfg(feature = "large-objects")]
             lo: self.lo,
             scratch: self.scratch,
         }
@@ -447,6 +464,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         let alone = self.sink.written() == 0;
         let mut run = AtomicRun::default();
         // A large object in flight cannot share the transaction.
+        #[cfg(feature = "large-objects")]
         self.abort_lo();
         let fit = if self.env.tree.begin_atomic().is_err() {
             run.fail(0, 0, StatusCode::CommandFailed);
@@ -740,14 +758,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
             (Cmd::Copy, Some(s)) => self.queue.store_text(s.uri).unwrap_or(Span::EMPTY),
             _ => Span::EMPTY,
         };
-        // A large object in progress ends unless this item continues it.
-        let limits = *self.env.tree.limits();
-        let continues = self.lo.as_ref().is_some_and(|lo| {
-            target_text.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
-        });
-        if self.lo.is_some() && !continues {
-            self.abort_lo();
-        }
+        let continues = self.continues_lo(view, target_text);
         let (code, results) = match self.run_item(view, item, mode, continues) {
             Ok(r) => r,
             Err(code) => (code, None),
@@ -767,8 +778,31 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(code)
     }
 
+    /// Whether this item continues the large object being received; one it does not
+    /// continue ends (1225). Without the feature `large-objects` nothing is received in
+    /// chunks, so nothing continues.
+    fn continues_lo(&mut self, view: &View<'_>, target: Option<Text<'_>>) -> bool {
+        #[cfg(feature = "large-objects")]
+        {
+            let limits = *self.env.tree.limits();
+            let continues = self.lo.as_ref().is_some_and(|lo| {
+                target.is_some_and(|t| lo.continues(view.cmd == Cmd::Add, t, &limits))
+            });
+            if self.lo.is_some() && !continues {
+                self.abort_lo();
+            }
+            continues
+        }
+        #[cfg(not(feature = "large-objects"))]
+        {
+            let _ = (view, target);
+            false
+        }
+    }
+
     /// Ends an unfinished large object: it is dropped, and the server told so (1225).
     // Out of line, as `copy` is: its URI buffer stays off the stack of every command.
+    #[cfg(feature = "large-objects")]
     #[inline(never)]
     fn abort_lo(&mut self) {
         if let Some(lo) = self.lo.take() {
@@ -835,6 +869,21 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         match view.cmd {
             Cmd::Add | Cmd::Replace => {
                 let create = view.cmd == Cmd::Add;
+                #[cfg(not(feature = "tnds"))]
+                if is_tnds(meta) {
+                    return Err(StatusCode::UnsupportedMediaType);
+                }
+                // Without large objects a chunk is an optional feature the client does not
+                // support (406), refused before anything is written.
+                #[cfg(not(feature = "large-objects"))]
+                {
+                    if item.more_data {
+                        return Err(StatusCode::OptionalFeatureNotSupported);
+                    }
+                    // Nothing continues, and nothing here depends on an Atomic.
+                    let _ = (mode, continues);
+                }
+                #[cfg(feature = "large-objects")]
                 if continues || item.more_data {
                     if mode == Mode::Atomic {
                         return Err(StatusCode::OptionalFeatureNotSupported);
@@ -851,6 +900,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                     return Ok((code, None));
                 }
                 match item.data {
+                    #[cfg(feature = "tnds")]
                     Some(Data::Xml(doc)) => {
                         let tnds = meta
                             .and_then(|m| m.type_())
@@ -863,6 +913,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                             .add_tnds(who, uri, doc.events(), now, self.scratch)?;
                         Ok((StatusCode::Ok, None))
                     }
+                    // Embedded XML is TNDS or nothing the tree takes.
+                    #[cfg(not(feature = "tnds"))]
+                    Some(Data::Xml(_)) => Err(StatusCode::UnsupportedMediaType),
                     data => {
                         let text = data.and_then(|d| d.content());
                         if create && (format == Some(Format::Node) || text.is_none()) {
@@ -940,7 +993,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 Ok(ResultsKind::Struct { data })
             }
             Some(Query::List(_)) => {
-                self.env.tree.get_listing(who, uri, 0, &mut [])?;
+                let _read = self.env.tree.get_listing(who, uri, 0, &mut [])?;
+                #[cfg(not(feature = "large-objects"))]
+                self.fits_one_message(uri, &_read)?;
                 Ok(ResultsKind::Listing)
             }
             _ => {
@@ -951,8 +1006,25 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 {
                     return Err(StatusCode::RequestEntityTooLarge);
                 }
+                #[cfg(not(feature = "large-objects"))]
+                self.fits_one_message(uri, &read)?;
                 Ok(ResultsKind::Value)
             }
+        }
+    }
+
+    /// Without large objects a value (or listing) goes out whole in one Results or not at
+    /// all: one that cannot is refused to the Get as too large (413), as one over the
+    /// server's MaxObjSize is.
+    #[cfg(not(feature = "large-objects"))]
+    fn fits_one_message(&self, uri: &str, read: &crate::tree::Read) -> Result<(), StatusCode> {
+        if self
+            .sink
+            .fits_alone(uri, read.total, read.format, self.scratch.len())
+        {
+            Ok(())
+        } else {
+            Err(StatusCode::RequestEntityTooLarge)
         }
     }
 
@@ -1157,4 +1229,302 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or("")
+}
+
+// The harness writes the server's messages in XML, so these run in builds with `xml`;
+// scripts/test.sh runs the unit tests with `xml` alone, where every part these tests
+// leave out is off.
+#[cfg(all(test, feature = "xml"))]
+mod tests {
+    use super::super::{Config, Env, Initiation, Session, Step};
+    use crate::codec::{self, Command, Encoding};
+    use crate::flash::MemFlash;
+    use crate::platform::{NoClock, Rng};
+    use crate::schema::STANDARD;
+    use crate::session::DeviceInfo;
+    use crate::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
+    use crate::ui::NoUi;
+    use std::boxed::Box;
+    use std::format;
+    use std::string::{String, ToString};
+    use std::vec;
+    use std::vec::Vec;
+
+    pub(super) type TestTree = Tree<'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>;
+
+    struct Counter(u8);
+
+    impl Rng for Counter {
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+    }
+
+    /// A handset with its DevInfo and the account `srv`, whose server proves nothing.
+    pub(super) fn handset() -> TestTree {
+        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
+        flash.erase_all();
+        let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 4096>::new()));
+        let mut tree =
+            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let info = DeviceInfo {
+            dev_id: "IMEI:490154203237518",
+            man: "iotadm",
+            model: "test",
+            dm_version: "1.2",
+            lang: "en-US",
+            dev_type: "phone",
+            oem: "iotadm",
+            fw_version: "1",
+            sw_version: "1",
+            hw_version: "1",
+        };
+        info.store(&mut tree).unwrap();
+        let d = Principal::Device;
+        tree.add(d, "./DMAcc/srv", None, None, None).unwrap();
+        tree.add(d, "./DMAcc/srv/ServerID", Some(b"srv"), None, None)
+            .unwrap();
+        tree
+    }
+
+    /// The client's package 1 and its answer to one server message whose body holds
+    /// `commands` (XML), the server declaring a MaxMsgSize of `server_max_msg`: the
+    /// statuses of the answer as (command, code), and the answer.
+    pub(super) fn answer(
+        tree: &mut TestTree,
+        commands: &str,
+        server_max_msg: u32,
+    ) -> (String, Vec<(String, u16)>, String) {
+        let mut ui = NoUi;
+        let mut rng = Counter(0);
+        let clock = NoClock;
+        let mut env = Env {
+            tree,
+            ui: &mut ui,
+            rng: &mut rng,
+            clock: &clock,
+            alerts: &[],
+        };
+        let cfg = Config {
+            encoding: Encoding::Xml,
+            ..Config::DEFAULT
+        };
+        let initiation = Initiation::Server { session_id: 0x12 };
+        let mut session = Session::new(&mut env, cfg, "srv", initiation).unwrap();
+        let (mut tx, mut scratch) = (vec![0u8; 16 * 1024], vec![0u8; 1024]);
+        let sent = session.start(&mut env, &mut tx, &mut scratch).unwrap();
+        let package1 = String::from_utf8(tx[..sent.len].to_vec()).unwrap();
+        let server = format!(
+            "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>\
+             <VerProto>DM/1.2</VerProto><SessionID>{}</SessionID><MsgID>1</MsgID>\
+             <Target><LocURI>IMEI:490154203237518</LocURI></Target>\
+             <Source><LocURI>http://127.0.0.1/dm</LocURI></Source>\
+             <Meta><MaxMsgSize xmlns='syncml:metinf'>{server_max_msg}</MaxMsgSize></Meta>\
+             </SyncHdr><SyncBody>\
+             <Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>\
+             <TargetRef>http://127.0.0.1/dm</TargetRef><SourceRef>IMEI:490154203237518</SourceRef>\
+             <Data>200</Data></Status>{commands}<Final/></SyncBody></SyncML>",
+            session.session_id()
+        );
+        let step = session
+            .handle(
+                &mut env,
+                server.as_bytes(),
+                None,
+                &[],
+                &mut tx,
+                &mut scratch,
+            )
+            .unwrap();
+        let Step::Send(reply) = step else {
+            panic!("the session ended: {step:?}")
+        };
+        let reply = &tx[..reply.len];
+        let statuses = codec::parse(reply)
+            .unwrap()
+            .body
+            .commands
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Status(s) => Some((
+                    s.cmd.map(|t| t.to_string()).unwrap_or_default(),
+                    s.data.and_then(|d| d.parse_u32()).unwrap_or(0) as u16,
+                )),
+                _ => None,
+            })
+            .collect();
+        (
+            package1,
+            statuses,
+            String::from_utf8(reply.to_vec()).unwrap(),
+        )
+    }
+
+    /// The status of the one command (not the header) of `commands`.
+    pub(super) fn status_of(tree: &mut TestTree, commands: &str) -> u16 {
+        let (_, statuses, reply) = answer(tree, commands, 8192);
+        let codes: Vec<u16> = statuses
+            .iter()
+            .filter(|(cmd, _)| cmd != "SyncHdr")
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(codes.len(), 1, "{reply}");
+        codes[0]
+    }
+
+    #[test]
+    fn the_harness_answers_a_get() {
+        let mut tree = handset();
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target>\
+                   </Item></Get>";
+        assert_eq!(status_of(&mut tree, get), 200);
+    }
+
+    /// An Add of a TNDS document: a subtree with the feature `tnds`, 415 (OMA-TS-DM_RepPro
+    /// 1.2: unsupported media type) without it, nothing added.
+    #[test]
+    fn a_tnds_add_is_applied_only_with_tnds() {
+        for (type_, data) in [
+            (
+                crate::tree::TNDS_XML,
+                "<MgmtTree xmlns='syncml:dmddf1.2'><VerDTD>1.2</VerDTD><Node>\
+                 <NodeName>two</NodeName><Node><NodeName>ServerID</NodeName>\
+                 <Value>two</Value></Node></Node></MgmtTree>",
+            ),
+            // As a WBXML message carries it, when nothing reads it as TNDS: opaque data.
+            (crate::tree::TNDS_WBXML, "AgAAag"),
+        ] {
+            let mut tree = handset();
+            tree.replace(
+                Principal::Device,
+                "./DMAcc?prop=ACL",
+                b"Add=*&Get=*",
+                None,
+                None,
+            )
+            .unwrap();
+            let add = format!(
+                "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc</LocURI></Target>\
+                 <Meta><Type xmlns='syncml:metinf'>{type_}</Type></Meta>\
+                 <Data>{data}</Data></Item></Add>"
+            );
+            let code = status_of(&mut tree, &add);
+            let mut buf = [0u8; 64];
+            let added = tree.get(Principal::Device, "./DMAcc/two/ServerID", 0, &mut buf);
+            if cfg!(feature = "tnds") {
+                if type_ == crate::tree::TNDS_XML {
+                    assert_eq!((code, added.is_ok()), (200, true), "{type_}");
+                }
+            } else {
+                assert_eq!(code, 415, "{type_}");
+                assert!(added.is_err(), "{type_}");
+            }
+        }
+    }
+
+    /// `?list=TNDS` is served with the feature `tnds`, and answered 406 (TND tree
+    /// exchange: optional feature not supported) without it; `StructData` is served either
+    /// way.
+    #[test]
+    fn a_tnds_listing_is_served_only_with_tnds() {
+        let mut tree = handset();
+        let get = |uri: &str| {
+            format!(
+                "<Get><CmdID>2</CmdID><Item><Target><LocURI>{uri}</LocURI></Target></Item></Get>"
+            )
+        };
+        let tnds = status_of(&mut tree, &get("./DevInfo?list=TNDS+Value"));
+        assert_eq!(tnds, if cfg!(feature = "tnds") { 200 } else { 406 });
+        assert_eq!(status_of(&mut tree, &get("./DevInfo?list=StructData")), 200);
+    }
+
+    /// `./DevDetail/LrgObj` and the MaxObjSize of the client's header say large objects
+    /// only with the feature `large-objects` (OMA-TS-DM_Protocol 1.2 §7).
+    #[test]
+    fn large_objects_are_announced_only_with_their_feature() {
+        let lo = cfg!(feature = "large-objects");
+        let mut tree = handset();
+        let mut buf = [0u8; 8];
+        let n = tree
+            .get(Principal::Device, "./DevDetail/LrgObj", 0, &mut buf)
+            .unwrap()
+            .len;
+        assert_eq!(&buf[..n], if lo { &b"true"[..] } else { b"false" });
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI>\
+                   </Target></Item></Get>";
+        let (package1, _, _) = answer(&mut tree, get, 8192);
+        assert!(package1.contains("MaxMsgSize"), "{package1}");
+        assert_eq!(package1.contains("MaxObjSize"), lo, "{package1}");
+    }
+
+    /// A chunk of a large object: taken (213) with the feature `large-objects`; without it
+    /// refused as an optional feature not supported (406), nothing written.
+    #[test]
+    fn a_chunk_is_taken_only_with_large_objects() {
+        let mut tree = handset();
+        tree.replace(
+            Principal::Device,
+            "./DMAcc?prop=ACL",
+            b"Add=*&Get=*",
+            None,
+            None,
+        )
+        .unwrap();
+        let add = "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/two</LocURI></Target>\
+                   <Meta><Format xmlns='syncml:metinf'>node</Format></Meta></Item>\
+                   <Item><Target><LocURI>./DMAcc/two/Name</LocURI></Target>\
+                   <Meta><Size xmlns='syncml:metinf'>10</Size></Meta>\
+                   <Data>first</Data><MoreData/></Item></Add>";
+        let (_, statuses, reply) = answer(&mut tree, add, 8192);
+        let codes: Vec<u16> = statuses.iter().skip(1).map(|s| s.1).collect();
+        let chunk = if cfg!(feature = "large-objects") {
+            213
+        } else {
+            406
+        };
+        assert_eq!(codes, [200, chunk], "{reply}");
+        let mut buf = [0u8; 16];
+        let read = tree.get(Principal::Device, "./DMAcc/two/Name", 0, &mut buf);
+        if !cfg!(feature = "large-objects") {
+            assert!(read.is_err(), "nothing of the chunk is written");
+        }
+    }
+
+    /// A value larger than a message: sent in chunks with the feature `large-objects`;
+    /// without it the Get is refused as too large (413), since nothing else can carry it.
+    #[test]
+    fn a_value_larger_than_a_message_needs_large_objects() {
+        let mut tree = handset();
+        tree.replace(
+            Principal::Device,
+            "./DMAcc?prop=ACL",
+            b"Add=*&Get=*",
+            None,
+            None,
+        )
+        .unwrap();
+        let large = "n".repeat(3000);
+        tree.add(
+            Principal::Device,
+            "./DMAcc/srv/Name",
+            Some(large.as_bytes()),
+            None,
+            None,
+        )
+        .unwrap();
+        let get = "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/srv/Name</LocURI>\
+                   </Target></Item></Get>";
+        let (_, statuses, reply) = answer(&mut tree, get, 2000);
+        let code = statuses.iter().find(|s| s.0 == "Get").map(|s| s.1);
+        if cfg!(feature = "large-objects") {
+            assert_eq!(code, Some(200), "{reply}");
+            assert!(reply.contains("<MoreData/>"), "{reply}");
+        } else {
+            assert_eq!(code, Some(413), "{reply}");
+            assert!(!reply.contains("<Results>"), "{reply}");
+        }
+    }
 }

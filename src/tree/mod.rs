@@ -28,7 +28,7 @@ mod value;
 pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
 pub use runtime::{
     DefaultTreeStorage, NodeHandle, Principal, Read, Shortfall, Tree, TreeError, TreeStorage,
-    WriteTicket, DDF_XML, TNDS_XML,
+    WriteTicket, DDF_XML, TNDS_WBXML, TNDS_XML,
 };
 pub use store::StoreError;
 pub use uri::{Property, Uri, UriError, UriLimits};

@@ -134,9 +134,10 @@ impl Property {
     }
 }
 
-/// What `?list=` asks for.
+/// What `?list=` asks for. Non-exhaustive: `Tnds` is there with the feature `tnds` only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum List {
     /// `Struct`: the URIs of the subtree.
     Struct,
@@ -144,16 +145,19 @@ pub enum List {
     StructData,
     /// `TNDS`, with the properties to include (`TNDS+Value+ACL`, or `TNDS-Format` for all
     /// but some); plain `TNDS` includes every property and the values.
+    #[cfg(feature = "tnds")]
     Tnds(TndsFields),
     /// `DDF` (an iotadm extension): the DDF document describing the subtree.
     Ddf,
 }
 
 /// The parts of each node a TNDS listing includes.
+#[cfg(feature = "tnds")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TndsFields(u16);
 
+#[cfg(feature = "tnds")]
 impl TndsFields {
     const VALUE: u16 = 1 << 8;
     /// Every property and the values.
@@ -319,12 +323,16 @@ fn parse_query(q: &str) -> Result<Query, UriError> {
             "Struct" => List::Struct,
             "StructData" => List::StructData,
             "DDF" => List::Ddf,
+            #[cfg(feature = "tnds")]
             _ => match kind.strip_prefix("TNDS") {
                 Some(spec) => {
                     List::Tnds(TndsFields::parse(spec).ok_or(UriError::UnsupportedQuery)?)
                 }
                 None => return Err(UriError::UnsupportedQuery),
             },
+            // Without TNDS, `TNDS` is a listing like any unknown one: 406.
+            #[cfg(not(feature = "tnds"))]
+            _ => return Err(UriError::UnsupportedQuery),
         };
         return Ok(Query::List(list));
     }
@@ -518,6 +526,11 @@ mod tests {
         );
         assert_eq!(parse("./a?prop=Bogus"), Err(UriError::UnsupportedQuery));
         assert_eq!(parse("./a?foo"), Err(UriError::UnsupportedQuery));
+    }
+
+    #[cfg(feature = "tnds")]
+    #[test]
+    fn tnds_queries_select_properties() {
         let Some(Query::List(List::Tnds(f))) = parse("./a?list=TNDS+Value+ACL").unwrap().query()
         else {
             panic!()
@@ -535,6 +548,26 @@ mod tests {
         assert_eq!(
             parse("./a?list=TNDS+Bogus"),
             Err(UriError::UnsupportedQuery)
+        );
+    }
+
+    #[cfg(not(feature = "tnds"))]
+    #[test]
+    fn without_tnds_a_tnds_listing_is_an_unsupported_query() {
+        for q in [
+            "./a?list=TNDS",
+            "./a?list=TNDS+Value+ACL",
+            "./a?list=TNDS-Format",
+        ] {
+            assert_eq!(parse(q), Err(UriError::UnsupportedQuery), "{q}");
+        }
+        assert_eq!(
+            UriError::UnsupportedQuery.status(),
+            StatusCode::OptionalFeatureNotSupported
+        );
+        assert_eq!(
+            parse("./a?list=StructData").unwrap().query(),
+            Some(Query::List(List::StructData))
         );
     }
 

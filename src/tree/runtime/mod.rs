@@ -22,9 +22,11 @@ mod lookup;
 mod props;
 mod read;
 mod state;
+#[cfg(feature = "tnds")]
+mod tnds;
 mod write;
 
-pub use exchange::{DDF_XML, TNDS_XML};
+pub use exchange::{DDF_XML, TNDS_WBXML, TNDS_XML};
 pub use write::WriteTicket;
 
 use change::{Change, RECORD_FIXED};

@@ -102,8 +102,8 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     }
 
     /// The value of a node that tells what the engine itself does, never stored:
-    /// `./DevDetail/URI/*` (the limits the tree enforces) and `./DevDetail/LrgObj` (the
-    /// session receives and sends large objects).
+    /// `./DevDetail/URI/*` (the limits the tree enforces) and `./DevDetail/LrgObj` (whether
+    /// the session receives and sends large objects: the feature `large-objects`).
     pub(super) fn engine_value<'n>(&self, def: NodeId, num: &'n mut [u8; 5]) -> Option<&'n [u8]> {
         let [depth, tot_len, seg_len, lrg_obj] = self.engine_nodes;
         let limit = match def {
@@ -111,7 +111,9 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             d if d == depth => self.limits.max_depth,
             d if d == tot_len => self.limits.max_tot_len,
             d if d == seg_len => self.limits.max_seg_len,
-            d if d == lrg_obj => return Some(b"true"),
+            // OMA-TS-DM_Protocol 1.2 §7: only a client that handles large objects says true.
+            d if d == lrg_obj && cfg!(feature = "large-objects") => return Some(b"true"),
+            d if d == lrg_obj => return Some(b"false"),
             _ => return None,
         };
         Some(format_u16(limit, num))
