@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where an image's flash goes, by crate and module, and who pulls in `core::fmt`.
 
-Usage: scripts/size-by-module.py ELF [--depth N] [--fmt]
+Usage: scripts/size-by-module.py ELF [--depth N] [--top N] [--fmt]
 
 Reads the sized symbols of a Cortex-M ELF (`arm-none-eabi-nm -S -C`) and sums code and
 read-only data by the module path in each symbol's name, to `--depth` path segments under
@@ -96,13 +96,19 @@ def main():
     ap.add_argument("elf")
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--fmt", action="store_true")
+    ap.add_argument("--top", type=int, default=0, help="only the N largest modules, and the rest in one row")
     args = ap.parse_args()
 
     sums = by_module(args.elf, args.depth)
     total = sum(sums.values())
     print(f"| module | bytes | share |\n|---|---:|---:|")
-    for module, size in sums.most_common():
+    ranked = sums.most_common()
+    shown = ranked[: args.top] if args.top else ranked
+    for module, size in shown:
         print(f"| `{module}` | {size:,} | {100 * size / total:.1f}% |")
+    rest = ranked[len(shown):]
+    if rest:
+        print(f"| {len(rest)} smaller modules | {sum(s for _, s in rest):,} | |")
     print(f"| total (named symbols) | {total:,} | |")
 
     if args.fmt:

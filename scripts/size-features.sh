@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # What each optional feature of iotadm costs in flash: builds the QEMU example
-# (examples/qemu-cortex-m, release: opt-level "z", LTO) once for the handset profile it
-# links and once more per feature added to it, and prints a Markdown table of the image's
-# flash (.vector_table + .text + .rodata, as tests/qemu.rs counts it) and each delta.
-# The whole image is measured, not a share by symbol: string tables and other constants
-# without a symbol belong to whichever feature brought them in.
+# (examples/qemu-cortex-m, release: opt-level "z", LTO) for the handset profile it links,
+# once more per default feature the profile leaves out (added to the profile), and once
+# with every feature, and prints a Markdown table of the image's flash
+# (.vector_table + .text + .rodata, as tests/qemu.rs counts it) and each delta. The whole
+# image is measured, not a share by symbol: string tables and other constants without a
+# symbol belong to whichever feature brought them in. Then the profile image by module
+# (scripts/size-by-module.py), where the parts in the profile show what they cost.
 #
 # Usage: ./scripts/size-features.sh        (about a minute per build on two cores)
 set -euo pipefail
@@ -17,8 +19,14 @@ command -v arm-none-eabi-size >/dev/null || {
 example=examples/qemu-cortex-m
 target_dir=$PWD/target/size-features
 
-# The features the profile leaves out, each measured on top of it.
-extras=(ddf-descriptions xml tnds)
+# The default features the profile leaves out, each measured on top of it.
+mapfile -t extras < <(python3 - <<'PY'
+import tomllib
+default = tomllib.load(open("Cargo.toml", "rb"))["features"]["default"]
+dep = tomllib.load(open("examples/qemu-cortex-m/Cargo.toml", "rb"))["dependencies"]["iotadm"]
+print("\n".join(f for f in default if f not in dep.get("features", [])))
+PY
+)
 
 flash() {
     arm-none-eabi-size -A "$1" |
@@ -33,8 +41,16 @@ build() {
 profile=$(build "")
 echo "| build | image flash | change |"
 echo "|---|---:|---:|"
-echo "| handset profile (the example's features) | $profile | |"
+echo "| handset profile (\`$(python3 scripts/profile-features.py)\`) | $profile | |"
 for feature in "${extras[@]}"; do
     size=$(build "iotadm/$feature")
     printf '| profile + `%s` | %s | %+d |\n' "$feature" "$size" "$((size - profile))"
 done
+size=$(build "iotadm/default")
+printf '| every feature (the default) | %s | %+d |\n' "$size" "$((size - profile))"
+
+echo
+echo "The profile image by module:"
+echo
+build "" >/dev/null
+python3 scripts/size-by-module.py "$target_dir/thumbv7em-none-eabihf/release/iotadm-qemu" --depth 2 --top 40
