@@ -36,9 +36,12 @@ pub use crate::ui::{
 pub use account::{Account, AuthEntry};
 pub use client::{Buffers, Client, ClientError, Event};
 pub use device_info::{DeviceInfo, DeviceInfoError};
-pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
+pub use notify::{accept_notification, Trigger};
+#[cfg(feature = "bootstrap")]
+pub use notify::{apply_bootstrap, BootstrapSource};
 
 use crate::auth::{AuthError, AuthScheme};
+#[cfg(feature = "bootstrap")]
 use crate::bootstrap::BootstrapError;
 use crate::codec::{DecodeError, EncodeError, Encoding, Limits};
 use crate::codes::StatusCode;
@@ -207,8 +210,10 @@ pub enum Error {
     /// The user declined the session a notification asked for.
     Declined,
     /// A bootstrap could not be applied; nothing of it was stored.
+    #[cfg(feature = "bootstrap")]
     Bootstrap(StatusCode),
     /// A bootstrap is not authentic (or not authenticated); nothing of it was stored.
+    #[cfg(feature = "bootstrap")]
     BootstrapAuth(BootstrapError),
     /// The session reached a bound of [`Config`] (`max_messages` or `max_session_secs`)
     /// before the server ended it.
@@ -253,6 +258,7 @@ impl From<AuthError> for Error {
     }
 }
 
+#[cfg(feature = "bootstrap")]
 impl From<BootstrapError> for Error {
     fn from(e: BootstrapError) -> Self {
         Error::BootstrapAuth(e)
@@ -289,7 +295,9 @@ impl core::fmt::Display for Error {
             Error::Auth(e) => write!(f, "authentication: {e}"),
             Error::Notification(e) => write!(f, "notification: {e}"),
             Error::Declined => f.write_str("the user declined the session"),
+            #[cfg(feature = "bootstrap")]
             Error::Bootstrap(s) => write!(f, "bootstrap refused ({})", u16::from(*s)),
+            #[cfg(feature = "bootstrap")]
             Error::BootstrapAuth(e) => write!(f, "bootstrap not authentic: {e}"),
             Error::Limit(SessionLimit::Messages(n)) => {
                 write!(f, "the server kept the session going past {n} messages")
