@@ -69,7 +69,7 @@ grep -E '^(report acknowledged|the server saw)' target/demo.log
 step "no_std library for thumbv7em-none-eabihf, no default features"
 cargo build --lib --no-default-features --target thumbv7em-none-eabihf
 # Each optional feature on its own (the default has them all; the tests run with all).
-for feature in cdma ddf-descriptions large-objects tnds xml; do
+for feature in $(python3 -c 'import tomllib; print(" ".join(tomllib.load(open("Cargo.toml", "rb"))["features"]["default"]))'); do
     cargo check --lib --no-default-features --features "$feature" --target thumbv7em-none-eabihf
 done
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi

@@ -12,7 +12,7 @@
 //! | [`codec`] | SyncML DM messages in WBXML and (feature `xml`) XML, both directions |
 //! | [`auth`] | credentials, nonces, digests and MACs |
 //! | [`notification`] | the package 0 trigger and its WAP Push wrapping |
-//! | [`bootstrap`] | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |
+//! | `bootstrap` (feature `bootstrap`) | authentication of a bootstrap pushed over the air (`SEC`/`MAC`) |
 //! | [`limits`] | every capacity and limit, with the build's `IOTADM_*` settings |
 //! | [`flash`] | NOR flash helpers: partitions, a RAM flash, fault injection |
 //! | [`ui`] | user-interaction alerts: their options, and the trait the handset's UI answers through |
@@ -51,6 +51,7 @@ mod fmt;
 
 pub mod alert;
 pub mod auth;
+#[cfg(feature = "bootstrap")]
 pub mod bootstrap;
 #[cfg(feature = "cdma")]
 pub mod cdma;

@@ -2,7 +2,9 @@
 //! first copying it together, and decoding values that may carry XML whitespace.
 
 use super::AuthError;
-use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
+use base64::engine::general_purpose::STANDARD;
+#[cfg(any(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac"))]
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use base64::Engine as _;
 
 /// Bytes staged per `encode_slice` call; a multiple of 3 so only the last call pads.
@@ -55,6 +57,7 @@ fn flush(chunk: &[u8], out: &mut [u8], at: usize, required: usize) -> Result<usi
 /// wrapped or indented) and accepting a missing final padding. Returns the decoded length.
 ///
 /// `scratch` receives the text without whitespace; it bounds the accepted input length.
+#[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
 pub(crate) fn decode_lenient(
     text: &[u8],
     scratch: &mut [u8],
@@ -85,6 +88,7 @@ pub(crate) fn decode_strict(text: &[u8], out: &mut [u8]) -> Option<Result<usize,
 /// Streams the decoded bytes of Base64 `text` (whitespace ignored, final padding optional)
 /// to `sink`, one 4-character quantum at a time, so that a value of any length is checked
 /// without a buffer for it.
+#[cfg(feature = "auth-basic")]
 pub(crate) fn decode_stream(text: &[u8], mut sink: impl FnMut(&[u8])) -> Result<(), AuthError> {
     let mut quad = [0u8; 4];
     let mut n = 0usize;
@@ -110,6 +114,7 @@ pub(crate) fn decode_stream(text: &[u8], mut sink: impl FnMut(&[u8])) -> Result<
     Ok(())
 }
 
+#[cfg(feature = "auth-basic")]
 fn emit(quantum: &[u8], sink: &mut impl FnMut(&[u8])) -> Result<(), AuthError> {
     let mut bytes = [0u8; 3];
     let len = STANDARD_PAD_INDIFFERENT
@@ -148,6 +153,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-basic")]
     fn stream_decodes_and_rejects_data_after_padding() {
         let mut got = Vec::new();
         decode_stream(b"dXNl cjpw\nYXNz", |b| got.extend_from_slice(b)).unwrap();

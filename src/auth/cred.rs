@@ -1,9 +1,14 @@
 //! The `Cred` and `Chal` elements: building the credentials a message carries, checking
 //! received ones, and reading or writing a challenge.
 
+#[cfg(feature = "auth-md5")]
 use super::digest::{ct_check, decode_digest, md5_digest, md5_digest_b64};
-use super::{b64, basic_credential, AuthError, AuthScheme, Credentials, Nonce};
-use subtle::{Choice, ConstantTimeEq};
+use super::{AuthError, AuthScheme, Credentials, Nonce};
+#[cfg(feature = "auth-basic")]
+use {
+    super::{b64, basic_credential},
+    subtle::{Choice, ConstantTimeEq},
+};
 
 /// The `Format` of every credential and nonce DM defines.
 const B64_FORMAT: &str = "b64";
@@ -35,26 +40,37 @@ impl Cred<'_> {
 /// account's `AAuthData`); basic ignores it.
 ///
 /// Returns `None` for [`AuthScheme::None`] and [`AuthScheme::Hmac`], which send no `Cred`
-/// (HMAC authenticates through the `x-syncml-hmac` header instead).
+/// (HMAC authenticates through the `x-syncml-hmac` header instead), and
+/// [`AuthError::SchemeLeftOut`] for a scheme this build leaves out.
+#[cfg_attr(
+    not(all(feature = "auth-basic", feature = "auth-md5")),
+    allow(unused_variables)
+)]
 pub fn build_cred<'b>(
     scheme: AuthScheme,
     creds: &Credentials<'_>,
     nonce: &[u8],
     out: &'b mut [u8],
 ) -> Result<Option<Cred<'b>>, AuthError> {
-    let data: &'b [u8] = match scheme {
+    let data: Result<&'b [u8], AuthError> = match scheme {
         AuthScheme::None | AuthScheme::Hmac => return Ok(None),
-        AuthScheme::Basic => basic_credential(creds, out)?.as_bytes(),
+        #[cfg(feature = "auth-basic")]
+        AuthScheme::Basic => basic_credential(creds, out).map(str::as_bytes),
+        #[cfg(feature = "auth-md5")]
         AuthScheme::Md5Digest => {
             let digest = md5_digest_b64(creds, nonce);
             let required = digest.as_bytes().len();
-            let dest = out
-                .get_mut(..required)
-                .ok_or(AuthError::BufferTooSmall { required })?;
-            dest.copy_from_slice(digest.as_bytes());
-            dest
+            out.get_mut(..required)
+                .ok_or(AuthError::BufferTooSmall { required })
+                .map(|dest| {
+                    dest.copy_from_slice(digest.as_bytes());
+                    &*dest
+                })
         }
+        #[cfg(not(all(feature = "auth-basic", feature = "auth-md5")))]
+        left_out => Err(AuthError::SchemeLeftOut(left_out)),
     };
+    let data = data?;
     Ok(Some(Cred {
         meta_type: scheme.meta_type(),
         format: Some(B64_FORMAT),
@@ -70,6 +86,15 @@ pub fn build_cred<'b>(
 /// recomputed with the nonce. Both comparisons run in constant time. The result maps to a
 /// SyncHdr status through [`AuthError::status`]: a missing `Cred` gives 407, anything else
 /// 401, and the caller then challenges with `expected` and a fresh nonce.
+///
+/// An `expected` scheme this build leaves out is [`AuthError::SchemeLeftOut`] (401):
+/// credentials that cannot be checked are refused, never taken on trust. Received
+/// credentials of a scheme left out, against one that is built, are a
+/// [`AuthError::SchemeMismatch`] (401), as any other scheme is.
+#[cfg_attr(
+    not(all(feature = "auth-basic", feature = "auth-md5")),
+    allow(unused_variables)
+)]
 pub fn verify_cred(
     expected: AuthScheme,
     creds: &Credentials<'_>,
@@ -79,6 +104,7 @@ pub fn verify_cred(
     if matches!(expected, AuthScheme::None | AuthScheme::Hmac) {
         return Err(AuthError::NotACredScheme);
     }
+    expected.check_built()?;
     let cred = received.ok_or(AuthError::MissingCredentials)?;
     let scheme = cred.scheme()?;
     if scheme != expected {
@@ -93,13 +119,18 @@ pub fn verify_cred(
         }
     }
     match scheme {
+        #[cfg(feature = "auth-basic")]
         AuthScheme::Basic => verify_basic(creds, cred.data),
-        _ => ct_check(&md5_digest(creds, nonce), &decode_digest(cred.data)?),
+        #[cfg(feature = "auth-md5")]
+        AuthScheme::Md5Digest => ct_check(&md5_digest(creds, nonce), &decode_digest(cred.data)?),
+        // None and HMAC returned above; a scheme left out did at `check_built`.
+        other => Err(AuthError::SchemeLeftOut(other)),
     }
 }
 
 /// Compares the decoded basic credential with `name ":" secret` without a buffer for it and
 /// without stopping at the first differing byte.
+#[cfg(feature = "auth-basic")]
 fn verify_basic(creds: &Credentials<'_>, data: &[u8]) -> Result<(), AuthError> {
     let secret = creds.secret.expose();
     let expected_len = creds
@@ -192,6 +223,7 @@ mod tests {
 
     const CREDS: Credentials<'static> = Credentials::new(b"user", b"pass");
 
+    #[cfg(feature = "auth-basic")]
     fn basic(data: &[u8]) -> Cred<'_> {
         Cred {
             meta_type: Some("syncml:auth-basic"),
@@ -201,6 +233,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-basic")]
     fn basic_round_trip_and_mismatches() {
         let mut buf = [0u8; 32];
         let cred = build_cred(AuthScheme::Basic, &CREDS, b"", &mut buf)
@@ -230,6 +263,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-basic")]
     fn absent_type_and_format_mean_basic_b64() {
         let cred = Cred {
             meta_type: None,
@@ -243,6 +277,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-md5")]
     fn md5_depends_on_the_nonce() {
         let mut buf = [0u8; 24];
         let cred = build_cred(AuthScheme::Md5Digest, &CREDS, b"0123456789abcdef", &mut buf)
@@ -271,6 +306,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-md5")]
     fn md5_needs_room_for_24_characters() {
         let mut buf = [0u8; 23];
         assert_eq!(
@@ -280,6 +316,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(feature = "auth-basic", feature = "auth-md5"))]
     fn scheme_format_and_presence_are_enforced() {
         let md5 = Cred {
             meta_type: Some("syncml:auth-md5"),
@@ -341,5 +378,76 @@ mod tests {
             Challenge::parse(Some(b"syncml:auth-foo"), None, None),
             Err(AuthError::UnsupportedScheme)
         );
+    }
+
+    /// With a scheme left out, nothing goes out in its name and nothing received in its
+    /// name is believed: both answer `SchemeLeftOut`, 401 to the peer.
+    #[test]
+    #[cfg(not(feature = "auth-basic"))]
+    fn basic_left_out_is_neither_sent_nor_accepted() {
+        let mut buf = [0u8; 32];
+        assert_eq!(
+            build_cred(AuthScheme::Basic, &CREDS, b"", &mut buf),
+            Err(AuthError::SchemeLeftOut(AuthScheme::Basic))
+        );
+        let cred = Cred {
+            meta_type: None,
+            format: None,
+            data: b"dXNlcjpwYXNz",
+        };
+        let err = verify_cred(AuthScheme::Basic, &CREDS, b"", Some(&cred)).unwrap_err();
+        assert_eq!(err, AuthError::SchemeLeftOut(AuthScheme::Basic));
+        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
+        // Even a missing Cred: the account's scheme cannot be checked at all.
+        assert_eq!(
+            verify_cred(AuthScheme::Basic, &CREDS, b"", None),
+            Err(AuthError::SchemeLeftOut(AuthScheme::Basic))
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "auth-md5"))]
+    fn md5_left_out_is_neither_sent_nor_accepted() {
+        let mut buf = [0u8; 32];
+        assert_eq!(
+            build_cred(AuthScheme::Md5Digest, &CREDS, b"n", &mut buf),
+            Err(AuthError::SchemeLeftOut(AuthScheme::Md5Digest))
+        );
+        let cred = Cred {
+            meta_type: Some("syncml:auth-md5"),
+            format: Some("b64"),
+            data: b"C8oBTAdiVef8Qq8UaFTbhQ==",
+        };
+        let err = verify_cred(
+            AuthScheme::Md5Digest,
+            &CREDS,
+            b"0123456789abcdef",
+            Some(&cred),
+        )
+        .unwrap_err();
+        assert_eq!(err, AuthError::SchemeLeftOut(AuthScheme::Md5Digest));
+        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
+    }
+
+    /// A server's credentials in a scheme this build leaves out, where the account expects
+    /// one it has: refused as another scheme, 401, so the server is challenged for the
+    /// account's.
+    #[test]
+    #[cfg(all(feature = "auth-md5", not(feature = "auth-basic")))]
+    fn received_credentials_of_a_left_out_scheme_are_a_mismatch() {
+        let cred = Cred {
+            meta_type: Some("syncml:auth-basic"),
+            format: Some("b64"),
+            data: b"dXNlcjpwYXNz",
+        };
+        let err = verify_cred(AuthScheme::Md5Digest, &CREDS, b"n", Some(&cred)).unwrap_err();
+        assert_eq!(
+            err,
+            AuthError::SchemeMismatch {
+                expected: AuthScheme::Md5Digest,
+                received: AuthScheme::Basic
+            }
+        );
+        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
     }
 }

@@ -1,12 +1,18 @@
 //! The credential computations: basic, the MD5 digest, the `syncml:auth-MAC` integrity MAC
 //! (whole-message and streaming) and the package 0 digest. Outputs are fixed-size values
-//! or text written into the caller's buffer.
+//! or text written into the caller's buffer. Each scheme's part is built with its feature;
+//! the MAC construction itself always is, as the package 0 digest is made the same way.
 
-use super::{b64, AuthError, Credentials};
+#[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
+use super::b64;
+#[cfg(any(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac"))]
+use super::AuthError;
+use super::Credentials;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use core::fmt;
 use md5::{Digest as _, Md5};
+#[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
 use subtle::ConstantTimeEq;
 
 /// Length of an MD5 digest in bytes.
@@ -73,16 +79,18 @@ fn inner(creds: &Credentials<'_>) -> Base64Digest {
 
 /// Writes the `syncml:auth-basic` credential `B64(name ":" secret)` into `out` and returns
 /// it; `out` needs `4 * ceil((name + 1 + secret) / 3)` bytes.
+#[cfg(feature = "auth-basic")]
 pub fn basic_credential<'b>(
     creds: &Credentials<'_>,
     out: &'b mut [u8],
 ) -> Result<&'b str, AuthError> {
-    let n = b64::encode_concat(&[creds.name, b":", creds.secret.expose()], out)?;
+    let n = super::b64::encode_concat(&[creds.name, b":", creds.secret.expose()], out)?;
     let text = out.get(..n).unwrap_or(&[]);
     core::str::from_utf8(text).map_err(|_| AuthError::InvalidBase64)
 }
 
 /// [`basic_credential`] into a `heapless::String` of capacity `N`.
+#[cfg(feature = "auth-basic")]
 pub fn basic_credential_string<const N: usize>(
     creds: &Credentials<'_>,
 ) -> Result<heapless::String<N>, AuthError> {
@@ -92,11 +100,13 @@ pub fn basic_credential_string<const N: usize>(
 }
 
 /// The `syncml:auth-md5` digest `H(B64(H(name ":" secret)) ":" nonce)`, raw.
+#[cfg(feature = "auth-md5")]
 pub fn md5_digest(creds: &Credentials<'_>, nonce: &[u8]) -> [u8; DIGEST_LEN] {
     md5_of(&[inner(creds).as_bytes(), b":", nonce])
 }
 
 /// The `Cred/Data` text of `syncml:auth-md5`: the Base64 of [`md5_digest`].
+#[cfg(feature = "auth-md5")]
 pub fn md5_digest_b64(creds: &Credentials<'_>, nonce: &[u8]) -> Base64Digest {
     Base64Digest::encode(&md5_digest(creds, nonce))
 }
@@ -113,11 +123,13 @@ pub fn md5_digest_b64(creds: &Credentials<'_>, nonce: &[u8]) -> Base64Digest {
 /// h.update(b"...</SyncML>");
 /// assert_eq!(h.finalize_b64(&creds, b"nonce"), mac_b64(&creds, b"nonce", b"<SyncML>...</SyncML>"));
 /// ```
+#[cfg(feature = "auth-hmac")]
 #[derive(Clone, Default)]
 pub struct MacHasher {
     body: Md5,
 }
 
+#[cfg(feature = "auth-hmac")]
 impl MacHasher {
     /// A hasher that has seen no body bytes yet.
     pub fn new() -> Self {
@@ -132,14 +144,7 @@ impl MacHasher {
     /// The raw MAC `H(B64(H(name ":" secret)) ":" nonce ":" B64(H(body)))`.
     #[must_use]
     pub fn finalize(self, creds: &Credentials<'_>, nonce: &[u8]) -> [u8; DIGEST_LEN] {
-        let body: [u8; DIGEST_LEN] = self.body.finalize().into();
-        md5_of(&[
-            inner(creds).as_bytes(),
-            b":",
-            nonce,
-            b":",
-            Base64Digest::encode(&body).as_bytes(),
-        ])
+        mac_of_body_digest(creds, nonce, &self.body.finalize().into())
     }
 
     /// The MAC as sent in the `x-syncml-hmac` header.
@@ -160,20 +165,37 @@ impl MacHasher {
     }
 }
 
+#[cfg(feature = "auth-hmac")]
 impl fmt::Debug for MacHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MacHasher")
     }
 }
 
+/// `H(B64(H(name ":" secret)) ":" nonce ":" B64(body_digest))`: the MAC once the body is
+/// hashed, shared by `syncml:auth-MAC` and the package 0 digest.
+fn mac_of_body_digest(
+    creds: &Credentials<'_>,
+    nonce: &[u8],
+    body_digest: &[u8; DIGEST_LEN],
+) -> [u8; DIGEST_LEN] {
+    md5_of(&[
+        inner(creds).as_bytes(),
+        b":",
+        nonce,
+        b":",
+        Base64Digest::encode(body_digest).as_bytes(),
+    ])
+}
+
 /// The raw `syncml:auth-MAC` of a whole message `body`.
+#[cfg(feature = "auth-hmac")]
 pub fn mac_digest(creds: &Credentials<'_>, nonce: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
-    let mut h = MacHasher::new();
-    h.update(body);
-    h.finalize(creds, nonce)
+    mac_of_body_digest(creds, nonce, &md5_of(&[body]))
 }
 
 /// The `syncml:auth-MAC` of a whole message `body`, as Base64 for the header.
+#[cfg(feature = "auth-hmac")]
 pub fn mac_b64(creds: &Credentials<'_>, nonce: &[u8], body: &[u8]) -> Base64Digest {
     Base64Digest::encode(&mac_digest(creds, nonce, body))
 }
@@ -188,10 +210,12 @@ pub fn package0_digest(
     nonce: &[u8],
     trigger: &[u8],
 ) -> [u8; DIGEST_LEN] {
-    mac_digest(&Credentials::new(server_id, secret), nonce, trigger)
+    let creds = Credentials::new(server_id, secret);
+    mac_of_body_digest(&creds, nonce, &md5_of(&[trigger]))
 }
 
 /// Decodes the Base64 text of a 16-byte digest (whitespace and missing padding tolerated).
+#[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
 pub(crate) fn decode_digest(text: &[u8]) -> Result<[u8; DIGEST_LEN], AuthError> {
     let mut scratch = [0u8; DIGEST_B64_LEN];
     // A longer value does not fit `out` and fails to decode; a shorter one is caught here.
@@ -203,6 +227,7 @@ pub(crate) fn decode_digest(text: &[u8]) -> Result<[u8; DIGEST_LEN], AuthError> 
 }
 
 /// Constant-time equality of two digests, as a result.
+#[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
 pub(crate) fn ct_check(
     expected: &[u8; DIGEST_LEN],
     received: &[u8; DIGEST_LEN],
@@ -219,6 +244,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
     fn a_digest_is_sixteen_bytes_exactly() {
         let sixteen = Base64Digest::encode(&[9; 16]);
         assert_eq!(decode_digest(sixteen.as_bytes()), Ok([9; 16]));
@@ -244,6 +270,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "auth-basic")]
     fn basic_reports_the_exact_size_needed() {
         let creds = Credentials::new(b"user", b"pass");
         let mut small = [0u8; 11];
@@ -260,6 +287,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
     fn digest_decoding_requires_sixteen_bytes() {
         assert!(decode_digest(b"C8oBTAdiVef8Qq8UaFTbhQ==").is_ok());
         assert!(decode_digest(b"C8oBTAdiVef8Qq8UaFTbhQ").is_ok());
@@ -278,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn the_package0_digest_matches_the_worked_example() {
+        // omadm-facts §5: server id `srv1`, password `secret`, the resync nonce, and the
+        // worked trigger; built whatever the authentication schemes.
+        let trigger = [0x02, 0xD8, 0, 0, 0, 0x12, 0x34, 4, b's', b'r', b'v', b'1'];
+        let digest = package0_digest(b"srv1", b"secret", &[0; 4], &trigger);
+        let expected = [
+            0xa0, 0x18, 0x43, 0xa6, 0xca, 0x92, 0x40, 0x82, 0x7b, 0x3e, 0xa4, 0xcb, 0x3c, 0x64,
+            0x96, 0x51,
+        ];
+        assert_eq!(digest, expected);
+    }
+
+    #[test]
+    #[cfg(feature = "auth-hmac")]
     fn streaming_and_one_shot_mac_agree_and_detect_changes() {
         let creds = Credentials::new(b"srv", b"pw");
         let body = b"<SyncML><SyncHdr/><SyncBody><Final/></SyncBody></SyncML>";

@@ -24,6 +24,15 @@
 //!
 //! Despite its name, `syncml:auth-MAC` is this MD5 construction, not RFC 2104 HMAC.
 //!
+//! # Features
+//!
+//! Each scheme can be left out of a build: `auth-basic`, `auth-md5` and `auth-hmac`. A
+//! scheme left out keeps its name (so a peer's `Cred` or `Chal` naming it is still
+//! understood) but nothing computes or checks it: [`build_cred`] and [`verify_cred`] answer
+//! [`AuthError::SchemeLeftOut`], which a peer hears as 401, and
+//! [`AuthScheme::is_built`] tells which are there. The package 0 digest is always built,
+//! and so MD5 is: server-initiated sessions need it whatever the schemes.
+//!
 //! ```
 //! use iotadm::auth::{md5_digest_b64, Credentials, Nonce};
 //!
@@ -37,16 +46,21 @@
 mod b64;
 mod cred;
 mod digest;
+#[cfg(feature = "auth-hmac")]
 mod header;
 mod nonce;
 mod scheme;
 mod secret;
 
 pub use cred::{build_cred, verify_cred, Challenge, Cred};
-pub use digest::{
-    basic_credential, basic_credential_string, mac_b64, mac_digest, md5_digest, md5_digest_b64,
-    package0_digest, Base64Digest, MacHasher, DIGEST_B64_LEN, DIGEST_LEN,
-};
+#[cfg(feature = "auth-basic")]
+pub use digest::{basic_credential, basic_credential_string};
+#[cfg(feature = "auth-hmac")]
+pub use digest::{mac_b64, mac_digest, MacHasher};
+#[cfg(feature = "auth-md5")]
+pub use digest::{md5_digest, md5_digest_b64};
+pub use digest::{package0_digest, Base64Digest, DIGEST_B64_LEN, DIGEST_LEN};
+#[cfg(feature = "auth-hmac")]
 pub use header::{HmacHeader, HMAC_HEADER_NAME};
 pub use nonce::{Nonce, NONCE_B64_CAPACITY, NONCE_GENERATED_LEN};
 pub use scheme::{AAuthType, AuthScheme};
@@ -69,6 +83,9 @@ pub enum AuthError {
     TooLong,
     /// A Meta `Type` or `AAuthType` names a scheme this crate does not implement.
     UnsupportedScheme,
+    /// The scheme is one this build leaves out (its `auth-*` feature is off): nothing here
+    /// can compute or check its credentials.
+    SchemeLeftOut(AuthScheme),
     /// A Cred or Chal carries a Meta `Format` other than `b64`.
     UnsupportedFormat,
     /// The received credentials use another scheme than the one expected.
@@ -123,6 +140,9 @@ impl fmt::Display for AuthError {
             }
             AuthError::TooLong => f.write_str("input too long to encode"),
             AuthError::UnsupportedScheme => f.write_str("unsupported authentication scheme"),
+            AuthError::SchemeLeftOut(s) => {
+                write!(f, "authentication scheme {s} is left out of this build")
+            }
             AuthError::UnsupportedFormat => f.write_str("unsupported credential format"),
             AuthError::SchemeMismatch { expected, received } => write!(
                 f,
@@ -164,6 +184,10 @@ mod tests {
             (BadCredentials, StatusCode::InvalidCredentials),
             (InvalidBase64, StatusCode::InvalidCredentials),
             (UnsupportedAlgorithm, StatusCode::InvalidCredentials),
+            (
+                SchemeLeftOut(AuthScheme::Basic),
+                StatusCode::InvalidCredentials,
+            ),
         ] {
             assert_eq!(e.status(), code, "{e:?}");
         }

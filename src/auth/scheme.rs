@@ -85,6 +85,27 @@ impl AuthScheme {
         }
     }
 
+    /// Whether this build computes and checks the scheme's credentials: `None` always is;
+    /// each other scheme is when its feature (`auth-basic`, `auth-md5`, `auth-hmac`) is on.
+    pub const fn is_built(self) -> bool {
+        match self {
+            AuthScheme::None => true,
+            AuthScheme::Basic => cfg!(feature = "auth-basic"),
+            AuthScheme::Md5Digest => cfg!(feature = "auth-md5"),
+            AuthScheme::Hmac => cfg!(feature = "auth-hmac"),
+        }
+    }
+
+    /// `Ok` when the scheme [is built](Self::is_built), [`AuthError::SchemeLeftOut`]
+    /// otherwise.
+    pub fn check_built(self) -> Result<(), AuthError> {
+        if self.is_built() {
+            Ok(())
+        } else {
+            Err(AuthError::SchemeLeftOut(self))
+        }
+    }
+
     /// Whether the scheme needs a nonce (the digest and the MAC do, basic does not).
     pub fn uses_nonce(self) -> bool {
         matches!(self, AuthScheme::Md5Digest | AuthScheme::Hmac)
@@ -193,6 +214,24 @@ mod tests {
         assert!(!AuthScheme::Basic.uses_nonce());
         assert!(AuthScheme::Md5Digest.uses_nonce());
         assert!(AuthScheme::Hmac.uses_nonce());
+    }
+
+    #[test]
+    fn each_scheme_is_built_with_its_feature() {
+        assert!(AuthScheme::None.is_built());
+        for (scheme, on) in [
+            (AuthScheme::Basic, cfg!(feature = "auth-basic")),
+            (AuthScheme::Md5Digest, cfg!(feature = "auth-md5")),
+            (AuthScheme::Hmac, cfg!(feature = "auth-hmac")),
+        ] {
+            assert_eq!(scheme.is_built(), on, "{scheme:?}");
+            let expected = if on {
+                Ok(())
+            } else {
+                Err(AuthError::SchemeLeftOut(scheme))
+            };
+            assert_eq!(scheme.check_built(), expected);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The FUMO management object (OMA-TS-DM-FUMO 1.0): its state machine, its result codes and
 //! the Generic Alert reports that carry them. It decides what happens to a firmware package;
-//! how bytes reach the device (the session's large objects, a [`Downloader`]) and how they
-//! reach flash ([`crate::firmware`]) belong to others. It never touches the codec or a
+//! how bytes reach the device (the session's large objects, a `Downloader` with the feature
+//! `fumo-url`) and how they reach flash ([`crate::firmware`]) belong to others. It never touches the codec or a
 //! socket, and it never blocks except inside the traits it is handed.
 //!
 //! [`Fumo`] is one `./FUMO/<x>` node. It is the node handler of that subtree (bind it with
@@ -39,13 +39,23 @@
 //! [`UiAnswer::Ok`](crate::session::UiAnswer::Ok) accepts, `No` and `Timeout` defer (the
 //! next [`Fumo::poll`] asks again, up to [`Config::max_deferrals`]), `Cancelled` rejects
 //! (result 401, user cancelled), and a handset that cannot ask (`NotSupported`) goes ahead.
+//!
+//! # Without `fumo-url`
+//!
+//! The alternate download is optional in FUMO 1.0 (`Download` and `DownloadAndUpdate` are
+//! zero-or-one nodes). A build without the feature answers an `Exec` on `Download`, and on
+//! `DownloadAndUpdate` unless a package was pushed into its `PkgData`, and a `Replace` of a
+//! `PkgURL`, with 406 (optional feature not supported), changing nothing. Packages then
+//! arrive in `PkgData`, and `Update` installs them as always.
 
 mod codes;
+#[cfg(feature = "fumo-url")]
 mod download;
 mod object;
 mod store;
 
 pub use codes::{ResultCode, State};
+#[cfg(feature = "fumo-url")]
 pub use download::{DownloadError, Downloader, Opened, Progress};
 pub use object::{Fumo, Io, Poll, Report};
 
@@ -209,7 +219,7 @@ impl Default for AlertTypes {
 pub struct Config {
     /// The alert types of the reports.
     pub alert_types: AlertTypes,
-    /// Ask the user before a download.
+    /// Ask the user before a download (with the feature `fumo-url`).
     pub confirm_download: bool,
     /// Ask the user before an update.
     pub confirm_update: bool,
@@ -217,7 +227,8 @@ pub struct Config {
     /// (result 401). `None`: no limit.
     pub max_deferrals: Option<u8>,
     /// Times a download interrupted by the network is retried (each from where it
-    /// stopped) before it fails with the network's result code.
+    /// stopped) before it fails with the network's result code (with the feature
+    /// `fumo-url`).
     pub download_retries: u8,
 }
 

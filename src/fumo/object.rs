@@ -7,16 +7,17 @@ use core::mem::MaybeUninit;
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
-use super::download::{DownloadError, Progress};
+#[cfg(feature = "fumo-url")]
+use super::download::{DownloadError, Downloader, Progress};
 use super::store::{Record, RecordLog};
-use super::{
-    Config, Downloader, Error, FirmwareGate, FirmwareInstaller, Op, ResultCode, State, Work,
-};
+use super::{Config, Error, FirmwareGate, FirmwareInstaller, Op, ResultCode, State, Work};
 use crate::alert::GenericAlert;
 use crate::codec::Text;
 use crate::codes::StatusCode;
 use crate::firmware::{self, Outcome, Phase};
-use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_NAME_LEN, FUMO_PKG_NAME_LEN, FUMO_URL_LEN};
+#[cfg(feature = "fumo-url")]
+use crate::limits::FUMO_URL_LEN;
+use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_NAME_LEN, FUMO_PKG_NAME_LEN};
 use crate::schema::{NodeId, Schema, ROOT};
 use crate::tree::{ExecOutcome, Handlers, NodeHandler, NodeRef};
 use crate::ui::{UiAnswer, UiKind, UiOptions, UiRequest, UserInteraction};
@@ -27,12 +28,15 @@ const MAX_NODE_URI: usize = 7 + FUMO_NAME_LEN;
 /// What [`Fumo::poll`] needs from the device.
 pub struct Io<'a> {
     /// Fetches packages from `PkgURL`.
+    #[cfg(feature = "fumo-url")]
     pub downloader: &'a mut dyn Downloader,
     /// Asks the user before a download and before an update.
     pub ui: &'a mut dyn UserInteraction,
     /// Told how far a download is after each piece written to flash.
+    #[cfg(feature = "fumo-url")]
     pub progress: &'a mut dyn FnMut(Progress),
     /// Receives the download, a piece at a time: its size is the size of each read.
+    #[cfg(feature = "fumo-url")]
     pub buf: &'a mut [u8],
 }
 
@@ -331,6 +335,13 @@ where
                         Poll::Idle
                     })
                 }
+                // Left by a build with downloads (the record outlives a firmware update):
+                // this one cannot do it, and says so in the report.
+                #[cfg(not(feature = "fumo-url"))]
+                Work::ConfirmDownload | Work::Download => {
+                    return self.fail_download(ResultCode::NotImplemented)
+                }
+                #[cfg(feature = "fumo-url")]
                 Work::ConfirmDownload => match self.ask(io, false) {
                     Decision::Go => {
                         self.rec.state = State::DownloadProgressing;
@@ -341,6 +352,7 @@ where
                     Decision::Defer => return self.defer(),
                     Decision::Reject => return self.fail_download(ResultCode::UserCancelled),
                 },
+                #[cfg(feature = "fumo-url")]
                 Work::Download => {
                     let p = self.download(io)?;
                     if self.rec.work != Work::ConfirmUpdate {
@@ -627,6 +639,7 @@ where
 
     /// An installer error during a download: a refusal is the operation's result, a
     /// flash fault is the caller's to retry.
+    #[cfg(feature = "fumo-url")]
     fn download_refused(&mut self, e: firmware::Error) -> Result<Poll, Error> {
         match e {
             firmware::Error::Flash(_) => Err(Error::Installer(e)),
@@ -634,6 +647,7 @@ where
         }
     }
 
+    #[cfg(feature = "fumo-url")]
     fn download_error(&mut self, e: DownloadError) -> Result<Poll, Error> {
         if e.is_transient() && self.rec.retries < self.config.download_retries {
             debug!("fumo: download interrupted, will resume");
@@ -644,6 +658,7 @@ where
         self.fail_download(e.result_code())
     }
 
+    #[cfg(feature = "fumo-url")]
     fn download(&mut self, io: &mut Io<'_>) -> Result<Poll, Error> {
         let which = usize::from(self.rec.op == Op::DownloadAndUpdate);
         let url: String<FUMO_URL_LEN> = self.rec.urls.get(which).cloned().unwrap_or_default();
@@ -751,6 +766,7 @@ where
     }
 
     /// The package is in flash and verified: 40.
+    #[cfg(feature = "fumo-url")]
     fn downloaded(&mut self) -> Result<Poll, Error> {
         info!("fumo: download complete");
         Self::note_package(&self.installer, &mut self.rec);
@@ -806,6 +822,14 @@ where
         server: Option<&str>,
         correlator: Option<&str>,
     ) -> Result<ExecOutcome, StatusCode> {
+        // Without downloads, only a package already pushed into DownloadAndUpdate/PkgData
+        // can be acted on; anything else asks for what this build does not have.
+        #[cfg(not(feature = "fumo-url"))]
+        if op == Op::Download
+            || (op == Op::DownloadAndUpdate && self.installer.phase() != Phase::Ready)
+        {
+            return Err(StatusCode::OptionalFeatureNotSupported);
+        }
         self.gate.allow_update(server)?;
         if self.busy() {
             return Err(StatusCode::CommandFailed);
@@ -819,7 +843,10 @@ where
             .acknowledge_outcome()
             .map_err(|_| StatusCode::DataStoreFailure)?;
         let ready = self.installer.phase() == Phase::Ready;
-        let has_url = |i: usize| self.rec.urls.get(i).is_some_and(|u| !u.is_empty());
+        // A URL a build with downloads stored is not one this build can fetch.
+        let has_url = |i: usize| {
+            cfg!(feature = "fumo-url") && self.rec.urls.get(i).is_some_and(|u| !u.is_empty())
+        };
         // Where the operation goes, worked out from the record as it is.
         let (state, work, report) = match op {
             Op::Download | Op::DownloadAndUpdate => {
@@ -862,6 +889,7 @@ where
         Ok(ExecOutcome::Accepted)
     }
 
+    #[cfg(feature = "fumo-url")]
     fn set_url(&mut self, which: usize, value: &[u8]) -> Result<(), StatusCode> {
         let text = core::str::from_utf8(value).map_err(|_| StatusCode::BadRequest)?;
         let slot = self.rec.urls.get_mut(which).ok_or(StatusCode::NotFound)?;
@@ -950,8 +978,14 @@ where
             return Err(StatusCode::NotFound);
         }
         match node.def {
+            #[cfg(feature = "fumo-url")]
             d if d == self.ids.download_url => self.set_url(0, value),
+            #[cfg(feature = "fumo-url")]
             d if d == self.ids.dau_url => self.set_url(1, value),
+            #[cfg(not(feature = "fumo-url"))]
+            d if d == self.ids.download_url || d == self.ids.dau_url => {
+                Err(StatusCode::OptionalFeatureNotSupported)
+            }
             d if d == self.ids.update_data || d == self.ids.dau_data => {
                 self.begin_write(node, Some(value.len() as u64))?;
                 let written = self.write_chunk(node, 0, value);
@@ -1076,5 +1110,230 @@ where
 
     fn session_ended(&mut self) {
         NodeHandler::session_ended(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firmware::{Outcome, PackageHeader};
+    use crate::flash::MemFlash;
+    use crate::schema::STANDARD;
+    use crate::ui::NoUi;
+    use std::vec;
+    use std::vec::Vec as StdVec;
+
+    /// An installer that holds only its phase: enough for what the object decides.
+    struct Phased(Phase);
+
+    impl FirmwareInstaller for Phased {
+        fn phase(&self) -> Phase {
+            self.0
+        }
+        fn last_outcome(&self) -> Option<Outcome> {
+            None
+        }
+        fn begin(&mut self) -> Result<(), firmware::Error> {
+            self.0 = Phase::Downloading;
+            Ok(())
+        }
+        fn resume(&mut self) -> Result<u32, firmware::Error> {
+            Ok(0)
+        }
+        fn write_chunk(&mut self, _chunk: &[u8]) -> Result<(), firmware::Error> {
+            Ok(())
+        }
+        fn received(&self) -> u32 {
+            0
+        }
+        fn package_len(&self) -> Option<u32> {
+            None
+        }
+        fn package_header(&self) -> Option<PackageHeader<'_>> {
+            None
+        }
+        fn finish(&mut self) -> Result<u32, firmware::Error> {
+            self.0 = Phase::Ready;
+            Ok(1)
+        }
+        fn abort(&mut self, _code: ResultCode) -> Result<(), firmware::Error> {
+            self.0 = Phase::Idle;
+            Ok(())
+        }
+        fn arm_trial(&mut self) -> Result<(), firmware::Error> {
+            self.0 = Phase::Trial;
+            Ok(())
+        }
+        fn trial_boots(&self) -> u8 {
+            0
+        }
+        fn confirm(&mut self) -> Result<(), firmware::Error> {
+            Ok(())
+        }
+        fn rollback(&mut self) -> Result<(), firmware::Error> {
+            Ok(())
+        }
+        fn acknowledge_outcome(&mut self) -> Result<(), firmware::Error> {
+            Ok(())
+        }
+    }
+
+    type TestFumo = Fumo<Phased, MemFlash<StdVec<u8>, 4096, 8>>;
+
+    fn fumo(phase: Phase) -> TestFumo {
+        let mut store = MemFlash::new(vec![0u8; 4 * 4096]);
+        store.erase_all();
+        let config = Config {
+            confirm_download: false,
+            confirm_update: false,
+            ..Config::default()
+        };
+        Fumo::open(
+            &STANDARD,
+            "fw",
+            Phased(phase),
+            store,
+            super::super::Ungated,
+            config,
+        )
+        .unwrap()
+    }
+
+    fn node(def: NodeId, path: &str) -> NodeRef<'_> {
+        NodeRef {
+            def,
+            path,
+            server: Some("srv1"),
+        }
+    }
+
+    fn exec(f: &mut TestFumo, def: NodeId, path: &str) -> Result<ExecOutcome, StatusCode> {
+        f.exec(&node(def, path), b"", None)
+    }
+
+    /// The alternate download is optional in FUMO 1.0 (`Download` and
+    /// `DownloadAndUpdate` are zero-or-one nodes). Without it, an `Exec` that needs it, and
+    /// a `PkgURL` to fetch from, get 406 (optional feature not supported, DM RepPro 1.2),
+    /// and the object does not move.
+    #[test]
+    #[cfg(not(feature = "fumo-url"))]
+    fn without_downloads_download_execs_and_urls_get_406() {
+        let mut f = fumo(Phase::Idle);
+        let ids = f.ids;
+        for (def, path) in [
+            (ids.download, "FUMO/fw/Download"),
+            (ids.dau, "FUMO/fw/DownloadAndUpdate"),
+        ] {
+            assert_eq!(
+                exec(&mut f, def, path),
+                Err(StatusCode::OptionalFeatureNotSupported)
+            );
+        }
+        for (def, path) in [
+            (ids.download_url, "FUMO/fw/Download/PkgURL"),
+            (ids.dau_url, "FUMO/fw/DownloadAndUpdate/PkgURL"),
+        ] {
+            assert_eq!(
+                f.write(&node(def, path), b"http://example.com/fw.bin"),
+                Err(StatusCode::OptionalFeatureNotSupported)
+            );
+        }
+        assert_eq!((f.state(), f.work()), (State::Idle, Work::None));
+        assert!(f.pending_report().is_none());
+    }
+
+    /// A package delivered through the session needs no download: `Update`, and
+    /// `DownloadAndUpdate` with its `PkgData` pushed, go on to the update in every build.
+    #[test]
+    fn a_pushed_package_updates_with_or_without_downloads() {
+        let mut f = fumo(Phase::Ready);
+        f.rec.state = State::ReadyToUpdate;
+        let ids = f.ids;
+        assert_eq!(
+            exec(&mut f, ids.dau, "FUMO/fw/DownloadAndUpdate"),
+            Ok(ExecOutcome::Accepted)
+        );
+        assert_eq!(f.work(), Work::ConfirmUpdate);
+        let mut f = fumo(Phase::Ready);
+        f.rec.state = State::ReadyToUpdate;
+        assert_eq!(
+            exec(&mut f, ids.update, "FUMO/fw/Update"),
+            Ok(ExecOutcome::Accepted)
+        );
+        let mut io = Io {
+            #[cfg(feature = "fumo-url")]
+            downloader: &mut NoDownloads,
+            ui: &mut NoUi,
+            #[cfg(feature = "fumo-url")]
+            progress: &mut |_| {},
+            #[cfg(feature = "fumo-url")]
+            buf: &mut [0; 16],
+        };
+        assert_eq!(f.poll(&mut io), Ok(Poll::Reboot));
+    }
+
+    /// A download a build with `fumo-url` accepted, pending when the firmware was replaced
+    /// by one without: reported as not implemented (FUMO result 408), not left hanging.
+    #[test]
+    #[cfg(not(feature = "fumo-url"))]
+    fn a_download_left_by_another_build_is_reported_not_implemented() {
+        let mut f = fumo(Phase::Idle);
+        f.rec.op = Op::Download;
+        f.rec.work = Work::Download;
+        f.rec.state = State::DownloadProgressing;
+        let _ = f.rec.urls[0].push_str("http://example.com/fw.bin");
+        assert_eq!(f.poll(&mut Io { ui: &mut NoUi }), Ok(Poll::Report));
+        assert_eq!(f.state(), State::DownloadFailed);
+        let report = f.pending_report().unwrap();
+        assert_eq!(report.result(), ResultCode::NotImplemented);
+        assert_eq!(report.alert().data, "408");
+    }
+
+    /// With downloads, a URL set by the server is what the `Exec` fetches: accepted (202),
+    /// the download left to [`Fumo::poll`].
+    #[test]
+    #[cfg(feature = "fumo-url")]
+    fn with_downloads_a_url_exec_is_accepted() {
+        let mut f = fumo(Phase::Idle);
+        let ids = f.ids;
+        f.write(
+            &node(ids.download_url, "FUMO/fw/Download/PkgURL"),
+            b"http://example.com/fw.bin",
+        )
+        .unwrap();
+        assert_eq!(
+            exec(&mut f, ids.download, "FUMO/fw/Download"),
+            Ok(ExecOutcome::Accepted)
+        );
+        assert_eq!(f.work(), Work::ConfirmDownload);
+        let mut io = Io {
+            downloader: &mut NoDownloads,
+            ui: &mut NoUi,
+            progress: &mut |_| {},
+            buf: &mut [0; 16],
+        };
+        // The server cannot be reached: retried, then reported (412).
+        while f.poll(&mut io) == Ok(Poll::Retry) {}
+        assert_eq!(
+            f.pending_report().map(|r| r.result()),
+            Some(ResultCode::DownloadServerUnavailable)
+        );
+    }
+
+    #[cfg(feature = "fumo-url")]
+    struct NoDownloads;
+
+    #[cfg(feature = "fumo-url")]
+    impl Downloader for NoDownloads {
+        fn open(
+            &mut self,
+            _url: &str,
+            _offset: u32,
+        ) -> Result<super::super::Opened, DownloadError> {
+            Err(DownloadError::Unreachable)
+        }
+        fn read(&mut self, _buf: &mut [u8]) -> Result<usize, DownloadError> {
+            Err(DownloadError::Unreachable)
+        }
     }
 }

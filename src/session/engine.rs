@@ -12,9 +12,10 @@ use super::{
     Env, Error, HeaderStatus, Held, Outcome, Phase, Session, SessionLimit, Step, Transmit,
 };
 use crate::auth::{
-    self, build_cred, mac_b64, verify_cred, AuthError, AuthScheme, Challenge, Credentials,
-    HmacHeader, Nonce,
+    self, build_cred, verify_cred, AuthError, AuthScheme, Challenge, Credentials, Nonce,
 };
+#[cfg(feature = "auth-hmac")]
+use crate::auth::{mac_b64, HmacHeader};
 use crate::codec::{
     self, Chal, Command, Cred, EncodeError, EncodeOptions, List, Location, Message, MessageWriter,
     MetInf, Meta, Status, SyncHdr, Text,
@@ -267,6 +268,7 @@ impl Session {
     /// Checks the server's credentials (SRVCRED) and sets the header status. Returns the
     /// code every command gets when the server failed.
     #[inline(never)]
+    #[cfg_attr(not(feature = "auth-hmac"), allow(unused_variables))]
     fn authenticate_server<F: NorFlash, H: Handlers>(
         &mut self,
         env: &mut Env<'_, '_, F, H>,
@@ -285,10 +287,15 @@ impl Session {
         let nonce = entry.nonce.as_bytes();
         let result = match scheme {
             AuthScheme::None => Ok(()),
+            #[cfg(feature = "auth-hmac")]
             AuthScheme::Hmac => match hmac {
                 None => Err(AuthError::MissingCredentials),
                 Some(h) => HmacHeader::parse(h).and_then(|h| h.verify(&creds, nonce, body)),
             },
+            // A session never starts with such an account (`Session::load`); were it to,
+            // the server would be refused, not trusted.
+            #[cfg(not(feature = "auth-hmac"))]
+            AuthScheme::Hmac => Err(AuthError::SchemeLeftOut(AuthScheme::Hmac)),
             scheme => {
                 let mut type_buf = [0u8; 32];
                 let mut format_buf = [0u8; 16];
@@ -443,6 +450,10 @@ impl Session {
                     if !chal.scheme.at_least(self.client.floor) {
                         return Err(Error::AuthDowngrade(chal.scheme));
                     }
+                    // A challenge this build cannot answer in its scheme ends the session,
+                    // as one for a scheme no build implements does (DM Security 1.2
+                    // §5.1.4.1): nothing weaker is sent instead.
+                    chal.scheme.check_built()?;
                     // The scheme may change only before the server first accepts.
                     client.scheme = chal.scheme;
                     self.client.scheme = chal.scheme;
@@ -745,6 +756,7 @@ impl Session {
     /// With HMAC, the `x-syncml-hmac` value for `body`. Out of line: the MAC's state and
     /// buffers are on the stack only once the message is written.
     #[inline(never)]
+    #[cfg(feature = "auth-hmac")]
     fn sign(&mut self, body: &[u8]) -> Result<(), Error> {
         self.hmac.clear();
         let Some(c) = self.account.client.as_ref() else {
@@ -761,6 +773,13 @@ impl Session {
         self.hmac
             .push_str(text)
             .map_err(|_| Error::Auth(AuthError::TooLong))?;
+        Ok(())
+    }
+
+    /// Without HMAC no message is signed (no account that asks for it gets a session).
+    #[cfg(not(feature = "auth-hmac"))]
+    fn sign(&mut self, _body: &[u8]) -> Result<(), Error> {
+        self.hmac.clear();
         Ok(())
     }
 }

@@ -36,9 +36,12 @@ pub use crate::ui::{
 pub use account::{Account, AuthEntry};
 pub use client::{Buffers, Client, ClientError, Event};
 pub use device_info::{DeviceInfo, DeviceInfoError};
-pub use notify::{accept_notification, apply_bootstrap, BootstrapSource, Trigger};
+pub use notify::{accept_notification, Trigger};
+#[cfg(feature = "bootstrap")]
+pub use notify::{apply_bootstrap, BootstrapSource};
 
 use crate::auth::{AuthError, AuthScheme};
+#[cfg(feature = "bootstrap")]
 use crate::bootstrap::BootstrapError;
 use crate::codec::{DecodeError, EncodeError, Encoding, Limits};
 use crate::codes::StatusCode;
@@ -202,15 +205,18 @@ pub enum Error {
     /// The device's own information (`./DevInfo`, `./DevDetail`) is incomplete: it is set
     /// up with a [`DeviceInfo`] before any session.
     DeviceInfo(DeviceInfoError),
-    /// Credentials could not be computed or checked.
+    /// Credentials could not be computed or checked; also an account, or a server's
+    /// challenge, naming a scheme this build leaves out ([`AuthError::SchemeLeftOut`]).
     Auth(AuthError),
     /// A package 0 is forged, truncated or not for this device.
     Notification(NotificationError),
     /// The user declined the session a notification asked for.
     Declined,
     /// A bootstrap could not be applied; nothing of it was stored.
+    #[cfg(feature = "bootstrap")]
     Bootstrap(StatusCode),
     /// A bootstrap is not authentic (or not authenticated); nothing of it was stored.
+    #[cfg(feature = "bootstrap")]
     BootstrapAuth(BootstrapError),
     /// The session reached a bound of [`Config`] (`max_messages` or `max_session_secs`)
     /// before the server ended it.
@@ -255,6 +261,7 @@ impl From<AuthError> for Error {
     }
 }
 
+#[cfg(feature = "bootstrap")]
 impl From<BootstrapError> for Error {
     fn from(e: BootstrapError) -> Self {
         Error::BootstrapAuth(e)
@@ -291,7 +298,9 @@ impl core::fmt::Display for Error {
             Error::Auth(e) => write!(f, "authentication: {e}"),
             Error::Notification(e) => write!(f, "notification: {e}"),
             Error::Declined => f.write_str("the user declined the session"),
+            #[cfg(feature = "bootstrap")]
             Error::Bootstrap(s) => write!(f, "bootstrap refused ({})", u16::from(*s)),
+            #[cfg(feature = "bootstrap")]
             Error::BootstrapAuth(e) => write!(f, "bootstrap not authentic: {e}"),
             Error::Limit(SessionLimit::Messages(n)) => {
                 write!(f, "the server kept the session going past {n} messages")
@@ -415,7 +424,9 @@ pub struct Session {
 
 impl Session {
     /// A session with the account at `./DMAcc/<account>`, ready for
-    /// [`start`](Self::start). The environment's `alerts` go in package 1.
+    /// [`start`](Self::start). The environment's `alerts` go in package 1. An account
+    /// whose client or server credentials use a scheme this build leaves out is refused
+    /// with [`Error::Auth`] ([`AuthError::SchemeLeftOut`]).
     ///
     /// The session (several kilobytes) is returned by value; a device short of stack sets
     /// it up where it is kept with [`Session::new_in`].
@@ -522,6 +533,15 @@ impl Session {
         self.account
             .load_in(env.tree, account)
             .map_err(Error::Account)?;
+        // An account whose credentials this build cannot compute or check is refused here,
+        // before anything is sent: not sending credentials, or trusting a server unchecked,
+        // would be a session with less security than the account asks for.
+        for entry in [self.account.client.as_ref(), self.account.server.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            entry.scheme.check_built()?;
+        }
         device_info::check_tree(env.tree).map_err(Error::DeviceInfo)?;
         let mut buf = [0u8; SERVER_ID_LEN];
         let n = env
@@ -740,5 +760,183 @@ mod tests {
                 assert_eq!(session.encoding(), Encoding::Wbxml);
             });
         }
+    }
+
+    use crate::flash::MemFlash;
+    use crate::platform::NoClock;
+    use crate::schema::STANDARD;
+    use crate::tree::{NoHandlers, Principal, TreeStorage, UriLimits};
+    use std::vec::Vec as StdVec;
+    use std::{format, vec};
+
+    type TestTree = Tree<'static, MemFlash<StdVec<u8>, 4096, 8>, NoHandlers>;
+
+    struct Counter(u8);
+
+    impl Rng for Counter {
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+    }
+
+    /// A handset with its device information and the account `./DMAcc/srv1`, whose
+    /// `AppAuth` entries are `(level, AAuthType)`.
+    fn handset(entries: &[(&str, &str)]) -> TestTree {
+        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
+        flash.erase_all();
+        let storage =
+            std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
+        let mut tree =
+            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let info = DeviceInfo::LEAVES.map(|leaf| match leaf {
+            "./DevInfo/DevId" => (leaf, "IMEI:490154203237518"),
+            _ => (leaf, "1"),
+        });
+        let mut add = |uri: &str, value: Option<&str>| {
+            tree.add(Principal::Device, uri, value.map(str::as_bytes), None, None)
+                .unwrap_or_else(|e| panic!("{uri}: {e:?}"));
+        };
+        add("./DMAcc/srv1", None);
+        add("./DMAcc/srv1/ServerID", Some("srv1"));
+        add("./DMAcc/srv1/AppAuth", None);
+        for (level, kind) in entries {
+            let root = format!("./DMAcc/srv1/AppAuth/{level}");
+            add(&root, None);
+            add(&format!("{root}/AAuthLevel"), Some(level));
+            add(&format!("{root}/AAuthType"), Some(kind));
+            add(&format!("{root}/AAuthName"), Some("name"));
+            add(&format!("{root}/AAuthSecret"), Some("secret"));
+        }
+        for (leaf, value) in info {
+            tree.replace(Principal::Device, leaf, value.as_bytes(), None, None)
+                .unwrap();
+        }
+        tree
+    }
+
+    fn session(tree: &mut TestTree) -> Result<Session, Error> {
+        let mut env = Env {
+            tree,
+            ui: &mut NoUi,
+            rng: &mut Counter(0),
+            clock: &NoClock,
+            alerts: &[],
+        };
+        Session::new(
+            &mut env,
+            Config::DEFAULT,
+            "srv1",
+            Initiation::Server { session_id: 0x12 },
+        )
+    }
+
+    /// An account that names no DM-level scheme (the transport authenticates) gets a
+    /// session whatever schemes the build has.
+    #[test]
+    fn an_account_without_dm_credentials_gets_a_session() {
+        let mut tree = handset(&[("CLCRED", "HTTP-DIGEST")]);
+        assert!(session(&mut tree).is_ok());
+        let mut tree = handset(&[]);
+        assert!(session(&mut tree).is_ok());
+    }
+
+    /// An account whose scheme this build leaves out, for the client's credentials or for
+    /// the server's, is refused before anything is sent.
+    #[test]
+    #[cfg(not(all(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac")))]
+    fn an_account_with_a_scheme_left_out_gets_no_session() {
+        for (scheme, name) in [
+            (AuthScheme::Basic, "BASIC"),
+            (AuthScheme::Md5Digest, "DIGEST"),
+            (AuthScheme::Hmac, "HMAC"),
+        ] {
+            if scheme.is_built() {
+                continue;
+            }
+            for level in ["CLCRED", "SRVCRED"] {
+                let mut tree = handset(&[(level, name)]);
+                match session(&mut tree) {
+                    Err(e) => assert_eq!(e, Error::Auth(AuthError::SchemeLeftOut(scheme))),
+                    Ok(_) => panic!("{level} {name}: a session"),
+                }
+            }
+        }
+    }
+
+    /// DM Security 1.2 §5.1.4.1: a challenge is answered in its scheme or the session
+    /// ends. One for a scheme this build leaves out ends it, with nothing sent.
+    #[test]
+    #[cfg(not(all(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac")))]
+    fn a_challenge_for_a_scheme_left_out_ends_the_session() {
+        for left_out in [AuthScheme::Basic, AuthScheme::Md5Digest, AuthScheme::Hmac] {
+            if !left_out.is_built() {
+                challenged(left_out);
+            }
+        }
+    }
+
+    /// Starts a session and answers its package 1 with 401 and a challenge for
+    /// `left_out`.
+    #[cfg(not(all(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac")))]
+    fn challenged(left_out: AuthScheme) {
+        use crate::codec::{
+            Chal, Command, EncodeOptions, List, Location, MessageWriter, MetInf, Meta, Status,
+            SyncHdr, Text,
+        };
+        // The client's account names no DM scheme, so no challenge is a downgrade.
+        let mut tree = handset(&[("CLCRED", "HTTP-DIGEST")]);
+        let mut s = session(&mut tree).unwrap();
+        let mut env = Env {
+            tree: &mut tree,
+            ui: &mut NoUi,
+            rng: &mut Counter(0),
+            clock: &NoClock,
+            alerts: &[],
+        };
+        let (mut tx, mut scratch) = (vec![0u8; 8192], vec![0u8; 2048]);
+        let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
+
+        let chal_meta = MetInf {
+            type_: left_out.meta_type().map(Text::new),
+            format: Some(Text::new("b64")),
+            next_nonce: Some(Text::new("MTIzNA==")),
+            ..MetInf::default()
+        };
+        let header = SyncHdr {
+            ver_dtd: Text::new("1.2"),
+            ver_proto: Text::new("DM/1.2"),
+            session_id: Text::new("12"),
+            msg_id: Text::new("1"),
+            target: Location::new("IMEI:490154203237518"),
+            source: Location::new("http://127.0.0.1/dm"),
+            resp_uri: None,
+            no_resp: false,
+            cred: None,
+            meta: None,
+        };
+        let status = Status {
+            cmd_id: Text::new("1"),
+            msg_ref: Some(Text::new("1")),
+            cmd_ref: Some(Text::new("0")),
+            cmd: Some(Text::new("SyncHdr")),
+            target_refs: List::empty(),
+            source_refs: List::empty(),
+            cred: None,
+            chal: Some(Chal {
+                meta: Some(Meta::new(&chal_meta)),
+            }),
+            data: Some(Text::new("401")),
+            items: List::empty(),
+        };
+        let mut reply = vec![0u8; 1024];
+        let options = EncodeOptions::new(Encoding::Wbxml);
+        let mut w = MessageWriter::new(&options, &header, &mut reply, 1024).unwrap();
+        assert!(w.push(&Command::Status(status)).unwrap());
+        let n = w.finish(true);
+        let step = s.handle(&mut env, &reply[..n], None, &[], &mut tx, &mut scratch);
+        assert_eq!(step, Err(Error::Auth(AuthError::SchemeLeftOut(left_out))));
     }
 }

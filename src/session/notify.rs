@@ -1,21 +1,24 @@
 //! How sessions and accounts come about: a package 0 from a server (verified before
-//! anything starts), and a bootstrap that provisions an account (authenticated before
-//! anything is stored, and stored all or nothing).
+//! anything starts), and (feature `bootstrap`) a bootstrap that provisions an account
+//! (authenticated before anything is stored, and stored all or nothing).
 
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
 use super::account::Account;
 use super::{Error, Initiation};
-use crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity};
-use crate::codec::{self, Command, Data, Text};
 use crate::codes::StatusCode;
-use crate::limits::{SERVER_ADDR_LEN, SERVER_ID_LEN, URI_LEN};
+use crate::limits::{SERVER_ADDR_LEN, SERVER_ID_LEN};
 use crate::notification::{DigestCheck, Initiator, Notification, NotificationError, UiMode};
-use crate::schema::AccessSet;
-use crate::schema::Format;
 use crate::tree::{Handlers, Principal, Tree};
 use crate::ui::UserInteraction;
+#[cfg(feature = "bootstrap")]
+use {
+    crate::bootstrap::{self, BootstrapKeys, BootstrapSecurity},
+    crate::codec::{self, Command, Data, Text},
+    crate::limits::URI_LEN,
+    crate::schema::{AccessSet, Format},
+};
 
 /// What a verified package 0 asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,7 @@ fn spend_resync<F: NorFlash, H: Handlers>(
     marked.map_err(Error::Account)
 }
 
+#[cfg(feature = "bootstrap")]
 /// How a bootstrap reached the device, and so what proves it authentic.
 #[derive(Debug, Clone, Copy)]
 pub enum BootstrapSource<'k> {
@@ -129,6 +133,7 @@ pub enum BootstrapSource<'k> {
     ContentType(&'k [u8], BootstrapKeys<'k>),
 }
 
+#[cfg(feature = "bootstrap")]
 /// Applies a DM bootstrap: a DM message whose `Add` and `Replace` commands (with leaf
 /// values or TNDS) provision accounts. The document is authenticated first (an over-the-air
 /// bootstrap must carry a `MAC` that verifies with the device's keys), then applied as the
@@ -167,9 +172,11 @@ pub fn apply_bootstrap<F: NorFlash, H: Handlers>(
     }
 }
 
+#[cfg(feature = "bootstrap")]
 /// Bytes of the list of accounts a bootstrap reads before it applies.
 const ACCOUNT_LIST: usize = 512;
 
+#[cfg(feature = "bootstrap")]
 /// The names of the accounts under `./DMAcc`, `/`-separated, in `buf`.
 fn accounts<'b, F: NorFlash, H: Handlers>(
     tree: &mut Tree<'_, F, H>,
@@ -182,6 +189,7 @@ fn accounts<'b, F: NorFlash, H: Handlers>(
     Ok(buf.get(..read.len).unwrap_or(&[]))
 }
 
+#[cfg(feature = "bootstrap")]
 /// The rights of an account a bootstrap creates without an ACL (OMA-TS-DM_Bootstrap 1.2
 /// §5.3 leaves them to the device for the DM profile): its own server gets Add, Delete,
 /// Get and Replace on the account node, and so on everything under it that has no ACL of
@@ -236,6 +244,7 @@ fn grant_new_accounts<F: NorFlash, H: Handlers>(
     Ok(())
 }
 
+#[cfg(feature = "bootstrap")]
 fn apply_commands<F: NorFlash, H: Handlers>(
     tree: &mut Tree<'_, F, H>,
     commands: codec::List<'_, Command<'_>>,
@@ -294,6 +303,7 @@ fn apply_commands<F: NorFlash, H: Handlers>(
     Ok(applied)
 }
 
+#[cfg(feature = "bootstrap")]
 fn value_of<'t>(text: Text<'t>, scratch: &'t mut [u8]) -> Result<&'t [u8], StatusCode> {
     match text.as_bytes() {
         Some(b) => Ok(b),

@@ -213,7 +213,7 @@ pub fn all_features_image() -> PathBuf {
         "--bin",
         "iotadm-qemu",
         "--features",
-        "iotadm/default",
+        "all-features",
         "--target-dir",
         "target/all-features",
     ])

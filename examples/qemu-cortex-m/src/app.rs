@@ -35,7 +35,7 @@ use iotadm::codec::Encoding;
 use iotadm::codes::StatusCode;
 use iotadm::firmware::package::MAX_HEADER_LEN;
 use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot};
-use iotadm::fumo::{self, DownloadError, Downloader, Fumo, Io, Opened, Poll};
+use iotadm::fumo::{self, Fumo, Io, Poll};
 use iotadm::platform::{NoClock, Rng};
 use iotadm::schema::{NodeId, Schema, STANDARD};
 use iotadm::session::{
@@ -396,7 +396,12 @@ fn run(slot: Slot) -> Result<Exit, Error> {
 /// What the FUMO object asks for next (an install, if one is due, runs here). Out of
 /// line, as [`open`] is.
 #[inline(never)]
+#[cfg_attr(not(feature = "fumo-url"), allow(unused_variables))]
 fn poll(tree: &mut DmTree, memory: &mut Memory) -> Result<Poll, Error> {
+    // Packages arrive as large objects: the profile leaves PkgURL downloads out.
+    #[cfg(not(feature = "fumo-url"))]
+    let mut io = Io { ui: &mut NoUi };
+    #[cfg(feature = "fumo-url")]
     let mut io = Io {
         downloader: &mut NoDownloader,
         ui: &mut NoUi,
@@ -404,6 +409,22 @@ fn poll(tree: &mut DmTree, memory: &mut Memory) -> Result<Poll, Error> {
         buf: &mut memory.scratch,
     };
     Ok(tree.handlers_mut().fumo.poll(&mut io)?)
+}
+
+/// With the `fumo-url` feature (only to measure what downloads cost), a downloader that
+/// reaches nothing: this image is not wired for `PkgURL`.
+#[cfg(feature = "fumo-url")]
+struct NoDownloader;
+
+#[cfg(feature = "fumo-url")]
+impl fumo::Downloader for NoDownloader {
+    fn open(&mut self, _url: &str, _offset: u32) -> Result<fumo::Opened, fumo::DownloadError> {
+        Err(fumo::DownloadError::Unreachable)
+    }
+
+    fn read(&mut self, _buf: &mut [u8]) -> Result<usize, fumo::DownloadError> {
+        Err(fumo::DownloadError::Unreachable)
+    }
 }
 
 /// Confirms the update running on trial. Out of line, as [`poll`] is: the FUMO object's
@@ -642,19 +663,6 @@ fn run_session(
         env.tree.arena_used()
     );
     Ok(outcome)
-}
-
-/// `PkgURL` downloads are not wired in this image: packages arrive as large objects.
-struct NoDownloader;
-
-impl Downloader for NoDownloader {
-    fn open(&mut self, _url: &str, _offset: u32) -> Result<Opened, DownloadError> {
-        Err(DownloadError::Unreachable)
-    }
-
-    fn read(&mut self, _buf: &mut [u8]) -> Result<usize, DownloadError> {
-        Err(DownloadError::Unreachable)
-    }
 }
 
 /// Nonces and session ids from SysTick jitter stirred through SplitMix64.
