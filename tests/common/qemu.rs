@@ -507,6 +507,18 @@ impl Share {
     }
 }
 
+/// The WBXML form of an XML message: what a handset without the XML codec (the profile
+/// of the examples) reads.
+fn wbxml(xml: &str) -> Vec<u8> {
+    let msg = iotadm::codec::parse(xml.as_bytes()).expect("the bootstrap document decodes");
+    let mut buf = vec![0u8; 2 * xml.len()];
+    let n = msg
+        .encode(Encoding::Wbxml, &mut buf)
+        .expect("the bootstrap document encodes");
+    buf.truncate(n);
+    buf
+}
+
 /// An update package to version 2 of the slot B image, for devices running version 1.
 pub fn package(payload: &[u8]) -> Vec<u8> {
     let builder = PackageBuilder::new(MODEL, HARDWARE_ID)
@@ -938,7 +950,7 @@ pub fn run_device(images: &Images, first: impl IntoIterator<Item = Cmd>) -> Run 
         acl: None,
     }
     .bootstrap_message();
-    let bridge = Bridge::start(bootstrap.into_bytes());
+    let bridge = Bridge::start(wbxml(&bootstrap));
     let qemu = Qemu::start(images, bridge.port);
     let outcome = qemu.wait();
     let bridge_log = bridge.log.lock().unwrap().clone();
