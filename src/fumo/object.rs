@@ -1281,7 +1281,6 @@ mod tests {
         f.rec.op = Op::Download;
         f.rec.work = Work::Download;
         f.rec.state = State::DownloadProgressing;
-        let _ = f.rec.urls[0].push_str("http://example.com/fw.bin");
         assert_eq!(f.poll(&mut Io { ui: &mut NoUi }), Ok(Poll::Report));
         assert_eq!(f.state(), State::DownloadFailed);
         let report = f.pending_report().unwrap();

@@ -79,8 +79,17 @@ pub(crate) struct Record {
     pub(crate) pkg_name: String<FUMO_PKG_NAME_LEN>,
     pub(crate) pkg_version: String<FUMO_PKG_VERSION_LEN>,
     /// `Download/PkgURL` and `DownloadAndUpdate/PkgURL`.
-    pub(crate) urls: [String<FUMO_URL_LEN>; 2],
+    pub(crate) urls: [String<URL_KEPT>; 2],
 }
+
+/// Bytes of a `PkgURL` the record keeps in RAM: none in a build without downloads, which
+/// never reads one (480 bytes of static RAM less). The record's layout on flash is the
+/// same in every build: such a build writes the URLs empty and reads over stored ones.
+const URL_KEPT: usize = if cfg!(feature = "fumo-url") {
+    FUMO_URL_LEN
+} else {
+    0
+};
 
 impl Default for Record {
     fn default() -> Self {
@@ -414,8 +423,49 @@ mod tests {
         };
         r.pkg_name.push_str("IOTA-1 2.0").unwrap();
         r.pkg_version.push_str("2.0").unwrap();
-        r.urls[1].push_str("http://127.0.0.1:8080/fw.bin").unwrap();
+        if cfg!(feature = "fumo-url") {
+            r.urls[1].push_str("http://127.0.0.1:8080/fw.bin").unwrap();
+        }
         r
+    }
+
+    /// A record as a build with downloads writes it: `rec` (whose URLs are empty) with
+    /// `urls` in place of the empty ones (the URLs are the payload's last fields).
+    fn payload_with_urls(rec: &Record, urls: [&str; 2]) -> std::vec::Vec<u8> {
+        let mut buf = [0u8; MAX_PAYLOAD];
+        let n = rec.encode(&mut buf).unwrap();
+        assert_eq!(
+            &buf[n - 4..n],
+            &[0, 0, 0, 0],
+            "two empty URLs end the payload"
+        );
+        let mut payload = buf[..n - 4].to_vec();
+        for url in urls {
+            payload.extend_from_slice(&(url.len() as u16).to_le_bytes());
+            payload.extend_from_slice(url.as_bytes());
+        }
+        payload
+    }
+
+    /// The layout on flash is the same with and without `fumo-url`: a record holding URLs
+    /// reads in either build, the URLs kept only by a build that downloads, and a build
+    /// without writes what one with reads as empty URLs.
+    #[test]
+    fn a_record_with_urls_reads_with_or_without_downloads() {
+        let mut rec = record(4);
+        rec.urls = Default::default();
+        let url = "http://127.0.0.1:8080/fw.bin";
+        let payload = payload_with_urls(&rec, ["", url]);
+        let mut back = Record::default();
+        assert_eq!(Record::read(&payload, Some(&mut back)), Some(()));
+        let kept = if cfg!(feature = "fumo-url") { url } else { "" };
+        assert_eq!((back.urls[0].as_str(), back.urls[1].as_str()), ("", kept));
+        back.urls = Default::default();
+        assert_eq!(back, rec);
+        // A URL longer than a build with downloads keeps is refused by both.
+        let long = "u".repeat(FUMO_URL_LEN + 1);
+        let payload = payload_with_urls(&rec, [&long, ""]);
+        assert_eq!(Record::read(&payload, None), None);
     }
 
     #[test]
@@ -442,11 +492,13 @@ mod tests {
         r.correlator = Some(String::try_from("c".repeat(FUMO_CORRELATOR_LEN).as_str()).unwrap());
         r.pkg_name = String::try_from("n".repeat(FUMO_PKG_NAME_LEN).as_str()).unwrap();
         r.pkg_version = String::try_from("v".repeat(FUMO_PKG_VERSION_LEN).as_str()).unwrap();
-        r.urls = [
-            String::try_from("a".repeat(FUMO_URL_LEN).as_str()).unwrap(),
-            String::try_from("b".repeat(FUMO_URL_LEN).as_str()).unwrap(),
-        ];
-        assert_eq!(r.encode(&mut [0u8; MAX_PAYLOAD]), Some(MAX_PAYLOAD));
+        if cfg!(feature = "fumo-url") {
+            r.urls = [
+                String::try_from("a".repeat(URL_KEPT).as_str()).unwrap(),
+                String::try_from("b".repeat(URL_KEPT).as_str()).unwrap(),
+            ];
+            assert_eq!(r.encode(&mut [0u8; MAX_PAYLOAD]), Some(MAX_PAYLOAD));
+        }
         let (mut log, _) = RecordLog::open(blank()).unwrap();
         log.append(&r).unwrap();
         assert_eq!(RecordLog::open(log.into_inner()).unwrap().1, r);
