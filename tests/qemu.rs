@@ -81,9 +81,58 @@ fn an_update_is_installed_confirmed_and_reported() {
     if std::env::var_os("IOTADM_QEMU_LOG").is_some() {
         println!("{}", run.lines.join("\n"));
     }
-    Share::of(&images.slot_a, rust_owner).report(run.peak_stack());
+    let profile = Share::of(&images.slot_a, rust_owner);
+    profile.report(run.peak_stack());
     let all = Share::of(&rig::all_features_image(), rust_owner);
     println!("iotadm flash (all features): {} bytes", all.iotadm_flash);
+    check_budgets(&profile, run.peak_stack(), &all);
+}
+
+/// The handset profile's static RAM and peak stack budgets (docs/benchmarks.md,
+/// "Budgets"), met.
+const STATIC_RAM_BUDGET: u64 = 16 * 1024;
+const STACK_BUDGET: usize = 8 * 1024;
+/// The flash budgets: the profile in 64 KiB, every feature in 96 KiB.
+const FLASH_BUDGET: u64 = 64 * 1024;
+const ALL_FEATURES_FLASH_BUDGET: u64 = 96 * 1024;
+/// The flash budgets are not met yet (docs/benchmarks.md says by how much). Until they
+/// are, flash is held under these ceilings, a little above what was measured when they
+/// were last lowered, so that it can only go down; each is lowered as flash comes off.
+const FLASH_CEILING: u64 = 126 * 1024;
+const ALL_FEATURES_FLASH_CEILING: u64 = 143 * 1024;
+
+/// Flash and static RAM are deterministic for a toolchain, so they are checked exactly;
+/// the stack is the most the guest saw while it ran the update.
+fn check_budgets(profile: &Share, peak_stack: usize, all: &Share) {
+    assert!(
+        profile.iotadm_ram <= STATIC_RAM_BUDGET,
+        "static RAM {} over its budget of {STATIC_RAM_BUDGET}",
+        profile.iotadm_ram
+    );
+    assert!(
+        peak_stack <= STACK_BUDGET,
+        "peak stack {peak_stack} over its budget of {STACK_BUDGET}"
+    );
+    for (what, flash, budget, ceiling) in [
+        ("profile", profile.iotadm_flash, FLASH_BUDGET, FLASH_CEILING),
+        (
+            "all features",
+            all.iotadm_flash,
+            ALL_FEATURES_FLASH_BUDGET,
+            ALL_FEATURES_FLASH_CEILING,
+        ),
+    ] {
+        assert!(
+            flash <= ceiling,
+            "{what}: flash {flash} over its ceiling of {ceiling}"
+        );
+        if flash > budget {
+            println!(
+                "{what}: flash {flash} bytes, {} over the budget of {budget}",
+                flash - budget
+            );
+        }
+    }
 }
 
 #[test]
