@@ -938,16 +938,12 @@ impl core::fmt::Write for SliceWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::queue::{Cmd, Span};
+    use super::super::test_support::{blank_tree, TestTree};
     use super::*;
     use crate::codec::{EncodeOptions, SyncHdr};
-    use crate::flash::MemFlash;
-    use crate::schema::STANDARD;
-    use crate::tree::{NoHandlers, TreeStorage, UriLimits};
     use std::string::{String, ToString};
     use std::vec::Vec as StdVec;
     use std::{format, vec};
-
-    type TestTree = Tree<'static, MemFlash<StdVec<u8>, 4096, 8>, NoHandlers>;
 
     /// The encodings the build writes.
     const ENCODINGS: [Encoding; 1 + cfg!(feature = "xml") as usize] = [
@@ -958,12 +954,7 @@ mod tests {
 
     /// A tree with its DevInfo filled in, `./DevInfo/Mod` set to `model`.
     fn tree(model: &str) -> TestTree {
-        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
-        flash.erase_all();
-        let storage =
-            std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
-        let mut tree =
-            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
+        let mut tree = blank_tree();
         for (leaf, value) in [
             ("DevId", "IMEI:490154203237518"),
             ("Man", "iotadm"),

@@ -24,6 +24,8 @@ mod lo;
 mod notify;
 mod queue;
 mod runner;
+#[cfg(test)]
+mod test_support;
 
 use core::mem::MaybeUninit;
 
@@ -635,49 +637,17 @@ mod tests {
     /// without credentials.
     #[cfg(not(feature = "xml"))]
     mod without_xml {
+        use super::super::test_support::{self, Counter, TestFlash, TestTree};
         use super::*;
         use crate::codec::DecodeErrorKind;
-        use crate::flash::MemFlash;
         use crate::platform::NoClock;
-        use crate::schema::{Format, STANDARD};
-        use crate::tree::{NoHandlers, Principal, TreeStorage, UriLimits};
+        use crate::schema::Format;
+        use crate::tree::NoHandlers;
+        use crate::tree::Principal;
         use crate::ui::NoUi;
-        use std::vec::Vec;
-
-        type TestTree = Tree<'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>;
-
-        struct Counter(u8);
-
-        impl Rng for Counter {
-            fn fill_bytes(&mut self, dest: &mut [u8]) {
-                for b in dest {
-                    self.0 = self.0.wrapping_add(1);
-                    *b = self.0;
-                }
-            }
-        }
 
         fn handset() -> TestTree {
-            let mut flash = MemFlash::new(std::vec![0u8; 1 << 20]);
-            flash.erase_all();
-            let storage =
-                std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
-            let mut tree =
-                Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
-            DeviceInfo {
-                dev_id: "IMEI:490154203237518",
-                man: "iotadm",
-                model: "test",
-                dm_version: "1.2",
-                lang: "en-US",
-                dev_type: "phone",
-                oem: "iotadm",
-                fw_version: "1",
-                sw_version: "1",
-                hw_version: "1",
-            }
-            .store(&mut tree)
-            .unwrap();
+            let mut tree = test_support::handset();
             for (uri, value) in [
                 ("./DMAcc/srv", None),
                 ("./DMAcc/srv/ServerID", Some("srv")),
@@ -700,7 +670,7 @@ mod tests {
 
         fn run<T>(
             tree: &mut TestTree,
-            body: impl FnOnce(&mut Env<'_, 'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>) -> T,
+            body: impl FnOnce(&mut Env<'_, 'static, TestFlash, NoHandlers>) -> T,
         ) -> T {
             let mut env = Env {
                 tree,
@@ -762,39 +732,15 @@ mod tests {
         }
     }
 
-    use crate::flash::MemFlash;
+    use super::test_support::{self, Counter, TestTree};
     use crate::platform::NoClock;
-    use crate::schema::STANDARD;
-    use crate::tree::{NoHandlers, Principal, TreeStorage, UriLimits};
-    use std::vec::Vec as StdVec;
-    use std::{format, vec};
-
-    type TestTree = Tree<'static, MemFlash<StdVec<u8>, 4096, 8>, NoHandlers>;
-
-    struct Counter(u8);
-
-    impl Rng for Counter {
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
-            for b in dest {
-                self.0 = self.0.wrapping_add(1);
-                *b = self.0;
-            }
-        }
-    }
+    use crate::tree::Principal;
+    use std::format;
 
     /// A handset with its device information and the account `./DMAcc/srv1`, whose
     /// `AppAuth` entries are `(level, AAuthType)`.
     fn handset(entries: &[(&str, &str)]) -> TestTree {
-        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
-        flash.erase_all();
-        let storage =
-            std::boxed::Box::leak(std::boxed::Box::new(TreeStorage::<256, 16_384, 512>::new()));
-        let mut tree =
-            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
-        let info = DeviceInfo::LEAVES.map(|leaf| match leaf {
-            "./DevInfo/DevId" => (leaf, "IMEI:490154203237518"),
-            _ => (leaf, "1"),
-        });
+        let mut tree = test_support::handset();
         let mut add = |uri: &str, value: Option<&str>| {
             tree.add(Principal::Device, uri, value.map(str::as_bytes), None, None)
                 .unwrap_or_else(|e| panic!("{uri}: {e:?}"));
@@ -809,10 +755,6 @@ mod tests {
             add(&format!("{root}/AAuthType"), Some(kind));
             add(&format!("{root}/AAuthName"), Some("name"));
             add(&format!("{root}/AAuthSecret"), Some("secret"));
-        }
-        for (leaf, value) in info {
-            tree.replace(Principal::Device, leaf, value.as_bytes(), None, None)
-                .unwrap();
         }
         tree
     }
@@ -896,7 +838,7 @@ mod tests {
             clock: &NoClock,
             alerts: &[],
         };
-        let (mut tx, mut scratch) = (vec![0u8; 8192], vec![0u8; 2048]);
+        let (mut tx, mut scratch) = (std::vec![0u8; 8192], std::vec![0u8; 2048]);
         let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
 
         let chal_meta = MetInf {
@@ -931,7 +873,7 @@ mod tests {
             data: Some(Text::new("401")),
             items: List::empty(),
         };
-        let mut reply = vec![0u8; 1024];
+        let mut reply = std::vec![0u8; 1024];
         let options = EncodeOptions::new(Encoding::Wbxml);
         let mut w = MessageWriter::new(&options, &header, &mut reply, 1024).unwrap();
         assert!(w.push(&Command::Status(status)).unwrap());

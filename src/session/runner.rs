@@ -1236,53 +1236,20 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
 // leave out is off.
 #[cfg(all(test, feature = "xml"))]
 mod tests {
+    use super::super::test_support::{self, Counter, TestTree};
     use super::super::{Config, Env, Initiation, Session, Step};
     use crate::codec::{self, Command, Encoding};
-    use crate::flash::MemFlash;
-    use crate::platform::{NoClock, Rng};
-    use crate::schema::STANDARD;
-    use crate::session::DeviceInfo;
-    use crate::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
+    use crate::platform::NoClock;
+    use crate::tree::Principal;
     use crate::ui::NoUi;
-    use std::boxed::Box;
     use std::format;
     use std::string::{String, ToString};
     use std::vec;
     use std::vec::Vec;
 
-    pub(super) type TestTree = Tree<'static, MemFlash<Vec<u8>, 4096, 8>, NoHandlers>;
-
-    struct Counter(u8);
-
-    impl Rng for Counter {
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
-            for b in dest {
-                self.0 = self.0.wrapping_add(1);
-                *b = self.0;
-            }
-        }
-    }
-
     /// A handset with its DevInfo and the account `srv`, whose server proves nothing.
     pub(super) fn handset() -> TestTree {
-        let mut flash = MemFlash::new(vec![0u8; 1 << 20]);
-        flash.erase_all();
-        let storage = Box::leak(Box::new(TreeStorage::<256, 16_384, 4096>::new()));
-        let mut tree =
-            Tree::mount(storage, &STANDARD, flash, NoHandlers, UriLimits::DEFAULT).unwrap();
-        let info = DeviceInfo {
-            dev_id: "IMEI:490154203237518",
-            man: "iotadm",
-            model: "test",
-            dm_version: "1.2",
-            lang: "en-US",
-            dev_type: "phone",
-            oem: "iotadm",
-            fw_version: "1",
-            sw_version: "1",
-            hw_version: "1",
-        };
-        info.store(&mut tree).unwrap();
+        let mut tree = test_support::handset();
         let d = Principal::Device;
         tree.add(d, "./DMAcc/srv", None, None, None).unwrap();
         tree.add(d, "./DMAcc/srv/ServerID", Some(b"srv"), None, None)
