@@ -1025,8 +1025,10 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 *self.aborted = true;
                 (StatusCode::Ok, Answer::None)
             }
-            Ok(a) if a.is_user_interaction() => self.ask(alert),
-            _ => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+            _ => match u16::try_from(code).ok().and_then(UiKind::from_code) {
+                Some(kind) => self.ask(alert, kind),
+                None => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+            },
         };
         if status == StatusCode::OperationCancelled {
             *self.cancelled = true;
@@ -1044,16 +1046,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(status)
     }
 
-    /// A user-interaction alert: options, text and choices from its items, then the UI.
-    fn ask(&mut self, alert: &crate::codec::Alert<'_>) -> (StatusCode, Answer) {
-        let Some(kind) = alert
-            .data
-            .and_then(|d| d.parse_u32())
-            .and_then(|c| u16::try_from(c).ok())
-            .and_then(UiKind::from_code)
-        else {
-            return (StatusCode::OptionalFeatureNotSupported, Answer::None);
-        };
+    /// A user-interaction alert of `kind`: options, text and choices from its items, then
+    /// the UI.
+    fn ask(&mut self, alert: &crate::codec::Alert<'_>, kind: UiKind) -> (StatusCode, Answer) {
         let mut items = alert.items.iter();
         let mut opt_buf = [0u8; UI_OPTIONS_LEN];
         let options_len = items
