@@ -569,7 +569,15 @@ impl Session {
                 u16::from_be_bytes(b).max(1)
             }
         };
-        let _ = core::fmt::Write::write_fmt(&mut self.session_id, format_args!("{id:X}"));
+        // Upper-case hex without leading zeros; written by hand, as `core::fmt` would
+        // bring its machinery for one number.
+        let digits = (u16::BITS - id.leading_zeros()).div_ceil(4).max(1);
+        for i in (0..digits).rev() {
+            let digit = usize::from((id >> (4 * i)) & 0xf);
+            let _ = self
+                .session_id
+                .push(char::from(*b"0123456789ABCDEF".get(digit).unwrap_or(&b'0')));
+        }
         self.client.scheme = self
             .account
             .client

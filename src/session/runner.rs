@@ -292,19 +292,7 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                     }
                 }
                 Command::Sequence(seq) => self.sequence(&seq, &mut cur)?,
-                Command::Atomic(atomic) => match self.room_for(&cmd)? {
-                    Room::Fits => match self.atomic(&atomic)? {
-                        Some(_) => Flow::Done,
-                        None => Flow::Pause,
-                    },
-                    Room::Wait => Flow::Pause,
-                },
-                _ => {
-                    let mut item = cur.item;
-                    let (flow, _) = self.command(&cmd, &mut item, Mode::Pausable)?;
-                    cur.item = item;
-                    flow
-                }
+                _ => self.step(&cmd, &mut cur)?.0,
             };
             if flow == Flow::Pause {
                 return Ok(Some(cur));
@@ -400,6 +388,21 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(Room::Fits)
     }
 
+    /// Runs a command of the package or of a Sequence in it: an Atomic whole, once the
+    /// message has room for its statuses; anything else item by item from `cur.item`.
+    fn step(&mut self, cmd: &Command<'_>, cur: &mut Cursor) -> Result<(Flow, Verdict), Error> {
+        let Command::Atomic(atomic) = cmd else {
+            return self.command(cmd, &mut cur.item);
+        };
+        Ok(match self.room_for(cmd)? {
+            Room::Fits => match self.atomic(atomic)? {
+                Some(v) => (Flow::Done, v),
+                None => (Flow::Pause, Verdict::default()),
+            },
+            Room::Wait => (Flow::Pause, Verdict::default()),
+        })
+    }
+
     /// A Sequence at the top level: in order, pausable, the rest skipped after a No.
     fn sequence(&mut self, seq: &Container<'_>, cur: &mut Cursor) -> Result<Flow, Error> {
         if !cur.opened {
@@ -417,23 +420,11 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 self.answer_whole(&cmd, StatusCode::NotExecuted, Mode::Pausable)?
             } else {
                 match cmd {
-                    Command::Atomic(atomic) => match self.room_for(&cmd)? {
-                        Room::Fits => match self.atomic(&atomic)? {
-                            Some(v) => {
-                                skipping |= v.declined;
-                                Flow::Done
-                            }
-                            None => Flow::Pause,
-                        },
-                        Room::Wait => Flow::Pause,
-                    },
                     Command::Sequence(_) | Command::Sync(_) => {
                         self.answer_whole(&cmd, StatusCode::CommandNotAllowed, Mode::Pausable)?
                     }
                     _ => {
-                        let mut item = cur.item;
-                        let (flow, v) = self.command(&cmd, &mut item, Mode::Pausable)?;
-                        cur.item = item;
+                        let (flow, v) = self.step(&cmd, cur)?;
                         skipping |= v.declined;
                         flow
                     }
@@ -686,15 +677,11 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(true)
     }
 
-    /// One command (not a container): its items from `*item` on.
-    fn command(
-        &mut self,
-        cmd: &Command<'_>,
-        item: &mut u16,
-        mode: Mode,
-    ) -> Result<(Flow, Verdict), Error> {
+    /// One command (not a container): its items from `*item` on, pausing between them when
+    /// the message is full.
+    fn command(&mut self, cmd: &Command<'_>, item: &mut u16) -> Result<(Flow, Verdict), Error> {
         if let Command::Alert(alert) = cmd {
-            if mode == Mode::Pausable && !self.make_room(2, 160, false)? {
+            if !self.make_room(2, 160, false)? {
                 return Ok((Flow::Pause, Verdict::default()));
             }
             let code = self.alert(alert)?;
@@ -706,23 +693,21 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 Command::Sync(_) => StatusCode::OptionalFeatureNotSupported,
                 _ => StatusCode::BadRequest,
             };
-            let flow = self.answer_whole(cmd, code, mode)?;
+            let flow = self.answer_whole(cmd, code, Mode::Pausable)?;
             return Ok((flow, Verdict::of(code)));
         };
         if view.items.is_empty() {
-            let flow = self.answer_whole(cmd, StatusCode::IncompleteCommand, mode)?;
+            let flow = self.answer_whole(cmd, StatusCode::IncompleteCommand, Mode::Pausable)?;
             return Ok((flow, Verdict::of(StatusCode::IncompleteCommand)));
         }
         let mut verdict = Verdict::default();
         for it in view.items.iter().skip(usize::from(*item)) {
-            if mode == Mode::Pausable {
-                let need = view.cmd_id.len() + uri_len(&it) + 16;
-                let flush = view.changes() && self.queue.reads_tree();
-                if !self.make_room(2, need, flush)? {
-                    return Ok((Flow::Pause, verdict));
-                }
+            let need = view.cmd_id.len() + uri_len(&it) + 16;
+            let flush = view.changes() && self.queue.reads_tree();
+            if !self.make_room(2, need, flush)? {
+                return Ok((Flow::Pause, verdict));
             }
-            let code = self.item(&view, &it, mode)?;
+            let code = self.item(&view, &it, Mode::Pausable)?;
             verdict.merge(Verdict::of(code));
             *item = item.saturating_add(1);
         }
@@ -1040,8 +1025,10 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
                 *self.aborted = true;
                 (StatusCode::Ok, Answer::None)
             }
-            Ok(a) if a.is_user_interaction() => self.ask(alert),
-            _ => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+            _ => match u16::try_from(code).ok().and_then(UiKind::from_code) {
+                Some(kind) => self.ask(alert, kind),
+                None => (StatusCode::OptionalFeatureNotSupported, Answer::None),
+            },
         };
         if status == StatusCode::OperationCancelled {
             *self.cancelled = true;
@@ -1059,16 +1046,9 @@ impl<F: NorFlash, H: Handlers> Runner<'_, '_, '_, F, H> {
         Ok(status)
     }
 
-    /// A user-interaction alert: options, text and choices from its items, then the UI.
-    fn ask(&mut self, alert: &crate::codec::Alert<'_>) -> (StatusCode, Answer) {
-        let Some(kind) = alert
-            .data
-            .and_then(|d| d.parse_u32())
-            .and_then(|c| u16::try_from(c).ok())
-            .and_then(UiKind::from_code)
-        else {
-            return (StatusCode::OptionalFeatureNotSupported, Answer::None);
-        };
+    /// A user-interaction alert of `kind`: options, text and choices from its items, then
+    /// the UI.
+    fn ask(&mut self, alert: &crate::codec::Alert<'_>, kind: UiKind) -> (StatusCode, Answer) {
         let mut items = alert.items.iter();
         let mut opt_buf = [0u8; UI_OPTIONS_LEN];
         let options_len = items
