@@ -1,9 +1,5 @@
-//! Base64 (RFC 4648, standard alphabet, padded): encoding a concatenation of slices
-//! without first copying it together, and decoding values that may carry XML whitespace.
-//!
-//! Encoding is done here rather than by the `base64` crate: its engine, unrolled for
-//! throughput, takes more than a kilobyte and a half of flash, for the few dozen bytes a
-//! credential or a nonce is. Decoding stays with the crate, which the codec uses anyway.
+//! Base64 plumbing on top of the `base64` crate: encoding a concatenation of slices without
+//! first copying it together, and decoding values that may carry XML whitespace.
 
 use super::AuthError;
 use base64::engine::general_purpose::STANDARD;
@@ -11,12 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use base64::Engine as _;
 
-/// The standard alphabet.
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Bytes staged per `encode_slice` call; a multiple of 3 so only the last call pads.
+const STAGE: usize = 48;
 
 /// Characters needed to encode `len` bytes with padding.
 pub(crate) fn encoded_len(len: usize) -> Result<usize, AuthError> {
-    len.div_ceil(3).checked_mul(4).ok_or(AuthError::TooLong)
+    base64::encoded_len(len, true).ok_or(AuthError::TooLong)
 }
 
 /// Encodes the concatenation of `parts` into `out`, returning the number of bytes written.
@@ -26,31 +22,35 @@ pub(crate) fn encode_concat(parts: &[&[u8]], out: &mut [u8]) -> Result<usize, Au
         .try_fold(0usize, |acc, p| acc.checked_add(p.len()))
         .ok_or(AuthError::TooLong)?;
     let required = encoded_len(total)?;
-    let out = out
-        .get_mut(..required)
-        .ok_or(AuthError::BufferTooSmall { required })?;
-    let mut bytes = parts.iter().flat_map(|p| p.iter().copied());
-    // `out` holds exactly one quantum of four characters per group of three bytes.
-    for quantum in out.chunks_exact_mut(4) {
-        let mut group = 0u32;
-        let mut taken = 0;
-        for shift in [16, 8, 0] {
-            if let Some(b) = bytes.next() {
-                group |= u32::from(b) << shift;
-                taken += 1;
-            }
+    if out.len() < required {
+        return Err(AuthError::BufferTooSmall { required });
+    }
+    let mut stage = [0u8; STAGE];
+    let mut staged = 0usize;
+    let mut written = 0usize;
+    for byte in parts.iter().flat_map(|p| p.iter().copied()) {
+        if let Some(slot) = stage.get_mut(staged) {
+            *slot = byte;
+            staged += 1;
         }
-        // A group of `taken` bytes gives `taken + 1` characters; padding fills the rest.
-        for (i, (slot, shift)) in quantum.iter_mut().zip([18u32, 12, 6, 0]).enumerate() {
-            *slot = if i > taken {
-                b'='
-            } else {
-                let sextet = (group >> shift) & 0x3f;
-                ALPHABET.get(sextet as usize).copied().unwrap_or(b'=')
-            };
+        if staged == STAGE {
+            written += flush(&stage, out, written, required)?;
+            staged = 0;
         }
     }
-    Ok(required)
+    if staged > 0 {
+        written += flush(stage.get(..staged).unwrap_or(&[]), out, written, required)?;
+    }
+    Ok(written)
+}
+
+fn flush(chunk: &[u8], out: &mut [u8], at: usize, required: usize) -> Result<usize, AuthError> {
+    let dest = out
+        .get_mut(at..)
+        .ok_or(AuthError::BufferTooSmall { required })?;
+    STANDARD
+        .encode_slice(chunk, dest)
+        .map_err(|_| AuthError::BufferTooSmall { required })
 }
 
 /// Decodes Base64 `text` into `out`, ignoring ASCII whitespace (an XML `Data` element may be

@@ -8,6 +8,8 @@ use super::b64;
 #[cfg(any(feature = "auth-basic", feature = "auth-md5", feature = "auth-hmac"))]
 use super::AuthError;
 use super::Credentials;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use core::fmt;
 use md5::{Digest as _, Md5};
 #[cfg(any(feature = "auth-md5", feature = "auth-hmac"))]
@@ -28,7 +30,7 @@ impl Base64Digest {
     pub fn encode(digest: &[u8; DIGEST_LEN]) -> Self {
         let mut text = [0u8; DIGEST_B64_LEN];
         // 16 bytes always encode to exactly 24 characters.
-        let _ = super::b64::encode_concat(&[digest], &mut text);
+        let _ = STANDARD.encode_slice(digest, &mut text);
         Base64Digest(text)
     }
 

@@ -43,7 +43,7 @@
 //! # Ok::<(), iotadm::auth::AuthError>(())
 //! ```
 
-pub(crate) mod b64;
+mod b64;
 mod cred;
 mod digest;
 #[cfg(feature = "auth-hmac")]

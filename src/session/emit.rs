@@ -21,6 +21,7 @@ use crate::codes::AlertCode;
 use crate::limits::{ALERTS, UI_MAX_CHOICES};
 use crate::schema::Format;
 use crate::tree::{Handlers, NodeHandle, Principal, Tree};
+use base64::Engine as _;
 use embedded_storage::nor_flash::NorFlash;
 use heapless::Vec;
 
@@ -525,7 +526,7 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
                 }
             }
             let data: &[u8] = if b64 {
-                match crate::auth::b64::encode_concat(&[raw], tail) {
+                match base64::engine::general_purpose::STANDARD.encode_slice(raw, tail) {
                     Ok(n) => tail.get(..n).unwrap_or(&[]),
                     Err(_) => return Ok(true),
                 }
