@@ -21,7 +21,7 @@ pub use iotadm_ddf::{
 // Named by the schema tables that build.rs generates into this crate (and that the DDF
 // compiler generates for a firmware's own schema), not by hand: hidden from the docs.
 #[doc(hidden)]
-pub use iotadm_ddf::{DocumentDef, NodeSpec, StrId, StringOffsets, NO_STRING};
+pub use iotadm_ddf::{DocumentDef, NodeSpec, NodeStrings, StrId, StringOffsets, NO_STRING};
 
 include!(concat!(env!("OUT_DIR"), "/standard_schema.rs"));
 

@@ -60,7 +60,7 @@ mod types;
 #[cfg(feature = "compiler")]
 pub mod compiler;
 
-pub use node::{Node, NodeDef, NodeSpec, StrId, NO_STRING};
+pub use node::{Node, NodeDef, NodeSpec, NodeStrings, StrId, NO_STRING};
 pub use schema::{Document, DocumentDef, Schema, StringOffsets};
 pub use types::{AccessSet, Format, Occurrence, Scope, UnknownFormat};
 

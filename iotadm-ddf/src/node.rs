@@ -33,9 +33,10 @@ const OCCURRENCE_ONE_OR_N: u8 = 5;
 
 /// One node of a compiled table, as its DDF document describes it.
 ///
-/// 28 bytes a node: node ids and string ids (all `u16`), one-byte codes and the `u32`
-/// key. The layout is private; the accessors decode it in constant time. The strings
-/// (name, MIME type, default value, ACL, title, description) are read through a [`Node`].
+/// 20 bytes a node: node ids (`u16`), the name's string id, the index of the node's other
+/// strings in the schema's table of them, one-byte codes and the `u32` key. The layout is
+/// private; the accessors decode it in constant time. The strings (name, MIME type,
+/// default value, ACL, title, description) are read through a [`Node`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NodeDef {
     key: u32,
@@ -45,13 +46,8 @@ pub struct NodeDef {
     subtree_end: NodeId,
     /// The N of `ZeroOrN` and `OneOrN`, 0 for the other occurrences.
     occurrence_max: u16,
-    /// [`NO_STRING`] for none.
-    default_value: StrId,
-    mime: StrId,
-    title: StrId,
-    description: StrId,
-    /// [`NO_STRING`] for none.
-    acl: StrId,
+    /// The node's row in the schema's [`NodeStrings`] table.
+    strings: u16,
     format: Format,
     access: AccessSet,
     /// Scope, case sense and occurrence kind; see [`FLAG_DYNAMIC`].
@@ -59,9 +55,35 @@ pub struct NodeDef {
     document: u8,
 }
 
-// The flash budget is 32 bytes a node; the layout above takes 28, and growing it should be
+// The flash budget is 32 bytes a node; the layout above takes 20, and growing it should be
 // a deliberate decision, not a side effect.
-const _: () = assert!(core::mem::size_of::<NodeDef>() <= 28);
+const _: () = assert!(core::mem::size_of::<NodeDef>() <= 20);
+
+/// A node's strings other than its name, one row of a schema's table: most nodes have the
+/// same (a MIME type, no default, no ACL, no title), so nodes share rows rather than each
+/// carrying five string ids.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeStrings {
+    /// [`NO_STRING`] for none.
+    pub default_value: StrId,
+    pub mime: StrId,
+    pub title: StrId,
+    pub description: StrId,
+    /// [`NO_STRING`] for none.
+    pub acl: StrId,
+}
+
+impl NodeStrings {
+    /// The row of a node whose row is missing: every string absent or empty.
+    pub(crate) const NONE: NodeStrings = NodeStrings {
+        default_value: NO_STRING,
+        mime: NO_STRING,
+        title: NO_STRING,
+        description: NO_STRING,
+        acl: NO_STRING,
+    };
+}
 
 /// A node as generated code spells it, before [`NodeDef::new`] packs it.
 #[doc(hidden)]
@@ -76,11 +98,8 @@ pub struct NodeSpec {
     pub occurrence: Occurrence,
     pub scope: Scope,
     pub case_sensitive: bool,
-    pub default_value: Option<StrId>,
-    pub mime: StrId,
-    pub title: StrId,
-    pub description: StrId,
-    pub acl: Option<StrId>,
+    /// The node's row in the schema's [`NodeStrings`] table.
+    pub strings: u16,
     pub document: u8,
     pub key: u32,
 }
@@ -111,17 +130,7 @@ impl NodeDef {
             first_child: spec.first_child,
             subtree_end: spec.subtree_end,
             occurrence_max,
-            default_value: match spec.default_value {
-                Some(id) => id,
-                None => NO_STRING,
-            },
-            mime: spec.mime,
-            title: spec.title,
-            description: spec.description,
-            acl: match spec.acl {
-                Some(id) => id,
-                None => NO_STRING,
-            },
+            strings: spec.strings,
             format: spec.format,
             access: spec.access,
             flags,
@@ -206,6 +215,10 @@ impl NodeDef {
     pub(crate) const fn name_id(&self) -> StrId {
         self.name
     }
+
+    pub(crate) const fn strings_row(&self) -> u16 {
+        self.strings
+    }
 }
 
 impl fmt::Debug for NodeDef {
@@ -221,11 +234,7 @@ impl fmt::Debug for NodeDef {
             .field("occurrence", &self.occurrence())
             .field("scope", &self.scope())
             .field("case_sensitive", &self.case_sensitive())
-            .field("default_value", &self.default_value)
-            .field("mime", &self.mime)
-            .field("title", &self.title)
-            .field("description", &self.description)
-            .field("acl", &self.acl)
+            .field("strings", &self.strings)
             .field("document", &self.document)
             .field("key", &format_args!("{:#010x}", self.key))
             .finish()
@@ -290,29 +299,32 @@ impl<'a> Node<'a> {
 
     /// `DefaultValue` (or `Value`): the value a new instance starts with.
     pub fn default_value(&self) -> Option<&'a str> {
-        self.schema.optional_string(self.def.default_value)
+        self.schema
+            .optional_string(self.schema.node_strings(self.def).default_value)
     }
 
     /// `DFType`: the MIME type of a leaf, the MO identifier of an interior node.
     pub fn mime(&self) -> &'a str {
-        self.schema.string(self.def.mime)
+        self.schema.string(self.schema.node_strings(self.def).mime)
     }
 
     /// `DFTitle`, empty when absent or when the schema was built without titles
     /// ([`Schema::descriptions`]).
     pub fn title(&self) -> &'a str {
-        self.schema.string(self.def.title)
+        self.schema.string(self.schema.node_strings(self.def).title)
     }
 
     /// `Description`, empty when absent or when the schema was built without descriptions
     /// ([`Schema::descriptions`]).
     pub fn description(&self) -> &'a str {
-        self.schema.string(self.def.description)
+        self.schema
+            .string(self.schema.node_strings(self.def).description)
     }
 
     /// The default ACL from `RTProperties/ACL`; `None` inherits the parent's.
     pub fn acl(&self) -> Option<&'a str> {
-        self.schema.optional_string(self.def.acl)
+        self.schema
+            .optional_string(self.schema.node_strings(self.def).acl)
     }
 
     /// Whether the node is an unnamed placeholder, named only when an instance is created.
@@ -435,7 +447,7 @@ mod tests {
 
     #[test]
     fn node_defs_are_small() {
-        assert_eq!(core::mem::size_of::<NodeDef>(), 28);
+        assert_eq!(core::mem::size_of::<NodeDef>(), 20);
         assert_eq!(core::mem::align_of::<NodeDef>(), 4);
     }
 
@@ -462,11 +474,7 @@ mod tests {
                         occurrence,
                         scope,
                         case_sensitive,
-                        default_value: None,
-                        mime: 0,
-                        title: 0,
-                        description: 0,
-                        acl: Some(0),
+                        strings: 7,
                         document: 200,
                         key: 0xdead_beef,
                     });
@@ -477,7 +485,7 @@ mod tests {
                     assert_eq!(def.subtree_end(), 9);
                     assert_eq!(def.format(), Format::Float);
                     assert_eq!(def.access(), AccessSet::EXEC.union(AccessSet::COPY));
-                    assert_eq!((def.default_value, def.acl), (NO_STRING, 0));
+                    assert_eq!(def.strings_row(), 7);
                     assert_eq!(def.document(), 200);
                     assert_eq!(def.key(), 0xdead_beef);
                     assert!(def.is_leaf() && !def.is_interior());

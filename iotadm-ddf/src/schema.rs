@@ -1,9 +1,9 @@
 //! [`Schema`]: a compiled management tree as a value, and its lookups by id, name, URI and
 //! key.
 //!
-//! A schema is four `static` tables: the nodes in preorder (index 0 the root `.`), one
-//! string pool where each distinct string is stored once, the pool's offsets, and the DDF
-//! documents the tree came from. A node's descendants are the ids `id + 1 .. subtree_end`,
+//! A schema is five `static` tables: the nodes in preorder (index 0 the root `.`), the
+//! rows of strings nodes share, one string pool where each distinct string is stored once,
+//! the pool's offsets, and the DDF documents the tree came from. A node's descendants are the ids `id + 1 .. subtree_end`,
 //! its children are linked through `first_child` and the end of each child's subtree, and
 //! every node knows its `parent`.
 //!
@@ -14,7 +14,7 @@
 
 use core::fmt;
 
-use crate::node::{Node, NodeDef, StrId, NO_STRING};
+use crate::node::{Node, NodeDef, NodeStrings, StrId, NO_STRING};
 use crate::{fnv1a, NodeId, FNV_OFFSET, NO_NODE, ROOT};
 
 /// Where each string of a schema's pool starts, then where the last one ends: string `i`
@@ -123,6 +123,7 @@ impl defmt::Format for Document<'_> {
 #[derive(Clone, Copy)]
 pub struct Schema {
     nodes: &'static [NodeDef],
+    node_strings: &'static [NodeStrings],
     strings: &'static str,
     offsets: StringOffsets,
     documents: &'static [DocumentDef],
@@ -135,6 +136,7 @@ impl Schema {
     #[doc(hidden)]
     pub const fn from_parts(
         nodes: &'static [NodeDef],
+        node_strings: &'static [NodeStrings],
         strings: &'static str,
         offsets: StringOffsets,
         documents: &'static [DocumentDef],
@@ -143,6 +145,7 @@ impl Schema {
     ) -> Schema {
         Schema {
             nodes,
+            node_strings,
             strings,
             offsets,
             documents,
@@ -376,6 +379,14 @@ impl Schema {
         (id != NO_STRING).then(|| self.string(id))
     }
 
+    /// The strings row of `def`; a row out of range reads as no strings at all.
+    pub(crate) fn node_strings(&self, def: &NodeDef) -> NodeStrings {
+        self.node_strings
+            .get(usize::from(def.strings_row()))
+            .copied()
+            .unwrap_or(NodeStrings::NONE)
+    }
+
     /// Whether string `id` is empty (or unknown), without slicing the pool.
     pub(crate) fn is_empty_string(&self, id: StrId) -> bool {
         self.offsets
@@ -416,7 +427,7 @@ impl defmt::Format for Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::NodeSpec;
+    use crate::node::{NodeSpec, NodeStrings};
     use crate::types::{AccessSet, Format, Occurrence, Scope};
     use crate::{uri_key, NO_DOCUMENT};
     use std::string::String;
@@ -436,11 +447,7 @@ mod tests {
             occurrence: Occurrence::One,
             scope: Scope::Permanent,
             case_sensitive: false,
-            default_value: None,
-            mime: 2,
-            title: 2,
-            description: 2,
-            acl: None,
+            strings: 0,
             document: NO_DOCUMENT,
             key: 0,
         }
@@ -464,10 +471,26 @@ mod tests {
         NodeDef::new(NodeSpec {
             key: uri_key("A/<x>/b"),
             format: Format::Chr,
-            default_value: Some(5),
-            acl: Some(60),
+            strings: 1,
             ..spec(3, 2, NO_NODE, 4)
         }),
+    ];
+
+    static NODE_STRINGS: [NodeStrings; 2] = [
+        NodeStrings {
+            default_value: NO_STRING,
+            mime: 2,
+            title: 2,
+            description: 2,
+            acl: NO_STRING,
+        },
+        NodeStrings {
+            default_value: 5,
+            mime: 2,
+            title: 2,
+            description: 2,
+            acl: 60,
+        },
     ];
 
     static DOCUMENTS: [DocumentDef; 1] = [DocumentDef {
@@ -479,6 +502,7 @@ mod tests {
 
     static SMALL: Schema = Schema::from_parts(
         &NODES,
+        &NODE_STRINGS,
         STRINGS,
         StringOffsets::Narrow(&OFFSETS),
         &DOCUMENTS,
@@ -525,17 +549,33 @@ mod tests {
         assert!(SMALL.is_empty_string(2) && SMALL.is_empty_string(NO_STRING));
         // Offsets that cut a character read as nothing, byte-wise they still compare.
         static CUT: [u16; 2] = [4, 5];
-        let cut = Schema::from_parts(&NODES, STRINGS, StringOffsets::Narrow(&CUT), &[], 0, true);
+        let cut = Schema::from_parts(
+            &NODES,
+            &NODE_STRINGS,
+            STRINGS,
+            StringOffsets::Narrow(&CUT),
+            &[],
+            0,
+            true,
+        );
         assert_eq!(cut.string(0), "");
         assert_eq!(cut.string_bytes(0), &"é".as_bytes()[..1]);
         static WIDE: [u32; 3] = [0, 1, u32::MAX];
-        let wide = Schema::from_parts(&NODES, STRINGS, StringOffsets::Wide(&WIDE), &[], 0, true);
+        let wide = Schema::from_parts(
+            &NODES,
+            &NODE_STRINGS,
+            STRINGS,
+            StringOffsets::Wide(&WIDE),
+            &[],
+            0,
+            true,
+        );
         assert_eq!((wide.string(0), wide.string(1)), (".", ""));
     }
 
     #[test]
     fn a_schema_without_nodes_answers_nothing() {
-        let empty = Schema::from_parts(&[], "", StringOffsets::Narrow(&[]), &[], 0, true);
+        let empty = Schema::from_parts(&[], &[], "", StringOffsets::Narrow(&[]), &[], 0, true);
         assert!(empty.is_empty());
         assert_eq!(empty.ids().count(), 0);
         assert_eq!(empty.find("."), None);
@@ -555,6 +595,7 @@ mod tests {
         ];
         let s = Schema::from_parts(
             &LOOPS,
+            &NODE_STRINGS,
             STRINGS,
             StringOffsets::Narrow(&OFFSETS),
             &[],
@@ -566,6 +607,18 @@ mod tests {
         assert!(s.write_uri(1, &mut String::new()).is_err());
         assert!(s.write_uri(2, &mut String::new()).is_err());
         assert_eq!(s.find("A/b"), None);
+        // A node whose row of strings is missing has none.
+        let rowless = Schema::from_parts(
+            &NODES,
+            &[],
+            STRINGS,
+            StringOffsets::Narrow(&OFFSETS),
+            &[],
+            0,
+            true,
+        );
+        let b = rowless.node(3).unwrap();
+        assert_eq!((b.default_value(), b.acl(), b.mime()), (None, None, ""));
     }
 
     #[test]

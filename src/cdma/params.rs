@@ -68,11 +68,21 @@ impl Default for Limits {
 
 /// `N` ASCII decimal digits, as digit values.
 fn digits<const N: usize>(value: &[u8]) -> Result<[u8; N], ParamError> {
-    let text: [u8; N] = value.try_into().map_err(|_| ParamError::Length)?;
-    if !text.iter().all(u8::is_ascii_digit) {
-        return Err(ParamError::Character);
+    let mut out: [u8; N] = value.try_into().map_err(|_| ParamError::Length)?;
+    digit_values(&mut out)?;
+    Ok(out)
+}
+
+/// ASCII decimal digits to their values in place: the part of [`digits`] that does not
+/// depend on `N`, kept out of its copies.
+fn digit_values(text: &mut [u8]) -> Result<(), ParamError> {
+    for b in text {
+        if !b.is_ascii_digit() {
+            return Err(ParamError::Character);
+        }
+        *b -= b'0';
     }
-    Ok(text.map(|b| b.wrapping_sub(b'0')))
+    Ok(())
 }
 
 /// An unsigned decimal number no larger than `max`: digits only, no sign, at most ten.

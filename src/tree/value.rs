@@ -88,25 +88,33 @@ fn b64(text: &str) -> bool {
     true
 }
 
-fn digits(s: &str, n: usize) -> Option<u32> {
-    (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+/// `text` as three groups of digits, `first` digits then two and two, run together or
+/// with `sep` between them (`YYYY-MM-DD` or `YYYYMMDD`, `hh:mm:ss` or `hhmmss`).
+fn groups(text: &[u8], first: usize, sep: u8) -> Option<[u32; 3]> {
+    let separated = match text.len().checked_sub(first) {
+        Some(4) => false,
+        Some(6) => true,
+        _ => return None,
+    };
+    let mut rest = text;
+    let mut out = [0; 3];
+    for (i, group) in out.iter_mut().enumerate() {
+        if i > 0 && separated {
+            rest = rest.strip_prefix(&[sep])?;
+        }
+        let (digits, tail) = rest.split_at_checked(if i == 0 { first } else { 2 })?;
+        // At most four digits: no overflow.
+        *group = digits.iter().try_fold(0, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })?;
+        rest = tail;
+    }
+    Some(out)
 }
 
 /// ISO 8601 date: `YYYY-MM-DD` or `YYYYMMDD`.
 fn date(text: &str) -> bool {
-    let (y, m, d) = if text.len() == 10 {
-        let mut it = text.split('-');
-        (it.next(), it.next(), it.next())
-    } else {
-        (text.get(..4), text.get(4..6), text.get(6..8))
-    };
-    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
-        return false;
-    };
-    if text.len() != 8 && text.len() != 10 {
-        return false;
-    }
-    matches!((digits(y, 4), digits(m, 2), digits(d, 2)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
+    matches!(groups(text.as_bytes(), 4, b'-'), Some([_, m, d]) if (1..=12).contains(&m) && (1..=31).contains(&d))
 }
 
 /// ISO 8601 time: `hh:mm:ss` or `hhmmss`, optionally with `Z` or a `±hh:mm` offset.
@@ -118,18 +126,7 @@ fn time(text: &str) -> bool {
             text.get(..at)
         })
         .unwrap_or(text);
-    let (h, m, s) = if core.len() == 8 {
-        let mut it = core.split(':');
-        (it.next(), it.next(), it.next())
-    } else if core.len() == 6 {
-        (core.get(..2), core.get(2..4), core.get(4..6))
-    } else {
-        return false;
-    };
-    let (Some(h), Some(m), Some(s)) = (h, m, s) else {
-        return false;
-    };
-    matches!((digits(h, 2), digits(m, 2), digits(s, 2)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 61)
+    matches!(groups(core.as_bytes(), 2, b':'), Some([h, m, s]) if h < 24 && m < 60 && s < 61)
 }
 
 #[cfg(test)]
@@ -196,6 +193,39 @@ mod tests {
                 && is_valid_value(Format::Time, b"16:38:17+02:00")
         );
         assert!(!is_valid_value(Format::Time, b"25:00:00"));
+        for bad in [
+            "",
+            "-",
+            "2026",
+            "2026-1-123",
+            "2026/11/23",
+            "2026-11-2x",
+            "202611230",
+            "2026-1123",
+            "+2026-11-23",
+            "2026-00-10",
+            "2026-01-32",
+        ] {
+            assert!(!is_valid_value(Format::Date, bad.as_bytes()), "{bad:?}");
+        }
+        for bad in [
+            "",
+            "Z",
+            "+",
+            "1:38:17",
+            "16:38:1Z",
+            "16.38.17",
+            "16:3817",
+            "1638",
+            "163861Z",
+            "16:38:17:00",
+            "1a:38:17",
+        ] {
+            assert!(!is_valid_value(Format::Time, bad.as_bytes()), "{bad:?}");
+        }
+        assert!(
+            is_valid_value(Format::Time, b"000000-05") && is_valid_value(Format::Date, b"00000101")
+        );
         assert!(is_valid_value(Format::Null, b"") && !is_valid_value(Format::Null, b"x"));
         assert!(is_valid_value(Format::Bin, &[0xff, 0]) && !is_valid_value(Format::Chr, &[0xff]));
     }

@@ -28,8 +28,9 @@ pub struct Generate {
     /// modules nest.
     pub runtime_path: String,
     /// The name of the generated `pub static` [`Schema`](crate::Schema), `SCHEMA` by
-    /// default. Its private tables are named after it (`SCHEMA_NODES`, `SCHEMA_STRINGS`,
-    /// `SCHEMA_STRING_OFFSETS`, `SCHEMA_DOCUMENTS`), so two generated files with
+    /// default. Its private tables are named after it (`SCHEMA_NODES`,
+    /// `SCHEMA_NODE_STRINGS`, `SCHEMA_STRINGS`, `SCHEMA_STRING_OFFSETS`,
+    /// `SCHEMA_DOCUMENTS`), so two generated files with
     /// different names can share a module.
     pub schema_name: String,
     /// The module of typed node ids, `Some("nodes")` by default; `None` leaves it out.
@@ -89,7 +90,7 @@ impl Compiled {
         s.push_str(&format!(
             "\n/// The management tree's schema: {} nodes from {} DDF documents.\n\
              pub static {name}: {rt}::Schema = {rt}::Schema::from_parts(\n    \
-             &{name}_NODES,\n    {name}_STRINGS,\n    \
+             &{name}_NODES,\n    &{name}_NODE_STRINGS,\n    {name}_STRINGS,\n    \
              {rt}::StringOffsets::{offsets}(&{name}_STRING_OFFSETS),\n    \
              &{name}_DOCUMENTS,\n    {},\n    {},\n);\n",
             self.nodes.len(),
@@ -125,8 +126,6 @@ impl Compiled {
             table.nodes.len()
         ));
         for (id, (spec, n)) in table.nodes.iter().zip(&self.nodes).enumerate() {
-            let optional =
-                |v: Option<u16>| v.map_or_else(|| "None".to_owned(), |v| format!("Some({v})"));
             let fields = [
                 ("name", spec.name.to_string()),
                 ("parent", id_rust(spec.parent)),
@@ -137,11 +136,7 @@ impl Compiled {
                 ("occurrence", format!("Occurrence::{:?}", spec.occurrence)),
                 ("scope", format!("Scope::{:?}", spec.scope)),
                 ("case_sensitive", spec.case_sensitive.to_string()),
-                ("default_value", optional(spec.default_value)),
-                ("mime", spec.mime.to_string()),
-                ("title", spec.title.to_string()),
-                ("description", spec.description.to_string()),
-                ("acl", optional(spec.acl)),
+                ("strings", spec.strings.to_string()),
                 (
                     "document",
                     if spec.document == crate::NO_DOCUMENT {
@@ -156,6 +151,37 @@ impl Compiled {
                 2,
                 &format!("{id}: {}", n.uri),
                 ("NodeDef::new(NodeSpec {", "}),"),
+                &fields,
+            ));
+        }
+        s.push_str("    ]\n};\n");
+
+        s.push_str(&format!(
+            "\n/// The strings of the nodes besides their names, each distinct row once: a \
+             node's\n/// `strings` is its row.\n\
+             static {name}_NODE_STRINGS: [{rt}::NodeStrings; {}] = {{\n    \
+             use {rt}::{{NodeStrings, NO_STRING}};\n    [\n",
+            table.node_strings.len()
+        ));
+        for (row, strings) in table.node_strings.iter().enumerate() {
+            let optional = |id: u16| {
+                if id == crate::NO_STRING {
+                    "NO_STRING".to_owned()
+                } else {
+                    id.to_string()
+                }
+            };
+            let fields = [
+                ("default_value", optional(strings.default_value)),
+                ("mime", strings.mime.to_string()),
+                ("title", strings.title.to_string()),
+                ("description", strings.description.to_string()),
+                ("acl", optional(strings.acl)),
+            ];
+            s.push_str(&struct_rust(
+                2,
+                &row.to_string(),
+                ("NodeStrings {", "},"),
                 &fields,
             ));
         }

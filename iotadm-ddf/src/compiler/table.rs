@@ -12,7 +12,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::{Compiled, DdfError};
-use crate::node::{NodeDef, NodeSpec, StrId, NO_STRING};
+use crate::node::{NodeDef, NodeSpec, NodeStrings, StrId, NO_STRING};
 use crate::schema::{DocumentDef, Schema, StringOffsets};
 use crate::{NodeId, NO_DOCUMENT, NO_NODE};
 
@@ -24,6 +24,8 @@ pub(super) struct Table<'c> {
     /// Where each string starts, then where the last one ends.
     pub(super) offsets: Vec<u32>,
     pub(super) nodes: Vec<NodeSpec>,
+    /// Each distinct row of node strings once, in the order nodes first use them.
+    pub(super) node_strings: Vec<NodeStrings>,
     pub(super) documents: Vec<DocumentDef>,
 }
 
@@ -40,13 +42,28 @@ impl<'c> Table<'c> {
             pool.intern(&n.name);
         }
         let mut nodes = Vec::with_capacity(compiled.nodes.len());
+        let mut node_strings = Vec::new();
+        let mut rows = HashMap::new();
         for n in &compiled.nodes {
             let p = &n.props;
+            // Interned in this order so that string ids stay what they were when each node
+            // held its own.
             let mime = pool.intern(&p.mime);
             let default_value = p.default_value.as_deref().map(|v| pool.intern(v));
             let acl = p.acl.as_deref().map(|v| pool.intern(v));
             let title = pool.intern(&p.title);
             let description = pool.intern(&p.description);
+            let row = NodeStrings {
+                default_value: default_value.unwrap_or(NO_STRING),
+                mime,
+                title,
+                description,
+                acl: acl.unwrap_or(NO_STRING),
+            };
+            let strings = *rows.entry(row).or_insert_with(|| {
+                node_strings.push(row);
+                u16::try_from(node_strings.len() - 1).unwrap_or(u16::MAX)
+            });
             nodes.push(NodeSpec {
                 name: pool.id(&n.name),
                 parent: node_id(n.parent),
@@ -57,11 +74,7 @@ impl<'c> Table<'c> {
                 occurrence: p.occurrence,
                 scope: p.scope,
                 case_sensitive: p.case_sensitive,
-                default_value,
-                mime,
-                title,
-                description,
-                acl,
+                strings,
                 document: n
                     .document
                     .map_or(NO_DOCUMENT, |d| u8::try_from(d).unwrap_or(NO_DOCUMENT)),
@@ -89,6 +102,7 @@ impl<'c> Table<'c> {
             strings: pool.strings,
             offsets,
             nodes,
+            node_strings,
             documents,
         }
     }
@@ -176,6 +190,7 @@ impl Compiled {
         let nodes: Vec<NodeDef> = table.nodes.into_iter().map(NodeDef::new).collect();
         Box::leak(Box::new(Schema::from_parts(
             Vec::leak(nodes),
+            Vec::leak(table.node_strings),
             strings,
             offsets,
             Vec::leak(table.documents),

@@ -237,7 +237,7 @@ fn valid_document_gives_the_expected_table() {
     ));
     assert!(rust.contains(
         "pub static SCHEMA: ::iotadm::schema::Schema = ::iotadm::schema::Schema::from_parts(\n    \
-         &SCHEMA_NODES,\n    SCHEMA_STRINGS,\n    \
+         &SCHEMA_NODES,\n    &SCHEMA_NODE_STRINGS,\n    SCHEMA_STRINGS,\n    \
          ::iotadm::schema::StringOffsets::Narrow(&SCHEMA_STRING_OFFSETS),\n    \
          &SCHEMA_DOCUMENTS,\n    3,\n    true,\n);\n"
     ));
@@ -260,12 +260,18 @@ fn valid_document_gives_the_expected_table() {
          parent: 1,\n            first_child: NO_NODE,\n            subtree_end: 3,\n            \
          format: Format::Int,\n            access: AccessSet::GET,\n            \
          occurrence: Occurrence::ZeroOrOne,\n            scope: Scope::Dynamic,\n            \
-         case_sensitive: false,\n            default_value: Some(10),\n            \
-         mime: 9,\n            title: 3,\n            description: 3,\n            \
-         acl: None,\n            document: 0,\n            key: {:#06x}_{:04x},\n        }}),\n",
+         case_sensitive: false,\n            strings: 2,\n            document: 0,\n            \
+         key: {:#06x}_{:04x},\n        }}),\n",
         key >> 16,
         key & 0xffff
     )));
+    // Each distinct row of a node's other strings once, in the order nodes first use them.
+    assert!(rust.contains("static SCHEMA_NODE_STRINGS: [::iotadm::schema::NodeStrings; 5] = {\n"));
+    assert!(rust.contains(
+        "        // 2\n        NodeStrings {\n            default_value: 10,\n            \
+         mime: 9,\n            title: 3,\n            description: 3,\n            \
+         acl: NO_STRING,\n        },\n"
+    ));
     assert!(rust.contains("occurrence: Occurrence::ZeroOrN(5),\n"));
     assert!(rust.contains(
         "access: AccessSet::ADD\n                .union(AccessSet::DELETE)\n                \
@@ -341,8 +347,10 @@ fn pools_each_string_once() {
     }
     // ".", "A", "L1", "L2", "", "Add=*&Get=*", "text/plain", "Get=*", "1.2"
     assert!(rust.contains("static SCHEMA_STRING_OFFSETS: [u16; 10] = [\n"));
-    assert_eq!(rust.matches("default_value: Some(3),\n").count(), 2);
-    assert_eq!(rust.matches("acl: Some(7),\n").count(), 2);
+    // The two leaves share one row of strings.
+    assert_eq!(rust.matches("default_value: 3,\n").count(), 1);
+    assert_eq!(rust.matches("acl: 7,\n").count(), 1);
+    assert_eq!(rust.matches("strings: 2,\n").count(), 2);
 }
 
 #[test]
