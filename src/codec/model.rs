@@ -905,51 +905,58 @@ pub struct ListIter<'a, T> {
 }
 
 impl<'a, T: Copy> ListIter<'a, T> {
-    /// The next element, or the decode error that stopped the list.
-    pub(crate) fn try_next_with(
+    /// The next element, decoded with `decode` when the list is parsed.
+    pub(super) fn next_with(
         &mut self,
         decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Result<Option<T>, DecodeError> {
+    ) -> Option<T> {
         match &mut self.repr {
-            ListRepr::Slice(s) => Ok(s.split_first().map(|(first, rest)| {
+            ListRepr::Slice(s) => {
+                let (first, rest) = s.split_first()?;
                 *s = rest;
-                *first
-            })),
+                Some(*first)
+            }
             ListRepr::Parsed {
                 cursor,
                 len,
                 select,
             } => {
-                if self.index >= *len {
-                    return Ok(None);
-                }
-                loop {
-                    match cursor.next_content(true)? {
-                        Content::Start { name, empty, .. } => {
-                            if let Some(tag) = select.matches(name) {
-                                self.index += 1;
-                                return decode(cursor, tag, empty).map(Some);
-                            }
-                            cursor.skip_element(empty)?;
-                        }
-                        Content::Text { .. } => {}
-                        Content::End => {
-                            *len = self.index;
-                            return Ok(None);
-                        }
-                    }
-                }
+                let (tag, empty) = next_selected(cursor, len, &mut self.index, *select)?;
+                // A decoded message was validated whole, so an error here cannot happen;
+                // should one appear anyway the list simply ends.
+                decode(cursor, tag, empty).ok()
             }
         }
     }
+}
 
-    pub(super) fn next_with(
-        &mut self,
-        decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Option<T> {
-        // A decoded message was validated whole, so an error here cannot happen; should
-        // one appear anyway the list simply ends.
-        self.try_next_with(decode).ok().flatten()
+/// Moves `cursor` past the start tag of the next child `select` picks, the `index`th of
+/// `len`, and returns its tag and whether it is empty. Not generic, so that every kind of
+/// list shares one walk.
+fn next_selected(
+    cursor: &mut Cursor<'_>,
+    len: &mut u32,
+    index: &mut u32,
+    select: Select,
+) -> Option<(Tag, bool)> {
+    if *index >= *len {
+        return None;
+    }
+    loop {
+        match cursor.next_content(true).ok()? {
+            Content::Start { name, empty, .. } => {
+                if let Some(tag) = select.matches(name) {
+                    *index += 1;
+                    return Some((tag, empty));
+                }
+                cursor.skip_element(empty).ok()?;
+            }
+            Content::Text { .. } => {}
+            Content::End => {
+                *len = *index;
+                return None;
+            }
+        }
     }
 }
 
