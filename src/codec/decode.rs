@@ -6,7 +6,8 @@
 //!   per (parent, child) pair and builds nothing;
 //! * the views: the decoders that build the model's values. They run only on checked
 //!   input (when parsing fills the header, and when a lazy list is read), so they have
-//!   nothing to refuse and take what is there.
+//!   nothing to refuse and take what is there. They return values, not results: a cursor
+//!   error, which the check rules out, would end the element where it stands.
 //!
 //! A message that parses has therefore no structural error left for a lazy list to find.
 
@@ -388,7 +389,7 @@ pub(crate) fn message(mut c: Cursor<'_>) -> Result<Message<'_>, DecodeError> {
         return Err(err(K::MissingElement("SyncHdr"), offset));
     };
     Ok(Message {
-        header: sync_hdr(&mut header, empty)?,
+        header: sync_hdr(&mut header, empty),
         body: SyncBody {
             commands: found.commands.finish(Select::Commands),
             is_final: found.is_final,
@@ -403,33 +404,37 @@ pub(crate) fn message(mut c: Cursor<'_>) -> Result<Message<'_>, DecodeError> {
 /// The next child element of the element whose start tag was read: its tag, whether it is
 /// empty, and the cursor before its start tag. Text between children (white space in
 /// checked input) is passed over.
-fn next_child<'a>(
-    c: &mut Cursor<'a>,
-    page: u8,
-) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+fn next_child<'a>(c: &mut Cursor<'a>, page: u8) -> Option<(Tag, bool, Cursor<'a>)> {
     loop {
         let before = *c;
-        match c.next_content(true)? {
-            Content::End => return Ok(None),
+        match c.next_content(true).ok()? {
+            Content::End => return None,
             Content::Text { .. } => {}
             Content::Start { name, empty, .. } => match name.resolve(page) {
-                Some(tag) => return Ok(Some((tag, empty, before))),
-                None => c.skip_element(empty)?,
+                Some(tag) => return Some((tag, empty, before)),
+                None => c.skip_element(empty).ok()?,
             },
         }
     }
 }
 
 /// A leaf element's text, trimmed.
-pub(crate) fn text_element<'a>(
-    c: &mut Cursor<'a>,
-    _tag: Tag,
-    empty: bool,
-) -> Result<Text<'a>, DecodeError> {
-    c.leaf_text(empty, true)
+fn leaf<'a>(c: &mut Cursor<'a>, empty: bool) -> Text<'a> {
+    c.leaf_text(empty, true).unwrap_or_default()
 }
 
-fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<SyncHdr<'a>, DecodeError> {
+/// Passes over a child the view has no use for. Should that fail, the next read fails
+/// too and ends the element.
+fn pass(c: &mut Cursor<'_>, empty: bool) {
+    let _ = c.skip_element(empty);
+}
+
+/// A leaf element's text, trimmed: an element of a list of texts.
+pub(crate) fn text_element<'a>(c: &mut Cursor<'a>, _tag: Tag, empty: bool) -> Text<'a> {
+    leaf(c, empty)
+}
+
+fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> SyncHdr<'a> {
     let mut h = SyncHdr {
         ver_dtd: Text::empty(),
         ver_proto: Text::empty(),
@@ -442,87 +447,81 @@ fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<SyncHdr<'a>, DecodeEr
         cred: None,
         meta: None,
     };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::VER_DTD => h.ver_dtd = c.leaf_text(empty, true)?,
-            Tag::VER_PROTO => h.ver_proto = c.leaf_text(empty, true)?,
-            Tag::SESSION_ID => h.session_id = c.leaf_text(empty, true)?,
-            Tag::MSG_ID => h.msg_id = c.leaf_text(empty, true)?,
-            Tag::TARGET => h.target = location(c, empty)?,
-            Tag::SOURCE => h.source = location(c, empty)?,
-            Tag::RESP_URI => h.resp_uri = Some(c.leaf_text(empty, true)?),
-            Tag::CRED => h.cred = Some(cred(c, empty)?),
-            Tag::META => h.meta = Some(meta(c, empty)?),
+            Tag::VER_DTD => h.ver_dtd = leaf(c, empty),
+            Tag::VER_PROTO => h.ver_proto = leaf(c, empty),
+            Tag::SESSION_ID => h.session_id = leaf(c, empty),
+            Tag::MSG_ID => h.msg_id = leaf(c, empty),
+            Tag::TARGET => h.target = location(c, empty),
+            Tag::SOURCE => h.source = location(c, empty),
+            Tag::RESP_URI => h.resp_uri = Some(leaf(c, empty)),
+            Tag::CRED => h.cred = Some(cred(c, empty)),
+            Tag::META => h.meta = Some(meta(c, empty)),
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 h.no_resp |= tag == Tag::NO_RESP;
             }
         }
     }
-    Ok(h)
+    h
 }
 
 /// [`next_child`], or nothing for an empty element.
-fn next_child_of<'a>(
-    c: &mut Cursor<'a>,
-    empty: bool,
-    page: u8,
-) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+fn next_child_of<'a>(c: &mut Cursor<'a>, empty: bool, page: u8) -> Option<(Tag, bool, Cursor<'a>)> {
     if empty {
-        return Ok(None);
+        return None;
     }
     next_child(c, page)
 }
 
-fn location<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Location<'a>, DecodeError> {
+fn location<'a>(c: &mut Cursor<'a>, empty: bool) -> Location<'a> {
     let mut l = Location::default();
-    let mut children = !empty;
-    while children {
-        match next_child(c, PAGE_SYNCML)? {
-            Some((Tag::LOC_URI, empty, _)) => l.uri = c.leaf_text(empty, true)?,
-            Some((Tag::LOC_NAME, empty, _)) => l.name = Some(c.leaf_text(empty, true)?),
-            Some((_, empty, _)) => c.skip_element(empty)?,
-            None => children = false,
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
+        match tag {
+            Tag::LOC_URI => l.uri = leaf(c, empty),
+            Tag::LOC_NAME => l.name = Some(leaf(c, empty)),
+            _ => pass(c, empty),
         }
     }
-    Ok(l)
+    l
 }
 
-fn cred<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Cred<'a>, DecodeError> {
+fn cred<'a>(c: &mut Cursor<'a>, empty: bool) -> Cred<'a> {
     let mut cred = Cred {
         meta: None,
         data: Text::empty(),
     };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::META => cred.meta = Some(meta(c, empty)?),
-            Tag::DATA => cred.data = c.leaf_text(empty, true)?,
-            _ => c.skip_element(empty)?,
+            Tag::META => cred.meta = Some(meta(c, empty)),
+            Tag::DATA => cred.data = leaf(c, empty),
+            _ => pass(c, empty),
         }
     }
-    Ok(cred)
+    cred
 }
 
-fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Chal<'a>, DecodeError> {
+fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Chal<'a> {
     let mut chal = Chal { meta: None };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         if tag == Tag::META {
-            chal.meta = Some(meta(c, empty)?);
+            chal.meta = Some(meta(c, empty));
         } else {
-            c.skip_element(empty)?;
+            pass(c, empty);
         }
     }
-    Ok(chal)
+    chal
 }
 
 /// A lazy view of a `Meta` element whose start tag was just read.
-fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Meta<'a>, DecodeError> {
+fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Meta<'a> {
     if empty {
-        return Ok(Meta::new(&super::model::MetInf::EMPTY));
+        return Meta::new(&super::model::MetInf::EMPTY);
     }
     let start = *c;
-    c.skip_element(false)?;
-    Ok(Meta::parsed(start))
+    pass(c, false);
+    Meta::parsed(start)
 }
 
 /// Text children of a command, in one array so that one path stores them all.
@@ -540,16 +539,12 @@ const TARGET_REFS: usize = 2;
 const SOURCE_REFS: usize = 3;
 
 /// Decodes a command of a checked message whose start tag was just read.
-pub(crate) fn command<'a>(
-    c: &mut Cursor<'a>,
-    tag: Tag,
-    empty: bool,
-) -> Result<Command<'a>, DecodeError> {
+pub(crate) fn command<'a>(c: &mut Cursor<'a>, tag: Tag, empty: bool) -> Command<'a> {
     let mut texts: [Option<Text<'a>>; 6] = [None; 6];
     let mut lists = [ListStart::new(); 4];
     let (mut no_resp, mut cred_, mut meta_, mut chal_) = (false, None, None, None);
     let (mut target, mut source) = (None, None);
-    while let Some((child, empty, before)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((child, empty, before)) = next_child_of(c, empty, PAGE_SYNCML) {
         let text = match child {
             Tag::CMD_ID => CMD_ID,
             Tag::DATA => DATA,
@@ -560,7 +555,7 @@ pub(crate) fn command<'a>(
             _ => usize::MAX,
         };
         if let Some(slot) = texts.get_mut(text) {
-            *slot = Some(c.leaf_text(empty, true)?);
+            *slot = Some(leaf(c, empty));
             continue;
         }
         let list = match child {
@@ -571,18 +566,18 @@ pub(crate) fn command<'a>(
             _ => usize::MAX,
         };
         if let Some(list) = lists.get_mut(list) {
-            c.skip_element(empty)?;
+            pass(c, empty);
             list.push(before);
             continue;
         }
         match child {
-            Tag::CRED => cred_ = Some(cred(c, empty)?),
-            Tag::META => meta_ = Some(meta(c, empty)?),
-            Tag::CHAL => chal_ = Some(chal(c, empty)?),
-            Tag::TARGET => target = Some(location(c, empty)?),
-            Tag::SOURCE => source = Some(location(c, empty)?),
+            Tag::CRED => cred_ = Some(cred(c, empty)),
+            Tag::META => meta_ = Some(meta(c, empty)),
+            Tag::CHAL => chal_ = Some(chal(c, empty)),
+            Tag::TARGET => target = Some(location(c, empty)),
+            Tag::SOURCE => source = Some(location(c, empty)),
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 no_resp |= child == Tag::NO_RESP;
             }
         }
@@ -607,7 +602,7 @@ pub(crate) fn command<'a>(
         meta: meta_,
         commands,
     };
-    Ok(match tag {
+    match tag {
         Tag::ADD => Command::Add(item_command),
         Tag::COPY => Command::Copy(item_command),
         Tag::DELETE => Command::Delete(item_command),
@@ -663,29 +658,25 @@ pub(crate) fn command<'a>(
         }),
         // Lists only hold commands; Replace is the one left.
         _ => Command::Replace(item_command),
-    })
+    }
 }
 
 /// Decodes an `Item` of a checked message whose start tag was just read.
-pub(crate) fn item<'a>(
-    c: &mut Cursor<'a>,
-    _tag: Tag,
-    empty: bool,
-) -> Result<Item<'a>, DecodeError> {
+pub(crate) fn item<'a>(c: &mut Cursor<'a>, _tag: Tag, empty: bool) -> Item<'a> {
     let mut item = Item::default();
     let mut nested_tnds = false;
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::TARGET => item.target = Some(location(c, empty)?),
-            Tag::SOURCE => item.source = Some(location(c, empty)?),
-            Tag::META => item.meta = Some(meta(c, empty)?),
+            Tag::TARGET => item.target = Some(location(c, empty)),
+            Tag::SOURCE => item.source = Some(location(c, empty)),
+            Tag::META => item.meta = Some(meta(c, empty)),
             Tag::DATA => {
-                let (data, nested) = data(c, empty)?;
+                let (data, nested) = data(c, empty);
                 item.data = Some(data);
                 nested_tnds = nested;
             }
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 item.more_data |= tag == Tag::MORE_DATA;
             }
         }
@@ -702,36 +693,37 @@ pub(crate) fn item<'a>(
         }
         _ => m,
     });
-    Ok(item)
+    item
 }
 
 /// Decodes `Data` content: text, opaque bytes, or embedded XML. The flag is set when the
 /// XML came as a nested WBXML TNDS document.
-fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<(Data<'a>, bool), DecodeError> {
+fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> (Data<'a>, bool) {
     let start = *c;
     let mut found: Option<(Text<'a>, bool)> = None;
     if !empty {
-        loop {
-            match c.next_content(false)? {
+        while let Ok(content) = c.next_content(false) {
+            match content {
                 Content::End => break,
                 Content::Text { text, opaque } => {
                     found.get_or_insert((text, opaque));
                 }
                 Content::Start { empty, .. } => {
-                    skip_embedded(c, empty)?;
-                    return Ok((Data::Xml(Embedded::parsed(start)), false));
+                    // Checked input: the walk to the end of Data cannot fail.
+                    let _ = skip_embedded(c, empty);
+                    return (Data::Xml(Embedded::parsed(start)), false);
                 }
             }
         }
     }
-    Ok(match found {
+    match found {
         None => (Data::Text(Text::empty()), false),
         Some((text, true)) => match nested_tnds(&text) {
             Some(doc) => (Data::Xml(Embedded::parsed(doc)), true),
             None => (Data::Opaque(text), false),
         },
         Some((text, false)) => (Data::Text(text), false),
-    })
+    }
 }
 
 /// A cursor on the root element of the WBXML DDF/TNDS document that `text` (opaque data)

@@ -11,7 +11,6 @@
 
 use core::fmt;
 
-use super::error::DecodeError;
 use super::text::Text;
 use super::tokens::{namespace_page, page_namespace, Tag, PAGE_METINF, PAGE_SYNCML};
 #[allow(unused_imports)] // for the doc links
@@ -906,10 +905,7 @@ pub struct ListIter<'a, T> {
 
 impl<'a, T: Copy> ListIter<'a, T> {
     /// The next element, decoded with `decode` when the list is parsed.
-    pub(super) fn next_with(
-        &mut self,
-        decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Option<T> {
+    pub(super) fn next_with(&mut self, decode: fn(&mut Cursor<'a>, Tag, bool) -> T) -> Option<T> {
         match &mut self.repr {
             ListRepr::Slice(s) => {
                 let (first, rest) = s.split_first()?;
@@ -922,9 +918,7 @@ impl<'a, T: Copy> ListIter<'a, T> {
                 select,
             } => {
                 let (tag, empty) = next_selected(cursor, len, &mut self.index, *select)?;
-                // A decoded message was validated whole, so an error here cannot happen;
-                // should one appear anyway the list simply ends.
-                decode(cursor, tag, empty).ok()
+                Some(decode(cursor, tag, empty))
             }
         }
     }
@@ -932,7 +926,8 @@ impl<'a, T: Copy> ListIter<'a, T> {
 
 /// Moves `cursor` past the start tag of the next child `select` picks, the `index`th of
 /// `len`, and returns its tag and whether it is empty. Not generic, so that every kind of
-/// list shares one walk.
+/// list shares one walk. A decoded message was validated whole, so the cursor cannot fail
+/// here; should it fail anyway the list simply ends.
 fn next_selected(
     cursor: &mut Cursor<'_>,
     len: &mut u32,
