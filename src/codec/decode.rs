@@ -26,20 +26,33 @@ fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
 }
 
-/// DS elements a DM client may meet and has no use for: skipped.
-fn is_ignored(tag: Tag) -> bool {
-    matches!(
-        tag,
-        Tag::ARCHIVE
-            | Tag::SFT_DEL
-            | Tag::LANG
-            | Tag::NO_RESULTS
-            | Tag::NUMBER_OF_CHANGES
-            | Tag::SOURCE_PARENT
-            | Tag::TARGET_PARENT
-            | Tag::FILTER
-    )
+/// A set of SyncML (or MetInf) elements, one bit per token, made at compile time.
+macro_rules! tags {
+    ($($tag:ident),+ $(,)?) => {
+        const { 0u64 $(| 1u64 << Tag::$tag.token())+ }
+    };
 }
+
+/// The bit of `tag` in a set of [`tags!`]: every token is below 64.
+fn bit(tag: Tag) -> u64 {
+    1u64.checked_shl(u32::from(tag.token())).unwrap_or(0)
+}
+
+/// DS elements a DM client may meet and has no use for: skipped.
+const IGNORED: u64 = tags![
+    ARCHIVE,
+    SFT_DEL,
+    LANG,
+    NO_RESULTS,
+    NUMBER_OF_CHANGES,
+    SOURCE_PARENT,
+    TARGET_PARENT,
+    FILTER,
+];
+
+/// The commands this model holds, as children of SyncBody or of a container.
+const ANY_COMMAND: u64 =
+    tags![ADD, ALERT, ATOMIC, COPY, DELETE, EXEC, GET, REPLACE, RESULTS, SEQUENCE, STATUS, SYNC];
 
 fn is_container(tag: Tag) -> bool {
     matches!(tag, Tag::ATOMIC | Tag::SEQUENCE | Tag::SYNC)
@@ -113,74 +126,77 @@ enum Rule {
     Command,
 }
 
-/// The rule for a child `tag` of a `kind` element, or `None` when it may not appear.
-fn rule(kind: Kind, tag: Tag) -> Option<Rule> {
-    use Rule::{Element, Flag, Ignore, Leaf};
-    Some(match (kind, tag) {
-        (Kind::Root, Tag::SYNC_HDR) => Element(Kind::Hdr),
-        (Kind::Root, Tag::SYNC_BODY) => Element(Kind::Body),
-        (
-            Kind::Hdr,
-            Tag::VER_DTD | Tag::VER_PROTO | Tag::SESSION_ID | Tag::MSG_ID | Tag::RESP_URI,
-        ) => Leaf,
-        (Kind::Hdr | Kind::Item, Tag::TARGET | Tag::SOURCE) => Element(Kind::Location),
-        (Kind::Hdr, Tag::NO_RESP) => Flag,
-        (Kind::Hdr, Tag::CRED) => Element(Kind::Cred),
-        (Kind::Hdr | Kind::Cred | Kind::Chal | Kind::Item, Tag::META) => Element(Kind::Meta),
-        (Kind::Location, Tag::LOC_URI | Tag::LOC_NAME) => Leaf,
-        (Kind::Cred, Tag::DATA) => Leaf,
-        (
-            Kind::Meta,
-            Tag::FORMAT
-            | Tag::TYPE
-            | Tag::MARK
-            | Tag::SIZE
-            | Tag::NEXT_NONCE
-            | Tag::VERSION
-            | Tag::MAX_MSG_SIZE
-            | Tag::MAX_OBJ_SIZE
-            | Tag::EMI,
-        ) => Rule::Leaves,
-        // DS properties (anchors, memory): valid MetInf a DM client ignores.
-        (Kind::Meta, _) => Ignore,
-        (Kind::Body, Tag::FINAL) => Flag,
-        (Kind::Body, t) if is_command(t) => Rule::Command,
-        (Kind::Item, Tag::DATA) => Rule::Data,
-        (Kind::Item, Tag::MORE_DATA) => Flag,
-        (Kind::Command(command), t) => return command_rule(command, t),
-        (Kind::Location | Kind::Item, t) if is_ignored(t) => Ignore,
-        _ => return None,
-    })
+/// The children a `kind` element may hold, as the SyncML DTD has it: tokens on the
+/// MetInf code page for `Meta`, on the SyncML one for the rest.
+fn children(kind: Kind) -> u64 {
+    const ITEM_COMMAND: u64 = tags![CMD_ID, NO_RESP, CRED, META, ITEM];
+    // `Cmd` is not in the DTD's Results, but Windows clients send it.
+    const REFS: u64 = tags![CMD_ID, MSG_REF, CMD_REF, CMD, TARGET_REF, SOURCE_REF, ITEM];
+    const CONTAINER: u64 = tags![CMD_ID, NO_RESP, META] | ANY_COMMAND;
+    match kind {
+        Kind::Root => tags![SYNC_HDR, SYNC_BODY],
+        Kind::Hdr => tags![
+            VER_DTD, VER_PROTO, SESSION_ID, MSG_ID, TARGET, SOURCE, RESP_URI, NO_RESP, CRED, META,
+        ],
+        Kind::Body => tags![FINAL] | ANY_COMMAND,
+        Kind::Location => tags![LOC_URI, LOC_NAME],
+        Kind::Cred => tags![META, DATA],
+        Kind::Chal => tags![META],
+        Kind::Meta => tags![
+            FORMAT,
+            TYPE,
+            MARK,
+            SIZE,
+            NEXT_NONCE,
+            VERSION,
+            MAX_MSG_SIZE,
+            MAX_OBJ_SIZE,
+            EMI,
+        ],
+        Kind::Item => tags![TARGET, SOURCE, META, DATA, MORE_DATA],
+        Kind::Command(command) => match command {
+            Tag::ALERT => tags![CMD_ID, NO_RESP, CRED, DATA, CORRELATOR, ITEM],
+            Tag::EXEC => ITEM_COMMAND | tags![CORRELATOR],
+            Tag::STATUS => REFS | tags![CRED, CHAL, DATA],
+            Tag::RESULTS => REFS | tags![META],
+            Tag::ATOMIC | Tag::SEQUENCE => CONTAINER,
+            Tag::SYNC => CONTAINER | tags![CRED, TARGET, SOURCE],
+            // Add, Copy, Delete, Get and Replace.
+            _ => ITEM_COMMAND,
+        },
+    }
 }
 
-/// The rule for a child of a command: what the command's DTD allows.
-fn command_rule(command: Tag, tag: Tag) -> Option<Rule> {
+/// The rule for a child `tag` of a `kind` element, or `None` when it may not appear.
+fn rule(kind: Kind, tag: Tag) -> Option<Rule> {
     use Rule::{Element, Flag, Leaf};
-    let item_command = matches!(
-        command,
-        Tag::ADD | Tag::COPY | Tag::DELETE | Tag::GET | Tag::REPLACE | Tag::EXEC
-    );
-    let is = |commands: &[Tag]| commands.contains(&command);
-    let allowed = match tag {
-        Tag::CMD_ID => Some(Leaf),
-        Tag::NO_RESP if !is(&[Tag::STATUS, Tag::RESULTS]) => Some(Flag),
-        Tag::CRED if !is(&[Tag::ATOMIC, Tag::SEQUENCE, Tag::RESULTS]) => Some(Element(Kind::Cred)),
-        Tag::META if !is(&[Tag::ALERT, Tag::STATUS]) => Some(Element(Kind::Meta)),
-        Tag::DATA if is(&[Tag::ALERT, Tag::STATUS]) => Some(Leaf),
-        Tag::CORRELATOR if is(&[Tag::ALERT, Tag::EXEC]) => Some(Leaf),
-        Tag::MSG_REF | Tag::CMD_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
-        // `Cmd` is not in the DTD's Results, but Windows clients send it.
-        Tag::CMD if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
-        Tag::CHAL if command == Tag::STATUS => Some(Element(Kind::Chal)),
-        Tag::TARGET_REF | Tag::SOURCE_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Rule::Leaves),
-        Tag::TARGET | Tag::SOURCE if command == Tag::SYNC => Some(Element(Kind::Location)),
-        Tag::ITEM if item_command || is(&[Tag::ALERT, Tag::STATUS, Tag::RESULTS]) => {
-            Some(Rule::Item)
-        }
-        t if is_container(command) && is_command(t) => Some(Rule::Command),
-        _ => None,
-    };
-    allowed.or_else(|| is_ignored(tag).then_some(Rule::Ignore))
+    if children(kind) & bit(tag) == 0 {
+        // DS properties (anchors, memory) are valid MetInf a DM client ignores; the DS
+        // elements of IGNORED may stand where a location, an item or a command's children do.
+        let ignored = match kind {
+            Kind::Meta => true,
+            Kind::Location | Kind::Item | Kind::Command(_) => IGNORED & bit(tag) != 0,
+            _ => false,
+        };
+        return ignored.then_some(Rule::Ignore);
+    }
+    // Where it may appear, a child is checked the same way whatever its parent, but for
+    // an item's Data.
+    Some(match tag {
+        _ if kind == Kind::Meta => Rule::Leaves,
+        Tag::SYNC_HDR => Element(Kind::Hdr),
+        Tag::SYNC_BODY => Element(Kind::Body),
+        Tag::TARGET | Tag::SOURCE => Element(Kind::Location),
+        Tag::CRED => Element(Kind::Cred),
+        Tag::CHAL => Element(Kind::Chal),
+        Tag::META => Element(Kind::Meta),
+        Tag::ITEM => Rule::Item,
+        Tag::DATA if kind == Kind::Item => Rule::Data,
+        Tag::NO_RESP | Tag::FINAL | Tag::MORE_DATA => Flag,
+        Tag::TARGET_REF | Tag::SOURCE_REF => Rule::Leaves,
+        t if ANY_COMMAND & bit(t) != 0 => Rule::Command,
+        _ => Leaf,
+    })
 }
 
 /// The children an element must have, reported in this order when missing.
@@ -230,7 +246,7 @@ fn check_element<'a>(
     } else {
         PAGE_SYNCML
     };
-    // One bit per SyncML token (all below 64) that has appeared.
+    // The children that have appeared, a set of tags.
     let mut seen = 0u64;
     let mut commands = ListStart::new();
     if !empty {
@@ -278,20 +294,18 @@ fn check_element<'a>(
                 rule,
                 Rule::Leaf | Rule::Flag | Rule::Element(_) | Rule::Data
             ) {
-                let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
-                if seen & bit != 0 {
+                if seen & bit(tag) != 0 {
                     return Err(err(K::DuplicateElement, offset));
                 }
-                seen |= bit;
+                seen |= bit(tag);
             }
             if tag == Tag::FINAL {
                 found.is_final = true;
             }
         }
     }
-    for tag in required(kind) {
-        let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
-        if seen & bit == 0 {
+    for &tag in required(kind) {
+        if seen & bit(tag) == 0 {
             return Err(err(K::MissingElement(tag.name()), missing_at));
         }
     }
