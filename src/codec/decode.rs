@@ -6,7 +6,8 @@
 //!   per (parent, child) pair and builds nothing;
 //! * the views: the decoders that build the model's values. They run only on checked
 //!   input (when parsing fills the header, and when a lazy list is read), so they have
-//!   nothing to refuse and take what is there.
+//!   nothing to refuse and take what is there. They return values, not results: a cursor
+//!   error, which the check rules out, would end the element where it stands.
 //!
 //! A message that parses has therefore no structural error left for a lazy list to find.
 
@@ -25,20 +26,33 @@ fn err(kind: K, offset: usize) -> DecodeError {
     DecodeError::new(kind, offset)
 }
 
-/// DS elements a DM client may meet and has no use for: skipped.
-fn is_ignored(tag: Tag) -> bool {
-    matches!(
-        tag,
-        Tag::ARCHIVE
-            | Tag::SFT_DEL
-            | Tag::LANG
-            | Tag::NO_RESULTS
-            | Tag::NUMBER_OF_CHANGES
-            | Tag::SOURCE_PARENT
-            | Tag::TARGET_PARENT
-            | Tag::FILTER
-    )
+/// A set of SyncML (or MetInf) elements, one bit per token, made at compile time.
+macro_rules! tags {
+    ($($tag:ident),+ $(,)?) => {
+        const { 0u64 $(| 1u64 << Tag::$tag.token())+ }
+    };
 }
+
+/// The bit of `tag` in a set of [`tags!`]: every token is below 64.
+fn bit(tag: Tag) -> u64 {
+    1u64.checked_shl(u32::from(tag.token())).unwrap_or(0)
+}
+
+/// DS elements a DM client may meet and has no use for: skipped.
+const IGNORED: u64 = tags![
+    ARCHIVE,
+    SFT_DEL,
+    LANG,
+    NO_RESULTS,
+    NUMBER_OF_CHANGES,
+    SOURCE_PARENT,
+    TARGET_PARENT,
+    FILTER,
+];
+
+/// The commands this model holds, as children of SyncBody or of a container.
+const ANY_COMMAND: u64 =
+    tags![ADD, ALERT, ATOMIC, COPY, DELETE, EXEC, GET, REPLACE, RESULTS, SEQUENCE, STATUS, SYNC];
 
 fn is_container(tag: Tag) -> bool {
     matches!(tag, Tag::ATOMIC | Tag::SEQUENCE | Tag::SYNC)
@@ -112,74 +126,77 @@ enum Rule {
     Command,
 }
 
-/// The rule for a child `tag` of a `kind` element, or `None` when it may not appear.
-fn rule(kind: Kind, tag: Tag) -> Option<Rule> {
-    use Rule::{Element, Flag, Ignore, Leaf};
-    Some(match (kind, tag) {
-        (Kind::Root, Tag::SYNC_HDR) => Element(Kind::Hdr),
-        (Kind::Root, Tag::SYNC_BODY) => Element(Kind::Body),
-        (
-            Kind::Hdr,
-            Tag::VER_DTD | Tag::VER_PROTO | Tag::SESSION_ID | Tag::MSG_ID | Tag::RESP_URI,
-        ) => Leaf,
-        (Kind::Hdr | Kind::Item, Tag::TARGET | Tag::SOURCE) => Element(Kind::Location),
-        (Kind::Hdr, Tag::NO_RESP) => Flag,
-        (Kind::Hdr, Tag::CRED) => Element(Kind::Cred),
-        (Kind::Hdr | Kind::Cred | Kind::Chal | Kind::Item, Tag::META) => Element(Kind::Meta),
-        (Kind::Location, Tag::LOC_URI | Tag::LOC_NAME) => Leaf,
-        (Kind::Cred, Tag::DATA) => Leaf,
-        (
-            Kind::Meta,
-            Tag::FORMAT
-            | Tag::TYPE
-            | Tag::MARK
-            | Tag::SIZE
-            | Tag::NEXT_NONCE
-            | Tag::VERSION
-            | Tag::MAX_MSG_SIZE
-            | Tag::MAX_OBJ_SIZE
-            | Tag::EMI,
-        ) => Rule::Leaves,
-        // DS properties (anchors, memory): valid MetInf a DM client ignores.
-        (Kind::Meta, _) => Ignore,
-        (Kind::Body, Tag::FINAL) => Flag,
-        (Kind::Body, t) if is_command(t) => Rule::Command,
-        (Kind::Item, Tag::DATA) => Rule::Data,
-        (Kind::Item, Tag::MORE_DATA) => Flag,
-        (Kind::Command(command), t) => return command_rule(command, t),
-        (Kind::Location | Kind::Item, t) if is_ignored(t) => Ignore,
-        _ => return None,
-    })
+/// The children a `kind` element may hold, as the SyncML DTD has it: tokens on the
+/// MetInf code page for `Meta`, on the SyncML one for the rest.
+fn children(kind: Kind) -> u64 {
+    const ITEM_COMMAND: u64 = tags![CMD_ID, NO_RESP, CRED, META, ITEM];
+    // `Cmd` is not in the DTD's Results, but Windows clients send it.
+    const REFS: u64 = tags![CMD_ID, MSG_REF, CMD_REF, CMD, TARGET_REF, SOURCE_REF, ITEM];
+    const CONTAINER: u64 = tags![CMD_ID, NO_RESP, META] | ANY_COMMAND;
+    match kind {
+        Kind::Root => tags![SYNC_HDR, SYNC_BODY],
+        Kind::Hdr => tags![
+            VER_DTD, VER_PROTO, SESSION_ID, MSG_ID, TARGET, SOURCE, RESP_URI, NO_RESP, CRED, META,
+        ],
+        Kind::Body => tags![FINAL] | ANY_COMMAND,
+        Kind::Location => tags![LOC_URI, LOC_NAME],
+        Kind::Cred => tags![META, DATA],
+        Kind::Chal => tags![META],
+        Kind::Meta => tags![
+            FORMAT,
+            TYPE,
+            MARK,
+            SIZE,
+            NEXT_NONCE,
+            VERSION,
+            MAX_MSG_SIZE,
+            MAX_OBJ_SIZE,
+            EMI,
+        ],
+        Kind::Item => tags![TARGET, SOURCE, META, DATA, MORE_DATA],
+        Kind::Command(command) => match command {
+            Tag::ALERT => tags![CMD_ID, NO_RESP, CRED, DATA, CORRELATOR, ITEM],
+            Tag::EXEC => ITEM_COMMAND | tags![CORRELATOR],
+            Tag::STATUS => REFS | tags![CRED, CHAL, DATA],
+            Tag::RESULTS => REFS | tags![META],
+            Tag::ATOMIC | Tag::SEQUENCE => CONTAINER,
+            Tag::SYNC => CONTAINER | tags![CRED, TARGET, SOURCE],
+            // Add, Copy, Delete, Get and Replace.
+            _ => ITEM_COMMAND,
+        },
+    }
 }
 
-/// The rule for a child of a command: what the command's DTD allows.
-fn command_rule(command: Tag, tag: Tag) -> Option<Rule> {
+/// The rule for a child `tag` of a `kind` element, or `None` when it may not appear.
+fn rule(kind: Kind, tag: Tag) -> Option<Rule> {
     use Rule::{Element, Flag, Leaf};
-    let item_command = matches!(
-        command,
-        Tag::ADD | Tag::COPY | Tag::DELETE | Tag::GET | Tag::REPLACE | Tag::EXEC
-    );
-    let is = |commands: &[Tag]| commands.contains(&command);
-    let allowed = match tag {
-        Tag::CMD_ID => Some(Leaf),
-        Tag::NO_RESP if !is(&[Tag::STATUS, Tag::RESULTS]) => Some(Flag),
-        Tag::CRED if !is(&[Tag::ATOMIC, Tag::SEQUENCE, Tag::RESULTS]) => Some(Element(Kind::Cred)),
-        Tag::META if !is(&[Tag::ALERT, Tag::STATUS]) => Some(Element(Kind::Meta)),
-        Tag::DATA if is(&[Tag::ALERT, Tag::STATUS]) => Some(Leaf),
-        Tag::CORRELATOR if is(&[Tag::ALERT, Tag::EXEC]) => Some(Leaf),
-        Tag::MSG_REF | Tag::CMD_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
-        // `Cmd` is not in the DTD's Results, but Windows clients send it.
-        Tag::CMD if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Leaf),
-        Tag::CHAL if command == Tag::STATUS => Some(Element(Kind::Chal)),
-        Tag::TARGET_REF | Tag::SOURCE_REF if is(&[Tag::STATUS, Tag::RESULTS]) => Some(Rule::Leaves),
-        Tag::TARGET | Tag::SOURCE if command == Tag::SYNC => Some(Element(Kind::Location)),
-        Tag::ITEM if item_command || is(&[Tag::ALERT, Tag::STATUS, Tag::RESULTS]) => {
-            Some(Rule::Item)
-        }
-        t if is_container(command) && is_command(t) => Some(Rule::Command),
-        _ => None,
-    };
-    allowed.or_else(|| is_ignored(tag).then_some(Rule::Ignore))
+    if children(kind) & bit(tag) == 0 {
+        // DS properties (anchors, memory) are valid MetInf a DM client ignores; the DS
+        // elements of IGNORED may stand where a location, an item or a command's children do.
+        let ignored = match kind {
+            Kind::Meta => true,
+            Kind::Location | Kind::Item | Kind::Command(_) => IGNORED & bit(tag) != 0,
+            _ => false,
+        };
+        return ignored.then_some(Rule::Ignore);
+    }
+    // Where it may appear, a child is checked the same way whatever its parent, but for
+    // an item's Data.
+    Some(match tag {
+        _ if kind == Kind::Meta => Rule::Leaves,
+        Tag::SYNC_HDR => Element(Kind::Hdr),
+        Tag::SYNC_BODY => Element(Kind::Body),
+        Tag::TARGET | Tag::SOURCE => Element(Kind::Location),
+        Tag::CRED => Element(Kind::Cred),
+        Tag::CHAL => Element(Kind::Chal),
+        Tag::META => Element(Kind::Meta),
+        Tag::ITEM => Rule::Item,
+        Tag::DATA if kind == Kind::Item => Rule::Data,
+        Tag::NO_RESP | Tag::FINAL | Tag::MORE_DATA => Flag,
+        Tag::TARGET_REF | Tag::SOURCE_REF => Rule::Leaves,
+        t if ANY_COMMAND & bit(t) != 0 => Rule::Command,
+        _ => Leaf,
+    })
 }
 
 /// The children an element must have, reported in this order when missing.
@@ -229,7 +246,7 @@ fn check_element<'a>(
     } else {
         PAGE_SYNCML
     };
-    // One bit per SyncML token (all below 64) that has appeared.
+    // The children that have appeared, a set of tags.
     let mut seen = 0u64;
     let mut commands = ListStart::new();
     if !empty {
@@ -277,20 +294,18 @@ fn check_element<'a>(
                 rule,
                 Rule::Leaf | Rule::Flag | Rule::Element(_) | Rule::Data
             ) {
-                let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
-                if seen & bit != 0 {
+                if seen & bit(tag) != 0 {
                     return Err(err(K::DuplicateElement, offset));
                 }
-                seen |= bit;
+                seen |= bit(tag);
             }
             if tag == Tag::FINAL {
                 found.is_final = true;
             }
         }
     }
-    for tag in required(kind) {
-        let bit = 1u64.checked_shl(u32::from(tag.token())).unwrap_or(0);
-        if seen & bit == 0 {
+    for &tag in required(kind) {
+        if seen & bit(tag) == 0 {
             return Err(err(K::MissingElement(tag.name()), missing_at));
         }
     }
@@ -388,7 +403,7 @@ pub(crate) fn message(mut c: Cursor<'_>) -> Result<Message<'_>, DecodeError> {
         return Err(err(K::MissingElement("SyncHdr"), offset));
     };
     Ok(Message {
-        header: sync_hdr(&mut header, empty)?,
+        header: sync_hdr(&mut header, empty),
         body: SyncBody {
             commands: found.commands.finish(Select::Commands),
             is_final: found.is_final,
@@ -403,33 +418,37 @@ pub(crate) fn message(mut c: Cursor<'_>) -> Result<Message<'_>, DecodeError> {
 /// The next child element of the element whose start tag was read: its tag, whether it is
 /// empty, and the cursor before its start tag. Text between children (white space in
 /// checked input) is passed over.
-fn next_child<'a>(
-    c: &mut Cursor<'a>,
-    page: u8,
-) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+fn next_child<'a>(c: &mut Cursor<'a>, page: u8) -> Option<(Tag, bool, Cursor<'a>)> {
     loop {
         let before = *c;
-        match c.next_content(true)? {
-            Content::End => return Ok(None),
+        match c.next_content(true).ok()? {
+            Content::End => return None,
             Content::Text { .. } => {}
             Content::Start { name, empty, .. } => match name.resolve(page) {
-                Some(tag) => return Ok(Some((tag, empty, before))),
-                None => c.skip_element(empty)?,
+                Some(tag) => return Some((tag, empty, before)),
+                None => c.skip_element(empty).ok()?,
             },
         }
     }
 }
 
 /// A leaf element's text, trimmed.
-pub(crate) fn text_element<'a>(
-    c: &mut Cursor<'a>,
-    _tag: Tag,
-    empty: bool,
-) -> Result<Text<'a>, DecodeError> {
-    c.leaf_text(empty, true)
+fn leaf<'a>(c: &mut Cursor<'a>, empty: bool) -> Text<'a> {
+    c.leaf_text(empty, true).unwrap_or_default()
 }
 
-fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<SyncHdr<'a>, DecodeError> {
+/// Passes over a child the view has no use for. Should that fail, the next read fails
+/// too and ends the element.
+fn pass(c: &mut Cursor<'_>, empty: bool) {
+    let _ = c.skip_element(empty);
+}
+
+/// A leaf element's text, trimmed: an element of a list of texts.
+pub(crate) fn text_element<'a>(c: &mut Cursor<'a>, _tag: Tag, empty: bool) -> Text<'a> {
+    leaf(c, empty)
+}
+
+fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> SyncHdr<'a> {
     let mut h = SyncHdr {
         ver_dtd: Text::empty(),
         ver_proto: Text::empty(),
@@ -442,87 +461,81 @@ fn sync_hdr<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<SyncHdr<'a>, DecodeEr
         cred: None,
         meta: None,
     };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::VER_DTD => h.ver_dtd = c.leaf_text(empty, true)?,
-            Tag::VER_PROTO => h.ver_proto = c.leaf_text(empty, true)?,
-            Tag::SESSION_ID => h.session_id = c.leaf_text(empty, true)?,
-            Tag::MSG_ID => h.msg_id = c.leaf_text(empty, true)?,
-            Tag::TARGET => h.target = location(c, empty)?,
-            Tag::SOURCE => h.source = location(c, empty)?,
-            Tag::RESP_URI => h.resp_uri = Some(c.leaf_text(empty, true)?),
-            Tag::CRED => h.cred = Some(cred(c, empty)?),
-            Tag::META => h.meta = Some(meta(c, empty)?),
+            Tag::VER_DTD => h.ver_dtd = leaf(c, empty),
+            Tag::VER_PROTO => h.ver_proto = leaf(c, empty),
+            Tag::SESSION_ID => h.session_id = leaf(c, empty),
+            Tag::MSG_ID => h.msg_id = leaf(c, empty),
+            Tag::TARGET => h.target = location(c, empty),
+            Tag::SOURCE => h.source = location(c, empty),
+            Tag::RESP_URI => h.resp_uri = Some(leaf(c, empty)),
+            Tag::CRED => h.cred = Some(cred(c, empty)),
+            Tag::META => h.meta = Some(meta(c, empty)),
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 h.no_resp |= tag == Tag::NO_RESP;
             }
         }
     }
-    Ok(h)
+    h
 }
 
 /// [`next_child`], or nothing for an empty element.
-fn next_child_of<'a>(
-    c: &mut Cursor<'a>,
-    empty: bool,
-    page: u8,
-) -> Result<Option<(Tag, bool, Cursor<'a>)>, DecodeError> {
+fn next_child_of<'a>(c: &mut Cursor<'a>, empty: bool, page: u8) -> Option<(Tag, bool, Cursor<'a>)> {
     if empty {
-        return Ok(None);
+        return None;
     }
     next_child(c, page)
 }
 
-fn location<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Location<'a>, DecodeError> {
+fn location<'a>(c: &mut Cursor<'a>, empty: bool) -> Location<'a> {
     let mut l = Location::default();
-    let mut children = !empty;
-    while children {
-        match next_child(c, PAGE_SYNCML)? {
-            Some((Tag::LOC_URI, empty, _)) => l.uri = c.leaf_text(empty, true)?,
-            Some((Tag::LOC_NAME, empty, _)) => l.name = Some(c.leaf_text(empty, true)?),
-            Some((_, empty, _)) => c.skip_element(empty)?,
-            None => children = false,
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
+        match tag {
+            Tag::LOC_URI => l.uri = leaf(c, empty),
+            Tag::LOC_NAME => l.name = Some(leaf(c, empty)),
+            _ => pass(c, empty),
         }
     }
-    Ok(l)
+    l
 }
 
-fn cred<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Cred<'a>, DecodeError> {
+fn cred<'a>(c: &mut Cursor<'a>, empty: bool) -> Cred<'a> {
     let mut cred = Cred {
         meta: None,
         data: Text::empty(),
     };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::META => cred.meta = Some(meta(c, empty)?),
-            Tag::DATA => cred.data = c.leaf_text(empty, true)?,
-            _ => c.skip_element(empty)?,
+            Tag::META => cred.meta = Some(meta(c, empty)),
+            Tag::DATA => cred.data = leaf(c, empty),
+            _ => pass(c, empty),
         }
     }
-    Ok(cred)
+    cred
 }
 
-fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Chal<'a>, DecodeError> {
+fn chal<'a>(c: &mut Cursor<'a>, empty: bool) -> Chal<'a> {
     let mut chal = Chal { meta: None };
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         if tag == Tag::META {
-            chal.meta = Some(meta(c, empty)?);
+            chal.meta = Some(meta(c, empty));
         } else {
-            c.skip_element(empty)?;
+            pass(c, empty);
         }
     }
-    Ok(chal)
+    chal
 }
 
 /// A lazy view of a `Meta` element whose start tag was just read.
-fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<Meta<'a>, DecodeError> {
+fn meta<'a>(c: &mut Cursor<'a>, empty: bool) -> Meta<'a> {
     if empty {
-        return Ok(Meta::new(&super::model::MetInf::EMPTY));
+        return Meta::new(&super::model::MetInf::EMPTY);
     }
     let start = *c;
-    c.skip_element(false)?;
-    Ok(Meta::parsed(start))
+    pass(c, false);
+    Meta::parsed(start)
 }
 
 /// Text children of a command, in one array so that one path stores them all.
@@ -540,16 +553,12 @@ const TARGET_REFS: usize = 2;
 const SOURCE_REFS: usize = 3;
 
 /// Decodes a command of a checked message whose start tag was just read.
-pub(crate) fn command<'a>(
-    c: &mut Cursor<'a>,
-    tag: Tag,
-    empty: bool,
-) -> Result<Command<'a>, DecodeError> {
+pub(crate) fn command<'a>(c: &mut Cursor<'a>, tag: Tag, empty: bool) -> Command<'a> {
     let mut texts: [Option<Text<'a>>; 6] = [None; 6];
     let mut lists = [ListStart::new(); 4];
     let (mut no_resp, mut cred_, mut meta_, mut chal_) = (false, None, None, None);
     let (mut target, mut source) = (None, None);
-    while let Some((child, empty, before)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((child, empty, before)) = next_child_of(c, empty, PAGE_SYNCML) {
         let text = match child {
             Tag::CMD_ID => CMD_ID,
             Tag::DATA => DATA,
@@ -560,7 +569,7 @@ pub(crate) fn command<'a>(
             _ => usize::MAX,
         };
         if let Some(slot) = texts.get_mut(text) {
-            *slot = Some(c.leaf_text(empty, true)?);
+            *slot = Some(leaf(c, empty));
             continue;
         }
         let list = match child {
@@ -571,18 +580,18 @@ pub(crate) fn command<'a>(
             _ => usize::MAX,
         };
         if let Some(list) = lists.get_mut(list) {
-            c.skip_element(empty)?;
+            pass(c, empty);
             list.push(before);
             continue;
         }
         match child {
-            Tag::CRED => cred_ = Some(cred(c, empty)?),
-            Tag::META => meta_ = Some(meta(c, empty)?),
-            Tag::CHAL => chal_ = Some(chal(c, empty)?),
-            Tag::TARGET => target = Some(location(c, empty)?),
-            Tag::SOURCE => source = Some(location(c, empty)?),
+            Tag::CRED => cred_ = Some(cred(c, empty)),
+            Tag::META => meta_ = Some(meta(c, empty)),
+            Tag::CHAL => chal_ = Some(chal(c, empty)),
+            Tag::TARGET => target = Some(location(c, empty)),
+            Tag::SOURCE => source = Some(location(c, empty)),
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 no_resp |= child == Tag::NO_RESP;
             }
         }
@@ -607,7 +616,7 @@ pub(crate) fn command<'a>(
         meta: meta_,
         commands,
     };
-    Ok(match tag {
+    match tag {
         Tag::ADD => Command::Add(item_command),
         Tag::COPY => Command::Copy(item_command),
         Tag::DELETE => Command::Delete(item_command),
@@ -663,29 +672,25 @@ pub(crate) fn command<'a>(
         }),
         // Lists only hold commands; Replace is the one left.
         _ => Command::Replace(item_command),
-    })
+    }
 }
 
 /// Decodes an `Item` of a checked message whose start tag was just read.
-pub(crate) fn item<'a>(
-    c: &mut Cursor<'a>,
-    _tag: Tag,
-    empty: bool,
-) -> Result<Item<'a>, DecodeError> {
+pub(crate) fn item<'a>(c: &mut Cursor<'a>, _tag: Tag, empty: bool) -> Item<'a> {
     let mut item = Item::default();
     let mut nested_tnds = false;
-    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML)? {
+    while let Some((tag, empty, _)) = next_child_of(c, empty, PAGE_SYNCML) {
         match tag {
-            Tag::TARGET => item.target = Some(location(c, empty)?),
-            Tag::SOURCE => item.source = Some(location(c, empty)?),
-            Tag::META => item.meta = Some(meta(c, empty)?),
+            Tag::TARGET => item.target = Some(location(c, empty)),
+            Tag::SOURCE => item.source = Some(location(c, empty)),
+            Tag::META => item.meta = Some(meta(c, empty)),
             Tag::DATA => {
-                let (data, nested) = data(c, empty)?;
+                let (data, nested) = data(c, empty);
                 item.data = Some(data);
                 nested_tnds = nested;
             }
             _ => {
-                c.skip_element(empty)?;
+                pass(c, empty);
                 item.more_data |= tag == Tag::MORE_DATA;
             }
         }
@@ -702,36 +707,37 @@ pub(crate) fn item<'a>(
         }
         _ => m,
     });
-    Ok(item)
+    item
 }
 
 /// Decodes `Data` content: text, opaque bytes, or embedded XML. The flag is set when the
 /// XML came as a nested WBXML TNDS document.
-fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> Result<(Data<'a>, bool), DecodeError> {
+fn data<'a>(c: &mut Cursor<'a>, empty: bool) -> (Data<'a>, bool) {
     let start = *c;
     let mut found: Option<(Text<'a>, bool)> = None;
     if !empty {
-        loop {
-            match c.next_content(false)? {
+        while let Ok(content) = c.next_content(false) {
+            match content {
                 Content::End => break,
                 Content::Text { text, opaque } => {
                     found.get_or_insert((text, opaque));
                 }
                 Content::Start { empty, .. } => {
-                    skip_embedded(c, empty)?;
-                    return Ok((Data::Xml(Embedded::parsed(start)), false));
+                    // Checked input: the walk to the end of Data cannot fail.
+                    let _ = skip_embedded(c, empty);
+                    return (Data::Xml(Embedded::parsed(start)), false);
                 }
             }
         }
     }
-    Ok(match found {
+    match found {
         None => (Data::Text(Text::empty()), false),
         Some((text, true)) => match nested_tnds(&text) {
             Some(doc) => (Data::Xml(Embedded::parsed(doc)), true),
             None => (Data::Opaque(text), false),
         },
         Some((text, false)) => (Data::Text(text), false),
-    })
+    }
 }
 
 /// A cursor on the root element of the WBXML DDF/TNDS document that `text` (opaque data)

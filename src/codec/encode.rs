@@ -9,11 +9,11 @@
 
 use super::decode::DDF_PUBLIC_ID;
 use super::error::EncodeError;
+use super::model::{property, PROPERTIES, TNDS_WBXML, TNDS_XML};
 use super::model::{
     Chal, Command, Cred, Data, Embedded, Item, List, ListIter, Location, Message, Meta, SyncHdr,
     XmlEvent,
 };
-use super::model::{TNDS_WBXML, TNDS_XML};
 #[cfg(feature = "xml")]
 use super::text::find_byte;
 use super::text::Text;
@@ -853,29 +853,20 @@ fn opt_meta_typed(e: &mut Encoder<'_>, meta: Option<Meta<'_>>, type_: Option<&st
     let Some(meta) = meta else {
         return Ok(());
     };
-    let mut m = meta.to_metinf();
-    if let Some(t) = type_ {
-        m.type_ = Some(Text::new(t));
+    let mut properties = meta.properties();
+    if let (Some(t), Some(slot)) = (type_, property(&mut properties, Tag::TYPE)) {
+        *slot = Some(Text::new(t));
     }
-    let fields = [
-        (Tag::FORMAT, m.format),
-        (Tag::TYPE, m.type_),
-        (Tag::MARK, m.mark),
-        (Tag::SIZE, m.size),
-        (Tag::VERSION, m.version),
-        (Tag::NEXT_NONCE, m.next_nonce),
-        (Tag::MAX_MSG_SIZE, m.max_msg_size),
-        (Tag::MAX_OBJ_SIZE, m.max_obj_size),
-    ];
-    if fields.iter().all(|(_, v)| v.is_none()) && m.emi.is_empty() {
+    let emi = meta.emi();
+    if properties.iter().all(Option::is_none) && emi.is_empty() {
         e.empty(Tag::META);
         return Ok(());
     }
     e.start(Tag::META);
-    for (tag, value) in fields {
+    for (tag, value) in PROPERTIES.into_iter().zip(properties) {
         e.opt_leaf(tag, value)?;
     }
-    for emi in m.emi {
+    for emi in emi {
         e.leaf(Tag::EMI, &emi)?;
     }
     e.end(Tag::META);

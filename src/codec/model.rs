@@ -11,7 +11,6 @@
 
 use core::fmt;
 
-use super::error::DecodeError;
 use super::text::Text;
 use super::tokens::{namespace_page, page_namespace, Tag, PAGE_METINF, PAGE_SYNCML};
 #[allow(unused_imports)] // for the doc links
@@ -548,6 +547,27 @@ pub struct MetInf<'a> {
     pub emi: List<'a, Text<'a>>,
 }
 
+/// The MetInf properties but EMI, in the order the SyncML DTD writes them.
+pub(crate) const PROPERTIES: [Tag; 8] = [
+    Tag::FORMAT,
+    Tag::TYPE,
+    Tag::MARK,
+    Tag::SIZE,
+    Tag::VERSION,
+    Tag::NEXT_NONCE,
+    Tag::MAX_MSG_SIZE,
+    Tag::MAX_OBJ_SIZE,
+];
+
+/// The place of `tag` among `properties`, which are in the order of [`PROPERTIES`].
+pub(crate) fn property<'p, 'a>(
+    properties: &'p mut [Option<Text<'a>>; 8],
+    tag: Tag,
+) -> Option<&'p mut Option<Text<'a>>> {
+    let index = PROPERTIES.iter().position(|&p| p == tag)?;
+    properties.get_mut(index)
+}
+
 impl MetInf<'_> {
     /// No properties at all: what a `MetInf` built in a `const` starts from
     /// (`MetInf { format: .., ..MetInf::EMPTY }`), where `Default` cannot be called.
@@ -588,63 +608,49 @@ impl<'a> Meta<'a> {
         }
     }
 
-    fn field(&self, tag: Tag, pick: fn(&MetInf<'a>) -> Option<Text<'a>>) -> Option<Text<'a>> {
-        match self.0 {
-            MetaRepr::Built(inf) => pick(inf),
-            MetaRepr::Parsed { type_: Some(t), .. } if tag == Tag::TYPE => Some(Text::new(t)),
-            MetaRepr::Parsed { mut cursor, .. } => loop {
-                match cursor.next_content(true).ok()? {
-                    Content::Start { name, empty, .. } => {
-                        if name.resolve(PAGE_METINF) == Some(tag) {
-                            return cursor.leaf_text(empty, true).ok();
-                        }
-                        cursor.skip_element(empty).ok()?;
-                    }
-                    Content::Text { .. } => {}
-                    Content::End => return None,
-                }
-            },
-        }
+    fn field(&self, tag: Tag) -> Option<Text<'a>> {
+        let mut properties = self.properties();
+        property(&mut properties, tag).and_then(|p| *p)
     }
 
     /// `Format`.
     pub fn format(&self) -> Option<Text<'a>> {
-        self.field(Tag::FORMAT, |m| m.format)
+        self.field(Tag::FORMAT)
     }
 
     /// `Type`.
     pub fn type_(&self) -> Option<Text<'a>> {
-        self.field(Tag::TYPE, |m| m.type_)
+        self.field(Tag::TYPE)
     }
 
     /// `Mark`.
     pub fn mark(&self) -> Option<Text<'a>> {
-        self.field(Tag::MARK, |m| m.mark)
+        self.field(Tag::MARK)
     }
 
     /// `Size`.
     pub fn size(&self) -> Option<Text<'a>> {
-        self.field(Tag::SIZE, |m| m.size)
+        self.field(Tag::SIZE)
     }
 
     /// `NextNonce`.
     pub fn next_nonce(&self) -> Option<Text<'a>> {
-        self.field(Tag::NEXT_NONCE, |m| m.next_nonce)
+        self.field(Tag::NEXT_NONCE)
     }
 
     /// `Version`.
     pub fn version(&self) -> Option<Text<'a>> {
-        self.field(Tag::VERSION, |m| m.version)
+        self.field(Tag::VERSION)
     }
 
     /// `MaxMsgSize`.
     pub fn max_msg_size(&self) -> Option<Text<'a>> {
-        self.field(Tag::MAX_MSG_SIZE, |m| m.max_msg_size)
+        self.field(Tag::MAX_MSG_SIZE)
     }
 
     /// `MaxObjSize`.
     pub fn max_obj_size(&self) -> Option<Text<'a>> {
-        self.field(Tag::MAX_OBJ_SIZE, |m| m.max_obj_size)
+        self.field(Tag::MAX_OBJ_SIZE)
     }
 
     /// `EMI`s.
@@ -659,38 +665,58 @@ impl<'a> Meta<'a> {
 
     /// All properties at once.
     pub fn to_metinf(&self) -> MetInf<'a> {
-        let (cursor, type_) = match self.0 {
-            MetaRepr::Parsed { cursor, type_ } => (cursor, type_),
-            MetaRepr::Built(inf) => return *inf,
-        };
-        // One pass over the children instead of one per property: the encoder reads every
-        // property of every Meta it writes.
-        let mut inf = MetInf {
+        if let MetaRepr::Built(inf) = self.0 {
+            return *inf;
+        }
+        let [format, type_, mark, size, version, next_nonce, max_msg_size, max_obj_size] =
+            self.properties();
+        MetInf {
+            format,
+            type_,
+            mark,
+            size,
+            next_nonce,
+            version,
+            max_msg_size,
+            max_obj_size,
             emi: self.emi(),
-            ..MetInf::default()
+        }
+    }
+
+    /// The properties of [`PROPERTIES`], in its order. A parsed `Meta` is read in one pass
+    /// over its children instead of one per property: the encoder reads every property of
+    /// every Meta it writes.
+    pub(crate) fn properties(&self) -> [Option<Text<'a>>; 8] {
+        let (mut c, type_) = match self.0 {
+            MetaRepr::Parsed { cursor, type_ } => (cursor, type_),
+            MetaRepr::Built(inf) => {
+                return [
+                    inf.format,
+                    inf.type_,
+                    inf.mark,
+                    inf.size,
+                    inf.version,
+                    inf.next_nonce,
+                    inf.max_msg_size,
+                    inf.max_obj_size,
+                ]
+            }
         };
-        let mut c = cursor;
+        let mut properties = [None; 8];
         while let Ok(content) = c.next_content(true) {
             let (name, empty) = match content {
                 Content::Start { name, empty, .. } => (name, empty),
                 Content::Text { .. } => continue,
                 Content::End => break,
             };
-            let slot = match name.resolve(PAGE_METINF) {
-                Some(Tag::FORMAT) => &mut inf.format,
-                Some(Tag::TYPE) => &mut inf.type_,
-                Some(Tag::MARK) => &mut inf.mark,
-                Some(Tag::SIZE) => &mut inf.size,
-                Some(Tag::NEXT_NONCE) => &mut inf.next_nonce,
-                Some(Tag::VERSION) => &mut inf.version,
-                Some(Tag::MAX_MSG_SIZE) => &mut inf.max_msg_size,
-                Some(Tag::MAX_OBJ_SIZE) => &mut inf.max_obj_size,
-                _ => {
-                    if c.skip_element(empty).is_err() {
-                        break;
-                    }
-                    continue;
+            let slot = name
+                .resolve(PAGE_METINF)
+                .and_then(|tag| property(&mut properties, tag));
+            let Some(slot) = slot else {
+                if c.skip_element(empty).is_err() {
+                    break;
                 }
+                continue;
             };
             let Ok(text) = c.leaf_text(empty, true) else {
                 break;
@@ -698,10 +724,10 @@ impl<'a> Meta<'a> {
             // The first occurrence wins, as with the single-property accessors.
             slot.get_or_insert(text);
         }
-        if let Some(t) = type_ {
-            inf.type_ = Some(Text::new(t));
+        if let (Some(t), Some(slot)) = (type_, property(&mut properties, Tag::TYPE)) {
+            *slot = Some(Text::new(t));
         }
-        inf
+        properties
     }
 
     #[cfg(all(test, feature = "xml"))]
@@ -905,51 +931,54 @@ pub struct ListIter<'a, T> {
 }
 
 impl<'a, T: Copy> ListIter<'a, T> {
-    /// The next element, or the decode error that stopped the list.
-    pub(crate) fn try_next_with(
-        &mut self,
-        decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Result<Option<T>, DecodeError> {
+    /// The next element, decoded with `decode` when the list is parsed.
+    pub(super) fn next_with(&mut self, decode: fn(&mut Cursor<'a>, Tag, bool) -> T) -> Option<T> {
         match &mut self.repr {
-            ListRepr::Slice(s) => Ok(s.split_first().map(|(first, rest)| {
+            ListRepr::Slice(s) => {
+                let (first, rest) = s.split_first()?;
                 *s = rest;
-                *first
-            })),
+                Some(*first)
+            }
             ListRepr::Parsed {
                 cursor,
                 len,
                 select,
             } => {
-                if self.index >= *len {
-                    return Ok(None);
-                }
-                loop {
-                    match cursor.next_content(true)? {
-                        Content::Start { name, empty, .. } => {
-                            if let Some(tag) = select.matches(name) {
-                                self.index += 1;
-                                return decode(cursor, tag, empty).map(Some);
-                            }
-                            cursor.skip_element(empty)?;
-                        }
-                        Content::Text { .. } => {}
-                        Content::End => {
-                            *len = self.index;
-                            return Ok(None);
-                        }
-                    }
-                }
+                let (tag, empty) = next_selected(cursor, len, &mut self.index, *select)?;
+                Some(decode(cursor, tag, empty))
             }
         }
     }
+}
 
-    pub(super) fn next_with(
-        &mut self,
-        decode: fn(&mut Cursor<'a>, Tag, bool) -> Result<T, DecodeError>,
-    ) -> Option<T> {
-        // A decoded message was validated whole, so an error here cannot happen; should
-        // one appear anyway the list simply ends.
-        self.try_next_with(decode).ok().flatten()
+/// Moves `cursor` past the start tag of the next child `select` picks, the `index`th of
+/// `len`, and returns its tag and whether it is empty. Not generic, so that every kind of
+/// list shares one walk. A decoded message was validated whole, so the cursor cannot fail
+/// here; should it fail anyway the list simply ends.
+fn next_selected(
+    cursor: &mut Cursor<'_>,
+    len: &mut u32,
+    index: &mut u32,
+    select: Select,
+) -> Option<(Tag, bool)> {
+    if *index >= *len {
+        return None;
+    }
+    loop {
+        match cursor.next_content(true).ok()? {
+            Content::Start { name, empty, .. } => {
+                if let Some(tag) = select.matches(name) {
+                    *index += 1;
+                    return Some((tag, empty));
+                }
+                cursor.skip_element(empty).ok()?;
+            }
+            Content::Text { .. } => {}
+            Content::End => {
+                *len = *index;
+                return None;
+            }
+        }
     }
 }
 
