@@ -8,6 +8,7 @@
 //! WBXML and refuses XML before it writes anything.
 
 use super::decode::DDF_PUBLIC_ID;
+use super::encoding::Encoding;
 use super::error::EncodeError;
 use super::model::{property, PROPERTIES, TNDS_WBXML, TNDS_XML};
 use super::model::{
@@ -21,34 +22,6 @@ use super::tokens::{global, namespace_page, public_id, Tag, CHARSET_UTF8, PAGE_S
 #[cfg(feature = "xml")]
 use super::tokens::{METINF_NAMESPACE, PAGE_METINF};
 use crate::limits::EMBEDDED_DEPTH;
-
-/// A message encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Encoding {
-    /// XML (`application/vnd.syncml.dm+xml`).
-    Xml,
-    /// WBXML (`application/vnd.syncml.dm+wbxml`).
-    Wbxml,
-}
-
-impl Encoding {
-    /// The encoding's name: `XML` or `WBXML`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::Xml => "XML",
-            Encoding::Wbxml => "WBXML",
-        }
-    }
-
-    /// The HTTP content type of a DM message in this encoding.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Encoding::Xml => "application/vnd.syncml.dm+xml",
-            Encoding::Wbxml => "application/vnd.syncml.dm+wbxml",
-        }
-    }
-}
 
 /// How to write a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

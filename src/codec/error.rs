@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::Encoding;
+use super::encoding::Encoding;
 
 /// Why a message could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,6 +39,7 @@
 pub(crate) mod b64;
 mod decode;
 mod encode;
+mod encoding;
 mod error;
 mod model;
 mod text;
@@ -49,7 +50,8 @@ mod wbxml_bytes;
 mod xml;
 
 pub use b64::B64Error;
-pub use encode::{EncodeOptions, Encoding, Fill, ItemSource, Mark, MessageWriter};
+pub use encode::{EncodeOptions, Fill, ItemSource, Mark, MessageWriter};
+pub use encoding::Encoding;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use model::{
     Alert, Chal, Command, Container, Cred, Data, Embedded, EmbeddedEvents, Exec, Item, ItemCommand,
