@@ -672,6 +672,29 @@ mod tests {
     }
 
     #[test]
+    fn a_first_format_record_naming_a_node_past_any_id_is_corrupt() {
+        let mut flash = blank();
+        let mut store = Store::closed(&mut flash, FORMAT_NODE_IDS);
+        store.open(&mut [0u8; 512]).unwrap();
+        // The id as the current format's wider key: a u16 id cannot hold it.
+        let rec = RemoveRecord {
+            ctx: 0,
+            node: u32::from(u16::MAX) + 1,
+            name: b"a1",
+        };
+        append(&mut store, store::KIND_REMOVE, &rec);
+        let mut storage = TreeStorage::<32, 2048, 512>::new();
+        let result = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        );
+        assert_eq!(result.err(), Some(TreeError::Corrupt));
+    }
+
+    #[test]
     fn a_log_of_a_newer_format_is_refused_and_left_as_it_is() {
         let mut flash = blank();
         Store::closed(&mut flash, FORMAT + 1)
