@@ -1,7 +1,6 @@
 //! [`Fumo`]: one `./FUMO/<x>` node, its state machine, the work it leaves to the device, its
 //! reports, and its node handler.
 
-use core::fmt::Write as _;
 use core::mem::MaybeUninit;
 
 use embedded_storage::nor_flash::NorFlash;
@@ -249,7 +248,9 @@ where
             return Err(Error::Layout);
         }
         let mut uri = String::new();
-        write!(uri, "./FUMO/{name}").map_err(|_| Error::Layout)?;
+        uri.push_str("./FUMO/")
+            .and_then(|()| uri.push_str(name))
+            .map_err(|_| Error::Layout)?;
         Ok(Self {
             installer,
             log: RecordLog::unscanned(store)?,
@@ -416,14 +417,12 @@ where
             Op::DownloadAndUpdate => self.config.alert_types.download_and_update,
             Op::None => return None,
         };
-        let mut data = String::new();
-        write!(data, "{}", u16::from(result)).ok()?;
         Some(Report {
             id: self.rec.report_id,
             result,
             operation: self.rec.op,
             alert_type,
-            data,
+            data: decimal(u16::from(result)),
             source: self.uri.clone(),
             correlator: self.rec.correlator.clone(),
         })
@@ -575,15 +574,21 @@ where
             return Decision::Go;
         }
         let mut text: String<96> = String::new();
-        let _ = if update {
-            write!(
-                text,
-                "Install firmware {}? The device will restart.",
-                self.rec.pkg_version
-            )
+        let parts: &[&str] = if update {
+            &[
+                "Install firmware ",
+                &self.rec.pkg_version,
+                "? The device will restart.",
+            ]
         } else {
-            write!(text, "Download a firmware update?")
+            &["Download a firmware update?"]
         };
+        // As much as fits, in whole parts.
+        for part in parts {
+            if text.push_str(part).is_err() {
+                break;
+            }
+        }
         let request = UiRequest {
             kind: UiKind::Confirm,
             options: UiOptions::default(),
@@ -743,7 +748,11 @@ where
             next.pkg_version.clear();
             let _ = next.pkg_version.push_str(version);
             let mut name: String<FUMO_PKG_NAME_LEN> = String::new();
-            if write!(name, "{model} {version}").is_ok() {
+            let fits = name
+                .push_str(model)
+                .and_then(|()| name.push(' '))
+                .and_then(|()| name.push_str(version));
+            if fits.is_ok() {
                 next.pkg_name = name;
             }
         }
@@ -951,11 +960,10 @@ where
         if !self.mine(node) {
             return Err(StatusCode::NotFound);
         }
-        let mut num: String<3> = String::new();
+        let num;
         let value: &str = match node.def {
             d if d == self.ids.state => {
-                write!(num, "{}", u8::from(self.rec.state))
-                    .map_err(|_| StatusCode::CommandFailed)?;
+                num = decimal(u16::from(u8::from(self.rec.state)));
                 &num
             }
             d if d == self.ids.pkg_name => &self.rec.pkg_name,
@@ -1113,6 +1121,22 @@ where
     }
 }
 
+/// `n` in decimal: a state as the tree reads it, a result code as the alert carries it.
+fn decimal(n: u16) -> String<5> {
+    let mut text = String::new();
+    let mut place = 10_000;
+    while place > 0 {
+        // No leading zeros, but 0 itself.
+        if n >= place || place == 1 {
+            let digit = (n / place % 10) as u8;
+            // Five digits hold any u16: the push cannot fail.
+            let _ = text.push(char::from(b'0' + digit));
+        }
+        place /= 10;
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1209,6 +1233,13 @@ mod tests {
 
     fn exec(f: &mut TestFumo, def: NodeId, path: &str) -> Result<ExecOutcome, StatusCode> {
         f.exec(&node(def, path), b"", None)
+    }
+
+    #[test]
+    fn numbers_are_written_without_leading_zeros() {
+        for n in [0, 7, 10, 100, 410, 9_999, 10_000, u16::MAX] {
+            assert_eq!(decimal(n).as_str(), std::format!("{n}"));
+        }
     }
 
     /// The alternate download is optional in FUMO 1.0 (`Download` and

@@ -145,7 +145,9 @@ pub fn write_grant(
             if !first {
                 out.write_char('&')?;
             }
-            write!(out, "{name}={server}")?;
+            out.write_str(name)?;
+            out.write_char('=')?;
+            out.write_str(server)?;
             first = false;
         }
     }
@@ -172,7 +174,8 @@ pub fn write_without(
         if !first_entry {
             out.write_char('&')?;
         }
-        write!(out, "{name}=")?;
+        out.write_str(name)?;
+        out.write_char('=')?;
         for (i, s) in kept.enumerate() {
             if i > 0 {
                 out.write_char('+')?;

@@ -447,9 +447,13 @@ impl<'a> Segment<'a> {
 pub fn write_segment(out: &mut impl core::fmt::Write, name: &str) -> core::fmt::Result {
     for c in name.chars() {
         if matches!(c, '/' | '?' | '%') || c.is_control() {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                write!(out, "%{b:02X}")?;
+                let digit = |d: u8| char::from(HEX.get(usize::from(d)).copied().unwrap_or(b'0'));
+                out.write_char('%')?;
+                out.write_char(digit(b >> 4))?;
+                out.write_char(digit(b & 0xF))?;
             }
         } else {
             out.write_char(c)?;

@@ -331,7 +331,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         value: &[u8],
         now: Option<u64>,
     ) -> Result<(), StatusCode> {
-        if self.engine_value(h.def, &mut [0; 5]).is_some() {
+        if self.engine_value(h.def, &mut NumBuf::new()).is_some() {
             return Err(StatusCode::CommandNotAllowed);
         }
         self.check_value(who, h, path, value)?;

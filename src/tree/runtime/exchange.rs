@@ -17,7 +17,7 @@ use core::fmt::{self, Write};
 use embedded_storage::nor_flash::NorFlash;
 use heapless::{String, Vec};
 
-use super::{NodeHandle, Principal, Read, Tree};
+use super::{NodeHandle, NumBuf, Principal, Read, Tree};
 use crate::codes::StatusCode;
 use crate::limits::TREE_DEPTH;
 use crate::schema::{AccessSet, Format, NodeId, Occurrence, Schema, ROOT};
@@ -139,14 +139,26 @@ pub(super) fn escape(out: &mut impl Write, s: &str) -> fmt::Result {
     out.write_str(s.get(from..).unwrap_or(""))
 }
 
+/// Writes `<tag>text</tag>`, the text escaped.
 pub(super) fn leaf(out: &mut impl Write, tag: &str, text: &str) -> fmt::Result {
-    write!(out, "<{tag}>")?;
+    out.write_str("<")?;
+    out.write_str(tag)?;
+    out.write_str(">")?;
     escape(out, text)?;
-    write!(out, "</{tag}>")
+    out.write_str("</")?;
+    out.write_str(tag)?;
+    out.write_str(">")
+}
+
+/// Writes the empty element `<tag/>`.
+pub(super) fn empty(out: &mut impl Write, tag: &str) -> fmt::Result {
+    out.write_str("<")?;
+    out.write_str(tag)?;
+    out.write_str("/>")
 }
 
 pub(super) fn format_element(out: &mut impl Write, format: Format) -> fmt::Result {
-    write!(out, "<{}/>", format.as_str())
+    empty(out, format.as_str())
 }
 
 impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
@@ -270,7 +282,7 @@ fn write_ddf_subtree(schema: &Schema, top: NodeId, w: &mut impl Write) -> fmt::R
         }
         w.write_str("<DFProperties><AccessType>")?;
         for name in node.access().names() {
-            write!(w, "<{name}/>")?;
+            empty(w, name)?;
         }
         w.write_str("</AccessType>")?;
         if let Some(default) = node.default_value() {
@@ -282,13 +294,16 @@ fn write_ddf_subtree(schema: &Schema, top: NodeId, w: &mut impl Write) -> fmt::R
         w.write_str("<DFFormat>")?;
         format_element(w, node.format())?;
         w.write_str("</DFFormat><Occurrence>")?;
-        match node.occurrence() {
-            Occurrence::ZeroOrN(n) => write!(w, "<ZeroOrN>{n}</ZeroOrN>")?,
-            Occurrence::OneOrN(n) => write!(w, "<OneOrN>{n}</OneOrN>")?,
-            other => write!(w, "<{}/>", other.name())?,
+        let occurrence = node.occurrence();
+        match occurrence {
+            Occurrence::ZeroOrN(n) | Occurrence::OneOrN(n) => {
+                let mut num = NumBuf::new();
+                leaf(w, occurrence.name(), num.text(u64::from(n)))?;
+            }
+            other => empty(w, other.name())?,
         }
         w.write_str("</Occurrence><Scope>")?;
-        write!(w, "<{}/>", node.scope().name())?;
+        empty(w, node.scope().name())?;
         w.write_str("</Scope>")?;
         if !node.title().is_empty() {
             leaf(w, "DFTitle", node.title())?;

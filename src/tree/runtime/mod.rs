@@ -518,20 +518,46 @@ fn store_status(e: StoreError) -> StatusCode {
     }
 }
 
-fn format_u16(v: u16, buf: &mut [u8; 5]) -> &[u8] {
-    let mut n = v;
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
+/// Room for a number or a timestamp as text.
+pub(super) struct NumBuf {
+    buf: [u8; 20],
+}
+
+impl NumBuf {
+    pub(super) fn new() -> Self {
+        NumBuf { buf: [0; 20] }
     }
-    buf.get(i..).unwrap_or(&[])
+
+    /// `v` in decimal.
+    pub(super) fn write(&mut self, mut v: u64) -> &[u8] {
+        let mut i = self.buf.len();
+        loop {
+            i -= 1;
+            if let Some(slot) = self.buf.get_mut(i) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 || i == 0 {
+                break;
+            }
+        }
+        self.buf.get(i..).unwrap_or(&[])
+    }
+
+    /// [`write`](Self::write), as text for XML.
+    pub(super) fn text(&mut self, v: u64) -> &str {
+        // Digits only: always UTF-8.
+        core::str::from_utf8(self.write(v)).unwrap_or("")
+    }
+
+    /// `secs` as an ISO 8601 timestamp.
+    pub(super) fn tstamp(&mut self, secs: u64) -> &[u8] {
+        let t = crate::platform::format_tstamp(secs);
+        if let Some(dst) = self.buf.get_mut(..t.len()) {
+            dst.copy_from_slice(&t);
+        }
+        self.buf.get(..t.len()).unwrap_or(&[])
+    }
 }
 
 #[cfg(test)]
@@ -643,6 +669,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(get(&mut t, "./DMAcc/a1/ServerID"), b"srv1");
+    }
+
+    #[test]
+    fn a_first_format_record_naming_a_node_past_any_id_is_corrupt() {
+        let mut flash = blank();
+        let mut store = Store::closed(&mut flash, FORMAT_NODE_IDS);
+        store.open(&mut [0u8; 512]).unwrap();
+        // The id as the current format's wider key: a u16 id cannot hold it.
+        let rec = RemoveRecord {
+            ctx: 0,
+            node: u32::from(u16::MAX) + 1,
+            name: b"a1",
+        };
+        append(&mut store, store::KIND_REMOVE, &rec);
+        let mut storage = TreeStorage::<32, 2048, 512>::new();
+        let result = Tree::mount(
+            &mut storage,
+            &STANDARD,
+            &mut flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        );
+        assert_eq!(result.err(), Some(TreeError::Corrupt));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! time) and `Title` may be replaced; the others are read-only (405), and asking for a
 //! property the device does not support is 406.
 
-use super::{Change, NodeHandle, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
+use super::{Change, NodeHandle, NumBuf, Principal, Read, Tree, HAS_ACL, HAS_TITLE, ROOT_ACL};
 use crate::codes::StatusCode;
 use crate::limits::TITLE_LEN;
 use crate::schema::{AccessSet, Format, Scope};
@@ -154,39 +154,5 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             | Property::TStamp
             | Property::VerNo => Err(StatusCode::CommandNotAllowed),
         }
-    }
-}
-
-/// Room for a number or a timestamp as text.
-struct NumBuf {
-    buf: [u8; 20],
-}
-
-impl NumBuf {
-    fn new() -> Self {
-        NumBuf { buf: [0; 20] }
-    }
-
-    fn write(&mut self, mut v: u64) -> &[u8] {
-        let mut i = self.buf.len();
-        loop {
-            i -= 1;
-            if let Some(slot) = self.buf.get_mut(i) {
-                *slot = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
-        self.buf.get(i..).unwrap_or(&[])
-    }
-
-    fn tstamp(&mut self, secs: u64) -> &[u8] {
-        let t = crate::platform::format_tstamp(secs);
-        if let Some(dst) = self.buf.get_mut(..t.len()) {
-            dst.copy_from_slice(&t);
-        }
-        self.buf.get(..t.len()).unwrap_or(&[])
     }
 }

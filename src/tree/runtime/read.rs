@@ -62,7 +62,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             });
         }
         // What the engine itself does is its own to say, whatever handler a subtree has.
-        let mut num = [0u8; 5];
+        let mut num = NumBuf::new();
         let engine = self.engine_value(h.def, &mut num);
         let node = NodeRef {
             def: h.def,
@@ -104,7 +104,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
     /// The value of a node that tells what the engine itself does, never stored:
     /// `./DevDetail/URI/*` (the limits the tree enforces) and `./DevDetail/LrgObj` (whether
     /// the session receives and sends large objects: the feature `large-objects`).
-    pub(super) fn engine_value<'n>(&self, def: NodeId, num: &'n mut [u8; 5]) -> Option<&'n [u8]> {
+    pub(super) fn engine_value<'n>(&self, def: NodeId, num: &'n mut NumBuf) -> Option<&'n [u8]> {
         let [depth, tot_len, seg_len, lrg_obj] = self.engine_nodes;
         let limit = match def {
             NO_NODE => return None,
@@ -116,7 +116,7 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             d if d == lrg_obj => return Some(b"false"),
             _ => return None,
         };
-        Some(format_u16(limit, num))
+        Some(num.write(u64::from(limit)))
     }
 
     /// The existing children of an interior node, in tree order.

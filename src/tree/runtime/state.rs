@@ -109,7 +109,9 @@ pub(super) struct RemoveRecord<'a> {
     pub(super) name: &'a [u8],
 }
 
-/// [`PutRecord`] of the first format, naming the node by its id.
+/// [`PutRecord`] of the first format, naming the node by its id: what an earlier image
+/// wrote, which tests write to check it is read.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct PutRecordV1<'a> {
     pub(super) ctx: u16,
@@ -125,6 +127,7 @@ pub(super) struct PutRecordV1<'a> {
 }
 
 /// [`RemoveRecord`] of the first format.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct RemoveRecordV1<'a> {
     pub(super) ctx: u16,
@@ -447,54 +450,43 @@ impl<'s> State<'s> {
         rec: store::Record<'r>,
     ) -> Result<Op<'r>, TreeError> {
         let bad = |_| TreeError::Corrupt;
-        let (put, old) = match rec.kind {
+        // A record of the first format is one of this format but for its node, an id: a
+        // u16 where the key is a u32, both varints. It is read as this format's and held
+        // to the id's range, which reading it as a u16 enforced.
+        let node = |node: u32| {
+            if format == FORMAT_NODE_IDS && node > u32::from(u16::MAX) {
+                return Err(TreeError::Corrupt);
+            }
+            Ok(self.node_of(format, node))
+        };
+        match rec.kind {
             store::KIND_PUT | store::KIND_RENAME => {
-                let (put, rest) = if format == FORMAT_NODE_IDS {
-                    let (v1, rest): (PutRecordV1<'_>, _) =
-                        postcard::take_from_bytes(rec.payload).map_err(bad)?;
-                    let put = PutRecord {
-                        ctx: v1.ctx,
-                        node: u32::from(v1.def),
-                        id: v1.id,
-                        flags: v1.flags,
-                        tstamp: v1.tstamp,
-                        verno: v1.verno,
-                        name: v1.name,
-                        acl: v1.acl,
-                        title: v1.title,
-                        value: v1.value,
-                    };
-                    (put, rest)
-                } else {
-                    postcard::take_from_bytes(rec.payload).map_err(bad)?
-                };
+                let (put, rest): (PutRecord<'_>, _) =
+                    postcard::take_from_bytes(rec.payload).map_err(bad)?;
                 let old = if rec.kind == store::KIND_RENAME {
                     Some(postcard::from_bytes::<&[u8]>(rest).map_err(bad)?)
                 } else {
                     None
                 };
-                (put, old)
+                Ok(match node(put.node)? {
+                    Some(def) => Op::Put { def, rec: put, old },
+                    None => Op::Skip,
+                })
             }
             store::KIND_REMOVE => {
-                let (ctx, node, name) = if format == FORMAT_NODE_IDS {
-                    let r: RemoveRecordV1<'_> = postcard::from_bytes(rec.payload).map_err(bad)?;
-                    (r.ctx, u32::from(r.def), r.name)
-                } else {
-                    let r: RemoveRecord<'_> = postcard::from_bytes(rec.payload).map_err(bad)?;
-                    (r.ctx, r.node, r.name)
-                };
-                return Ok(match self.node_of(format, node) {
-                    Some(def) => Op::Remove { ctx, def, name },
+                let r: RemoveRecord<'_> = postcard::from_bytes(rec.payload).map_err(bad)?;
+                Ok(match node(r.node)? {
+                    Some(def) => Op::Remove {
+                        ctx: r.ctx,
+                        def,
+                        name: r.name,
+                    },
                     None => Op::Skip,
-                });
+                })
             }
             // Unknown kinds come from a newer layout; skipping them keeps what is known.
-            _ => return Ok(Op::Skip),
-        };
-        Ok(match self.node_of(format, put.node) {
-            Some(def) => Op::Put { def, rec: put, old },
-            None => Op::Skip,
-        })
+            _ => Ok(Op::Skip),
+        }
     }
 
     /// Applies a record read back from the log.
