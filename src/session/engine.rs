@@ -212,7 +212,12 @@ impl Session {
     fn check_header(&mut self, hdr: &SyncHdr<'_>) -> Result<(), Error> {
         let same_session = hdr.session_id.trim().eq_ignore_ascii_case(&self.session_id)
             || hdr.session_id.parse_u32().is_some_and(|n| {
-                u32::from_str_radix(&self.session_id, 16).is_ok_and(|ours| ours == n)
+                // Ours is at most four hex digits, written by `Session::load`.
+                let ours = self
+                    .session_id
+                    .bytes()
+                    .try_fold(0u32, |id, b| Some(id << 4 | char::from(b).to_digit(16)?));
+                ours == Some(n)
             });
         if !hdr.ver_dtd.trim().eq_bytes(b"1.2")
             || !hdr.ver_proto.trim().eq_bytes(b"DM/1.2")
