@@ -305,9 +305,9 @@ impl Session {
                 let mut type_buf = [0u8; 32];
                 let mut format_buf = [0u8; 16];
                 let mut data_buf = [0u8; 256];
-                match hdr.cred {
-                    None => verify_cred(scheme, &creds, nonce, None),
-                    Some(c) => {
+                // One call for credentials present or absent, so that it is inlined once.
+                hdr.cred
+                    .map(|c| {
                         let meta = c.meta;
                         let meta_type = meta
                             .and_then(|m| m.type_())
@@ -315,21 +315,16 @@ impl Session {
                         let format = meta
                             .and_then(|m| m.format())
                             .and_then(|t| t.trim().to_str(&mut format_buf));
-                        match c.data.trim().copy_to(&mut data_buf) {
-                            None => Err(AuthError::BadCredentials),
-                            Some(data) => verify_cred(
-                                scheme,
-                                &creds,
-                                nonce,
-                                Some(&auth::Cred {
-                                    meta_type,
-                                    format,
-                                    data,
-                                }),
-                            ),
-                        }
-                    }
-                }
+                        let data = c.data.trim().copy_to(&mut data_buf);
+                        let data = data.ok_or(AuthError::BadCredentials)?;
+                        Ok(auth::Cred {
+                            meta_type,
+                            format,
+                            data,
+                        })
+                    })
+                    .transpose()
+                    .and_then(|cred| verify_cred(scheme, &creds, nonce, cred.as_ref()))
             }
         };
         let (code, deny) = match result {
