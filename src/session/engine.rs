@@ -608,7 +608,7 @@ impl Session {
                 next_nonce: nonce_b64.as_deref().map(Text::new),
                 ..MetInf::default()
             };
-            let mut status = Status {
+            let mut status = Command::Status(Status {
                 cmd_id: Text::new(id.as_str()),
                 msg_ref: Some(Text::new(&h.msg_id)),
                 cmd_ref: Some(Text::new("0")),
@@ -621,15 +621,18 @@ impl Session {
                 }),
                 data: Some(Text::new(code.as_str())),
                 items: List::new(&[]),
-            };
+            });
             // TargetRef and SourceRef only repeat the header (the DTD makes them
-            // optional): under a small MaxMsgSize they give way to the commands.
-            let with_refs = Command::Status(status).encoded_len(self.encoding)?;
-            if writer.room().saturating_sub(with_refs) < ROOM_FOR_A_COMMAND {
-                status.target_refs = List::empty();
-                status.source_refs = List::empty();
+            // optional): under a small MaxMsgSize they give way to the commands. The
+            // command is built once and changed in place: each copy of it is code.
+            let with_refs = status.encoded_len(self.encoding)?;
+            if let Command::Status(s) = &mut status {
+                if writer.room().saturating_sub(with_refs) < ROOM_FOR_A_COMMAND {
+                    s.target_refs = List::empty();
+                    s.source_refs = List::empty();
+                }
             }
-            if !writer.push(&Command::Status(status))? {
+            if !writer.push(&status)? {
                 return Err(self.too_small(tx_len, writer.written()));
             }
             cmd_id += 1;
