@@ -28,20 +28,30 @@ macro_rules! enum_with_unknown {
             Unknown($ty)
         }
 
+        impl $name {
+            /// Every named code with its value. Both conversions search it: one table
+            /// takes less flash than the two matches over dozens of values it replaces.
+            const KNOWN: &'static [($ty, $name)] = &[$( ($value, $name::$variant) ),*];
+        }
+
         impl ::core::convert::From<$ty> for $name {
             fn from(value: $ty) -> Self {
-                match value {
-                    $( $value => $name::$variant ),*,
-                    other => $name::Unknown(other)
-                }
+                $name::KNOWN
+                    .iter()
+                    .find(|(v, _)| *v == value)
+                    .map_or($name::Unknown(value), |&(_, code)| code)
             }
         }
 
         impl ::core::convert::From<$name> for $ty {
             fn from(value: $name) -> Self {
                 match value {
-                    $( $name::$variant => $value ),*,
-                    $name::Unknown(other) => other
+                    $name::Unknown(other) => other,
+                    // Every other variant is in the table: the default is never taken.
+                    known => $name::KNOWN
+                        .iter()
+                        .find(|(_, code)| *code == known)
+                        .map_or(0, |&(v, _)| v),
                 }
             }
         }

@@ -121,24 +121,27 @@ impl<'a> UiOptions<'a> {
                 .map_or(0, url_decode_in_place);
             let key = buf.get(pair.start..pair.start + eq).unwrap_or(&[]);
             let value = buf.get(value_at..value_at + value_len).unwrap_or(&[]);
-            let text = core::str::from_utf8(value).unwrap_or("").trim();
+            let value = value.trim_ascii();
+            // Numbers are plain decimal digits: the codec's reader, not `str::parse`,
+            // which would bring a parser of its own for a sign nobody writes.
+            let number = Text::from_bytes(value).parse_u32();
             match key.trim_ascii() {
-                b"MINDT" => o.min_display_secs = text.parse().ok(),
-                b"MAXDT" => o.max_display_secs = text.parse().ok(),
+                b"MINDT" => o.min_display_secs = number,
+                b"MAXDT" => o.max_display_secs = number,
                 b"DR" => dr = Some((value_at, value_len)),
-                b"MAXLEN" => o.max_len = text.parse().ok(),
+                b"MAXLEN" => o.max_len = number,
                 b"IT" => {
-                    o.input_type = match text {
-                        "N" => InputType::Numeric,
-                        "D" => InputType::Date,
-                        "T" => InputType::Time,
-                        "P" => InputType::Phone,
-                        "I" => InputType::Ip,
+                    o.input_type = match value {
+                        b"N" => InputType::Numeric,
+                        b"D" => InputType::Date,
+                        b"T" => InputType::Time,
+                        b"P" => InputType::Phone,
+                        b"I" => InputType::Ip,
                         _ => InputType::Alphanumeric,
                     }
                 }
                 b"ET" => {
-                    o.echo_type = if text == "P" {
+                    o.echo_type = if value == b"P" {
                         EchoType::Password
                     } else {
                         EchoType::Text

@@ -114,7 +114,7 @@ pub fn verify_cred(
         });
     }
     if let Some(format) = cred.format {
-        if !format.trim().eq_ignore_ascii_case(B64_FORMAT) {
+        if !format.trim_ascii().eq_ignore_ascii_case(B64_FORMAT) {
             return Err(AuthError::UnsupportedFormat);
         }
     }

@@ -212,7 +212,12 @@ impl Session {
     fn check_header(&mut self, hdr: &SyncHdr<'_>) -> Result<(), Error> {
         let same_session = hdr.session_id.trim().eq_ignore_ascii_case(&self.session_id)
             || hdr.session_id.parse_u32().is_some_and(|n| {
-                u32::from_str_radix(&self.session_id, 16).is_ok_and(|ours| ours == n)
+                // Ours is at most four hex digits, written by `Session::load`.
+                let ours = self
+                    .session_id
+                    .bytes()
+                    .try_fold(0u32, |id, b| Some(id << 4 | char::from(b).to_digit(16)?));
+                ours == Some(n)
             });
         if !hdr.ver_dtd.trim().eq_bytes(b"1.2")
             || !hdr.ver_proto.trim().eq_bytes(b"DM/1.2")
@@ -300,9 +305,9 @@ impl Session {
                 let mut type_buf = [0u8; 32];
                 let mut format_buf = [0u8; 16];
                 let mut data_buf = [0u8; 256];
-                match hdr.cred {
-                    None => verify_cred(scheme, &creds, nonce, None),
-                    Some(c) => {
+                // One call for credentials present or absent, so that it is inlined once.
+                hdr.cred
+                    .map(|c| {
                         let meta = c.meta;
                         let meta_type = meta
                             .and_then(|m| m.type_())
@@ -310,21 +315,16 @@ impl Session {
                         let format = meta
                             .and_then(|m| m.format())
                             .and_then(|t| t.trim().to_str(&mut format_buf));
-                        match c.data.trim().copy_to(&mut data_buf) {
-                            None => Err(AuthError::BadCredentials),
-                            Some(data) => verify_cred(
-                                scheme,
-                                &creds,
-                                nonce,
-                                Some(&auth::Cred {
-                                    meta_type,
-                                    format,
-                                    data,
-                                }),
-                            ),
-                        }
-                    }
-                }
+                        let data = c.data.trim().copy_to(&mut data_buf);
+                        let data = data.ok_or(AuthError::BadCredentials)?;
+                        Ok(auth::Cred {
+                            meta_type,
+                            format,
+                            data,
+                        })
+                    })
+                    .transpose()
+                    .and_then(|cred| verify_cred(scheme, &creds, nonce, cred.as_ref()))
             }
         };
         let (code, deny) = match result {
@@ -608,7 +608,7 @@ impl Session {
                 next_nonce: nonce_b64.as_deref().map(Text::new),
                 ..MetInf::default()
             };
-            let mut status = Status {
+            let mut status = Command::Status(Status {
                 cmd_id: Text::new(id.as_str()),
                 msg_ref: Some(Text::new(&h.msg_id)),
                 cmd_ref: Some(Text::new("0")),
@@ -621,15 +621,18 @@ impl Session {
                 }),
                 data: Some(Text::new(code.as_str())),
                 items: List::new(&[]),
-            };
+            });
             // TargetRef and SourceRef only repeat the header (the DTD makes them
-            // optional): under a small MaxMsgSize they give way to the commands.
-            let with_refs = Command::Status(status).encoded_len(self.encoding)?;
-            if writer.room().saturating_sub(with_refs) < ROOM_FOR_A_COMMAND {
-                status.target_refs = List::empty();
-                status.source_refs = List::empty();
+            // optional): under a small MaxMsgSize they give way to the commands. The
+            // command is built once and changed in place: each copy of it is code.
+            let with_refs = status.encoded_len(self.encoding)?;
+            if let Command::Status(s) = &mut status {
+                if writer.room().saturating_sub(with_refs) < ROOM_FOR_A_COMMAND {
+                    s.target_refs = List::empty();
+                    s.source_refs = List::empty();
+                }
             }
-            if !writer.push(&Command::Status(status))? {
+            if !writer.push(&status)? {
                 return Err(self.too_small(tx_len, writer.written()));
             }
             cmd_id += 1;
