@@ -57,6 +57,7 @@ pub mod bootstrap;
 pub mod cdma;
 pub mod codec;
 pub mod codes;
+mod decimal;
 pub mod firmware;
 pub mod flash;
 pub mod fumo;

@@ -31,12 +31,18 @@ macro_rules! enum_with_unknown {
         impl $name {
             /// Every named code with its value. Both conversions search it: one table
             /// takes less flash than the two matches over dozens of values it replaces.
-            const KNOWN: &'static [($ty, $name)] = &[$( ($value, $name::$variant) ),*];
+            fn known() -> &'static [($ty, $name)] {
+                // A static rather than a constant: one table in flash, with a symbol,
+                // so that size reports count it for the library.
+                static KNOWN: [($ty, $name); [$(stringify!($variant)),*].len()] =
+                    [$( ($value, $name::$variant) ),*];
+                &KNOWN
+            }
         }
 
         impl ::core::convert::From<$ty> for $name {
             fn from(value: $ty) -> Self {
-                $name::KNOWN
+                $name::known()
                     .iter()
                     .find(|(v, _)| *v == value)
                     .map_or($name::Unknown(value), |&(_, code)| code)
@@ -48,7 +54,7 @@ macro_rules! enum_with_unknown {
                 match value {
                     $name::Unknown(other) => other,
                     // Every other variant is in the table: the default is never taken.
-                    known => $name::KNOWN
+                    known => $name::known()
                         .iter()
                         .find(|(_, code)| *code == known)
                         .map_or(0, |&(v, _)| v),

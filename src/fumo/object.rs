@@ -1123,18 +1123,8 @@ where
 
 /// `n` in decimal: a state as the tree reads it, a result code as the alert carries it.
 fn decimal(n: u16) -> String<5> {
-    let mut text = String::new();
-    let mut place = 10_000;
-    while place > 0 {
-        // No leading zeros, but 0 itself.
-        if n >= place || place == 1 {
-            let digit = (n / place % 10) as u8;
-            // Five digits hold any u16: the push cannot fail.
-            let _ = text.push(char::from(b'0' + digit));
-        }
-        place /= 10;
-    }
-    text
+    // Five digits hold any u16: the conversion cannot fail.
+    String::try_from(crate::decimal::Decimal::new(u64::from(n)).as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use embedded_storage::nor_flash::NorFlash;
 use heapless::String;
 
-use super::emit::{MessageSink, Num, Sink};
+use super::emit::{MessageSink, Sink};
 use super::queue::Entry;
 use super::runner::{Cursor, Runner};
 use super::{
@@ -21,6 +21,7 @@ use crate::codec::{
     MetInf, Meta, Status, SyncHdr, Text,
 };
 use crate::codes::{AlertCode, StatusCode};
+use crate::decimal::Decimal;
 use crate::limits::{REF_LEN, SERVER_ADDR_LEN};
 use crate::tree::Handlers;
 
@@ -503,9 +504,9 @@ impl Session {
         tx: &'t mut [u8],
     ) -> Result<(MessageWriter<'t>, u32), Error> {
         self.msg_id += 1;
-        let msg_id = Num::new(self.msg_id);
-        let max_msg = Num::new(self.cfg.max_msg_size);
-        let max_obj = Num::new(self.cfg.max_obj_size);
+        let msg_id = Decimal::new(u64::from(self.msg_id));
+        let max_msg = Decimal::new(u64::from(self.cfg.max_msg_size));
+        let max_obj = Decimal::new(u64::from(self.cfg.max_obj_size));
         let meta = MetInf {
             max_msg_size: Some(Text::new(max_msg.as_str())),
             // MaxObjSize belongs to large objects (OMA-TS-DM_Protocol 1.2 §7): without
@@ -593,8 +594,8 @@ impl Session {
         }
         // The status of the server's header comes first.
         if let Some(h) = self.header.as_ref().filter(|h| !h.no_resp) {
-            let id = Num::new(cmd_id + 1);
-            let code = Num::new(u32::from(u16::from(h.code)));
+            let id = Decimal::new(u64::from(cmd_id + 1));
+            let code = Decimal::new(u64::from(u16::from(h.code)));
             let targets = [Text::new(&self.device_id)];
             let sources = [Text::new(&self.server_uri)];
             let server = self.account.server.as_ref();
@@ -828,7 +829,7 @@ fn refuse(
         } else {
             "400"
         };
-        let id = Num::new(*cmd_id + 1);
+        let id = Decimal::new(u64::from(*cmd_id + 1));
         let status = Command::Status(Status {
             cmd_id: Text::new(id.as_str()),
             msg_ref: Some(Text::new(msg_ref)),

@@ -529,19 +529,8 @@ impl NumBuf {
     }
 
     /// `v` in decimal.
-    pub(super) fn write(&mut self, mut v: u64) -> &[u8] {
-        let mut i = self.buf.len();
-        loop {
-            i -= 1;
-            if let Some(slot) = self.buf.get_mut(i) {
-                *slot = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
-        self.buf.get(i..).unwrap_or(&[])
+    pub(super) fn write(&mut self, v: u64) -> &[u8] {
+        crate::decimal::write(&mut self.buf, v)
     }
 
     /// [`write`](Self::write), as text for XML.
