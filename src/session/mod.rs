@@ -645,14 +645,11 @@ mod tests {
     /// without credentials.
     #[cfg(not(feature = "xml"))]
     mod without_xml {
-        use super::super::test_support::{self, Counter, TestFlash, TestTree};
+        use super::super::test_support::{self, with_env, TestTree};
         use super::*;
         use crate::codec::DecodeErrorKind;
-        use crate::platform::NoClock;
         use crate::schema::Format;
-        use crate::tree::NoHandlers;
         use crate::tree::Principal;
-        use crate::ui::NoUi;
 
         fn handset() -> TestTree {
             let mut tree = test_support::handset();
@@ -676,20 +673,6 @@ mod tests {
             tree
         }
 
-        fn run<T>(
-            tree: &mut TestTree,
-            body: impl FnOnce(&mut Env<'_, 'static, TestFlash, NoHandlers>) -> T,
-        ) -> T {
-            let mut env = Env {
-                tree,
-                ui: &mut NoUi,
-                rng: &mut Counter(0),
-                clock: &NoClock,
-                alerts: &[],
-            };
-            body(&mut env)
-        }
-
         /// A session set up for XML is refused before anything is read: package 1 could
         /// not be written.
         #[test]
@@ -700,7 +683,7 @@ mod tests {
                 ..Config::DEFAULT
             };
             let refused = Error::Encode(EncodeError::EncodingLeftOut(Encoding::Xml));
-            run(&mut tree, |env| {
+            with_env(&mut tree, |env| {
                 let new = Session::new(env, xml, "srv", Initiation::Client);
                 assert_eq!(new.err(), Some(refused));
                 let mut slot = MaybeUninit::uninit();
@@ -720,7 +703,7 @@ mod tests {
         #[test]
         fn a_server_message_in_xml_ends_the_session() {
             let mut tree = handset();
-            run(&mut tree, |env| {
+            with_env(&mut tree, |env| {
                 let mut session =
                     Session::new(env, Config::DEFAULT, "srv", Initiation::Client).unwrap();
                 let (mut tx, mut scratch) = ([0u8; 8192], [0u8; 1024]);
@@ -740,8 +723,7 @@ mod tests {
         }
     }
 
-    use super::test_support::{self, Counter, TestTree};
-    use crate::platform::NoClock;
+    use super::test_support::{self, with_env, TestTree};
     use crate::tree::Principal;
     use std::format;
 
@@ -768,19 +750,14 @@ mod tests {
     }
 
     fn session(tree: &mut TestTree) -> Result<Session, Error> {
-        let mut env = Env {
-            tree,
-            ui: &mut NoUi,
-            rng: &mut Counter(0),
-            clock: &NoClock,
-            alerts: &[],
-        };
-        Session::new(
-            &mut env,
-            Config::DEFAULT,
-            "srv1",
-            Initiation::Server { session_id: 0x12 },
-        )
+        with_env(tree, |env| {
+            Session::new(
+                env,
+                Config::DEFAULT,
+                "srv1",
+                Initiation::Server { session_id: 0x12 },
+            )
+        })
     }
 
     /// An account that names no DM-level scheme (the transport authenticates) gets a
@@ -839,15 +816,8 @@ mod tests {
         // The client's account names no DM scheme, so no challenge is a downgrade.
         let mut tree = handset(&[("CLCRED", "HTTP-DIGEST")]);
         let mut s = session(&mut tree).unwrap();
-        let mut env = Env {
-            tree: &mut tree,
-            ui: &mut NoUi,
-            rng: &mut Counter(0),
-            clock: &NoClock,
-            alerts: &[],
-        };
         let (mut tx, mut scratch) = (std::vec![0u8; 8192], std::vec![0u8; 2048]);
-        let _ = s.start(&mut env, &mut tx, &mut scratch).unwrap();
+        let _ = with_env(&mut tree, |env| s.start(env, &mut tx, &mut scratch)).unwrap();
 
         let chal_meta = MetInf {
             type_: left_out.meta_type().map(Text::new),
@@ -886,7 +856,9 @@ mod tests {
         let mut w = MessageWriter::new(&options, &header, &mut reply, 1024).unwrap();
         assert!(w.push(&Command::Status(status)).unwrap());
         let n = w.finish(true);
-        let step = s.handle(&mut env, &reply[..n], None, &[], &mut tx, &mut scratch);
+        let step = with_env(&mut tree, |env| {
+            s.handle(env, &reply[..n], None, &[], &mut tx, &mut scratch)
+        });
         assert_eq!(step, Err(Error::Auth(AuthError::SchemeLeftOut(left_out))));
     }
 }

@@ -1237,6 +1237,20 @@ mod tests {
         tree
     }
 
+    /// [`handset`] with `./DMAcc` open to any server's Add and Get.
+    fn open_handset() -> TestTree {
+        let mut tree = handset();
+        tree.replace(
+            Principal::Device,
+            "./DMAcc?prop=ACL",
+            b"Add=*&Get=*",
+            None,
+            None,
+        )
+        .unwrap();
+        tree
+    }
+
     /// The client's package 1 and its answer to one server message whose body holds
     /// `commands` (XML), the server declaring a MaxMsgSize of `server_max_msg`: the
     /// statuses of the answer as (command, code), and the answer.
@@ -1344,15 +1358,7 @@ mod tests {
             // As a WBXML message carries it, when nothing reads it as TNDS: opaque data.
             (crate::tree::TNDS_WBXML, "AgAAag"),
         ] {
-            let mut tree = handset();
-            tree.replace(
-                Principal::Device,
-                "./DMAcc?prop=ACL",
-                b"Add=*&Get=*",
-                None,
-                None,
-            )
-            .unwrap();
+            let mut tree = open_handset();
             let add = format!(
                 "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc</LocURI></Target>\
                  <Meta><Type xmlns='syncml:metinf'>{type_}</Type></Meta>\
@@ -1411,15 +1417,7 @@ mod tests {
     /// refused as an optional feature not supported (406), nothing written.
     #[test]
     fn a_chunk_is_taken_only_with_large_objects() {
-        let mut tree = handset();
-        tree.replace(
-            Principal::Device,
-            "./DMAcc?prop=ACL",
-            b"Add=*&Get=*",
-            None,
-            None,
-        )
-        .unwrap();
+        let mut tree = open_handset();
         let add = "<Add><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/two</LocURI></Target>\
                    <Meta><Format xmlns='syncml:metinf'>node</Format></Meta></Item>\
                    <Item><Target><LocURI>./DMAcc/two/Name</LocURI></Target>\
@@ -1444,15 +1442,7 @@ mod tests {
     /// without it the Get is refused as too large (413), since nothing else can carry it.
     #[test]
     fn a_value_larger_than_a_message_needs_large_objects() {
-        let mut tree = handset();
-        tree.replace(
-            Principal::Device,
-            "./DMAcc?prop=ACL",
-            b"Add=*&Get=*",
-            None,
-            None,
-        )
-        .unwrap();
+        let mut tree = open_handset();
         let large = "n".repeat(3000);
         tree.add(
             Principal::Device,

@@ -1,11 +1,12 @@
 //! What the session's unit tests share: a handset's tree (blank flash, the standard
 //! schema, the test device's information) and a counting random source.
 
-use super::DeviceInfo;
+use super::{DeviceInfo, Env};
 use crate::flash::MemFlash;
-use crate::platform::Rng;
+use crate::platform::{NoClock, Rng};
 use crate::schema::STANDARD;
 use crate::tree::{NoHandlers, Tree, TreeStorage, UriLimits};
+use crate::ui::NoUi;
 use std::boxed::Box;
 use std::vec;
 use std::vec::Vec;
@@ -56,4 +57,20 @@ pub(crate) fn handset() -> TestTree {
     let mut tree = blank_tree();
     DEVICE.store(&mut tree).unwrap();
     tree
+}
+
+/// Runs `body` with an environment over `tree`: no user, a [`Counter`] from 0, no clock,
+/// no alerts.
+pub(crate) fn with_env<T>(
+    tree: &mut TestTree,
+    body: impl FnOnce(&mut Env<'_, 'static, TestFlash, NoHandlers>) -> T,
+) -> T {
+    let mut env = Env {
+        tree,
+        ui: &mut NoUi,
+        rng: &mut Counter(0),
+        clock: &NoClock,
+        alerts: &[],
+    };
+    body(&mut env)
 }
