@@ -629,6 +629,19 @@ mod tests {
         );
     }
 
+    /// Why a tree on `flash` does not mount, if it does not.
+    fn mount_error<F: NorFlash>(flash: F) -> Option<TreeError> {
+        let mut storage = TreeStorage::<32, 2048, 512>::new();
+        Tree::mount(
+            &mut storage,
+            &STANDARD,
+            flash,
+            NoHandlers,
+            UriLimits::DEFAULT,
+        )
+        .err()
+    }
+
     #[test]
     fn a_log_of_the_first_format_is_read_and_rewritten_in_the_current_one() {
         let mut flash = blank();
@@ -672,15 +685,7 @@ mod tests {
             name: b"a1",
         };
         append(&mut store, store::KIND_REMOVE, &rec);
-        let mut storage = TreeStorage::<32, 2048, 512>::new();
-        let result = Tree::mount(
-            &mut storage,
-            &STANDARD,
-            &mut flash,
-            NoHandlers,
-            UriLimits::DEFAULT,
-        );
-        assert_eq!(result.err(), Some(TreeError::Corrupt));
+        assert_eq!(mount_error(&mut flash), Some(TreeError::Corrupt));
     }
 
     #[test]
@@ -690,15 +695,7 @@ mod tests {
             .open(&mut [0u8; 512])
             .unwrap();
         let before = flash.as_bytes().to_vec();
-        let mut storage = TreeStorage::<32, 2048, 512>::new();
-        let result = Tree::mount(
-            &mut storage,
-            &STANDARD,
-            &mut flash,
-            NoHandlers,
-            UriLimits::DEFAULT,
-        );
-        assert_eq!(result.err(), Some(TreeError::Format(FORMAT + 1)));
+        assert_eq!(mount_error(&mut flash), Some(TreeError::Format(FORMAT + 1)));
         assert!(flash.as_bytes() == &before[..]);
     }
 }
