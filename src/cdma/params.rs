@@ -85,6 +85,18 @@ fn digit_values(text: &mut [u8]) -> Result<(), ParamError> {
     Ok(())
 }
 
+/// Checks `min..=max` ASCII decimal digits: what [`digits`] and [`Mdn`] refuse, without
+/// building the value.
+fn digit_run(value: &[u8], min: usize, max: usize) -> Result<(), ParamError> {
+    if value.len() < min || value.len() > max {
+        return Err(ParamError::Length);
+    }
+    if !value.iter().all(u8::is_ascii_digit) {
+        return Err(ParamError::Character);
+    }
+    Ok(())
+}
+
 /// An unsigned decimal number no larger than `max`: digits only, no sign, at most ten.
 fn number(value: &[u8], max: u32) -> Result<u32, ParamError> {
     if value.is_empty() || value.len() > 10 {
@@ -359,8 +371,27 @@ pub fn ipv4(value: &[u8]) -> Result<Ipv4Addr, ParamError> {
     if value.is_empty() || value.len() > 15 {
         return Err(ParamError::Length);
     }
-    let text = core::str::from_utf8(value).map_err(|_| ParamError::Character)?;
-    text.parse().map_err(|_| ParamError::Syntax)
+    core::str::from_utf8(value).map_err(|_| ParamError::Character)?;
+    dotted_quad(value)
+        .map(Ipv4Addr::from)
+        .ok_or(ParamError::Syntax)
+}
+
+/// The four octets of a dotted quad, accepting exactly what core's `Ipv4Addr` parser
+/// accepts (one to three digits an octet, no leading zero, at most 255) without linking
+/// that generic parser into the image.
+fn dotted_quad(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        // At most 255, so it fits.
+        *octet = number(part, 255).ok()? as u8;
+    }
+    parts.next().is_none().then_some(octets)
 }
 
 /// Checks a shared secret (CHAP, MN-HA, MN-AAA): 1 to `max` bytes of anything.
@@ -448,23 +479,26 @@ pub enum Param {
 impl Param {
     /// Checks `value` for this parameter.
     pub fn check(self, value: &[u8], limits: &Limits) -> Result<(), ParamError> {
+        // The digit strings and bounded numbers differ only in their lengths and maxima,
+        // so they share one check each instead of one inlined parser per newtype; the
+        // results are those of the newtypes' `TryFrom`.
         match self {
-            Param::Mcc => Mcc::try_from(value).map(drop),
-            Param::Imsi1112 => Imsi1112::try_from(value).map(drop),
-            Param::ImsiS => ImsiS::try_from(value).map(drop),
-            Param::Mdn => Mdn::try_from(value).map(drop),
-            Param::Accolc => Accolc::try_from(value).map(drop),
-            Param::Sid => Sid::try_from(value).map(drop),
-            Param::Nid => Nid::try_from(value).map(drop),
+            Param::Mcc => digit_run(value, 3, 3),
+            Param::Imsi1112 => digit_run(value, 2, 2),
+            Param::ImsiS => digit_run(value, 10, 10),
+            Param::Mdn => digit_run(value, 0, MAX_MDN_DIGITS),
+            Param::Accolc => number(value, Accolc::MAX.into()).map(drop),
+            Param::Sid => number(value, Sid::MAX.into()).map(drop),
+            Param::Nid => number(value, Nid::MAX.into()).map(drop),
             Param::Flag => match value {
                 b"true" | b"false" => Ok(()),
                 _ => Err(ParamError::Syntax),
             },
-            Param::Scm => Scm::try_from(value).map(drop),
-            Param::SlotCycleIndex => SlotCycleIndex::try_from(value).map(drop),
+            Param::Scm => number(value, Scm::MAX.into()).map(drop),
+            Param::SlotCycleIndex => number(value, SlotCycleIndex::MAX.into()).map(drop),
             Param::Nai => Nai::parse(value, limits.max_nai).map(drop),
             Param::Ipv4 => ipv4(value).map(drop),
-            Param::Spi => Spi::try_from(value).map(drop),
+            Param::Spi => number(value, Spi::MAX).map(drop),
             Param::Secret => secret(value, limits.max_secret).map(drop),
         }
     }
@@ -583,6 +617,88 @@ mod tests {
         let long = [b'a'; 73];
         assert_eq!(Nai::parse(&long, max), Err(ParamError::Length));
         assert!(Nai::parse(&long[..72], max).is_ok());
+    }
+
+    #[test]
+    fn dotted_quads_are_read_as_core_reads_them() {
+        let texts = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3.4",
+            "10.0.0.01",
+            "01.2.3.4",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3",
+            "1..2.3",
+            "1.2.3.4.5",
+            "1.2.3.0004",
+            "+1.2.3.4",
+            "1.2.3.-4",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "a.b.c.d",
+            "1.2.3.1000",
+            "999.1.1.1",
+            "0.0.0.00",
+            "1.2.3.4x",
+            "100.200.30.4",
+            "1.2.3.\u{664}",
+            "",
+            "000.0.0.0",
+            "1.2.3.255",
+        ];
+        for text in texts {
+            let ours = ipv4(text.as_bytes()).ok();
+            let core = if text.is_empty() || text.len() > 15 {
+                None
+            } else {
+                text.parse::<Ipv4Addr>().ok()
+            };
+            assert_eq!(ours, core, "{text}");
+        }
+        assert_eq!(ipv4(b"1.2.3.\xff"), Err(ParamError::Character));
+        assert_eq!(ipv4(b"1.2.3.\xd9\xa4"), Err(ParamError::Syntax));
+        assert_eq!(ipv4(b"1.2.3.4567890123"), Err(ParamError::Length));
+    }
+
+    #[test]
+    fn the_parameter_checks_agree_with_the_newtypes() {
+        let limits = Limits::default();
+        let values: [&[u8]; 15] = [
+            b"",
+            b"0",
+            b"7",
+            b"8",
+            b"15",
+            b"16",
+            b"310",
+            b"31a",
+            b"00",
+            b"1234567890",
+            b"123456789012345",
+            b"1234567890123456",
+            b"4294967296",
+            b"65536",
+            b"\xff",
+        ];
+        for v in values {
+            let check = |p: Param| p.check(v, &limits);
+            assert_eq!(check(Param::Mcc), Mcc::try_from(v).map(drop));
+            assert_eq!(check(Param::Imsi1112), Imsi1112::try_from(v).map(drop));
+            assert_eq!(check(Param::ImsiS), ImsiS::try_from(v).map(drop));
+            assert_eq!(check(Param::Mdn), Mdn::try_from(v).map(drop));
+            assert_eq!(check(Param::Accolc), Accolc::try_from(v).map(drop));
+            assert_eq!(check(Param::Sid), Sid::try_from(v).map(drop));
+            assert_eq!(check(Param::Nid), Nid::try_from(v).map(drop));
+            assert_eq!(check(Param::Scm), Scm::try_from(v).map(drop));
+            assert_eq!(
+                check(Param::SlotCycleIndex),
+                SlotCycleIndex::try_from(v).map(drop)
+            );
+            assert_eq!(check(Param::Spi), Spi::try_from(v).map(drop));
+        }
     }
 
     #[test]
