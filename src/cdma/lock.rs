@@ -498,6 +498,14 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
     /// One try at a credential. The try is first recorded as a failure (with the lockout
     /// it earns); only then is `right` asked, and a right answer clears the record.
     fn attempt(&mut self, right: impl FnOnce(&mut A) -> bool) -> Result<(), LockError> {
+        let failures = self.record_failure()?;
+        let right = right(&mut self.auth);
+        self.settle(failures, right)
+    }
+
+    /// The first half of [`attempt`](Self::attempt), kept out of its copies (one per
+    /// credential): records the try as a failure, and returns the failures in a row.
+    fn record_failure(&mut self) -> Result<u16, LockError> {
         let failures = self.state.failures.saturating_add(1);
         let mut failed = Persisted {
             failures,
@@ -514,7 +522,12 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
             }
         }
         self.persist(failed)?;
-        if !right(&mut self.auth) {
+        Ok(failures)
+    }
+
+    /// The second half of [`attempt`](Self::attempt): a right answer clears the record.
+    fn settle(&mut self, failures: u16, right: bool) -> Result<(), LockError> {
+        if !right {
             warn!("cdma: wrong credential, {=u16} in a row", failures);
             return Err(LockError::WrongCode);
         }
