@@ -249,6 +249,8 @@ impl From<DecodeError> for Error {
 }
 
 impl From<EncodeError> for Error {
+    // Out of line: every `?` on the writer would otherwise carry its own copy.
+    #[inline(never)]
     fn from(e: EncodeError) -> Self {
         match e {
             EncodeError::BufferTooSmall { .. } => Error::MessageTooSmall,
