@@ -88,64 +88,53 @@ impl Account {
             .map_err(|_| StatusCode::UriTooLong)?;
         let mut uri: String<SERVER_ADDR_LEN> = String::new();
         let mut buf = [0u8; SERVER_ADDR_LEN];
-        let read = |tree: &mut Tree<'_, F, H>, uri: &str, buf: &mut [u8]| -> Option<usize> {
-            tree.get(Principal::Device, uri, 0, buf).ok().map(|r| r.len)
-        };
         set_uri(&mut uri, &[node, "/ServerID"])?;
-        let n = read(tree, &uri, &mut buf).ok_or(StatusCode::NotFound)?;
-        push(&mut self.server_id, buf.get(..n).unwrap_or(&[]))?;
+        let id = value(tree, &uri, &mut buf).map_err(|_| StatusCode::NotFound)?;
+        push(&mut self.server_id, id)?;
         // The first address.
         set_uri(&mut uri, &[node, "/AppAddr"])?;
-        if let Some(n) = read(tree, &uri, &mut buf) {
-            let list = buf.get(..n).unwrap_or(&[]);
+        if let Ok(list) = value(tree, &uri, &mut buf) {
             let first = list.split(|&b| b == b'/').next().unwrap_or(&[]);
             let first = core::str::from_utf8(first).map_err(|_| StatusCode::BadRequest)?;
             let mut addr: String<SERVER_ADDR_LEN> = String::new();
             set_uri(&mut addr, &[node, "/AppAddr/", first, "/Addr"])?;
-            if let Some(n) = read(tree, &addr, &mut buf) {
-                push(&mut self.addr, buf.get(..n).unwrap_or(&[]))?;
+            if let Ok(a) = value(tree, &addr, &mut buf) {
+                push(&mut self.addr, a)?;
             }
         }
         // Credentials: each AppAuth entry by its level.
         set_uri(&mut uri, &[node, "/AppAuth"])?;
         let mut names = [0u8; SERVER_ADDR_LEN];
-        let n = read(tree, &uri, &mut names).unwrap_or(0);
-        for entry in names
-            .get(..n)
+        for entry in value(tree, &uri, &mut names)
+            .ok()
             .unwrap_or(&[])
             .split(|&b| b == b'/')
             .filter(|e| !e.is_empty())
         {
             let entry = core::str::from_utf8(entry).map_err(|_| StatusCode::BadRequest)?;
-            let mut field = |tree: &mut Tree<'_, F, H>, leaf: &str, buf: &mut [u8]| {
-                set_uri(&mut uri, &[node, "/AppAuth/", entry, "/", leaf]).ok()?;
-                read(tree, &uri, buf)
-            };
-            let level = field(tree, "AAuthLevel", &mut buf).unwrap_or(0);
-            let e = match buf.get(..level) {
+            let at = [node, entry];
+            let e = match auth_leaf(tree, &mut uri, at, "AAuthLevel", &mut buf) {
                 Some(b"CLCRED") => self.client.insert(AuthEntry::default()),
                 Some(b"SRVCRED") => self.server.insert(AuthEntry::default()),
                 _ => continue,
             };
             push(&mut e.node, entry.as_bytes())?;
-            let n = field(tree, "AAuthType", &mut buf).unwrap_or(0);
-            e.scheme = AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[]))
-                .unwrap_or(AuthScheme::Basic);
-            let n = field(tree, "AAuthName", &mut buf).unwrap_or(0);
-            push(&mut e.name, buf.get(..n).unwrap_or(&[]))?;
-            let n = field(tree, "AAuthSecret", &mut buf).unwrap_or(0);
-            e.secret = heapless::Vec::from_slice(buf.get(..n).unwrap_or(&[]))
-                .map_err(|_| StatusCode::RequestEntityTooLarge)?;
-            let n = field(tree, "AAuthData", &mut buf).unwrap_or(0);
-            e.nonce = Nonce::new(buf.get(..n).unwrap_or(&[])).unwrap_or_default();
+            let kind = auth_leaf(tree, &mut uri, at, "AAuthType", &mut buf).unwrap_or(&[]);
+            e.scheme = AuthScheme::from_aauth_type(kind).unwrap_or(AuthScheme::Basic);
+            let name = auth_leaf(tree, &mut uri, at, "AAuthName", &mut buf).unwrap_or(&[]);
+            push(&mut e.name, name)?;
+            let secret = auth_leaf(tree, &mut uri, at, "AAuthSecret", &mut buf).unwrap_or(&[]);
+            e.secret =
+                heapless::Vec::from_slice(secret).map_err(|_| StatusCode::RequestEntityTooLarge)?;
+            let nonce = auth_leaf(tree, &mut uri, at, "AAuthData", &mut buf).unwrap_or(&[]);
+            e.nonce = Nonce::new(nonce).unwrap_or_default();
         }
         // AAuthPref overrides the client entry's type.
         set_uri(&mut uri, &[node, "/AAuthPref"])?;
-        if let Some(n) = read(tree, &uri, &mut buf) {
-            if let (Some(client), Ok(scheme)) = (
-                self.client.as_mut(),
-                AuthScheme::from_aauth_type(buf.get(..n).unwrap_or(&[])),
-            ) {
+        if let Ok(pref) = value(tree, &uri, &mut buf) {
+            if let (Some(client), Ok(scheme)) =
+                (self.client.as_mut(), AuthScheme::from_aauth_type(pref))
+            {
                 client.scheme = scheme;
             }
         }
@@ -218,4 +207,27 @@ fn push<const M: usize>(s: &mut String<M>, bytes: &[u8]) -> Result<(), StatusCod
     let text = core::str::from_utf8(bytes).map_err(|_| StatusCode::BadRequest)?;
     s.push_str(text)
         .map_err(|_| StatusCode::RequestEntityTooLarge)
+}
+
+/// The value of the leaf at `uri`, as the device reads it, in the front of `buf`.
+pub(crate) fn value<'b, F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
+    uri: &str,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], StatusCode> {
+    let len = tree.get(Principal::Device, uri, 0, buf)?.len;
+    Ok(buf.get(..len).unwrap_or(&[]))
+}
+
+/// The leaf `leaf` of the `AppAuth` entry `at[1]` of the account at `at[0]`.
+fn auth_leaf<'b, F: NorFlash, H: Handlers>(
+    tree: &mut Tree<'_, F, H>,
+    uri: &mut String<SERVER_ADDR_LEN>,
+    at: [&str; 2],
+    leaf: &str,
+    buf: &'b mut [u8],
+) -> Option<&'b [u8]> {
+    let [node, entry] = at;
+    set_uri(uri, &[node, "/AppAuth/", entry, "/", leaf]).ok()?;
+    value(tree, uri, buf).ok()
 }

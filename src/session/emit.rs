@@ -14,8 +14,8 @@
 use super::queue::{Answer, Entry, Queue, ResultsEntry, ResultsKind, StatusEntry};
 use super::{Error, GenericAlert};
 use crate::codec::{
-    Alert, Command, Data, Encoding, Fill, Item, ItemCommand, ItemSource, List, Location, Mark,
-    MessageWriter, MetInf, Meta, Results, Status, Text,
+    Alert, Command, Data, EncodeError, Encoding, Fill, Item, ItemCommand, ItemSource, List,
+    Location, Mark, MessageWriter, MetInf, Meta, Results, Status, Text,
 };
 use crate::codes::AlertCode;
 use crate::decimal::Decimal;
@@ -439,24 +439,21 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
         let format = if b64 { "b64" } else { probe.format.as_str() };
         let sent_total = if b64 { total.div_ceil(3) * 4 } else { total };
         let size = Decimal::new(u64::from(u32::try_from(sent_total).unwrap_or(u32::MAX)));
-        // What the Results takes without its data.
-        let base = {
-            let meta = MetInf {
-                format: Some(Text::new(format)),
-                type_: (!probe.mime.is_empty()).then(|| Text::new(probe.mime)),
-                size: Some(Text::new(size.as_str())),
-                ..MetInf::default()
-            };
-            let item = [Item {
-                target: None,
-                source: Some(Location::new(uri)),
-                meta: Some(Meta::new(&meta)),
-                data: Some(Data::Text(Text::empty())),
-                more_data: true,
-            }];
-            results_cmd(id.as_str(), self.out.msg_ref, cmd_ref, &item)
-                .encoded_len(self.out.encoding)?
+        let value = ValueHead {
+            id: id.as_str(),
+            msg_ref: self.out.msg_ref,
+            cmd_ref,
+            uri,
+            format,
+            mime: probe.mime,
         };
+        // What the Results takes without its data.
+        let base = value.put(
+            Put::Measure(self.out.encoding),
+            Some(size.as_str()),
+            Data::Text(Text::empty()),
+            true,
+        )?;
         let room = self.out.writer.room().saturating_sub(base + RESULTS_SLACK);
         let remaining = total.saturating_sub(start);
         let (read_cap, out_cap) = if b64 {
@@ -508,22 +505,10 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
                 raw
             };
             let first = start == 0;
-            let meta = MetInf {
-                format: Some(Text::new(format)),
-                type_: (!probe.mime.is_empty()).then(|| Text::new(probe.mime)),
-                size: (first && more).then(|| Text::new(size.as_str())),
-                ..MetInf::default()
-            };
-            let item = [Item {
-                target: None,
-                source: Some(Location::new(uri)),
-                meta: Some(Meta::new(&meta)),
-                data: Some(data_of(data)),
-                more_data: more,
-            }];
-            let cmd = results_cmd(id.as_str(), self.out.msg_ref, cmd_ref, &item);
+            let size = (first && more).then(|| size.as_str());
+            let put = Put::Write(&mut *self.out.writer);
             // Counted here rather than by `count`: `uri` still borrows the queue.
-            if self.out.writer.push(&cmd)? {
+            if value.put(put, size, data_of(data), more)? > 0 {
                 self.out.cmd_id += 1;
                 self.out.written += 1;
                 let progress = u32::try_from(start + len).unwrap_or(u32::MAX);
@@ -591,6 +576,61 @@ impl<F: NorFlash, H: Handlers> Emit<'_, '_, '_, '_, '_, F, H> {
             }
         }
         Ok(done)
+    }
+}
+
+/// What every Results of one value shares, chunk after chunk.
+struct ValueHead<'c> {
+    id: &'c str,
+    msg_ref: &'c str,
+    cmd_ref: &'c str,
+    uri: &'c str,
+    format: &'c str,
+    mime: &'c str,
+}
+
+/// What [`ValueHead::put`] does with the Results it builds.
+enum Put<'w, 'b> {
+    /// Measures it in this encoding.
+    Measure(Encoding),
+    /// Writes it into the message if it fits.
+    Write(&'w mut MessageWriter<'b>),
+}
+
+impl ValueHead<'_> {
+    /// Builds the Results of one chunk and measures or writes it: the bytes it takes, or
+    /// took in the message (none when it did not fit). Measuring and writing share this
+    /// so that they see the same command, built in one place in the image.
+    #[inline(never)]
+    fn put(
+        &self,
+        put: Put<'_, '_>,
+        size: Option<&str>,
+        data: Data<'_>,
+        more: bool,
+    ) -> Result<usize, EncodeError> {
+        let meta = MetInf {
+            format: Some(Text::new(self.format)),
+            type_: (!self.mime.is_empty()).then(|| Text::new(self.mime)),
+            size: size.map(Text::new),
+            ..MetInf::default()
+        };
+        let item = [Item {
+            target: None,
+            source: Some(Location::new(self.uri)),
+            meta: Some(Meta::new(&meta)),
+            data: Some(data),
+            more_data: more,
+        }];
+        let cmd = results_cmd(self.id, self.msg_ref, self.cmd_ref, &item);
+        match put {
+            Put::Measure(encoding) => cmd.encoded_len(encoding),
+            Put::Write(writer) => {
+                let before = writer.written();
+                let fits = writer.push(&cmd)?;
+                Ok(if fits { writer.written() - before } else { 0 })
+            }
+        }
     }
 }
 

@@ -249,6 +249,8 @@ impl From<DecodeError> for Error {
 }
 
 impl From<EncodeError> for Error {
+    // Out of line: every `?` on the writer would otherwise carry its own copy.
+    #[inline(never)]
     fn from(e: EncodeError) -> Self {
         match e {
             EncodeError::BufferTooSmall { .. } => Error::MessageTooSmall,
@@ -546,18 +548,8 @@ impl Session {
         }
         device_info::check_tree(env.tree).map_err(Error::DeviceInfo)?;
         let mut buf = [0u8; SERVER_ID_LEN];
-        let n = env
-            .tree
-            .get(
-                crate::tree::Principal::Device,
-                "./DevInfo/DevId",
-                0,
-                &mut buf,
-            )
-            .map_err(Error::Account)?
-            .len;
-        let id = core::str::from_utf8(buf.get(..n).unwrap_or(&[]))
-            .map_err(|_| Error::Account(StatusCode::BadRequest))?;
+        let id = account::value(env.tree, "./DevInfo/DevId", &mut buf).map_err(Error::Account)?;
+        let id = core::str::from_utf8(id).map_err(|_| Error::Account(StatusCode::BadRequest))?;
         self.device_id
             .push_str(id)
             .map_err(|_| Error::Account(StatusCode::UriTooLong))?;
