@@ -98,8 +98,8 @@ const ALL_FEATURES_FLASH_BUDGET: u64 = 96 * 1024;
 /// The flash budgets are not met yet (docs/benchmarks.md says by how much). Until they
 /// are, flash is held under these ceilings, a little above what was measured when they
 /// were last lowered, so that it can only go down; each is lowered as flash comes off.
-const FLASH_CEILING: u64 = 117 * 1024;
-const ALL_FEATURES_FLASH_CEILING: u64 = 134 * 1024 + 512;
+const FLASH_CEILING: u64 = 116 * 1024;
+const ALL_FEATURES_FLASH_CEILING: u64 = 133 * 1024 + 512;
 
 /// Flash and static RAM are deterministic for a toolchain, so they are checked exactly;
 /// the stack is the most the guest saw while it ran the update.
