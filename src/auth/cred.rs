@@ -381,52 +381,42 @@ mod tests {
     }
 
     /// With a scheme left out, nothing goes out in its name and nothing received in its
-    /// name is believed: both answer `SchemeLeftOut`, 401 to the peer.
+    /// name is believed: both answer `SchemeLeftOut`, 401 to the peer. `cred` is what a
+    /// peer would send in that scheme for `nonce`.
+    #[cfg(not(all(feature = "auth-basic", feature = "auth-md5")))]
+    fn refused_both_ways(scheme: AuthScheme, nonce: &[u8], cred: &Cred<'_>) {
+        let left_out = AuthError::SchemeLeftOut(scheme);
+        assert_eq!(
+            build_cred(scheme, &CREDS, nonce, &mut [0u8; 32]),
+            Err(left_out)
+        );
+        let err = verify_cred(scheme, &CREDS, nonce, Some(cred)).unwrap_err();
+        assert_eq!(err, left_out);
+        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
+        // Even a missing Cred: the account's scheme cannot be checked at all.
+        assert_eq!(verify_cred(scheme, &CREDS, nonce, None), Err(left_out));
+    }
+
     #[test]
     #[cfg(not(feature = "auth-basic"))]
     fn basic_left_out_is_neither_sent_nor_accepted() {
-        let mut buf = [0u8; 32];
-        assert_eq!(
-            build_cred(AuthScheme::Basic, &CREDS, b"", &mut buf),
-            Err(AuthError::SchemeLeftOut(AuthScheme::Basic))
-        );
         let cred = Cred {
             meta_type: None,
             format: None,
             data: b"dXNlcjpwYXNz",
         };
-        let err = verify_cred(AuthScheme::Basic, &CREDS, b"", Some(&cred)).unwrap_err();
-        assert_eq!(err, AuthError::SchemeLeftOut(AuthScheme::Basic));
-        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
-        // Even a missing Cred: the account's scheme cannot be checked at all.
-        assert_eq!(
-            verify_cred(AuthScheme::Basic, &CREDS, b"", None),
-            Err(AuthError::SchemeLeftOut(AuthScheme::Basic))
-        );
+        refused_both_ways(AuthScheme::Basic, b"", &cred);
     }
 
     #[test]
     #[cfg(not(feature = "auth-md5"))]
     fn md5_left_out_is_neither_sent_nor_accepted() {
-        let mut buf = [0u8; 32];
-        assert_eq!(
-            build_cred(AuthScheme::Md5Digest, &CREDS, b"n", &mut buf),
-            Err(AuthError::SchemeLeftOut(AuthScheme::Md5Digest))
-        );
         let cred = Cred {
             meta_type: Some("syncml:auth-md5"),
             format: Some("b64"),
             data: b"C8oBTAdiVef8Qq8UaFTbhQ==",
         };
-        let err = verify_cred(
-            AuthScheme::Md5Digest,
-            &CREDS,
-            b"0123456789abcdef",
-            Some(&cred),
-        )
-        .unwrap_err();
-        assert_eq!(err, AuthError::SchemeLeftOut(AuthScheme::Md5Digest));
-        assert_eq!(err.status(), crate::StatusCode::InvalidCredentials);
+        refused_both_ways(AuthScheme::Md5Digest, b"0123456789abcdef", &cred);
     }
 
     /// A server's credentials in a scheme this build leaves out, where the account expects
