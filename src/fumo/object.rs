@@ -852,10 +852,8 @@ where
             .acknowledge_outcome()
             .map_err(|_| StatusCode::DataStoreFailure)?;
         let ready = self.installer.phase() == Phase::Ready;
-        // A URL a build with downloads stored is not one this build can fetch.
-        let has_url = |i: usize| {
-            cfg!(feature = "fumo-url") && self.rec.urls.get(i).is_some_and(|u| !u.is_empty())
-        };
+        // A build without downloads keeps no URL (the record reads over stored ones).
+        let has_url = |i: usize| self.rec.urls.get(i).is_some_and(|u| !u.is_empty());
         // Where the operation goes, worked out from the record as it is.
         let (state, work, report) = match op {
             Op::Download | Op::DownloadAndUpdate => {
