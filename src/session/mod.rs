@@ -561,15 +561,11 @@ impl Session {
                 u16::from_be_bytes(b).max(1)
             }
         };
-        // Upper-case hex without leading zeros; written by hand, as `core::fmt` would
-        // bring its machinery for one number.
-        let digits = (u16::BITS - id.leading_zeros()).div_ceil(4).max(1);
-        for i in (0..digits).rev() {
-            let digit = usize::from((id >> (4 * i)) & 0xf);
-            let _ = self
-                .session_id
-                .push(char::from(*b"0123456789ABCDEF".get(digit).unwrap_or(&b'0')));
-        }
+        // As package 0 carries it: upper-case hex without leading zeros (four digits at
+        // most, which the id's string holds).
+        let _ = self
+            .session_id
+            .push_str(crate::notification::SessionIdHex::new(id).as_str());
         self.client.scheme = self
             .account
             .client
