@@ -29,6 +29,9 @@ rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi >/dev/null
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
+step "Python peers: imgtool and detools (target/peers-venv)"
+./scripts/peers-venv.sh >/dev/null
+
 # --- Checks -------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
