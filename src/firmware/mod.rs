@@ -100,6 +100,7 @@ mod backup;
 mod installer;
 pub mod package;
 mod record;
+pub mod verify;
 
 use embedded_storage::nor_flash::{NorFlashError, NorFlashErrorKind};
 
@@ -109,6 +110,13 @@ pub use package::{
     PackageHeader, PackageVerifier,
 };
 pub use record::BootState;
+pub use verify::AnyVerifier;
+#[cfg(feature = "ed25519")]
+pub use verify::Ed25519Verifier;
+#[cfg(feature = "ecdsa-p256")]
+pub use verify::P256Verifier;
+#[cfg(any(feature = "ed25519", feature = "ecdsa-p256"))]
+pub use verify::PublicKeyVerifier;
 
 /// Where the payload (the executable image) starts in a slot: after the header, aligned
 /// for a Cortex-M vector table.
