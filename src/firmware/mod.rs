@@ -98,6 +98,8 @@
 
 mod backup;
 mod installer;
+#[cfg(feature = "mcuboot")]
+pub mod mcuboot;
 pub mod package;
 mod record;
 pub mod verify;
