@@ -12,7 +12,10 @@
 //! A package is a little-endian header (magic, format, device model and hardware id,
 //! from-version range, target version, payload length and SHA-256, and an authenticator
 //! over all of that) followed by the payload; see [`package`] and
-//! `docs/update-package.md`. A refusal is recorded as a [`Failure`]
+//! `docs/update-package.md`. The authenticator is an Ed25519 or ECDSA P-256 signature
+//! checked with a public key ([`verify`], features `ed25519` and `ecdsa-p256`), or an
+//! HMAC-SHA256 tag. With the feature `mcuboot`, `mcuboot` reads and verifies MCUboot
+//! images as imgtool signs them. A refusal is recorded as a [`Failure`]
 //! ([`PackageError::failure`]), which the FUMO layer reports as its result code: 402 for a
 //! corrupted package, 403 for a package meant for another device or version, 404 for a
 //! bad authenticator, 405 for a downgrade, 501 when it does not fit.

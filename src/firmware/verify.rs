@@ -5,7 +5,7 @@
 //! with HMAC ([`HmacSha256Verifier`](super::HmacSha256Verifier)) every device holds the
 //! signing key. Each verifier checks package authenticators ([`PackageVerifier`]) of its own
 //! [`AuthKind`] and refuses every other kind, and checks an MCUboot image's signature over
-//! the image digest ([`verify_digest`](Ed25519Verifier::verify_digest)). [`AnyVerifier`]
+//! the image digest (`verify_digest`). [`AnyVerifier`]
 //! lets a device accept packages signed with any of several keys.
 
 use super::package::{AuthKind, PackageVerifier};

@@ -64,8 +64,9 @@ enum Cmd {
         #[arg(long)]
         c: bool,
     },
-    /// Build a firmware update package (see docs/update-package.md).
-    Package(package::PackageArgs),
+    /// Build a firmware update package (see docs/update-package.md), or with `verify`
+    /// check a package or an MCUboot image under a key.
+    Package(package::PackageCommand),
     /// A simulated handset: provision it, connect to its server, or answer a package 0.
     Device(Box<device::DeviceArgs>),
     /// Device Description Framework documents.
@@ -386,6 +387,7 @@ fn main() -> ExitCode {
         Cmd::Inspect { .. } => "inspect",
         Cmd::Tree { .. } => "tree",
         Cmd::Limits { .. } => "limits",
+        Cmd::Package(p) if p.command.is_some() => "package verify",
         Cmd::Package(_) => "package",
         Cmd::Device(_) => "device",
         Cmd::Ddf { .. } => "ddf check",

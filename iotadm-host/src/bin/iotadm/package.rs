@@ -1,13 +1,46 @@
-//! `iotadm package`: builds an update package (header, HMAC-SHA256 authenticator, payload)
-//! from a firmware image, in the format of `docs/update-package.md`.
+//! `iotadm package`: builds an update package (header, authenticator, payload) from a
+//! firmware image, in the format of `docs/update-package.md`, authenticated with an HMAC key
+//! or signed with an Ed25519 or ECDSA P-256 private key; `iotadm package verify` checks a
+//! package or an MCUboot image under a public key, with the device's own verifiers.
 
 use std::path::PathBuf;
 
 use iotadm::firmware::package::payload_digest;
 use iotadm::firmware::{PackageBuilder, PackageHeader};
+use iotadm_host::package::{build_with_key, verifier_from_pem, verify, SigningKey, Verified};
 
-/// Arguments of `iotadm package`.
+/// `iotadm package`: the build options, or a subcommand.
 #[derive(clap::Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct PackageCommand {
+    #[command(subcommand)]
+    pub(crate) command: Option<PackageSub>,
+    #[command(flatten)]
+    pub(crate) build: Option<PackageArgs>,
+}
+
+/// The subcommands of `iotadm package`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub(crate) enum PackageSub {
+    /// Check an update package or an MCUboot image (as imgtool signs it) under a key: exit 0
+    /// when it verifies.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `iotadm package verify`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct VerifyArgs {
+    /// The key, PEM: a public key (as `imgtool getpub -e pem` or `openssl pkey -pubout`
+    /// write it) or a private key (Ed25519 or ECDSA P-256).
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// The update package or MCUboot image.
+    pub(crate) image: PathBuf,
+}
+
+/// Arguments of `iotadm package` that build a package.
+#[derive(clap::Args, Debug, Clone)]
+#[command(group = clap::ArgGroup::new("auth").required(true).args(["key_hex", "key"]))]
 pub(crate) struct PackageArgs {
     /// Target device model (up to 32 bytes).
     #[arg(long)]
@@ -29,7 +62,11 @@ pub(crate) struct PackageArgs {
     pub(crate) to_version: String,
     /// The per-device(-model) HMAC-SHA256 key, in hex (1 to 64 bytes).
     #[arg(long)]
-    pub(crate) key_hex: String,
+    pub(crate) key_hex: Option<String>,
+    /// A PEM private key to sign the package with: Ed25519 or ECDSA P-256, PKCS#8 (as
+    /// `imgtool keygen` and `openssl genpkey` write it) or SEC1 (`openssl ecparam -genkey`).
+    #[arg(long, value_name = "FILE.pem")]
+    pub(crate) key: Option<PathBuf>,
     /// The firmware image to wrap.
     #[arg(long)]
     pub(crate) payload: PathBuf,
@@ -54,28 +91,94 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Runs `iotadm package`: builds a package, or verifies one.
+pub(crate) fn run(cmd: PackageCommand) -> Result<(), String> {
+    match (cmd.command, cmd.build) {
+        (Some(PackageSub::Verify(args)), _) => run_verify(&args),
+        (None, Some(args)) => run_build(args),
+        (None, None) => Err("give the build options (see --help) or a subcommand".into()),
+    }
+}
+
+fn read_key(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Checks `args.image` under `args.key` and prints what verified.
+fn run_verify(args: &VerifyArgs) -> Result<(), String> {
+    let key = verifier_from_pem(&read_key(&args.key)?)
+        .map_err(|e| format!("{}: {e}", args.key.display()))?;
+    let file = std::fs::read(&args.image).map_err(|e| format!("{}: {e}", args.image.display()))?;
+    let what = verify(&file, &key).map_err(|e| format!("{}: {e}", args.image.display()))?;
+    match what {
+        Verified::Package { to_code, to_name } => println!(
+            "{}: update package to {to_code} ({to_name}) verifies",
+            args.image.display()
+        ),
+        Verified::Mcuboot {
+            version,
+            security_counter,
+        } => {
+            let counter = security_counter
+                .map(|c| format!(", security counter {c}"))
+                .unwrap_or_default();
+            println!(
+                "{}: MCUboot image {version}{counter} verifies",
+                args.image.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Builds the package described by `args` and writes it to `args.out`.
-pub(crate) fn run(args: PackageArgs) -> Result<(), String> {
+fn run_build(args: PackageArgs) -> Result<(), String> {
     if args.from_min > args.from_max {
         return Err(format!(
             "--from-min {} is above --from-max {}",
             args.from_min, args.from_max
         ));
     }
-    let key = decode_hex(&args.key_hex)?;
-    if key.is_empty() || key.len() > 64 {
-        return Err("--key-hex: the key must be 1 to 64 bytes".into());
-    }
+    let hmac_key = match &args.key_hex {
+        Some(hex) => {
+            let key = decode_hex(hex)?;
+            if key.is_empty() || key.len() > 64 {
+                return Err("--key-hex: the key must be 1 to 64 bytes".into());
+            }
+            Some(key)
+        }
+        None => None,
+    };
+    let signing_key = match &args.key {
+        Some(path) => Some(
+            SigningKey::from_pem(&read_key(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     let payload =
         std::fs::read(&args.payload).map_err(|e| format!("{}: {e}", args.payload.display()))?;
-    let header = PackageBuilder::new(&args.model, &args.hw_id)
+    let builder = PackageBuilder::new(&args.model, &args.hw_id)
         .from_versions(args.from_min, args.from_max)
-        .to_version(args.to_code, &args.to_version)
-        .header_hmac(&payload, &key)
-        .map_err(|e| e.to_string())?;
-    let mut package = Vec::with_capacity(header.len() + payload.len());
-    package.extend_from_slice(&header);
-    package.extend_from_slice(&payload);
+        .to_version(args.to_code, &args.to_version);
+    let package = match (hmac_key, signing_key) {
+        (Some(key), _) => {
+            let header = builder
+                .header_hmac(&payload, &key)
+                .map_err(|e| e.to_string())?;
+            let mut package = Vec::with_capacity(header.len() + payload.len());
+            package.extend_from_slice(&header);
+            package.extend_from_slice(&payload);
+            package
+        }
+        (None, Some(key)) => {
+            let package = build_with_key(&builder, &payload, &key).map_err(|e| e.to_string())?;
+            // Checked with the device's verifier before it leaves the tool.
+            verify(&package, &key.verifier()?)?;
+            package
+        }
+        (None, None) => return Err("give --key-hex or --key".into()),
+    };
     // Read back what was built, so a bad field never leaves the tool.
     let parsed = PackageHeader::parse(&package).map_err(|e| e.to_string())?;
     debug_assert_eq!(parsed.payload_sha256(), payload_digest(&payload));
@@ -106,7 +209,8 @@ mod tests {
             from_max: 7,
             to_code: 8,
             to_version: "8.0.1".into(),
-            key_hex: "00112233445566778899aabbccddeeff".into(),
+            key_hex: Some("00112233445566778899aabbccddeeff".into()),
+            key: None,
             payload: dir.join("image.bin"),
             out: dir.join("update.pkg"),
         }
@@ -123,7 +227,7 @@ mod tests {
         let dir = tempdir("ok");
         let image: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
         std::fs::write(dir.join("image.bin"), &image).expect("write image");
-        run(args(&dir)).expect("package");
+        run_build(args(&dir)).expect("package");
         let pkg = std::fs::read(dir.join("update.pkg")).expect("read package");
         let h = PackageHeader::parse(&pkg).expect("header");
         assert_eq!(h.model(), b"IOTA-1");
@@ -143,20 +247,20 @@ mod tests {
         let dir = tempdir("bad");
         std::fs::write(dir.join("image.bin"), b"img").expect("write image");
         let mut a = args(&dir);
-        a.key_hex = "abc".into();
-        assert!(run(a).unwrap_err().contains("odd"));
+        a.key_hex = Some("abc".into());
+        assert!(run_build(a).unwrap_err().contains("odd"));
         let mut a = args(&dir);
-        a.key_hex = "zz".into();
-        assert!(run(a).unwrap_err().contains("not hex"));
+        a.key_hex = Some("zz".into());
+        assert!(run_build(a).unwrap_err().contains("not hex"));
         let mut a = args(&dir);
         a.from_min = 9;
-        assert!(run(a).is_err());
+        assert!(run_build(a).is_err());
         let mut a = args(&dir);
         a.to_version = "a version name that is far too long".into();
-        assert!(run(a).unwrap_err().contains("too long"));
+        assert!(run_build(a).unwrap_err().contains("too long"));
         let mut a = args(&dir);
         a.payload = dir.join("missing.bin");
-        assert!(run(a).is_err());
+        assert!(run_build(a).is_err());
         assert!(
             !dir.join("update.pkg").exists(),
             "nothing written on refusal"
