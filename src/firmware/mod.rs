@@ -97,6 +97,8 @@
 //! ```
 
 mod backup;
+#[cfg(feature = "delta")]
+pub mod delta;
 mod installer;
 pub mod package;
 mod record;
