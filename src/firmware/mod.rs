@@ -100,6 +100,8 @@
 //! ```
 
 mod backup;
+#[cfg(feature = "delta")]
+pub mod delta;
 mod installer;
 #[cfg(feature = "mcuboot")]
 pub mod mcuboot;

@@ -1,7 +1,7 @@
 //! `iotadm`: the host tool. Converts SyncML DM messages between XML and WBXML (with the
 //! same command-line shape as libwbxml's `xml2wbxml` and `wbxml2xml`), summarises a
 //! message for a person to read, prints the compiled management tree, checks DDF files,
-//! builds update packages and runs a simulated handset.
+//! builds update packages, applies delta patches and runs a simulated handset.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod delta;
 mod device;
 mod package;
 mod tree;
@@ -74,6 +75,18 @@ enum Cmd {
         #[command(subcommand)]
         command: DdfCmd,
     },
+    /// Delta updates: detools sequential patches.
+    Delta {
+        #[command(subcommand)]
+        command: DeltaCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeltaCmd {
+    /// Apply a patch to an old image, as the device would; the new image is written only
+    /// when it hashes to the given SHA-256.
+    Apply(delta::ApplyArgs),
 }
 
 #[derive(Subcommand)]
@@ -174,6 +187,9 @@ fn run(cli: Cli) -> Result<(), String> {
             write_output(&o, &encode(&msg, &options, bytes.len())?)
         }
         Cmd::Package(args) => package::run(args),
+        Cmd::Delta {
+            command: DeltaCmd::Apply(args),
+        } => delta::run(args),
         Cmd::Device(args) => device::run(*args),
         Cmd::Limits { c } => {
             let mut text = String::new();
@@ -391,6 +407,7 @@ fn main() -> ExitCode {
         Cmd::Package(_) => "package",
         Cmd::Device(_) => "device",
         Cmd::Ddf { .. } => "ddf check",
+        Cmd::Delta { .. } => "delta apply",
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
