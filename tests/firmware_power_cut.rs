@@ -4,7 +4,8 @@
 //! sizes, with each interrupted operation left not started, completed, half-written or
 //! garbled. After every cut the device restarts: each boot must start a valid image (old or
 //! new, checked by hashing the slot), the installer state must be consistent, and the update
-//! must then run to its end.
+//! must then run to its end. The same sweep runs over a delta update, whose patch (made by
+//! detools) is applied from slot A into slot B.
 
 mod firmware_common;
 
@@ -219,4 +220,36 @@ fn power_cut_sweep() {
         }
     }
     sweep.finish();
+}
+
+#[test]
+fn delta_power_cut_sweep() {
+    let mut sweep = CutSweep::new();
+    for (case, (len, compression)) in [(2000, "heatshrink"), (3000, "crle"), (2500, "none")]
+        .into_iter()
+        .enumerate()
+    {
+        let base = payload(1, len);
+        let target = next_build(&base, 2);
+        let Some(patch) = detools_patch(&base, &target, compression) else {
+            return;
+        };
+        let pkg = delta_package(2, &base, &target, &patch);
+        let start = factory(base.len());
+        let flash = wrap(copy(&start));
+        drive(&flash, Goal::Update, &pkg).expect("clean run");
+        let ops = flash.borrow().mutations();
+        check_end(flash.borrow().inner(), Goal::Update);
+        sweep.cut_each((len, compression), 16 + case as u64, ops, |plan| {
+            let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
+            assert!(
+                drive(&flash, Goal::Update, &pkg).is_err(),
+                "the cut happened"
+            );
+            let flash = wrap(flash.into_inner().into_inner());
+            drive(&flash, Goal::Update, &pkg).expect("no second cut");
+            check_end(flash.borrow().inner(), Goal::Update);
+        });
+    }
+    sweep.finish_as("delta update: download, apply, arm, trial boot, confirm");
 }

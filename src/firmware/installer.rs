@@ -6,10 +6,11 @@ use sha2::{Digest, Sha256};
 
 use super::backup;
 use super::package::{
-    DeviceIdentity, HmacSha256Verifier, PackageError, PackageHeader, PackageVerifier,
+    DeviceIdentity, HmacSha256Verifier, ImageDigest, PackageError, PackageHeader, PackageVerifier,
     MAX_HEADER_LEN, PREFIX_LEN,
 };
 use super::record::{BootState, StateLog};
+use super::writer::SlotWriter;
 use super::{
     BootDecision, BootReason, Config, Error, Failure, ImageInfo, Outcome, Phase, Slot,
     IMAGE_OFFSET, MAX_WRITE_SIZE,
@@ -29,13 +30,11 @@ struct Stream {
     total: u32,
     /// Package bytes accepted.
     received: u32,
-    /// Next slot offset to program; always a multiple of the write size.
-    slot_pos: u32,
-    /// Bytes waiting to complete a write word at `slot_pos`.
-    word: [u8; MAX_WRITE_SIZE],
-    word_len: usize,
-    /// Sectors below this slot offset have been erased during this update.
-    erased_to: u32,
+    /// Slot offset of the first payload byte: [`IMAGE_OFFSET`], or where a delta
+    /// package's patch waits, past the end of the image it will give.
+    payload_at: u32,
+    /// Where the next package byte goes in the update slot.
+    writer: SlotWriter,
 }
 
 impl Stream {
@@ -47,10 +46,8 @@ impl Stream {
             header_len: 0,
             total: 0,
             received: 0,
-            slot_pos: 0,
-            word: [0xFF; MAX_WRITE_SIZE],
-            word_len: 0,
-            erased_to: 0,
+            payload_at: IMAGE_OFFSET,
+            writer: SlotWriter::new(0, 0),
         }
     }
 }
@@ -91,6 +88,43 @@ macro_rules! with_slot {
             }
         }
     };
+}
+
+/// Runs `$body` with `$w` the download's writer, `$f` the update slot's flash and `$done`
+/// the callback that records progress each time a sector of payload is complete, so that a
+/// reboot resumes after it.
+macro_rules! with_stream {
+    ($self:ident, |$w:ident, $f:ident, $done:ident| $body:expr) => {{
+        let slot = $self.update_slot();
+        let Self {
+            a,
+            b,
+            log,
+            state,
+            stream,
+            ..
+        } = $self;
+        let (payload_at, header_len) = (stream.payload_at, stream.header_len as u32);
+        let $done = &mut |end: u32| {
+            if end > payload_at && header_len > 0 {
+                let mut next = *state;
+                next.progress = header_len + (end - payload_at);
+                persist(log, state, next)?;
+            }
+            Ok(())
+        };
+        let $w = &mut stream.writer;
+        match slot {
+            Slot::A => {
+                let $f = a;
+                $body
+            }
+            Slot::B => {
+                let $f = b;
+                $body
+            }
+        }
+    }};
 }
 
 impl<A, B, STATE, V> Installer<A, B, STATE, V>
@@ -295,10 +329,13 @@ where
         let payload_done = progress
             .checked_sub(hl as u32)
             .ok_or(Error::Package(PackageError::BadHeaderLength))?;
-        let slot_pos = IMAGE_OFFSET
+        let payload_at = self.payload_at(&header).map_err(Error::Package)?;
+        let slot_pos = payload_at
             .checked_add(payload_done)
             .ok_or(Error::Package(PackageError::TooLarge))?;
-        if progress > total || !(slot_pos as usize).is_multiple_of(A::ERASE_SIZE) {
+        // A resumed download starts at a sector boundary; a complete one writes no more.
+        let aligned = (slot_pos as usize).is_multiple_of(A::ERASE_SIZE);
+        if progress > total || (progress < total && !aligned) {
             return Err(Error::Package(PackageError::BadHeaderLength));
         }
         let s = &mut self.stream;
@@ -307,9 +344,30 @@ where
         s.header_len = hl;
         s.total = total;
         s.received = progress;
-        s.slot_pos = slot_pos;
-        s.erased_to = slot_pos;
+        s.payload_at = payload_at;
+        s.writer = SlotWriter::new(slot_pos, slot_pos);
         Ok(())
+    }
+
+    /// Where the payload of the package `header` goes in the update slot. A whole image
+    /// goes where it runs. A patch goes after the image it will give, from the first
+    /// sector boundary on, so that applying it never overwrites it and can start again
+    /// after a power cut.
+    fn payload_at(&self, header: &PackageHeader<'_>) -> Result<u32, PackageError> {
+        let Some(delta) = header.delta() else {
+            return Ok(IMAGE_OFFSET);
+        };
+        let erase = A::ERASE_SIZE as u64;
+        let image_end = u64::from(IMAGE_OFFSET) + u64::from(delta.target.len);
+        let at = image_end.div_ceil(erase) * erase;
+        let cap = match self.update_slot() {
+            Slot::A => self.a.capacity(),
+            Slot::B => self.b.capacity(),
+        };
+        if at + u64::from(header.payload_len()) > cap as u64 {
+            return Err(PackageError::TooLarge);
+        }
+        u32::try_from(at).map_err(|_| PackageError::TooLarge)
     }
 
     /// Takes the next bytes of the package, of any length. The header is checked as soon
@@ -391,91 +449,29 @@ where
         self.stream.total = header
             .package_len()
             .ok_or(Error::Package(PackageError::TooLarge))?;
+        let payload_at = self.payload_at(&header).map_err(Error::Package)?;
+        if let Some(delta) = header.delta() {
+            // Refused before a byte of the patch is taken: it could only give a wrong image.
+            let running = self.update_slot().other();
+            if self.image_digest(running, IMAGE_OFFSET, delta.base.len)? != Some(delta.base) {
+                return Err(Error::Package(PackageError::WrongBase));
+            }
+        }
         info!("installer: package accepted, version {}", header.to_code());
         self.emit(header.as_bytes())?;
         self.pad_to_word()?;
-        self.stream.slot_pos = IMAGE_OFFSET;
+        self.stream.writer.seek(payload_at)?;
+        self.stream.payload_at = payload_at;
         Ok(())
     }
 
-    /// Writes `data` at the stream position: completes the pending word, programs whole
-    /// words straight from `data`, and keeps the tail.
-    fn emit(&mut self, mut data: &[u8]) -> Result<(), Error> {
-        let w = A::WRITE_SIZE;
-        if self.stream.word_len > 0 {
-            let s = &mut self.stream;
-            let n = (w - s.word_len).min(data.len());
-            let (head, rest) = data.split_at(n);
-            s.word
-                .get_mut(s.word_len..s.word_len + n)
-                .ok_or(Error::BadState)?
-                .copy_from_slice(head);
-            s.word_len += n;
-            data = rest;
-            if s.word_len < w {
-                return Ok(());
-            }
-            let word = s.word;
-            self.program(word.get(..w).unwrap_or_default())?;
-            self.stream.word_len = 0;
-        }
-        let whole = data.len() - data.len() % w;
-        let (body, tail) = data.split_at(whole);
-        if !body.is_empty() {
-            self.program(body)?;
-        }
-        let s = &mut self.stream;
-        s.word
-            .get_mut(..tail.len())
-            .ok_or(Error::BadState)?
-            .copy_from_slice(tail);
-        s.word_len = tail.len();
-        Ok(())
+    /// Writes `data` at the stream position.
+    fn emit(&mut self, data: &[u8]) -> Result<(), Error> {
+        with_stream!(self, |w, f, done| w.emit(f, data, done))
     }
 
     fn pad_to_word(&mut self) -> Result<(), Error> {
-        if self.stream.word_len == 0 {
-            return Ok(());
-        }
-        let w = A::WRITE_SIZE;
-        let s = &mut self.stream;
-        s.word
-            .get_mut(s.word_len..w)
-            .ok_or(Error::BadState)?
-            .fill(0xFF);
-        let word = s.word;
-        self.program(word.get(..w).unwrap_or_default())?;
-        self.stream.word_len = 0;
-        Ok(())
-    }
-
-    /// Programs whole words at `slot_pos`, erasing each sector just before its first
-    /// write and recording progress when a payload sector is complete.
-    fn program(&mut self, mut data: &[u8]) -> Result<(), Error> {
-        let erase = A::ERASE_SIZE as u32;
-        let slot = self.update_slot();
-        while !data.is_empty() {
-            let pos = self.stream.slot_pos;
-            let sector = pos - pos % erase;
-            let end = sector + erase;
-            let n = data.len().min((end - pos) as usize);
-            let (piece, rest) = data.split_at(n);
-            if sector >= self.stream.erased_to {
-                with_slot!(self, slot, |f| f.erase(sector, end))?;
-                self.stream.erased_to = end;
-            }
-            with_slot!(self, slot, |f| f.write(pos, piece))?;
-            self.stream.slot_pos = pos + n as u32;
-            data = rest;
-            if self.stream.slot_pos == end && end > IMAGE_OFFSET && self.stream.header_len > 0 {
-                // A whole sector of payload is durable: a reboot resumes after it.
-                let durable = self.stream.header_len as u32 + (end - IMAGE_OFFSET);
-                let mut next = self.state;
-                next.progress = durable;
-                self.persist(next)?;
-            }
-        }
-        Ok(())
+        with_stream!(self, |w, f, done| w.pad(f, done))
     }
 
     /// Ends the download: re-reads the package from flash, checks the header and its
@@ -492,6 +488,12 @@ where
             return self.fail(PackageError::Truncated);
         }
         let slot = self.update_slot();
+        #[cfg(feature = "delta")]
+        match self.apply_delta() {
+            Ok(()) => {}
+            Err(Error::Package(e)) => return self.fail(e),
+            Err(e) => return Err(e),
+        }
         let mut info = ImageInfo::empty();
         match self.verify_slot_into(slot, &mut info) {
             Ok(()) => {}
@@ -516,6 +518,52 @@ where
         self.stream.open = false;
         info!("installer: image {} verified", info.version_code);
         Ok(info.version_code)
+    }
+
+    /// For a delta package, checks the patch waiting in the update slot against its hash
+    /// and applies it from the running image, writing the header and the new image where
+    /// a whole-image package would have put them. Starts from scratch each time: the
+    /// running image and the patch are only read, so a power cut at any point is undone
+    /// by calling [`finish`](Self::finish) again.
+    #[cfg(feature = "delta")]
+    #[inline(never)]
+    fn apply_delta(&mut self) -> Result<(), Error> {
+        let hl = self.stream.header_len;
+        let parsed = self.stream.header.get(..hl).map(PackageHeader::parse);
+        let Some(delta) = parsed.and_then(|h| h.ok()).and_then(|h| h.delta()) else {
+            return Ok(());
+        };
+        if self.state.progress != self.stream.total {
+            // The whole patch is in flash: after a power cut from here on, the installer
+            // goes straight back to applying it, with nothing to download again.
+            let mut next = self.state;
+            next.progress = self.stream.total;
+            self.persist(next)?;
+        }
+        let patch_at = self.stream.payload_at;
+        let patch = self
+            .staged_header()
+            .map(|h| ImageDigest {
+                len: h.payload_len(),
+                sha256: h.payload_sha256(),
+            })
+            .ok_or(Error::BadState)?;
+        let slot = self.update_slot();
+        if self.image_digest(slot, patch_at, patch.len)? != Some(patch) {
+            return Err(Error::Package(PackageError::HashMismatch));
+        }
+        info!("installer: applying delta patch");
+        let header = self.stream.header.get(..hl).unwrap_or_default();
+        let job = delta_apply::Job {
+            header,
+            delta,
+            patch_at,
+            patch_len: patch.len,
+        };
+        match slot {
+            Slot::A => job.run(&mut self.b, &mut self.a),
+            Slot::B => job.run(&mut self.a, &mut self.b),
+        }
     }
 
     /// Abandons a download or a ready image, recording `reason` as the outcome (e.g. the
@@ -717,23 +765,39 @@ where
     fn verify_slot_into(&mut self, slot: Slot, info: &mut ImageInfo) -> Result<(), Error> {
         with_slot!(self, slot, |f| f.read(0, &mut info.header))?;
         let header = PackageHeader::parse(&info.header).map_err(Error::Package)?;
-        let (len, code, payload_len, want) = (
-            header.len(),
-            header.to_code(),
-            header.payload_len(),
-            header.payload_sha256(),
-        );
+        let (len, code, image) = (header.len(), header.to_code(), header.image());
+        match self.image_digest(slot, IMAGE_OFFSET, image.len)? {
+            None => return Err(Error::Package(PackageError::TooLarge)),
+            Some(found) if found != image => {
+                return Err(Error::Package(PackageError::HashMismatch))
+            }
+            Some(_) => {}
+        }
+        info.header_len = len;
+        info.version_code = code;
+        info.payload_len = image.len;
+        Ok(())
+    }
+
+    /// The length and hash of `len` bytes of `slot` from offset `at`; `None` when they
+    /// run past the slot's end.
+    fn image_digest(
+        &mut self,
+        slot: Slot,
+        at: u32,
+        len: u32,
+    ) -> Result<Option<ImageDigest>, Error> {
         let cap = match slot {
             Slot::A => self.a.capacity(),
             Slot::B => self.b.capacity(),
         };
-        if u64::from(IMAGE_OFFSET) + u64::from(payload_len) > cap as u64 {
-            return Err(Error::Package(PackageError::TooLarge));
+        if u64::from(at) + u64::from(len) > cap as u64 {
+            return Ok(None);
         }
         let mut hasher = Sha256::new();
         let mut buf = [0u8; READ_CHUNK];
-        let mut at = IMAGE_OFFSET;
-        let mut left = payload_len as usize;
+        let mut at = at;
+        let mut left = len as usize;
         while left > 0 {
             let n = left.min(READ_CHUNK);
             let chunk = buf.get_mut(..n).unwrap_or_default();
@@ -742,19 +806,159 @@ where
             left -= n;
             at += n as u32;
         }
-        if hasher.finalize().as_slice() != want {
-            return Err(Error::Package(PackageError::HashMismatch));
-        }
-        info.header_len = len;
-        info.version_code = code;
-        info.payload_len = payload_len;
-        Ok(())
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(&hasher.finalize());
+        Ok(Some(ImageDigest { len, sha256 }))
     }
 
-    fn persist(&mut self, mut next: BootState) -> Result<(), Error> {
-        next.seq = self.state.seq.wrapping_add(1);
-        self.log.append(&next)?;
-        self.state = next;
-        Ok(())
+    fn persist(&mut self, next: BootState) -> Result<(), Error> {
+        persist(&mut self.log, &mut self.state, next)
+    }
+}
+
+/// Appends `next` as the state after `state`, and makes it the state once it is durable.
+fn persist<S: NorFlash>(
+    log: &mut StateLog<S>,
+    state: &mut BootState,
+    mut next: BootState,
+) -> Result<(), Error> {
+    next.seq = state.seq.wrapping_add(1);
+    log.append(&next)?;
+    *state = next;
+    Ok(())
+}
+
+/// Applying a delta patch from one slot into the other.
+#[cfg(feature = "delta")]
+mod delta_apply {
+    use embedded_storage::nor_flash::NorFlash;
+
+    use super::super::delta::{ApplyError, DeltaSink, DeltaSource, PatchError, Patcher};
+    use super::super::package::{Delta, PackageError};
+    use super::super::writer::SlotWriter;
+    use super::super::{Error, IMAGE_OFFSET};
+
+    /// Patch bytes read from flash per step.
+    const PATCH_CHUNK: usize = 256;
+
+    /// Working memory lent to the patcher, on the stack while a patch is applied: the
+    /// largest heatshrink window a patch may use (2^10 bytes; detools' default is 2^8).
+    /// A patch made with a larger one is refused as not supported.
+    const WORKSPACE: usize = 1 << 10;
+
+    /// What to apply: the package header to write back, the images it names and where
+    /// the patch lies in the update slot.
+    pub(super) struct Job<'h> {
+        pub(super) header: &'h [u8],
+        pub(super) delta: Delta,
+        pub(super) patch_at: u32,
+        pub(super) patch_len: u32,
+    }
+
+    /// The running image, at its offset in the active slot.
+    struct Base<'f, F> {
+        flash: &'f mut F,
+        len: u32,
+    }
+
+    impl<F: NorFlash> DeltaSource for Base<'_, F> {
+        type Error = Error;
+
+        fn len(&self) -> u32 {
+            self.len
+        }
+
+        fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), Error> {
+            let end = u64::from(offset) + buf.len() as u64;
+            if end > u64::from(self.len) {
+                return Err(Error::Package(PackageError::BadPatch));
+            }
+            self.flash.read(IMAGE_OFFSET + offset, buf)?;
+            Ok(())
+        }
+    }
+
+    /// The new image, written in order into the update slot, never past its announced end.
+    struct Target<'f, F> {
+        flash: &'f mut F,
+        writer: SlotWriter,
+        end: u32,
+    }
+
+    impl<F: NorFlash> DeltaSink for Target<'_, F> {
+        type Error = Error;
+
+        fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+            if u64::from(self.writer.pos) + data.len() as u64 > u64::from(self.end) {
+                return Err(Error::Package(PackageError::BadPatch));
+            }
+            self.writer.emit(self.flash, data, &mut |_| Ok(()))
+        }
+    }
+
+    fn package_error(e: PatchError) -> PackageError {
+        match e {
+            PatchError::UnsupportedType(_)
+            | PatchError::UnsupportedCompression(_)
+            | PatchError::UnsupportedDataFormat
+            | PatchError::UnsupportedHeatshrink { .. }
+            | PatchError::WindowTooLarge { .. } => PackageError::PatchNotSupported,
+            _ => PackageError::BadPatch,
+        }
+    }
+
+    impl Job<'_> {
+        /// Writes the header and the patched image into `to`, reading the base image from
+        /// `from` and the patch from `to`.
+        pub(super) fn run<S: NorFlash, D: NorFlash>(
+            &self,
+            from: &mut S,
+            to: &mut D,
+        ) -> Result<(), Error> {
+            let bad = |e| Error::Package(e);
+            let end = IMAGE_OFFSET
+                .checked_add(self.delta.target.len)
+                .filter(|&end| end <= self.patch_at)
+                .ok_or(bad(PackageError::TooLarge))?;
+            let mut target = Target {
+                flash: to,
+                writer: SlotWriter::new(0, 0),
+                end,
+            };
+            target
+                .writer
+                .emit(target.flash, self.header, &mut |_| Ok(()))?;
+            target.writer.pad(target.flash, &mut |_| Ok(()))?;
+            target.writer.seek(IMAGE_OFFSET)?;
+            let mut base = Base {
+                flash: from,
+                len: self.delta.base.len,
+            };
+            let mut workspace = [0u8; WORKSPACE];
+            let mut patcher = Patcher::new(&mut workspace);
+            let mut buf = [0u8; PATCH_CHUNK];
+            let patch_end = self
+                .patch_at
+                .checked_add(self.patch_len)
+                .ok_or(bad(PackageError::TooLarge))?;
+            let mut at = self.patch_at;
+            while at < patch_end {
+                let n = ((patch_end - at) as usize).min(PATCH_CHUNK);
+                let chunk = buf.get_mut(..n).unwrap_or_default();
+                target.flash.read(at, chunk)?;
+                patcher
+                    .feed(chunk, &mut base, &mut target)
+                    .map_err(|e| match e {
+                        ApplyError::Patch(e) => bad(package_error(e)),
+                        ApplyError::Source(e) | ApplyError::Sink(e) => e,
+                    })?;
+                at += n as u32;
+            }
+            let produced = patcher.finish().map_err(|e| bad(package_error(e)))?;
+            if produced != self.delta.target.len {
+                return Err(bad(PackageError::BadPatch));
+            }
+            target.writer.pad(target.flash, &mut |_| Ok(()))
+        }
     }
 }

@@ -108,6 +108,7 @@ pub mod mcuboot;
 pub mod package;
 mod record;
 pub mod verify;
+mod writer;
 
 use embedded_storage::nor_flash::{NorFlashError, NorFlashErrorKind};
 

@@ -1,5 +1,6 @@
 //! The update package: a fixed little-endian header followed by the payload (the firmware
-//! image). The header is parsed in place from a byte slice; the layout is documented in
+//! image, or in format 2 a delta patch that turns the running image into the new one). The
+//! header is parsed in place from a byte slice; the layout is documented in
 //! `docs/update-package.md`.
 
 use hmac::{KeyInit, Mac};
@@ -9,14 +10,24 @@ use super::Failure;
 
 /// First four bytes of every package.
 pub const MAGIC: [u8; 4] = *b"IOTF";
-/// The header format this crate reads and writes.
+/// The header format of a package whose payload is the whole image.
 pub const FORMAT_VERSION: u16 = 1;
-/// Bytes of the header before the authenticator; these are the bytes it authenticates.
+/// The header format of a delta package: the payload is a patch from the running image
+/// (named by its length and hash) to the new one (likewise named).
+pub const DELTA_FORMAT_VERSION: u16 = 2;
+/// Bytes of a format 1 header before the authenticator; these are the bytes it
+/// authenticates.
 pub const SIGNED_LEN: usize = 140;
+/// Bytes of a format 2 (delta) header before the authenticator: format 1's fields and the
+/// delta fields after them.
+pub const DELTA_SIGNED_LEN: usize = 216;
 /// Longest authenticator accepted (room for an RSA-2048 signature).
 pub const MAX_AUTH_LEN: usize = 256;
 /// Longest header accepted.
-pub const MAX_HEADER_LEN: usize = SIGNED_LEN + MAX_AUTH_LEN;
+pub const MAX_HEADER_LEN: usize = DELTA_SIGNED_LEN + MAX_AUTH_LEN;
+
+// The header sits before the image in a slot, so the longest one must fit there.
+const _: () = assert!(MAX_HEADER_LEN <= super::IMAGE_OFFSET as usize);
 /// Bytes needed to learn the header length.
 pub const PREFIX_LEN: usize = 8;
 /// Size of the device model field (UTF-8, NUL padded).
@@ -43,7 +54,17 @@ mod field {
     pub(super) const PAYLOAD_SHA256: Range<usize> = 104..136;
     pub(super) const AUTH_KIND: Range<usize> = 136..138;
     pub(super) const AUTH_LEN: Range<usize> = 138..140;
+    // Format 2 only.
+    pub(super) const PAYLOAD_KIND: Range<usize> = 140..142;
+    pub(super) const RESERVED: Range<usize> = 142..144;
+    pub(super) const TARGET_LEN: Range<usize> = 144..148;
+    pub(super) const TARGET_SHA256: Range<usize> = 148..180;
+    pub(super) const BASE_LEN: Range<usize> = 180..184;
+    pub(super) const BASE_SHA256: Range<usize> = 184..216;
 }
+
+/// The payload kind of a format 2 package whose payload is a detools sequential patch.
+pub const PAYLOAD_DETOOLS_SEQUENTIAL: u16 = 1;
 
 enum_with_unknown! {
     /// How the header is authenticated.
@@ -86,6 +107,14 @@ pub enum PackageError {
     Downgrade,
     /// The payload does not fit in the update slot.
     TooLarge,
+    /// A delta package for another base image than the one running.
+    WrongBase,
+    /// A delta package's patch is damaged: it does not apply, or does not give the
+    /// image the header names.
+    BadPatch,
+    /// A delta package's patch needs what this device does not have: another payload
+    /// kind, patch type or compression, or more working memory.
+    PatchNotSupported,
 }
 
 impl PackageError {
@@ -96,10 +125,15 @@ impl PackageError {
             | Self::BadHeaderLength
             | Self::Truncated
             | Self::TooLong
-            | Self::HashMismatch => Failure::Corrupted,
-            Self::WrongModel | Self::WrongHardware | Self::WrongFromVersion => Failure::Mismatch,
+            | Self::HashMismatch
+            | Self::BadPatch => Failure::Corrupted,
+            Self::WrongModel | Self::WrongHardware | Self::WrongFromVersion | Self::WrongBase => {
+                Failure::Mismatch
+            }
             Self::BadAuthenticator => Failure::Unauthentic,
-            Self::UnsupportedFormat(_) | Self::Downgrade => Failure::NotAcceptable,
+            Self::UnsupportedFormat(_) | Self::Downgrade | Self::PatchNotSupported => {
+                Failure::NotAcceptable
+            }
             Self::TooLarge => Failure::TooLarge,
         }
     }
@@ -120,6 +154,9 @@ impl core::fmt::Display for PackageError {
             Self::BadAuthenticator => f.write_str("package authenticator does not verify"),
             Self::Downgrade => f.write_str("package is not newer than the running version"),
             Self::TooLarge => f.write_str("payload larger than the update slot"),
+            Self::WrongBase => f.write_str("delta package is for another base image"),
+            Self::BadPatch => f.write_str("delta patch does not give the announced image"),
+            Self::PatchNotSupported => f.write_str("delta patch of a kind this device lacks"),
         }
     }
 }
@@ -272,12 +309,9 @@ impl<'a> PackageHeader<'a> {
         if prefix.len() < PREFIX_LEN {
             return Ok(None);
         }
-        let format = le16(prefix, field::FORMAT);
-        if format != FORMAT_VERSION {
-            return Err(PackageError::UnsupportedFormat(format));
-        }
+        let signed_len = signed_len(le16(prefix, field::FORMAT))?;
         let len = usize::from(le16(prefix, field::HEADER_LEN));
-        if !(SIGNED_LEN..=MAX_HEADER_LEN).contains(&len) {
+        if !(signed_len..=signed_len + MAX_AUTH_LEN).contains(&len) {
             return Err(PackageError::BadHeaderLength);
         }
         Ok(Some(len))
@@ -291,7 +325,8 @@ impl<'a> PackageHeader<'a> {
         };
         let bytes = bytes.get(..len).ok_or(PackageError::Truncated)?;
         let auth_len = usize::from(le16(bytes, field::AUTH_LEN));
-        if SIGNED_LEN + auth_len != len {
+        let signed_len = signed_len(le16(bytes, field::FORMAT))?;
+        if signed_len + auth_len != len {
             return Err(PackageError::BadHeaderLength);
         }
         Ok(Self { bytes })
@@ -342,18 +377,53 @@ impl<'a> PackageHeader<'a> {
         text(self.bytes.get(field::TO_NAME).unwrap_or_default())
     }
 
-    /// Payload length in bytes.
+    /// Payload length in bytes: the image, or a delta package's patch.
     pub fn payload_len(&self) -> u32 {
         le32(self.bytes, field::PAYLOAD_LEN)
     }
 
     /// SHA-256 of the payload.
     pub fn payload_sha256(&self) -> [u8; 32] {
-        let mut h = [0u8; 32];
-        if let Some(s) = self.bytes.get(field::PAYLOAD_SHA256) {
-            h.copy_from_slice(s);
+        sha(self.bytes, field::PAYLOAD_SHA256)
+    }
+
+    /// What a delta package turns which image into; `None` for a whole-image package.
+    pub fn delta(&self) -> Option<Delta> {
+        (self.format() == DELTA_FORMAT_VERSION).then(|| Delta {
+            kind: le16(self.bytes, field::PAYLOAD_KIND),
+            base: ImageDigest {
+                len: le32(self.bytes, field::BASE_LEN),
+                sha256: sha(self.bytes, field::BASE_SHA256),
+            },
+            target: ImageDigest {
+                len: le32(self.bytes, field::TARGET_LEN),
+                sha256: sha(self.bytes, field::TARGET_SHA256),
+            },
+        })
+    }
+
+    /// The image the package installs, as it lies in the slot once installed: the
+    /// payload itself, or a delta package's target.
+    pub fn image(&self) -> ImageDigest {
+        match self.delta() {
+            Some(d) => d.target,
+            None => ImageDigest {
+                len: self.payload_len(),
+                sha256: self.payload_sha256(),
+            },
         }
-        h
+    }
+
+    fn format(&self) -> u16 {
+        le16(self.bytes, field::FORMAT)
+    }
+
+    fn signed_len(&self) -> usize {
+        if self.format() == DELTA_FORMAT_VERSION {
+            DELTA_SIGNED_LEN
+        } else {
+            SIGNED_LEN
+        }
     }
 
     /// How the header is authenticated.
@@ -363,12 +433,12 @@ impl<'a> PackageHeader<'a> {
 
     /// The bytes the authenticator covers.
     pub fn signed_bytes(&self) -> &'a [u8] {
-        self.bytes.get(..SIGNED_LEN).unwrap_or_default()
+        self.bytes.get(..self.signed_len()).unwrap_or_default()
     }
 
     /// The authenticator.
     pub fn authenticator(&self) -> &'a [u8] {
-        self.bytes.get(SIGNED_LEN..).unwrap_or_default()
+        self.bytes.get(self.signed_len()..).unwrap_or_default()
     }
 
     /// Total package length (header plus payload), if it fits a `u32`.
@@ -403,11 +473,66 @@ impl<'a> PackageHeader<'a> {
         if self.to_code() <= device.version() {
             return Err(PackageError::Downgrade);
         }
-        if self.payload_len() > max_payload {
+        if self.payload_len() > max_payload || self.image().len > max_payload {
             return Err(PackageError::TooLarge);
+        }
+        if let Some(d) = self.delta() {
+            if d.kind != PAYLOAD_DETOOLS_SEQUENTIAL {
+                return Err(PackageError::PatchNotSupported);
+            }
         }
         Ok(())
     }
+}
+
+/// The bytes before the authenticator in a header of `format`.
+fn signed_len(format: u16) -> Result<usize, PackageError> {
+    match format {
+        FORMAT_VERSION => Ok(SIGNED_LEN),
+        DELTA_FORMAT_VERSION if cfg!(feature = "delta") => Ok(DELTA_SIGNED_LEN),
+        other => Err(PackageError::UnsupportedFormat(other)),
+    }
+}
+
+fn sha(b: &[u8], r: core::ops::Range<usize>) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    if let Some(s) = b.get(r) {
+        h.copy_from_slice(s);
+    }
+    h
+}
+
+/// An image named by its length and SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ImageDigest {
+    /// Length in bytes.
+    pub len: u32,
+    /// SHA-256 of those bytes.
+    pub sha256: [u8; 32],
+}
+
+impl ImageDigest {
+    /// The length and hash of `image`.
+    pub fn of(image: &[u8]) -> Option<Self> {
+        Some(Self {
+            len: u32::try_from(image.len()).ok()?,
+            sha256: payload_digest(image),
+        })
+    }
+}
+
+/// The delta fields of a format 2 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Delta {
+    /// How the payload encodes the change: [`PAYLOAD_DETOOLS_SEQUENTIAL`] is the one
+    /// known kind.
+    pub kind: u16,
+    /// The image the patch applies to: the one the device must be running.
+    pub base: ImageDigest,
+    /// The image the patch gives.
+    pub target: ImageDigest,
 }
 
 /// Hashes `payload` the way the header's `payload_sha256` does.
@@ -453,6 +578,7 @@ pub struct PackageBuilder<'a> {
     from_max: u32,
     to_code: u32,
     to_name: &'a str,
+    delta: Option<(ImageDigest, ImageDigest)>,
 }
 
 fn put(out: &mut [u8], range: core::ops::Range<usize>, value: &[u8]) {
@@ -487,6 +613,7 @@ impl<'a> PackageBuilder<'a> {
             from_max: u32::MAX,
             to_code: 1,
             to_name: "",
+            delta: None,
         }
     }
 
@@ -506,6 +633,14 @@ impl<'a> PackageBuilder<'a> {
         self
     }
 
+    /// Makes a delta package (format 2): the payload is a detools sequential patch that
+    /// turns `base`, the image the device runs, into `target`.
+    #[must_use]
+    pub fn delta(mut self, base: ImageDigest, target: ImageDigest) -> Self {
+        self.delta = Some((base, target));
+        self
+    }
+
     /// The signed part of the header for a payload of `payload_len` bytes hashing to
     /// `payload_sha256`, announcing an authenticator of `auth_len` bytes of kind `kind`.
     pub fn signed_part(
@@ -514,14 +649,20 @@ impl<'a> PackageBuilder<'a> {
         payload_sha256: &[u8; 32],
         kind: AuthKind,
         auth_len: usize,
-    ) -> Result<[u8; SIGNED_LEN], BuildError> {
+    ) -> Result<heapless::Vec<u8, DELTA_SIGNED_LEN>, BuildError> {
         if auth_len > MAX_AUTH_LEN {
             return Err(BuildError::BadAuthenticator);
         }
-        let header_len = (SIGNED_LEN + auth_len) as u16;
-        let mut h = [0u8; SIGNED_LEN];
+        let (format, signed_len) = match self.delta {
+            Some(_) => (DELTA_FORMAT_VERSION, DELTA_SIGNED_LEN),
+            None => (FORMAT_VERSION, SIGNED_LEN),
+        };
+        let header_len = (signed_len + auth_len) as u16;
+        let mut h = heapless::Vec::new();
+        h.resize(signed_len, 0)
+            .map_err(|_| BuildError::BadAuthenticator)?;
         put(&mut h, field::MAGIC, &MAGIC);
-        put(&mut h, field::FORMAT, &FORMAT_VERSION.to_le_bytes());
+        put(&mut h, field::FORMAT, &format.to_le_bytes());
         put(&mut h, field::HEADER_LEN, &header_len.to_le_bytes());
         put_text(&mut h, field::MODEL, self.model, "model")?;
         put_text(&mut h, field::HARDWARE_ID, self.hardware_id, "hardware id")?;
@@ -533,6 +674,18 @@ impl<'a> PackageBuilder<'a> {
         put(&mut h, field::PAYLOAD_SHA256, payload_sha256);
         put(&mut h, field::AUTH_KIND, &u16::from(kind).to_le_bytes());
         put(&mut h, field::AUTH_LEN, &(auth_len as u16).to_le_bytes());
+        if let Some((base, target)) = self.delta {
+            put(
+                &mut h,
+                field::PAYLOAD_KIND,
+                &PAYLOAD_DETOOLS_SEQUENTIAL.to_le_bytes(),
+            );
+            put(&mut h, field::RESERVED, &[0, 0]);
+            put(&mut h, field::TARGET_LEN, &target.len.to_le_bytes());
+            put(&mut h, field::TARGET_SHA256, &target.sha256);
+            put(&mut h, field::BASE_LEN, &base.len.to_le_bytes());
+            put(&mut h, field::BASE_SHA256, &base.sha256);
+        }
         Ok(h)
     }
 
@@ -670,8 +823,17 @@ mod tests {
         assert_eq!(PackageHeader::header_len(b"X"), Err(PackageError::BadMagic));
         assert_eq!(PackageHeader::header_len(b"IOTF\x01\x00"), Ok(None));
         assert_eq!(
-            PackageHeader::header_len(b"IOTF\x02\x00\xac\x00"),
-            Err(PackageError::UnsupportedFormat(2))
+            PackageHeader::header_len(b"IOTF\x03\x00\xac\x00"),
+            Err(PackageError::UnsupportedFormat(3))
+        );
+        // Format 2 (delta) is read only where delta updates are built in.
+        assert_eq!(
+            PackageHeader::header_len(b"IOTF\x02\x00\xd8\x00"),
+            if cfg!(feature = "delta") {
+                Ok(Some(216))
+            } else {
+                Err(PackageError::UnsupportedFormat(2))
+            }
         );
         assert_eq!(
             PackageHeader::header_len(b"IOTF\x01\x00\x10\x00"),

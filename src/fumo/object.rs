@@ -683,6 +683,10 @@ where
             Ok(o) => o,
             Err(e) => return self.download_refused(e),
         };
+        if offset > 0 && self.installer.package_len() == Some(offset) {
+            // All of it is in flash (a delta patch cut while being applied): nothing to fetch.
+            return self.finish_download();
+        }
         let opened = match io.downloader.open(&url, offset) {
             Ok(o) => o,
             Err(e) => {
@@ -734,6 +738,12 @@ where
             // truncated package, which `finish` refuses.
             return self.download_error(DownloadError::Network);
         }
+        self.finish_download()
+    }
+
+    /// Verifies the downloaded package (applying it, if it is a patch) and reports.
+    #[cfg(feature = "fumo-url")]
+    fn finish_download(&mut self) -> Result<Poll, Error> {
         match self.installer.finish() {
             Ok(_) => self.downloaded(),
             Err(e) => self.download_refused(e),

@@ -110,9 +110,92 @@ pub fn valid_image(mem: &Mem, slot: Slot) -> Option<u32> {
     let (at, len) = region_of(slot);
     let raw = &mem.as_bytes()[at as usize..(at + len) as usize];
     let h = PackageHeader::parse(raw).ok()?;
+    let image = h.image();
     let start = IMAGE_OFFSET as usize;
-    let body = raw.get(start..start + h.payload_len() as usize)?;
-    (Sha256::digest(body).as_slice() == h.payload_sha256()).then_some(h.to_code())
+    let body = raw.get(start..start + image.len as usize)?;
+    (Sha256::digest(body).as_slice() == image.sha256).then_some(h.to_code())
+}
+
+/// A tool of the Python peer environment (`scripts/peers-venv.sh`: imgtool, detools), or
+/// `None` when it is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that.
+pub fn python_peer(tool: &str) -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("IOTADM_PEERS_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/peers-venv"));
+    let path = venv.join("bin").join(tool);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
+        panic!(
+            "{} is missing: run ./scripts/peers-venv.sh (IOTADM_ALLOW_MISSING_PEERS=1 skips)",
+            path.display()
+        );
+    }
+    eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): {tool} is not installed");
+    None
+}
+
+/// The detools sequential patch from `from` to `to` with `compression`, made by the
+/// `detools` tool itself.
+pub fn detools_patch(from: &[u8], to: &[u8], compression: &str) -> Option<Vec<u8>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let tool = python_peer("detools")?;
+    let dir = std::env::temp_dir().join(format!(
+        "iotadm-detools-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (f, t, p) = (dir.join("from"), dir.join("to"), dir.join("patch"));
+    std::fs::write(&f, from).unwrap();
+    std::fs::write(&t, to).unwrap();
+    let out = std::process::Command::new(tool)
+        .args(["create_patch", "-t", "sequential", "-c", compression])
+        .args([&f, &t, &p])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "detools: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let patch = std::fs::read(&p).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    Some(patch)
+}
+
+/// The delta package that turns version 1's image `base` into version `version`'s
+/// `target`, with `patch` as its payload.
+pub fn delta_package(version: u32, base: &[u8], target: &[u8], patch: &[u8]) -> Vec<u8> {
+    use iotadm::firmware::package::ImageDigest;
+    let name = format!("{}.0", version);
+    let b = PackageBuilder::new(MODEL, HW)
+        .from_versions(1, version.saturating_sub(1).max(1))
+        .to_version(version, &name)
+        .delta(
+            ImageDigest::of(base).unwrap(),
+            ImageDigest::of(target).unwrap(),
+        );
+    let mut p = b.header_hmac(patch, KEY).unwrap().to_vec();
+    p.extend_from_slice(patch);
+    p
+}
+
+/// Version `version` of the image `payload(1, len)` gives, as a new build changes it:
+/// a run inserted, one deleted, a few bytes changed and a tail added.
+pub fn next_build(base: &[u8], version: u32) -> Vec<u8> {
+    let mut t = base.to_vec();
+    let n = t.len();
+    t.splice(n / 5..n / 5, payload(version, 300));
+    t.drain(n / 2..n / 2 + 200);
+    for i in (0..t.len()).step_by(97) {
+        t[i] = t[i].wrapping_add(version as u8);
+    }
+    t.extend_from_slice(&payload(version + 7, 150));
+    t
 }
 
 pub fn user_region(mem: &Mem) -> &[u8] {
@@ -199,8 +282,18 @@ impl<K: std::fmt::Debug> CutSweep<K> {
 
     /// Prints the sweep's line and checks that every cut point survived, of at least 1,000.
     pub fn finish(self) {
+        self.finish_as("");
+    }
+
+    /// [`finish`](Self::finish), naming what was cut after the figures (`what` empty: nothing).
+    pub fn finish_as(self, what: &str) {
         let (total, survived) = (self.total, self.survived);
-        println!("power-cut sweep: {total} cut points, {survived} survived");
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!(" ({what})")
+        };
+        println!("power-cut sweep: {total} cut points, {survived} survived{what}");
         assert!(total >= 1000, "too few cut points: {total}");
         assert!(
             self.failures.is_empty(),
