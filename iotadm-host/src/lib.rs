@@ -5,6 +5,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`http`] | the HTTP binding of [`Transport`](iotadm::transport::Transport) (`ureq`) |
+//! | [`delta`] | detools patches applied with the device's own code |
 //! | [`download`] | the HTTP downloader of FUMO's alternate download |
 //! | [`file_flash`] | NOR flash kept in a file, for a handset that survives restarts |
 //! | [`package`] | whole update packages, as a server delivers them |
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod delta;
 pub mod download;
 pub mod file_flash;
 pub mod http;

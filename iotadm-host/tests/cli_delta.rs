@@ -188,3 +188,50 @@ fn a_wrong_digest_leaves_no_output() {
     case.assert_refused(&out, "the new image hashes to");
     case.assert_refused(&case.apply("not-hex"), "--sha256");
 }
+
+/// `iotadm package --delta-from OLD --payload NEW --patch PATCH` builds a format 2 package
+/// naming both images; a patch that does not give NEW is refused and nothing is written.
+#[test]
+fn package_builds_a_delta_package_only_from_a_patch_that_gives_the_image() {
+    let Some(tool) = detools() else { return };
+    let case = Case::new(&tool, "package", "heatshrink");
+    let build = |payload: &str| {
+        Command::new(env!("CARGO_BIN_EXE_iotadm"))
+            .args(["package", "--model", "IOTA-1", "--to-code", "7"])
+            .args(["--to-version", "7.0", "--key-hex", "00112233"])
+            .arg("--delta-from")
+            .arg(case.dir.join("old.bin"))
+            .arg("--payload")
+            .arg(case.dir.join(payload))
+            .arg("--patch")
+            .arg(case.dir.join("update.patch"))
+            .arg("-o")
+            .arg(case.dir.join("delta.pkg"))
+            .output()
+            .expect("run iotadm")
+    };
+    let out = build("new.ref");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pkg = std::fs::read(case.dir.join("delta.pkg")).unwrap();
+    let header = iotadm::firmware::PackageHeader::parse(&pkg).unwrap();
+    let delta = header.delta().expect("a format 2 header");
+    let old = std::fs::read(case.dir.join("old.bin")).unwrap();
+    let digest = iotadm::firmware::package::ImageDigest::of;
+    assert_eq!(delta.base, digest(&old).unwrap());
+    assert_eq!(delta.target, digest(&case.new).unwrap());
+    assert_eq!(header.image(), delta.target);
+    let patch = std::fs::read(case.dir.join("update.patch")).unwrap();
+    assert_eq!(&pkg[header.len()..], &patch[..]);
+    std::fs::remove_file(case.dir.join("delta.pkg")).unwrap();
+
+    // The old image as "new": the patch does not give it.
+    let out = build("old.bin");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not give"), "{err}");
+    assert!(!case.dir.join("delta.pkg").exists());
+}

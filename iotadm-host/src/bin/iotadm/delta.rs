@@ -3,13 +3,12 @@
 //! would, and keeps the result only when it hashes to the expected SHA-256.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use iotadm::firmware::delta::{
-    ApplyError, Compression, DeltaSink, DeltaSource, PatchInfo, Patcher, MAX_HEADER_LEN,
-    MAX_WORKSPACE_LEN,
-};
+use iotadm::firmware::delta::Compression;
+use iotadm_host::delta::{apply as apply_patch, ApplyFailure};
+#[cfg(test)]
 use sha2::{Digest, Sha256};
 
 /// Arguments of `iotadm delta apply`.
@@ -27,40 +26,6 @@ pub(crate) struct ApplyArgs {
     /// Where to write the new image; written only when its digest matches.
     #[arg(short = 'o', long = "out", value_name = "NEW")]
     pub(crate) out: PathBuf,
-}
-
-/// The old image, in memory.
-struct Old(Vec<u8>);
-
-impl DeltaSource for Old {
-    type Error = String;
-    fn len(&self) -> u32 {
-        // Checked to fit when read.
-        self.0.len() as u32
-    }
-    fn read_at(&mut self, offset: u32, buf: &mut [u8]) -> Result<(), String> {
-        let at = offset as usize;
-        let src = self
-            .0
-            .get(at..at + buf.len())
-            .ok_or_else(|| format!("read at {at} outside the old image"))?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
-
-/// The new image: to a file, hashed on the way.
-struct New {
-    file: BufWriter<File>,
-    hash: Sha256,
-}
-
-impl DeltaSink for New {
-    type Error = std::io::Error;
-    fn write(&mut self, data: &[u8]) -> Result<(), std::io::Error> {
-        self.hash.update(data);
-        self.file.write_all(data)
-    }
 }
 
 fn decode_sha256(s: &str) -> Result<[u8; 32], String> {
@@ -110,56 +75,16 @@ fn temp_beside(out: &Path) -> Temp {
 pub(crate) fn apply(args: &ApplyArgs) -> Result<String, String> {
     let want = decode_sha256(&args.sha256)?;
     let old = fs::read(&args.from).map_err(|e| format!("{}: {e}", args.from.display()))?;
-    if u32::try_from(old.len()).is_err() {
-        return Err(format!("{}: larger than 4 GiB", args.from.display()));
-    }
-    let mut patch =
-        File::open(&args.patch).map_err(|e| format!("{}: {e}", args.patch.display()))?;
-    let read_err = |e: std::io::Error| format!("{}: {e}", args.patch.display());
-
-    // The header first: it says which workspace the patch needs.
-    let mut buf = vec![0u8; 4096];
-    let mut filled = 0;
-    while filled < MAX_HEADER_LEN {
-        match patch.read(&mut buf[filled..]).map_err(read_err)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    let info = PatchInfo::parse(&buf[..filled]).map_err(|e| format!("patch refused: {e}"))?;
-    let mut workspace = vec![0u8; info.workspace_len().min(MAX_WORKSPACE_LEN)];
-
+    let patch = File::open(&args.patch).map_err(|e| format!("{}: {e}", args.patch.display()))?;
     let temp = temp_beside(&args.out);
     let file = File::create(&temp.path).map_err(|e| format!("{}: {e}", temp.path.display()))?;
-    let mut new = New {
-        file: BufWriter::new(file),
-        hash: Sha256::new(),
-    };
-    let mut old = Old(old);
-    let mut patcher = Patcher::new(&mut workspace);
-    let mut patch_len = 0u64;
-    let describe = |e: ApplyError<String, std::io::Error>| match e {
-        ApplyError::Patch(e) => format!("patch refused: {e}"),
-        ApplyError::Source(e) => format!("{}: {e}", args.from.display()),
-        ApplyError::Sink(e) => format!("{}: {e}", temp.path.display()),
-    };
-    loop {
-        if filled == 0 {
-            filled = patch.read(&mut buf).map_err(read_err)?;
-            if filled == 0 {
-                break;
-            }
-        }
-        patch_len += filled as u64;
-        patcher
-            .feed(&buf[..filled], &mut old, &mut new)
-            .map_err(describe)?;
-        filled = 0;
-    }
-    let size = patcher
-        .finish()
-        .map_err(|e| format!("patch refused: {e}"))?;
-    let got: [u8; 32] = new.hash.finalize().into();
+    let mut out = BufWriter::new(file);
+    let applied = apply_patch(&old, &mut BufReader::new(patch), &mut out).map_err(|e| match e {
+        ApplyFailure::Read(e) => format!("{}: {e}", args.patch.display()),
+        ApplyFailure::Write(e) => format!("{}: {e}", temp.path.display()),
+        e => e.to_string(),
+    })?;
+    let got = applied.image.sha256;
     if got != want {
         return Err(format!(
             "the new image hashes to {}, not {}",
@@ -167,8 +92,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<String, String> {
             hex(&want)
         ));
     }
-    let file = new
-        .file
+    let file = out
         .into_inner()
         .map_err(|e| format!("{}: {}", temp.path.display(), e.error()))?;
     file.sync_all()
@@ -177,16 +101,18 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<String, String> {
     let mut temp = temp;
     fs::rename(&temp.path, &args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     temp.keep = true;
-    let compression = match info.compression {
+    let compression = match applied.compression {
         Compression::None => "none",
         Compression::Crle => "crle",
         Compression::Heatshrink => "heatshrink",
         _ => "other",
     };
     Ok(format!(
-        "{}: {size} bytes, sha256 {} (patch {patch_len} bytes, {compression})",
+        "{}: {} bytes, sha256 {} (patch {} bytes, {compression})",
         args.out.display(),
-        hex(&got)
+        applied.image.len,
+        hex(&got),
+        applied.patch_len
     ))
 }
 

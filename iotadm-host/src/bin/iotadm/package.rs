@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use iotadm::firmware::package::payload_digest;
+use iotadm::firmware::package::{payload_digest, ImageDigest};
 use iotadm::firmware::{PackageBuilder, PackageHeader};
 use iotadm_host::package::{build_with_key, verifier_from_pem, verify, SigningKey, Verified};
 
@@ -67,9 +67,17 @@ pub(crate) struct PackageArgs {
     /// `imgtool keygen` and `openssl genpkey` write it) or SEC1 (`openssl ecparam -genkey`).
     #[arg(long, value_name = "FILE.pem")]
     pub(crate) key: Option<PathBuf>,
-    /// The firmware image to wrap.
+    /// The firmware image to wrap (for a delta package: the new image the patch gives).
     #[arg(long)]
     pub(crate) payload: PathBuf,
+    /// Makes a delta package (format 2): the image the device runs, which `--patch`
+    /// turns into `--payload`.
+    #[arg(long, value_name = "OLD", requires = "patch")]
+    pub(crate) delta_from: Option<PathBuf>,
+    /// The detools sequential patch from `--delta-from` to `--payload` (`detools
+    /// create_patch -t sequential -c none|crle|heatshrink`); checked to give `--payload`.
+    #[arg(long, value_name = "PATCH", requires = "delta_from")]
+    pub(crate) patch: Option<PathBuf>,
     /// Where to write the package.
     #[arg(short = 'o', long = "out")]
     pub(crate) out: PathBuf,
@@ -156,11 +164,35 @@ fn run_build(args: PackageArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let payload =
-        std::fs::read(&args.payload).map_err(|e| format!("{}: {e}", args.payload.display()))?;
-    let builder = PackageBuilder::new(&args.model, &args.hw_id)
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    let image = read(&args.payload)?;
+    let mut builder = PackageBuilder::new(&args.model, &args.hw_id)
         .from_versions(args.from_min, args.from_max)
         .to_version(args.to_code, &args.to_version);
+    // The package's payload: the image, or the patch that gives it.
+    let payload = match (&args.delta_from, &args.patch) {
+        (Some(old_path), Some(patch_path)) => {
+            let old = read(old_path)?;
+            let patch = read(patch_path)?;
+            let mut made = Vec::with_capacity(image.len());
+            iotadm_host::delta::apply(&old, &mut &patch[..], &mut made)
+                .map_err(|e| format!("{}: {e}", patch_path.display()))?;
+            if made != image {
+                return Err(format!(
+                    "{}: applied to {} it does not give {}",
+                    patch_path.display(),
+                    old_path.display(),
+                    args.payload.display()
+                ));
+            }
+            let digest = |bytes: &[u8], path: &PathBuf| {
+                ImageDigest::of(bytes).ok_or_else(|| format!("{}: too large", path.display()))
+            };
+            builder = builder.delta(digest(&old, old_path)?, digest(&image, &args.payload)?);
+            patch
+        }
+        _ => image,
+    };
     let package = match (hmac_key, signing_key) {
         (Some(key), _) => {
             let header = builder
@@ -212,6 +244,8 @@ mod tests {
             key_hex: Some("00112233445566778899aabbccddeeff".into()),
             key: None,
             payload: dir.join("image.bin"),
+            delta_from: None,
+            patch: None,
             out: dir.join("update.pkg"),
         }
     }
