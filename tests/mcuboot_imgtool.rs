@@ -10,6 +10,9 @@
 
 #![cfg(all(feature = "mcuboot", feature = "ed25519", feature = "ecdsa-p256"))]
 
+#[path = "common/peers.rs"]
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,24 +23,8 @@ use iotadm::firmware::mcuboot::{
 };
 use iotadm::firmware::{Ed25519Verifier, Failure, P256Verifier, PublicKeyVerifier};
 
-/// Where the peers' virtual environment keeps imgtool, if it is there.
 fn imgtool() -> Option<PathBuf> {
-    let venv = std::env::var_os("IOTADM_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv"));
-    let tool = venv.join("bin/imgtool");
-    if tool.is_file() {
-        return Some(tool);
-    }
-    if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
-        panic!(
-            "imgtool is missing at {} (run ./scripts/peers-venv.sh, or point \
-             IOTADM_PEERS_VENV at its environment; IOTADM_ALLOW_MISSING_PEERS=1 skips)",
-            tool.display()
-        );
-    }
-    eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): imgtool is not installed");
-    None
+    peers::python_peer("imgtool")
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -6,28 +6,16 @@
 //! Without detools these tests fail, unless `IOTADM_ALLOW_MISSING_PEERS` is set, in which
 //! case they print why and pass.
 
+#[path = "../../tests/common/peers.rs"]
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
 fn detools() -> Option<PathBuf> {
-    let venv = std::env::var_os("IOTADM_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers-venv"));
-    let tool = venv.join("bin/detools");
-    if tool.exists() {
-        return Some(tool);
-    }
-    if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
-        panic!(
-            "detools is not installed at {} (run ./scripts/peers-venv.sh; \
-             IOTADM_ALLOW_MISSING_PEERS=1 skips)",
-            tool.display()
-        );
-    }
-    eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): detools is not installed");
-    None
+    peers::python_peer("detools")
 }
 
 /// A directory with an old image, a new one, and detools' patch between them.

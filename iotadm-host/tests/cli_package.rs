@@ -7,6 +7,9 @@
 //! Without imgtool these tests fail, unless `IOTADM_ALLOW_MISSING_PEERS` is set, in which
 //! case they print why and pass.
 
+#[path = "../../tests/common/peers.rs"]
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,23 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use iotadm::firmware::{AuthKind, PackageHeader};
 
 fn imgtool() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let venv = std::env::var_os("IOTADM_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/peers-venv"));
-    let tool = venv.join("bin/imgtool");
-    if tool.is_file() {
-        return Some(tool);
-    }
-    if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
-        panic!(
-            "imgtool is missing at {} (run ./scripts/peers-venv.sh, or point \
-             IOTADM_PEERS_VENV at its environment; IOTADM_ALLOW_MISSING_PEERS=1 skips)",
-            tool.display()
-        );
-    }
-    eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): imgtool is not installed");
-    None
+    peers::python_peer("imgtool")
 }
 
 fn openssl_present() -> bool {

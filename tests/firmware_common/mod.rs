@@ -2,6 +2,11 @@
 //! slots, a state region, a backup region and a user-data region (the tree store).
 #![allow(dead_code)]
 
+#[path = "../common/peers.rs"]
+mod peers;
+#[allow(unused_imports)]
+pub use peers::{detools_patch, python_peer};
+
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -114,57 +119,6 @@ pub fn valid_image(mem: &Mem, slot: Slot) -> Option<u32> {
     let start = IMAGE_OFFSET as usize;
     let body = raw.get(start..start + image.len as usize)?;
     (Sha256::digest(body).as_slice() == image.sha256).then_some(h.to_code())
-}
-
-/// A tool of the Python peer environment (`scripts/peers-venv.sh`: imgtool, detools), or
-/// `None` when it is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that.
-pub fn python_peer(tool: &str) -> Option<std::path::PathBuf> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("IOTADM_PEERS_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target/peers-venv"));
-    let path = venv.join("bin").join(tool);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
-        panic!(
-            "{} is missing: run ./scripts/peers-venv.sh (IOTADM_ALLOW_MISSING_PEERS=1 skips)",
-            path.display()
-        );
-    }
-    eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): {tool} is not installed");
-    None
-}
-
-/// The detools sequential patch from `from` to `to` with `compression`, made by the
-/// `detools` tool itself.
-pub fn detools_patch(from: &[u8], to: &[u8], compression: &str) -> Option<Vec<u8>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let tool = python_peer("detools")?;
-    let dir = std::env::temp_dir().join(format!(
-        "iotadm-detools-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (f, t, p) = (dir.join("from"), dir.join("to"), dir.join("patch"));
-    std::fs::write(&f, from).unwrap();
-    std::fs::write(&t, to).unwrap();
-    let out = std::process::Command::new(tool)
-        .args(["create_patch", "-t", "sequential", "-c", compression])
-        .args([&f, &t, &p])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "detools: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let patch = std::fs::read(&p).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    Some(patch)
 }
 
 /// The delta package that turns version 1's image `base` into version `version`'s
