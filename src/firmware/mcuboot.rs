@@ -158,9 +158,10 @@ impl McubootError {
 impl core::fmt::Display for McubootError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if let Self::HeaderSize(size) = self {
+            // In decimal: hexadecimal would bring its formatting code into the firmware.
             return write!(
                 f,
-                "image header size {size:#x}, not {:#x} (imgtool --header-size 0x200 --pad-header)",
+                "image header size {size}, not {} (imgtool --header-size 0x200 --pad-header)",
                 super::IMAGE_OFFSET
             );
         }
@@ -1055,7 +1056,10 @@ mod tests {
         assert_eq!(McubootError::TooLarge.failure(), Failure::TooLarge);
         assert_eq!(McubootError::TooLong.failure(), Failure::Corrupted);
         let text = std::format!("{}", McubootError::HeaderSize(0x100));
-        assert!(text.contains("0x100") && text.contains("0x200"), "{text}");
+        assert!(
+            text.contains("size 256, not 512") && text.contains("0x200"),
+            "{text}"
+        );
     }
 
     #[test]

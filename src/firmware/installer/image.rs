@@ -33,6 +33,22 @@ fn refused(e: McubootError) -> Error {
     Error::Image(e)
 }
 
+/// A reader of a slot, as the `mcuboot` functions take one. Every call passes this one
+/// type, so that each of those functions is in the firmware once.
+type SlotRead<'r> = dyn FnMut(u32, &mut [u8]) -> Result<(), Error> + 'r;
+
+/// Reads `slot`, which is `a` or `b`.
+fn slot_reader<'f, A: NorFlash, B: NorFlash>(
+    a: &'f mut A,
+    b: &'f mut B,
+    slot: Slot,
+) -> impl FnMut(u32, &mut [u8]) -> Result<(), Error> + 'f {
+    move |at, buf| match slot {
+        Slot::A => a.read(at, buf).map_err(Error::from),
+        Slot::B => b.read(at, buf).map_err(Error::from),
+    }
+}
+
 /// A read failure of the installer's flash, or the image's refusal.
 fn from_verify(e: VerifyError<Error>) -> Error {
     match e {
@@ -269,13 +285,8 @@ where
             // Keys past the first MAX_IMAGE_KEYS are not used (documented on the trait).
             let _ = keys.push(k);
         });
-        let read = |at: u32, buf: &mut [u8]| -> Result<(), Error> {
-            match slot {
-                Slot::A => a.read(at, buf).map_err(Error::from),
-                Slot::B => b.read(at, buf).map_err(Error::from),
-            }
-        };
-        mcuboot::verify_image(read, len, &keys).map_err(from_verify)
+        let mut read = slot_reader(a, b, slot);
+        mcuboot::verify_image(&mut read as &mut SlotRead<'_>, len, &keys).map_err(from_verify)
     }
 
     /// The version and security counter of the image in the active slot, when it is an
@@ -284,13 +295,8 @@ where
         let slot = self.state.active;
         let len = self.capacity(slot);
         let Self { a, b, .. } = self;
-        let read = |at: u32, buf: &mut [u8]| -> Result<(), Error> {
-            match slot {
-                Slot::A => a.read(at, buf).map_err(Error::from),
-                Slot::B => b.read(at, buf).map_err(Error::from),
-            }
-        };
-        match mcuboot::read_image_info(read, len) {
+        let mut read = slot_reader(a, b, slot);
+        match mcuboot::read_image_info(&mut read as &mut SlotRead<'_>, len) {
             Ok((header, counter)) => Ok(Some((header.version(), counter))),
             Err(VerifyError::Image(_)) => Ok(None),
             Err(VerifyError::Read(e)) => Err(e),
@@ -307,13 +313,9 @@ where
     ) -> Result<(), Error> {
         let len = self.capacity(slot);
         let Self { a, b, .. } = self;
-        let read = |at: u32, buf: &mut [u8]| -> Result<(), Error> {
-            match slot {
-                Slot::A => a.read(at, buf).map_err(Error::from),
-                Slot::B => b.read(at, buf).map_err(Error::from),
-            }
-        };
-        let header = mcuboot::check_image(read, len).map_err(from_verify)?;
+        let mut read = slot_reader(a, b, slot);
+        let header =
+            mcuboot::check_image(&mut read as &mut SlotRead<'_>, len).map_err(from_verify)?;
         let version = header.version();
         let text = version.text();
         info.header_len = HEADER_LEN;
