@@ -5,15 +5,50 @@
 //! garbled. After every cut the device restarts: each boot must start a valid image (old or
 //! new, checked by hashing the slot), the installer state must be consistent, and the update
 //! must then run to its end. The same sweep runs over a delta update, whose patch (made by
-//! detools) is applied from slot A into slot B.
+//! detools) is applied from slot A into slot B, and over an MCUboot image (signed by
+//! imgtool) replacing another.
 
 mod firmware_common;
 
 use std::cell::RefCell;
 
 use firmware_common::*;
-use iotadm::firmware::{BootReason, Error, Outcome, Phase, Slot};
+use iotadm::firmware::{
+    BootReason, Config, Error, HmacSha256Verifier, Installer, Outcome, PackageVerifier, Phase, Slot,
+};
 use iotadm::flash::{FaultyFlash, MemFlash};
+
+/// What a sweep installs: the verifier the installer checks it with, and how a slot is
+/// found to hold a valid image (its version code), independently of the installer.
+struct Kind<'k, V> {
+    verifier: V,
+    valid: &'k dyn Fn(&Mem, Slot) -> Option<u32>,
+}
+
+impl<V: PackageVerifier + Clone> Kind<'_, V> {
+    fn open<'f>(
+        &self,
+        flash: &'f RefCell<Dev>,
+        version: u32,
+    ) -> Result<Installer<Part<'f>, Part<'f>, Part<'f>, V>, Error> {
+        Installer::new(
+            part(flash, SLOT_A),
+            part(flash, SLOT_B),
+            part(flash, STATE),
+            device(version),
+            self.verifier.clone(),
+            Config { max_trial_boots: 3 },
+        )
+    }
+}
+
+/// Update packages under the test key.
+fn packages() -> Kind<'static, HmacSha256Verifier> {
+    Kind {
+        verifier: HmacSha256Verifier::new(KEY).unwrap(),
+        valid: &valid_image,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Goal {
@@ -52,19 +87,24 @@ fn copy(mem: &Mem) -> Mem {
 
 /// Boots the device again and again, doing what the firmware would in each state, until
 /// the goal is reached. Checks every boot.
-fn drive(flash: &RefCell<Dev>, goal: Goal, pkg: &[u8]) -> Result<(), Lost> {
+fn drive<V: PackageVerifier + Clone>(
+    flash: &RefCell<Dev>,
+    goal: Goal,
+    pkg: &[u8],
+    kind: &Kind<'_, V>,
+) -> Result<(), Lost> {
     for _boot in 0..12 {
         // Bootloader.
         let decision = {
-            let mut boot = ok(flash, installer(flash, 0))?;
+            let mut boot = ok(flash, kind.open(flash, 0))?;
             ok(flash, boot.boot_decision())?
         };
         // Each slot hashed once per boot, independently of the installer.
         let images = {
             let f = flash.borrow();
             [
-                valid_image(f.inner(), Slot::A),
-                valid_image(f.inner(), Slot::B),
+                (kind.valid)(f.inner(), Slot::A),
+                (kind.valid)(f.inner(), Slot::B),
             ]
         };
         let image = |slot: Slot| images[slot as usize];
@@ -73,7 +113,7 @@ fn drive(flash: &RefCell<Dev>, goal: Goal, pkg: &[u8]) -> Result<(), Lost> {
         assert!(version == 1 || version == 2);
 
         // The firmware in that slot.
-        let mut fw = ok(flash, installer(flash, version))?;
+        let mut fw = ok(flash, kind.open(flash, version))?;
         let st = fw.state();
         match decision.reason {
             BootReason::Normal => assert_eq!(decision.slot, st.active()),
@@ -161,7 +201,10 @@ fn drive(flash: &RefCell<Dev>, goal: Goal, pkg: &[u8]) -> Result<(), Lost> {
     panic!("{goal:?} did not finish in 12 boots");
 }
 
-fn finish_and_arm(flash: &RefCell<Dev>, fw: &mut Inst<'_>) -> Result<(), Lost> {
+fn finish_and_arm<V: PackageVerifier>(
+    flash: &RefCell<Dev>,
+    fw: &mut Installer<Part<'_>, Part<'_>, Part<'_>, V>,
+) -> Result<(), Lost> {
     assert_eq!(ok(flash, fw.finish())?, 2);
     ok(
         flash,
@@ -171,20 +214,20 @@ fn finish_and_arm(flash: &RefCell<Dev>, fw: &mut Inst<'_>) -> Result<(), Lost> {
 }
 
 /// The end state every run must reach.
-fn check_end(mem: &Mem, goal: Goal) {
+fn check_end<V>(mem: &Mem, goal: Goal, kind: &Kind<'_, V>) {
     let (slot, version, data) = match goal {
         Goal::Update => (Slot::B, 2, user_data(2)),
         _ => (Slot::A, 1, user_data(1)),
     };
-    assert_eq!(valid_image(mem, slot), Some(version));
+    assert_eq!((kind.valid)(mem, slot), Some(version));
     assert_eq!(user_region(mem), &data[..], "user data");
 }
 
-/// The part as it is once version 2 is armed (the start of the rollback scenarios).
-fn armed(v1_len: usize, pkg: &[u8]) -> Mem {
-    let flash = wrap(factory(v1_len));
+/// The part `start` as it is once version 2 is armed (the start of the rollback scenarios).
+fn armed<V: PackageVerifier + Clone>(start: Mem, pkg: &[u8], kind: &Kind<'_, V>) -> Mem {
+    let flash = wrap(start);
     {
-        let mut fw = installer(&flash, 1).unwrap();
+        let mut fw = kind.open(&flash, 1).unwrap();
         fw.begin().unwrap();
         stream(&mut fw, pkg, 0).unwrap();
         finish_and_arm(&flash, &mut fw).unwrap();
@@ -192,34 +235,95 @@ fn armed(v1_len: usize, pkg: &[u8]) -> Mem {
     flash.into_inner().into_inner()
 }
 
+/// Every goal from the factory part `factory` with version 2 as `pkg`, each operation cut,
+/// into `sweep` (seeds drawn from `seed`).
+fn sweep_goals<V: PackageVerifier + Clone>(
+    sweep: &mut CutSweep<(usize, Goal)>,
+    seed: u64,
+    factory: &Mem,
+    pkg: &[u8],
+    goals: &[Goal],
+    kind: &Kind<'_, V>,
+) {
+    for &goal in goals {
+        let start = match goal {
+            Goal::Update => copy(factory),
+            _ => armed(copy(factory), pkg, kind),
+        };
+        // A clean run tells how many mutating operations there are to cut.
+        let flash = wrap(copy(&start));
+        drive(&flash, goal, pkg, kind).expect("clean run");
+        let ops = flash.borrow().mutations();
+        check_end(flash.borrow().inner(), goal, kind);
+
+        sweep.cut_each((pkg.len(), goal), seed, ops, |plan| {
+            let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
+            assert!(drive(&flash, goal, pkg, kind).is_err(), "the cut happened");
+            // Restart on what the cut left.
+            let flash = wrap(flash.into_inner().into_inner());
+            drive(&flash, goal, pkg, kind).expect("no second cut");
+            check_end(flash.borrow().inner(), goal, kind);
+        });
+    }
+}
+
+const ALL_GOALS: [Goal; 3] = [Goal::Update, Goal::RollbackAuto, Goal::RollbackExplicit];
+
 #[test]
 fn power_cut_sweep() {
     let mut sweep = CutSweep::new();
     for (size_index, len) in [700usize, 3333, 6000].into_iter().enumerate() {
         let pkg = package(2, &payload(2, len));
-        let starts = [
-            (Goal::Update, factory(2000)),
-            (Goal::RollbackAuto, armed(2000, &pkg)),
-            (Goal::RollbackExplicit, armed(2000, &pkg)),
-        ];
-        for (goal, start) in starts {
-            // A clean run tells how many mutating operations there are to cut.
-            let flash = wrap(copy(&start));
-            drive(&flash, goal, &pkg).expect("clean run");
-            let ops = flash.borrow().mutations();
-            check_end(flash.borrow().inner(), goal);
-
-            sweep.cut_each((len, goal), size_index as u64, ops, |plan| {
-                let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
-                assert!(drive(&flash, goal, &pkg).is_err(), "the cut happened");
-                // Restart on what the cut left.
-                let flash = wrap(flash.into_inner().into_inner());
-                drive(&flash, goal, &pkg).expect("no second cut");
-                check_end(flash.borrow().inner(), goal);
-            });
-        }
+        let kind = packages();
+        sweep_goals(
+            &mut sweep,
+            size_index as u64,
+            &factory(2000),
+            &pkg,
+            &ALL_GOALS,
+            &kind,
+        );
     }
     sweep.finish();
+}
+
+/// The same over MCUboot images: version 0.0.1 (code 1) in slot A, 0.0.2 (code 2) written
+/// to slot B as received. One image's unprotected TLV info header straddles the end of a
+/// sector, so a resume may find half of it in flash.
+#[cfg(all(feature = "mcuboot", feature = "ed25519"))]
+#[test]
+fn mcuboot_power_cut_sweep() {
+    use iotadm::firmware::{mcuboot, Ed25519Verifier};
+    let Some(key) = imgtool_keygen("ed25519") else {
+        return;
+    };
+    let raw: [u8; 32] = key.spki[key.spki.len() - 32..].try_into().unwrap();
+    let verifier = Ed25519Verifier::new(&raw).unwrap();
+    // Slots hold the same few contents at cut after cut: each is verified once.
+    let seen = RefCell::new(std::collections::HashMap::new());
+    let valid = |mem: &Mem, slot: Slot| {
+        use sha2::{Digest, Sha256};
+        let bytes = slot_bytes(mem, slot);
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        *seen.borrow_mut().entry(digest).or_insert_with(|| {
+            let image = mcuboot::verify_image_bytes(bytes, &[&verifier]).ok()?;
+            Some(image.version().code32())
+        })
+    };
+    let kind = Kind {
+        verifier: verifier.clone(),
+        valid: &valid,
+    };
+    let factory = factory_image(&imgtool_sign(&key, &payload(1, 2000), "0.0.1", &[]));
+    let mut sweep = CutSweep::new();
+    for (i, (len, goals)) in [(3070 - 0x200, &ALL_GOALS[..]), (5000, &ALL_GOALS[..1])]
+        .into_iter()
+        .enumerate()
+    {
+        let image = imgtool_sign(&key, &payload(2, len), "0.0.2", &[]);
+        sweep_goals(&mut sweep, 32 + i as u64, &factory, &image, goals, &kind);
+    }
+    sweep.finish_as("MCUboot image: download, verify, arm, trial boot, confirm or roll back");
 }
 
 #[test]
@@ -236,19 +340,20 @@ fn delta_power_cut_sweep() {
         };
         let pkg = delta_package(2, &base, &target, &patch);
         let start = factory(base.len());
+        let kind = packages();
         let flash = wrap(copy(&start));
-        drive(&flash, Goal::Update, &pkg).expect("clean run");
+        drive(&flash, Goal::Update, &pkg, &kind).expect("clean run");
         let ops = flash.borrow().mutations();
-        check_end(flash.borrow().inner(), Goal::Update);
+        check_end(flash.borrow().inner(), Goal::Update, &kind);
         sweep.cut_each((len, compression), 16 + case as u64, ops, |plan| {
             let flash = RefCell::new(FaultyFlash::new(copy(&start), plan));
             assert!(
-                drive(&flash, Goal::Update, &pkg).is_err(),
+                drive(&flash, Goal::Update, &pkg, &kind).is_err(),
                 "the cut happened"
             );
             let flash = wrap(flash.into_inner().into_inner());
-            drive(&flash, Goal::Update, &pkg).expect("no second cut");
-            check_end(flash.borrow().inner(), Goal::Update);
+            drive(&flash, Goal::Update, &pkg, &kind).expect("no second cut");
+            check_end(flash.borrow().inner(), Goal::Update, &kind);
         });
     }
     sweep.finish_as("delta update: download, apply, arm, trial boot, confirm");

@@ -35,6 +35,10 @@ struct Stream {
     payload_at: u32,
     /// Where the next package byte goes in the update slot.
     writer: SlotWriter,
+    /// While an MCUboot image's unprotected TLV info header is still to come: the stream
+    /// offset where it ends, up to which `total` counts; 0 otherwise.
+    #[cfg(feature = "mcuboot")]
+    info_end: u32,
 }
 
 impl Stream {
@@ -48,7 +52,15 @@ impl Stream {
             received: 0,
             payload_at: IMAGE_OFFSET,
             writer: SlotWriter::new(0, 0),
+            #[cfg(feature = "mcuboot")]
+            info_end: 0,
         }
+    }
+
+    /// Whether the download is an MCUboot image: its first four bytes are the image magic.
+    #[cfg(feature = "mcuboot")]
+    fn is_image(&self) -> bool {
+        self.header_fill >= 4 && image::is_image_prefix(self.header.get(..4).unwrap_or_default())
     }
 }
 
@@ -126,6 +138,9 @@ macro_rules! with_stream {
         }
     }};
 }
+
+#[cfg(feature = "mcuboot")]
+mod image;
 
 impl<A, B, STATE, V> Installer<A, B, STATE, V>
 where
@@ -231,8 +246,14 @@ where
         self.stream.received
     }
 
-    /// Total package length, once its header has arrived.
+    /// Total package length, once its header has arrived; for an MCUboot image, once its
+    /// unprotected TLV area's info header has (the length is header size, image size,
+    /// protected TLV size and that area's length).
     pub fn package_len(&self) -> Option<u32> {
+        #[cfg(feature = "mcuboot")]
+        if self.stream.info_end != 0 {
+            return None;
+        }
         (self.stream.open && self.stream.total > 0).then_some(self.stream.total)
     }
 
@@ -249,13 +270,17 @@ where
 
     /// Largest payload the update slot takes.
     pub fn max_payload(&self) -> u32 {
-        let cap = match self.update_slot() {
+        self.capacity(self.update_slot())
+            .saturating_sub(IMAGE_OFFSET)
+    }
+
+    /// Bytes in `slot`.
+    fn capacity(&self, slot: Slot) -> u32 {
+        let cap = match slot {
             Slot::A => self.a.capacity(),
             Slot::B => self.b.capacity(),
         };
-        u32::try_from(cap)
-            .unwrap_or(u32::MAX)
-            .saturating_sub(IMAGE_OFFSET)
+        u32::try_from(cap).unwrap_or(u32::MAX)
     }
 
     // ---- download ----
@@ -298,7 +323,7 @@ where
         }
         match self.reload_header(progress) {
             Ok(()) => Ok(progress),
-            Err(Error::Package(_)) => {
+            Err(e) if e.refusal().is_some() => {
                 warn!("installer: slot header unusable, download restarts");
                 let mut next = self.state;
                 next.progress = 0;
@@ -318,6 +343,10 @@ where
         let slot = self.update_slot();
         let mut buf = [0u8; MAX_HEADER_LEN];
         with_slot!(self, slot, |f| f.read(0, &mut buf))?;
+        #[cfg(feature = "mcuboot")]
+        if image::is_image_prefix(buf.get(..4).unwrap_or_default()) {
+            return self.reload_image(progress, &buf);
+        }
         let header = PackageHeader::parse(&buf).map_err(Error::Package)?;
         header
             .validate(&self.device, &self.verifier, self.max_payload())
@@ -375,14 +404,19 @@ where
     /// refused before any of it reaches flash if it fails; payload bytes go to the update
     /// slot as they arrive.
     ///
-    /// A refusal ([`Error::Package`]) ends the download and is recorded as the outcome; a
-    /// flash error leaves it resumable.
+    /// The first four bytes decide what the download is: `IOTF` an update package, the
+    /// MCUboot image magic (feature `mcuboot`) an image as imgtool signs it, written to the
+    /// slot as it is from offset 0 (see the [module docs](super)); anything else is refused
+    /// as [`PackageError::BadMagic`].
+    ///
+    /// A refusal ([`Error::Package`], or `Error::Image` for an MCUboot image) ends the
+    /// download and is recorded as the outcome; a flash error leaves it resumable.
     pub fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
         if self.state.phase != Phase::Downloading || !self.stream.open {
             return Err(Error::BadState);
         }
         match self.accept(chunk) {
-            Err(Error::Package(e)) => self.fail(e),
+            Err(e) if e.refusal().is_some() => self.refuse(e),
             Err(e) => {
                 // Part of the chunk may be in flash: only `resume` knows where to go on.
                 self.stream.open = false;
@@ -412,7 +446,7 @@ where
             chunk = rest;
             let prefix = s.header.get(..s.header_fill).unwrap_or_default();
             if s.header_len == 0 {
-                match PackageHeader::header_len(prefix).map_err(Error::Package)? {
+                match header_len(prefix)? {
                     Some(len) => s.header_len = len,
                     None => return Ok(()),
                 }
@@ -421,21 +455,41 @@ where
             if s.header_fill < s.header_len {
                 return Ok(());
             }
+            #[cfg(feature = "mcuboot")]
+            if s.is_image() {
+                self.image_header_complete()?;
+            } else {
+                self.header_complete()?;
+            }
+            #[cfg(not(feature = "mcuboot"))]
             self.header_complete()?;
         }
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let left = self.stream.total - self.stream.received;
-        if chunk.len() as u64 > u64::from(left) {
-            return Err(Error::Package(PackageError::TooLong));
-        }
-        self.emit(chunk)?;
-        self.stream.received += chunk.len() as u32;
-        if self.stream.received == self.stream.total {
-            self.pad_to_word()?;
+        while !chunk.is_empty() {
+            #[cfg(feature = "mcuboot")]
+            let (piece, rest) = self.split_at_tlv_info(chunk)?;
+            #[cfg(not(feature = "mcuboot"))]
+            let (piece, rest) = (chunk, &[][..]);
+            let left = self.stream.total - self.stream.received;
+            if piece.len() as u64 > u64::from(left) {
+                return Err(self.too_long());
+            }
+            self.emit(piece)?;
+            self.stream.received += piece.len() as u32;
+            if self.stream.received == self.stream.total {
+                self.pad_to_word()?;
+            }
+            chunk = rest;
         }
         Ok(())
+    }
+
+    /// The refusal of bytes past the announced end.
+    fn too_long(&self) -> Error {
+        #[cfg(feature = "mcuboot")]
+        if self.stream.is_image() {
+            return Error::Image(super::mcuboot::McubootError::TooLong);
+        }
+        Error::Package(PackageError::TooLong)
     }
 
     fn header_complete(&mut self) -> Result<(), Error> {
@@ -480,6 +534,10 @@ where
     pub fn finish(&mut self) -> Result<u32, Error> {
         if self.state.phase != Phase::Downloading || !self.stream.open {
             return Err(Error::BadState);
+        }
+        #[cfg(feature = "mcuboot")]
+        if self.stream.is_image() {
+            return self.finish_image();
         }
         if self.stream.header_len == 0
             || self.stream.header_fill < self.stream.header_len
@@ -576,9 +634,16 @@ where
     }
 
     fn fail<T>(&mut self, e: PackageError) -> Result<T, Error> {
+        self.refuse(Error::Package(e))
+    }
+
+    /// Ends the download on the refusal `e`, recording its failure as the outcome.
+    fn refuse<T>(&mut self, e: Error) -> Result<T, Error> {
         warn!("installer: package refused");
-        self.record_failure(e.failure())?;
-        Err(Error::Package(e))
+        if let Some(failure) = e.refusal() {
+            self.record_failure(failure)?;
+        }
+        Err(e)
     }
 
     fn record_failure(&mut self, reason: Failure) -> Result<(), Error> {
@@ -752,6 +817,8 @@ where
     /// Reads and checks the image in `slot`: its header must parse and its payload must
     /// hash to the header's value. The authenticator is not checked here (the bootloader
     /// may not hold the key); [`finish`](Self::finish) checks it before an image is armed.
+    /// An MCUboot image (feature `mcuboot`) is checked with `mcuboot::check_image`: its
+    /// structure, and its header, image and protected TLVs against its SHA-256 TLV.
     pub fn verify_slot(&mut self, slot: Slot) -> Result<ImageInfo, Error> {
         let mut info = ImageInfo::empty();
         self.verify_slot_into(slot, &mut info)?;
@@ -764,6 +831,10 @@ where
     #[inline(never)]
     fn verify_slot_into(&mut self, slot: Slot, info: &mut ImageInfo) -> Result<(), Error> {
         with_slot!(self, slot, |f| f.read(0, &mut info.header))?;
+        #[cfg(feature = "mcuboot")]
+        if image::is_image_prefix(info.header.get(..4).unwrap_or_default()) {
+            return self.verify_image_slot(slot, info);
+        }
         let header = PackageHeader::parse(&info.header).map_err(Error::Package)?;
         let (len, code, image) = (header.len(), header.to_code(), header.image());
         match self.image_digest(slot, IMAGE_OFFSET, image.len)? {
@@ -814,6 +885,16 @@ where
     fn persist(&mut self, next: BootState) -> Result<(), Error> {
         persist(&mut self.log, &mut self.state, next)
     }
+}
+
+/// The header length the first bytes of a download announce, once they do: an update
+/// package's, or the fixed header of an MCUboot image (feature `mcuboot`).
+fn header_len(prefix: &[u8]) -> Result<Option<usize>, Error> {
+    #[cfg(feature = "mcuboot")]
+    if image::is_image_prefix(prefix) {
+        return Ok((prefix.len() >= 4).then_some(super::mcuboot::HEADER_LEN));
+    }
+    PackageHeader::header_len(prefix).map_err(Error::Package)
 }
 
 /// Appends `next` as the state after `state`, and makes it the state once it is durable.

@@ -40,6 +40,12 @@ pub const MAX_KEY_INFO_LEN: usize = 91;
 /// Longest signature TLV value read: a DER P-256 signature padded by imgtool.
 pub const MAX_SIGNATURE_LEN: usize = 72;
 
+/// Keys the installer checks an image's signature with: the first this many a
+/// [`PackageVerifier`](super::PackageVerifier) offers.
+pub const MAX_IMAGE_KEYS: usize = 4;
+/// Longest [`ImageVersion::text`]: `255.255.65535+4294967295`.
+pub const VERSION_TEXT_LEN: usize = 24;
+
 /// Bytes read at a time while hashing.
 const CHUNK: usize = 256;
 
@@ -104,7 +110,8 @@ pub enum McubootError {
     /// The header, image and protected TLVs do not hash to the SHA-256 TLV.
     HashMismatch,
     /// The image is of a kind this module does not verify: encrypted, signed "pure", or
-    /// hashed with SHA-384 or SHA-512 only.
+    /// hashed with SHA-384 or SHA-512 only. The installer also refuses a compressed image
+    /// with it, which could not run where it lies.
     Unsupported,
     /// No key TLV (KEYHASH or PUBKEY) names a key the device holds.
     UnknownKey,
@@ -114,13 +121,22 @@ pub enum McubootError {
     Downgrade,
     /// The image's security counter is below the device's.
     SecurityCounter,
+    /// The header size is not the one the installer runs images at
+    /// ([`IMAGE_OFFSET`](super::IMAGE_OFFSET), imgtool's `--header-size 0x200`): the image
+    /// would not start where the device jumps to.
+    HeaderSize(u16),
+    /// The image and its TLVs do not fit in the update slot.
+    TooLarge,
+    /// More bytes arrived than the header and TLV areas declare.
+    TooLong,
 }
 
 impl McubootError {
     /// The failure the installer records for this refusal: malformed images are
     /// [`Failure::Corrupted`] (FUMO 402), signature refusals [`Failure::Unauthentic`] (404),
-    /// unsupported kinds, downgrades and rolled-back security counters
-    /// [`Failure::NotAcceptable`] (405).
+    /// unsupported kinds, other header sizes, downgrades and rolled-back security counters
+    /// [`Failure::NotAcceptable`] (405), an image larger than the slot
+    /// [`Failure::TooLarge`] (501).
     pub fn failure(self) -> Failure {
         match self {
             Self::Truncated
@@ -128,15 +144,27 @@ impl McubootError {
             | Self::BadHeader
             | Self::BadTlvArea
             | Self::MissingHash
-            | Self::HashMismatch => Failure::Corrupted,
+            | Self::HashMismatch
+            | Self::TooLong => Failure::Corrupted,
             Self::UnknownKey | Self::BadSignature => Failure::Unauthentic,
-            Self::Unsupported | Self::Downgrade | Self::SecurityCounter => Failure::NotAcceptable,
+            Self::Unsupported | Self::Downgrade | Self::SecurityCounter | Self::HeaderSize(_) => {
+                Failure::NotAcceptable
+            }
+            Self::TooLarge => Failure::TooLarge,
         }
     }
 }
 
 impl core::fmt::Display for McubootError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if let Self::HeaderSize(size) = self {
+            // In decimal: hexadecimal would bring its formatting code into the firmware.
+            return write!(
+                f,
+                "image header size {size}, not {} (imgtool --header-size 0x200 --pad-header)",
+                super::IMAGE_OFFSET
+            );
+        }
         f.write_str(match self {
             Self::Truncated => "image truncated or larger than its slot",
             Self::BadMagic => "not an MCUboot image (bad magic)",
@@ -144,11 +172,16 @@ impl core::fmt::Display for McubootError {
             Self::BadTlvArea => "malformed TLV area",
             Self::MissingHash => "image has no SHA-256 TLV",
             Self::HashMismatch => "image hash mismatch",
-            Self::Unsupported => "unsupported image (encrypted, pure signature or hash)",
+            Self::Unsupported => {
+                "unsupported image (encrypted, compressed, pure signature or hash)"
+            }
             Self::UnknownKey => "image is not signed with a known key",
             Self::BadSignature => "image signature does not verify",
             Self::Downgrade => "image is not newer than the running version",
             Self::SecurityCounter => "image security counter below the device's",
+            Self::TooLarge => "image larger than the update slot",
+            Self::TooLong => "more bytes than the image and its TLVs",
+            Self::HeaderSize(_) => "image header size",
         })
     }
 }
@@ -236,6 +269,30 @@ impl ImageVersion {
     /// build number have the same code.
     pub const fn code32(self) -> u32 {
         (self.major as u32) << 24 | (self.minor as u32) << 16 | self.revision as u32
+    }
+
+    /// The version as text, `major.minor.revision`, then `+build` unless the build number
+    /// is 0 (`1.2.3`, `1.2.3+4`), written without `core::fmt`: what the FUMO object
+    /// reports as `PkgVersion` for an MCUboot image.
+    pub fn text(self) -> heapless::String<VERSION_TEXT_LEN> {
+        let mut out = heapless::String::new();
+        let parts = [
+            (None, u32::from(self.major)),
+            (Some('.'), u32::from(self.minor)),
+            (Some('.'), u32::from(self.revision)),
+            (Some('+'), self.build),
+        ];
+        for (i, (sep, n)) in parts.into_iter().enumerate() {
+            if i == 3 && n == 0 {
+                break;
+            }
+            // Fits: VERSION_TEXT_LEN is the longest the four numbers can give.
+            if let Some(c) = sep {
+                let _ = out.push(c);
+            }
+            let _ = out.push_str(crate::decimal::Decimal::new(u64::from(n)).as_str());
+        }
+        out
     }
 }
 
@@ -488,61 +545,6 @@ pub trait ImageKey {
     fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool;
 }
 
-#[cfg(feature = "ed25519")]
-impl ImageKey for super::verify::Ed25519Verifier {
-    fn signature_tlv(&self) -> u16 {
-        tlv::ED25519
-    }
-
-    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
-        heapless::Vec::from_slice(&Self::public_key_info(self)).unwrap_or_default()
-    }
-
-    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
-        Self::verify_digest(self, digest, signature)
-    }
-}
-
-#[cfg(feature = "ecdsa-p256")]
-impl ImageKey for super::verify::P256Verifier {
-    fn signature_tlv(&self) -> u16 {
-        tlv::ECDSA_SIG
-    }
-
-    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
-        heapless::Vec::from_slice(&Self::public_key_info(self)).unwrap_or_default()
-    }
-
-    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
-        Self::verify_digest(self, digest, signature)
-    }
-}
-
-#[cfg(any(feature = "ed25519", feature = "ecdsa-p256"))]
-impl ImageKey for super::verify::PublicKeyVerifier {
-    fn signature_tlv(&self) -> u16 {
-        match self {
-            #[cfg(feature = "ed25519")]
-            Self::Ed25519(k) => ImageKey::signature_tlv(k),
-            #[cfg(feature = "ecdsa-p256")]
-            Self::P256(k) => ImageKey::signature_tlv(k),
-        }
-    }
-
-    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
-        match self {
-            #[cfg(feature = "ed25519")]
-            Self::Ed25519(k) => ImageKey::public_key_info(k),
-            #[cfg(feature = "ecdsa-p256")]
-            Self::P256(k) => ImageKey::public_key_info(k),
-        }
-    }
-
-    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
-        Self::verify_digest(self, digest, signature)
-    }
-}
-
 /// What [`verify_image`] found in an image it accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -660,10 +662,52 @@ fn walk<E>(
 /// version with [`check_version`] and the counter with [`check_security_counter`] before
 /// installing.
 pub fn verify_image<E>(
-    mut read: impl FnMut(u32, &mut [u8]) -> Result<(), E>,
+    read: impl FnMut(u32, &mut [u8]) -> Result<(), E>,
     slot_len: u32,
     keys: &[&dyn ImageKey],
 ) -> Result<VerifiedImage, VerifyError<E>> {
+    let (image, found) = check(read, slot_len, keys)?;
+    let key = match (found.signed_by, found.named_key) {
+        (Some(key), _) => key,
+        (None, true) => return Err(McubootError::BadSignature.into()),
+        (None, false) => return Err(McubootError::UnknownKey.into()),
+    };
+    Ok(VerifiedImage { key, ..image })
+}
+
+/// [`verify_image`] but for the signature: the image's structure, and its SHA-256 TLV equal
+/// to the digest of its header, image and protected TLVs. For an image whose signature was
+/// checked when it was installed, to find it still intact (as
+/// [`Installer::verify_slot`](super::Installer::verify_slot) does). Returns its header.
+pub fn check_image<E>(
+    read: impl FnMut(u32, &mut [u8]) -> Result<(), E>,
+    slot_len: u32,
+) -> Result<ImageHeader, VerifyError<E>> {
+    check(read, slot_len, &[]).map(|(image, _)| image.header)
+}
+
+/// The header and the security counter (from the protected TLV area) of the image in a slot
+/// of `slot_len` bytes, read through `read` without hashing the image or checking its
+/// signature: for an image verified before, such as the running one, whose counter a new
+/// image must not go below.
+pub fn read_image_info<E>(
+    mut read: impl FnMut(u32, &mut [u8]) -> Result<(), E>,
+    slot_len: u32,
+) -> Result<(ImageHeader, Option<u32>), VerifyError<E>> {
+    let mut head = [0u8; HEADER_LEN];
+    read_at(&mut read, 0, &mut head, slot_len)?;
+    let header = ImageHeader::parse(&head)?;
+    let counter = read_protected(&mut read, &header, slot_len)?;
+    Ok((header, counter))
+}
+
+/// Everything [`verify_image`] checks before it looks at the signatures: the image (its
+/// signing key not yet known), and what the walk over the unprotected TLVs found.
+fn check<E>(
+    mut read: impl FnMut(u32, &mut [u8]) -> Result<(), E>,
+    slot_len: u32,
+    keys: &[&dyn ImageKey],
+) -> Result<(VerifiedImage, Found), VerifyError<E>> {
     let mut head = [0u8; HEADER_LEN];
     read_at(&mut read, 0, &mut head, slot_len)?;
     let header = ImageHeader::parse(&head)?;
@@ -696,17 +740,13 @@ pub fn verify_image<E>(
         }
         .into());
     }
-    let key = match (found.signed_by, found.named_key) {
-        (Some(key), _) => key,
-        (None, true) => return Err(McubootError::BadSignature.into()),
-        (None, false) => return Err(McubootError::UnknownKey.into()),
-    };
-    Ok(VerifiedImage {
+    let image = VerifiedImage {
         header,
         digest,
         security_counter,
-        key,
-    })
+        key: 0,
+    };
+    Ok((image, found))
 }
 
 /// [`verify_image`] over an image held in memory (the slot is `image`).
@@ -997,6 +1037,32 @@ mod tests {
     }
 
     #[test]
+    fn version_text() {
+        assert_eq!(ImageVersion::new(1, 2, 3, 4).text().as_str(), "1.2.3+4");
+        assert_eq!(ImageVersion::new(1, 2, 3, 0).text().as_str(), "1.2.3");
+        assert_eq!(ImageVersion::default().text().as_str(), "0.0.0");
+        let longest = ImageVersion::new(255, 255, 65535, u32::MAX);
+        assert_eq!(longest.text().as_str(), "255.255.65535+4294967295");
+        assert_eq!(longest.text().len(), VERSION_TEXT_LEN);
+        assert_eq!(longest.text().as_str(), std::format!("{longest}"));
+    }
+
+    #[test]
+    fn installer_refusals_and_their_failures() {
+        assert_eq!(
+            McubootError::HeaderSize(0x100).failure(),
+            Failure::NotAcceptable
+        );
+        assert_eq!(McubootError::TooLarge.failure(), Failure::TooLarge);
+        assert_eq!(McubootError::TooLong.failure(), Failure::Corrupted);
+        let text = std::format!("{}", McubootError::HeaderSize(0x100));
+        assert!(
+            text.contains("size 256, not 512") && text.contains("0x200"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn tlv_area_walk() {
         let area = tlvs(
             TLV_INFO_MAGIC,
@@ -1140,6 +1206,48 @@ mod tests {
             ],
         );
         assert!(verify_image_bytes(&second, &keys).is_ok());
+    }
+
+    #[test]
+    fn checking_without_keys_and_reading_the_counter() {
+        let key = FixedKey(9);
+        let keys: [&dyn ImageKey; 1] = [&key];
+        let key_hash = sha256(&[9; 20]);
+        let h = hashed(&[0x77; 90], V, &[(tlv::SEC_CNT, &5u32.to_le_bytes())]);
+        let read_from = |img: &[u8]| {
+            let img = img.to_vec();
+            move |at: u32, buf: &mut [u8]| -> Result<(), ()> {
+                let at = at as usize;
+                buf.copy_from_slice(img.get(at..at + buf.len()).ok_or(())?);
+                Ok(())
+            }
+        };
+        // A bad signature: refused by verify_image, intact for check_image.
+        let bad_sig = finish(&h, &[(tlv::KEYHASH, &key_hash), (0xF0, &[8; 8])]);
+        let len = bad_sig.len() as u32;
+        assert_eq!(
+            verify_image_bytes(&bad_sig, &keys),
+            Err(McubootError::BadSignature)
+        );
+        let header = check_image(read_from(&bad_sig), len).unwrap();
+        assert_eq!((header.version(), header.image_size()), (V, 90));
+        // A flipped payload byte is caught without keys.
+        let mut flipped = bad_sig.clone();
+        flipped[usize::from(HDR) + 1] ^= 1;
+        assert_eq!(
+            check_image(read_from(&flipped), len),
+            Err(VerifyError::Image(McubootError::HashMismatch))
+        );
+        // The counter read alone, without hashing: a flipped payload does not matter.
+        let (header, counter) = read_image_info(read_from(&flipped), len).unwrap();
+        assert_eq!((header.version(), counter), (V, Some(5)));
+        let plain = finish(&hashed(&[1; 8], V, &[]), &[]);
+        let (_, counter) = read_image_info(read_from(&plain), plain.len() as u32).unwrap();
+        assert_eq!(counter, None);
+        assert_eq!(
+            read_image_info(read_from(&[0u8; 40]), 40),
+            Err(VerifyError::Image(McubootError::BadMagic))
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The firmware installer and the update package format.
 //!
 //! This module owns the boot-state record and the slot layout. It takes an update package
-//! as a stream of bytes, writes it to the inactive slot of an A/B pair on NOR flash,
+//! (or, with the feature `mcuboot`, an MCUboot image as imgtool signs it) as a stream of
+//! bytes, writes it to the inactive slot of an A/B pair on NOR flash,
 //! verifies it, arms a trial boot, and confirms or rolls back. It never touches DM, the
 //! network or the user: the FUMO layer decides what to install and when, and drives the
 //! [`Installer`] through a few verbs. Images execute in place from their slot; nothing is
@@ -14,19 +15,49 @@
 //! over all of that) followed by the payload; see [`package`] and
 //! `docs/update-package.md`. The authenticator is an Ed25519 or ECDSA P-256 signature
 //! checked with a public key ([`verify`], features `ed25519` and `ecdsa-p256`), or an
-//! HMAC-SHA256 tag. With the feature `mcuboot`, `mcuboot` reads and verifies MCUboot
-//! images as imgtool signs them. A refusal is recorded as a [`Failure`]
-//! ([`PackageError::failure`]), which the FUMO layer reports as its result code: 402 for a
-//! corrupted package, 403 for a package meant for another device or version, 404 for a
-//! bad authenticator, 405 for a downgrade, 501 when it does not fit.
+//! HMAC-SHA256 tag. A refusal is recorded as a [`Failure`] ([`PackageError::failure`]),
+//! which the FUMO layer reports as its result code: 402 for a corrupted package, 403 for a
+//! package meant for another device or version, 404 for a bad authenticator, 405 for a
+//! downgrade, 501 when it does not fit.
+//!
+//! # MCUboot images
+//!
+//! With the feature `mcuboot`, `mcuboot` reads and verifies MCUboot images as imgtool signs
+//! them, and the installer takes one wherever it takes a package: the first four bytes of a
+//! download decide, `IOTF` for a package, MCUboot's image magic for an image, anything else
+//! is refused ([`PackageError::BadMagic`]). An image is written to the update slot exactly
+//! as received, from offset 0, which is the layout MCUboot itself expects in a slot; its
+//! header size must be [`IMAGE_OFFSET`] (imgtool `--header-size 0x200 --pad-header`) so
+//! that it runs where a package's image runs. Its 32-byte header is checked as soon as it
+//! has arrived (a key to check it with, header size, not encrypted or compressed, room in
+//! the slot), its length once its unprotected TLV area's info header has; `finish` reads
+//! it back and verifies it with the verifier's keys
+//! (`PackageVerifier::image_keys`), then wants its version above the running one and its
+//! security counter at least the running image's. A refusal is `Error::Image`, recorded
+//! as `McubootError::failure` says, with the same result codes as a package's. The version
+//! code recorded for an image is `ImageVersion::code32` (`major << 24 | minor << 16 |
+//! revision`): the build number is compared but not recorded. `docs/update-package.md`
+//! has the checks in order and what a device that boots with MCUboot needs.
 //!
 //! # Slot layout
+//!
+//! An update package:
 //!
 //! | slot offset | contents |
 //! |---|---|
 //! | `0` | the package header, as received (authenticator included) |
 //! | header end .. [`IMAGE_OFFSET`] | erased padding |
 //! | [`IMAGE_OFFSET`] (512) | the payload: the image, vector table first |
+//!
+//! An MCUboot image (feature `mcuboot`), as received:
+//!
+//! | slot offset | contents |
+//! |---|---|
+//! | `0` | the 32-byte image header, then imgtool's zero padding |
+//! | [`IMAGE_OFFSET`] (512, the header size) | the image, vector table first |
+//! | 512 + image size | the protected TLV area (the security counter), if any |
+//! | after it | the unprotected TLV area: hash, key hash, signature |
+//! | after the TLVs | erased to the end of the sector; MCUboot's image trailer is never written |
 //!
 //! # State region layout
 //!
@@ -58,7 +89,7 @@
 //! | step | who | verb | state after |
 //! |---|---|---|---|
 //! | download | firmware | [`begin`](Installer::begin), [`write_chunk`](Installer::write_chunk)… | downloading; progress recorded per sector |
-//! | after a reboot | firmware | [`resume`](Installer::resume) → offset, then `write_chunk` | downloading |
+//! | after a reboot | firmware | [`resume`](Installer::resume) → offset (the header read back from slot offset 0), then `write_chunk` | downloading |
 //! | verify | firmware | [`finish`](Installer::finish) | ready |
 //! | back up user data | firmware | [`backup`](Installer::backup) | ready, backup valid |
 //! | arm | firmware | [`arm_trial`](Installer::arm_trial) | trial, 0 boots |
@@ -278,9 +309,13 @@ impl Default for Config {
 pub struct ImageInfo {
     header: [u8; package::MAX_HEADER_LEN],
     header_len: usize,
-    /// Version code of the image.
+    /// Length of the version text written after an MCUboot image's header (0: none).
+    name_len: usize,
+    /// Version code of the image: a package's to-version code, or an MCUboot image's
+    /// version as `ImageVersion::code32` (`major << 24 | minor << 16 | revision`).
     pub version_code: u32,
-    /// Payload (image) length in bytes.
+    /// Payload (image) length in bytes: for an MCUboot image, its image size, header and
+    /// TLVs excluded.
     pub payload_len: u32,
 }
 
@@ -289,18 +324,25 @@ impl ImageInfo {
         Self {
             header: [0; package::MAX_HEADER_LEN],
             header_len: 0,
+            name_len: 0,
             version_code: 0,
             payload_len: 0,
         }
     }
 
-    /// The image's package header.
+    /// The image's package header; for an MCUboot image (feature `mcuboot`), its 32-byte
+    /// image header (`mcuboot::ImageHeader::parse` reads it).
     pub fn header(&self) -> &[u8] {
         self.header.get(..self.header_len).unwrap_or_default()
     }
 
-    /// The human-readable version (FUMO `PkgVersion`).
+    /// The human-readable version (FUMO `PkgVersion`): a package's to-version name, or an
+    /// MCUboot image's version as `ImageVersion::text` writes it (`1.2.3`, `1.2.3+4`).
     pub fn version_name(&self) -> &[u8] {
+        if self.name_len > 0 {
+            let end = self.header_len.saturating_add(self.name_len);
+            return self.header.get(self.header_len..end).unwrap_or_default();
+        }
         PackageHeader::parse(self.header())
             .map(|h| h.to_name())
             .unwrap_or_default()
@@ -323,6 +365,22 @@ pub enum Error {
     BackupTooSmall,
     /// The backup does not match its digest; nothing was restored.
     BackupCorrupt,
+    /// The MCUboot image was refused; nothing is installed (feature `mcuboot`).
+    #[cfg(feature = "mcuboot")]
+    Image(mcuboot::McubootError),
+}
+
+impl Error {
+    /// The failure recorded for a refusal of the package or image; `None` for the other
+    /// errors, which leave a download resumable.
+    pub(crate) fn refusal(&self) -> Option<Failure> {
+        match self {
+            Self::Package(e) => Some(e.failure()),
+            #[cfg(feature = "mcuboot")]
+            Self::Image(e) => Some(e.failure()),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(feature = "defmt")]
@@ -336,6 +394,8 @@ impl defmt::Format for Error {
             Self::Layout => defmt::write!(f, "Layout"),
             Self::BackupTooSmall => defmt::write!(f, "BackupTooSmall"),
             Self::BackupCorrupt => defmt::write!(f, "BackupCorrupt"),
+            #[cfg(feature = "mcuboot")]
+            Self::Image(e) => defmt::write!(f, "Image({})", e),
         }
     }
 }
@@ -355,6 +415,8 @@ impl core::fmt::Display for Error {
             Self::Layout => f.write_str("flash regions unsuitable for the installer"),
             Self::BackupTooSmall => f.write_str("backup region too small for the user data"),
             Self::BackupCorrupt => f.write_str("backup does not match its digest"),
+            #[cfg(feature = "mcuboot")]
+            Self::Image(e) => write!(f, "image refused: {e}"),
         }
     }
 }

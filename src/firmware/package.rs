@@ -6,6 +6,8 @@
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "mcuboot")]
+use super::mcuboot::ImageKey;
 use super::Failure;
 
 /// First four bytes of every package.
@@ -163,18 +165,34 @@ impl core::fmt::Display for PackageError {
 
 impl core::error::Error for PackageError {}
 
-/// Checks the authenticator of a package header. Object safe, so a vendor can pass
+/// Checks the authenticator of a package header and, with the feature `mcuboot`, offers the
+/// keys an MCUboot image may be signed with. Object safe, so a vendor can pass
 /// `&dyn PackageVerifier` for an asymmetric scheme.
 pub trait PackageVerifier {
     /// True when `authenticator`, of kind `kind`, is valid for `signed` (the header bytes
     /// before the authenticator, which include the payload hash). Return false for kinds
     /// the verifier does not handle.
     fn verify(&self, kind: AuthKind, signed: &[u8], authenticator: &[u8]) -> bool;
+
+    /// Hands each public key an MCUboot image may be signed with to `keys`. The installer
+    /// checks an image's signature with the first
+    /// [`MAX_IMAGE_KEYS`](super::mcuboot::MAX_IMAGE_KEYS) of them. None by default, so a
+    /// verifier without public keys (HMAC) has every MCUboot image refused as unauthentic
+    /// (FUMO 404); the built-in public-key verifiers offer their key.
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        let _ = keys;
+    }
 }
 
 impl<T: PackageVerifier + ?Sized> PackageVerifier for &T {
     fn verify(&self, kind: AuthKind, signed: &[u8], authenticator: &[u8]) -> bool {
         (**self).verify(kind, signed, authenticator)
+    }
+
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        (**self).image_keys(keys);
     }
 }
 

@@ -5,9 +5,14 @@
 //! with HMAC ([`HmacSha256Verifier`](super::HmacSha256Verifier)) every device holds the
 //! signing key. Each verifier checks package authenticators ([`PackageVerifier`]) of its own
 //! [`AuthKind`] and refuses every other kind, and checks an MCUboot image's signature over
-//! the image digest (`verify_digest`). [`AnyVerifier`]
-//! lets a device accept packages signed with any of several keys.
+//! the image digest (`verify_digest`; with the feature `mcuboot` each is an `ImageKey` and
+//! offers itself through `PackageVerifier::image_keys`). [`AnyVerifier`] lets a device
+//! accept packages and images signed with any of several keys.
 
+#[cfg(feature = "mcuboot")]
+use super::mcuboot::ImageKey;
+#[cfg(all(feature = "mcuboot", any(feature = "ed25519", feature = "ecdsa-p256")))]
+use super::mcuboot::{tlv, MAX_KEY_INFO_LEN};
 use super::package::{AuthKind, PackageVerifier};
 
 /// DER `SubjectPublicKeyInfo` of an Ed25519 key up to the key bytes: SEQUENCE, the
@@ -85,6 +90,26 @@ impl Ed25519Verifier {
 impl PackageVerifier for Ed25519Verifier {
     fn verify(&self, kind: AuthKind, signed: &[u8], authenticator: &[u8]) -> bool {
         kind == AuthKind::Ed25519 && self.verify_message(signed, authenticator)
+    }
+
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        keys(self);
+    }
+}
+
+#[cfg(all(feature = "mcuboot", feature = "ed25519"))]
+impl ImageKey for Ed25519Verifier {
+    fn signature_tlv(&self) -> u16 {
+        tlv::ED25519
+    }
+
+    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
+        heapless::Vec::from_slice(&Self::public_key_info(self)).unwrap_or_default()
+    }
+
+    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        Self::verify_digest(self, digest, signature)
     }
 }
 
@@ -164,6 +189,26 @@ impl PackageVerifier for P256Verifier {
         let digest: [u8; 32] = Sha256::digest(signed).into();
         self.verify_digest_raw(&digest, authenticator)
     }
+
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        keys(self);
+    }
+}
+
+#[cfg(all(feature = "mcuboot", feature = "ecdsa-p256"))]
+impl ImageKey for P256Verifier {
+    fn signature_tlv(&self) -> u16 {
+        tlv::ECDSA_SIG
+    }
+
+    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
+        heapless::Vec::from_slice(&Self::public_key_info(self)).unwrap_or_default()
+    }
+
+    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        Self::verify_digest(self, digest, signature)
+    }
 }
 
 /// One public key of either kind, for a device (or host) that learns the kind with the key.
@@ -212,6 +257,36 @@ impl PackageVerifier for PublicKeyVerifier {
             Self::P256(v) => v.verify(kind, signed, authenticator),
         }
     }
+
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        keys(self);
+    }
+}
+
+#[cfg(all(feature = "mcuboot", any(feature = "ed25519", feature = "ecdsa-p256")))]
+impl ImageKey for PublicKeyVerifier {
+    fn signature_tlv(&self) -> u16 {
+        match self {
+            #[cfg(feature = "ed25519")]
+            Self::Ed25519(k) => ImageKey::signature_tlv(k),
+            #[cfg(feature = "ecdsa-p256")]
+            Self::P256(k) => ImageKey::signature_tlv(k),
+        }
+    }
+
+    fn public_key_info(&self) -> heapless::Vec<u8, MAX_KEY_INFO_LEN> {
+        match self {
+            #[cfg(feature = "ed25519")]
+            Self::Ed25519(k) => ImageKey::public_key_info(k),
+            #[cfg(feature = "ecdsa-p256")]
+            Self::P256(k) => ImageKey::public_key_info(k),
+        }
+    }
+
+    fn verify_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        Self::verify_digest(self, digest, signature)
+    }
 }
 
 #[cfg(feature = "ed25519")]
@@ -230,13 +305,19 @@ impl From<P256Verifier> for PublicKeyVerifier {
 
 /// Accepts a package that either verifier accepts: a device that holds two keys (say an
 /// Ed25519 key and a P-256 key, or an old and a new key during a rotation). Nest it for
-/// more.
+/// more. It offers the MCUboot image keys of both, the first's first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnyVerifier<A, B>(pub A, pub B);
 
 impl<A: PackageVerifier, B: PackageVerifier> PackageVerifier for AnyVerifier<A, B> {
     fn verify(&self, kind: AuthKind, signed: &[u8], authenticator: &[u8]) -> bool {
         self.0.verify(kind, signed, authenticator) || self.1.verify(kind, signed, authenticator)
+    }
+
+    #[cfg(feature = "mcuboot")]
+    fn image_keys<'s>(&'s self, keys: &mut dyn FnMut(&'s dyn ImageKey)) {
+        self.0.image_keys(keys);
+        self.1.image_keys(keys);
     }
 }
 
@@ -413,5 +494,37 @@ mod tests {
         assert!(both.verify(AuthKind::EcdsaP256Sha256, SIGNED, &ec_sig.to_bytes()));
         assert!(!both.verify(AuthKind::EcdsaP256Sha256, SIGNED, &ed_sig));
         assert!(!AnyVerifier(ec_v, ed_v).verify(AuthKind::HmacSha256, SIGNED, &ed_sig));
+    }
+
+    /// The public key info of each key `v` offers for MCUboot images, in order.
+    #[cfg(feature = "mcuboot")]
+    fn offered(v: &dyn PackageVerifier) -> std::vec::Vec<std::vec::Vec<u8>> {
+        let mut out = std::vec::Vec::new();
+        v.image_keys(&mut |k| out.push(k.public_key_info().to_vec()));
+        out
+    }
+
+    #[cfg(all(feature = "mcuboot", feature = "ed25519", feature = "ecdsa-p256"))]
+    #[test]
+    fn verifiers_offer_their_image_keys() {
+        let ed = Ed25519Verifier::new(ed25519_key(1).verifying_key().as_bytes()).unwrap();
+        let ec = p256_verifier(&p256_key(2), false);
+        let ed_info = ed.public_key_info().to_vec();
+        let ec_info = ec.public_key_info().to_vec();
+        assert_eq!(offered(&ed), core::slice::from_ref(&ed_info));
+        assert_eq!(offered(&ec), core::slice::from_ref(&ec_info));
+        assert_eq!(
+            offered(&PublicKeyVerifier::from(ec.clone())),
+            core::slice::from_ref(&ec_info)
+        );
+        let both = AnyVerifier(ed.clone(), AnyVerifier(ec.clone(), ed.clone()));
+        assert_eq!(offered(&both), [ed_info.clone(), ec_info, ed_info.clone()]);
+        // Through a reference, as a vendor passes `&dyn PackageVerifier`.
+        let by_ref: &dyn PackageVerifier = &ed;
+        assert_eq!(offered(&by_ref), core::slice::from_ref(&ed_info));
+        // HMAC has no public key: nothing, alone or beside a key.
+        let hmac = super::super::HmacSha256Verifier::new(b"k").unwrap();
+        assert!(offered(&hmac).is_empty());
+        assert_eq!(offered(&AnyVerifier(hmac, ed)), [ed_info]);
     }
 }

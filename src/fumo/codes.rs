@@ -112,6 +112,8 @@ impl From<firmware::Error> for ResultCode {
         match e {
             firmware::Error::BadState => Self::ClientError,
             firmware::Error::Package(e) => Self::from(e),
+            #[cfg(feature = "mcuboot")]
+            firmware::Error::Image(e) => Self::from(e.failure()),
             firmware::Error::BackupTooSmall => Self::UpdateOutOfMemory,
             firmware::Error::Flash(_)
             | firmware::Error::Layout

@@ -102,6 +102,14 @@ pub trait FirmwareInstaller {
     fn package_len(&self) -> Option<u32>;
     /// The package header, once it has arrived and passed its checks.
     fn package_header(&self) -> Option<PackageHeader<'_>>;
+    /// The header of an MCUboot image being installed instead of a package, once it has
+    /// arrived and passed its checks (feature `mcuboot`): the FUMO object reports its
+    /// version as `PkgVersion`. `None` by default, so a wrapper that does not pass it on
+    /// leaves `PkgVersion` and `PkgName` as they were for an image.
+    #[cfg(feature = "mcuboot")]
+    fn image_header(&self) -> Option<firmware::mcuboot::ImageHeader> {
+        None
+    }
     /// Verifies what is in flash and makes it ready to arm: the new version code.
     fn finish(&mut self) -> Result<u32, firmware::Error>;
     /// Abandons a download or a ready image, recording `code`.
@@ -153,6 +161,10 @@ where
     }
     fn package_header(&self) -> Option<PackageHeader<'_>> {
         Installer::staged_header(self)
+    }
+    #[cfg(feature = "mcuboot")]
+    fn image_header(&self) -> Option<firmware::mcuboot::ImageHeader> {
+        Installer::staged_image(self)
     }
     fn finish(&mut self) -> Result<u32, firmware::Error> {
         Installer::finish(self)

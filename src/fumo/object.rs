@@ -14,6 +14,8 @@ use crate::alert::GenericAlert;
 use crate::codec::Text;
 use crate::codes::StatusCode;
 use crate::firmware::{self, Outcome, Phase};
+#[cfg(feature = "mcuboot")]
+use crate::limits::FUMO_PKG_VERSION_LEN;
 #[cfg(feature = "fumo-url")]
 use crate::limits::FUMO_URL_LEN;
 use crate::limits::{FUMO_CORRELATOR_LEN, FUMO_NAME_LEN, FUMO_PKG_NAME_LEN};
@@ -750,21 +752,40 @@ where
         }
     }
 
-    /// Notes the verified package's name and version.
+    /// Notes the verified package's name and version: a package's to-version name and
+    /// `<model> <version>`; for an MCUboot image (feature `mcuboot`), which names no model,
+    /// its version as `ImageVersion::text` writes it and `MCUboot <version>`, the build
+    /// number left out when the version would not fit `PkgVersion`.
     fn note_package(installer: &I, next: &mut Record) {
-        if let Some(h) = installer.package_header() {
-            let version = trimmed(h.to_name());
-            let model = trimmed(h.model());
-            next.pkg_version.clear();
-            let _ = next.pkg_version.push_str(version);
-            let mut name: String<FUMO_PKG_NAME_LEN> = String::new();
-            let fits = name
-                .push_str(model)
-                .and_then(|()| name.push(' '))
-                .and_then(|()| name.push_str(version));
-            if fits.is_ok() {
-                next.pkg_name = name;
+        let Some(h) = installer.package_header() else {
+            #[cfg(feature = "mcuboot")]
+            if let Some(h) = installer.image_header() {
+                let version = h.version();
+                let mut text = version.text();
+                if text.len() > FUMO_PKG_VERSION_LEN {
+                    text = firmware::mcuboot::ImageVersion {
+                        build: 0,
+                        ..version
+                    }
+                    .text();
+                }
+                Self::note_name(next, "MCUboot", &text);
             }
+            return;
+        };
+        Self::note_name(next, trimmed(h.model()), trimmed(h.to_name()));
+    }
+
+    fn note_name(next: &mut Record, model: &str, version: &str) {
+        next.pkg_version.clear();
+        let _ = next.pkg_version.push_str(version);
+        let mut name: String<FUMO_PKG_NAME_LEN> = String::new();
+        let fits = name
+            .push_str(model)
+            .and_then(|()| name.push(' '))
+            .and_then(|()| name.push_str(version));
+        if fits.is_ok() {
+            next.pkg_name = name;
         }
     }
 

@@ -121,6 +121,127 @@ pub fn valid_image(mem: &Mem, slot: Slot) -> Option<u32> {
     (Sha256::digest(body).as_slice() == image.sha256).then_some(h.to_code())
 }
 
+/// A key made by `imgtool keygen`: its PEM file, and its public key's DER
+/// `SubjectPublicKeyInfo` (`imgtool getpub -e raw`).
+pub struct ImgtoolKey {
+    pub pem: std::path::PathBuf,
+    pub spki: Vec<u8>,
+}
+
+/// A scratch directory of its own for one run of a peer tool.
+fn peer_scratch(tool: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "iotadm-{tool}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn imgtool_run(tool: &std::path::Path, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "imgtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A new key of `kind` (`ed25519`, `ecdsa-p256`) made by MCUboot's imgtool, or `None` when
+/// imgtool is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that. The key file stays for
+/// the rest of the test process.
+pub fn imgtool_keygen(kind: &str) -> Option<ImgtoolKey> {
+    let tool = python_peer("imgtool")?;
+    let pem = peer_scratch("imgtool-key").join("key.pem");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    imgtool_run(
+        &tool,
+        &[
+            &os("keygen"),
+            &os("-k"),
+            pem.as_os_str(),
+            &os("-t"),
+            &os(kind),
+        ],
+    );
+    let spki = imgtool_run(
+        &tool,
+        &[
+            &os("getpub"),
+            &os("-k"),
+            pem.as_os_str(),
+            &os("-e"),
+            &os("raw"),
+        ],
+    );
+    Some(ImgtoolKey { pem, spki })
+}
+
+/// `imgtool sign` of `payload` with `key` at `version`, as the installer takes an image: a
+/// 0x200-byte header padded in front, 8-byte alignment, for this part's 8 KiB slots (a
+/// trailer for their 8 sectors, which the installer never writes). `extra` options come
+/// last, so they override these (`--header-size 0x100`).
+pub fn imgtool_sign(key: &ImgtoolKey, payload: &[u8], version: &str, extra: &[&str]) -> Vec<u8> {
+    let tool = python_peer("imgtool").expect("a key was made, so imgtool is there");
+    let dir = peer_scratch("imgtool-sign");
+    let (input, output) = (dir.join("app.bin"), dir.join("app.signed.bin"));
+    std::fs::write(&input, payload).unwrap();
+    let slot = format!("{:#x}", SLOT_B.1);
+    let mut args: Vec<std::ffi::OsString> = [
+        "sign",
+        "--header-size",
+        "0x200",
+        "--pad-header",
+        "--align",
+        "8",
+        "--max-sectors",
+        "8",
+        "--slot-size",
+        &slot,
+        "--version",
+        version,
+        "--key",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(key.pem.clone().into());
+    args.extend(extra.iter().map(Into::into));
+    args.push(input.into());
+    args.push(output.clone().into());
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    imgtool_run(&tool, &refs);
+    let image = std::fs::read(&output).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    image
+}
+
+/// A factory-fresh part whose slot A holds `image` as it is (an MCUboot image, at slot
+/// offset 0), with version 1's user data in place.
+pub fn factory_image(image: &[u8]) -> Mem {
+    let mut m: Mem =
+        MemFlash::with_erase_counters(vec![0xFF; FLASH_LEN], vec![0; FLASH_LEN / SECTOR]);
+    let raw = m.as_bytes_mut();
+    let a = SLOT_A.0 as usize;
+    raw[a..a + image.len()].copy_from_slice(image);
+    let u = USER.0 as usize;
+    raw[u..u + USER.1 as usize].copy_from_slice(&user_data(1));
+    m
+}
+
+/// The bytes of `slot`.
+pub fn slot_bytes(mem: &Mem, slot: Slot) -> &[u8] {
+    let (at, len) = region_of(slot);
+    &mem.as_bytes()[at as usize..(at + len) as usize]
+}
+
 /// The delta package that turns version 1's image `base` into version `version`'s
 /// `target`, with `patch` as its payload.
 pub fn delta_package(version: u32, base: &[u8], target: &[u8], patch: &[u8]) -> Vec<u8> {
