@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rig::{check_confirmed, check_update, flat_binary, fota, package, peers_available};
+use rig::{check_confirmed, check_update, flat_binary, fota, package_hmac, peers_available};
 use rig::{crate_of, run_bounded, run_device, rust_images, symbols, Images, Owner, Share};
 use rig::{Symbol, BUILD_TIMEOUT, IOTADM_CRATES};
 
@@ -121,7 +121,7 @@ fn the_c_firmware_installs_confirms_and_reports_an_update() {
         return;
     }
     let images = build_c_images();
-    let run = run_device(&images, fota(package(&images.slot_b_flat), "fota-c"));
+    let run = run_device(&images, fota(package_hmac(&images.slot_b_flat), "fota-c"));
     check_confirmed(&run);
     check_update(&run, "fota-c", "200", None);
     let ctx = run.context();

@@ -34,7 +34,7 @@ use iotadm::cdma::{Cdma, FlashPrlStore, HmacSpasm, Limits, Policy, ServiceLock};
 use iotadm::codec::Encoding;
 use iotadm::codes::StatusCode;
 use iotadm::firmware::package::MAX_HEADER_LEN;
-use iotadm::firmware::{self, DeviceIdentity, HmacSha256Verifier, Installer, PackageHeader, Slot};
+use iotadm::firmware::{self, DeviceIdentity, Ed25519Verifier, Installer, PackageHeader, Slot};
 use iotadm::fumo::{self, Fumo, Io, Poll};
 use iotadm::platform::{NoClock, Rng};
 use iotadm::schema::{NodeId, Schema, STANDARD};
@@ -55,9 +55,12 @@ use crate::{log, stack};
 pub const MODEL: &str = "iotadm-qemu";
 /// The hardware id an update package may name.
 pub const HARDWARE_ID: &str = "mps2-an386";
-/// The key update packages for this model are authenticated with (HMAC-SHA256). A
-/// production device keeps its key in protected storage, not in the image.
-pub const PACKAGE_KEY: &[u8] = b"iotadm-qemu example package key";
+/// The public key update packages for this model are signed with (Ed25519). Only the
+/// vendor holds the private key, so extracting this one from a handset signs nothing.
+pub const PACKAGE_PUBLIC_KEY: [u8; 32] = [
+    0xcd, 0xf0, 0xa4, 0x51, 0x3c, 0xbe, 0x44, 0x26, 0x10, 0x44, 0xe7, 0x48, 0xcf, 0x4a, 0xdf, 0x34,
+    0x3b, 0xf8, 0xeb, 0x5b, 0xc5, 0x7d, 0x1d, 0x4b, 0x83, 0x54, 0xf2, 0x7c, 0x23, 0x25, 0x6b, 0xd7,
+];
 /// Version code of the factory image (an image in a slot without a package header).
 pub const FACTORY_VERSION: u32 = 1;
 /// Version name of the factory image.
@@ -71,8 +74,8 @@ pub const DEV_ID: &str = "MEID:A0000049015420";
 /// The service programming code the factory sets: a server unlocks `./CDMA` (and firmware
 /// updates) with it. A production device has one per handset.
 pub const SPC: &[u8] = b"246810";
-/// The operator's SPASM key. As with [`PACKAGE_KEY`], a production device keeps it in
-/// protected storage.
+/// The operator's SPASM key. A production device keeps it in protected storage, not in the
+/// image.
 const SPASM_KEY: [u8; 32] = *b"iotadm-qemu example SPASM key 32";
 
 /// Maximum message size, both ways.
@@ -100,7 +103,7 @@ const _: () = assert!(iotadm::limits::SERVER_ADDR_LEN == 128 && iotadm::limits::
 /// is all this device has.
 const SCHEMA: &Schema = &STANDARD;
 type DevFumo = Fumo<DevInstaller, Nor, &'static RefCell<Lock>>;
-type DevInstaller = Installer<Nor, Nor, Nor, HmacSha256Verifier>;
+type DevInstaller = Installer<Nor, Nor, Nor, Ed25519Verifier>;
 type Lock = ServiceLock<Nor, HmacSpasm<JitterRng>, NoClock>;
 type DevCdma = Cdma<'static, Nor, HmacSpasm<JitterRng>, NoClock, FlashPrlStore<Nor>>;
 
@@ -289,7 +292,7 @@ impl Running {
             let _ = name.push(char::from(c));
         }
         let mut tail = [0u8; 16];
-        let healthy = match (IMAGE_OFFSET + h.payload_len()).checked_sub(16) {
+        let healthy = match (IMAGE_OFFSET + h.image().len).checked_sub(16) {
             Some(at) if at >= IMAGE_OFFSET => {
                 flash.read(at, &mut tail).is_err() || &tail != HEALTH_FAIL_MARKER
             }
@@ -494,7 +497,7 @@ fn open_lock(
 #[inline(never)]
 fn open_installer(me: &Running, a: Nor, b: Nor, state: Nor) -> Result<DevInstaller, Error> {
     let device = DeviceIdentity::new(MODEL, HARDWARE_ID, me.version).ok_or(Error::Identity)?;
-    let verifier = HmacSha256Verifier::new(PACKAGE_KEY).ok_or(Error::Identity)?;
+    let verifier = Ed25519Verifier::new(&PACKAGE_PUBLIC_KEY).ok_or(Error::Identity)?;
     Installer::new(a, b, state, device, verifier, firmware::Config::default())
         .map_err(Error::Installer)
 }
