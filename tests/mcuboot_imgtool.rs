@@ -14,8 +14,6 @@
 mod peers;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use iotadm::firmware::mcuboot::{
     self, check_security_counter, check_version, tlv, ImageHeader, ImageKey, ImageVersion,
@@ -28,33 +26,19 @@ fn imgtool() -> Option<PathBuf> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "iotadm-mcuboot-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    peers::peer_scratch("mcuboot").join(name)
 }
 
 fn run(tool: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(tool).args(args).output().expect("run imgtool");
-    assert!(
-        out.status.success(),
-        "imgtool {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    peers::run_peer(tool, &args)
 }
 
 /// A private key made by `imgtool keygen -t kind`, and the public key's DER
 /// `SubjectPublicKeyInfo` (`imgtool getpub -e raw`).
-fn keygen(tool: &Path, kind: &str) -> (PathBuf, Vec<u8>) {
-    let key = scratch("key.pem");
-    run(tool, &["keygen", "-k", key.to_str().unwrap(), "-t", kind]);
-    let spki = run(tool, &["getpub", "-k", key.to_str().unwrap(), "-e", "raw"]);
-    (key, spki)
+fn keygen(_tool: &Path, kind: &str) -> (PathBuf, Vec<u8>) {
+    let key = peers::imgtool_keygen(kind).expect("imgtool was found");
+    (key.pem, key.spki)
 }
 
 fn ed25519_key(spki: &[u8]) -> Ed25519Verifier {

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A tool of the Python peer environment (`scripts/peers-venv.sh`: imgtool, detools), or
 /// `None` when it is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that.
@@ -35,14 +34,8 @@ pub fn python_peer(tool: &str) -> Option<PathBuf> {
 /// The detools sequential patch from `from` to `to` with `compression`, made by the
 /// `detools` tool itself.
 pub fn detools_patch(from: &[u8], to: &[u8], compression: &str) -> Option<Vec<u8>> {
-    static N: AtomicUsize = AtomicUsize::new(0);
     let tool = python_peer("detools")?;
-    let dir = std::env::temp_dir().join(format!(
-        "iotadm-detools-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = peer_scratch("detools");
     let (f, t, p) = (dir.join("from"), dir.join("to"), dir.join("patch"));
     std::fs::write(&f, from).unwrap();
     std::fs::write(&t, to).unwrap();
@@ -59,4 +52,68 @@ pub fn detools_patch(from: &[u8], to: &[u8], compression: &str) -> Option<Vec<u8
     let patch = std::fs::read(&p).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     Some(patch)
+}
+
+/// A key made by `imgtool keygen`: its PEM file, and its public key's DER
+/// `SubjectPublicKeyInfo` (`imgtool getpub -e raw`).
+pub struct ImgtoolKey {
+    pub pem: std::path::PathBuf,
+    pub spki: Vec<u8>,
+}
+
+/// A scratch directory of its own for one run of a peer tool.
+pub fn peer_scratch(tool: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "iotadm-{tool}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn run_peer(tool: &std::path::Path, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        tool.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A new key of `kind` (`ed25519`, `ecdsa-p256`) made by MCUboot's imgtool, or `None` when
+/// imgtool is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that. The key file stays for
+/// the rest of the test process.
+pub fn imgtool_keygen(kind: &str) -> Option<ImgtoolKey> {
+    let tool = python_peer("imgtool")?;
+    let pem = peer_scratch("imgtool-key").join("key.pem");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    run_peer(
+        &tool,
+        &[
+            &os("keygen"),
+            &os("-k"),
+            pem.as_os_str(),
+            &os("-t"),
+            &os(kind),
+        ],
+    );
+    let spki = run_peer(
+        &tool,
+        &[
+            &os("getpub"),
+            &os("-k"),
+            pem.as_os_str(),
+            &os("-e"),
+            &os("raw"),
+        ],
+    );
+    Some(ImgtoolKey { pem, spki })
 }

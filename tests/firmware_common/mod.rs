@@ -5,7 +5,7 @@
 #[path = "../common/peers.rs"]
 mod peers;
 #[allow(unused_imports)]
-pub use peers::{detools_patch, python_peer};
+pub use peers::{detools_patch, imgtool_keygen, peer_scratch, python_peer, run_peer, ImgtoolKey};
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -121,69 +121,6 @@ pub fn valid_image(mem: &Mem, slot: Slot) -> Option<u32> {
     (Sha256::digest(body).as_slice() == image.sha256).then_some(h.to_code())
 }
 
-/// A key made by `imgtool keygen`: its PEM file, and its public key's DER
-/// `SubjectPublicKeyInfo` (`imgtool getpub -e raw`).
-pub struct ImgtoolKey {
-    pub pem: std::path::PathBuf,
-    pub spki: Vec<u8>,
-}
-
-/// A scratch directory of its own for one run of a peer tool.
-fn peer_scratch(tool: &str) -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "iotadm-{tool}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn imgtool_run(tool: &std::path::Path, args: &[&std::ffi::OsStr]) -> Vec<u8> {
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "imgtool {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// A new key of `kind` (`ed25519`, `ecdsa-p256`) made by MCUboot's imgtool, or `None` when
-/// imgtool is missing and `IOTADM_ALLOW_MISSING_PEERS` allows that. The key file stays for
-/// the rest of the test process.
-pub fn imgtool_keygen(kind: &str) -> Option<ImgtoolKey> {
-    let tool = python_peer("imgtool")?;
-    let pem = peer_scratch("imgtool-key").join("key.pem");
-    let os = |s: &str| std::ffi::OsString::from(s);
-    imgtool_run(
-        &tool,
-        &[
-            &os("keygen"),
-            &os("-k"),
-            pem.as_os_str(),
-            &os("-t"),
-            &os(kind),
-        ],
-    );
-    let spki = imgtool_run(
-        &tool,
-        &[
-            &os("getpub"),
-            &os("-k"),
-            pem.as_os_str(),
-            &os("-e"),
-            &os("raw"),
-        ],
-    );
-    Some(ImgtoolKey { pem, spki })
-}
-
 /// `imgtool sign` of `payload` with `key` at `version`, as the installer takes an image: a
 /// 0x200-byte header padded in front, 8-byte alignment, for this part's 8 KiB slots (a
 /// trailer for their 8 sectors, which the installer never writes). `extra` options come
@@ -217,7 +154,7 @@ pub fn imgtool_sign(key: &ImgtoolKey, payload: &[u8], version: &str, extra: &[&s
     args.push(input.into());
     args.push(output.clone().into());
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    imgtool_run(&tool, &refs);
+    run_peer(&tool, &refs);
     let image = std::fs::read(&output).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     image
