@@ -25,8 +25,13 @@ pub const SIGNED_LEN: usize = 140;
 pub const DELTA_SIGNED_LEN: usize = 216;
 /// Longest authenticator accepted (room for an RSA-2048 signature).
 pub const MAX_AUTH_LEN: usize = 256;
-/// Longest header accepted.
-pub const MAX_HEADER_LEN: usize = DELTA_SIGNED_LEN + MAX_AUTH_LEN;
+/// Longest header accepted: a format 2 header's where delta packages are built in,
+/// format 1's otherwise (the installer keeps a header of this size in RAM twice).
+pub const MAX_HEADER_LEN: usize = if cfg!(feature = "delta") {
+    DELTA_SIGNED_LEN
+} else {
+    SIGNED_LEN
+} + MAX_AUTH_LEN;
 
 // The header sits before the image in a slot, so the longest one must fit there.
 const _: () = assert!(MAX_HEADER_LEN <= super::IMAGE_OFFSET as usize);
