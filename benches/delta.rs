@@ -4,13 +4,17 @@
 //! taking the whole image as a format 1 package. Both end with the same verified image in
 //! slot B. Also prints the patch's size against the image's for each compression.
 
+#[path = "common/installer.rs"]
+mod installer;
+use installer::{install, KEY};
+
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use iotadm::firmware::package::ImageDigest;
-use iotadm::firmware::{Config, DeviceIdentity, HmacSha256Verifier, Installer, PackageBuilder};
-use iotadm::flash::{MemFlash, Partition};
+use iotadm::firmware::PackageBuilder;
+use iotadm::flash::MemFlash;
 
 #[path = "../tests/common/peers.rs"]
 mod peers;
@@ -21,8 +25,6 @@ const IMAGE: usize = 512 * 1024;
 const SLOT: u32 = (2 * IMAGE) as u32;
 const STATE: u32 = 2 * SECTOR as u32;
 const FLASH: usize = 2 * SLOT as usize + STATE as usize;
-const CHUNK: usize = 4096;
-const KEY: &[u8] = b"bench model key";
 
 type Mem = MemFlash<Vec<u8>, SECTOR, WORD, Vec<u32>>;
 
@@ -72,24 +74,6 @@ fn factory(base: &[u8]) -> Mem {
     m
 }
 
-/// One whole install: begin, stream, finish (for a delta package: check and apply).
-fn install(flash: &RefCell<Mem>, pkg: &[u8]) {
-    let mut inst = Installer::new(
-        Partition::new(flash, 0, SLOT).expect("slot A"),
-        Partition::new(flash, SLOT, SLOT).expect("slot B"),
-        Partition::new(flash, 2 * SLOT, STATE).expect("state"),
-        DeviceIdentity::new("Bench", "hw1", 1).expect("identity"),
-        HmacSha256Verifier::new(KEY).expect("key"),
-        Config::default(),
-    )
-    .expect("installer");
-    inst.begin().expect("begin");
-    for chunk in pkg.chunks(CHUNK) {
-        inst.write_chunk(chunk).expect("chunk");
-    }
-    assert_eq!(inst.finish().expect("finish"), 2);
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -126,19 +110,19 @@ fn main() {
     let rounds = 15;
     let (mut full_t, mut delta_t) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let flash = RefCell::new(MemFlash::with_erase_counters(
+        let flash: RefCell<Mem> = RefCell::new(MemFlash::with_erase_counters(
             start.as_bytes().to_vec(),
             vec![0; FLASH / SECTOR],
         ));
         let t = Instant::now();
-        install(&flash, black_box(&full));
+        install(&flash, black_box(&full), SLOT, STATE);
         full_t.push(t.elapsed());
-        let flash = RefCell::new(MemFlash::with_erase_counters(
+        let flash: RefCell<Mem> = RefCell::new(MemFlash::with_erase_counters(
             start.as_bytes().to_vec(),
             vec![0; FLASH / SECTOR],
         ));
         let t = Instant::now();
-        install(&flash, black_box(&delta));
+        install(&flash, black_box(&delta), SLOT, STATE);
         delta_t.push(t.elapsed());
         let b = SLOT as usize + 512;
         assert_eq!(&flash.borrow().as_bytes()[b..b + target.len()], &target[..]);

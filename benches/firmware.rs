@@ -2,13 +2,17 @@
 //! against the floor of any installer: SHA-256 over the same bytes plus one copy of them.
 //! Also counts the erases each slot sector takes per update.
 
+#[path = "common/installer.rs"]
+mod installer;
+use installer::{install, CHUNK, KEY};
+
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use iotadm::firmware::{Config, DeviceIdentity, HmacSha256Verifier, Installer, PackageBuilder};
-use iotadm::flash::{MemFlash, Partition};
+use iotadm::firmware::PackageBuilder;
+use iotadm::flash::MemFlash;
 use sha2::{Digest, Sha256};
 
 const SECTOR: usize = 4096;
@@ -17,9 +21,6 @@ const PAYLOAD: usize = 16 * 1024 * 1024;
 const SLOT: u32 = (PAYLOAD + SECTOR) as u32;
 const STATE: u32 = 2 * SECTOR as u32;
 const FLASH: usize = 2 * SLOT as usize + STATE as usize;
-/// Bytes per chunk handed to the installer, as a DM large object or HTTP read would.
-const CHUNK: usize = 4096;
-const KEY: &[u8] = b"bench model key";
 
 type Mem = MemFlash<Vec<u8>, SECTOR, WORD, Vec<u32>>;
 
@@ -40,24 +41,6 @@ fn flash() -> RefCell<Mem> {
     let mut m = MemFlash::with_erase_counters(vec![0xFF; FLASH], vec![0; FLASH / SECTOR]);
     m.erase_all();
     RefCell::new(m)
-}
-
-/// One whole download: begin, stream, finish (re-read, hash, authenticate).
-fn install(flash: &RefCell<Mem>, pkg: &[u8]) {
-    let mut inst = Installer::new(
-        Partition::new(flash, 0, SLOT).expect("slot A"),
-        Partition::new(flash, SLOT, SLOT).expect("slot B"),
-        Partition::new(flash, 2 * SLOT, STATE).expect("state"),
-        DeviceIdentity::new("Bench", "hw1", 1).expect("identity"),
-        HmacSha256Verifier::new(KEY).expect("key"),
-        Config::default(),
-    )
-    .expect("installer");
-    inst.begin().expect("begin");
-    for chunk in pkg.chunks(CHUNK) {
-        inst.write_chunk(chunk).expect("chunk");
-    }
-    assert_eq!(inst.finish().expect("finish"), 2);
 }
 
 /// The floor: hash the bytes and copy them once.
@@ -88,7 +71,7 @@ fn main() {
     let mut g = c.benchmark_group("firmware_16MiB");
     g.throughput(Throughput::Bytes(pkg.len() as u64));
     g.bench_function("installer_stream_and_validate", |b| {
-        b.iter(|| install(&flash, black_box(&pkg)))
+        b.iter(|| install(&flash, black_box(&pkg), SLOT, STATE))
     });
     g.bench_function("sha256_plus_copy", |b| {
         b.iter(|| black_box(hash_and_copy(black_box(&pkg), &mut dst)))
@@ -100,7 +83,7 @@ fn main() {
     let (mut ours, mut floor) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let t = Instant::now();
-        install(&flash, black_box(&pkg));
+        install(&flash, black_box(&pkg), SLOT, STATE);
         ours.push(t.elapsed());
         let t = Instant::now();
         black_box(hash_and_copy(black_box(&pkg), &mut dst));
@@ -116,7 +99,7 @@ fn main() {
 
     // Erases per sector for one update.
     flash.borrow_mut().reset_stats();
-    install(&flash, &pkg);
+    install(&flash, &pkg, SLOT, STATE);
     let m = flash.borrow();
     let slot_b = SLOT as usize / SECTOR..2 * SLOT as usize / SECTOR;
     let used = (512 + PAYLOAD).div_ceil(SECTOR);

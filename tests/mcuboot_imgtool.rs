@@ -25,15 +25,6 @@ fn imgtool() -> Option<PathBuf> {
     peers::python_peer("imgtool")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    peers::peer_scratch("mcuboot").join(name)
-}
-
-fn run(tool: &Path, args: &[&str]) -> Vec<u8> {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    peers::run_peer(tool, &args)
-}
-
 /// A private key made by `imgtool keygen -t kind`, and the public key's DER
 /// `SubjectPublicKeyInfo` (`imgtool getpub -e raw`).
 fn keygen(_tool: &Path, kind: &str) -> (PathBuf, Vec<u8>) {
@@ -57,30 +48,11 @@ fn payload() -> Vec<u8> {
 const SLOT: u32 = 0x20000;
 
 /// `imgtool sign` of the test payload with `key`, version 1.2.3+4, and `extra` options.
-fn sign(tool: &Path, key: &Path, extra: &[&str]) -> Vec<u8> {
-    let input = scratch("app.bin");
-    let output = scratch("app.signed.bin");
-    std::fs::write(&input, payload()).unwrap();
+fn sign(_tool: &Path, key: &Path, extra: &[&str]) -> Vec<u8> {
     let slot = format!("{SLOT:#x}");
-    let mut args = vec![
-        "sign",
-        "--header-size",
-        "0x200",
-        "--pad-header",
-        "--align",
-        "4",
-        "--version",
-        "1.2.3+4",
-        "--slot-size",
-        &slot,
-        "--key",
-        key.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    args.push(input.to_str().unwrap());
-    args.push(output.to_str().unwrap());
-    run(tool, &args);
-    std::fs::read(output).unwrap()
+    let mut options = vec!["--align", "4", "--version", "1.2.3+4", "--slot-size", &slot];
+    options.extend_from_slice(extra);
+    peers::imgtool_sign_with(key, &payload(), &options)
 }
 
 /// Verifies `image` as the installer would: from a slot of flash (the image, then erased

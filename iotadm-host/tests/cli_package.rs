@@ -12,7 +12,6 @@ mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use iotadm::firmware::{AuthKind, PackageHeader};
 
@@ -28,28 +27,12 @@ fn openssl_present() -> bool {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "iotadm-cli-package-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    peers::peer_scratch("cli-package").join(name)
 }
 
 fn tool(program: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .expect("run a tool");
-    assert!(
-        out.status.success(),
-        "{} {args:?} failed: {}",
-        program.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    peers::run_peer(program, &args)
 }
 
 fn iotadm(args: &[&str]) -> Output {
@@ -210,20 +193,15 @@ fn packages_signed_with_either_kind_verify_under_their_key_only() {
 #[test]
 fn mcuboot_images_verify_under_their_key_only() {
     let Some(imgtool) = imgtool() else { return };
-    let input = scratch("app.bin");
-    std::fs::write(&input, vec![0x5A; 4096]).unwrap();
     let ed = imgtool_key(&imgtool, "ed25519");
     let ec = imgtool_key(&imgtool, "ecdsa-p256");
     let mut images = Vec::new();
     for key in [&ed, &ec] {
         let out = scratch("app.signed.bin");
-        tool(
-            &imgtool,
+        let image = peers::imgtool_sign_with(
+            &key.private,
+            &[0x5A; 4096],
             &[
-                "sign",
-                "--header-size",
-                "0x200",
-                "--pad-header",
                 "--align",
                 "4",
                 "--version",
@@ -232,12 +210,9 @@ fn mcuboot_images_verify_under_their_key_only() {
                 "0x10000",
                 "--security-counter",
                 "5",
-                "--key",
-                p(&key.private),
-                p(&input),
-                p(&out),
             ],
         );
+        std::fs::write(&out, image).unwrap();
         for with in [&key.private, &key.public] {
             let v = iotadm(&["package", "verify", "--key", p(with), p(&out)]);
             succeeds(&v);

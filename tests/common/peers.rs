@@ -117,3 +117,28 @@ pub fn imgtool_keygen(kind: &str) -> Option<ImgtoolKey> {
     );
     Some(ImgtoolKey { pem, spki })
 }
+
+/// `imgtool sign` of `payload` with the private key at `key`: a 0x200-byte header padded in
+/// front (where the installer runs an image, `IMAGE_OFFSET`), then `options` (alignment,
+/// version, slot size...), which come last and so override the header's.
+pub fn imgtool_sign_with(key: &std::path::Path, payload: &[u8], options: &[&str]) -> Vec<u8> {
+    let tool = python_peer("imgtool").expect("a key was made, so imgtool is there");
+    let dir = peer_scratch("imgtool-sign");
+    let (input, output) = (dir.join("app.bin"), dir.join("app.signed.bin"));
+    std::fs::write(&input, payload).unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = ["sign", "--header-size", "0x200", "--pad-header"]
+        .iter()
+        .chain(options)
+        .map(std::ffi::OsStr::new)
+        .collect();
+    args.extend([
+        std::ffi::OsStr::new("--key"),
+        key.as_os_str(),
+        input.as_os_str(),
+        output.as_os_str(),
+    ]);
+    run_peer(&tool, &args);
+    let image = std::fs::read(&output).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    image
+}

@@ -5,7 +5,10 @@
 #[path = "../common/peers.rs"]
 mod peers;
 #[allow(unused_imports)]
-pub use peers::{detools_patch, imgtool_keygen, peer_scratch, python_peer, run_peer, ImgtoolKey};
+pub use peers::{
+    detools_patch, imgtool_keygen, imgtool_sign_with, peer_scratch, python_peer, run_peer,
+    ImgtoolKey,
+};
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -126,16 +129,8 @@ pub fn valid_image(mem: &Mem, slot: Slot) -> Option<u32> {
 /// trailer for their 8 sectors, which the installer never writes). `extra` options come
 /// last, so they override these (`--header-size 0x100`).
 pub fn imgtool_sign(key: &ImgtoolKey, payload: &[u8], version: &str, extra: &[&str]) -> Vec<u8> {
-    let tool = python_peer("imgtool").expect("a key was made, so imgtool is there");
-    let dir = peer_scratch("imgtool-sign");
-    let (input, output) = (dir.join("app.bin"), dir.join("app.signed.bin"));
-    std::fs::write(&input, payload).unwrap();
     let slot = format!("{:#x}", SLOT_B.1);
-    let mut args: Vec<std::ffi::OsString> = [
-        "sign",
-        "--header-size",
-        "0x200",
-        "--pad-header",
+    let mut options = vec![
         "--align",
         "8",
         "--max-sectors",
@@ -144,20 +139,9 @@ pub fn imgtool_sign(key: &ImgtoolKey, payload: &[u8], version: &str, extra: &[&s
         &slot,
         "--version",
         version,
-        "--key",
-    ]
-    .iter()
-    .map(Into::into)
-    .collect();
-    args.push(key.pem.clone().into());
-    args.extend(extra.iter().map(Into::into));
-    args.push(input.into());
-    args.push(output.clone().into());
-    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    run_peer(&tool, &refs);
-    let image = std::fs::read(&output).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    image
+    ];
+    options.extend_from_slice(extra);
+    imgtool_sign_with(&key.pem, payload, &options)
 }
 
 /// A factory-fresh part whose slot A holds `image` as it is (an MCUboot image, at slot
