@@ -65,6 +65,12 @@ step "the vendor example (examples/vendor-mo, its own workspace): fmt, clippy, f
     cargo test
 )
 
+step "cargo publish --dry-run: every publishable crate packages and builds alone, without a warning"
+cargo publish --workspace --dry-run --allow-dirty >target/publish.log 2>&1 || { tail -n 40 target/publish.log; exit 1; }
+if grep '^warning' target/publish.log | grep -v 'aborting upload due to dry run'; then
+    exit 1
+fi
+
 step "the demo (the README's main command)"
 cargo run --quiet -p iotadm-host --example demo >target/demo.log 2>&1 || { tail -n 40 target/demo.log; exit 1; }
 grep -E '^(report acknowledged|the server saw)' target/demo.log
