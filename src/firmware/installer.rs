@@ -362,9 +362,7 @@ where
         let slot_pos = payload_at
             .checked_add(payload_done)
             .ok_or(Error::Package(PackageError::TooLarge))?;
-        // A resumed download starts at a sector boundary; a complete one writes no more.
-        let aligned = (slot_pos as usize).is_multiple_of(A::ERASE_SIZE);
-        if progress > total || (progress < total && !aligned) {
+        if !resumes_at::<A>(progress, total, slot_pos) {
             return Err(Error::Package(PackageError::BadHeaderLength));
         }
         let s = &mut self.stream;
@@ -389,11 +387,8 @@ where
         let erase = A::ERASE_SIZE as u64;
         let image_end = u64::from(IMAGE_OFFSET) + u64::from(delta.target.len);
         let at = image_end.div_ceil(erase) * erase;
-        let cap = match self.update_slot() {
-            Slot::A => self.a.capacity(),
-            Slot::B => self.b.capacity(),
-        };
-        if at + u64::from(header.payload_len()) > cap as u64 {
+        let cap = self.capacity(self.update_slot());
+        if at + u64::from(header.payload_len()) > u64::from(cap) {
             return Err(PackageError::TooLarge);
         }
         u32::try_from(at).map_err(|_| PackageError::TooLarge)
@@ -586,9 +581,10 @@ where
     #[cfg(feature = "delta")]
     #[inline(never)]
     fn apply_delta(&mut self) -> Result<(), Error> {
-        let hl = self.stream.header_len;
-        let parsed = self.stream.header.get(..hl).map(PackageHeader::parse);
-        let Some(delta) = parsed.and_then(|h| h.ok()).and_then(|h| h.delta()) else {
+        let Some((delta, patch)) = self
+            .staged_header()
+            .and_then(|h| Some((h.delta()?, h.payload())))
+        else {
             return Ok(());
         };
         if self.state.progress != self.stream.total {
@@ -599,19 +595,16 @@ where
             self.persist(next)?;
         }
         let patch_at = self.stream.payload_at;
-        let patch = self
-            .staged_header()
-            .map(|h| ImageDigest {
-                len: h.payload_len(),
-                sha256: h.payload_sha256(),
-            })
-            .ok_or(Error::BadState)?;
         let slot = self.update_slot();
         if self.image_digest(slot, patch_at, patch.len)? != Some(patch) {
             return Err(Error::Package(PackageError::HashMismatch));
         }
         info!("installer: applying delta patch");
-        let header = self.stream.header.get(..hl).unwrap_or_default();
+        let header = self
+            .stream
+            .header
+            .get(..self.stream.header_len)
+            .unwrap_or_default();
         let job = delta_apply::Job {
             header,
             delta,
@@ -858,11 +851,7 @@ where
         at: u32,
         len: u32,
     ) -> Result<Option<ImageDigest>, Error> {
-        let cap = match slot {
-            Slot::A => self.a.capacity(),
-            Slot::B => self.b.capacity(),
-        };
-        if u64::from(at) + u64::from(len) > cap as u64 {
+        if u64::from(at) + u64::from(len) > u64::from(self.capacity(slot)) {
             return Ok(None);
         }
         let mut hasher = Sha256::new();
@@ -895,6 +884,13 @@ fn header_len(prefix: &[u8]) -> Result<Option<usize>, Error> {
         return Ok((prefix.len() >= 4).then_some(super::mcuboot::HEADER_LEN));
     }
     PackageHeader::header_len(prefix).map_err(Error::Package)
+}
+
+/// Whether a download found `progress` bytes in (of `total`, the next byte at `slot_pos`)
+/// can go on: a resumed download starts at a sector boundary, a complete one writes no more.
+fn resumes_at<F: NorFlash>(progress: u32, total: u32, slot_pos: u32) -> bool {
+    let aligned = (slot_pos as usize).is_multiple_of(F::ERASE_SIZE);
+    progress == total || (progress < total && aligned)
 }
 
 /// Appends `next` as the state after `state`, and makes it the state once it is durable.

@@ -410,6 +410,14 @@ impl<'a> PackageHeader<'a> {
         sha(self.bytes, field::PAYLOAD_SHA256)
     }
 
+    /// The payload's length and hash: the image, or a delta package's patch.
+    pub fn payload(&self) -> ImageDigest {
+        ImageDigest {
+            len: self.payload_len(),
+            sha256: self.payload_sha256(),
+        }
+    }
+
     /// What a delta package turns which image into; `None` for a whole-image package.
     pub fn delta(&self) -> Option<Delta> {
         (self.format() == DELTA_FORMAT_VERSION).then(|| Delta {
@@ -430,10 +438,7 @@ impl<'a> PackageHeader<'a> {
     pub fn image(&self) -> ImageDigest {
         match self.delta() {
             Some(d) => d.target,
-            None => ImageDigest {
-                len: self.payload_len(),
-                sha256: self.payload_sha256(),
-            },
+            None => self.payload(),
         }
     }
 
@@ -442,11 +447,8 @@ impl<'a> PackageHeader<'a> {
     }
 
     fn signed_len(&self) -> usize {
-        if self.format() == DELTA_FORMAT_VERSION {
-            DELTA_SIGNED_LEN
-        } else {
-            SIGNED_LEN
-        }
+        // `parse` took the format, so this is its signed length.
+        signed_len(self.format()).unwrap_or(SIGNED_LEN)
     }
 
     /// How the header is authenticated.

@@ -219,10 +219,8 @@ where
                 self.tlv_info_complete()?;
             }
         }
-        let total = self.stream.total;
-        // A resumed download starts at a sector boundary; a complete one writes no more.
-        let aligned = (progress as usize).is_multiple_of(A::ERASE_SIZE);
-        if progress > total || (progress < total && !aligned) {
+        // The image lies in the slot from offset 0: its stream offset is its slot offset.
+        if !super::resumes_at::<A>(progress, self.stream.total, progress) {
             return Err(refused(McubootError::Truncated));
         }
         self.stream.writer = SlotWriter::new(progress, progress);
