@@ -49,14 +49,26 @@ pub fn payload(version: u32, len: usize) -> Vec<u8> {
         .collect()
 }
 
-pub fn package(version: u32, payload: &[u8]) -> Vec<u8> {
+/// A package to `version` (named `<version>.0`) of `payload` as its builder makes it, for
+/// devices running 1 up to the version before: `build` turns the builder into the package.
+fn to_version(
+    version: u32,
+    build: impl FnOnce(PackageBuilder<'_>) -> PackageBuilder<'_>,
+    payload: &[u8],
+) -> Vec<u8> {
     let name = format!("{}.0", version);
-    let b = PackageBuilder::new(MODEL, HW)
-        .from_versions(1, version.saturating_sub(1).max(1))
-        .to_version(version, &name);
+    let b = build(
+        PackageBuilder::new(MODEL, HW)
+            .from_versions(1, version.saturating_sub(1).max(1))
+            .to_version(version, &name),
+    );
     let mut p = b.header_hmac(payload, KEY).unwrap().to_vec();
     p.extend_from_slice(payload);
     p
+}
+
+pub fn package(version: u32, payload: &[u8]) -> Vec<u8> {
+    to_version(version, |b| b, payload)
 }
 
 /// User data as version `version` of the firmware writes it.
@@ -167,17 +179,11 @@ pub fn slot_bytes(mem: &Mem, slot: Slot) -> &[u8] {
 /// `target`, with `patch` as its payload.
 pub fn delta_package(version: u32, base: &[u8], target: &[u8], patch: &[u8]) -> Vec<u8> {
     use iotadm::firmware::package::ImageDigest;
-    let name = format!("{}.0", version);
-    let b = PackageBuilder::new(MODEL, HW)
-        .from_versions(1, version.saturating_sub(1).max(1))
-        .to_version(version, &name)
-        .delta(
-            ImageDigest::of(base).unwrap(),
-            ImageDigest::of(target).unwrap(),
-        );
-    let mut p = b.header_hmac(patch, KEY).unwrap().to_vec();
-    p.extend_from_slice(patch);
-    p
+    let (base, target) = (
+        ImageDigest::of(base).unwrap(),
+        ImageDigest::of(target).unwrap(),
+    );
+    to_version(version, |b| b.delta(base, target), patch)
 }
 
 /// Version `version` of the image `payload(1, len)` gives, as a new build changes it:
