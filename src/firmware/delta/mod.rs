@@ -194,11 +194,6 @@ impl PatchInfo {
     }
 }
 
-/// The workspace a patch needs, from its first bytes (at most [`MAX_HEADER_LEN`]).
-pub fn workspace_len(patch_start: &[u8]) -> Result<usize, PatchError> {
-    PatchInfo::parse(patch_start).map(|i| i.workspace_len())
-}
-
 /// Reads the header byte by byte.
 #[derive(Debug, Clone, Copy)]
 enum Header {

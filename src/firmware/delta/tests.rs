@@ -84,6 +84,7 @@ fn header_info() {
         })
     );
     assert_eq!(info.workspace_len(), DEFAULT_WORKSPACE_LEN);
+    let workspace_len = |start: &[u8]| PatchInfo::parse(start).map(|i| i.workspace_len());
     assert_eq!(workspace_len(PATCH_NONE), Ok(0));
     assert_eq!(workspace_len(PATCH_CRLE), Ok(0));
     assert_eq!(
