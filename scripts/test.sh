@@ -82,6 +82,7 @@ for feature in $(python3 -c 'import tomllib; print(" ".join(tomllib.load(open("C
     cargo check --lib --no-default-features --features "$feature" --target thumbv7em-none-eabihf
 done
 cargo check --lib --no-default-features --features defmt --target thumbv7m-none-eabi
+cargo check --lib --no-default-features --features log --target thumbv7em-none-eabihf
 # The unit tests without the optional features, where each part left out answers with
 # its status code (a manifest without the dev-dependency that would turn them on).
 python3 scripts/lib-tests.py ""

@@ -1,6 +1,11 @@
-//! Logging shim: the crate logs through these macros, which forward to `defmt` when the
-//! `defmt` feature is on and compile to nothing otherwise, so the core carries no logging
-//! code or strings unless the firmware asks for them.
+//! Logging shim: the crate logs through these macros, which forward to `defmt` (feature
+//! `defmt`) and to the `log` facade (feature `log`), and compile to nothing otherwise, so
+//! the core carries no logging code or strings unless the firmware asks for them.
+//!
+//! A message is written once for both back ends, so it keeps to what both accept: `{}`
+//! and `{:?}` placeholders, and arguments that are `Display`/`Debug` and `defmt::Format`
+//! alike. With `log`, a record's target is the module that logged it (`iotadm::session`,
+//! `iotadm::tree::runtime::lookup`, ...), so a host filters by layer.
 // Layers use the levels they need; the rest stay unused.
 #![allow(unused_macros)]
 
@@ -8,7 +13,9 @@ macro_rules! trace {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::trace!($s $(, $x)*);
-        #[cfg(not(feature = "defmt"))]
+        #[cfg(feature = "log")]
+        ::log::trace!($s $(, $x)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
     }};
 }
@@ -17,7 +24,9 @@ macro_rules! debug {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::debug!($s $(, $x)*);
-        #[cfg(not(feature = "defmt"))]
+        #[cfg(feature = "log")]
+        ::log::debug!($s $(, $x)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
     }};
 }
@@ -26,7 +35,9 @@ macro_rules! info {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::info!($s $(, $x)*);
-        #[cfg(not(feature = "defmt"))]
+        #[cfg(feature = "log")]
+        ::log::info!($s $(, $x)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
     }};
 }
@@ -35,7 +46,9 @@ macro_rules! warn {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::warn!($s $(, $x)*);
-        #[cfg(not(feature = "defmt"))]
+        #[cfg(feature = "log")]
+        ::log::warn!($s $(, $x)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
     }};
 }
@@ -44,7 +57,9 @@ macro_rules! error {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::error!($s $(, $x)*);
-        #[cfg(not(feature = "defmt"))]
+        #[cfg(feature = "log")]
+        ::log::error!($s $(, $x)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
     }};
 }

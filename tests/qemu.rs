@@ -92,6 +92,26 @@ fn an_update_is_installed_confirmed_and_reported() {
     let all = Share::of(&rig::all_features_image(), rust_owner);
     println!("iotadm flash (all features): {} bytes", all.iotadm_flash);
     check_budgets(&profile, run.peak_stack(), &all);
+    check_no_logging(&images.slot_b_flat);
+}
+
+/// The profile has no logging feature, so no log call is compiled in: no literal piece of
+/// the library's log texts (one from each layer that logs; a piece is the text between
+/// two placeholders, as a formatted message keeps it) is in the image flash holds.
+fn check_no_logging(image: &[u8]) {
+    for piece in [
+        ": package 1 to ",
+        "session: stopped, ",
+        " refused, ",
+        "codec: decode failed at byte ",
+        " credentials do not verify, ",
+        "transport: exchange failed",
+        "installer: trial armed",
+        "fumo: download complete",
+    ] {
+        let found = image.windows(piece.len()).any(|w| w == piece.as_bytes());
+        assert!(!found, "a log text is in the image: {piece:?}");
+    }
 }
 
 /// The handset profile's static RAM budget (docs/benchmarks.md, "Budgets"), met.

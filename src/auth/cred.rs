@@ -118,14 +118,15 @@ pub fn verify_cred(
             return Err(AuthError::UnsupportedFormat);
         }
     }
-    match scheme {
+    let verdict = match scheme {
         #[cfg(feature = "auth-basic")]
         AuthScheme::Basic => verify_basic(creds, cred.data),
         #[cfg(feature = "auth-md5")]
         AuthScheme::Md5Digest => ct_check(&md5_digest(creds, nonce), &decode_digest(cred.data)?),
         // None and HMAC returned above; a scheme left out did at `check_built`.
         other => Err(AuthError::SchemeLeftOut(other)),
-    }
+    };
+    verdict.inspect_err(|e| debug!("auth: {:?} credentials do not verify, {:?}", scheme, e))
 }
 
 /// Compares the decoded basic credential with `name ":" secret` without a buffer for it and

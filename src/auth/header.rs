@@ -183,10 +183,12 @@ impl<'a> HmacHeader<'a> {
         hasher: MacHasher,
     ) -> Result<(), AuthError> {
         if !self.username_is(creds.name) {
+            debug!("auth: x-syncml-hmac names another user");
             return Err(AuthError::UsernameMismatch);
         }
         let received = decode_digest(self.mac)?;
         ct_check(&hasher.finalize(creds, nonce), &received)
+            .inspect_err(|_| debug!("auth: x-syncml-hmac does not match the message"))
     }
 
     /// Writes the header value `algorithm=MD5, username="<username>", mac=<mac>` into `out`

@@ -447,7 +447,7 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock, P: PrlStore> NodeHandler
         match check.finish() {
             Ok(header) => {
                 self.prl.commit().map_err(|e| e.status())?;
-                info!("cdma: roaming list {=u16} in force", header.id);
+                info!("cdma: roaming list {} in force", header.id);
                 Ok(())
             }
             Err(e) => {

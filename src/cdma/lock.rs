@@ -528,7 +528,7 @@ impl<F: NorFlash, A: SpasmAuthenticator, C: Clock> ServiceLock<F, A, C> {
     /// The second half of [`attempt`](Self::attempt): a right answer clears the record.
     fn settle(&mut self, failures: u16, right: bool) -> Result<(), LockError> {
         if !right {
-            warn!("cdma: wrong credential, {=u16} in a row", failures);
+            warn!("cdma: wrong credential, {} in a row", failures);
             return Err(LockError::WrongCode);
         }
         self.persist(Persisted {

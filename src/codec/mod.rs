@@ -136,8 +136,9 @@ pub fn parse_xml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a
     if input.len() > u32::MAX as usize {
         return Err(DecodeError::new(K::StringLimit, 0));
     }
-    let root = xml::validate(input, limits)?;
-    decode::message(Cursor::Xml(xml::Cursor::new(input, root)))
+    xml::validate(input, limits)
+        .and_then(|root| decode::message(Cursor::Xml(xml::Cursor::new(input, root))))
+        .inspect_err(log_decode_error)
 }
 
 /// Decodes a WBXML message.
@@ -150,10 +151,23 @@ pub fn parse_wbxml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<
     if input.len() > u32::MAX as usize {
         return Err(DecodeError::new(K::StringLimit, 0));
     }
-    let header = wbxml::parse_header(input)?;
-    wbxml::check_syncml(&header)?;
-    let root = wbxml::validate(input, &header, limits)?;
-    decode::message(Cursor::Wbxml(root))
+    wbxml::parse_header(input)
+        .and_then(|header| {
+            wbxml::check_syncml(&header)?;
+            let root = wbxml::validate(input, &header, limits)?;
+            decode::message(Cursor::Wbxml(root))
+        })
+        .inspect_err(log_decode_error)
+}
+
+/// Where a message failed to decode, at debug level: the session says at its own level
+/// what it does about it.
+fn log_decode_error(e: &DecodeError) {
+    debug!(
+        "codec: decode failed at byte {}: {:?}",
+        e.offset(),
+        e.kind()
+    );
 }
 
 /// What the header of a WBXML message says, for diagnostics.

@@ -51,6 +51,11 @@ impl Session {
         self.queue_package1();
         self.phase = Phase::Setup;
         self.started = env.clock.unix_time();
+        info!(
+            "session {}: package 1 to {}",
+            self.session_id.as_str(),
+            self.account.server_id.as_str()
+        );
         match self.compose(env, None, None, tx, scratch)? {
             Step::Send(t) => Ok(t),
             Step::Done(_) => Err(Error::Finished),
@@ -64,6 +69,20 @@ impl Session {
     /// before (still in its buffer); its remaining commands run now. Otherwise `held` is
     /// not read.
     pub fn handle<F: NorFlash, H: Handlers>(
+        &mut self,
+        env: &mut Env<'_, '_, F, H>,
+        reply: &[u8],
+        hmac: Option<&[u8]>,
+        held: &[u8],
+        tx: &mut [u8],
+        scratch: &mut [u8],
+    ) -> Result<Step, Error> {
+        self.receive(env, reply, hmac, held, tx, scratch)
+            .inspect_err(|e| warn!("session: stopped, {:?}", e))
+    }
+
+    /// [`handle`](Self::handle), whose errors it logs.
+    fn receive<F: NorFlash, H: Handlers>(
         &mut self,
         env: &mut Env<'_, '_, F, H>,
         reply: &[u8],
@@ -111,6 +130,16 @@ impl Session {
             return self.compose_with(env, None, interrupting, deny, tx, scratch);
         }
         // A new server message.
+        debug!(
+            "session: server message {} of {} bytes{}",
+            self.header.as_ref().map_or("", |h| h.msg_id.as_str()),
+            reply.len(),
+            if msg.body.is_final {
+                ", package ends"
+            } else {
+                ""
+            }
+        );
         if self.held.is_final {
             self.cancelled = false;
         }
@@ -188,6 +217,16 @@ impl Session {
 
     /// Ends the session.
     fn finish<F: NorFlash, H: Handlers>(&mut self, env: &mut Env<'_, '_, F, H>) -> Step {
+        info!(
+            "session {}: ended after {} messages{}",
+            self.session_id.as_str(),
+            self.messages_sent,
+            if self.aborted {
+                ", aborted by the server"
+            } else {
+                ""
+            }
+        );
         self.phase = Phase::Done;
         env.tree.handlers_mut().session_ended();
         #[cfg(feature = "large-objects")]
@@ -330,6 +369,7 @@ impl Session {
         };
         let (code, deny) = match result {
             Ok(()) => {
+                debug!("session: server authenticated ({:?})", scheme);
                 self.server.authenticated = true;
                 self.store_pending_nonce(env)?;
                 let code = if scheme == AuthScheme::Hmac {
@@ -341,6 +381,10 @@ impl Session {
             }
             Err(e) => {
                 self.server.failures = self.server.failures.saturating_add(1);
+                warn!(
+                    "session: server credentials refused ({:?}, {:?}), failure {}",
+                    scheme, e, self.server.failures
+                );
                 if self.server.failures > self.cfg.server_auth_failures {
                     return Err(Error::ServerNotAuthenticated);
                 }
@@ -388,6 +432,14 @@ impl Session {
                 continue;
             }
             if let (Some(m), Some(c)) = (msg_ref, cmd_ref) {
+                if !code.is_success() {
+                    warn!(
+                        "session: the server answered command {} of message {} with {}",
+                        c,
+                        m,
+                        u16::from(code)
+                    );
+                }
                 if let Some(i) = self.alert_refs.iter().position(|&r| r == (m, c)) {
                     if let Some(slot) = self.alert_status.get_mut(i) {
                         *slot = Some(code);
@@ -470,6 +522,7 @@ impl Session {
         }
         match code {
             StatusCode::AuthenticationAccepted => {
+                debug!("session: the server accepted the client's credentials");
                 self.client.accepted = true;
                 self.phase = Phase::Running;
                 Ok(Statuses::Go)
@@ -486,6 +539,11 @@ impl Session {
                     && status.chal.is_some() =>
             {
                 self.client.retries += 1;
+                warn!(
+                    "session: the server challenged the client's credentials ({}), retry {}",
+                    u16::from(code),
+                    self.client.retries
+                );
                 Ok(Statuses::Restart)
             }
             other => Err(Error::Rejected(other)),

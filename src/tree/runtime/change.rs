@@ -460,12 +460,14 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
             return Err(StatusCode::CommandNotAllowed);
         }
         // Access type of the new node, ACL of the parent.
-        if who != Principal::Device {
+        if let Principal::Server(server) = who {
             if !def.access().contains(AccessSet::ADD) {
-                return Err(StatusCode::CommandNotAllowed);
+                let code = StatusCode::CommandNotAllowed;
+                return Err(lookup::refused(code, AccessSet::ADD, server, def));
             }
             if !self.permits(who, AccessSet::ADD, parent) {
-                return Err(StatusCode::PermissionDenied);
+                let code = StatusCode::PermissionDenied;
+                return Err(lookup::refused(code, AccessSet::ADD, server, def));
             }
         }
         if let Some(f) = format {

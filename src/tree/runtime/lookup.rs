@@ -171,11 +171,17 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         let Principal::Server(server) = who else {
             return Ok(());
         };
-        if !self.node(found.leaf()).access().contains(command) {
-            return Err(StatusCode::CommandNotAllowed);
+        let node = self.node(found.leaf());
+        if !node.access().contains(command) {
+            return Err(refused(
+                StatusCode::CommandNotAllowed,
+                command,
+                server,
+                node,
+            ));
         }
         if !self.path_acl(found).allows(command, server) {
-            return Err(StatusCode::PermissionDenied);
+            return Err(refused(StatusCode::PermissionDenied, command, server, node));
         }
         Ok(())
     }
@@ -301,14 +307,20 @@ impl<F: NorFlash, H: Handlers> Tree<'_, F, H> {
         command: AccessSet,
         h: NodeHandle,
     ) -> Result<(), StatusCode> {
-        if who == Principal::Device {
+        let Principal::Server(server) = who else {
             return Ok(());
-        }
-        if !self.node(h).access().contains(command) {
-            return Err(StatusCode::CommandNotAllowed);
+        };
+        let node = self.node(h);
+        if !node.access().contains(command) {
+            return Err(refused(
+                StatusCode::CommandNotAllowed,
+                command,
+                server,
+                node,
+            ));
         }
         if !self.permits(who, command, h) {
-            return Err(StatusCode::PermissionDenied);
+            return Err(refused(StatusCode::PermissionDenied, command, server, node));
         }
         Ok(())
     }
@@ -368,4 +380,23 @@ impl Found {
             |&(h, _)| h,
         )
     }
+}
+
+/// A server's command refused by a node's access type (405) or by its ACL (425): logged
+/// where the tree decides, with the node's name, so a refusal a server reports can be
+/// traced to the rule that made it.
+pub(super) fn refused(
+    code: StatusCode,
+    command: AccessSet,
+    server: &str,
+    node: Node<'_>,
+) -> StatusCode {
+    info!(
+        "tree: {} on {} by {} refused, {}",
+        command,
+        node.name(),
+        server,
+        u16::from(code)
+    );
+    code
 }
