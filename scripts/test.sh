@@ -29,6 +29,11 @@ rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi >/dev/null
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
+# The minimum supported Rust version, from the manifest: the MSRV check below builds with it.
+msrv=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["rust-version"])')
+rustup toolchain list | grep -q "^$msrv" || rustup toolchain install "$msrv" --profile minimal
+rustup target add --toolchain "$msrv" thumbv7em-none-eabihf >/dev/null
+
 step "Python peers: imgtool and detools (target/peers-venv)"
 ./scripts/peers-venv.sh >/dev/null
 
@@ -45,6 +50,14 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo doc: every intra-doc link resolves, with and without the host features"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --all-features
+
+step "the code blocks of README.md, SECURITY.md and docs/*.md (Rust ones run as doctests below)"
+python3 scripts/doc-blocks.py
+
+step "MSRV: Rust $msrv checks the workspace (all targets, all features), the core for thumbv7em and the C interface"
+CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --quiet --workspace --all-targets --all-features
+CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --quiet --lib --no-default-features --target thumbv7em-none-eabihf
+(cd ffi && CARGO_TARGET_DIR=../target/msrv cargo "+$msrv" check --quiet --all-targets)
 
 step "cargo test (the workspace, all features; the libwbxml and QEMU peers are required)"
 cargo test --workspace --all-features

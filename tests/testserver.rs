@@ -751,8 +751,9 @@ fn the_server_proves_itself_and_resends_its_package_when_challenged() {
     let cred = msg.header.cred.expect("the server's Cred");
     let meta = cred.meta.unwrap().to_metinf();
     let data = str_of(&cred.data);
+    let meta_type = str_of(&meta.type_.unwrap());
     let view = auth::Cred {
-        meta_type: Some(&str_of(&meta.type_.unwrap())),
+        meta_type: Some(&meta_type),
         format: Some("b64"),
         data: data.as_bytes(),
     };
