@@ -1708,3 +1708,60 @@ fn an_atomic_is_answered_whole_whatever_its_size() {
         client_sizes(&t)
     );
 }
+
+/// A leaf whose value its handler keeps, counting how it is read: with an empty buffer
+/// (to learn the size) and with room for the bytes.
+#[derive(Default)]
+struct CountingReads {
+    probes: usize,
+    reads: usize,
+}
+
+impl NodeHandler for CountingReads {
+    fn stores_values(&self, node: &iotadm::tree::NodeRef<'_>) -> bool {
+        node.path.ends_with("/HwV")
+    }
+
+    fn read(
+        &mut self,
+        _node: &iotadm::tree::NodeRef<'_>,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<(usize, usize), iotadm::codes::StatusCode> {
+        const VALUE: &[u8] = b"kept by its handler";
+        if out.is_empty() {
+            self.probes += 1;
+        } else {
+            self.reads += 1;
+        }
+        let from = VALUE.get(offset..).unwrap_or(&[]);
+        let n = from.len().min(out.len());
+        out[..n].copy_from_slice(&from[..n]);
+        Ok((n, VALUE.len()))
+    }
+}
+
+/// What `NodeHandler::read` documents: a Get of a value that fits one message reads it
+/// three times, twice with an empty buffer (when the Get is checked, and before its
+/// Results is written) and once for its bytes. `./DevDetail/HwV` is device information,
+/// which the session also probes once as it starts (it must not be empty).
+#[test]
+fn a_get_of_a_handlers_value_probes_its_size_twice_and_reads_it_once() {
+    let script = Script::new().package([Cmd::get("./DevDetail/HwV").label("hwv")]);
+    let server = TestServer::start(vec![srv1()], script).unwrap();
+    let mut counting = CountingReads::default();
+    let handlers = HandlerTable::new([(
+        node_id("./DevDetail/HwV"),
+        &mut counting as &mut dyn NodeHandler,
+    )]);
+    let mut tree = handset(handlers);
+    provision_accounts(&mut tree, &server);
+    let outcome = run(&mut tree, Config::default(), Initiation::Client);
+    let t = server.finish();
+    assert_clean(&t, &outcome);
+    let hwv = t.results_for("hwv");
+    assert_eq!(hwv.len(), 1, "{}", t.render());
+    assert_eq!(hwv[0].data_str(), "kept by its handler");
+    drop(tree);
+    assert_eq!((counting.probes, counting.reads), (1 + 2, 1));
+}

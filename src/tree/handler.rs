@@ -50,6 +50,15 @@ pub trait NodeHandler {
     }
 
     /// Reads a value from `offset` into `out`: the bytes written and the whole size.
+    ///
+    /// An empty `out` asks for the size alone, and is asked often: a server's `Get` of a
+    /// value probes it when the command is checked (the node may be read, the value is
+    /// within the server's MaxObjSize) and again before each `Results` chunk is written
+    /// (the value may have changed or gone in between), then reads the chunk. A value
+    /// that fits one message is thus read three times, twice with an empty `out`; a large
+    /// object twice per message that carries a chunk of it. A handler whose values are
+    /// costly to produce answers an empty `out` from the size it knows, and a read at a
+    /// non-zero `offset` from what it produced for the first chunk.
     fn read(
         &mut self,
         _node: &NodeRef<'_>,
