@@ -1,8 +1,11 @@
 //! The `iotadm` host tool, run as a user would: conversions both ways through files and
-//! standard streams, the summary, and a one-line reason with a failing exit on bad input.
+//! standard streams (a raw one against libwbxml's), the summary, and a one-line reason with
+//! a failing exit on bad input.
 
 #[path = "../../tests/common/corpus.rs"]
 mod corpus;
+#[path = "../../tests/common/peers.rs"]
+mod peers;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -132,4 +135,97 @@ fn bad_input_fails_with_one_line_naming_the_offset() {
     assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
     let out = iotadm(&["wbxml2xml", "/nonexistent/file"], None);
     assert!(!out.status.success());
+}
+
+/// Element names and texts in document order, namespaces included: what two conversions of
+/// one message must agree on.
+fn outline(xml: &str) -> Vec<String> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(xml, options).expect("well-formed XML");
+    doc.descendants()
+        .filter_map(|n| {
+            if n.is_element() {
+                let ns = n.tag_name().namespace().unwrap_or("");
+                Some(format!("<{ns}:{}>", n.tag_name().name()))
+            } else {
+                n.text()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            }
+        })
+        .collect()
+}
+
+/// A message without the SyncBody its DTD requires (what a broken server might send):
+/// the decoding conversion refuses it, the raw one writes what libwbxml's wbxml2xml writes.
+#[test]
+fn raw_wbxml_to_xml_converts_what_the_dtd_refuses_as_libwbxml_does() {
+    let (Some(xml2wbxml), Some(wbxml2xml)) = (
+        peers::system_peer("xml2wbxml"),
+        peers::system_peer("wbxml2xml"),
+    ) else {
+        return;
+    };
+    let dir = peers::peer_scratch("libwbxml");
+    let (xml_in, wbxml, peer_xml) = (
+        dir.join("in.xml"),
+        dir.join("msg.wbxml"),
+        dir.join("out.xml"),
+    );
+    std::fs::write(
+        &xml_in,
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" \
+         \"http://www.openmobilealliance.org/tech/DTD/OMA-TS-SyncML_RepPro_DTD-V1_2.dtd\">\n\
+         <SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD>\
+         <VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
+         <Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>srv</LocURI></Source>\
+         <Meta><MaxMsgSize xmlns=\"syncml:metinf\">4000</MaxMsgSize></Meta>\
+         </SyncHdr></SyncML>",
+    )
+    .unwrap();
+    let os = |p: &std::path::Path| p.as_os_str().to_owned();
+    let arg = |s: &str| std::ffi::OsString::from(s);
+    peers::run_peer(
+        &xml2wbxml,
+        &[
+            &arg("-v"),
+            &arg("1.2"),
+            &arg("-o"),
+            &os(&wbxml),
+            &os(&xml_in),
+        ],
+    );
+    peers::run_peer(&wbxml2xml, &[&arg("-o"), &os(&peer_xml), &os(&wbxml)]);
+
+    let path = wbxml.to_str().unwrap();
+    let strict = iotadm(&["wbxml2xml", path], None);
+    assert!(!strict.status.success(), "the DTD requires a SyncBody");
+    let raw = iotadm(&["wbxml2xml", "--raw", path], None);
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let ours = outline(&String::from_utf8(raw.stdout).unwrap());
+    let theirs = outline(&std::fs::read_to_string(&peer_xml).unwrap());
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.contains(&"<syncml:metinf:MaxMsgSize>".to_owned()),
+        "{ours:?}"
+    );
+    assert!(!ours.iter().any(|e| e.contains("SyncBody")), "{ours:?}");
+
+    // A document cut short is refused with the offset where it ends.
+    let bytes = std::fs::read(&wbxml).unwrap();
+    let cut = iotadm(
+        &["wbxml2xml", "--raw", "-"],
+        Some(&bytes[..bytes.len() - 3]),
+    );
+    assert!(!cut.status.success());
+    let err = String::from_utf8_lossy(&cut.stderr);
+    assert!(err.contains(&(bytes.len() - 3).to_string()), "{err}");
 }

@@ -42,6 +42,7 @@ mod encode;
 mod encoding;
 mod error;
 mod model;
+mod raw;
 mod text;
 mod tokens;
 pub(crate) mod wbxml;
@@ -58,6 +59,7 @@ pub use model::{
     List, ListIter, Location, Message, MetInf, Meta, Results, Status, Sync, SyncBody, SyncHdr,
     XmlEvent,
 };
+pub use raw::{raw_tokens, RawToken, RawTokens};
 pub use text::{Bytes, Chunk, Chunks, Text};
 pub use tokens::{Tag, DDF_NAMESPACE, METINF_NAMESPACE, SYNCML_NAMESPACE};
 

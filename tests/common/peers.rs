@@ -1,5 +1,6 @@
-//! The Python peers of the FOTA tests (`scripts/peers-venv.sh`: MCUboot's imgtool and
-//! detools), found where the test command installs them.
+//! The peers of the tests: the Python ones of the FOTA tests (`scripts/peers-venv.sh`:
+//! MCUboot's imgtool and detools), found where the test command installs them, and the
+//! system's (libwbxml's tools), found on the `PATH`.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -29,6 +30,24 @@ pub fn python_peer(tool: &str) -> Option<PathBuf> {
     }
     eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): {tool} is not installed");
     None
+}
+
+/// A tool the test command installs from the system's packages (libwbxml's `xml2wbxml`
+/// and `wbxml2xml`), found on the `PATH`, or `None` when it is missing and
+/// `IOTADM_ALLOW_MISSING_PEERS` allows that.
+pub fn system_peer(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
+            panic!("{tool} is not installed: run ./scripts/test.sh (IOTADM_ALLOW_MISSING_PEERS=1 skips)");
+        }
+        eprintln!("skipped (IOTADM_ALLOW_MISSING_PEERS is set): {tool} is not installed");
+    }
+    found
 }
 
 /// The detools sequential patch from `from` to `to` with `compression`, made by the

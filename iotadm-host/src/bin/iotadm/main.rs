@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod delta;
 mod device;
 mod package;
+mod raw;
 mod tree;
 use iotadm::codec::{self, Command, Data, EncodeError, EncodeOptions, Encoding, Item, Message};
 
@@ -33,6 +34,11 @@ enum Cmd {
         /// Write everything on one line instead of one element a line.
         #[arg(long)]
         compact: bool,
+        /// Convert token by token, without checking the message against the SyncML DTD:
+        /// a message that lacks a required element, or has one out of place, converts
+        /// too. Tokens no SyncML code page defines are written as `<unknown-PAGE-TOKEN>`.
+        #[arg(long)]
+        raw: bool,
         /// Input file (`-` for standard input).
         input: PathBuf,
     },
@@ -158,7 +164,23 @@ fn encode(msg: &Message<'_>, options: &EncodeOptions, input_len: usize) -> Resul
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Cmd::Wbxml2xml { o, compact, input } => {
+        Cmd::Wbxml2xml {
+            o,
+            compact,
+            raw: true,
+            input,
+        } => {
+            let bytes = read_input(&input)?;
+            let xml = raw::wbxml_to_xml(&bytes, !compact)
+                .map_err(|e| format!("{}: {e}", input.display()))?;
+            write_output(&o, xml.as_bytes())
+        }
+        Cmd::Wbxml2xml {
+            o,
+            compact,
+            raw: false,
+            input,
+        } => {
             let bytes = read_input(&input)?;
             let msg = parse(&bytes, &input, Some(Encoding::Wbxml))?;
             let options = EncodeOptions {
