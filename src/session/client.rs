@@ -1,12 +1,17 @@
-//! A blocking driver: runs a [`Session`] over a [`Transport`] until it ends, with the
-//! caller's buffers. Firmware with its own event loop uses [`Session::start`] and
-//! [`Session::handle`] directly instead.
+//! The drivers: [`Client::run`] runs a [`Session`] over a blocking [`Transport`] until it
+//! ends, and [`Client::run_async`] over an [`AsyncTransport`], with the caller's buffers.
+//! Both are one step machine (the private `Drive`) that writes each request and handles
+//! each reply; they differ only in calling the transport or awaiting it. Firmware with its
+//! own event loop uses [`Session::start`] and [`Session::handle`] directly instead.
+//!
+//! The async driver brings no executor and allocates nothing: its future holds the
+//! transport's, and lives wherever the caller's task does.
 
 use embedded_storage::nor_flash::NorFlash;
 
 use super::{Env, Error, Outcome, Session, Step};
 use crate::codec::Encoding;
-use crate::transport::{Request, Transport};
+use crate::transport::{AsyncTransport, Reply, Request, Transport};
 use crate::tree::Handlers;
 
 /// The memory a session runs in, all the caller's.
@@ -45,7 +50,7 @@ pub enum Event<'m> {
     },
 }
 
-/// Why [`Client::run`] stopped.
+/// Why [`Client::run`] or [`Client::run_async`] stopped.
 #[derive(Debug)]
 pub enum ClientError<E> {
     /// The transport failed.
@@ -71,13 +76,16 @@ impl<E: core::fmt::Debug> core::fmt::Display for ClientError<E> {
 
 impl<E: core::fmt::Debug> core::error::Error for ClientError<E> {}
 
-/// Runs sessions over a transport.
+/// Runs sessions over a transport: a blocking [`Transport`] with [`run`](Self::run), an
+/// [`AsyncTransport`] with [`run_async`](Self::run_async). One client type serves both, as
+/// a client is only its transport and buffers; which driver applies is the transport's
+/// kind.
 pub struct Client<'b, T> {
     transport: T,
     bufs: Buffers<'b>,
 }
 
-impl<'b, T: Transport> Client<'b, T> {
+impl<'b, T> Client<'b, T> {
     /// A client sending through `transport`, in `bufs`.
     pub fn new(transport: T, bufs: Buffers<'b>) -> Self {
         Client { transport, bufs }
@@ -92,78 +100,243 @@ impl<'b, T: Transport> Client<'b, T> {
     pub fn transport_mut(&mut self) -> &mut T {
         &mut self.transport
     }
+}
 
+impl<T: Transport> Client<'_, T> {
     /// Runs `session` from package 1 to its end; `observe` sees every message. A session
     /// that fails is abandoned ([`Session::abandon`]).
     pub fn run<F: NorFlash, H: Handlers>(
         &mut self,
         session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
-        observe: impl FnMut(Event<'_>),
+        mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
-        let result = self.drive(session, env, observe);
-        if result.is_err() {
-            session.abandon(env);
+        let run = Abandon { session, env };
+        let (mut drive, mut next) =
+            Drive::start(run.session, run.env, &mut self.bufs, &mut observe)?;
+        loop {
+            let (request, rx, hmac) = match next {
+                Next::Exchange { request, rx, hmac } => (request, rx, hmac),
+                Next::Done(outcome) => return Ok(outcome),
+            };
+            let reply = self
+                .transport
+                .exchange(&request, rx, hmac)
+                .map_err(ClientError::Transport)?;
+            next = drive.handle(reply, run.session, run.env, &mut self.bufs, &mut observe)?;
         }
-        result
     }
+}
 
-    fn drive<F: NorFlash, H: Handlers>(
+impl<T: AsyncTransport> Client<'_, T> {
+    /// Runs `session` from package 1 to its end, awaiting the transport; `observe` sees
+    /// every message. A session that fails is abandoned ([`Session::abandon`]), and so is
+    /// one whose run is dropped before it ends (a timeout around it, say): the session is
+    /// then over, and the tree's handlers know it.
+    ///
+    /// The future is not `Send` (the [`Env`] lends the UI, the randomness and the clock as
+    /// plain trait objects): it runs on the task that made it, as tasks do on embassy's
+    /// executors.
+    ///
+    /// An async firmware (an embassy task over embassy-net, say) implements [`AsyncTransport`]
+    /// over its network stack and awaits this:
+    ///
+    /// ```
+    /// use embedded_storage::nor_flash::NorFlash;
+    /// use iotadm::session::{Buffers, Client, ClientError, Env, Outcome, Session};
+    /// use iotadm::transport::{AsyncTransport, Reply, Request};
+    /// use iotadm::tree::Handlers;
+    /// # /// A stand-in for an HTTP exchange over the stack's TCP socket.
+    /// # struct Socket;
+    /// # #[derive(Debug)]
+    /// # struct NetError;
+    /// # struct Head { hmac_len: Option<usize> }
+    /// # impl Socket {
+    /// #     async fn post(&mut self, _: &str, _: &str, _: Option<&str>, _: &[u8]) -> Result<(), NetError> { Ok(()) }
+    /// #     async fn read_head(&mut self, _: &mut [u8]) -> Result<Head, NetError> { Ok(Head { hmac_len: None }) }
+    /// #     async fn read_body(&mut self, _: &mut [u8]) -> Result<usize, NetError> { Ok(0) }
+    /// # }
+    ///
+    /// /// DM over HTTP on a TCP socket the firmware's network task keeps.
+    /// struct Link<'s> {
+    ///     socket: &'s mut Socket,
+    /// }
+    ///
+    /// impl AsyncTransport for Link<'_> {
+    ///     type Error = NetError;
+    ///
+    ///     async fn exchange(
+    ///         &mut self,
+    ///         request: &Request<'_>,
+    ///         rx: &mut [u8],
+    ///         hmac: &mut [u8],
+    ///     ) -> Result<Reply, NetError> {
+    ///         // POST the message with its content type and `x-syncml-hmac` header; each await
+    ///         // lets the rest of the firmware run while the socket waits.
+    ///         let content_type = request.encoding.content_type();
+    ///         self.socket.post(request.url, content_type, request.hmac, request.body).await?;
+    ///         // The reply's `x-syncml-hmac` value goes to `hmac`, its body to `rx`.
+    ///         let head = self.socket.read_head(hmac).await?;
+    ///         let len = self.socket.read_body(rx).await?;
+    ///         Ok(Reply { len, hmac_len: head.hmac_len, encoding: None })
+    ///     }
+    /// }
+    ///
+    /// /// One session, run by the task that owns the socket.
+    /// async fn manage<F: NorFlash, H: Handlers>(
+    ///     socket: &mut Socket,
+    ///     bufs: Buffers<'_>,
+    ///     session: &mut Session,
+    ///     env: &mut Env<'_, '_, F, H>,
+    /// ) -> Result<Outcome, ClientError<NetError>> {
+    ///     let mut client = Client::new(Link { socket }, bufs);
+    ///     client.run_async(session, env, |_| {}).await
+    /// }
+    /// ```
+    pub async fn run_async<F: NorFlash, H: Handlers>(
         &mut self,
         session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
+        let run = Abandon { session, env };
+        let (mut drive, mut next) =
+            Drive::start(run.session, run.env, &mut self.bufs, &mut observe)?;
+        loop {
+            let (request, rx, hmac) = match next {
+                Next::Exchange { request, rx, hmac } => (request, rx, hmac),
+                Next::Done(outcome) => return Ok(outcome),
+            };
+            let reply = self
+                .transport
+                .exchange(&request, rx, hmac)
+                .await
+                .map_err(ClientError::Transport)?;
+            next = drive.handle(reply, run.session, run.env, &mut self.bufs, &mut observe)?;
+        }
+    }
+}
+
+/// A run's hold on its session: whichever way the run ends (an error, or a dropped async
+/// run), the session is abandoned, which does nothing to a session that ended.
+struct Abandon<'r, 'e, 't, F: NorFlash, H: Handlers> {
+    session: &'r mut Session,
+    env: &'r mut Env<'e, 't, F, H>,
+}
+
+impl<F: NorFlash, H: Handlers> Drop for Abandon<'_, '_, '_, F, H> {
+    fn drop(&mut self) {
+        self.session.abandon(self.env);
+    }
+}
+
+/// The drivers' state between two exchanges: where the next reply goes and what the
+/// session holds.
+struct Drive {
+    /// The client message's length in `tx`.
+    sent: usize,
+    /// The server message being answered is kept in `rx`: replies go to `aux`.
+    holding: bool,
+    /// The length of the server message kept in `rx` while its commands run.
+    held_len: usize,
+}
+
+/// What a driver does next.
+enum Next<'a> {
+    /// Hands `request` to the transport, the reply's body going to `rx` and its
+    /// `x-syncml-hmac` header to `hmac`, and the [`Reply`] to [`Drive::handle`].
+    Exchange {
+        request: Request<'a>,
+        rx: &'a mut [u8],
+        hmac: &'a mut [u8],
+    },
+    /// The session is over.
+    Done(Outcome),
+}
+
+impl Drive {
+    /// Checks the buffers and writes package 1.
+    fn start<'a, F: NorFlash, H: Handlers>(
+        session: &'a mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        bufs: &'a mut Buffers<'_>,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Result<(Self, Next<'a>), Error> {
+        if bufs.rx.len() < session.cfg.max_msg_size as usize {
+            return Err(Error::MessageTooSmall);
+        }
+        let sent = session.start(env, bufs.tx, bufs.scratch)?;
+        let drive = Drive {
+            sent: sent.len,
+            holding: false,
+            held_len: 0,
+        };
+        let next = drive.exchange(session, bufs, observe);
+        Ok((drive, next))
+    }
+
+    /// Hands the server's reply to the session and writes the next client message.
+    fn handle<'a, F: NorFlash, H: Handlers>(
+        &mut self,
+        reply: Reply,
+        session: &'a mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        bufs: &'a mut Buffers<'_>,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Result<Next<'a>, Error> {
         let Buffers {
             rx,
             aux,
             tx,
             scratch,
             hmac,
-        } = &mut self.bufs;
-        if rx.len() < session.cfg.max_msg_size as usize {
-            return Err(ClientError::Session(Error::MessageTooSmall));
+        } = &mut *bufs;
+        let (reply_buf, held): (&[u8], &[u8]) = if self.holding {
+            (&aux[..], rx.get(..self.held_len).unwrap_or(&[]))
+        } else {
+            (&rx[..], &[])
+        };
+        let body = reply_buf.get(..reply.len).unwrap_or(&[]);
+        observe(Event::Received { body });
+        let header = reply.hmac_len.and_then(|n| hmac.get(..n));
+        match session.handle(env, body, header, held, tx, scratch)? {
+            Step::Done(outcome) => Ok(Next::Done(outcome)),
+            Step::Send(t) => {
+                if !self.holding && t.hold {
+                    self.held_len = reply.len;
+                }
+                self.holding = t.hold;
+                self.sent = t.len;
+                Ok(self.exchange(session, bufs, observe))
+            }
         }
-        let mut sent = session.start(env, tx, scratch)?;
-        // The length of the server message kept in `rx` while its commands run.
-        let mut held_len = 0;
-        let mut holding = false;
-        loop {
-            let body = tx.get(..sent.len).unwrap_or(&[]);
-            observe(Event::Sent {
-                body,
-                encoding: session.encoding(),
-                url: session.url(),
-            });
-            let request = Request {
+    }
+
+    /// The request for the message just written.
+    fn exchange<'a>(
+        &self,
+        session: &'a Session,
+        bufs: &'a mut Buffers<'_>,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Next<'a> {
+        let Buffers {
+            rx, aux, tx, hmac, ..
+        } = bufs;
+        let body = tx.get(..self.sent).unwrap_or(&[]);
+        observe(Event::Sent {
+            body,
+            encoding: session.encoding(),
+            url: session.url(),
+        });
+        Next::Exchange {
+            request: Request {
                 url: session.url(),
                 encoding: session.encoding(),
                 hmac: session.hmac_header(),
                 body,
-            };
-            let into: &mut [u8] = if holding { aux } else { rx };
-            let reply = self
-                .transport
-                .exchange(&request, into, hmac)
-                .map_err(ClientError::Transport)?;
-            let (reply_buf, held): (&[u8], &[u8]) = if holding {
-                (&aux[..], rx.get(..held_len).unwrap_or(&[]))
-            } else {
-                (&rx[..], &[])
-            };
-            let body = reply_buf.get(..reply.len).unwrap_or(&[]);
-            observe(Event::Received { body });
-            let header = reply.hmac_len.and_then(|n| hmac.get(..n));
-            match session.handle(env, body, header, held, tx, scratch)? {
-                Step::Done(outcome) => return Ok(outcome),
-                Step::Send(t) => {
-                    if !holding && t.hold {
-                        held_len = reply.len;
-                    }
-                    holding = t.hold;
-                    sent = t;
-                }
-            }
+            },
+            rx: if self.holding { aux } else { rx },
+            hmac,
         }
     }
 }
