@@ -7,6 +7,8 @@
 //! The async driver brings no executor and allocates nothing: its future holds the
 //! transport's, and lives wherever the caller's task does.
 
+use core::ops::ControlFlow;
+
 use embedded_storage::nor_flash::NorFlash;
 
 use super::{Env, Error, Outcome, Session, Step};
@@ -109,21 +111,31 @@ impl<T: Transport> Client<'_, T> {
         &mut self,
         session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
+        observe: impl FnMut(Event<'_>),
+    ) -> Result<Outcome, ClientError<T::Error>> {
+        let mut run = Abandon::new(session, env);
+        let result = self.drive(run.session, run.env, observe);
+        run.ended = result.is_ok();
+        result
+    }
+
+    /// The exchanges of a session, from package 1 to its end or the first error.
+    fn drive<F: NorFlash, H: Handlers>(
+        &mut self,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
-        let run = Abandon { session, env };
-        let (mut drive, mut next) =
-            Drive::start(run.session, run.env, &mut self.bufs, &mut observe)?;
+        let mut drive = Drive::start(session, env, &mut self.bufs)?;
         loop {
-            let (request, rx, hmac) = match next {
-                Next::Exchange { request, rx, hmac } => (request, rx, hmac),
-                Next::Done(outcome) => return Ok(outcome),
-            };
+            let x = drive.exchange(session, &mut observe);
             let reply = self
                 .transport
-                .exchange(&request, rx, hmac)
+                .exchange(&x.request, x.rx, x.hmac)
                 .map_err(ClientError::Transport)?;
-            next = drive.handle(reply, run.session, run.env, &mut self.bufs, &mut observe)?;
+            if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
+                return Ok(outcome);
+            }
         }
     }
 }
@@ -197,42 +209,73 @@ impl<T: AsyncTransport> Client<'_, T> {
         &mut self,
         session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
+        observe: impl FnMut(Event<'_>),
+    ) -> Result<Outcome, ClientError<T::Error>> {
+        let mut run = Abandon::new(session, env);
+        let result = self.drive_async(run.session, run.env, observe).await;
+        run.ended = result.is_ok();
+        result
+    }
+
+    /// [`Client::drive`], awaiting the transport.
+    async fn drive_async<F: NorFlash, H: Handlers>(
+        &mut self,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
-        let run = Abandon { session, env };
-        let (mut drive, mut next) =
-            Drive::start(run.session, run.env, &mut self.bufs, &mut observe)?;
+        let mut drive = Drive::start(session, env, &mut self.bufs)?;
         loop {
-            let (request, rx, hmac) = match next {
-                Next::Exchange { request, rx, hmac } => (request, rx, hmac),
-                Next::Done(outcome) => return Ok(outcome),
-            };
+            let x = drive.exchange(session, &mut observe);
             let reply = self
                 .transport
-                .exchange(&request, rx, hmac)
+                .exchange(&x.request, x.rx, x.hmac)
                 .await
                 .map_err(ClientError::Transport)?;
-            next = drive.handle(reply, run.session, run.env, &mut self.bufs, &mut observe)?;
+            if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
+                return Ok(outcome);
+            }
         }
     }
 }
 
-/// A run's hold on its session: whichever way the run ends (an error, or a dropped async
-/// run), the session is abandoned, which does nothing to a session that ended.
+/// A run's hold on its session: the session is abandoned when the hold goes, unless the
+/// run marked it `ended`. So a run that fails abandons its session, and so does an async
+/// run dropped at an await, where no code of the run's own follows.
 struct Abandon<'r, 'e, 't, F: NorFlash, H: Handlers> {
     session: &'r mut Session,
     env: &'r mut Env<'e, 't, F, H>,
+    /// The session ended well: nothing to abandon. (A flag rather than asking the session
+    /// keeps the abandoning code off the path of a session that ended.)
+    ended: bool,
+}
+
+impl<'r, 'e, 't, F: NorFlash, H: Handlers> Abandon<'r, 'e, 't, F, H> {
+    fn new(session: &'r mut Session, env: &'r mut Env<'e, 't, F, H>) -> Self {
+        Abandon {
+            session,
+            env,
+            ended: false,
+        }
+    }
 }
 
 impl<F: NorFlash, H: Handlers> Drop for Abandon<'_, '_, '_, F, H> {
     fn drop(&mut self) {
-        self.session.abandon(self.env);
+        if !self.ended {
+            self.session.abandon(self.env);
+        }
     }
 }
 
-/// The drivers' state between two exchanges: where the next reply goes and what the
-/// session holds.
-struct Drive {
+/// The drivers' state between two exchanges: the buffers, where the next reply goes and
+/// what the session holds.
+struct Drive<'d> {
+    rx: &'d mut [u8],
+    aux: &'d mut [u8],
+    tx: &'d mut [u8],
+    scratch: &'d mut [u8],
+    hmac: &'d mut [u8],
     /// The client message's length in `tx`.
     sent: usize,
     /// The server message being answered is kept in `rx`: replies go to `aux`.
@@ -241,102 +284,99 @@ struct Drive {
     held_len: usize,
 }
 
-/// What a driver does next.
-enum Next<'a> {
-    /// Hands `request` to the transport, the reply's body going to `rx` and its
-    /// `x-syncml-hmac` header to `hmac`, and the [`Reply`] to [`Drive::handle`].
-    Exchange {
-        request: Request<'a>,
-        rx: &'a mut [u8],
-        hmac: &'a mut [u8],
-    },
-    /// The session is over.
-    Done(Outcome),
+/// One exchange: `request` goes to the transport, which writes the reply's body into `rx`
+/// and its `x-syncml-hmac` header into `hmac`.
+struct Exchange<'a> {
+    request: Request<'a>,
+    rx: &'a mut [u8],
+    hmac: &'a mut [u8],
 }
 
-impl Drive {
+impl<'d> Drive<'d> {
     /// Checks the buffers and writes package 1.
-    fn start<'a, F: NorFlash, H: Handlers>(
-        session: &'a mut Session,
+    fn start<F: NorFlash, H: Handlers>(
+        session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
-        bufs: &'a mut Buffers<'_>,
-        observe: &mut impl FnMut(Event<'_>),
-    ) -> Result<(Self, Next<'a>), Error> {
-        if bufs.rx.len() < session.cfg.max_msg_size as usize {
-            return Err(Error::MessageTooSmall);
-        }
-        let sent = session.start(env, bufs.tx, bufs.scratch)?;
-        let drive = Drive {
-            sent: sent.len,
-            holding: false,
-            held_len: 0,
-        };
-        let next = drive.exchange(session, bufs, observe);
-        Ok((drive, next))
-    }
-
-    /// Hands the server's reply to the session and writes the next client message.
-    fn handle<'a, F: NorFlash, H: Handlers>(
-        &mut self,
-        reply: Reply,
-        session: &'a mut Session,
-        env: &mut Env<'_, '_, F, H>,
-        bufs: &'a mut Buffers<'_>,
-        observe: &mut impl FnMut(Event<'_>),
-    ) -> Result<Next<'a>, Error> {
+        bufs: &'d mut Buffers<'_>,
+    ) -> Result<Self, Error> {
         let Buffers {
             rx,
             aux,
             tx,
             scratch,
             hmac,
-        } = &mut *bufs;
-        let (reply_buf, held): (&[u8], &[u8]) = if self.holding {
-            (&aux[..], rx.get(..self.held_len).unwrap_or(&[]))
-        } else {
-            (&rx[..], &[])
-        };
-        let body = reply_buf.get(..reply.len).unwrap_or(&[]);
-        observe(Event::Received { body });
-        let header = reply.hmac_len.and_then(|n| hmac.get(..n));
-        match session.handle(env, body, header, held, tx, scratch)? {
-            Step::Done(outcome) => Ok(Next::Done(outcome)),
-            Step::Send(t) => {
-                if !self.holding && t.hold {
-                    self.held_len = reply.len;
-                }
-                self.holding = t.hold;
-                self.sent = t.len;
-                Ok(self.exchange(session, bufs, observe))
-            }
+        } = bufs;
+        if rx.len() < session.cfg.max_msg_size as usize {
+            return Err(Error::MessageTooSmall);
         }
+        let sent = session.start(env, tx, scratch)?;
+        Ok(Drive {
+            rx,
+            aux,
+            tx,
+            scratch,
+            hmac,
+            sent: sent.len,
+            holding: false,
+            held_len: 0,
+        })
     }
 
-    /// The request for the message just written.
+    /// The exchange of the message just written.
     fn exchange<'a>(
-        &self,
+        &'a mut self,
         session: &'a Session,
-        bufs: &'a mut Buffers<'_>,
         observe: &mut impl FnMut(Event<'_>),
-    ) -> Next<'a> {
-        let Buffers {
-            rx, aux, tx, hmac, ..
-        } = bufs;
-        let body = tx.get(..self.sent).unwrap_or(&[]);
+    ) -> Exchange<'a> {
+        let body = self.tx.get(..self.sent).unwrap_or(&[]);
         observe(Event::Sent {
             body,
             encoding: session.encoding(),
             url: session.url(),
         });
-        Next::Exchange {
+        Exchange {
             request: Request {
                 url: session.url(),
                 encoding: session.encoding(),
                 hmac: session.hmac_header(),
                 body,
             },
-            rx: if self.holding { aux } else { rx },
-            hmac,
+            rx: if self.holding {
+                &mut *self.aux
+            } else {
+                &mut *self.rx
+            },
+            hmac: &mut *self.hmac,
+        }
+    }
+
+    /// Hands the server's reply to the session, which writes the next client message
+    /// (`Continue`) or ends (`Break`).
+    fn handle<F: NorFlash, H: Handlers>(
+        &mut self,
+        reply: Reply,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Result<ControlFlow<Outcome>, Error> {
+        let (reply_buf, held): (&[u8], &[u8]) = if self.holding {
+            (&self.aux[..], self.rx.get(..self.held_len).unwrap_or(&[]))
+        } else {
+            (&self.rx[..], &[])
+        };
+        let body = reply_buf.get(..reply.len).unwrap_or(&[]);
+        observe(Event::Received { body });
+        let header = reply.hmac_len.and_then(|n| self.hmac.get(..n));
+        match session.handle(env, body, header, held, self.tx, self.scratch)? {
+            Step::Done(outcome) => Ok(ControlFlow::Break(outcome)),
+            Step::Send(t) => {
+                if !self.holding && t.hold {
+                    self.held_len = reply.len;
+                }
+                self.holding = t.hold;
+                self.sent = t.len;
+                Ok(ControlFlow::Continue(()))
+            }
         }
     }
 }
