@@ -201,10 +201,12 @@ fn run_async<H: Handlers>(
         &mut DefaultAnswers,
         Run::default(),
         |session, env, bufs| {
-            let mut client = Client::new(Yielding::new(fail_at), bufs);
+            // Lent, as a firmware task lends its link to each session's client.
+            let mut link = Yielding::new(fail_at);
+            let mut client = Client::new(&mut link, bufs);
             let outcome =
                 counting(|observe| executor.block_on(client.run_async(session, env, observe)));
-            (outcome, session.is_done(), client.transport_mut().exchanges)
+            (outcome, session.is_done(), link.exchanges)
         },
     )
     .unwrap();

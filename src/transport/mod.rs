@@ -92,7 +92,7 @@ pub trait AsyncTransport {
 
 /// A borrowed async transport is one too, as for [`Transport`]: a firmware task keeps its
 /// link and lends it to each session's client.
-impl<T: AsyncTransport + ?Sized> AsyncTransport for &mut T {
+impl<T: AsyncTransport> AsyncTransport for &mut T {
     type Error = T::Error;
 
     async fn exchange(
