@@ -1,12 +1,19 @@
-//! A blocking driver: runs a [`Session`] over a [`Transport`] until it ends, with the
-//! caller's buffers. Firmware with its own event loop uses [`Session::start`] and
-//! [`Session::handle`] directly instead.
+//! The drivers: [`Client::run`] runs a [`Session`] over a blocking [`Transport`] until it
+//! ends, and [`Client::run_async`] over an [`AsyncTransport`], with the caller's buffers.
+//! Both are one step machine (the private `Drive`) that writes each request and handles
+//! each reply; they differ only in calling the transport or awaiting it. Firmware with its
+//! own event loop uses [`Session::start`] and [`Session::handle`] directly instead.
+//!
+//! The async driver brings no executor and allocates nothing: its future holds the
+//! transport's, and lives wherever the caller's task does.
+
+use core::ops::ControlFlow;
 
 use embedded_storage::nor_flash::NorFlash;
 
 use super::{Env, Error, Outcome, Session, Step};
 use crate::codec::Encoding;
-use crate::transport::{Request, Transport};
+use crate::transport::{AsyncTransport, Reply, Request, Transport};
 use crate::tree::Handlers;
 
 /// The memory a session runs in, all the caller's.
@@ -45,7 +52,7 @@ pub enum Event<'m> {
     },
 }
 
-/// Why [`Client::run`] stopped.
+/// Why [`Client::run`] or [`Client::run_async`] stopped.
 #[derive(Debug)]
 pub enum ClientError<E> {
     /// The transport failed.
@@ -71,13 +78,16 @@ impl<E: core::fmt::Debug> core::fmt::Display for ClientError<E> {
 
 impl<E: core::fmt::Debug> core::error::Error for ClientError<E> {}
 
-/// Runs sessions over a transport.
+/// Runs sessions over a transport: a blocking [`Transport`] with [`run`](Self::run), an
+/// [`AsyncTransport`] with [`run_async`](Self::run_async). One client type serves both, as
+/// a client is only its transport and buffers; which driver applies is the transport's
+/// kind.
 pub struct Client<'b, T> {
     transport: T,
     bufs: Buffers<'b>,
 }
 
-impl<'b, T: Transport> Client<'b, T> {
+impl<'b, T> Client<'b, T> {
     /// A client sending through `transport`, in `bufs`.
     pub fn new(transport: T, bufs: Buffers<'b>) -> Self {
         Client { transport, bufs }
@@ -92,7 +102,9 @@ impl<'b, T: Transport> Client<'b, T> {
     pub fn transport_mut(&mut self) -> &mut T {
         &mut self.transport
     }
+}
 
+impl<T: Transport> Client<'_, T> {
     /// Runs `session` from package 1 to its end; `observe` sees every message. A session
     /// that fails is abandoned ([`Session::abandon`]).
     pub fn run<F: NorFlash, H: Handlers>(
@@ -101,68 +113,269 @@ impl<'b, T: Transport> Client<'b, T> {
         env: &mut Env<'_, '_, F, H>,
         observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
-        let result = self.drive(session, env, observe);
-        if result.is_err() {
-            session.abandon(env);
-        }
+        let mut run = Abandon::new(session, env);
+        let result = self.drive(run.session, run.env, observe);
+        run.ended = result.is_ok();
         result
     }
 
+    /// The exchanges of a session, from package 1 to its end or the first error.
     fn drive<F: NorFlash, H: Handlers>(
         &mut self,
         session: &mut Session,
         env: &mut Env<'_, '_, F, H>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<Outcome, ClientError<T::Error>> {
+        let mut drive = Drive::start(session, env, &mut self.bufs)?;
+        loop {
+            let x = drive.exchange(session, &mut observe);
+            let reply = self
+                .transport
+                .exchange(&x.request, x.rx, x.hmac)
+                .map_err(ClientError::Transport)?;
+            if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
+                return Ok(outcome);
+            }
+        }
+    }
+}
+
+impl<T: AsyncTransport> Client<'_, T> {
+    /// Runs `session` from package 1 to its end, awaiting the transport; `observe` sees
+    /// every message. A session that fails is abandoned ([`Session::abandon`]), and so is
+    /// one whose run is dropped before it ends (a timeout around it, say): the session is
+    /// then over, and the tree's handlers know it.
+    ///
+    /// The future is not `Send` (the [`Env`] lends the UI, the randomness and the clock as
+    /// plain trait objects): it runs on the task that made it, as tasks do on embassy's
+    /// executors.
+    ///
+    /// An async firmware (an embassy task over embassy-net, say) implements [`AsyncTransport`]
+    /// over its network stack and awaits this:
+    ///
+    /// ```
+    /// use embedded_storage::nor_flash::NorFlash;
+    /// use iotadm::session::{Buffers, Client, ClientError, Env, Outcome, Session};
+    /// use iotadm::transport::{AsyncTransport, Reply, Request};
+    /// use iotadm::tree::Handlers;
+    /// # /// A stand-in for an HTTP exchange over the stack's TCP socket.
+    /// # struct Socket;
+    /// # #[derive(Debug)]
+    /// # struct NetError;
+    /// # struct Head { hmac_len: Option<usize> }
+    /// # impl Socket {
+    /// #     async fn post(&mut self, _: &str, _: &str, _: Option<&str>, _: &[u8]) -> Result<(), NetError> { Ok(()) }
+    /// #     async fn read_head(&mut self, _: &mut [u8]) -> Result<Head, NetError> { Ok(Head { hmac_len: None }) }
+    /// #     async fn read_body(&mut self, _: &mut [u8]) -> Result<usize, NetError> { Ok(0) }
+    /// # }
+    ///
+    /// /// DM over HTTP on a TCP socket the firmware's network task keeps.
+    /// struct Link<'s> {
+    ///     socket: &'s mut Socket,
+    /// }
+    ///
+    /// impl AsyncTransport for Link<'_> {
+    ///     type Error = NetError;
+    ///
+    ///     async fn exchange(
+    ///         &mut self,
+    ///         request: &Request<'_>,
+    ///         rx: &mut [u8],
+    ///         hmac: &mut [u8],
+    ///     ) -> Result<Reply, NetError> {
+    ///         // POST the message with its content type and `x-syncml-hmac` header; each await
+    ///         // lets the rest of the firmware run while the socket waits.
+    ///         let content_type = request.encoding.content_type();
+    ///         self.socket.post(request.url, content_type, request.hmac, request.body).await?;
+    ///         // The reply's `x-syncml-hmac` value goes to `hmac`, its body to `rx`.
+    ///         let head = self.socket.read_head(hmac).await?;
+    ///         let len = self.socket.read_body(rx).await?;
+    ///         Ok(Reply { len, hmac_len: head.hmac_len, encoding: None })
+    ///     }
+    /// }
+    ///
+    /// /// One session, run by the task that owns the socket.
+    /// async fn manage<F: NorFlash, H: Handlers>(
+    ///     socket: &mut Socket,
+    ///     bufs: Buffers<'_>,
+    ///     session: &mut Session,
+    ///     env: &mut Env<'_, '_, F, H>,
+    /// ) -> Result<Outcome, ClientError<NetError>> {
+    ///     let mut client = Client::new(Link { socket }, bufs);
+    ///     client.run_async(session, env, |_| {}).await
+    /// }
+    /// ```
+    pub async fn run_async<F: NorFlash, H: Handlers>(
+        &mut self,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        observe: impl FnMut(Event<'_>),
+    ) -> Result<Outcome, ClientError<T::Error>> {
+        let mut run = Abandon::new(session, env);
+        let result = self.drive_async(run.session, run.env, observe).await;
+        run.ended = result.is_ok();
+        result
+    }
+
+    /// [`Client::drive`], awaiting the transport.
+    async fn drive_async<F: NorFlash, H: Handlers>(
+        &mut self,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        mut observe: impl FnMut(Event<'_>),
+    ) -> Result<Outcome, ClientError<T::Error>> {
+        let mut drive = Drive::start(session, env, &mut self.bufs)?;
+        loop {
+            let x = drive.exchange(session, &mut observe);
+            let reply = self
+                .transport
+                .exchange(&x.request, x.rx, x.hmac)
+                .await
+                .map_err(ClientError::Transport)?;
+            if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
+                return Ok(outcome);
+            }
+        }
+    }
+}
+
+/// A run's hold on its session: the session is abandoned when the hold goes, unless the
+/// run marked it `ended`. So a run that fails abandons its session, and so does an async
+/// run dropped at an await, where no code of the run's own follows.
+struct Abandon<'r, 'e, 't, F: NorFlash, H: Handlers> {
+    session: &'r mut Session,
+    env: &'r mut Env<'e, 't, F, H>,
+    /// The session ended well: nothing to abandon. (A flag rather than asking the session
+    /// keeps the abandoning code off the path of a session that ended.)
+    ended: bool,
+}
+
+impl<'r, 'e, 't, F: NorFlash, H: Handlers> Abandon<'r, 'e, 't, F, H> {
+    fn new(session: &'r mut Session, env: &'r mut Env<'e, 't, F, H>) -> Self {
+        Abandon {
+            session,
+            env,
+            ended: false,
+        }
+    }
+}
+
+impl<F: NorFlash, H: Handlers> Drop for Abandon<'_, '_, '_, F, H> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.session.abandon(self.env);
+        }
+    }
+}
+
+/// The drivers' state between two exchanges: the buffers, where the next reply goes and
+/// what the session holds.
+struct Drive<'d> {
+    rx: &'d mut [u8],
+    aux: &'d mut [u8],
+    tx: &'d mut [u8],
+    scratch: &'d mut [u8],
+    hmac: &'d mut [u8],
+    /// The client message's length in `tx`.
+    sent: usize,
+    /// The server message being answered is kept in `rx`: replies go to `aux`.
+    holding: bool,
+    /// The length of the server message kept in `rx` while its commands run.
+    held_len: usize,
+}
+
+/// One exchange: `request` goes to the transport, which writes the reply's body into `rx`
+/// and its `x-syncml-hmac` header into `hmac`.
+struct Exchange<'a> {
+    request: Request<'a>,
+    rx: &'a mut [u8],
+    hmac: &'a mut [u8],
+}
+
+impl<'d> Drive<'d> {
+    /// Checks the buffers and writes package 1.
+    fn start<F: NorFlash, H: Handlers>(
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        bufs: &'d mut Buffers<'_>,
+    ) -> Result<Self, Error> {
         let Buffers {
             rx,
             aux,
             tx,
             scratch,
             hmac,
-        } = &mut self.bufs;
+        } = bufs;
         if rx.len() < session.cfg.max_msg_size as usize {
-            return Err(ClientError::Session(Error::MessageTooSmall));
+            return Err(Error::MessageTooSmall);
         }
-        let mut sent = session.start(env, tx, scratch)?;
-        // The length of the server message kept in `rx` while its commands run.
-        let mut held_len = 0;
-        let mut holding = false;
-        loop {
-            let body = tx.get(..sent.len).unwrap_or(&[]);
-            observe(Event::Sent {
-                body,
-                encoding: session.encoding(),
-                url: session.url(),
-            });
-            let request = Request {
+        let sent = session.start(env, tx, scratch)?;
+        Ok(Drive {
+            rx,
+            aux,
+            tx,
+            scratch,
+            hmac,
+            sent: sent.len,
+            holding: false,
+            held_len: 0,
+        })
+    }
+
+    /// The exchange of the message just written.
+    fn exchange<'a>(
+        &'a mut self,
+        session: &'a Session,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Exchange<'a> {
+        let body = self.tx.get(..self.sent).unwrap_or(&[]);
+        observe(Event::Sent {
+            body,
+            encoding: session.encoding(),
+            url: session.url(),
+        });
+        Exchange {
+            request: Request {
                 url: session.url(),
                 encoding: session.encoding(),
                 hmac: session.hmac_header(),
                 body,
-            };
-            let into: &mut [u8] = if holding { aux } else { rx };
-            let reply = self
-                .transport
-                .exchange(&request, into, hmac)
-                .map_err(ClientError::Transport)?;
-            let (reply_buf, held): (&[u8], &[u8]) = if holding {
-                (&aux[..], rx.get(..held_len).unwrap_or(&[]))
+            },
+            rx: if self.holding {
+                &mut *self.aux
             } else {
-                (&rx[..], &[])
-            };
-            let body = reply_buf.get(..reply.len).unwrap_or(&[]);
-            observe(Event::Received { body });
-            let header = reply.hmac_len.and_then(|n| hmac.get(..n));
-            match session.handle(env, body, header, held, tx, scratch)? {
-                Step::Done(outcome) => return Ok(outcome),
-                Step::Send(t) => {
-                    if !holding && t.hold {
-                        held_len = reply.len;
-                    }
-                    holding = t.hold;
-                    sent = t;
+                &mut *self.rx
+            },
+            hmac: &mut *self.hmac,
+        }
+    }
+
+    /// Hands the server's reply to the session, which writes the next client message
+    /// (`Continue`) or ends (`Break`).
+    fn handle<F: NorFlash, H: Handlers>(
+        &mut self,
+        reply: Reply,
+        session: &mut Session,
+        env: &mut Env<'_, '_, F, H>,
+        observe: &mut impl FnMut(Event<'_>),
+    ) -> Result<ControlFlow<Outcome>, Error> {
+        let (reply_buf, held): (&[u8], &[u8]) = if self.holding {
+            (&self.aux[..], self.rx.get(..self.held_len).unwrap_or(&[]))
+        } else {
+            (&self.rx[..], &[])
+        };
+        let body = reply_buf.get(..reply.len).unwrap_or(&[]);
+        observe(Event::Received { body });
+        let header = reply.hmac_len.and_then(|n| self.hmac.get(..n));
+        match session.handle(env, body, header, held, self.tx, self.scratch)? {
+            Step::Done(outcome) => Ok(ControlFlow::Break(outcome)),
+            Step::Send(t) => {
+                if !self.holding && t.hold {
+                    self.held_len = reply.len;
                 }
+                self.holding = t.hold;
+                self.sent = t.len;
+                Ok(ControlFlow::Continue(()))
             }
         }
     }

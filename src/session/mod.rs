@@ -3,7 +3,9 @@
 //!
 //! A [`Session`] takes each message the server sends and writes the next client message
 //! into a buffer the caller owns; it never blocks, allocates or touches a socket. The
-//! [`Client`] driver runs one over a [`Transport`](crate::transport::Transport); a firmware
+//! [`Client`] drives one over a [`Transport`](crate::transport::Transport)
+//! ([`Client::run`]) or, in async firmware, an
+//! [`AsyncTransport`](crate::transport::AsyncTransport) ([`Client::run_async`]); a firmware
 //! with its own event loop calls [`Session::start`] and [`Session::handle`] itself.
 //!
 //! Commands run in the order they arrive, straight against the [`Tree`]. Their Status and

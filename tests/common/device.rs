@@ -11,8 +11,9 @@ use iotadm::flash::MemFlash;
 use iotadm::platform::NoClock;
 use iotadm::schema::Format;
 use iotadm::session::{
-    Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env, Event,
-    GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind, UiRequest, UserInteraction,
+    Buffers, Choices, Client, ClientError, Config, DefaultAnswers, DeviceInfo, Env,
+    Error as SessionError, Event, GenericAlert, Initiation, Outcome, Session, UiAnswer, UiKind,
+    UiRequest, UserInteraction,
 };
 use iotadm::tree::{
     ExecOutcome, Handlers, NoHandlers, NodeHandler, NodeRef, Principal, Tree, TreeStorage,
@@ -187,6 +188,21 @@ pub fn run_with<H: Handlers>(
     ui: &mut dyn UserInteraction,
     run: Run<'_>,
 ) -> Result<Outcome, RunError> {
+    with_session(tree, ui, run, |session, env, bufs| {
+        let mut client = Client::new(HttpTransport::new(), bufs);
+        counting(|observe| client.run(session, env, observe))
+    })
+    .unwrap_or_else(|e| Err(ClientError::Session(e)))
+}
+
+/// Sets up one session as [`run_with`] runs it (its environment, and buffers as small as a
+/// handset's) and hands it to `drive`, which runs it with a client of its choice.
+pub fn with_session<H: Handlers, R>(
+    tree: &mut DmTree<H>,
+    ui: &mut dyn UserInteraction,
+    run: Run<'_>,
+    drive: impl FnOnce(&mut Session, &mut Env<'_, 'static, Flash, H>, Buffers<'_>) -> R,
+) -> Result<R, SessionError> {
     let cfg = run.cfg;
     let (mut rx, mut aux, mut tx, mut scratch, mut hmac) = (
         vec![0u8; cfg.max_msg_size as usize],
@@ -204,20 +220,24 @@ pub fn run_with<H: Handlers>(
         clock: &clock,
         alerts: run.alerts,
     };
-    let mut session =
-        Session::new(&mut env, cfg, run.account, run.initiation).map_err(ClientError::Session)?;
-    let mut client = Client::new(
-        HttpTransport::new(),
-        Buffers {
-            rx: &mut rx,
-            aux: &mut aux,
-            tx: &mut tx,
-            scratch: &mut scratch,
-            hmac: &mut hmac,
-        },
-    );
+    let mut session = Session::new(&mut env, cfg, run.account, run.initiation)?;
+    let bufs = Buffers {
+        rx: &mut rx,
+        aux: &mut aux,
+        tx: &mut tx,
+        scratch: &mut scratch,
+        hmac: &mut hmac,
+    };
+    Ok(drive(&mut session, &mut env, bufs))
+}
+
+/// Runs a session with `run`, which gets an observer counting the messages sent, and checks
+/// that a session that ends counts as many in its outcome.
+pub fn counting<E>(
+    run: impl FnOnce(&mut dyn FnMut(Event<'_>)) -> Result<Outcome, ClientError<E>>,
+) -> Result<Outcome, ClientError<E>> {
     let mut sent = 0;
-    let outcome = client.run(&mut session, &mut env, |e| {
+    let outcome = run(&mut |e| {
         if let Event::Sent { .. } = e {
             sent += 1;
         }
