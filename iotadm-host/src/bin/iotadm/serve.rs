@@ -18,8 +18,8 @@ use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
 use iotadm_host::sim::{AccountSpec, CredSpec};
 use iotadm_host::testserver::{
-    Account, Cmd, CmdKind, ItemSpec, Script, ServerOptions, SessionState, TestServer, Transcript,
-    Value,
+    Account, Cmd, CmdKind, ItemSpec, Party, Script, ServerOptions, SessionState, TestServer,
+    Transcript, Value,
 };
 
 /// Arguments of `iotadm serve`.
@@ -618,13 +618,16 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         println!("command {label}: {}", describe_command(&t, label));
     }
     for v in t.violations() {
+        let by = match v.by {
+            Party::Client => "client",
+            Party::Script => "script",
+        };
         println!(
-            "violation: session {}, message {}, by the {:?}: {}",
+            "violation: session {}, message {}, by the {by}: {}",
             v.session + 1,
             v.msg_id,
-            v.by,
             v.what
-        )
+        );
     }
     let mut unmet = Vec::new();
     for (i, e) in plan.sessions.iter().enumerate() {
@@ -743,8 +746,9 @@ impl SessionExpect {
         }
         let alert = first_alert(t, i);
         if let Some(want) = self.alert.filter(|&w| Some(w) != alert) {
+            let got = alert.map_or_else(|| "none".to_string(), |c| c.to_string());
             unmet.push(format!(
-                "session {n}: opened with alert {alert:?}, expected {want}"
+                "session {n}: opened with alert {got}, expected {want}"
             ));
         }
     }
@@ -759,15 +763,17 @@ impl CommandExpect {
         }
         let got = t.status(label);
         if let Some(want) = self.status.filter(|&w| Some(w) != got) {
-            unmet.push(format!("command {label}: status {got:?}, expected {want}"));
+            let got = got.map_or_else(|| "none".to_string(), |c| c.to_string());
+            unmet.push(format!("command {label}: status {got}, expected {want}"));
         }
         if let Some(want) = &self.data {
             let results = t.results_for(label);
-            let got = results.first().map(|r| r.data_str());
-            if got.as_deref() != Some(want.as_str()) {
-                unmet.push(format!(
+            match results.first().map(|r| r.data_str()) {
+                Some(got) if got == want.as_str() => {}
+                Some(got) => unmet.push(format!(
                     "command {label}: results {got:?}, expected {want:?}"
-                ));
+                )),
+                None => unmet.push(format!("command {label}: no results, expected {want:?}")),
             }
         }
     }
@@ -793,7 +799,7 @@ mod tests {
              { atomic = [ { replace = \"./B\", data = \"1\", label = \"b\" } ] } ]\n",
         )
         .unwrap();
-        assert_eq!(p.labels, ["s1.p1.c1", "b", "s1.p1.c2"]);
+        assert_eq!(p.labels, ["s1.p1.c1", "s1.p1.c2", "b"]);
         for (text, says) in [
             (
                 "commands = [ { get = \"./A\", delete = \"./B\" } ]",
