@@ -498,3 +498,89 @@ fn a_forged_package_0_starts_nothing_from_c() {
     assert_ok(&v, 0);
     assert_eq!(v.server_messages(), (0, 0), "{why}");
 }
+
+/// FNV-1a, 32 bits, as the C program prints a streamed value's.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(2_166_136_261u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    })
+}
+
+#[test]
+fn c_node_handlers_stream_large_values_check_values_and_hear_events() {
+    let dir = scratch("handlers");
+    let mut serve = Serve::start("c-host-handlers.toml", &dir, &[]);
+    let (lines, why) = factory_boot(&mut serve);
+    let v = serve.finish();
+    let why = format!("{why}\n{}", judged(&v));
+    let prl = std::fs::read(script("prl.txt")).expect("the roaming list");
+    assert!(prl.len() > 8192, "larger than the C program's messages");
+
+    // The roaming list came in chunks, in order, and was kept whole.
+    let begin = format!(
+        "handler write-begin CDMA/NAM/0/PRL total={} by srv1",
+        prl.len()
+    );
+    assert!(has(&lines, &begin), "{why}");
+    let chunks: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("handler write-chunk CDMA/NAM/0/PRL "))
+        .collect();
+    assert!(chunks.len() >= 2, "{why}");
+    assert!(
+        chunks[0].starts_with("handler write-chunk CDMA/NAM/0/PRL offset=0 "),
+        "{why}"
+    );
+    let kept = format!(
+        "handler write-end CDMA/NAM/0/PRL kept {} bytes fnv1a={:08x}",
+        prl.len(),
+        fnv1a(&prl)
+    );
+    assert!(has(&lines, &kept), "{why}");
+    for line in [
+        // The check ran on the value the tree would have kept, and refused it.
+        "handler check DMAcc/srv1/AppAddr/1/Addr = \"ftp://dm.example.com/\" by srv1: refused",
+        "handler allow-read DMAcc/srv1/AppAuth/Client/AAuthName by srv1: refused",
+        "handler allow-change DMAcc/srv1/AAuthPref by srv1: refused",
+        "handler event added DMAcc/srv1/Name by srv1",
+        "handler event atomic-started",
+        "handler event added DMAcc/srv1/AppAddr/1/Port/1/PortNbr by srv1",
+        "handler event atomic-ended",
+        "handler event session-ended",
+        "done: 0 failures",
+    ] {
+        assert!(has(&lines, line), "missing {line:?}\n{why}");
+    }
+    // The bootstrap's nodes were added by the device itself.
+    assert!(
+        has(
+            &lines,
+            "handler event added DMAcc/srv1/ServerID by the device"
+        ),
+        "{why}"
+    );
+
+    // The server got the list back whole, and every status the script expects.
+    assert_ok(&v, 1);
+    for line in [
+        "command prl: Replace status 200".to_string(),
+        "command addr: Replace status 400".to_string(),
+        "command auth-name: Get status 425".to_string(),
+        "command auth-pref: Replace status 405".to_string(),
+        "command name: Add status 200".to_string(),
+        "command atomic: Atomic status 200".to_string(),
+        format!(
+            "command prl-back: Get status 200, results of {} bytes",
+            prl.len()
+        ),
+    ] {
+        assert!(has(&v.lines, &line), "missing {line:?}\n{why}");
+    }
+    // The refused address left the one the bootstrap gave.
+    let addr = v
+        .lines
+        .iter()
+        .find(|l| l.starts_with("command addr-after: Get status 200, results \"http://127.0.0.1:"))
+        .is_some();
+    assert!(addr, "{why}");
+}

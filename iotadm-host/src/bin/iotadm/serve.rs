@@ -236,6 +236,7 @@ struct CommandSection {
     label: Option<String>,
     expect_status: Option<u16>,
     expect_data: Option<String>,
+    expect_data_file: Option<PathBuf>,
 }
 
 /// What one command must get back.
@@ -243,7 +244,7 @@ struct CommandSection {
 struct CommandExpect {
     label: String,
     status: Option<u16>,
-    data: Option<String>,
+    data: Option<Vec<u8>>,
 }
 
 /// What one session must come to.
@@ -426,14 +427,23 @@ fn command(
         return Err(err(&format!("the label {label:?} is used twice")));
     }
     labels.push(label.clone());
-    if c.expect_status.is_some() || c.expect_data.is_some() {
-        if c.expect_data.is_some() && c.get.is_none() {
+    let expect_data = match (&c.expect_data, &c.expect_data_file) {
+        (Some(_), Some(_)) => return Err(err("give expect_data or expect_data_file, not both")),
+        (Some(t), None) => Some(t.clone().into_bytes()),
+        (None, Some(p)) => {
+            let p = base.join(p);
+            Some(fs::read(&p).map_err(|e| err(&format!("{}: {e}", p.display())))?)
+        }
+        (None, None) => None,
+    };
+    if c.expect_status.is_some() || expect_data.is_some() {
+        if expect_data.is_some() && c.get.is_none() {
             return Err(err("only a get has results to expect"));
         }
         expects.push(CommandExpect {
             label: label.clone(),
             status: c.expect_status,
-            data: c.expect_data.clone(),
+            data: expect_data,
         });
     }
 
@@ -698,12 +708,7 @@ fn describe_command(t: &Transcript, label: &str) -> String {
         None => format!("{} no status", cmd.name),
     };
     for item in t.results_for(label) {
-        let text = item.data_str();
-        if text.len() <= 80 {
-            out.push_str(&format!(", results {text:?}"));
-        } else {
-            out.push_str(&format!(", results of {} bytes", item.data.len()));
-        }
+        out.push_str(&format!(", results {}", shown(&item.data)));
     }
     out
 }
@@ -767,15 +772,27 @@ impl CommandExpect {
             unmet.push(format!("command {label}: status {got}, expected {want}"));
         }
         if let Some(want) = &self.data {
-            let results = t.results_for(label);
-            match results.first().map(|r| r.data_str()) {
-                Some(got) if got == want.as_str() => {}
+            match t.results_for(label).first() {
+                Some(got) if got.data == *want => {}
                 Some(got) => unmet.push(format!(
-                    "command {label}: results {got:?}, expected {want:?}"
+                    "command {label}: results {}, expected {}",
+                    shown(&got.data),
+                    shown(want)
                 )),
-                None => unmet.push(format!("command {label}: no results, expected {want:?}")),
+                None => unmet.push(format!(
+                    "command {label}: no results, expected {}",
+                    shown(want)
+                )),
             }
         }
+    }
+}
+
+/// Data as a line shows it: quoted text up to 80 bytes, else its size.
+fn shown(data: &[u8]) -> String {
+    match std::str::from_utf8(data) {
+        Ok(text) if text.len() <= 80 => format!("{text:?}"),
+        _ => format!("of {} bytes", data.len()),
     }
 }
 
