@@ -5,6 +5,8 @@
 //! packages. It records every message both ways and what the client did with each command
 //! in a [`Transcript`], and notes every protocol rule the client broke as a [`Violation`],
 //! so a test can judge the client against the protocol, not only against its own output.
+//! `iotadm serve` runs it from a script file, for handsets tested without Rust
+//! (docs/serve.md).
 //!
 //! ```
 //! use iotadm_host::testserver::{Account, Cmd, Script, TestServer};

@@ -575,18 +575,29 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
     let mut reported: Vec<bool> = Vec::new();
     let mut written = vec![false; plan.package0.len()];
     loop {
-        let ended = server.with_transcript(|t| {
+        // Lines are printed after the transcript's lock is released: a reader slow to
+        // take them must not hold up the server.
+        let news = server.with_transcript(|t| {
+            let mut news = Vec::new();
             for (i, s) in t.sessions().iter().enumerate() {
                 if reported.len() <= i {
                     reported.push(false);
                 }
                 if s.state != SessionState::Open && !reported[i] {
                     reported[i] = true;
-                    println!("session {} ended: {}", i + 1, describe_session(t, i));
+                    news.push(format!(
+                        "session {} ended: {}",
+                        i + 1,
+                        describe_session(t, i)
+                    ));
                 }
             }
-            reported.iter().filter(|&&r| r).count()
+            news
         });
+        for line in news {
+            println!("{line}");
+        }
+        let ended = reported.iter().filter(|&&r| r).count();
         for (p, done) in plan.package0.iter().zip(written.iter_mut()) {
             if !*done && ended >= p.after_sessions {
                 *done = true;
