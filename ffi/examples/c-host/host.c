@@ -1,13 +1,15 @@
 /*
  * c-host: a whole iotadm device written in C against include/iotadm.h alone, for a POSIX
- * host. It is the reference for docs/c-api.md and what tests/c_api.rs runs against the
- * test server.
+ * host. It is the reference for docs/c-api.md and what tests/c_api.rs runs against
+ * `iotadm serve` (the scripts examples/scripts/c-host-*.toml).
  *
  * The device keeps its management tree in RAM flash (a file between runs, with --flash),
  * reports its device information (DevInfo, and DevDetail's versions from a table of its
  * own, through a node handler), keeps the CDMA NAM parameters in its
- * "non-volatile items" (a table), runs SPASM validation as an Exec, answers the user
- * questions of a session from a fixed policy, and talks DM over HTTP/1.1 on 127.0.0.1.
+ * "non-volatile items" (a table) and the roaming lists, streamed in chunks, in a store of
+ * their own, keeps rules of its own on its DM accounts, runs SPASM validation as an Exec,
+ * answers the user questions of a session from a fixed policy, and talks DM over HTTP/1.1
+ * on 127.0.0.1.
  * Every step prints one line; tests read them.
  *
  *   c-host --account ID [--flash FILE] [--bootstrap FILE] [--notification FILE]
