@@ -1,19 +1,15 @@
 //! The C interface from C: builds the static library (`ffi/`, for the host) and the C
 //! host program `ffi/examples/c-host/host.c` with `gcc -std=c99 -Wall -Wextra -Werror`,
-//! and runs it against the test server on 127.0.0.1. The program reaches iotadm only
-//! through `iotadm.h`: its own flash, handlers, user and HTTP client. The server's
-//! transcript judges the sessions; the program's output shows what its callbacks saw.
+//! and runs it against `iotadm serve` on 127.0.0.1, the scripted test server as a C
+//! integrator runs it, with the scripts in `examples/scripts/`. The program reaches iotadm
+//! only through `iotadm.h`: its own flash, handlers, user and HTTP client. The server's
+//! verdict (its exit status, summary and transcript) judges the sessions; the program's
+//! output shows what its callbacks saw.
 
-mod common;
-
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
-
-use common::device::{account, cred};
-use iotadm::auth::AuthScheme;
-use iotadm::notification::UiMode;
-use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer, Transcript};
 
 /// The ffi crate.
 fn ffi_dir() -> PathBuf {
@@ -59,12 +55,160 @@ fn c_host() -> &'static Path {
     })
 }
 
+/// The `iotadm` tool of this workspace, built once per test run. Cargo gives a test the
+/// path of its own package's binaries only, so the test builds `iotadm-host`'s with the
+/// profile and target directory this test was built with: the binary lands beside this
+/// one's `deps` directory, where Cargo puts it for any build of the workspace. (Cargo has
+/// released the directory's lock before tests run.)
+fn iotadm() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from <target>/<profile>/deps");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "iotadm-host", "--bin", "iotadm"])
+            .args(["--profile", profile, "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building iotadm failed");
+        profile_dir.join("iotadm")
+    })
+}
+
+/// A script of `examples/scripts/`.
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/scripts")
+        .join(name)
+}
+
 /// A scratch directory for one test's files.
 fn scratch(name: &str) -> PathBuf {
     let dir = ffi_dir().join("target/c-host").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
+}
+
+/// `iotadm serve` running a script in a test's directory, and the lines it printed.
+struct Serve {
+    child: Child,
+    out: Lines<BufReader<ChildStdout>>,
+    lines: Vec<String>,
+    dir: PathBuf,
+}
+
+/// What `iotadm serve` said when it stopped.
+struct Verdict {
+    status: ExitStatus,
+    lines: Vec<String>,
+    stderr: String,
+    transcript: String,
+}
+
+impl Serve {
+    /// Starts `iotadm serve --script <script> --transcript transcript.xml [extra]` in `dir`
+    /// and reads up to the bootstrap it writes there.
+    fn start(script_name: &str, dir: &Path, extra: &[&str]) -> Serve {
+        let mut child = Command::new(iotadm())
+            .arg("serve")
+            .arg("--script")
+            .arg(script(script_name))
+            .args(["--transcript", "transcript.xml"])
+            .args(extra)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("iotadm serve runs");
+        let out = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let mut serve = Serve {
+            child,
+            out,
+            lines: Vec::new(),
+            dir: dir.to_path_buf(),
+        };
+        let listening = serve.wait_for("listening on ");
+        assert!(
+            listening.starts_with("listening on http://127.0.0.1:"),
+            "{listening}"
+        );
+        serve.wait_for("bootstrap of srv1 written to bootstrap.xml");
+        serve
+    }
+
+    /// Reads the lines serve prints until one starts with `prefix`; that line.
+    fn wait_for(&mut self, prefix: &str) -> String {
+        for line in self.out.by_ref() {
+            let line = line.expect("serve's output is text");
+            self.lines.push(line.clone());
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+        panic!(
+            "iotadm serve ended without {prefix:?}:\n{}",
+            self.lines.join("\n")
+        );
+    }
+
+    /// The bootstrap serve wrote for `srv1`, with the address it listens on.
+    fn bootstrap(&self) -> PathBuf {
+        self.dir.join("bootstrap.xml")
+    }
+
+    /// Closes serve's standard input (the end with `--until-eof`), reads the rest of its
+    /// output and waits for it.
+    fn finish(mut self) -> Verdict {
+        drop(self.child.stdin.take());
+        for line in self.out.by_ref() {
+            self.lines.push(line.expect("serve's output is text"));
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        let status = self.child.wait().expect("serve ends");
+        let transcript =
+            std::fs::read_to_string(self.dir.join("transcript.xml")).unwrap_or_default();
+        Verdict {
+            status,
+            lines: std::mem::take(&mut self.lines),
+            stderr,
+            transcript,
+        }
+    }
+}
+
+impl Drop for Serve {
+    /// A test that fails half-way stops its server.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Verdict {
+    /// Server messages (`server -> client`) and how many carried `x-syncml-hmac`.
+    fn server_messages(&self) -> (usize, usize) {
+        let heads: Vec<&str> = self
+            .transcript
+            .lines()
+            .filter(|l| l.starts_with("=== server -> client"))
+            .collect();
+        let signed = heads.iter().filter(|l| l.contains("x-syncml-hmac")).count();
+        (heads.len(), signed)
+    }
 }
 
 /// Runs the C program; its exit status and output lines.
@@ -85,65 +229,32 @@ fn has(lines: &[String], line: &str) -> bool {
     lines.iter().any(|l| l == line)
 }
 
-fn shown(out: &Output, lines: &[String], t: &Transcript) -> String {
+fn shown(out: &Output, lines: &[String], serve: &[String]) -> String {
     format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- server\n{}",
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- iotadm serve\n{}",
         out.status.code(),
         lines.join("\n"),
         String::from_utf8_lossy(&out.stderr),
-        t.render()
+        serve.join("\n")
     )
 }
 
-/// How the account authenticates.
-#[derive(Clone, Copy)]
-enum Auth {
-    /// HMAC both ways: every message carries `x-syncml-hmac`, in and out.
-    Hmac,
-    /// Basic from the client, MD5 digest from the server, which also signs package 0.
-    Digest,
+/// The verdict for a failure message.
+fn judged(v: &Verdict) -> String {
+    format!(
+        "--- iotadm serve: {}\n{}\n--- stderr\n{}\n--- transcript\n{}",
+        v.status,
+        v.lines.join("\n"),
+        v.stderr,
+        v.transcript
+    )
 }
 
-/// A server with the one account `srv1`.
-fn server(auth: Auth, script: Script) -> TestServer {
-    let account = match auth {
-        Auth::Hmac => Account::new("srv1")
-            .client_hmac("dev", "devpw", b"n-1")
-            .server_cred(AuthScheme::None, "srv1", "srvpw", b"s-1"),
-        Auth::Digest => Account::new("srv1")
-            .client_basic("dev", "devpw")
-            .server_cred(AuthScheme::Md5Digest, "srv1", "srvpw", b"s-1"),
-    };
-    TestServer::start(vec![account], script).expect("test server starts")
-}
-
-/// The factory's bootstrap of `srv1` at the server's address, written to `dir`.
-fn bootstrap(server: &TestServer, auth: Auth, dir: &Path) -> PathBuf {
-    let url = server.url("srv1");
-    let (client, server_cred) = match auth {
-        Auth::Hmac => (
-            cred(AuthScheme::Hmac, "dev", "devpw", b"n-1"),
-            cred(AuthScheme::Hmac, "srv1", "srvpw", b"s-1"),
-        ),
-        Auth::Digest => (
-            cred(AuthScheme::Basic, "dev", "devpw", b""),
-            cred(AuthScheme::Md5Digest, "srv1", "srvpw", b"s-1"),
-        ),
-    };
-    let spec = account("srv1", &url, Some(client), Some(server_cred));
-    let path = dir.join("bootstrap.xml");
-    std::fs::write(&path, spec.bootstrap_message()).expect("bootstrap written");
-    path
-}
-
-/// The first boot of a device in `dir`: provisioned with `bootstrap` as at the factory,
-/// its tree kept in `tree.bin`, then a session it starts. Its output, the server's
-/// transcript so far, and both for a failure message.
-fn factory_boot(
-    server: &TestServer,
-    bootstrap: &Path,
-    dir: &Path,
-) -> (Vec<String>, Transcript, String) {
+/// The first boot of a device in `dir`: provisioned with the bootstrap serve wrote, as at
+/// the factory, its tree kept in `tree.bin`, then a session it starts. Its output, and
+/// that with serve's for a failure message.
+fn factory_boot(serve: &mut Serve) -> (Vec<String>, String) {
+    let bootstrap = serve.bootstrap();
     let args = [
         "--account",
         "srv1",
@@ -152,11 +263,26 @@ fn factory_boot(
         "--bootstrap",
         bootstrap.to_str().expect("UTF-8 path"),
     ];
-    let (out, lines) = run_c(&args, dir);
-    let t = server.transcript();
-    let why = shown(&out, &lines, &t);
+    let (out, lines) = run_c(&args, &serve.dir.clone());
+    let why = shown(&out, &lines, &serve.lines);
     assert!(out.status.success(), "{why}");
-    (lines, t, why)
+    (lines, why)
+}
+
+/// serve's verdict: exit 0, `result: ok`, no violation and every expectation of the
+/// script met, with `sessions` sessions.
+fn assert_ok(v: &Verdict, sessions: usize) {
+    let why = judged(v);
+    assert!(v.status.success(), "{why}");
+    assert!(has(&v.lines, "result: ok"), "{why}");
+    assert!(
+        has(
+            &v.lines,
+            &format!("sessions: {sessions}, violations: 0, expectations not met: 0")
+        ),
+        "{why}"
+    );
+    assert!(!v.lines.iter().any(|l| l.starts_with("violation")), "{why}");
 }
 
 /// Every one of the `exchanges` HTTP requests and replies carried `x-syncml-hmac`.
@@ -172,34 +298,11 @@ fn assert_hmac_both_ways(lines: &[String], exchanges: usize, why: &str) {
 
 #[test]
 fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
-    let script = Script::new()
-        .package([
-            Cmd::get("./DevDetail/FwV").label("fwv"),
-            Cmd::replace("./CDMA/NAM/0/HOME_SID", "4100").label("sid"),
-            Cmd::exec("./CDMA/SPASM/Validate")
-                .data("A1B2")
-                .correlator("c-7")
-                .label("validate"),
-            Cmd::confirm("MINDT=5", "Apply the new home system?").label("confirm"),
-            Cmd::text_input("MAXLEN=8&IT=N", "Home SID").label("typed"),
-            Cmd::single_choice("", "Roaming", &["home only", "automatic", "any"]).label("choice"),
-        ])
-        .package([
-            Cmd::get("./CDMA/NAM/0/HOME_SID").label("sid-after"),
-            Cmd::get("./DevInfo/DevId").label("devid"),
-        ])
-        .next_session()
-        .package([
-            Cmd::get("./DevInfo/Mod").label("model"),
-            Cmd::replace("./CDMA/NAM/0/HOME_NID", "12").label("nid"),
-            Cmd::replace("./DevDetail/FwV", "forged").label("fwv-write"),
-        ]);
-    let server = server(Auth::Hmac, script);
     let dir = scratch("restart");
-    let bootstrap = bootstrap(&server, Auth::Hmac, &dir);
+    let mut serve = Serve::start("c-host-restart.toml", &dir, &[]);
 
     // First boot: provisioned as at the factory, then a session the device starts.
-    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
+    let (lines, why) = factory_boot(&mut serve);
     for line in [
         "open: ok",
         "check a missing node is 404: ok",
@@ -226,25 +329,25 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
         "{why}"
     );
     assert_hmac_both_ways(&lines, 3, &why);
-    assert_eq!(t.results_for("fwv")[0].data_str(), "BB-7.2.1", "{why}");
-    for label in ["sid", "validate", "confirm", "typed", "choice"] {
-        assert_eq!(t.status(label), Some(200), "{label}\n{why}");
-    }
-    assert_eq!(t.results_for("sid-after")[0].data_str(), "4100", "{why}");
-    assert_eq!(
-        t.results_for("devid")[0].data_str(),
-        "MEID:A0000012345678",
-        "{why}"
+    // The server saw the session end before it answered the device's last message.
+    let ended = serve.wait_for("session ");
+    assert!(
+        ended.starts_with("session 1 ended: srv1, session id "),
+        "{ended}"
     );
-    assert_eq!(t.sessions().len(), 1, "{why}");
-    assert_eq!(t.sessions()[0].state, SessionState::Completed, "{why}");
+    assert!(
+        ended.ends_with(", completed, authenticated, opened with alert 1201"),
+        "{ended}"
+    );
 
     // A restart: the account, DevInfo and the nonces come back from flash, no bootstrap.
     let args = ["--account", "srv1", "--flash", "tree.bin"];
     let (out, lines) = run_c(&args, &dir);
-    let t = server.finish();
-    let why = shown(&out, &lines, &t);
+    let why = shown(&out, &lines, &serve.lines);
     assert!(out.status.success(), "{why}");
+    // serve ends by itself once the script's two sessions have ended.
+    let v = serve.finish();
+    let why = format!("{why}\n{}", judged(&v));
     for line in [
         "flash: restored from tree.bin",
         "handler write CDMA/NAM/0/HOME_NID = \"12\" by srv1",
@@ -260,47 +363,61 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     );
     assert_hmac_both_ways(&lines, 2, &why);
     assert!(!lines.iter().any(|l| l.starts_with("bootstrap")), "{why}");
-    assert_eq!(t.sessions().len(), 2, "{why}");
-    assert!(t.sessions().iter().all(|s| s.authenticated), "{why}");
-    assert_eq!(t.sessions()[1].state, SessionState::Completed, "{why}");
-    assert_eq!(t.results_for("model")[0].data_str(), "EH-100", "{why}");
-    assert_eq!(t.status("nid"), Some(200), "{why}");
-    // A value the C handler keeps and has no write callback for: refused.
-    assert_eq!(t.status("fwv-write"), Some(405), "{why}");
-    assert!(t.violations().is_empty(), "{:#?}\n{why}", t.violations());
+
+    // The server's verdict: both sessions completed and authenticated, every command got
+    // what the script expects (the values read, 200 for the writes, the exec and the
+    // user's answers, 405 for a value the C handler keeps and has no write callback
+    // for), and no protocol violation.
+    assert_ok(&v, 2);
+    let second = v
+        .lines
+        .iter()
+        .find(|l| l.starts_with("session 2 ended: "))
+        .expect("the second session ended");
+    assert!(
+        second.ends_with(", completed, authenticated, opened with alert 1201"),
+        "{why}"
+    );
+    for line in [
+        "command fwv: Get status 200, results \"BB-7.2.1\"",
+        "command sid: Replace status 200",
+        "command validate: Exec status 200",
+        "command confirm: Alert status 200",
+        "command typed: Alert status 200",
+        "command choice: Alert status 200",
+        "command sid-after: Get status 200, results \"4100\"",
+        "command devid: Get status 200, results \"MEID:A0000012345678\"",
+        "command model: Get status 200, results \"EH-100\"",
+        "command nid: Replace status 200",
+        "command fwv-write: Replace status 405",
+    ] {
+        assert!(has(&v.lines, line), "missing {line:?}\n{why}");
+    }
+    // The transcript holds every exchange, each server message signed.
+    assert_eq!(v.server_messages(), (5, 5), "{why}");
 }
 
 #[test]
 fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
-    let script = Script::new()
-        .package([Cmd::get("./DevInfo/Mod").label("model")])
-        .next_session()
-        .package([
-            Cmd::get("./DevInfo/Man").label("man"),
-            Cmd::display("MINDT=2", "Your phone is being updated").label("shown"),
-        ]);
-    let server = server(Auth::Hmac, script);
     let dir = scratch("package0");
-    let bootstrap = bootstrap(&server, Auth::Hmac, &dir);
+    let mut serve = Serve::start("c-host-package0.toml", &dir, &[]);
 
     // First boot: provisioned, and a session the device starts. Its last server message
     // hands out no fresh nonce, so the nonces both ends keep still agree afterwards.
-    let (lines, t, why) = factory_boot(&server, &bootstrap, &dir);
+    let (lines, why) = factory_boot(&mut serve);
     assert!(
         has(&lines, "session client-initiated: ok, 2 messages sent"),
         "{why}"
     );
     assert_hmac_both_ways(&lines, 2, &why);
-    assert_eq!(t.sessions().len(), 1, "{why}");
-    assert!(t.sessions()[0].authenticated, "{why}");
-    assert_eq!(t.results_for("model")[0].data_str(), "EH-100", "{why}");
+    let ended = serve.wait_for("session ");
+    assert!(ended.starts_with("session 1 ended: srv1, "), "{ended}");
+    assert!(ended.contains(", completed, authenticated, "), "{ended}");
 
     // Then a package 0, signed with the server nonce the device kept from that session,
     // starts an HMAC session at once: no resynchronisation, no extra challenge round.
-    let pkg0 = server
-        .package0("srv1", UiMode::UserInteraction, 0x0C0A)
-        .expect("package 0");
-    std::fs::write(dir.join("pkg0.bin"), pkg0).expect("package 0 written");
+    // serve writes it once the first session has ended.
+    serve.wait_for("package 0 of srv1 for session 0C0A written to pkg0.bin");
     let args = [
         "--account",
         "srv1",
@@ -310,9 +427,10 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
         "pkg0.bin",
     ];
     let (out, lines) = run_c(&args, &dir);
-    let t = server.finish();
-    let why = shown(&out, &lines, &t);
+    let why = shown(&out, &lines, &serve.lines);
     assert!(out.status.success(), "{why}");
+    let v = serve.finish();
+    let why = format!("{why}\n{}", judged(&v));
     for line in [
         "ui asked: may srv1 start a session? yes",
         "package 0: ok, account srv1, session 0C0A, ui mode 3",
@@ -323,39 +441,39 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
         assert!(has(&lines, line), "missing {line:?}\n{why}");
     }
     assert_hmac_both_ways(&lines, 2, &why);
-    assert_eq!(t.sessions().len(), 2, "{why}");
-    assert!(t.sessions().iter().all(|s| s.authenticated), "{why}");
-    assert_eq!(t.sessions()[1].session_id, "C0A", "{why}");
-    assert_eq!(t.sessions()[1].state, SessionState::Completed, "{why}");
-    let alert = t
-        .client_commands()
-        .iter()
-        .find(|c| c.session == 1)
-        .expect("the device's first command of the second session");
-    assert_eq!(alert.alert, Some(1200), "{why}");
-    assert_eq!(
-        t.results_for("man")[0].data_str(),
-        "Example Handsets",
+
+    // Both sessions authenticated and completed; the second is the one package 0 named,
+    // opened with Alert 1200.
+    assert_ok(&v, 2);
+    assert!(
+        has(
+            &v.lines,
+            "session 2 ended: srv1, session id C0A, completed, authenticated, \
+             opened with alert 1200"
+        ),
         "{why}"
     );
-    assert_eq!(t.status("shown"), Some(200), "{why}");
-    assert!(t.violations().is_empty(), "{:#?}\n{why}", t.violations());
+    for line in [
+        "command model: Get status 200, results \"EH-100\"",
+        "command man: Get status 200, results \"Example Handsets\"",
+        "command shown: Alert status 200",
+    ] {
+        assert!(has(&v.lines, line), "missing {line:?}\n{why}");
+    }
+    assert_eq!(v.server_messages(), (4, 4), "{why}");
 }
 
 #[test]
 fn a_forged_package_0_starts_nothing_from_c() {
-    let server = server(
-        Auth::Digest,
-        Script::new().package([Cmd::get("./DevInfo/Man")]),
-    );
     let dir = scratch("forged");
-    let bootstrap = bootstrap(&server, Auth::Digest, &dir);
-    let mut pkg0 = server
-        .package0("srv1", UiMode::Background, 0x0BAD)
-        .expect("package 0");
+    let mut serve = Serve::start("c-host-forged-package0.toml", &dir, &["--until-eof"]);
+    serve.wait_for("package 0 of srv1 for session 0BAD written to pkg0.bin");
+    let pkg0 = dir.join("pkg0.bin");
+    let mut bytes = std::fs::read(&pkg0).expect("package 0 written");
     // One bit of the digest flipped.
-    pkg0[3] ^= 0x01;
-    std::fs::write(dir.join("pkg0.bin"), pkg0).expect("package 0 written");
+    bytes[3] ^= 0x01;
+    std::fs::write(&pkg0, bytes).expect("package 0 forged");
+    let bootstrap = serve.bootstrap();
     let args = [
         "--account",
         "srv1",
@@ -365,8 +483,8 @@ fn a_forged_package_0_starts_nothing_from_c() {
         "pkg0.bin",
     ];
     let (out, lines) = run_c(&args, &dir);
-    let t = server.finish();
-    let why = shown(&out, &lines, &t);
+    let v = serve.finish();
+    let why = format!("{}\n{}", shown(&out, &lines, &v.lines), judged(&v));
     assert_eq!(out.status.code(), Some(1), "{why}");
     assert!(
         has(
@@ -376,5 +494,93 @@ fn a_forged_package_0_starts_nothing_from_c() {
         "{why}"
     );
     assert!(!lines.iter().any(|l| l.starts_with("http: ")), "{why}");
-    assert!(t.sessions().is_empty(), "{why}");
+    // The server never heard from the device.
+    assert_ok(&v, 0);
+    assert_eq!(v.server_messages(), (0, 0), "{why}");
+}
+
+/// FNV-1a, 32 bits, as the C program prints a streamed value's.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(2_166_136_261u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    })
+}
+
+#[test]
+fn c_node_handlers_stream_large_values_check_values_and_hear_events() {
+    let dir = scratch("handlers");
+    let mut serve = Serve::start("c-host-handlers.toml", &dir, &[]);
+    let (lines, why) = factory_boot(&mut serve);
+    let v = serve.finish();
+    let why = format!("{why}\n{}", judged(&v));
+    let prl = std::fs::read(script("prl.txt")).expect("the roaming list");
+    assert!(prl.len() > 8192, "larger than the C program's messages");
+
+    // The roaming list came in chunks, in order, and was kept whole.
+    let begin = format!(
+        "handler write-begin CDMA/NAM/0/PRL total={} by srv1",
+        prl.len()
+    );
+    assert!(has(&lines, &begin), "{why}");
+    let chunks: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("handler write-chunk CDMA/NAM/0/PRL "))
+        .collect();
+    assert!(chunks.len() >= 2, "{why}");
+    assert!(
+        chunks[0].starts_with("handler write-chunk CDMA/NAM/0/PRL offset=0 "),
+        "{why}"
+    );
+    let kept = format!(
+        "handler write-end CDMA/NAM/0/PRL kept {} bytes fnv1a={:08x}",
+        prl.len(),
+        fnv1a(&prl)
+    );
+    assert!(has(&lines, &kept), "{why}");
+    for line in [
+        // The check ran on the value the tree would have kept, and refused it.
+        "handler check DMAcc/srv1/AppAddr/1/Addr = \"ftp://dm.example.com/\" by srv1: refused",
+        "handler allow-read DMAcc/srv1/AppAuth/Client/AAuthName by srv1: refused",
+        "handler allow-change DMAcc/srv1/AAuthPref by srv1: refused",
+        "handler event added DMAcc/srv1/Name by srv1",
+        "handler event atomic-started",
+        "handler event added DMAcc/srv1/AppAddr/1/Port/1/PortNbr by srv1",
+        "handler event atomic-ended",
+        "handler event session-ended",
+        "done: 0 failures",
+    ] {
+        assert!(has(&lines, line), "missing {line:?}\n{why}");
+    }
+    // The bootstrap's nodes were added by the device itself.
+    assert!(
+        has(
+            &lines,
+            "handler event added DMAcc/srv1/ServerID by the device"
+        ),
+        "{why}"
+    );
+
+    // The server got the list back whole, and every status the script expects.
+    assert_ok(&v, 1);
+    for line in [
+        "command prl: Replace status 200".to_string(),
+        "command addr: Replace status 400".to_string(),
+        "command auth-name: Get status 425".to_string(),
+        "command auth-pref: Replace status 405".to_string(),
+        "command name: Add status 200".to_string(),
+        "command atomic: Atomic status 200".to_string(),
+        format!(
+            "command prl-back: Get status 200, results of {} bytes",
+            prl.len()
+        ),
+    ] {
+        assert!(has(&v.lines, &line), "missing {line:?}\n{why}");
+    }
+    // The refused address left the one the bootstrap gave.
+    let addr = v
+        .lines
+        .iter()
+        .find(|l| l.starts_with("command addr-after: Get status 200, results \"http://127.0.0.1:"))
+        .is_some();
+    assert!(addr, "{why}");
 }

@@ -1705,3 +1705,29 @@ mod with_the_session_engine {
         assert_eq!(t.header_statuses().next().map(|s| s.code), Some(212));
     }
 }
+
+/// `iotadm serve` waits on this: a watcher hears of each answered message once the
+/// transcript holds it, and a watcher that has gone away is dropped without harm.
+#[test]
+fn a_watcher_is_told_after_every_answered_message() {
+    let server = TestServer::start(
+        vec![Account::new("srv1")],
+        Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    server.watch(tx);
+    let (gone, _) = std::sync::mpsc::channel();
+    server.watch(gone);
+    assert!(rx.try_recv().is_err(), "nothing answered yet");
+    let mut client = Client::new(&server.url("srv1"), "1", Encoding::Xml);
+    client.send(&pkg1(), true);
+    rx.recv().expect("told of package 1's answer");
+    assert!(
+        server.with_transcript(|t| t.command("model").is_some()),
+        "the transcript holds the answer when the watcher hears of it"
+    );
+    assert!(rx.try_recv().is_err(), "told once per message");
+    let t = server.finish();
+    assert_eq!(t.records().len(), 2);
+}

@@ -55,7 +55,7 @@ static const uint8_t package_key[] = "iotadm-qemu example package key";
 #define AUX 512u
 #define SCRATCH 512u
 #define HMAC 128u
-/* Bytes for the open device: iotadm_build_info.device_size (6,584 with the Makefile's
+/* Bytes for the open device: iotadm_build_info.device_size (6,648 with the Makefile's
  * settings) rounded up; checked at boot. */
 #define DEVICE_SPACE 6656u
 

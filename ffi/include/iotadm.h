@@ -173,6 +173,38 @@
 #define IOTADM_BOOT_ROLLED_BACK 2
 
 /**
+ * `total` of `write_begin` when the size of the value is not known.
+ */
+#define IOTADM_SIZE_UNKNOWN UINT64_MAX
+
+/**
+ * `event`: a node was added in the handler's subtree (`node` names it).
+ */
+#define IOTADM_EVENT_ADDED 1
+
+/**
+ * `event`: a node was deleted from the handler's subtree (`node` names it).
+ */
+#define IOTADM_EVENT_DELETED 2
+
+/**
+ * `event`: the management session ended, normally or not (`node` is `NULL`). State that
+ * lives for one session ends here. May come more than once per session.
+ */
+#define IOTADM_EVENT_SESSION_ENDED 3
+
+/**
+ * `event`: an `Atomic` started (`node` is `NULL`). A rollback restores only what the tree
+ * keeps, so a handler that keeps values refuses to change them until it ends.
+ */
+#define IOTADM_EVENT_ATOMIC_STARTED 4
+
+/**
+ * `event`: the `Atomic` ended, committed or rolled back (`node` is `NULL`).
+ */
+#define IOTADM_EVENT_ATOMIC_ENDED 5
+
+/**
  * `iotadm_ui_request.kind`: show a message (alert 1100); answer `IOTADM_UI_OK`.
  */
 #define IOTADM_UI_DISPLAY 1100
@@ -427,6 +459,16 @@
 #define IOTADM_STATUS_COMMAND_NOT_ALLOWED 405
 
 /**
+ * DM status 413: the value is larger than the node can hold.
+ */
+#define IOTADM_STATUS_REQUEST_ENTITY_TOO_LARGE 413
+
+/**
+ * DM status 425: the one asking may not do this (what an ACL refusal answers).
+ */
+#define IOTADM_STATUS_PERMISSION_DENIED 425
+
+/**
  * DM status 500: the command failed.
  */
 #define IOTADM_STATUS_COMMAND_FAILED 500
@@ -669,7 +711,8 @@ typedef struct iotadm_node_ref {
 /**
  * A vendor node served by C. Each callback is optional and returns a DM status code:
  * `IOTADM_STATUS_OK` (200) on success, anything else refuses with that status (codes
- * outside 100-599 become 500).
+ * outside 100-599 become 500). Fields may be added at the end in later versions:
+ * initialise the struct with designated initialisers or `memset` it to zero first.
  */
 typedef struct iotadm_node_handler {
     /**
@@ -709,6 +752,55 @@ typedef struct iotadm_node_handler {
                 const uint8_t *data,
                 size_t len,
                 const char *correlator);
+    /**
+     * Checks the `len` bytes at `value` before the tree stores them as the value of
+     * `node` (called only for values the tree keeps: a handler without `read`, `write`
+     * and `write_chunk`). Whole values and those that came in chunks alike.
+     */
+    int (*check)(void *user,
+                 const struct iotadm_node_ref *node,
+                 const uint8_t *value,
+                 size_t len);
+    /**
+     * May `node` be read (by the server named in it, or the device)? A refusal here
+     * denies more than the ACL does: write-only secrets, locked parameters.
+     */
+    int (*allow_read)(void *user,
+                      const struct iotadm_node_ref *node);
+    /**
+     * May `node` be changed (written, added, deleted) now? Asked before any change.
+     */
+    int (*allow_change)(void *user,
+                        const struct iotadm_node_ref *node);
+    /**
+     * Starts a streamed write of a value `total` bytes long (`IOTADM_SIZE_UNKNOWN` when
+     * the server did not say): a large object, sent over several messages. Without
+     * `write_begin` and `write_chunk`, such a value is refused with 405.
+     */
+    int (*write_begin)(void *user,
+                       const struct iotadm_node_ref *node,
+                       uint64_t total);
+    /**
+     * Takes the `len` bytes at `chunk`, which start at byte `offset` of the value.
+     */
+    int (*write_chunk)(void *user,
+                       const struct iotadm_node_ref *node,
+                       uint64_t offset,
+                       const uint8_t *chunk,
+                       size_t len);
+    /**
+     * Ends a streamed write: keep the value (`commit`) or drop it (a later chunk failed,
+     * the size did not match, the session ended).
+     */
+    int (*write_end)(void *user,
+                     const struct iotadm_node_ref *node,
+                     bool commit);
+    /**
+     * Tells of an `IOTADM_EVENT_*`; `node` is `NULL` for the session and `Atomic` events.
+     */
+    void (*event)(void *user,
+                  const struct iotadm_node_ref *node,
+                  int event);
 } iotadm_node_handler;
 
 /**

@@ -670,6 +670,13 @@ pub(crate) mod tests {
             read: Some(read_nothing),
             write: None,
             exec: None,
+            check: None,
+            allow_read: None,
+            allow_change: None,
+            write_begin: None,
+            write_chunk: None,
+            write_end: None,
+            event: None,
         }
     }
 

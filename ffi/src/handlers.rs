@@ -2,10 +2,12 @@
 //! (and through it its subtree), and the device's set of handlers, where the FUMO object
 //! serves `./FUMO/<x>`.
 //!
-//! A handler with `read` or `write` keeps the values of its nodes itself; one with only
-//! `exec` leaves values to the tree. Each callback returns a DM status code, which is what
-//! the server is answered. Large objects are not streamed to C handlers: a value arrives
-//! whole, so it must fit the session's `MaxObjSize`.
+//! The callbacks are those of the Rust `iotadm::tree::NodeHandler`, one for one, except
+//! that the node events (added, deleted, session ended, `Atomic` started and ended) share
+//! one callback. A handler with `read`, `write` or the streamed writes keeps the values of
+//! its nodes itself; one without leaves values to the tree, and may check them first
+//! (`check`). Each callback returns a DM status code, which is what the server is
+//! answered.
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -36,9 +38,26 @@ pub struct NodeRef {
     pub server_id: *const c_char,
 }
 
+/// `total` of `write_begin` when the size of the value is not known.
+pub const IOTADM_SIZE_UNKNOWN: u64 = u64::MAX;
+
+/// `event`: a node was added in the handler's subtree (`node` names it).
+pub const IOTADM_EVENT_ADDED: c_int = 1;
+/// `event`: a node was deleted from the handler's subtree (`node` names it).
+pub const IOTADM_EVENT_DELETED: c_int = 2;
+/// `event`: the management session ended, normally or not (`node` is `NULL`). State that
+/// lives for one session ends here. May come more than once per session.
+pub const IOTADM_EVENT_SESSION_ENDED: c_int = 3;
+/// `event`: an `Atomic` started (`node` is `NULL`). A rollback restores only what the tree
+/// keeps, so a handler that keeps values refuses to change them until it ends.
+pub const IOTADM_EVENT_ATOMIC_STARTED: c_int = 4;
+/// `event`: the `Atomic` ended, committed or rolled back (`node` is `NULL`).
+pub const IOTADM_EVENT_ATOMIC_ENDED: c_int = 5;
+
 /// A vendor node served by C. Each callback is optional and returns a DM status code:
 /// `IOTADM_STATUS_OK` (200) on success, anything else refuses with that status (codes
-/// outside 100-599 become 500).
+/// outside 100-599 become 500). Fields may be added at the end in later versions:
+/// initialise the struct with designated initialisers or `memset` it to zero first.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct NodeHandler {
@@ -81,6 +100,45 @@ pub struct NodeHandler {
             correlator: *const c_char,
         ) -> c_int,
     >,
+    /// Checks the `len` bytes at `value` before the tree stores them as the value of
+    /// `node` (called only for values the tree keeps: a handler without `read`, `write`
+    /// and `write_chunk`). Whole values and those that came in chunks alike.
+    pub check: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            node: *const NodeRef,
+            value: *const u8,
+            len: usize,
+        ) -> c_int,
+    >,
+    /// May `node` be read (by the server named in it, or the device)? A refusal here
+    /// denies more than the ACL does: write-only secrets, locked parameters.
+    pub allow_read: Option<unsafe extern "C" fn(user: *mut c_void, node: *const NodeRef) -> c_int>,
+    /// May `node` be changed (written, added, deleted) now? Asked before any change.
+    pub allow_change:
+        Option<unsafe extern "C" fn(user: *mut c_void, node: *const NodeRef) -> c_int>,
+    /// Starts a streamed write of a value `total` bytes long (`IOTADM_SIZE_UNKNOWN` when
+    /// the server did not say): a large object, sent over several messages. Without
+    /// `write_begin` and `write_chunk`, such a value is refused with 405.
+    pub write_begin:
+        Option<unsafe extern "C" fn(user: *mut c_void, node: *const NodeRef, total: u64) -> c_int>,
+    /// Takes the `len` bytes at `chunk`, which start at byte `offset` of the value.
+    pub write_chunk: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            node: *const NodeRef,
+            offset: u64,
+            chunk: *const u8,
+            len: usize,
+        ) -> c_int,
+    >,
+    /// Ends a streamed write: keep the value (`commit`) or drop it (a later chunk failed,
+    /// the size did not match, the session ended).
+    pub write_end: Option<
+        unsafe extern "C" fn(user: *mut c_void, node: *const NodeRef, commit: bool) -> c_int,
+    >,
+    /// Tells of an `IOTADM_EVENT_*`; `node` is `NULL` for the session and `Atomic` events.
+    pub event: Option<unsafe extern "C" fn(user: *mut c_void, node: *const NodeRef, event: c_int)>,
 }
 
 /// A handler bound to its node.
@@ -109,9 +167,57 @@ fn ok_or_status(code: c_int) -> Result<(), StatusCode> {
     }
 }
 
+impl CNode {
+    /// Tells the C handler of a session or `Atomic` event.
+    fn tell(&self, event: c_int) {
+        if let Some(f) = self.h.event {
+            // SAFETY: a null node is what the callback is promised for these events.
+            unsafe { f(self.h.user, core::ptr::null(), event) }
+        }
+    }
+
+    /// Tells the C handler a node was added or deleted.
+    fn tell_node(&self, node: &CoreRef<'_>, event: c_int) {
+        if let Some(f) = self.h.event {
+            // SAFETY: the node's strings outlive the call.
+            with_ref(node, |r| unsafe { f(self.h.user, r, event) });
+        }
+    }
+
+    /// Runs a callback of the node that answers a status, or allows when it is missing.
+    fn allow(
+        &self,
+        node: &CoreRef<'_>,
+        f: Option<unsafe extern "C" fn(*mut c_void, *const NodeRef) -> c_int>,
+    ) -> Result<(), StatusCode> {
+        let Some(f) = f else { return Ok(()) };
+        // SAFETY: the node's strings outlive the call.
+        ok_or_status(with_ref(node, |r| unsafe { f(self.h.user, r) }))
+    }
+}
+
 impl tree::NodeHandler for CNode {
     fn stores_values(&self, _node: &CoreRef<'_>) -> bool {
-        self.h.read.is_some() || self.h.write.is_some()
+        self.h.read.is_some() || self.h.write.is_some() || self.h.write_chunk.is_some()
+    }
+
+    fn check(&mut self, node: &CoreRef<'_>, value: &[u8]) -> Result<(), StatusCode> {
+        let Some(check) = self.h.check else {
+            return Ok(());
+        };
+        // SAFETY: `value` is valid for reads of its length during the call.
+        let code = with_ref(node, |r| unsafe {
+            check(self.h.user, r, value.as_ptr(), value.len())
+        });
+        ok_or_status(code)
+    }
+
+    fn allow_read(&mut self, node: &CoreRef<'_>) -> Result<(), StatusCode> {
+        self.allow(node, self.h.allow_read)
+    }
+
+    fn allow_change(&mut self, node: &CoreRef<'_>) -> Result<(), StatusCode> {
+        self.allow(node, self.h.allow_change)
     }
 
     fn read(
@@ -144,12 +250,49 @@ impl tree::NodeHandler for CNode {
     }
 
     fn write(&mut self, node: &CoreRef<'_>, value: &[u8]) -> Result<(), StatusCode> {
-        let write = self.h.write.ok_or(StatusCode::CommandNotAllowed)?;
+        let Some(write) = self.h.write else {
+            // A handler that only streams takes a whole value as one chunk.
+            self.begin_write(node, Some(value.len() as u64))?;
+            let written = self.write_chunk(node, 0, value);
+            self.end_write(node, written.is_ok())?;
+            return written;
+        };
         // SAFETY: `value` is valid for reads of its length during the call.
         let code = with_ref(node, |r| unsafe {
             write(self.h.user, r, value.as_ptr(), value.len())
         });
         ok_or_status(code)
+    }
+
+    fn begin_write(&mut self, node: &CoreRef<'_>, total: Option<u64>) -> Result<(), StatusCode> {
+        let (Some(begin), Some(_)) = (self.h.write_begin, self.h.write_chunk) else {
+            return Err(StatusCode::CommandNotAllowed);
+        };
+        let total = total.unwrap_or(IOTADM_SIZE_UNKNOWN);
+        // SAFETY: the node's strings outlive the call.
+        ok_or_status(with_ref(node, |r| unsafe { begin(self.h.user, r, total) }))
+    }
+
+    fn write_chunk(
+        &mut self,
+        node: &CoreRef<'_>,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<(), StatusCode> {
+        let f = self.h.write_chunk.ok_or(StatusCode::CommandNotAllowed)?;
+        // SAFETY: `chunk` is valid for reads of its length during the call.
+        let code = with_ref(node, |r| unsafe {
+            f(self.h.user, r, offset, chunk.as_ptr(), chunk.len())
+        });
+        ok_or_status(code)
+    }
+
+    fn end_write(&mut self, node: &CoreRef<'_>, commit: bool) -> Result<(), StatusCode> {
+        let Some(end) = self.h.write_end else {
+            return Ok(());
+        };
+        // SAFETY: the node's strings outlive the call.
+        ok_or_status(with_ref(node, |r| unsafe { end(self.h.user, r, commit) }))
     }
 
     fn exec(
@@ -170,6 +313,26 @@ impl tree::NodeHandler for CNode {
             IOTADM_STATUS_ACCEPTED => Ok(ExecOutcome::Accepted),
             other => Err(status_from_c(other)),
         }
+    }
+
+    fn added(&mut self, node: &CoreRef<'_>) {
+        self.tell_node(node, IOTADM_EVENT_ADDED);
+    }
+
+    fn deleted(&mut self, node: &CoreRef<'_>) {
+        self.tell_node(node, IOTADM_EVENT_DELETED);
+    }
+
+    fn session_ended(&mut self) {
+        self.tell(IOTADM_EVENT_SESSION_ENDED);
+    }
+
+    fn atomic_started(&mut self) {
+        self.tell(IOTADM_EVENT_ATOMIC_STARTED);
+    }
+
+    fn atomic_ended(&mut self) {
+        self.tell(IOTADM_EVENT_ATOMIC_ENDED);
     }
 }
 
@@ -236,6 +399,27 @@ impl Handlers for DeviceHandlers {
     fn session_ended(&mut self) {
         if let Some(fumo) = self.fumo.as_mut() {
             Handlers::session_ended(fumo);
+        }
+        for n in &mut self.nodes {
+            tree::NodeHandler::session_ended(n);
+        }
+    }
+
+    fn atomic_started(&mut self) {
+        if let Some(fumo) = self.fumo.as_mut() {
+            Handlers::atomic_started(fumo);
+        }
+        for n in &mut self.nodes {
+            tree::NodeHandler::atomic_started(n);
+        }
+    }
+
+    fn atomic_ended(&mut self) {
+        if let Some(fumo) = self.fumo.as_mut() {
+            Handlers::atomic_ended(fumo);
+        }
+        for n in &mut self.nodes {
+            tree::NodeHandler::atomic_ended(n);
         }
     }
 }

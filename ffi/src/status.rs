@@ -88,6 +88,10 @@ pub const IOTADM_STATUS_BAD_REQUEST: c_int = 400;
 pub const IOTADM_STATUS_NOT_FOUND: c_int = 404;
 /// DM status 405: the command is not allowed on this node.
 pub const IOTADM_STATUS_COMMAND_NOT_ALLOWED: c_int = 405;
+/// DM status 413: the value is larger than the node can hold.
+pub const IOTADM_STATUS_REQUEST_ENTITY_TOO_LARGE: c_int = 413;
+/// DM status 425: the one asking may not do this (what an ACL refusal answers).
+pub const IOTADM_STATUS_PERMISSION_DENIED: c_int = 425;
 /// DM status 500: the command failed.
 pub const IOTADM_STATUS_COMMAND_FAILED: c_int = 500;
 

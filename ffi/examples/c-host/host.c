@@ -1,13 +1,15 @@
 /*
  * c-host: a whole iotadm device written in C against include/iotadm.h alone, for a POSIX
- * host. It is the reference for docs/c-api.md and what tests/c_api.rs runs against the
- * test server.
+ * host. It is the reference for docs/c-api.md and what tests/c_api.rs runs against
+ * `iotadm serve` (the scripts examples/scripts/c-host-*.toml).
  *
  * The device keeps its management tree in RAM flash (a file between runs, with --flash),
  * reports its device information (DevInfo, and DevDetail's versions from a table of its
  * own, through a node handler), keeps the CDMA NAM parameters in its
- * "non-volatile items" (a table), runs SPASM validation as an Exec, answers the user
- * questions of a session from a fixed policy, and talks DM over HTTP/1.1 on 127.0.0.1.
+ * "non-volatile items" (a table) and the roaming lists, streamed in chunks, in a store of
+ * their own, keeps rules of its own on its DM accounts, runs SPASM validation as an Exec,
+ * answers the user questions of a session from a fixed policy, and talks DM over HTTP/1.1
+ * on 127.0.0.1.
  * Every step prints one line; tests read them.
  *
  *   c-host --account ID [--flash FILE] [--bootstrap FILE] [--notification FILE]
@@ -217,19 +219,44 @@ static bool ui_allow(void *user, const char *server_id)
 
 /* ---- Node handlers ------------------------------------------------------------------ */
 
-/* Copies the part of `value` from `offset` that fits `out`, as a read callback answers. */
-static int serve(const char *value, size_t offset, uint8_t *out, size_t out_len,
-                 size_t *written, size_t *total)
+/* Copies the part of the `len` bytes at `value` from `offset` that fits `out`, as a read
+ * callback answers. */
+static int serve_bytes(const uint8_t *value, size_t len, size_t offset, uint8_t *out,
+                       size_t out_len, size_t *written, size_t *total)
 {
-    size_t len = strlen(value);
     size_t n = offset < len ? len - offset : 0;
     if (n > out_len) {
         n = out_len;
     }
-    memcpy(out, value + (offset < len ? offset : len), n);
+    if (n > 0) {
+        memcpy(out, value + offset, n);
+    }
     *written = n;
     *total = len;
     return IOTADM_STATUS_OK;
+}
+
+static int serve(const char *value, size_t offset, uint8_t *out, size_t out_len,
+                 size_t *written, size_t *total)
+{
+    return serve_bytes((const uint8_t *)value, strlen(value), offset, out, out_len, written,
+                       total);
+}
+
+static const char *by(const iotadm_node_ref *node)
+{
+    return node->server_id != NULL ? node->server_id : "the device";
+}
+
+/* FNV-1a, 32 bits: what the tests compare a streamed value by. */
+static uint32_t fnv1a(const uint8_t *bytes, size_t len)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        h = (h ^ bytes[i]) * 16777619u;
+    }
+    return h;
 }
 
 /* ./DevDetail: the versions the platform reports, read-only. (LrgObj and the URI limits
@@ -290,21 +317,97 @@ static void nv_set(struct nv *nv, const char *path, const char *value)
     }
 }
 
+/* The roaming lists (PRL, EXT_PRL) are larger than a message: the baseband keeps them in a
+ * store of their own, written in chunks as the server streams them, and replaced only when
+ * the whole list has arrived. */
+#define PRL_MAX 16384
+
+struct prl {
+    uint8_t value[PRL_MAX];
+    size_t len;
+    uint8_t staged[PRL_MAX];
+    size_t staged_len;
+};
+
+static struct prl prl;
+
+static bool is_prl(const char *path)
+{
+    const char *leaf = strrchr(path, '/');
+    return leaf != NULL && (strcmp(leaf, "/PRL") == 0 || strcmp(leaf, "/EXT_PRL") == 0);
+}
+
 static int nam_read(void *user, const iotadm_node_ref *node, size_t offset, uint8_t *out,
                     size_t out_len, size_t *written, size_t *total)
 {
     const char *value = nv_find(user, node->path);
     printf("handler read %s\n", node->path);
+    if (is_prl(node->path)) {
+        return serve_bytes(prl.value, prl.len, offset, out, out_len, written, total);
+    }
     if (value == NULL) {
         return IOTADM_STATUS_NOT_FOUND;
     }
     return serve(value, offset, out, out_len, written, total);
 }
 
+static int prl_begin(void *user, const iotadm_node_ref *node, uint64_t total)
+{
+    (void)user;
+    if (!is_prl(node->path)) {
+        /* The other NAM parameters are small: they always come whole. */
+        return IOTADM_STATUS_COMMAND_NOT_ALLOWED;
+    }
+    if (total != IOTADM_SIZE_UNKNOWN && total > PRL_MAX) {
+        return IOTADM_STATUS_REQUEST_ENTITY_TOO_LARGE;
+    }
+    prl.staged_len = 0;
+    printf("handler write-begin %s total=%llu by %s\n", node->path, (unsigned long long)total,
+           by(node));
+    return IOTADM_STATUS_OK;
+}
+
+static int prl_chunk(void *user, const iotadm_node_ref *node, uint64_t offset,
+                     const uint8_t *chunk, size_t len)
+{
+    (void)user;
+    if (offset != prl.staged_len || len > PRL_MAX - prl.staged_len) {
+        return IOTADM_STATUS_COMMAND_FAILED;
+    }
+    memcpy(prl.staged + prl.staged_len, chunk, len);
+    prl.staged_len += len;
+    printf("handler write-chunk %s offset=%llu len=%zu\n", node->path,
+           (unsigned long long)offset, len);
+    return IOTADM_STATUS_OK;
+}
+
+static int prl_end(void *user, const iotadm_node_ref *node, bool commit)
+{
+    (void)user;
+    if (commit) {
+        memcpy(prl.value, prl.staged, prl.staged_len);
+        prl.len = prl.staged_len;
+        printf("handler write-end %s kept %zu bytes fnv1a=%08x\n", node->path, prl.len,
+               (unsigned)fnv1a(prl.value, prl.len));
+    } else {
+        printf("handler write-end %s dropped\n", node->path);
+    }
+    return IOTADM_STATUS_OK;
+}
+
 static int nam_write(void *user, const iotadm_node_ref *node, const uint8_t *value, size_t len)
 {
     struct nv *nv = user;
     char text[NV_VALUE];
+    if (is_prl(node->path)) {
+        /* A list small enough to come whole goes the streamed way in one chunk. */
+        int rc = prl_begin(user, node, len);
+        if (rc == IOTADM_STATUS_OK) {
+            rc = prl_chunk(user, node, 0, value, len);
+            prl_end(user, node, rc == IOTADM_STATUS_OK);
+        }
+        return rc;
+    }
     if (strlen(node->path) >= NV_PATH || len >= NV_VALUE) {
         return IOTADM_STATUS_COMMAND_FAILED;
     }
@@ -314,9 +417,78 @@ static int nam_write(void *user, const iotadm_node_ref *node, const uint8_t *val
         return IOTADM_STATUS_COMMAND_FAILED;
     }
     nv_set(nv, node->path, text);
-    printf("handler write %s = \"%s\" by %s\n", node->path, text,
-           node->server_id != NULL ? node->server_id : "the device");
+    printf("handler write %s = \"%s\" by %s\n", node->path, text, by(node));
     return IOTADM_STATUS_OK;
+}
+
+/* ./DMAcc/<x>: the tree keeps the accounts; the device adds its own rules. */
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A server address must be HTTP: the device has no other transport. */
+static int dmacc_check(void *user, const iotadm_node_ref *node, const uint8_t *value,
+                       size_t len)
+{
+    (void)user;
+    if (!ends_with(node->path, "/Addr")) {
+        return IOTADM_STATUS_OK;
+    }
+    if ((len >= 7 && memcmp(value, "http://", 7) == 0) ||
+        (len >= 8 && memcmp(value, "https://", 8) == 0)) {
+        return IOTADM_STATUS_OK;
+    }
+    printf("handler check %s = \"%.*s\" by %s: refused\n", node->path, (int)len,
+           (const char *)value, by(node));
+    return IOTADM_STATUS_BAD_REQUEST;
+}
+
+/* The account's credentials are the device's: no server reads them. */
+static int dmacc_allow_read(void *user, const iotadm_node_ref *node)
+{
+    (void)user;
+    if (node->server_id != NULL && strstr(node->path, "/AppAuth/") != NULL) {
+        printf("handler allow-read %s by %s: refused\n", node->path, node->server_id);
+        return IOTADM_STATUS_PERMISSION_DENIED;
+    }
+    return IOTADM_STATUS_OK;
+}
+
+/* The device picks the authentication it prefers; a server does not change it. */
+static int dmacc_allow_change(void *user, const iotadm_node_ref *node)
+{
+    (void)user;
+    if (node->server_id != NULL && ends_with(node->path, "/AAuthPref")) {
+        printf("handler allow-change %s by %s: refused\n", node->path, node->server_id);
+        return IOTADM_STATUS_COMMAND_NOT_ALLOWED;
+    }
+    return IOTADM_STATUS_OK;
+}
+
+static void dmacc_event(void *user, const iotadm_node_ref *node, int event)
+{
+    (void)user;
+    switch (event) {
+    case IOTADM_EVENT_ADDED:
+        printf("handler event added %s by %s\n", node->path, by(node));
+        break;
+    case IOTADM_EVENT_DELETED:
+        printf("handler event deleted %s by %s\n", node->path, by(node));
+        break;
+    case IOTADM_EVENT_SESSION_ENDED:
+        printf("handler event session-ended\n");
+        break;
+    case IOTADM_EVENT_ATOMIC_STARTED:
+        printf("handler event atomic-started\n");
+        break;
+    case IOTADM_EVENT_ATOMIC_ENDED:
+        printf("handler event atomic-ended\n");
+        break;
+    default:
+        break;
+    }
 }
 
 /* ./CDMA/SPASM/Validate: the operator's SPASM check, run by Exec. */
@@ -325,8 +497,7 @@ static int spasm_validate(void *user, const iotadm_node_ref *node, const uint8_t
 {
     (void)user;
     printf("handler exec %s data=\"%.*s\" correlator=%s by %s\n", node->path, (int)len,
-           (const char *)data, correlator != NULL ? correlator : "(none)",
-           node->server_id != NULL ? node->server_id : "the device");
+           (const char *)data, correlator != NULL ? correlator : "(none)", by(node));
     return IOTADM_STATUS_OK;
 }
 
@@ -679,9 +850,24 @@ int main(int argc, char **argv)
 
     {
         const iotadm_node_handler handlers[] = {
-            {"./DevDetail", NULL, dev_detail_read, NULL, NULL},
-            {"./CDMA/NAM/<x>", &nv, nam_read, nam_write, NULL},
-            {"./CDMA/SPASM/Validate", NULL, NULL, NULL, spasm_validate},
+            {.uri = "./DevDetail", .read = dev_detail_read},
+            {
+                .uri = "./CDMA/NAM/<x>",
+                .user = &nv,
+                .read = nam_read,
+                .write = nam_write,
+                .write_begin = prl_begin,
+                .write_chunk = prl_chunk,
+                .write_end = prl_end,
+            },
+            {.uri = "./CDMA/SPASM/Validate", .exec = spasm_validate},
+            {
+                .uri = "./DMAcc/<x>",
+                .check = dmacc_check,
+                .allow_read = dmacc_allow_read,
+                .allow_change = dmacc_allow_change,
+                .event = dmacc_event,
+            },
         };
         iotadm_device_config config;
         memset(&config, 0, sizeof config);

@@ -5,6 +5,8 @@
 //! packages. It records every message both ways and what the client did with each command
 //! in a [`Transcript`], and notes every protocol rule the client broke as a [`Violation`],
 //! so a test can judge the client against the protocol, not only against its own output.
+//! `iotadm serve` runs it from a script file, for handsets tested without Rust
+//! (docs/serve.md).
 //!
 //! ```
 //! use iotadm_host::testserver::{Account, Cmd, Script, TestServer};
@@ -110,6 +112,7 @@ use std::fmt;
 use std::io;
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -301,6 +304,7 @@ pub struct TestServer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     panic: Arc<Mutex<Option<Box<dyn std::any::Any + Send>>>>,
+    watchers: Watchers,
     /// The test provokes violations on purpose and judges them itself.
     violations_expected: AtomicBool,
 }
@@ -317,6 +321,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Those told after every answered message (see [`TestServer::watch`]).
+type Watchers = Arc<Mutex<Vec<Sender<()>>>>;
+
 /// Largest request body read.
 const MAX_REQUEST: u64 = 16 << 20;
 
@@ -332,7 +339,20 @@ impl TestServer {
         script: Script,
         options: ServerOptions,
     ) -> io::Result<TestServer> {
-        let http = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        TestServer::start_on(loopback, accounts, script, options)
+    }
+
+    /// Starts a server listening on `listen` (port 0: one the OS picks; see
+    /// [`TestServer::addr`]). Tests keep to `127.0.0.1`; `iotadm serve` lets a handset on
+    /// a bench network reach it.
+    pub fn start_on(
+        listen: std::net::SocketAddr,
+        accounts: Vec<Account>,
+        script: Script,
+        options: ServerOptions,
+    ) -> io::Result<TestServer> {
+        let http = tiny_http::Server::http(listen).map_err(io::Error::other)?;
         let addr = http
             .server_addr()
             .to_ip()
@@ -342,12 +362,18 @@ impl TestServer {
         let http = Arc::new(http);
         let stop = Arc::new(AtomicBool::new(false));
         let panic = Arc::new(Mutex::new(None));
+        let watchers = Watchers::default();
         let thread = {
-            let (engine, http, stop, panic) =
-                (engine.clone(), http.clone(), stop.clone(), panic.clone());
+            let (engine, http, stop, panic, watchers) = (
+                engine.clone(),
+                http.clone(),
+                stop.clone(),
+                panic.clone(),
+                watchers.clone(),
+            );
             std::thread::Builder::new()
                 .name("iotadm-testserver".to_string())
-                .spawn(move || serve(&http, &engine, &stop, &panic))?
+                .spawn(move || serve(&http, &engine, &stop, &panic, &watchers))?
         };
         Ok(TestServer {
             addr,
@@ -356,8 +382,16 @@ impl TestServer {
             stop,
             thread: Some(thread),
             panic,
+            watchers,
             violations_expected: AtomicBool::new(false),
         })
+    }
+
+    /// Sends `()` on `tx` after every message the server has answered (the transcript
+    /// holds it by then), so a program can wait for a session to end without polling.
+    /// A sender whose receiver is gone is dropped.
+    pub fn watch(&self, tx: Sender<()>) {
+        lock(&self.watchers).push(tx);
     }
 
     /// The address the server listens on.
@@ -509,6 +543,7 @@ fn serve(
     engine: &Mutex<Engine>,
     stop: &AtomicBool,
     panic: &Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    watchers: &Mutex<Vec<Sender<()>>>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let mut request = match http.recv_timeout(Duration::from_millis(200)) {
@@ -570,5 +605,6 @@ fn serve(
             }
         }
         let _ = request.respond(response);
+        lock(watchers).retain(|tx| tx.send(()).is_ok());
     }
 }

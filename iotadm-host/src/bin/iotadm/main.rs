@@ -1,7 +1,8 @@
 //! `iotadm`: the host tool. Converts SyncML DM messages between XML and WBXML (with the
 //! same command-line shape as libwbxml's `xml2wbxml` and `wbxml2xml`), summarises a
 //! message for a person to read, prints the compiled management tree, checks DDF files,
-//! builds update packages, applies delta patches and runs a simulated handset.
+//! builds update packages, applies delta patches, runs a simulated handset and serves
+//! scripted DM sessions to a handset under test.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -14,6 +15,7 @@ mod delta;
 mod device;
 mod package;
 mod raw;
+mod serve;
 mod tree;
 use iotadm::codec::{self, Command, Data, EncodeError, EncodeOptions, Encoding, Item, Message};
 
@@ -76,6 +78,9 @@ enum Cmd {
     Package(package::PackageCommand),
     /// A simulated handset: provision it, connect to its server, or answer a package 0.
     Device(Box<device::DeviceArgs>),
+    /// The scripted test server: serve the sessions of a script file to a handset under
+    /// test, then judge what it answered (see docs/serve.md).
+    Serve(serve::ServeArgs),
     /// Device Description Framework documents.
     Ddf {
         #[command(subcommand)]
@@ -213,6 +218,7 @@ fn run(cli: Cli) -> Result<(), String> {
             command: DeltaCmd::Apply(args),
         } => delta::run(args),
         Cmd::Device(args) => device::run(*args),
+        Cmd::Serve(args) => serve::run(args),
         Cmd::Limits { c } => {
             let mut text = String::new();
             for s in iotadm::limits::SETTINGS {
@@ -428,6 +434,7 @@ fn main() -> ExitCode {
         Cmd::Package(p) if p.command.is_some() => "package verify",
         Cmd::Package(_) => "package",
         Cmd::Device(_) => "device",
+        Cmd::Serve(_) => "serve",
         Cmd::Ddf { .. } => "ddf check",
         Cmd::Delta { .. } => "delta apply",
     };
