@@ -104,6 +104,13 @@ fn a_session_logs_its_packages_and_the_trees_refusals() {
     assert!(find(&lines, "package ends").level == Level::Debug);
     assert!(find(&lines, "accepted the client's credentials").level == Level::Debug);
 
+    let sent = find(&lines, "transport: ");
+    assert_eq!(
+        (sent.level, sent.target.as_str()),
+        (Level::Debug, "iotadm::session::client")
+    );
+    assert!(find(&lines, "a reply of").level == Level::Debug);
+
     let access = find(&lines, "Replace on Mod by srv1 refused, 405");
     assert_eq!(access.level, Level::Info);
     assert!(access.target.starts_with("iotadm::tree"), "{access:?}");
@@ -242,4 +249,27 @@ fn a_non_2xx_status_for_a_client_command_is_a_warning() {
     assert!(matches!(step, Ok(Step::Done(_))), "{step:?}");
     let line = find(&lines, "answered command 1 of message 1 with 406");
     assert_eq!(line.level, Level::Warn);
+}
+
+/// A server that cannot be reached: the transport's failure is a warning, and the session
+/// was begun (package 1) before it.
+#[test]
+fn a_transport_failure_is_a_warning() {
+    // Nothing listens on the discard port of the loopback address.
+    let mut tree = device(
+        "http://127.0.0.1:9/dm",
+        cred(AuthScheme::Basic, "dev", "devpw", b""),
+        None,
+    );
+    let (outcome, lines) = logged(|| run(&mut tree, Config::default(), Initiation::Client));
+    assert!(
+        matches!(outcome, Err(ClientError::Transport(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(find(&lines, "package 1 to srv1").level, Level::Info);
+    let failed = find(&lines, "transport: exchange failed");
+    assert_eq!(
+        (failed.level, failed.target.as_str()),
+        (Level::Warn, "iotadm::session::client")
+    );
 }

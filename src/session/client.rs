@@ -132,7 +132,7 @@ impl<T: Transport> Client<'_, T> {
             let reply = self
                 .transport
                 .exchange(&x.request, x.rx, x.hmac)
-                .map_err(ClientError::Transport)?;
+                .map_err(transport_failed)?;
             if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
                 return Ok(outcome);
             }
@@ -231,12 +231,19 @@ impl<T: AsyncTransport> Client<'_, T> {
                 .transport
                 .exchange(&x.request, x.rx, x.hmac)
                 .await
-                .map_err(ClientError::Transport)?;
+                .map_err(transport_failed)?;
             if let ControlFlow::Break(outcome) = drive.handle(reply, session, env, &mut observe)? {
                 return Ok(outcome);
             }
         }
     }
+}
+
+/// A transport's failure, which ends the run. Its error is the caller's to show: it need
+/// not be something the log can format.
+fn transport_failed<E>(e: E) -> ClientError<E> {
+    warn!("transport: exchange failed");
+    ClientError::Transport(e)
 }
 
 /// A run's hold on its session: the session is abandoned when the hold goes, unless the
@@ -329,6 +336,7 @@ impl<'d> Drive<'d> {
         observe: &mut impl FnMut(Event<'_>),
     ) -> Exchange<'a> {
         let body = self.tx.get(..self.sent).unwrap_or(&[]);
+        debug!("transport: {} bytes to {}", body.len(), session.url());
         observe(Event::Sent {
             body,
             encoding: session.encoding(),
@@ -365,6 +373,7 @@ impl<'d> Drive<'d> {
             (&self.rx[..], &[])
         };
         let body = reply_buf.get(..reply.len).unwrap_or(&[]);
+        debug!("transport: a reply of {} bytes", body.len());
         observe(Event::Received { body });
         let header = reply.hmac_len.and_then(|n| self.hmac.get(..n));
         match session.handle(env, body, header, held, self.tx, self.scratch)? {
