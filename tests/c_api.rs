@@ -6,10 +6,14 @@
 //! verdict (its exit status, summary and transcript) judges the sessions; the program's
 //! output shows what its callbacks saw.
 
-use std::io::{BufRead, BufReader, Lines};
+#[path = "common/serve.rs"]
+mod serve;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output};
 use std::sync::OnceLock;
+
+use serve::Serve;
 
 /// The ffi crate.
 fn ffi_dir() -> PathBuf {
@@ -99,15 +103,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// `iotadm serve` running a script in a test's directory, and the lines it printed.
-struct Serve {
-    child: Child,
-    out: Lines<BufReader<ChildStdout>>,
-    lines: Vec<String>,
+/// `iotadm serve` running a script in a test's directory, and where it writes its files.
+struct Served {
+    serve: Serve,
     dir: PathBuf,
 }
 
-/// What `iotadm serve` said when it stopped.
+/// What `iotadm serve` said when it stopped, and the transcript it wrote.
 struct Verdict {
     status: ExitStatus,
     lines: Vec<String>,
@@ -115,51 +117,33 @@ struct Verdict {
     transcript: String,
 }
 
-impl Serve {
+impl Served {
     /// Starts `iotadm serve --script <script> --transcript transcript.xml [extra]` in `dir`
     /// and reads up to the bootstrap it writes there.
-    fn start(script_name: &str, dir: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(iotadm())
-            .arg("serve")
-            .arg("--script")
-            .arg(script(script_name))
-            .args(["--transcript", "transcript.xml"])
-            .args(extra)
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("iotadm serve runs");
-        let out = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let mut serve = Serve {
-            child,
-            out,
-            lines: Vec::new(),
-            dir: dir.to_path_buf(),
-        };
+    fn start(script_name: &str, dir: &Path, extra: &[&str]) -> Served {
+        let mut args = vec![
+            script(script_name).into_os_string(),
+            "--transcript".into(),
+            "transcript.xml".into(),
+        ];
+        args.insert(0, "--script".into());
+        args.extend(extra.iter().map(Into::into));
+        let mut serve = Serve::start(iotadm(), &args, dir);
         let listening = serve.wait_for("listening on ");
         assert!(
             listening.starts_with("listening on http://127.0.0.1:"),
             "{listening}"
         );
         serve.wait_for("bootstrap of srv1 written to bootstrap.xml");
-        serve
+        Served {
+            serve,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Reads the lines serve prints until one starts with `prefix`; that line.
     fn wait_for(&mut self, prefix: &str) -> String {
-        for line in self.out.by_ref() {
-            let line = line.expect("serve's output is text");
-            self.lines.push(line.clone());
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        panic!(
-            "iotadm serve ended without {prefix:?}:\n{}",
-            self.lines.join("\n")
-        );
+        self.serve.wait_for(prefix)
     }
 
     /// The bootstrap serve wrote for `srv1`, with the address it listens on.
@@ -169,32 +153,16 @@ impl Serve {
 
     /// Closes serve's standard input (the end with `--until-eof`), reads the rest of its
     /// output and waits for it.
-    fn finish(mut self) -> Verdict {
-        drop(self.child.stdin.take());
-        for line in self.out.by_ref() {
-            self.lines.push(line.expect("serve's output is text"));
-        }
-        let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-        }
-        let status = self.child.wait().expect("serve ends");
+    fn finish(self) -> Verdict {
+        let v = self.serve.finish();
         let transcript =
             std::fs::read_to_string(self.dir.join("transcript.xml")).unwrap_or_default();
         Verdict {
-            status,
-            lines: std::mem::take(&mut self.lines),
-            stderr,
+            status: v.status,
+            lines: v.lines,
+            stderr: v.stderr,
             transcript,
         }
-    }
-}
-
-impl Drop for Serve {
-    /// A test that fails half-way stops its server.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -253,7 +221,7 @@ fn judged(v: &Verdict) -> String {
 /// The first boot of a device in `dir`: provisioned with the bootstrap serve wrote, as at
 /// the factory, its tree kept in `tree.bin`, then a session it starts. Its output, and
 /// that with serve's for a failure message.
-fn factory_boot(serve: &mut Serve) -> (Vec<String>, String) {
+fn factory_boot(serve: &mut Served) -> (Vec<String>, String) {
     let bootstrap = serve.bootstrap();
     let args = [
         "--account",
@@ -264,7 +232,7 @@ fn factory_boot(serve: &mut Serve) -> (Vec<String>, String) {
         bootstrap.to_str().expect("UTF-8 path"),
     ];
     let (out, lines) = run_c(&args, &serve.dir.clone());
-    let why = shown(&out, &lines, &serve.lines);
+    let why = shown(&out, &lines, &serve.serve.lines);
     assert!(out.status.success(), "{why}");
     (lines, why)
 }
@@ -299,7 +267,7 @@ fn assert_hmac_both_ways(lines: &[String], exchanges: usize, why: &str) {
 #[test]
 fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     let dir = scratch("restart");
-    let mut serve = Serve::start("c-host-restart.toml", &dir, &[]);
+    let mut serve = Served::start("c-host-restart.toml", &dir, &[]);
 
     // First boot: provisioned as at the factory, then a session the device starts.
     let (lines, why) = factory_boot(&mut serve);
@@ -343,7 +311,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     // A restart: the account, DevInfo and the nonces come back from flash, no bootstrap.
     let args = ["--account", "srv1", "--flash", "tree.bin"];
     let (out, lines) = run_c(&args, &dir);
-    let why = shown(&out, &lines, &serve.lines);
+    let why = shown(&out, &lines, &serve.serve.lines);
     assert!(out.status.success(), "{why}");
     // serve ends by itself once the script's two sessions have ended.
     let v = serve.finish();
@@ -400,7 +368,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
 #[test]
 fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
     let dir = scratch("package0");
-    let mut serve = Serve::start("c-host-package0.toml", &dir, &[]);
+    let mut serve = Served::start("c-host-package0.toml", &dir, &[]);
 
     // First boot: provisioned, and a session the device starts. Its last server message
     // hands out no fresh nonce, so the nonces both ends keep still agree afterwards.
@@ -427,7 +395,7 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
         "pkg0.bin",
     ];
     let (out, lines) = run_c(&args, &dir);
-    let why = shown(&out, &lines, &serve.lines);
+    let why = shown(&out, &lines, &serve.serve.lines);
     assert!(out.status.success(), "{why}");
     let v = serve.finish();
     let why = format!("{why}\n{}", judged(&v));
@@ -466,7 +434,7 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
 #[test]
 fn a_forged_package_0_starts_nothing_from_c() {
     let dir = scratch("forged");
-    let mut serve = Serve::start("c-host-forged-package0.toml", &dir, &["--until-eof"]);
+    let mut serve = Served::start("c-host-forged-package0.toml", &dir, &["--until-eof"]);
     serve.wait_for("package 0 of srv1 for session 0BAD written to pkg0.bin");
     let pkg0 = dir.join("pkg0.bin");
     let mut bytes = std::fs::read(&pkg0).expect("package 0 written");
@@ -509,7 +477,7 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[test]
 fn c_node_handlers_stream_large_values_check_values_and_hear_events() {
     let dir = scratch("handlers");
-    let mut serve = Serve::start("c-host-handlers.toml", &dir, &[]);
+    let mut serve = Served::start("c-host-handlers.toml", &dir, &[]);
     let (lines, why) = factory_boot(&mut serve);
     let v = serve.finish();
     let why = format!("{why}\n{}", judged(&v));

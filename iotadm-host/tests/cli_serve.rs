@@ -3,10 +3,15 @@
 //! crate's `tests/c_api.rs`), the documented example is the tested file, and a run fails
 //! with a non-zero exit when an expectation is not met or the client breaks a rule.
 
-use std::io::{BufRead, BufReader, Lines, Read, Write};
+#[path = "../../tests/common/serve.rs"]
+mod serve;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
+
+use serve::Serve;
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -33,64 +38,9 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// `iotadm serve` running in `dir`, its output read line by line.
-struct Serve {
-    child: Child,
-    out: Lines<BufReader<ChildStdout>>,
-    lines: Vec<String>,
-}
-
-impl Serve {
-    fn start(args: &[&str], dir: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_iotadm"))
-            .arg("serve")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("iotadm serve runs");
-        let out = BufReader::new(child.stdout.take().expect("piped")).lines();
-        Serve {
-            child,
-            out,
-            lines: Vec::new(),
-        }
-    }
-
-    /// Reads up to the line starting with `prefix`; that line.
-    fn wait_for(&mut self, prefix: &str) -> String {
-        for line in self.out.by_ref() {
-            let line = line.expect("text");
-            self.lines.push(line.clone());
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        panic!("no {prefix:?} in:\n{}", self.lines.join("\n"));
-    }
-
-    /// Closes standard input and waits: whether serve succeeded, everything it printed.
-    fn finish(mut self) -> (bool, String) {
-        drop(self.child.stdin.take());
-        for line in self.out.by_ref() {
-            self.lines.push(line.expect("text"));
-        }
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        let ok = self.child.wait().expect("serve ends").success();
-        (ok, format!("{}\n{err}", self.lines.join("\n")))
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `iotadm serve ARGS` of this crate, in `dir`.
+fn serve(args: &[&str], dir: &Path) -> Serve {
+    Serve::start(Path::new(env!("CARGO_BIN_EXE_iotadm")), args, dir)
 }
 
 /// `iotadm device --state hs ARGS` in `dir`.
@@ -157,7 +107,7 @@ fn the_handset_example_runs_against_the_simulated_handset() {
     let dir = scratch("handset");
     let script = root().join("examples/scripts/handset.toml");
     let script = script.to_str().expect("UTF-8 path");
-    let mut serve = Serve::start(&["--script", script, "--transcript", "t.xml"], &dir);
+    let mut serve = serve(&["--script", script, "--transcript", "t.xml"], &dir);
     let listening = serve.wait_for("listening on ");
     assert!(listening.starts_with("listening on http://127.0.0.1:"));
     serve.wait_for("bootstrap of srv1 written to bootstrap.xml");
@@ -166,7 +116,8 @@ fn the_handset_example_runs_against_the_simulated_handset() {
     serve.wait_for("package 0 of srv1 for session 0042 written to pkg0.bin");
     assert!(device(&dir, &["--notify", "pkg0.bin"]).contains("package 0 verified"));
     // Both sessions ended: serve stops by itself.
-    let (ok, out) = serve.finish();
+    let verdict = serve.finish();
+    let (ok, out) = (verdict.status.success(), verdict.text());
     assert!(ok, "{out}");
     for line in [
         "session 2 ended: srv1, session id 42, completed, authenticated, opened with alert 1200",
@@ -194,11 +145,12 @@ fn an_expectation_not_met_fails_the_run() {
          { get = \"./Nowhere\", expect_status = 200 } ]\n",
     )
     .expect("script");
-    let mut serve = Serve::start(&["--script", "s.toml"], &dir);
+    let mut serve = serve(&["--script", "s.toml"], &dir);
     serve.wait_for("bootstrap of srv1 written to b.xml");
     device(&dir, &["--bootstrap", "b.xml"]);
     device(&dir, &["--connect"]);
-    let (ok, out) = serve.finish();
+    let verdict = serve.finish();
+    let (ok, out) = (verdict.status.success(), verdict.text());
     assert!(!ok, "{out}");
     for line in [
         "not met: session 1: opened with alert 1201, expected 1200",
@@ -217,7 +169,7 @@ fn an_expectation_not_met_fails_the_run() {
 fn a_protocol_violation_fails_the_run() {
     let dir = scratch("violation");
     std::fs::write(dir.join("s.toml"), "[[account]]\nserver_id = \"srv1\"\n").expect("script");
-    let mut serve = Serve::start(&["--script", "s.toml", "--until-eof"], &dir);
+    let mut serve = serve(&["--script", "s.toml", "--until-eof"], &dir);
     let account = serve.wait_for("account srv1 at http://");
     let url = account.trim_start_matches("account srv1 at http://");
     let (host, path) = url.split_once('/').expect("host and path");
@@ -234,7 +186,8 @@ fn a_protocol_violation_fails_the_run() {
     tcp.write_all(body).expect("body");
     let mut reply = String::new();
     let _ = tcp.read_to_string(&mut reply);
-    let (ok, out) = serve.finish();
+    let verdict = serve.finish();
+    let (ok, out) = (verdict.status.success(), verdict.text());
     assert!(!ok, "{out}");
     assert!(
         out.lines().any(|l| l.starts_with("violation: ")),
