@@ -27,4 +27,6 @@ pub mod testserver;
 
 pub use download::HttpDownloader;
 pub use file_flash::{FileFlash, FileFlashError};
-pub use http::{HttpConfig, HttpError, HttpTransport, ACCEPT};
+pub use http::{
+    HttpConfig, HttpError, HttpTransport, TlsFailure, TlsIdentity, TlsSettings, ACCEPT,
+};
