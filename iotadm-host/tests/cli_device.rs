@@ -4,10 +4,16 @@
 
 use std::process::Command;
 
+#[path = "../../tests/common/certs.rs"]
+mod certs;
+
 use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
 use iotadm_host::sim::{AccountSpec, CredSpec};
-use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer};
+use iotadm_host::testserver::{
+    Account, Cmd, Script, ServerOptions, ServerTls, SessionState, TestServer,
+};
+use iotadm_host::TlsIdentity;
 
 fn iotadm(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))
@@ -205,4 +211,111 @@ fn a_tnds_bootstrap_with_a_b64_nonce_and_no_acl_gives_a_working_account() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&boot);
+}
+
+/// A server for `srv1` serving HTTPS as `identity`, and a handset provisioned with its
+/// `https://` address: the state directory.
+fn https_handset(name: &str, identity: &TlsIdentity) -> (TestServer, std::path::PathBuf) {
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_basic("handset", "client-secret")],
+        Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
+        ServerOptions {
+            tls: Some(ServerTls::new(identity.clone())),
+            ..ServerOptions::default()
+        },
+    )
+    .unwrap();
+    let url = server.url("srv1");
+    assert!(url.starts_with("https://"), "{url}");
+    let spec = AccountSpec {
+        node: "srv1",
+        server_id: "srv1",
+        addr: &url,
+        client: Some(CredSpec {
+            scheme: AuthScheme::Basic,
+            name: "handset",
+            secret: "client-secret",
+            nonce: b"",
+        }),
+        server: None,
+        acl: None,
+    };
+    let dir = state_dir(name);
+    let boot = dir.with_extension("bootstrap.xml");
+    std::fs::write(&boot, spec.bootstrap_message()).unwrap();
+    let (ok, out) = device(
+        dir.to_str().unwrap(),
+        &["--bootstrap", boot.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_file(&boot);
+    (server, dir)
+}
+
+/// `--connect` to an `https://` account trusting the test CA with `--ca`: a whole
+/// session. Without `--ca`, or to a server whose certificate has expired or is for another
+/// name, the run fails with the reason and the server receives no message.
+#[test]
+fn a_session_over_https_trusts_the_ca_given_and_refuses_bad_certificates() {
+    let Some(pki) = certs::pki() else { return };
+    let ca = pki.ca_file.to_str().unwrap();
+
+    let (server, dir) = https_handset("https", &pki.server);
+    let state = dir.to_str().unwrap();
+    let (ok, out) = device(state, &["--connect"]);
+    assert!(!ok, "the test CA is not among the platform's roots: {out}");
+    assert!(out.contains("not issued by a trusted authority"), "{out}");
+    assert!(server.transcript().records().is_empty());
+    let (ok, out) = device(state, &["--connect", "--ca", ca]);
+    assert!(ok, "{out}");
+    assert!(out.contains("session ended"), "{out}");
+    let t = server.finish();
+    assert_eq!(t.results_for("model")[0].data_str(), "iotadm-sim");
+    assert_eq!(t.sessions().len(), 1);
+    assert_eq!(t.sessions()[0].state, SessionState::Completed);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    for (name, identity, reason) in [
+        ("expired", &pki.expired, "certificate has expired"),
+        (
+            "untrusted",
+            &pki.untrusted,
+            "not issued by a trusted authority",
+        ),
+        (
+            "other-name",
+            &pki.other_name,
+            "is for another name (dm.example.com), not 127.0.0.1",
+        ),
+    ] {
+        let (server, dir) = https_handset(name, identity);
+        let (ok, out) = device(dir.to_str().unwrap(), &["--connect", "--ca", ca]);
+        assert!(!ok, "{name}: {out}");
+        assert!(out.contains(reason), "{name}: {out}");
+        let t = server.finish();
+        assert!(t.records().is_empty(), "{name}: {}", t.render());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_ca_file_without_a_certificate_is_refused() {
+    let dir = state_dir("bad-ca");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-ca.pem");
+    std::fs::write(&bad, "just text\n").unwrap();
+    let (ok, out) = device(
+        dir.to_str().unwrap(),
+        &[
+            "--connect",
+            "--account",
+            "srv1",
+            "--ca",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("not-a-ca.pem"), "{out}");
+    assert!(out.contains("no CERTIFICATE"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use iotadm::codec::Encoding;
 use iotadm::session::{
-    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, DeviceInfo, Env,
-    Initiation, Trigger,
+    accept_notification, apply_bootstrap, BootstrapSource, ClientError, Config, DefaultAnswers,
+    DeviceInfo, Env, Initiation, Trigger,
 };
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 use iotadm_host::sim::{self, SeededRng, SystemClock};
 use iotadm_host::FileFlash;
-use iotadm_host::HttpTransport;
+use iotadm_host::{HttpConfig, HttpTransport};
 
 /// The flash image: 256 KiB in 4 KiB sectors.
 const FLASH_BYTES: usize = 256 * 1024;
@@ -52,6 +52,10 @@ pub(crate) struct DeviceArgs {
     /// any node's. May be given more than once; give the same ones at every run.
     #[arg(long = "ddf", value_name = "DIR")]
     ddf: Vec<PathBuf>,
+    /// A CA certificate (PEM) to trust, besides the platform's roots, when the account's
+    /// address is `https://`. May be given more than once.
+    #[arg(long = "ca", value_name = "FILE")]
+    ca: Vec<PathBuf>,
     #[command(flatten)]
     info: InfoArgs,
 }
@@ -175,6 +179,7 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         max_msg_size: 16 * 1024,
         ..Config::default()
     };
+    let transport = transport(&args.ca)?;
     let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::from_host(), SystemClock);
     let mut env = Env {
         tree: &mut tree,
@@ -183,22 +188,19 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         clock: &clock,
         alerts: &[],
     };
-    let outcome = sim::run_session(
-        &mut env,
-        cfg,
-        &account,
-        initiation,
-        HttpTransport::new(),
-        |event| {
-            println!("\n== {}", sim::describe(&event));
-            let body = match event {
-                iotadm::session::Event::Sent { body, .. }
-                | iotadm::session::Event::Received { body } => body,
-            };
-            println!("{}", sim::readable(body));
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let outcome = sim::run_session(&mut env, cfg, &account, initiation, transport, |event| {
+        println!("\n== {}", sim::describe(&event));
+        let body = match event {
+            iotadm::session::Event::Sent { body, .. }
+            | iotadm::session::Event::Received { body } => body,
+        };
+        println!("{}", sim::readable(body));
+    })
+    .map_err(|e| match e {
+        // The transport's own words: a TLS refusal says why.
+        ClientError::Transport(e) => format!("transport: {e}"),
+        other => other.to_string(),
+    })?;
     println!(
         "\nsession ended: {} messages sent{}",
         outcome.messages_sent,
@@ -209,6 +211,19 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// The HTTP transport, trusting the CA certificates in `ca_files` besides the platform's.
+fn transport(ca_files: &[PathBuf]) -> Result<HttpTransport, String> {
+    let mut config = HttpConfig::new();
+    for file in ca_files {
+        let pem = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        config.tls.extra_roots.push(pem);
+    }
+    HttpTransport::with_config(config).map_err(|e| match ca_files {
+        [one] => format!("--ca {}: {e}", one.display()),
+        _ => format!("--ca: {e}"),
+    })
 }
 
 /// Applies a bootstrap file; a bare TNDS document is wrapped in an `Add` at the root.
