@@ -21,6 +21,11 @@
 //!
 //! # What the server does (OMA-TS-DM_Protocol 1.2, DM_Security 1.2)
 //!
+//! * **HTTPS.** With [`ServerOptions::tls`] the server speaks TLS (rustls) with the
+//!   certificate it is given, and [`TestServer::url`] names `https://`. A connection reaches
+//!   the DM engine only once its handshake has succeeded, so a client that refuses the
+//!   certificate (or that a server asking for client certificates refuses) leaves no
+//!   record in the transcript.
 //! * **Routing.** Each [`Account`] is served at `/dm/<server id>`; a session is identified
 //!   by the account, `SessionID` and the client's `Source/LocURI`. Replies use the encoding
 //!   of the request (XML or WBXML) and its `Content-Type`.
