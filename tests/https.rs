@@ -45,7 +45,16 @@ fn http(pki: &Pki, client: Option<&TlsIdentity>) -> HttpConfig {
 
 /// Runs one client-initiated session of `srv1` over HTTP with `config`.
 fn session(tree: &mut DmTree, config: HttpConfig) -> Result<Outcome, ClientError<HttpError>> {
-    let transport = HttpTransport::with_config(config).expect("usable TLS settings");
+    let mut transport = HttpTransport::with_config(config).expect("usable TLS settings");
+    session_over(tree, &mut transport)
+}
+
+/// Runs one client-initiated session of `srv1` over `transport`, which the caller keeps
+/// (with its open connection).
+fn session_over(
+    tree: &mut DmTree,
+    transport: &mut HttpTransport,
+) -> Result<Outcome, ClientError<HttpError>> {
     let (mut ui, mut rng) = (DefaultAnswers, SeededRng::new(7));
     let mut env = Env {
         tree,
@@ -105,6 +114,41 @@ fn a_session_runs_over_https_with_the_extra_ca_trusted() {
     let mut tree = handset(&server);
     let outcome = session(&mut tree, http(pki, None));
     assert_completed(outcome, &server.finish());
+}
+
+/// One transport runs two sessions, its connection kept alive between exchanges; a server
+/// that stops while it is open ends it, and the transport's next exchange fails instead
+/// of waiting.
+#[test]
+fn one_transport_runs_two_sessions_and_its_connection_ends_with_the_server() {
+    let Some(pki) = pki() else { return };
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_basic("dev", "devpw")],
+        Script::new()
+            .package([Cmd::get("./DevInfo/Mod").label("model")])
+            .next_session()
+            .package([Cmd::get("./DevInfo/Man").label("man")]),
+        ServerOptions {
+            tls: Some(ServerTls::new(pki.server.clone())),
+            ..ServerOptions::default()
+        },
+    )
+    .unwrap();
+    let mut tree = handset(&server);
+    let mut transport = HttpTransport::with_config(http(pki, None)).unwrap();
+    session_over(&mut tree, &mut transport).unwrap();
+    session_over(&mut tree, &mut transport).unwrap();
+    let t = server.finish();
+    assert_eq!(t.sessions().len(), 2);
+    assert!(t
+        .sessions()
+        .iter()
+        .all(|s| s.state == SessionState::Completed));
+    assert_eq!(t.results_for("man")[0].data_str(), "iotadm");
+    match session_over(&mut tree, &mut transport) {
+        Err(ClientError::Transport(HttpError::Connection(_))) => {}
+        other => panic!("expected a connection failure, got {other:?}"),
+    }
 }
 
 #[test]

@@ -15,11 +15,11 @@ use iotadm_host::testserver::{
 };
 use iotadm_host::TlsIdentity;
 
-fn iotadm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))
-        .args(args)
-        .output()
-        .expect("run iotadm");
+fn iotadm_with(args: &[&str], env: impl FnOnce(&mut Command)) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iotadm"));
+    command.args(args);
+    env(&mut command);
+    let out = command.output().expect("run iotadm");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -30,9 +30,14 @@ fn iotadm(args: &[&str]) -> (bool, String) {
 
 /// `iotadm device --state STATE` with `args`.
 fn device(state: &str, args: &[&str]) -> (bool, String) {
+    device_with(state, args, |_| {})
+}
+
+/// `iotadm device --state STATE` with `args`, its environment set by `env`.
+fn device_with(state: &str, args: &[&str], env: impl FnOnce(&mut Command)) -> (bool, String) {
     let mut all = vec!["device", "--state", state];
     all.extend_from_slice(args);
-    iotadm(&all)
+    iotadm_with(&all, env)
 }
 
 fn state_dir(name: &str) -> std::path::PathBuf {
@@ -218,7 +223,10 @@ fn a_tnds_bootstrap_with_a_b64_nonce_and_no_acl_gives_a_working_account() {
 fn https_handset(name: &str, identity: &TlsIdentity) -> (TestServer, std::path::PathBuf) {
     let server = TestServer::start_with(
         vec![Account::new("srv1").client_basic("handset", "client-secret")],
-        Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
+        Script::new()
+            .package([Cmd::get("./DevInfo/Mod").label("model")])
+            .next_session()
+            .package([Cmd::get("./DevInfo/Man").label("man")]),
         ServerOptions {
             tls: Some(ServerTls::new(identity.clone())),
             ..ServerOptions::default()
@@ -269,10 +277,21 @@ fn a_session_over_https_trusts_the_ca_given_and_refuses_bad_certificates() {
     let (ok, out) = device(state, &["--connect", "--ca", ca]);
     assert!(ok, "{out}");
     assert!(out.contains("session ended"), "{out}");
+    // The platform's roots are trusted by default: here the store is the test CA alone
+    // (rustls-native-certs reads SSL_CERT_FILE instead of the system's store).
+    let (ok, out) = device_with(state, &["--connect"], |c| {
+        c.env("SSL_CERT_FILE", &pki.ca_file)
+            .env_remove("SSL_CERT_DIR");
+    });
+    assert!(ok, "{out}");
     let t = server.finish();
     assert_eq!(t.results_for("model")[0].data_str(), "iotadm-sim");
-    assert_eq!(t.sessions().len(), 1);
-    assert_eq!(t.sessions()[0].state, SessionState::Completed);
+    assert_eq!(t.results_for("man")[0].data_str(), "iotadm");
+    assert_eq!(t.sessions().len(), 2);
+    assert!(t
+        .sessions()
+        .iter()
+        .all(|s| s.state == SessionState::Completed));
     let _ = std::fs::remove_dir_all(&dir);
 
     for (name, identity, reason) in [
