@@ -466,14 +466,26 @@ fn platform_roots() -> &'static [CertificateDer<'static>] {
     })
 }
 
-/// The certificates of a PEM document: at least one, each one a trust anchor rustls
-/// accepts.
-pub(crate) fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The certificates of a PEM document: at least one.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| std::format!("unreadable PEM: {e}"))?;
     if certs.is_empty() {
         return Err("no CERTIFICATE block in the PEM document".to_string());
+    }
+    Ok(certs)
+}
+
+/// The certificates of a PEM document of trusted CAs: at least one, each usable as a
+/// trust anchor.
+pub(crate) fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = pem_certificates(pem)?;
+    let mut store = RootCertStore::empty();
+    for cert in &certs {
+        store
+            .add(cert.clone())
+            .map_err(|e| std::format!("not usable as a trusted root: {e}"))?;
     }
     Ok(certs)
 }
@@ -490,15 +502,8 @@ fn tls_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
         );
     }
     for (i, pem) in settings.extra_roots.iter().enumerate() {
-        let certs =
-            pem_certificates(pem).map_err(|e| std::format!("CA document {}: {e}", i + 1))?;
-        let mut store = RootCertStore::empty();
-        for cert in certs {
-            store
-                .add(cert.clone())
-                .map_err(|e| std::format!("CA document {}: not a CA certificate: {e}", i + 1))?;
-            roots.push(Certificate::from_der(&cert).to_owned());
-        }
+        let certs = ca_certificates(pem).map_err(|e| std::format!("CA document {}: {e}", i + 1))?;
+        roots.extend(certs.iter().map(|c| Certificate::from_der(c).to_owned()));
     }
     let client_cert = settings
         .client_identity

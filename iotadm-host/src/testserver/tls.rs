@@ -20,7 +20,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 
 use super::{lock, ServerTls};
-use crate::http::{crypto, pem_certificates};
+use crate::http::{ca_certificates, crypto};
 
 /// A connection being relayed: its client socket (to end it when the server stops) and
 /// its thread.
@@ -45,9 +45,7 @@ fn server_config(tls: &ServerTls) -> Result<ServerConfig, String> {
         None => builder.with_no_client_auth(),
         Some(pem) => {
             let mut roots = RootCertStore::empty();
-            for cert in pem_certificates(pem)? {
-                roots.add(cert).map_err(|e| e.to_string())?;
-            }
+            roots.add_parsable_certificates(ca_certificates(pem)?);
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crypto())
                 .build()
                 .map_err(|e| e.to_string())?;
