@@ -15,17 +15,17 @@
 //! redirects are not followed, because a redirected `POST` may lose its body (DM moves a
 //! session with `RespURI`, not with HTTP redirects).
 //!
-//! `https://` addresses (OMA DM 1.2 requires TLS on the HTTP binding) go over rustls with
-//! the aws-lc-rs crypto provider; no OpenSSL is involved. The server's certificate must chain
-//! to a trusted root, be valid now and name the address's host (DNS name or IP address);
-//! there is no switch to skip any of these. The trusted roots are the platform's (read
-//! from the operating system's store by `rustls-native-certs`, once per process) plus the
-//! CA certificates of [`TlsSettings::extra_roots`]; a client certificate is shown to a
-//! server that asks for one ([`TlsSettings::client_identity`], mutual TLS). The handshake
-//! ends before any of the request is written, so a server that fails these checks never
-//! receives a message; the failure comes back as [`HttpError::Tls`] with its reason
-//! ([`TlsFailure`]). `http://` addresses are unchanged. This module never looks inside a
-//! message.
+//! `https://` addresses (OMA DM 1.2 requires TLS on the HTTP binding) go over rustls
+//! with the aws-lc-rs crypto provider; no OpenSSL is involved. The server's certificate
+//! must chain to a trusted root, be valid now and name the address's host (DNS name or
+//! IP address); there is no switch to skip any of these. The trusted roots are the
+//! platform's (read from the operating system's store by `rustls-native-certs`, once per
+//! process) plus the CA certificates of [`TlsSettings::extra_roots`]; a client
+//! certificate is shown to a server that asks for one ([`TlsSettings::client_identity`],
+//! mutual TLS). The handshake ends before any of the request is written, so a server
+//! that fails these checks never receives a message; the failure comes back as
+//! [`HttpError::Tls`] with its reason ([`TlsFailure`]). `http://` addresses are
+//! unchanged. This module never looks inside a message.
 
 use std::boxed::Box;
 use std::fmt;
@@ -357,6 +357,18 @@ fn is_timeout(e: &io::Error) -> bool {
 /// let message = &rx[..reply.len];
 /// # let _ = message;
 /// # Ok::<(), iotadm_host::HttpError>(())
+/// ```
+///
+/// An `https://` server whose certificate comes from an operator's own CA:
+///
+/// ```no_run
+/// use iotadm_host::{HttpConfig, HttpTransport};
+///
+/// let mut config = HttpConfig::new();
+/// config.tls.extra_roots.push(std::fs::read("operator-ca.pem")?);
+/// let http = HttpTransport::with_config(config)?;
+/// # let _ = http;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct HttpTransport {
     agent: ureq::Agent,
