@@ -233,6 +233,13 @@ fn https_handset(name: &str, identity: &TlsIdentity) -> (TestServer, std::path::
         },
     )
     .unwrap();
+    let dir = https_account(&server, name);
+    (server, dir)
+}
+
+/// A handset in a new state directory named after `name`, provisioned with the account
+/// `srv1` at the server's `https://` address.
+fn https_account(server: &TestServer, name: &str) -> std::path::PathBuf {
     let url = server.url("srv1");
     assert!(url.starts_with("https://"), "{url}");
     let spec = AccountSpec {
@@ -257,7 +264,7 @@ fn https_handset(name: &str, identity: &TlsIdentity) -> (TestServer, std::path::
     );
     assert!(ok, "{out}");
     let _ = std::fs::remove_file(&boot);
-    (server, dir)
+    dir
 }
 
 /// `--connect` to an `https://` account trusting the test CA with `--ca`: a whole
@@ -315,6 +322,53 @@ fn a_session_over_https_trusts_the_ca_given_and_refuses_bad_certificates() {
         assert!(t.records().is_empty(), "{name}: {}", t.render());
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A server using mutual TLS: refused without `--client-cert`, a session with one.
+#[test]
+fn a_client_certificate_is_shown_to_a_server_that_asks() {
+    let Some(pki) = certs::pki() else { return };
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_basic("handset", "client-secret")],
+        Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
+        ServerOptions {
+            tls: Some(ServerTls {
+                client_roots_pem: Some(pki.ca.clone()),
+                ..ServerTls::new(pki.server.clone())
+            }),
+            ..ServerOptions::default()
+        },
+    )
+    .unwrap();
+    let dir = https_account(&server, "mutual");
+    let state = dir.to_str().unwrap();
+    let ca = pki.ca_file.to_str().unwrap();
+    let (ok, out) = device(state, &["--connect", "--ca", ca]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("the server refused the connection"), "{out}");
+    assert!(server.transcript().records().is_empty());
+    let files = pki.dir.join("cli-client");
+    std::fs::create_dir_all(&files).unwrap();
+    let (cert, key) = (files.join("client.pem"), files.join("client.key"));
+    std::fs::write(&cert, &pki.client.chain_pem).unwrap();
+    std::fs::write(&key, &pki.client.key_pem).unwrap();
+    let (ok, out) = device(
+        state,
+        &[
+            "--connect",
+            "--ca",
+            ca,
+            "--client-cert",
+            cert.to_str().unwrap(),
+            "--client-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+    let t = server.finish();
+    assert_eq!(t.results_for("model")[0].data_str(), "iotadm-sim");
+    assert_eq!(t.sessions().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use iotadm::session::{
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 use iotadm_host::sim::{self, SeededRng, SystemClock};
 use iotadm_host::FileFlash;
-use iotadm_host::{HttpConfig, HttpTransport};
+use iotadm_host::{HttpConfig, HttpTransport, TlsIdentity};
 
 /// The flash image: 256 KiB in 4 KiB sectors.
 const FLASH_BYTES: usize = 256 * 1024;
@@ -56,6 +56,13 @@ pub(crate) struct DeviceArgs {
     /// address is `https://`. May be given more than once.
     #[arg(long = "ca", value_name = "FILE")]
     ca: Vec<PathBuf>,
+    /// A client certificate (PEM, then any intermediates) to show an `https://` server
+    /// that asks for one (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--client-cert`.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
     #[command(flatten)]
     info: InfoArgs,
 }
@@ -179,7 +186,7 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         max_msg_size: 16 * 1024,
         ..Config::default()
     };
-    let transport = transport(&args.ca)?;
+    let transport = transport(&args)?;
     let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::from_host(), SystemClock);
     let mut env = Env {
         tree: &mut tree,
@@ -213,17 +220,27 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The HTTP transport, trusting the CA certificates in `ca_files` besides the platform's.
-fn transport(ca_files: &[PathBuf]) -> Result<HttpTransport, String> {
+/// The HTTP transport, trusting the CA certificates of `--ca` besides the platform's and
+/// showing the `--client-cert` of `args`.
+fn transport(args: &DeviceArgs) -> Result<HttpTransport, String> {
+    let read = |file: &PathBuf| fs::read(file).map_err(|e| format!("{}: {e}", file.display()));
     let mut config = HttpConfig::new();
-    for file in ca_files {
-        let pem = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    for file in &args.ca {
+        let pem = read(file)?;
+        // Each file is checked on its own first, so that a refusal names it.
+        let mut alone = HttpConfig::new();
+        alone.tls.platform_roots = false;
+        alone.tls.extra_roots.push(pem.clone());
+        HttpTransport::with_config(alone).map_err(|e| format!("--ca {}: {e}", file.display()))?;
         config.tls.extra_roots.push(pem);
     }
-    HttpTransport::with_config(config).map_err(|e| match ca_files {
-        [one] => format!("--ca {}: {e}", one.display()),
-        _ => format!("--ca: {e}"),
-    })
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        config.tls.client_identity = Some(TlsIdentity {
+            chain_pem: read(cert)?,
+            key_pem: read(key)?,
+        });
+    }
+    HttpTransport::with_config(config).map_err(|e| format!("--client-cert, --client-key: {e}"))
 }
 
 /// Applies a bootstrap file; a bare TNDS document is wrapped in an `Add` at the root.
