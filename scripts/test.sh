@@ -11,8 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # (tests/qemu.rs), which build examples/qemu-cortex-m and measure it with nm and size. The C
 # compilers: the C interface's header checks and host program (tests/c_api.rs). The Arm C
 # compiler (no C library: the firmware links with -nostdlib) and make: the C firmware on
-# QEMU (tests/qemu_c.rs), which builds examples/c-firmware.
-apt_packages=(libwbxml2-utils qemu-system-arm binutils-arm-none-eabi gcc-arm-none-eabi make gcc g++)
+# QEMU (tests/qemu_c.rs), which builds examples/c-firmware. The openssl command: the
+# certificates of the HTTPS tests (tests/common/certs.rs), made at test time.
+apt_packages=(libwbxml2-utils qemu-system-arm binutils-arm-none-eabi gcc-arm-none-eabi make gcc g++ openssl)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -59,7 +60,7 @@ CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --quiet --workspace --all-targ
 CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --quiet --lib --no-default-features --target thumbv7em-none-eabihf
 (cd ffi && CARGO_TARGET_DIR=../target/msrv cargo "+$msrv" check --quiet --all-targets)
 
-step "cargo test (the workspace, all features; the libwbxml and QEMU peers are required)"
+step "cargo test (the workspace, all features; the libwbxml, QEMU and openssl peers are required)"
 cargo test --workspace --all-features
 
 step "the QEMU Cortex-M image: fmt and clippy"

@@ -4,7 +4,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`http`] | the HTTP binding of [`Transport`](iotadm::transport::Transport) (`ureq`) |
+//! | [`http`] | the HTTP binding of [`Transport`](iotadm::transport::Transport) (`ureq`; TLS on rustls) |
 //! | [`delta`] | detools patches applied with the device's own code |
 //! | [`download`] | the HTTP downloader of FUMO's alternate download |
 //! | [`file_flash`] | NOR flash kept in a file, for a handset that survives restarts |
@@ -27,4 +27,6 @@ pub mod testserver;
 
 pub use download::HttpDownloader;
 pub use file_flash::{FileFlash, FileFlashError};
-pub use http::{HttpConfig, HttpError, HttpTransport, ACCEPT};
+pub use http::{
+    HttpConfig, HttpError, HttpTransport, TlsFailure, TlsIdentity, TlsSettings, ACCEPT,
+};

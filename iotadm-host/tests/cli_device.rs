@@ -4,16 +4,22 @@
 
 use std::process::Command;
 
+#[path = "../../tests/common/certs.rs"]
+mod certs;
+
 use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
 use iotadm_host::sim::{AccountSpec, CredSpec};
-use iotadm_host::testserver::{Account, Cmd, Script, SessionState, TestServer};
+use iotadm_host::testserver::{
+    Account, Cmd, Script, ServerOptions, ServerTls, SessionState, TestServer,
+};
+use iotadm_host::TlsIdentity;
 
-fn iotadm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iotadm"))
-        .args(args)
-        .output()
-        .expect("run iotadm");
+fn iotadm_with(args: &[&str], env: impl FnOnce(&mut Command)) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iotadm"));
+    command.args(args);
+    env(&mut command);
+    let out = command.output().expect("run iotadm");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -24,9 +30,14 @@ fn iotadm(args: &[&str]) -> (bool, String) {
 
 /// `iotadm device --state STATE` with `args`.
 fn device(state: &str, args: &[&str]) -> (bool, String) {
+    device_with(state, args, |_| {})
+}
+
+/// `iotadm device --state STATE` with `args`, its environment set by `env`.
+fn device_with(state: &str, args: &[&str], env: impl FnOnce(&mut Command)) -> (bool, String) {
     let mut all = vec!["device", "--state", state];
     all.extend_from_slice(args);
-    iotadm(&all)
+    iotadm_with(&all, env)
 }
 
 fn state_dir(name: &str) -> std::path::PathBuf {
@@ -205,4 +216,179 @@ fn a_tnds_bootstrap_with_a_b64_nonce_and_no_acl_gives_a_working_account() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&boot);
+}
+
+/// A server for `srv1` serving HTTPS as `identity`, and a handset provisioned with its
+/// `https://` address: the state directory.
+fn https_handset(name: &str, identity: &TlsIdentity) -> (TestServer, std::path::PathBuf) {
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_basic("handset", "client-secret")],
+        Script::new()
+            .package([Cmd::get("./DevInfo/Mod").label("model")])
+            .next_session()
+            .package([Cmd::get("./DevInfo/Man").label("man")]),
+        ServerOptions {
+            tls: Some(ServerTls::new(identity.clone())),
+            ..ServerOptions::default()
+        },
+    )
+    .unwrap();
+    let dir = https_account(&server, name);
+    (server, dir)
+}
+
+/// A handset in a new state directory named after `name`, provisioned with the account
+/// `srv1` at the server's `https://` address.
+fn https_account(server: &TestServer, name: &str) -> std::path::PathBuf {
+    let url = server.url("srv1");
+    assert!(url.starts_with("https://"), "{url}");
+    let spec = AccountSpec {
+        node: "srv1",
+        server_id: "srv1",
+        addr: &url,
+        client: Some(CredSpec {
+            scheme: AuthScheme::Basic,
+            name: "handset",
+            secret: "client-secret",
+            nonce: b"",
+        }),
+        server: None,
+        acl: None,
+    };
+    let dir = state_dir(name);
+    let boot = dir.with_extension("bootstrap.xml");
+    std::fs::write(&boot, spec.bootstrap_message()).unwrap();
+    let (ok, out) = device(
+        dir.to_str().unwrap(),
+        &["--bootstrap", boot.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_file(&boot);
+    dir
+}
+
+/// `--connect` to an `https://` account trusting the test CA with `--ca`: a whole
+/// session. Without `--ca`, or to a server whose certificate has expired or is for another
+/// name, the run fails with the reason and the server receives no message.
+#[test]
+fn a_session_over_https_trusts_the_ca_given_and_refuses_bad_certificates() {
+    let Some(pki) = certs::pki() else { return };
+    let ca = pki.ca_file.to_str().unwrap();
+
+    let (server, dir) = https_handset("https", &pki.server);
+    let state = dir.to_str().unwrap();
+    let (ok, out) = device(state, &["--connect"]);
+    assert!(!ok, "the test CA is not among the platform's roots: {out}");
+    assert!(out.contains("not issued by a trusted authority"), "{out}");
+    assert!(server.transcript().records().is_empty());
+    let (ok, out) = device(state, &["--connect", "--ca", ca]);
+    assert!(ok, "{out}");
+    assert!(out.contains("session ended"), "{out}");
+    // The platform's roots are trusted by default: here the store is the test CA alone
+    // (rustls-native-certs reads SSL_CERT_FILE instead of the system's store).
+    let (ok, out) = device_with(state, &["--connect"], |c| {
+        c.env("SSL_CERT_FILE", &pki.ca_file)
+            .env_remove("SSL_CERT_DIR");
+    });
+    assert!(ok, "{out}");
+    let t = server.finish();
+    assert_eq!(t.results_for("model")[0].data_str(), "iotadm-sim");
+    assert_eq!(t.results_for("man")[0].data_str(), "iotadm");
+    assert_eq!(t.sessions().len(), 2);
+    assert!(t
+        .sessions()
+        .iter()
+        .all(|s| s.state == SessionState::Completed));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    for (name, identity, reason) in [
+        ("expired", &pki.expired, "certificate has expired"),
+        (
+            "untrusted",
+            &pki.untrusted,
+            "not issued by a trusted authority",
+        ),
+        (
+            "other-name",
+            &pki.other_name,
+            "is for another name (dm.example.com), not 127.0.0.1",
+        ),
+    ] {
+        let (server, dir) = https_handset(name, identity);
+        let (ok, out) = device(dir.to_str().unwrap(), &["--connect", "--ca", ca]);
+        assert!(!ok, "{name}: {out}");
+        assert!(out.contains(reason), "{name}: {out}");
+        let t = server.finish();
+        assert!(t.records().is_empty(), "{name}: {}", t.render());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A server using mutual TLS: refused without `--client-cert`, a session with one.
+#[test]
+fn a_client_certificate_is_shown_to_a_server_that_asks() {
+    let Some(pki) = certs::pki() else { return };
+    let server = TestServer::start_with(
+        vec![Account::new("srv1").client_basic("handset", "client-secret")],
+        Script::new().package([Cmd::get("./DevInfo/Mod").label("model")]),
+        ServerOptions {
+            tls: Some(ServerTls {
+                client_roots_pem: Some(pki.ca.clone()),
+                ..ServerTls::new(pki.server.clone())
+            }),
+            ..ServerOptions::default()
+        },
+    )
+    .unwrap();
+    let dir = https_account(&server, "mutual");
+    let state = dir.to_str().unwrap();
+    let ca = pki.ca_file.to_str().unwrap();
+    let (ok, out) = device(state, &["--connect", "--ca", ca]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("the server refused the connection"), "{out}");
+    assert!(server.transcript().records().is_empty());
+    let files = pki.dir.join("cli-client");
+    std::fs::create_dir_all(&files).unwrap();
+    let (cert, key) = (files.join("client.pem"), files.join("client.key"));
+    std::fs::write(&cert, &pki.client.chain_pem).unwrap();
+    std::fs::write(&key, &pki.client.key_pem).unwrap();
+    let (ok, out) = device(
+        state,
+        &[
+            "--connect",
+            "--ca",
+            ca,
+            "--client-cert",
+            cert.to_str().unwrap(),
+            "--client-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+    let t = server.finish();
+    assert_eq!(t.results_for("model")[0].data_str(), "iotadm-sim");
+    assert_eq!(t.sessions().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_ca_file_without_a_certificate_is_refused() {
+    let dir = state_dir("bad-ca");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-ca.pem");
+    std::fs::write(&bad, "just text\n").unwrap();
+    let (ok, out) = device(
+        dir.to_str().unwrap(),
+        &[
+            "--connect",
+            "--account",
+            "srv1",
+            "--ca",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("not-a-ca.pem"), "{out}");
+    assert!(out.contains("no CERTIFICATE"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

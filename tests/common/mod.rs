@@ -3,6 +3,7 @@
 //! messages, and the simulated handset that runs sessions against the test server.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod corpus;
 pub mod device;
 pub mod gen;

@@ -23,6 +23,11 @@
 //!
 //! # What the server does (OMA-TS-DM_Protocol 1.2, DM_Security 1.2)
 //!
+//! * **HTTPS.** With [`ServerOptions::tls`] the server speaks TLS (rustls) with the
+//!   certificate it is given, and [`TestServer::url`] names `https://`. A connection reaches
+//!   the DM engine only once its handshake has succeeded, so a client that refuses the
+//!   certificate (or that a server asking for client certificates refuses) leaves no
+//!   record in the transcript.
 //! * **Routing.** Each [`Account`] is served at `/dm/<server id>`; a session is identified
 //!   by the account, `SessionID` and the client's `Source/LocURI`. Replies use the encoding
 //!   of the request (XML or WBXML) and its `Content-Type`.
@@ -105,6 +110,7 @@ mod engine;
 mod lower;
 mod peer_auth;
 mod script;
+mod tls;
 mod transcript;
 
 use std::boxed::Box;
@@ -126,6 +132,7 @@ pub use transcript::{
     Record, SentCommand, SessionInfo, SessionState, Transcript, Violation,
 };
 
+use crate::http::TlsIdentity;
 use engine::{Engine, Inbound};
 use iotadm::auth::{AuthScheme, HMAC_HEADER_NAME};
 use iotadm::notification::wsp::{
@@ -259,6 +266,29 @@ pub struct ServerOptions {
     pub resp_uri: bool,
     /// Seed of the nonce generator.
     pub seed: u64,
+    /// Serve HTTPS with this identity instead of HTTP; `None` serves plain HTTP.
+    pub tls: Option<ServerTls>,
+}
+
+/// The test server's side of TLS: what it shows clients and what it asks of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerTls {
+    /// The server's certificate chain and private key.
+    pub identity: TlsIdentity,
+    /// When set, every client must show a certificate issued by one of these CAs (a PEM
+    /// document of `CERTIFICATE` blocks), as a server using mutual TLS asks; a client
+    /// without one is refused in the handshake.
+    pub client_roots_pem: Option<Vec<u8>>,
+}
+
+impl ServerTls {
+    /// Serves with `identity` and asks clients for no certificate.
+    pub fn new(identity: TlsIdentity) -> Self {
+        ServerTls {
+            identity,
+            client_roots_pem: None,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -270,6 +300,7 @@ impl Default for ServerOptions {
             respect_max_obj_size: true,
             resp_uri: false,
             seed: 0x1077_AD00,
+            tls: None,
         }
     }
 }
@@ -299,6 +330,9 @@ impl std::error::Error for TestServerError {}
 /// the thread.
 pub struct TestServer {
     addr: std::net::SocketAddr,
+    /// `http` or `https`.
+    scheme: &'static str,
+    tls: Option<tls::TlsFront>,
     engine: Arc<Mutex<Engine>>,
     http: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
@@ -345,19 +379,36 @@ impl TestServer {
 
     /// Starts a server listening on `listen` (port 0: one the OS picks; see
     /// [`TestServer::addr`]). Tests keep to `127.0.0.1`; `iotadm serve` lets a handset on
-    /// a bench network reach it.
+    /// a bench network reach it. With TLS, `listen` is the TLS listener's, and the HTTP
+    /// listener behind it stays on the loopback address.
     pub fn start_on(
         listen: std::net::SocketAddr,
         accounts: Vec<Account>,
         script: Script,
         options: ServerOptions,
     ) -> io::Result<TestServer> {
-        let http = tiny_http::Server::http(listen).map_err(io::Error::other)?;
-        let addr = http
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let http_listen = if options.tls.is_some() {
+            loopback
+        } else {
+            listen
+        };
+        let http = tiny_http::Server::http(http_listen).map_err(io::Error::other)?;
+        let http_addr = http
             .server_addr()
             .to_ip()
             .ok_or_else(|| io::Error::other("not an IP listener"))?;
-        let base = std::format!("http://{addr}");
+        // With TLS, clients reach the HTTP listener only through the TLS one.
+        let tls = options
+            .tls
+            .as_ref()
+            .map(|settings| tls::TlsFront::start(settings, listen, http_addr))
+            .transpose()?;
+        let (scheme, addr) = match &tls {
+            Some(front) => ("https", front.addr()),
+            None => ("http", http_addr),
+        };
+        let base = std::format!("{scheme}://{addr}");
         let engine = Arc::new(Mutex::new(Engine::new(base, accounts, options, script)));
         let http = Arc::new(http);
         let stop = Arc::new(AtomicBool::new(false));
@@ -377,6 +428,8 @@ impl TestServer {
         };
         Ok(TestServer {
             addr,
+            scheme,
+            tls,
             engine,
             http,
             stop,
@@ -394,14 +447,20 @@ impl TestServer {
         lock(&self.watchers).push(tx);
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (with TLS, the TLS listener's).
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
     }
 
-    /// The URL of the account `server_id` (its DMAcc `Addr`).
+    /// Where the server listens, as a URL: `http://ADDR` or, with TLS, `https://ADDR`.
+    pub fn base_url(&self) -> String {
+        std::format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The URL of the account `server_id` (its DMAcc `Addr`): `https://` when the server
+    /// serves TLS.
     pub fn url(&self, server_id: &str) -> String {
-        std::format!("http://{}{}", self.addr, Engine::path_of(server_id))
+        std::format!("{}{}", self.base_url(), Engine::path_of(server_id))
     }
 
     /// A copy of the transcript so far. The server answers each message only after
@@ -523,6 +582,11 @@ impl TestServer {
     }
 
     fn shutdown(&mut self) {
+        // The TLS connections first: each ends its HTTP connection, which the HTTP side
+        // still serves until it is stopped.
+        if let Some(front) = &mut self.tls {
+            front.stop();
+        }
         self.stop.store(true, Ordering::SeqCst);
         self.http.unblock();
         if let Some(t) = self.thread.take() {

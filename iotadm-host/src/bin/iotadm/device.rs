@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use iotadm::codec::Encoding;
 use iotadm::session::{
-    accept_notification, apply_bootstrap, BootstrapSource, Config, DefaultAnswers, DeviceInfo, Env,
-    Initiation, Trigger,
+    accept_notification, apply_bootstrap, BootstrapSource, ClientError, Config, DefaultAnswers,
+    DeviceInfo, Env, Initiation, Trigger,
 };
 use iotadm::tree::{NoHandlers, Principal, Tree, TreeStorage, UriLimits};
 use iotadm_host::sim::{self, SeededRng, SystemClock};
 use iotadm_host::FileFlash;
-use iotadm_host::HttpTransport;
+use iotadm_host::{HttpConfig, HttpTransport, TlsIdentity};
 
 /// The flash image: 256 KiB in 4 KiB sectors.
 const FLASH_BYTES: usize = 256 * 1024;
@@ -52,6 +52,17 @@ pub(crate) struct DeviceArgs {
     /// any node's. May be given more than once; give the same ones at every run.
     #[arg(long = "ddf", value_name = "DIR")]
     ddf: Vec<PathBuf>,
+    /// A CA certificate (PEM) to trust, besides the platform's roots, when the account's
+    /// address is `https://`. May be given more than once.
+    #[arg(long = "ca", value_name = "FILE")]
+    ca: Vec<PathBuf>,
+    /// A client certificate (PEM, then any intermediates) to show an `https://` server
+    /// that asks for one (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--client-cert`.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
     #[command(flatten)]
     info: InfoArgs,
 }
@@ -175,6 +186,7 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         max_msg_size: 16 * 1024,
         ..Config::default()
     };
+    let transport = transport(&args)?;
     let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::from_host(), SystemClock);
     let mut env = Env {
         tree: &mut tree,
@@ -183,22 +195,19 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         clock: &clock,
         alerts: &[],
     };
-    let outcome = sim::run_session(
-        &mut env,
-        cfg,
-        &account,
-        initiation,
-        HttpTransport::new(),
-        |event| {
-            println!("\n== {}", sim::describe(&event));
-            let body = match event {
-                iotadm::session::Event::Sent { body, .. }
-                | iotadm::session::Event::Received { body } => body,
-            };
-            println!("{}", sim::readable(body));
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let outcome = sim::run_session(&mut env, cfg, &account, initiation, transport, |event| {
+        println!("\n== {}", sim::describe(&event));
+        let body = match event {
+            iotadm::session::Event::Sent { body, .. }
+            | iotadm::session::Event::Received { body } => body,
+        };
+        println!("{}", sim::readable(body));
+    })
+    .map_err(|e| match e {
+        // The transport's own words: a TLS refusal says why.
+        ClientError::Transport(e) => format!("transport: {e}"),
+        other => other.to_string(),
+    })?;
     println!(
         "\nsession ended: {} messages sent{}",
         outcome.messages_sent,
@@ -209,6 +218,29 @@ pub(crate) fn run(args: DeviceArgs) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// The HTTP transport, trusting the CA certificates of `--ca` besides the platform's and
+/// showing the `--client-cert` of `args`.
+fn transport(args: &DeviceArgs) -> Result<HttpTransport, String> {
+    let read = |file: &PathBuf| fs::read(file).map_err(|e| format!("{}: {e}", file.display()));
+    let mut config = HttpConfig::new();
+    for file in &args.ca {
+        let pem = read(file)?;
+        // Each file is checked on its own first, so that a refusal names it.
+        let mut alone = HttpConfig::new();
+        alone.tls.platform_roots = false;
+        alone.tls.extra_roots.push(pem.clone());
+        HttpTransport::with_config(alone).map_err(|e| format!("--ca {}: {e}", file.display()))?;
+        config.tls.extra_roots.push(pem);
+    }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        config.tls.client_identity = Some(TlsIdentity {
+            chain_pem: read(cert)?,
+            key_pem: read(key)?,
+        });
+    }
+    HttpTransport::with_config(config).map_err(|e| format!("--client-cert, --client-key: {e}"))
 }
 
 /// Applies a bootstrap file; a bare TNDS document is wrapped in an `Add` at the root.

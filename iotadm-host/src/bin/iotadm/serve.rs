@@ -18,9 +18,10 @@ use iotadm::auth::AuthScheme;
 use iotadm::notification::UiMode;
 use iotadm_host::sim::{AccountSpec, CredSpec};
 use iotadm_host::testserver::{
-    Account, Cmd, CmdKind, ItemSpec, Party, Script, ServerOptions, SessionState, TestServer,
-    Transcript, Value,
+    Account, Cmd, CmdKind, ItemSpec, Party, Script, ServerOptions, ServerTls, SessionState,
+    TestServer, Transcript, Value,
 };
+use iotadm_host::TlsIdentity;
 
 /// Arguments of `iotadm serve`.
 #[derive(clap::Args, Debug, Clone)]
@@ -69,6 +70,11 @@ struct ServerSection {
     respect_max_obj_size: Option<bool>,
     resp_uri: Option<bool>,
     seed: Option<u64>,
+    /// HTTPS: the server's certificate chain and its key (PEM files), both or neither.
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    /// HTTPS with mutual TLS: the CAs a client's certificate must come from (PEM).
+    tls_client_ca: Option<PathBuf>,
 }
 
 /// `[[account]]`.
@@ -270,6 +276,31 @@ struct Plan {
     file: ScriptFile,
 }
 
+/// The `[server]` table's TLS settings, its files read relative to the script.
+fn server_tls(s: &ServerSection, base: &Path) -> Result<Option<ServerTls>, String> {
+    let read = |what: &str, p: &Path| {
+        let path = base.join(p);
+        fs::read(&path).map_err(|e| format!("[server] {what} {}: {e}", path.display()))
+    };
+    let (cert, key) = match (&s.tls_cert, &s.tls_key) {
+        (None, None) if s.tls_client_ca.is_none() => return Ok(None),
+        (Some(cert), Some(key)) => (read("tls_cert", cert)?, read("tls_key", key)?),
+        _ => {
+            return Err(
+                "[server] tls_cert and tls_key go together (tls_client_ca needs both)".into(),
+            )
+        }
+    };
+    let mut tls = ServerTls::new(TlsIdentity {
+        chain_pem: cert,
+        key_pem: key,
+    });
+    if let Some(ca) = &s.tls_client_ca {
+        tls.client_roots_pem = Some(read("tls_client_ca", ca)?);
+    }
+    Ok(Some(tls))
+}
+
 /// Reads a script file; every mistake in it is an error naming the place.
 fn load(path: &Path) -> Result<Plan, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -288,6 +319,7 @@ fn load(path: &Path) -> Result<Plan, String> {
             .unwrap_or(defaults.respect_max_obj_size),
         resp_uri: s.resp_uri.unwrap_or(defaults.resp_uri),
         seed: s.seed.unwrap_or(defaults.seed),
+        tls: server_tls(s, base)?,
     };
 
     let mut accounts = Vec::new();
@@ -536,7 +568,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| format!("listening on {}: {e}", args.listen))?;
     // The file's expectations and the violations are judged below, not by a panic.
     server.expect_violations();
-    println!("listening on http://{}/", server.addr());
+    println!("listening on {}/", server.base_url());
     for a in &plan.accounts {
         println!("account {} at {}", a.server_id, server.url(&a.server_id));
     }
