@@ -3,6 +3,8 @@
 //! crate's `tests/c_api.rs`), the documented example is the tested file, and a run fails
 //! with a non-zero exit when an expectation is not met or the client breaks a rule.
 
+#[path = "../../tests/common/certs.rs"]
+mod certs;
 #[path = "../../tests/common/serve.rs"]
 mod serve;
 
@@ -194,5 +196,65 @@ fn a_protocol_violation_fails_the_run() {
         "{reply}\n{out}"
     );
     assert!(out.lines().any(|l| l == "result: failed"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script that gives the server a certificate serves HTTPS: the handset trusting the
+/// certificate's CA (`iotadm device --ca`) runs its session, and serve judges it.
+#[test]
+fn a_script_with_a_certificate_serves_https() {
+    let Some(pki) = certs::pki() else {
+        return;
+    };
+    let dir = scratch("https");
+    std::fs::write(dir.join("cert.pem"), &pki.server.chain_pem).expect("certificate");
+    std::fs::write(dir.join("key.pem"), &pki.server.key_pem).expect("key");
+    std::fs::write(
+        dir.join("s.toml"),
+        "[server]\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n\
+         [[account]]\nserver_id = \"srv1\"\nbootstrap = \"b.xml\"\n\
+         [[session]]\nexpect_alert = 1201\n[[session.package]]\n\
+         commands = [ { get = \"./DevInfo/Mod\", label = \"mod\" } ]\n",
+    )
+    .expect("script");
+    let mut serve = serve(&["--script", "s.toml"], &dir);
+    let listening = serve.wait_for("listening on ");
+    assert!(
+        listening.starts_with("listening on https://127.0.0.1:"),
+        "{listening}"
+    );
+    serve.wait_for("bootstrap of srv1 written to b.xml");
+    device(&dir, &["--bootstrap", "b.xml"]);
+    let ca = pki.ca_file.to_str().expect("UTF-8 path");
+    assert!(device(&dir, &["--connect", "--ca", ca]).contains("session ended"));
+    let verdict = serve.finish();
+    assert!(verdict.status.success(), "{}", verdict.text());
+    assert!(
+        verdict
+            .lines
+            .iter()
+            .any(|l| l.starts_with("command mod: Get status 200")),
+        "{}",
+        verdict.text()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A certificate without its key is a mistake in the script, named before anything runs.
+#[test]
+fn a_certificate_without_its_key_is_refused() {
+    let dir = scratch("https-half");
+    std::fs::write(
+        dir.join("s.toml"),
+        "[server]\ntls_cert = \"cert.pem\"\n[[account]]\nserver_id = \"srv1\"\n",
+    )
+    .expect("script");
+    let verdict = serve(&["--script", "s.toml", "--until-eof"], &dir).finish();
+    assert!(!verdict.status.success());
+    assert!(
+        verdict.stderr.contains("tls_cert and tls_key go together"),
+        "{}",
+        verdict.text()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,6 +20,10 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 
 use super::{lock, ServerTls};
+
+/// How long a connection's relay waits for the HTTP side to finish its reply and close,
+/// once the client's side has ended.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 use crate::http::{ca_certificates, crypto};
 
 /// A connection being relayed: its client socket (to end it when the server stops) and
@@ -58,11 +62,14 @@ fn server_config(tls: &ServerTls) -> Result<ServerConfig, String> {
 }
 
 impl TlsFront {
-    /// Listens on `127.0.0.1` (a port the OS picks) and relays to the HTTP listener at
-    /// `inner`.
-    pub(crate) fn start(tls: &ServerTls, inner: SocketAddr) -> io::Result<TlsFront> {
+    /// Listens on `listen` and relays each connection to the HTTP listener at `inner`.
+    pub(crate) fn start(
+        tls: &ServerTls,
+        listen: SocketAddr,
+        inner: SocketAddr,
+    ) -> io::Result<TlsFront> {
         let config = Arc::new(server_config(tls).map_err(io::Error::other)?);
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let live = Arc::new(Mutex::new(Vec::new()));
@@ -85,7 +92,9 @@ impl TlsFront {
         self.addr
     }
 
-    /// Stops accepting, ends every connection and waits for their threads.
+    /// Stops accepting, ends every connection and waits for their threads. A reply the
+    /// HTTP side has written is still relayed: the server that stops after answering a
+    /// session's last message (as `iotadm serve` does) must not cut that answer off.
     pub(crate) fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // The accept loop is blocked in `accept`: a connection of our own wakes it.
@@ -94,8 +103,10 @@ impl TlsFront {
             let _ = t.join();
         }
         let live = std::mem::take(&mut *lock(&self.live));
+        // Reading from the client ends (its relay then drains the HTTP side); writing to
+        // it goes on until the relay's close_notify.
         for (socket, _) in &live {
-            let _ = socket.shutdown(Shutdown::Both);
+            let _ = socket.shutdown(Shutdown::Read);
         }
         for (_, thread) in live {
             let _ = thread.join();
@@ -118,10 +129,10 @@ fn accept(
         let Ok(handle) = client.try_clone() else {
             continue;
         };
-        let (config, stop) = (config.clone(), stop.clone());
+        let config = config.clone();
         let thread = std::thread::Builder::new()
             .name("iotadm-testserver-tls-conn".to_string())
-            .spawn(move || relay(client, config, inner, &stop));
+            .spawn(move || relay(client, config, inner));
         if let Ok(thread) = thread {
             lock(live).push((handle, thread));
         }
@@ -147,7 +158,7 @@ impl Tls {
 }
 
 /// One client connection: the handshake, then the relay until either side ends.
-fn relay(mut client: TcpStream, config: Arc<ServerConfig>, inner: SocketAddr, stop: &AtomicBool) {
+fn relay(mut client: TcpStream, config: Arc<ServerConfig>, inner: SocketAddr) {
     let Ok(mut conn) = ServerConnection::new(config) else {
         return;
     };
@@ -178,13 +189,11 @@ fn relay(mut client: TcpStream, config: Arc<ServerConfig>, inner: SocketAddr, st
             })
     };
     up(&mut client, &http, &tls);
-    // The client is done (or gone): the HTTP side reads the end of its requests and
-    // closes, which ends `down`. A server stopping ends the HTTP side at once.
-    let _ = http.shutdown(if stop.load(Ordering::SeqCst) {
-        Shutdown::Both
-    } else {
-        Shutdown::Write
-    });
+    // The client is done (or gone, or the server stops): the HTTP side reads the end of
+    // its requests, finishes the reply it is writing and closes, which ends `down` once
+    // the reply is relayed. Bounded, should the HTTP side not close.
+    let _ = http.set_read_timeout(Some(DRAIN));
+    let _ = http.shutdown(Shutdown::Write);
     if let Ok(down) = down {
         let _ = down.join();
     }
