@@ -15,8 +15,12 @@ macro_rules! trace {
         ::defmt::trace!($s $(, $x)*);
         #[cfg(feature = "log")]
         ::log::trace!($s $(, $x)*);
+        // Without a logger the arguments are type-checked and count as used, but are
+        // never evaluated: no call made only for a log line stays in the image.
         #[cfg(not(any(feature = "defmt", feature = "log")))]
-        let _ = ($( & $x ),*);
+        if false {
+            let _ = ($( & $x ),*);
+        }
     }};
 }
 
@@ -26,8 +30,12 @@ macro_rules! debug {
         ::defmt::debug!($s $(, $x)*);
         #[cfg(feature = "log")]
         ::log::debug!($s $(, $x)*);
+        // Without a logger the arguments are type-checked and count as used, but are
+        // never evaluated: no call made only for a log line stays in the image.
         #[cfg(not(any(feature = "defmt", feature = "log")))]
-        let _ = ($( & $x ),*);
+        if false {
+            let _ = ($( & $x ),*);
+        }
     }};
 }
 
@@ -37,8 +45,12 @@ macro_rules! info {
         ::defmt::info!($s $(, $x)*);
         #[cfg(feature = "log")]
         ::log::info!($s $(, $x)*);
+        // Without a logger the arguments are type-checked and count as used, but are
+        // never evaluated: no call made only for a log line stays in the image.
         #[cfg(not(any(feature = "defmt", feature = "log")))]
-        let _ = ($( & $x ),*);
+        if false {
+            let _ = ($( & $x ),*);
+        }
     }};
 }
 
@@ -48,8 +60,12 @@ macro_rules! warn {
         ::defmt::warn!($s $(, $x)*);
         #[cfg(feature = "log")]
         ::log::warn!($s $(, $x)*);
+        // Without a logger the arguments are type-checked and count as used, but are
+        // never evaluated: no call made only for a log line stays in the image.
         #[cfg(not(any(feature = "defmt", feature = "log")))]
-        let _ = ($( & $x ),*);
+        if false {
+            let _ = ($( & $x ),*);
+        }
     }};
 }
 
@@ -59,7 +75,11 @@ macro_rules! error {
         ::defmt::error!($s $(, $x)*);
         #[cfg(feature = "log")]
         ::log::error!($s $(, $x)*);
+        // Without a logger the arguments are type-checked and count as used, but are
+        // never evaluated: no call made only for a log line stays in the image.
         #[cfg(not(any(feature = "defmt", feature = "log")))]
-        let _ = ($( & $x ),*);
+        if false {
+            let _ = ($( & $x ),*);
+        }
     }};
 }

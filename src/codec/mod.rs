@@ -138,9 +138,16 @@ pub fn parse_xml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a
     if input.len() > u32::MAX as usize {
         return Err(DecodeError::new(K::StringLimit, 0));
     }
-    xml::validate(input, limits)
-        .and_then(|root| decode::message(Cursor::Xml(xml::Cursor::new(input, root))))
-        .inspect_err(log_decode_error)
+    #[cfg(any(feature = "defmt", feature = "log"))]
+    return logged(decode_xml(input, limits));
+    #[cfg(not(any(feature = "defmt", feature = "log")))]
+    return decode_xml(input, limits);
+}
+
+#[cfg(feature = "xml")]
+fn decode_xml<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    let root = xml::validate(input, limits)?;
+    decode::message(Cursor::Xml(xml::Cursor::new(input, root)))
 }
 
 /// Decodes a WBXML message.
@@ -153,23 +160,32 @@ pub fn parse_wbxml_with<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<
     if input.len() > u32::MAX as usize {
         return Err(DecodeError::new(K::StringLimit, 0));
     }
-    wbxml::parse_header(input)
-        .and_then(|header| {
-            wbxml::check_syncml(&header)?;
-            let root = wbxml::validate(input, &header, limits)?;
-            decode::message(Cursor::Wbxml(root))
-        })
-        .inspect_err(log_decode_error)
+    #[cfg(any(feature = "defmt", feature = "log"))]
+    return logged(decode_wbxml(input, limits));
+    #[cfg(not(any(feature = "defmt", feature = "log")))]
+    return decode_wbxml(input, limits);
 }
 
-/// Where a message failed to decode, at debug level: the session says at its own level
-/// what it does about it.
-fn log_decode_error(e: &DecodeError) {
-    debug!(
-        "codec: decode failed at byte {}: {:?}",
-        e.offset(),
-        e.kind()
-    );
+fn decode_wbxml<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    let header = wbxml::parse_header(input)?;
+    wbxml::check_syncml(&header)?;
+    let root = wbxml::validate(input, &header, limits)?;
+    decode::message(Cursor::Wbxml(root))
+}
+
+/// A decoding's result, logged at debug level when it failed (the session says at its
+/// own level what it does about it). Only with a logging feature: passing the result
+/// through costs a copy of the message, which a build without logging does not make.
+#[cfg(any(feature = "defmt", feature = "log"))]
+fn logged<T>(result: Result<T, DecodeError>) -> Result<T, DecodeError> {
+    if let Err(e) = &result {
+        debug!(
+            "codec: decode failed at byte {}: {:?}",
+            e.offset(),
+            e.kind()
+        );
+    }
+    result
 }
 
 /// What the header of a WBXML message says, for diagnostics.

@@ -432,6 +432,7 @@ impl Session {
                 continue;
             }
             if let (Some(m), Some(c)) = (msg_ref, cmd_ref) {
+                #[cfg(any(feature = "defmt", feature = "log"))]
                 if !code.is_success() {
                     warn!(
                         "session: the server answered command {} of message {} with {}",
