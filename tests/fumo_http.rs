@@ -303,3 +303,24 @@ fn refusals_and_unreachable_servers_map_to_download_errors() {
     assert_eq!((opened.offset, opened.total), (0, Some(256)));
     assert_eq!(read_all(&mut http), (0..=255u8).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_body_cut_before_its_content_length_is_a_network_failure() {
+    let (port, _) = serve((0..=255u8).collect(), 1, Some(100));
+    let mut http = HttpDownloader::new(Duration::from_secs(5));
+    let opened = http
+        .open(&format!("http://127.0.0.1:{port}/fw.bin"), 0)
+        .unwrap();
+    assert_eq!(opened.total, Some(256));
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    let failure = loop {
+        match http.read(&mut buf) {
+            Ok(0) => panic!("the cut body ended as if whole after {got} bytes"),
+            Ok(n) => got += n,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!((failure, got), (DownloadError::Network, 100));
+    assert!(failure.is_transient());
+}
