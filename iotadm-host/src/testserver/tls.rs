@@ -31,8 +31,8 @@ use crate::http::{ca_certificates, crypto};
 /// its thread.
 type Live = (TcpStream, JoinHandle<()>);
 
-/// A TLS listener on loopback relaying each connection, once its handshake succeeded, to
-/// a plain HTTP listener: HTTPS for a test's own HTTP server. Dropping it stops it.
+/// A TLS listener relaying each connection, once its handshake succeeded, to a plain
+/// HTTP listener: HTTPS for a test's own HTTP server. Dropping it stops it.
 ///
 /// ```no_run
 /// # fn identity() -> iotadm_host::TlsIdentity { unimplemented!() }
