@@ -26,6 +26,10 @@
 //! that fails these checks never receives a message; the failure comes back as
 //! [`HttpError::Tls`] with its reason ([`TlsFailure`]). `http://` addresses are
 //! unchanged. This module never looks inside a message.
+//!
+//! FUMO downloads ([`HttpDownloader`](crate::HttpDownloader)) go through an agent built
+//! here the same way, from the same [`HttpConfig`], so a `PkgURL` is trusted as the DM
+//! server's address is.
 
 use std::boxed::Box;
 use std::fmt;
@@ -47,13 +51,15 @@ use iotadm::transport::{Reply, Request, Transport};
 /// The `Accept` header sent with every request: both DM message types.
 pub const ACCEPT: &str = "application/vnd.syncml.dm+wbxml, application/vnd.syncml.dm+xml";
 
-/// Timeouts and identity of an [`HttpTransport`].
+/// Timeouts and identity of an [`HttpTransport`] or an
+/// [`HttpDownloader`](crate::HttpDownloader).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// Longest time to open the connection; `None` waits as long as the OS does.
     pub connect_timeout: Option<Duration>,
-    /// Longest time for a whole exchange, connection, request and reply included;
-    /// `None` for no limit.
+    /// Longest time for a whole exchange, connection, request and reply included; for a
+    /// download, longest wait on the server (each read or write), as a package takes as
+    /// long as its size and the link make it. `None` for no limit.
     pub timeout: Option<Duration>,
     /// The `User-Agent` header; `None` sends none.
     pub user_agent: Option<String>,
@@ -387,11 +393,8 @@ impl HttpTransport {
     /// A transport with the default [`HttpConfig`].
     pub fn new() -> Self {
         let config = HttpConfig::new();
-        // The default settings hold no PEM to reject: the platform's roots are filtered
-        // as they are read, and there is no client certificate.
-        let tls = tls_config(&config.tls).unwrap_or_else(|_| tls_builder().build());
         HttpTransport {
-            agent: agent(&config, None, tls),
+            agent: default_agent(&config, Use::Exchange),
             config,
         }
     }
@@ -400,16 +403,8 @@ impl HttpTransport {
     /// ([`HttpError::Connection`]) and on TLS settings that cannot be used
     /// ([`TlsFailure::Settings`]).
     pub fn with_config(config: HttpConfig) -> Result<Self, HttpError> {
-        let proxy = config
-            .proxy
-            .as_deref()
-            .map(ureq::Proxy::new)
-            .transpose()
-            .map_err(HttpError::from)?;
-        let tls =
-            tls_config(&config.tls).map_err(|why| HttpError::Tls(TlsFailure::Settings(why)))?;
         Ok(HttpTransport {
-            agent: agent(&config, proxy, tls),
+            agent: configured_agent(&config, Use::Exchange)?,
             config,
         })
     }
@@ -420,16 +415,60 @@ impl HttpTransport {
     }
 }
 
+/// What an agent is for. Both kinds are built alike (same TLS, proxy, redirects and status
+/// handling) and differ only in what [`HttpConfig::timeout`] bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// DM exchanges: the timeout bounds each whole exchange, request and reply.
+    Exchange,
+    /// Package downloads ([`HttpDownloader`](crate::HttpDownloader)): the timeout bounds
+    /// each wait on the server (every read and write), not the whole transfer, which takes
+    /// as long as the package's size and the link make it.
+    Download,
+}
+
+/// The agent for `config`, its proxy address and TLS settings checked here: a malformed
+/// proxy is [`HttpError::Connection`], unusable TLS settings are [`TlsFailure::Settings`].
+pub(crate) fn configured_agent(config: &HttpConfig, usage: Use) -> Result<ureq::Agent, HttpError> {
+    let proxy = config
+        .proxy
+        .as_deref()
+        .map(ureq::Proxy::new)
+        .transpose()
+        .map_err(HttpError::from)?;
+    let tls = tls_config(&config.tls).map_err(|why| HttpError::Tls(TlsFailure::Settings(why)))?;
+    Ok(agent(config, proxy, tls, usage))
+}
+
+/// The agent for `config` with no proxy and the default TLS settings (its own are not
+/// read), which cannot fail.
+pub(crate) fn default_agent(config: &HttpConfig, usage: Use) -> ureq::Agent {
+    // The default settings hold no PEM to reject: the platform's roots are filtered as
+    // they are read, and there is no client certificate.
+    let tls = tls_config(&TlsSettings::new()).unwrap_or_else(|_| tls_builder().build());
+    agent(config, None, tls, usage)
+}
+
 /// An agent that follows no redirect, reports every HTTP status as a reply and ignores
 /// proxy settings in the environment.
-fn agent(config: &HttpConfig, proxy: Option<ureq::Proxy>, tls: TlsConfig) -> ureq::Agent {
+fn agent(
+    config: &HttpConfig,
+    proxy: Option<ureq::Proxy>,
+    tls: TlsConfig,
+    usage: Use,
+) -> ureq::Agent {
     let builder = ureq::Agent::config_builder()
         .tls_config(tls)
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(proxy)
-        .timeout_connect(config.connect_timeout)
-        .timeout_global(config.timeout);
+        .timeout_connect(config.connect_timeout);
+    let builder = match usage {
+        Use::Exchange => builder.timeout_global(config.timeout),
+        Use::Download => builder
+            .timeout_per_read(config.timeout)
+            .timeout_per_write(config.timeout),
+    };
     let builder = match &config.user_agent {
         Some(ua) => builder.user_agent(ua.as_str()),
         None => builder.user_agent(ureq::config::AutoHeaderValue::None),
@@ -651,7 +690,8 @@ fn read_into(reader: &mut impl Read, rx: &mut [u8]) -> Result<usize, HttpError> 
     Ok(len)
 }
 
-fn read_error(e: io::Error) -> HttpError {
+/// What a failed read of a reply's body was.
+pub(crate) fn read_error(e: io::Error) -> HttpError {
     // ureq wraps its own errors (a timeout, a broken chunked encoding) in io::Error.
     match e.downcast::<ureq::Error>() {
         Ok(inner) => HttpError::from(inner),

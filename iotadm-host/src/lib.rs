@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`http`] | the HTTP binding of [`Transport`](iotadm::transport::Transport) (`ureq`; TLS on rustls) |
 //! | [`delta`] | detools patches applied with the device's own code |
-//! | [`download`] | the HTTP downloader of FUMO's alternate download |
+//! | [`download`] | the HTTP(S) downloader of FUMO's alternate download |
 //! | [`file_flash`] | NOR flash kept in a file, for a handset that survives restarts |
 //! | [`package`] | whole update packages, as a server delivers them |
 //! | [`testserver`] | a scripted OMA DM server on loopback, independent of the client's code |

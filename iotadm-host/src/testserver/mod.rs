@@ -127,6 +127,7 @@ use std::vec::Vec;
 pub use script::{
     commands_of, Cmd, CmdKind, Decision, ItemSpec, MetaSpec, Script, Value, XmlPiece,
 };
+pub use tls::TlsFront;
 pub use transcript::{
     ClientCommand, ClientPackage, ClientResults, ClientStatus, Direction, Party, ReceivedItem,
     Record, SentCommand, SessionInfo, SessionState, Transcript, Violation,

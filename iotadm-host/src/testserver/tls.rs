@@ -1,4 +1,5 @@
-//! HTTPS for the test server: a TLS listener in front of its plain HTTP one.
+//! HTTPS for the test server: a TLS listener in front of its plain HTTP one, or of any
+//! other plain HTTP listener a test runs (a package file server, say: [`TlsFront`]).
 //!
 //! Each client connection gets a thread that completes the TLS handshake (rustls, the
 //! same stack and crypto provider as the client side) and only then opens one plain
@@ -30,8 +31,21 @@ use crate::http::{ca_certificates, crypto};
 /// its thread.
 type Live = (TcpStream, JoinHandle<()>);
 
-/// The TLS listener and the connections it relays.
-pub(crate) struct TlsFront {
+/// A TLS listener relaying each connection, once its handshake succeeded, to a plain
+/// HTTP listener: HTTPS for a test's own HTTP server. Dropping it stops it.
+///
+/// ```no_run
+/// # fn identity() -> iotadm_host::TlsIdentity { unimplemented!() }
+/// use iotadm_host::testserver::{ServerTls, TlsFront};
+///
+/// let files = std::net::TcpListener::bind("127.0.0.1:0")?; // a test's HTTP server
+/// let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+/// let front = TlsFront::start(&ServerTls::new(identity()), loopback, files.local_addr()?)?;
+/// let url = format!("https://{}/fw.bin", front.addr());
+/// # let _ = url;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TlsFront {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -63,11 +77,7 @@ fn server_config(tls: &ServerTls) -> Result<ServerConfig, String> {
 
 impl TlsFront {
     /// Listens on `listen` and relays each connection to the HTTP listener at `inner`.
-    pub(crate) fn start(
-        tls: &ServerTls,
-        listen: SocketAddr,
-        inner: SocketAddr,
-    ) -> io::Result<TlsFront> {
+    pub fn start(tls: &ServerTls, listen: SocketAddr, inner: SocketAddr) -> io::Result<TlsFront> {
         let config = Arc::new(server_config(tls).map_err(io::Error::other)?);
         let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
@@ -88,18 +98,19 @@ impl TlsFront {
     }
 
     /// The address clients connect to.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Stops accepting, ends every connection and waits for their threads. A reply the
     /// HTTP side has written is still relayed: the server that stops after answering a
     /// session's last message (as `iotadm serve` does) must not cut that answer off.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // The accept loop is blocked in `accept`: a connection of our own wakes it.
-        let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.accept.take() {
+            // The accept loop is blocked in `accept`: a connection of our own wakes it.
+            // Only once: after it, the port may be another listener's.
+            let _ = TcpStream::connect(self.addr);
             let _ = t.join();
         }
         let live = std::mem::take(&mut *lock(&self.live));
@@ -111,6 +122,21 @@ impl TlsFront {
         for (_, thread) in live {
             let _ = thread.join();
         }
+    }
+}
+
+impl std::fmt::Debug for TlsFront {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsFront")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        // A second stop finds nothing left to end.
+        self.stop();
     }
 }
 
