@@ -86,6 +86,20 @@ fn assert_completed(outcome: Result<Outcome, ClientError<HttpError>>, t: &Transc
 
 /// The session failed in the TLS handshake for `expected`, with `words` in its message,
 /// and the server received nothing: package 1 was never sent.
+/// A session with a server presenting `identity`, through a transport with `config`,
+/// refused as [`assert_refused`] says.
+fn refused_by(
+    identity: &TlsIdentity,
+    config: HttpConfig,
+    expected: impl Fn(&TlsFailure) -> bool,
+    words: &str,
+) {
+    let server = server(ServerTls::new(identity.clone()));
+    let mut tree = handset(&server);
+    let outcome = session(&mut tree, config);
+    assert_refused(outcome, &server.finish(), expected, words);
+}
+
 fn assert_refused(
     outcome: Result<Outcome, ClientError<HttpError>>,
     t: &Transcript,
@@ -154,12 +168,9 @@ fn one_transport_runs_two_sessions_and_its_connection_ends_with_the_server() {
 #[test]
 fn a_certificate_from_an_untrusted_ca_is_refused_before_package_1() {
     let Some(pki) = pki() else { return };
-    let server = server(ServerTls::new(pki.untrusted.clone()));
-    let mut tree = handset(&server);
-    let outcome = session(&mut tree, http(pki, None));
-    assert_refused(
-        outcome,
-        &server.finish(),
+    refused_by(
+        &pki.untrusted,
+        http(pki, None),
         |f| *f == TlsFailure::UnknownIssuer,
         "not issued by a trusted authority",
     );
@@ -168,12 +179,9 @@ fn a_certificate_from_an_untrusted_ca_is_refused_before_package_1() {
 #[test]
 fn without_the_extra_ca_the_test_ca_is_not_trusted() {
     let Some(pki) = pki() else { return };
-    let server = server(ServerTls::new(pki.server.clone()));
-    let mut tree = handset(&server);
-    let outcome = session(&mut tree, HttpConfig::new());
-    assert_refused(
-        outcome,
-        &server.finish(),
+    refused_by(
+        &pki.server,
+        HttpConfig::new(),
         |f| *f == TlsFailure::UnknownIssuer,
         "not issued by a trusted authority",
     );
@@ -182,12 +190,9 @@ fn without_the_extra_ca_the_test_ca_is_not_trusted() {
 #[test]
 fn an_expired_certificate_is_refused_before_package_1() {
     let Some(pki) = pki() else { return };
-    let server = server(ServerTls::new(pki.expired.clone()));
-    let mut tree = handset(&server);
-    let outcome = session(&mut tree, http(pki, None));
-    assert_refused(
-        outcome,
-        &server.finish(),
+    refused_by(
+        &pki.expired,
+        http(pki, None),
         |f| *f == TlsFailure::Expired,
         "certificate has expired",
     );
@@ -196,12 +201,9 @@ fn an_expired_certificate_is_refused_before_package_1() {
 #[test]
 fn a_certificate_for_another_name_is_refused_before_package_1() {
     let Some(pki) = pki() else { return };
-    let server = server(ServerTls::new(pki.other_name.clone()));
-    let mut tree = handset(&server);
-    let outcome = session(&mut tree, http(pki, None));
-    assert_refused(
-        outcome,
-        &server.finish(),
+    refused_by(
+        &pki.other_name,
+        http(pki, None),
         |f| matches!(f, TlsFailure::WrongName { .. }),
         "for another name (dm.example.com), not 127.0.0.1",
     );
