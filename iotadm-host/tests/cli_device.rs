@@ -318,6 +318,8 @@ fn a_session_over_https_trusts_the_ca_given_and_refuses_bad_certificates() {
         let (ok, out) = device(dir.to_str().unwrap(), &["--connect", "--ca", ca]);
         assert!(!ok, "{name}: {out}");
         assert!(out.contains(reason), "{name}: {out}");
+        // Package 1 never left: the tool shows no message as sent.
+        assert!(!out.contains("client -> server"), "{name}: {out}");
         let t = server.finish();
         assert!(t.records().is_empty(), "{name}: {}", t.render());
         let _ = std::fs::remove_dir_all(&dir);

@@ -36,7 +36,10 @@ pub struct Buffers<'b> {
 /// A message on the wire, for transcripts.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'m> {
-    /// The client sent `body` to `url`.
+    /// The client sent `body` to `url`, and the server answered it (the [`Received`]
+    /// that follows): a message the transport failed to deliver is not an event.
+    ///
+    /// [`Received`]: Event::Received
     Sent {
         /// The message.
         body: &'m [u8],
@@ -128,7 +131,7 @@ impl<T: Transport> Client<'_, T> {
     ) -> Result<Outcome, ClientError<T::Error>> {
         let mut drive = Drive::start(session, env, &mut self.bufs)?;
         loop {
-            let x = drive.exchange(session, &mut observe);
+            let x = drive.exchange(session);
             let reply = self
                 .transport
                 .exchange(&x.request, x.rx, x.hmac)
@@ -226,7 +229,7 @@ impl<T: AsyncTransport> Client<'_, T> {
     ) -> Result<Outcome, ClientError<T::Error>> {
         let mut drive = Drive::start(session, env, &mut self.bufs)?;
         loop {
-            let x = drive.exchange(session, &mut observe);
+            let x = drive.exchange(session);
             let reply = self
                 .transport
                 .exchange(&x.request, x.rx, x.hmac)
@@ -330,18 +333,9 @@ impl<'d> Drive<'d> {
     }
 
     /// The exchange of the message just written.
-    fn exchange<'a>(
-        &'a mut self,
-        session: &'a Session,
-        observe: &mut impl FnMut(Event<'_>),
-    ) -> Exchange<'a> {
+    fn exchange<'a>(&'a mut self, session: &'a Session) -> Exchange<'a> {
         let body = self.tx.get(..self.sent).unwrap_or(&[]);
         debug!("transport: {} bytes to {}", body.len(), session.url());
-        observe(Event::Sent {
-            body,
-            encoding: session.encoding(),
-            url: session.url(),
-        });
         Exchange {
             request: Request {
                 url: session.url(),
@@ -374,6 +368,13 @@ impl<'d> Drive<'d> {
         };
         let body = reply_buf.get(..reply.len).unwrap_or(&[]);
         debug!("transport: a reply of {} bytes", body.len());
+        // The message counts as sent once the server has answered it: a transcript does
+        // not show a message the transport failed to deliver.
+        observe(Event::Sent {
+            body: self.tx.get(..self.sent).unwrap_or(&[]),
+            encoding: session.encoding(),
+            url: session.url(),
+        });
         observe(Event::Received { body });
         let header = reply.hmac_len.and_then(|n| self.hmac.get(..n));
         match session.handle(env, body, header, held, self.tx, self.scratch)? {
