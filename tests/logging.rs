@@ -11,12 +11,10 @@ mod common;
 use std::cell::RefCell;
 use std::sync::Once;
 
-use common::device::{account, cred, device, handset, provision, run, DmTree};
+use common::device::{account, cred, device, handset, provision, run, with_session, DmTree, Run};
 use iotadm::auth::AuthScheme;
-use iotadm::platform::NoClock;
-use iotadm::session::{ClientError, Config, DefaultAnswers, Env, Error, Initiation, Session, Step};
+use iotadm::session::{ClientError, Config, DefaultAnswers, Error, Initiation, Step};
 use iotadm::tree::NoHandlers;
-use iotadm_host::sim::SeededRng;
 use iotadm_host::testserver::{Account, Cmd, Script, ServerOptions, TestServer};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -216,24 +214,18 @@ fn a_non_2xx_status_for_a_client_command_is_a_warning() {
         &mut tree,
         &account("srv1", "http://127.0.0.1:9/dm", None, None),
     );
-    let (mut ui, mut rng, clock) = (DefaultAnswers, SeededRng::new(3), NoClock);
-    let mut env = Env {
-        tree: &mut tree,
-        ui: &mut ui,
-        rng: &mut rng,
-        clock: &clock,
-        alerts: &[],
+    let run = Run {
+        cfg: Config {
+            encoding: iotadm::codec::Encoding::Xml,
+            ..Config::default()
+        },
+        ..Run::default()
     };
-    let cfg = Config {
-        encoding: iotadm::codec::Encoding::Xml,
-        ..Config::default()
-    };
-    let mut session = Session::new(&mut env, cfg, "srv1", Initiation::Client).unwrap();
-    let (mut tx, mut scratch) = (vec![0u8; 8192], vec![0u8; 1024]);
-    let (step, lines) = logged(|| {
-        let _ = session.start(&mut env, &mut tx, &mut scratch).unwrap();
-        let reply = format!(
-            "<SyncML><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
+    let (step, lines) = with_session(&mut tree, &mut DefaultAnswers, run, |session, env, bufs| {
+        logged(|| {
+            let _ = session.start(env, bufs.tx, bufs.scratch).unwrap();
+            let reply = format!(
+                "<SyncML><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>\
              <SessionID>{}</SessionID><MsgID>1</MsgID>\
              <Target><LocURI>{}</LocURI></Target><Source><LocURI>srv1</LocURI></Source>\
              </SyncHdr><SyncBody>\
@@ -241,11 +233,13 @@ fn a_non_2xx_status_for_a_client_command_is_a_warning() {
              <Data>200</Data></Status>\
              <Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>1</CmdRef><Cmd>Alert</Cmd>\
              <Data>406</Data></Status><Final/></SyncBody></SyncML>",
-            session.session_id(),
-            common::device::DEVICE,
-        );
-        session.handle(&mut env, reply.as_bytes(), None, &[], &mut tx, &mut scratch)
-    });
+                session.session_id(),
+                common::device::DEVICE,
+            );
+            session.handle(env, reply.as_bytes(), None, &[], bufs.tx, bufs.scratch)
+        })
+    })
+    .unwrap();
     assert!(matches!(step, Ok(Step::Done(_))), "{step:?}");
     let line = find(&lines, "answered command 1 of message 1 with 406");
     assert_eq!(line.level, Level::Warn);
