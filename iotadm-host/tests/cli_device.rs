@@ -67,7 +67,6 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
     .unwrap();
     let url = server.url("srv1");
     let dir = state_dir("connect");
-    let boot = dir.with_extension("bootstrap.xml");
     let spec = AccountSpec {
         node: "srv1",
         server_id: "srv1",
@@ -86,20 +85,9 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         }),
         acl: None,
     };
-    std::fs::write(&boot, spec.bootstrap_message()).unwrap();
-    let state = dir.to_str().unwrap();
-
-    let (ok, out) = device(
-        state,
-        &[
-            "--bootstrap",
-            boot.to_str().unwrap(),
-            "--dev-id",
-            "IMEI:356938035643809",
-        ],
-    );
-    assert!(ok, "{out}");
+    let out = bootstrapped(&dir, &spec, &["--dev-id", "IMEI:356938035643809"]);
     assert!(out.contains("bootstrap applied"), "{out}");
+    let state = dir.to_str().unwrap();
 
     let (ok, out) = device(
         state,
@@ -158,7 +146,6 @@ fn a_provisioned_handset_connects_then_answers_a_notification() {
         "{sessions:#?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_file(&boot);
     let _ = std::fs::remove_file(&p0);
 }
 
@@ -256,15 +243,21 @@ fn https_account(server: &TestServer, name: &str) -> std::path::PathBuf {
         acl: None,
     };
     let dir = state_dir(name);
+    bootstrapped(&dir, &spec, &[]);
+    dir
+}
+
+/// Provisions the handset in `dir` from `spec`'s bootstrap message through
+/// `iotadm device --bootstrap FILE ARGS`; what it printed.
+fn bootstrapped(dir: &std::path::Path, spec: &AccountSpec<'_>, args: &[&str]) -> String {
     let boot = dir.with_extension("bootstrap.xml");
     std::fs::write(&boot, spec.bootstrap_message()).unwrap();
-    let (ok, out) = device(
-        dir.to_str().unwrap(),
-        &["--bootstrap", boot.to_str().unwrap()],
-    );
+    let mut all = vec!["--bootstrap", boot.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, out) = device(dir.to_str().unwrap(), &all);
     assert!(ok, "{out}");
     let _ = std::fs::remove_file(&boot);
-    dir
+    out
 }
 
 /// `--connect` to an `https://` account trusting the test CA with `--ca`: a whole
