@@ -70,8 +70,9 @@ impl<'a> RawTokens<'a> {
         self.pos
     }
 
-    /// The token at `pos`, and where the next one starts.
-    fn read(&self, pos: usize) -> Result<(RawToken<'a>, usize), DecodeError> {
+    /// The token at `pos` (`None` for a page switch, which changes the page in force),
+    /// and where the next one starts.
+    fn read(&mut self, pos: usize) -> Result<(Option<RawToken<'a>>, usize), DecodeError> {
         let (doc, strtbl, page) = (self.doc, self.header.strtbl, self.page);
         let kind = *doc.get(pos).ok_or(DecodeError::new(K::Truncated, pos))?;
         let (token, next) = match next_token(doc, strtbl, pos, page) {
@@ -89,12 +90,16 @@ impl<'a> RawTokens<'a> {
                     namespace: page_namespace(page),
                     content: kind & global::HAS_CONTENT != 0,
                 };
-                return Ok((start, next));
+                return Ok((Some(start), next));
             }
             Err(e) => return Err(e),
         };
         let raw = match token {
-            Token::SwitchPage(_) | Token::Pi => RawToken::Pi,
+            Token::SwitchPage(page) => {
+                self.page = page;
+                return Ok((None, next));
+            }
+            Token::Pi => RawToken::Pi,
             Token::End => RawToken::End,
             Token::Start { name, content } => {
                 let (tag, number) = match name {
@@ -126,7 +131,7 @@ impl<'a> RawTokens<'a> {
                 }
             },
         };
-        Ok((raw, next))
+        Ok((Some(raw), next))
     }
 }
 
@@ -145,21 +150,12 @@ impl<'a> Iterator for RawTokens<'a> {
                 return (self.depth > 0)
                     .then(|| Err(DecodeError::new(K::Truncated, self.doc.len())));
             }
-            if self.doc.get(self.pos) == Some(&global::SWITCH_PAGE) {
-                match self.doc.get(self.pos + 1) {
-                    Some(&page) => {
-                        self.page = page;
-                        self.pos += 2;
-                        continue;
-                    }
-                    None => {
-                        self.failed = true;
-                        return Some(Err(DecodeError::new(K::Truncated, self.pos + 1)));
-                    }
-                }
-            }
             return match self.read(self.pos) {
-                Ok((token, next)) => {
+                Ok((None, next)) => {
+                    self.pos = next;
+                    continue;
+                }
+                Ok((Some(token), next)) => {
                     match token {
                         RawToken::Start { content: true, .. } => self.depth += 1,
                         RawToken::End if self.depth == 0 => {
