@@ -37,6 +37,8 @@ pub struct Pki {
 pub fn pki() -> Option<&'static Pki> {
     static PKI: OnceLock<Option<Pki>> = OnceLock::new();
     PKI.get_or_init(|| {
+        // Not `peers::system_peer`: the tests that make certificates load the peers module
+        // through other paths, and a module may be loaded once.
         if Command::new("openssl").arg("version").output().is_err() {
             if std::env::var_os("IOTADM_ALLOW_MISSING_PEERS").is_none() {
                 panic!("openssl is missing: install it (IOTADM_ALLOW_MISSING_PEERS=1 skips)");
@@ -80,13 +82,48 @@ fn ca_config(dir: &Path) -> String {
     )
 }
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// The `openssl` tool, working in the directory of one set of certificates (its
+/// `ext.cnf` there).
+struct Openssl<'a> {
+    root: &'a Path,
+}
+
+impl Openssl<'_> {
+    fn run(&self, args: &[&str]) {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `openssl req` for a new P-256 key written to `key`, with the subject `name`, its
+    /// request or certificate written to `out`; `extra` says which.
+    fn req(&self, key: &Path, out: &Path, name: &str, extra: &[&str]) {
+        let subject = format!("/CN={name}");
+        let mut args = vec!["req"];
+        args.extend_from_slice(extra);
+        args.extend([
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            path(key),
+            "-out",
+            path(out),
+            "-subj",
+            &subject,
+        ]);
+        self.run(&args);
+    }
+
+    /// The extensions file every certificate takes its section from.
+    fn extensions(&self) -> PathBuf {
+        self.root.join("ext.cnf")
+    }
 }
 
 /// A certificate authority made by `openssl req -x509` (P-256), issuing with `openssl ca`.
@@ -97,35 +134,24 @@ struct Ca {
 }
 
 impl Ca {
-    fn new(root: &Path, name: &str) -> Ca {
-        let dir = root.join(name);
+    fn new(openssl: &Openssl<'_>, name: &str) -> Ca {
+        let dir = openssl.root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.txt"), "").unwrap();
         std::fs::write(dir.join("serial"), "1000\n").unwrap();
         std::fs::write(dir.join("ca.cnf"), ca_config(&dir)).unwrap();
         let (cert, key) = (dir.join("ca.pem"), dir.join("ca.key"));
-        let ext = root.join("ext.cnf");
-        openssl(&[
-            "req",
+        let ext = openssl.extensions();
+        let extra = [
             "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            path(&key),
-            "-out",
-            path(&cert),
-            "-subj",
-            &format!("/CN={name}"),
             "-days",
             "3",
             "-config",
             path(&ext),
             "-extensions",
             "ca",
-        ]);
+        ];
+        openssl.req(&key, &cert, name, &extra);
         Ca { dir, cert, key }
     }
 
@@ -133,32 +159,19 @@ impl Ca {
     /// `openssl ca`'s `-startdate` and `-enddate`, or two days from now.
     fn issue(
         &self,
-        root: &Path,
+        openssl: &Openssl<'_>,
         name: &str,
         section: &str,
         dates: Option<(&str, &str)>,
     ) -> TlsIdentity {
+        let root = openssl.root;
         let (key, csr, cert) = (
             root.join(format!("{name}.key")),
             root.join(format!("{name}.csr")),
             root.join(format!("{name}.pem")),
         );
-        let (config, ext) = (self.dir.join("ca.cnf"), root.join("ext.cnf"));
-        openssl(&[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            path(&key),
-            "-out",
-            path(&csr),
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
+        let (config, ext) = (self.dir.join("ca.cnf"), openssl.extensions());
+        openssl.req(&key, &csr, name, &["-new"]);
         let mut args = vec![
             "ca",
             "-batch",
@@ -182,7 +195,7 @@ impl Ca {
             Some((start, end)) => args.extend(["-startdate", start, "-enddate", end]),
             None => args.extend(["-days", "2"]),
         }
-        openssl(&args);
+        openssl.run(&args);
         TlsIdentity {
             chain_pem: std::fs::read(&cert).unwrap(),
             key_pem: std::fs::read(&key).unwrap(),
@@ -199,22 +212,23 @@ fn make() -> Pki {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ext.cnf"), EXTENSIONS).unwrap();
-    let trusted = Ca::new(&dir, "iotadm-test-ca");
-    let rogue = Ca::new(&dir, "iotadm-rogue-ca");
+    let openssl = Openssl { root: &dir };
+    let trusted = Ca::new(&openssl, "iotadm-test-ca");
+    let rogue = Ca::new(&openssl, "iotadm-rogue-ca");
     Pki {
         ca: std::fs::read(&trusted.cert).unwrap(),
         ca_file: trusted.cert.clone(),
-        server: trusted.issue(&dir, "server", "loopback", None),
+        server: trusted.issue(&openssl, "server", "loopback", None),
         expired: trusted.issue(
-            &dir,
+            &openssl,
             "expired",
             "loopback",
             Some(("20200101000000Z", "20200201000000Z")),
         ),
-        other_name: trusted.issue(&dir, "other-name", "other_name", None),
-        untrusted: rogue.issue(&dir, "untrusted", "loopback", None),
-        client: trusted.issue(&dir, "client", "client", None),
-        untrusted_client: rogue.issue(&dir, "untrusted-client", "client", None),
+        other_name: trusted.issue(&openssl, "other-name", "other_name", None),
+        untrusted: rogue.issue(&openssl, "untrusted", "loopback", None),
+        client: trusted.issue(&openssl, "client", "client", None),
+        untrusted_client: rogue.issue(&openssl, "untrusted-client", "client", None),
         dir,
     }
 }
