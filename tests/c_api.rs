@@ -10,7 +10,7 @@
 mod serve;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serve::Serve;
@@ -111,10 +111,17 @@ struct Served {
 
 /// What `iotadm serve` said when it stopped, and the transcript it wrote.
 struct Verdict {
-    status: ExitStatus,
-    lines: Vec<String>,
-    stderr: String,
+    serve: serve::Verdict,
     transcript: String,
+}
+
+/// What serve said is read as the verdict's own.
+impl std::ops::Deref for Verdict {
+    type Target = serve::Verdict;
+
+    fn deref(&self) -> &serve::Verdict {
+        &self.serve
+    }
 }
 
 impl Served {
@@ -122,11 +129,11 @@ impl Served {
     /// and reads up to the bootstrap it writes there.
     fn start(script_name: &str, dir: &Path, extra: &[&str]) -> Served {
         let mut args = vec![
+            "--script".into(),
             script(script_name).into_os_string(),
             "--transcript".into(),
             "transcript.xml".into(),
         ];
-        args.insert(0, "--script".into());
         args.extend(extra.iter().map(Into::into));
         let mut serve = Serve::start(iotadm(), &args, dir);
         let listening = serve.wait_for("listening on ");
@@ -154,15 +161,10 @@ impl Served {
     /// Closes serve's standard input (the end with `--until-eof`), reads the rest of its
     /// output and waits for it.
     fn finish(self) -> Verdict {
-        let v = self.serve.finish();
+        let serve = self.serve.finish();
         let transcript =
             std::fs::read_to_string(self.dir.join("transcript.xml")).unwrap_or_default();
-        Verdict {
-            status: v.status,
-            lines: v.lines,
-            stderr: v.stderr,
-            transcript,
-        }
+        Verdict { serve, transcript }
     }
 }
 
@@ -221,7 +223,7 @@ fn judged(v: &Verdict) -> String {
 /// The first boot of a device in `dir`: provisioned with the bootstrap serve wrote, as at
 /// the factory, its tree kept in `tree.bin`, then a session it starts. Its output, and
 /// that with serve's for a failure message.
-fn factory_boot(serve: &mut Served) -> (Vec<String>, String) {
+fn factory_boot(serve: &Served) -> (Vec<String>, String) {
     let bootstrap = serve.bootstrap();
     let args = [
         "--account",
@@ -231,7 +233,7 @@ fn factory_boot(serve: &mut Served) -> (Vec<String>, String) {
         "--bootstrap",
         bootstrap.to_str().expect("UTF-8 path"),
     ];
-    let (out, lines) = run_c(&args, &serve.dir.clone());
+    let (out, lines) = run_c(&args, &serve.dir);
     let why = shown(&out, &lines, &serve.serve.lines);
     assert!(out.status.success(), "{why}");
     (lines, why)
@@ -270,7 +272,7 @@ fn a_c_device_is_provisioned_runs_a_session_and_another_after_a_restart() {
     let mut serve = Served::start("c-host-restart.toml", &dir, &[]);
 
     // First boot: provisioned as at the factory, then a session the device starts.
-    let (lines, why) = factory_boot(&mut serve);
+    let (lines, why) = factory_boot(&serve);
     for line in [
         "open: ok",
         "check a missing node is 404: ok",
@@ -372,7 +374,7 @@ fn a_package_0_starts_the_session_it_names_once_the_user_agrees() {
 
     // First boot: provisioned, and a session the device starts. Its last server message
     // hands out no fresh nonce, so the nonces both ends keep still agree afterwards.
-    let (lines, why) = factory_boot(&mut serve);
+    let (lines, why) = factory_boot(&serve);
     assert!(
         has(&lines, "session client-initiated: ok, 2 messages sent"),
         "{why}"
@@ -477,8 +479,8 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[test]
 fn c_node_handlers_stream_large_values_check_values_and_hear_events() {
     let dir = scratch("handlers");
-    let mut serve = Served::start("c-host-handlers.toml", &dir, &[]);
-    let (lines, why) = factory_boot(&mut serve);
+    let serve = Served::start("c-host-handlers.toml", &dir, &[]);
+    let (lines, why) = factory_boot(&serve);
     let v = serve.finish();
     let why = format!("{why}\n{}", judged(&v));
     let prl = std::fs::read(script("prl.txt")).expect("the roaming list");

@@ -327,12 +327,18 @@ impl fmt::Display for TestServerError {
 
 impl std::error::Error for TestServerError {}
 
+/// `127.0.0.1`, on a port the OS picks: where tests listen.
+const LOOPBACK: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    0,
+));
+
 /// The running server: a background thread answering on `127.0.0.1`. Dropping it stops
 /// the thread.
 pub struct TestServer {
     addr: std::net::SocketAddr,
-    /// `http` or `https`.
-    scheme: &'static str,
+    /// `http://ADDR` or, with TLS, `https://ADDR`.
+    base: String,
     tls: Option<tls::TlsFront>,
     engine: Arc<Mutex<Engine>>,
     http: Arc<tiny_http::Server>,
@@ -374,8 +380,7 @@ impl TestServer {
         script: Script,
         options: ServerOptions,
     ) -> io::Result<TestServer> {
-        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        TestServer::start_on(loopback, accounts, script, options)
+        TestServer::start_on(LOOPBACK, accounts, script, options)
     }
 
     /// Starts a server listening on `listen` (port 0: one the OS picks; see
@@ -388,9 +393,8 @@ impl TestServer {
         script: Script,
         options: ServerOptions,
     ) -> io::Result<TestServer> {
-        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let http_listen = if options.tls.is_some() {
-            loopback
+            LOOPBACK
         } else {
             listen
         };
@@ -410,7 +414,12 @@ impl TestServer {
             None => ("http", http_addr),
         };
         let base = std::format!("{scheme}://{addr}");
-        let engine = Arc::new(Mutex::new(Engine::new(base, accounts, options, script)));
+        let engine = Arc::new(Mutex::new(Engine::new(
+            base.clone(),
+            accounts,
+            options,
+            script,
+        )));
         let http = Arc::new(http);
         let stop = Arc::new(AtomicBool::new(false));
         let panic = Arc::new(Mutex::new(None));
@@ -429,7 +438,7 @@ impl TestServer {
         };
         Ok(TestServer {
             addr,
-            scheme,
+            base,
             tls,
             engine,
             http,
@@ -455,13 +464,13 @@ impl TestServer {
 
     /// Where the server listens, as a URL: `http://ADDR` or, with TLS, `https://ADDR`.
     pub fn base_url(&self) -> String {
-        std::format!("{}://{}", self.scheme, self.addr)
+        self.base.clone()
     }
 
     /// The URL of the account `server_id` (its DMAcc `Addr`): `https://` when the server
     /// serves TLS.
     pub fn url(&self, server_id: &str) -> String {
-        std::format!("{}{}", self.base_url(), Engine::path_of(server_id))
+        std::format!("{}{}", self.base, Engine::path_of(server_id))
     }
 
     /// A copy of the transcript so far. The server answers each message only after

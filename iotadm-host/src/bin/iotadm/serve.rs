@@ -271,9 +271,9 @@ struct Plan {
     /// Every command's label, in order (given, or made from its place).
     labels: Vec<String>,
     commands: Vec<CommandExpect>,
-    bootstraps: Vec<(usize, PathBuf)>,
+    /// The `[[account]]` tables, for the bootstraps they ask for.
+    account_sections: Vec<AccountSection>,
     package0: Vec<Package0Section>,
-    file: ScriptFile,
 }
 
 /// The `[server]` table's TLS settings, its files read relative to the script.
@@ -304,8 +304,7 @@ fn server_tls(s: &ServerSection, base: &Path) -> Result<Option<ServerTls>, Strin
 /// Reads a script file; every mistake in it is an error naming the place.
 fn load(path: &Path) -> Result<Plan, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut file: ScriptFile =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: ScriptFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
 
     let defaults = ServerOptions::default();
@@ -323,8 +322,7 @@ fn load(path: &Path) -> Result<Plan, String> {
     };
 
     let mut accounts = Vec::new();
-    let mut bootstraps = Vec::new();
-    for (i, a) in file.account.iter().enumerate() {
+    for a in &file.account {
         if accounts
             .iter()
             .any(|b: &Account| b.server_id == a.server_id)
@@ -332,9 +330,6 @@ fn load(path: &Path) -> Result<Plan, String> {
             return Err(format!("account {:?} is given twice", a.server_id));
         }
         accounts.push(account_of(a)?);
-        if let Some(p) = &a.bootstrap {
-            bootstraps.push((i, p.clone()));
-        }
     }
     for p in &file.package0 {
         if !accounts.iter().any(|a| a.server_id == p.account) {
@@ -365,7 +360,6 @@ fn load(path: &Path) -> Result<Plan, String> {
             alert: session.expect_alert,
         });
     }
-    let package0 = std::mem::take(&mut file.package0);
     Ok(Plan {
         accounts,
         options,
@@ -373,9 +367,8 @@ fn load(path: &Path) -> Result<Plan, String> {
         sessions,
         labels,
         commands,
-        bootstraps,
-        package0,
-        file,
+        account_sections: file.account,
+        package0: file.package0,
     })
 }
 
@@ -572,8 +565,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
     for a in &plan.accounts {
         println!("account {} at {}", a.server_id, server.url(&a.server_id));
     }
-    for (i, path) in &plan.bootstraps {
-        let Some(a) = plan.file.account.get(*i) else {
+    for a in &plan.account_sections {
+        let Some(path) = &a.bootstrap else {
             continue;
         };
         let url = server.url(&a.server_id);
@@ -805,11 +798,11 @@ impl SessionExpect {
 impl CommandExpect {
     fn judge(&self, t: &Transcript, unmet: &mut Vec<String>) {
         let label = &self.label;
-        if t.command(label).is_none() {
+        let Some(cmd) = t.command(label) else {
             unmet.push(format!("command {label}: never sent"));
             return;
-        }
-        let got = t.status(label);
+        };
+        let got = cmd.status();
         if let Some(want) = self.status.filter(|&w| Some(w) != got) {
             let got = got.map_or_else(|| "none".to_string(), |c| c.to_string());
             unmet.push(format!("command {label}: status {got}, expected {want}"));
