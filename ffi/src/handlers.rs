@@ -252,10 +252,7 @@ impl tree::NodeHandler for CNode {
     fn write(&mut self, node: &CoreRef<'_>, value: &[u8]) -> Result<(), StatusCode> {
         let Some(write) = self.h.write else {
             // A handler that only streams takes a whole value as one chunk.
-            self.begin_write(node, Some(value.len() as u64))?;
-            let written = self.write_chunk(node, 0, value);
-            self.end_write(node, written.is_ok())?;
-            return written;
+            return iotadm::tree::write_in_one_chunk(self, node, value);
         };
         // SAFETY: `value` is valid for reads of its length during the call.
         let code = with_ref(node, |r| unsafe {

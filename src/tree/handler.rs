@@ -68,12 +68,9 @@ pub trait NodeHandler {
         Err(StatusCode::CommandNotAllowed)
     }
 
-    /// Stores a whole value.
+    /// Stores a whole value; by default as one streamed chunk ([`write_in_one_chunk`]).
     fn write(&mut self, node: &NodeRef<'_>, value: &[u8]) -> Result<(), StatusCode> {
-        self.begin_write(node, Some(value.len() as u64))?;
-        let written = self.write_chunk(node, 0, value);
-        self.end_write(node, written.is_ok())?;
-        written
+        write_in_one_chunk(self, node, value)
     }
 
     /// Starts a streamed write of a large value, `total` bytes if known.
@@ -136,6 +133,21 @@ pub trait NodeHandler {
 
     /// The `Atomic` ended, committed or rolled back.
     fn atomic_ended(&mut self) {}
+}
+
+/// A whole value written through `handler`'s streamed writes: `begin_write` with its
+/// length, one `write_chunk`, and `end_write` that keeps it only if the chunk was written.
+/// What [`NodeHandler::write`] does unless a handler stores whole values its own way; a
+/// handler that overrides `write` for some nodes calls it for the others.
+pub fn write_in_one_chunk<H: NodeHandler + ?Sized>(
+    handler: &mut H,
+    node: &NodeRef<'_>,
+    value: &[u8],
+) -> Result<(), StatusCode> {
+    handler.begin_write(node, Some(value.len() as u64))?;
+    let written = handler.write_chunk(node, 0, value);
+    handler.end_write(node, written.is_ok())?;
+    written
 }
 
 /// The handlers of a tree, found by node.

@@ -25,7 +25,9 @@ pub(crate) mod store;
 pub mod uri;
 mod value;
 
-pub use handler::{ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef};
+pub use handler::{
+    write_in_one_chunk, ExecOutcome, HandlerTable, Handlers, NoHandlers, NodeHandler, NodeRef,
+};
 pub use runtime::{
     DefaultTreeStorage, NodeHandle, Principal, Read, Shortfall, Tree, TreeError, TreeStorage,
     WriteTicket, DDF_XML, TNDS_WBXML, TNDS_XML,
