@@ -532,13 +532,25 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> 
 /// trust anchor.
 pub(crate) fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = pem_certificates(pem)?;
+    trust_anchors(&certs)?;
+    Ok(certs)
+}
+
+/// The trusted CAs of a PEM document as rustls's root store: at least one, each usable
+/// as a trust anchor.
+pub(crate) fn ca_roots(pem: &[u8]) -> Result<RootCertStore, String> {
+    trust_anchors(&pem_certificates(pem)?)
+}
+
+/// `certs` as trust anchors; any that cannot be one is an error.
+fn trust_anchors(certs: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
-    for cert in &certs {
+    for cert in certs {
         store
             .add(cert.clone())
             .map_err(|e| std::format!("not usable as a trusted root: {e}"))?;
     }
-    Ok(certs)
+    Ok(store)
 }
 
 /// ureq's TLS settings for `settings`, each part checked here so that a bad one is an

@@ -18,14 +18,14 @@ use std::thread::JoinHandle;
 use std::vec::Vec;
 
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use rustls::{ServerConfig, ServerConnection};
 
 use super::{lock, ServerTls};
 
 /// How long a connection's relay waits for the HTTP side to finish its reply and close,
 /// once the client's side has ended.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
-use crate::http::{ca_certificates, crypto};
+use crate::http::{ca_roots, crypto};
 
 /// A connection being relayed: its client socket (to end it when the server stops) and
 /// its thread.
@@ -62,8 +62,7 @@ fn server_config(tls: &ServerTls) -> Result<ServerConfig, String> {
     let builder = match &tls.client_roots_pem {
         None => builder.with_no_client_auth(),
         Some(pem) => {
-            let mut roots = RootCertStore::empty();
-            roots.add_parsable_certificates(ca_certificates(pem)?);
+            let roots = ca_roots(pem)?;
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crypto())
                 .build()
                 .map_err(|e| e.to_string())?;
